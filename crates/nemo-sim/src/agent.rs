@@ -1,0 +1,357 @@
+//! A small rule-based stand-in for the backend's agent. It understands the instructions of the
+//! seed documents (combine images/clips into an N-second video, add music, add text overlays or a
+//! title, generate a clip from a description, change the length) and edits the draft in the
+//! backend's short-key form, saying what it did in the GUI-flavoured voice of the real backend.
+
+use crate::world::{Asset, Session};
+use serde_json::{json, Value};
+
+/// What a turn does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnKind {
+    /// Only talks; nothing changes and nothing is charged.
+    Chat,
+    /// Edits the timeline (about 50 credits).
+    Edit,
+    /// Generates a clip with AI (about 100 credits).
+    Generate,
+}
+
+#[derive(Debug, Clone)]
+pub struct TurnPlan {
+    pub kind: TurnKind,
+    pub cost: i64,
+    /// Said before the work starts.
+    pub opening: String,
+    /// Said when the work is done.
+    pub closing: String,
+    pub tool: &'static str,
+    pub tool_args: Value,
+    /// The draft after the turn (None: unchanged).
+    pub new_draft: Option<Value>,
+    pub generated: Option<Value>,
+}
+
+pub const EDIT_COST: i64 = 50;
+pub const GENERATION_COST: i64 = 100;
+
+#[derive(Debug, Default)]
+struct Intent {
+    combine: bool,
+    music: bool,
+    text: bool,
+    generate: bool,
+    remove_music: bool,
+    length_ms: Option<u64>,
+    title: Option<String>,
+}
+
+fn has(text: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| text.contains(w))
+}
+
+/// A duration in the text: "30-second", "30 seconds", "30s", "1 minute", "30秒", "1分钟".
+pub fn duration_ms(text: &str) -> Option<u64> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+            i += 1;
+        }
+        let number: String = chars[start..i].iter().collect();
+        let rest: String = chars[i..].iter().collect::<String>().trim_start_matches([' ', '-']).to_lowercase();
+        let Ok(n) = number.parse::<f64>() else { continue };
+        let unit = if rest.starts_with("sec") || rest.starts_with("秒") || rest.starts_with("s ") || rest == "s" || rest.starts_with("s,") || rest.starts_with("s.") {
+            1000.0
+        } else if rest.starts_with("min") || rest.starts_with("分钟") {
+            60_000.0
+        } else {
+            continue;
+        };
+        let ms = n * unit;
+        if ms >= 1000.0 && ms <= 600_000.0 {
+            return Some(ms as u64);
+        }
+    }
+    None
+}
+
+/// Text in quotes ("..", “..”, '..', 「..」), the usual way people give a title.
+fn quoted(text: &str) -> Option<String> {
+    for (open, close) in [('"', '"'), ('“', '”'), ('「', '」'), ('\'', '\'')] {
+        if let Some(a) = text.find(open) {
+            let rest = &text[a + open.len_utf8()..];
+            if let Some(b) = rest.find(close) {
+                let q = rest[..b].trim();
+                if !q.is_empty() && q.chars().count() <= 80 {
+                    return Some(q.to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+fn intent(message: &str) -> Intent {
+    let m = message.to_lowercase();
+    let remove_music = has(&m, &["remove music", "remove the music", "no music", "without music", "去掉音乐", "删除音乐"]);
+    Intent {
+        combine: has(&m, &["combine", "merge", "promo", "slideshow", "montage", "video from", "make a video", "create a video", "into a", "合成", "拼接", "制作"]),
+        music: !remove_music && has(&m, &["music", "bgm", "soundtrack", "song", "audio track", "音乐", "配乐"]),
+        text: has(&m, &["text", "title", "caption", "overlay", "subtitle", "文字", "标题", "字幕"]),
+        generate: has(&m, &["generate", "ai video of", "ai clip", "a clip of", "a video of", "生成"]),
+        remove_music,
+        length_ms: duration_ms(&m),
+        title: quoted(message),
+    }
+}
+
+fn is_chinese(session: &Session, message: &str) -> bool {
+    session.language.starts_with("zh") || message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+fn visual(assets: &[Asset]) -> Vec<&Asset> {
+    assets.iter().filter(|a| a.file_type != "audio").collect()
+}
+
+fn track(draft: &Value, tt: u64) -> Option<usize> {
+    draft["t"].as_array()?.iter().position(|t| t["tt"].as_u64() == Some(tt))
+}
+
+/// Spread the video track's segments over `d` ms and clamp the others.
+fn retime(draft: &mut Value, d: u64) {
+    draft["d"] = json!(d);
+    let Some(tracks) = draft["t"].as_array_mut() else { return };
+    for t in tracks {
+        let tt = t["tt"].as_u64();
+        let Some(segments) = t["sg"].as_array_mut() else { continue };
+        let n = segments.len() as u64;
+        for (i, s) in segments.iter_mut().enumerate() {
+            let i = i as u64;
+            match tt {
+                Some(0) => {
+                    s["st"] = json!(i * d / n.max(1));
+                    s["et"] = json!((i + 1) * d / n.max(1));
+                }
+                Some(1) => {
+                    s["st"] = json!(0);
+                    s["et"] = json!(d);
+                }
+                _ => {
+                    let st = s["st"].as_u64().unwrap_or(0).min(d.saturating_sub(1000));
+                    let et = s["et"].as_u64().unwrap_or(d).min(d);
+                    s["st"] = json!(st);
+                    s["et"] = json!(et.max(st + 1000).min(d));
+                }
+            }
+        }
+    }
+}
+
+fn set_track(draft: &mut Value, tt: u64, segments: Vec<Value>) {
+    if !draft["t"].is_array() {
+        draft["t"] = json!([]);
+    }
+    let new = json!({"tt": tt, "sg": segments});
+    match track(draft, tt) {
+        Some(i) => draft["t"][i] = new,
+        None => {
+            if let Some(tracks) = draft["t"].as_array_mut() {
+                tracks.push(new)
+            }
+        }
+    }
+}
+
+/// Decide what a message does to a session. Pure: the caller applies the result.
+pub fn plan(session: &Session, message: &str) -> TurnPlan {
+    let zh = is_chinese(session, message);
+    let it = intent(message);
+    let mut draft = if session.draft.is_object() { session.draft.clone() } else { json!({}) };
+    let has_video = track(&draft, 0).is_some_and(|i| draft["t"][i]["sg"].as_array().is_some_and(|s| !s.is_empty()));
+    let visuals = visual(&session.assets);
+    let mut generated = None;
+    let mut done: Vec<&str> = Vec::new();
+    let mut kind = TurnKind::Edit;
+
+    let build_video = (it.combine && !visuals.is_empty()) || (!has_video && !visuals.is_empty() && (it.music || it.text || it.length_ms.is_some()));
+    if it.generate && (visuals.is_empty() || !it.combine) {
+        kind = TurnKind::Generate;
+        let d = it.length_ms.unwrap_or(5000).min(10_000);
+        let label: String = message.chars().take(40).collect();
+        let n = session.generated_media.len() + 1;
+        generated = Some(json!({"id": format!("gen_{n}"), "type": "video", "prompt": message, "duration": d as f64 / 1000.0}));
+        let mut segments = draft["t"].get(track(&draft, 0).unwrap_or(usize::MAX)).and_then(|t| t["sg"].as_array().cloned()).unwrap_or_default();
+        let st = segments.last().and_then(|s| s["et"].as_u64()).unwrap_or(0);
+        segments.push(json!({"st": st, "et": st + d, "n": label, "k": "generated", "src": format!("gen_{n}")}));
+        set_track(&mut draft, 0, segments);
+        let total = st + d;
+        draft["d"] = json!(total);
+        done.push(if zh { "生成了一段新视频" } else { "generated a new clip" });
+    } else if build_video {
+        let d = it.length_ms.unwrap_or((visuals.len() as u64 * 3000).clamp(5000, 60_000));
+        let segments: Vec<Value> = visuals
+            .iter()
+            .map(|a| json!({"st": 0, "et": 0, "n": a.filename, "k": a.file_type, "src": a.cdn_url}))
+            .collect();
+        set_track(&mut draft, 0, segments);
+        retime(&mut draft, d);
+        done.push(if zh { "把素材合成了视频" } else { "combined your media into a video" });
+    } else if let (Some(d), true) = (it.length_ms, has_video) {
+        retime(&mut draft, d);
+        done.push(if zh { "调整了视频长度" } else { "changed the length" });
+    }
+    let d = draft["d"].as_u64().unwrap_or(0);
+    let has_video = track(&draft, 0).is_some();
+    if it.music && has_video {
+        set_track(&mut draft, 1, vec![json!({"st": 0, "et": d, "n": "Upbeat Corporate", "k": "bgm", "vol": 0.35})]);
+        done.push(if zh { "添加了背景音乐" } else { "added background music" });
+    }
+    if it.remove_music {
+        if let Some(i) = track(&draft, 1) {
+            if let Some(tracks) = draft["t"].as_array_mut() {
+                tracks.remove(i);
+            }
+            done.push(if zh { "去掉了背景音乐" } else { "removed the music" });
+        }
+    }
+    if it.text && has_video {
+        let title = it.title.clone().unwrap_or_else(|| if zh { "新品上市".into() } else { "New Collection".into() });
+        let mut segments = vec![json!({"st": 0, "et": d.min(3000), "n": title, "k": "title"})];
+        if d >= 8000 {
+            let cta = if zh { "立即选购" } else { "Shop now" };
+            segments.push(json!({"st": d - 3000, "et": d, "n": cta, "k": "caption"}));
+        }
+        set_track(&mut draft, 7, segments);
+        draft["m"]["title"] = json!(title);
+        done.push(if zh { "加上了文字" } else { "added text overlays" });
+    }
+    if done.is_empty() {
+        let (opening, closing) = if zh {
+            ("我可以帮你制作和编辑视频。", "请上传图片或视频，或者描述你想要的视频，例如“把这些图片合成30秒的宣传视频”。")
+        } else {
+            ("I can help you make and edit videos.", "Upload images or clips in the media panel, or describe the video you want, for example \"combine these images into a 30-second promo video\".")
+        };
+        return TurnPlan {
+            kind: TurnKind::Chat,
+            cost: 0,
+            opening: opening.into(),
+            closing: closing.into(),
+            tool: "reply",
+            tool_args: json!({}),
+            new_draft: None,
+            generated: None,
+        };
+    }
+    if draft["m"]["width"].is_null() {
+        draft["m"]["width"] = json!(1920);
+        draft["m"]["height"] = json!(1080);
+        draft["m"]["fps"] = json!(30);
+    }
+    let secs = d / 1000;
+    let what = done.join(if zh { "，" } else { ", " });
+    let (opening, closing) = if zh {
+        (format!("好的，我来处理：{what}。"), format!("完成了！我{what}，视频现在是{secs}秒。你可以在时间线中预览，满意的话点击导出按钮下载视频。"))
+    } else {
+        (
+            format!("Sure! Working on it: {what}."),
+            format!("Done! I {what}; the video is now {secs} seconds long. You can preview it in the timeline, and click the Export button to download your video."),
+        )
+    };
+    TurnPlan {
+        kind,
+        cost: if kind == TurnKind::Generate { GENERATION_COST } else { EDIT_COST },
+        opening,
+        closing,
+        tool: if kind == TurnKind::Generate { "generate_video" } else { "edit_timeline" },
+        tool_args: json!({"instruction": message, "operations": done}),
+        new_draft: Some(draft),
+        generated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(images: usize) -> Session {
+        Session {
+            id: 1,
+            task_id: "t".into(),
+            user_id: "u".into(),
+            language: "en".into(),
+            assets: (0..images)
+                .map(|i| Asset {
+                    filename: format!("p{i}.png"),
+                    file_type: "image",
+                    cdn_url: format!("http://x/p{i}.png"),
+                    path: None,
+                    width: None,
+                    height: None,
+                    duration_s: None,
+                    hash: String::new(),
+                })
+                .collect(),
+            draft: json!({}),
+            generated_media: vec![],
+            turn_running: false,
+            turns: 0,
+        }
+    }
+
+    #[test]
+    fn durations_are_found() {
+        assert_eq!(duration_ms("a 30-second promo"), Some(30_000));
+        assert_eq!(duration_ms("make it 15 seconds"), Some(15_000));
+        assert_eq!(duration_ms("1 minute video"), Some(60_000));
+        assert_eq!(duration_ms("做一个30秒的视频"), Some(30_000));
+        assert_eq!(duration_ms("five photos and 1 logo"), None);
+    }
+
+    #[test]
+    fn the_seed_promo_builds_three_tracks() {
+        let p = plan(&session(6), "combine these images into a 30-second promo video with music and text overlays");
+        assert_eq!(p.kind, TurnKind::Edit);
+        assert_eq!(p.cost, EDIT_COST);
+        let d = p.new_draft.unwrap();
+        assert_eq!(d["d"], 30_000);
+        let kinds: Vec<u64> = d["t"].as_array().unwrap().iter().map(|t| t["tt"].as_u64().unwrap()).collect();
+        assert_eq!(kinds, vec![0, 1, 7]);
+        assert_eq!(d["t"][0]["sg"].as_array().unwrap().len(), 6);
+        assert_eq!(d["t"][0]["sg"][5]["et"], 30_000);
+        assert!(p.closing.contains("Export"));
+    }
+
+    #[test]
+    fn length_change_retimes_and_chat_changes_nothing() {
+        let mut s = session(3);
+        s.draft = plan(&s, "combine into a 30 second video with music").new_draft.unwrap();
+        let p = plan(&s, "make it 12 seconds");
+        let d = p.new_draft.unwrap();
+        assert_eq!(d["d"], 12_000);
+        assert_eq!(d["t"][1]["sg"][0]["et"], 12_000);
+        let chat = plan(&s, "hello there");
+        assert_eq!(chat.kind, TurnKind::Chat);
+        assert!(chat.new_draft.is_none());
+    }
+
+    #[test]
+    fn generation_without_media() {
+        let p = plan(&session(0), "generate a clip of a city timelapse at night");
+        assert_eq!(p.kind, TurnKind::Generate);
+        assert_eq!(p.cost, GENERATION_COST);
+        assert!(p.generated.is_some());
+        assert_eq!(p.new_draft.unwrap()["t"][0]["sg"][0]["k"], "generated");
+    }
+
+    #[test]
+    fn quoted_title_is_used() {
+        let p = plan(&session(2), "combine these with a title \"Summer Sale\"");
+        assert_eq!(p.new_draft.unwrap()["t"][1]["sg"][0]["n"], "Summer Sale");
+    }
+}

@@ -1,0 +1,230 @@
+//! The shared state behind every handler, the router, and the middleware that logs each request
+//! and applies scripted faults before the handler sees it.
+
+use crate::config::SimConfig;
+use crate::faults::{FaultAction, FaultPlan, Route};
+use crate::log::LoggedRequest;
+use crate::reply::{self, ApiError};
+use crate::routes;
+use crate::world::World;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use futures_util::{Stream, StreamExt};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Everything a handler can reach.
+pub struct Shared {
+    pub config: SimConfig,
+    pub base_url: String,
+    pub data_dir: PathBuf,
+    pub world: Mutex<World>,
+    pub faults: Mutex<FaultPlan>,
+    pub log: Mutex<Vec<LoggedRequest>>,
+    /// `None`: about 30% of edits are silent (deterministic); `Some(b)`: all or none.
+    pub silence: Mutex<Option<bool>>,
+}
+
+pub type AppState = Arc<Shared>;
+
+impl Shared {
+    /// Locks never poison in practice (handlers do not panic while holding them); if one did,
+    /// the simulator keeps serving with the state as it was.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn faults(&self) -> MutexGuard<'_, FaultPlan> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn log(&self) -> MutexGuard<'_, Vec<LoggedRequest>> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn envelope(&self) -> crate::config::Envelope {
+        self.config.variants.envelope
+    }
+    pub fn err(&self, e: ApiError, message: &str) -> Response {
+        reply::err(self.envelope(), e, message)
+    }
+    pub fn ok(&self, data: serde_json::Value) -> Response {
+        reply::ok(self.envelope(), data)
+    }
+
+    /// The user behind the request's bearer token, or the 1001 answer.
+    pub fn authorize(&self, headers: &HeaderMap) -> Result<String, Response> {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        if token.is_empty() {
+            return Err(self.err(ApiError::TokenInvalid, "missing token"));
+        }
+        let mut world = self.world();
+        if let Some(user) = world.user_for_token(token) {
+            return Ok(user);
+        }
+        if self.config.registered_tokens.iter().any(|t| t == token) {
+            let id = format!("user_{}", world.next());
+            world.users.insert(
+                id.clone(),
+                crate::world::User {
+                    id: id.clone(),
+                    available: self.config.starting_credits,
+                    frozen: 0,
+                    registered: true,
+                },
+            );
+            let expires_at = world.now() + chrono::Duration::days(3650);
+            world
+                .tokens
+                .insert(token.to_string(), crate::world::TokenInfo { user_id: id.clone(), expires_at });
+            return Ok(id);
+        }
+        Err(self.err(ApiError::TokenInvalid, "token invalid or expired"))
+    }
+
+    /// Set the `/run_sse` message text on a log entry.
+    pub fn log_message(&self, seq: u64, text: &str) {
+        if let Some(entry) = self.log().iter_mut().find(|e| e.seq == seq) {
+            entry.message = Some(text.to_string());
+        }
+    }
+}
+
+/// The log sequence number of the current request (in request extensions).
+#[derive(Debug, Clone, Copy)]
+pub struct LogSeq(pub u64);
+
+/// A stream-shaping fault for `/run_sse`, handed from the middleware to the handler.
+#[derive(Debug, Clone)]
+pub struct StreamFault(pub FaultAction);
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/auth/anonymous-token", post(routes::auth::anonymous_token))
+        .route("/api/auth/claim-token", post(routes::auth::claim_token))
+        .route("/api/tasks/me/with-session/nemo_agent", post(routes::session::create))
+        .route("/api/state/nemo_agent/me/{sid}/latest", get(routes::session::state))
+        .route("/api/credits/balance/simple", get(routes::session::credits))
+        .route(
+            "/api/upload-video/nemo_agent/me/{sid}",
+            post(routes::upload::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/run_sse", post(routes::sse::run_sse))
+        .route("/api/render/proxy/lambda", post(routes::render::submit))
+        .route("/api/render/proxy/lambda/{id}", get(routes::render::status))
+        .route("/api/render/proxy/lambda/{id}/cancel", post(routes::render::cancel))
+        .route("/api/render/proxy/{id}/download", get(routes::render::download))
+        .route("/renders/{file}", get(routes::render::file))
+        .route("/cdn/{sid}/{file}", get(routes::upload::cdn_file))
+        .route("/register", get(routes::control::web_page))
+        .route("/workspace/claim", get(routes::control::web_page))
+        .nest("/_sim", routes::control::router())
+        .layer(middleware::from_fn_with_state(state.clone(), log_and_fault))
+        .with_state(state)
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+async fn log_and_fault(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/_sim") {
+        return next.run(req).await;
+    }
+    let method = req.method().as_str().to_string();
+    let route = Route::of(&method, &path);
+    let fault = route.and_then(|r| s.faults().take(r));
+    let seq = {
+        let mut log = s.log();
+        let h = req.headers();
+        let seq = log.len() as u64 + 1;
+        log.push(LoggedRequest {
+            seq,
+            method,
+            path,
+            skill_source: header(h, "x-skill-source"),
+            skill_version: header(h, "x-skill-version"),
+            skill_platform: header(h, "x-skill-platform"),
+            client_id: header(h, "x-client-id"),
+            authorized: header(h, "authorization").is_some_and(|a| a.starts_with("Bearer ")),
+            body_size: header(h, "content-length").and_then(|v| v.parse().ok()),
+            message: None,
+            fault: fault.as_ref().map(|f| format!("{f:?}")),
+        });
+        seq
+    };
+    req.extensions_mut().insert(LogSeq(seq));
+    let Some(action) = fault else {
+        return next.run(req).await;
+    };
+    match action {
+        FaultAction::Status { status, body } => {
+            let status = axum::http::StatusCode::from_u16(status)
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            (status, body).into_response()
+        }
+        FaultAction::Code { code } => s.err(ApiError::from_code(code), "scripted error"),
+        FaultAction::RateLimit { retry_after_s } => reply::rate_limited(retry_after_s),
+        FaultAction::Delay { ms } => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            next.run(req).await
+        }
+        FaultAction::Drop => dropped_connection(),
+        FaultAction::DropMidBody { after_bytes } if route == Some(Route::Upload) => {
+            let (parts, body) = req.into_parts();
+            let cut = truncate(body.into_data_stream(), after_bytes);
+            next.run(Request::from_parts(parts, Body::from_stream(cut))).await;
+            dropped_connection()
+        }
+        FaultAction::DropMidBody { after_bytes } => {
+            let response = next.run(req).await;
+            let (parts, body) = response.into_parts();
+            Response::from_parts(parts, Body::from_stream(truncate(body.into_data_stream(), after_bytes)))
+        }
+        stream_fault => {
+            req.extensions_mut().insert(StreamFault(stream_fault));
+            next.run(req).await
+        }
+    }
+}
+
+/// A response whose body fails at once: hyper closes the connection without a complete answer.
+pub fn dropped_connection() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: drop"))
+    });
+    Body::from_stream(failing).into_response()
+}
+
+/// Pass `limit` bytes of a body through, then fail (the connection is cut mid-body).
+pub fn truncate<S, E>(inner: S, limit: u64) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+    E: std::fmt::Display,
+{
+    futures_util::stream::unfold((inner, limit, false), |(mut inner, left, done)| async move {
+        if done {
+            return None;
+        }
+        let cut = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: cut mid-body");
+        match inner.next().await {
+            Some(Ok(chunk)) if (chunk.len() as u64) < left => {
+                let n = chunk.len() as u64;
+                Some((Ok(chunk), (inner, left - n, false)))
+            }
+            Some(Ok(chunk)) if left > 0 => {
+                Some((Ok(chunk.slice(..left as usize)), (inner, 0, false)))
+            }
+            Some(Ok(_)) | None => Some((Err(cut()), (inner, 0, true))),
+            Some(Err(e)) => Some((Err(std::io::Error::other(e.to_string())), (inner, 0, true))),
+        }
+    })
+}

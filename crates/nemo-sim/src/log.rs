@@ -1,0 +1,32 @@
+//! The request log: what every request carried, so tests can assert attribution headers on every
+//! call and that no `/run_sse` message was ever sent twice.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LoggedRequest {
+    pub seq: u64,
+    pub method: String,
+    pub path: String,
+    pub skill_source: Option<String>,
+    pub skill_version: Option<String>,
+    pub skill_platform: Option<String>,
+    pub client_id: Option<String>,
+    /// Whether an `Authorization: Bearer` header was present (the token itself is not kept).
+    pub authorized: bool,
+    /// `Content-Length` of the request, when given.
+    pub body_size: Option<u64>,
+    /// The text of the message, for `/run_sse`.
+    pub message: Option<String>,
+    /// Set when the request was hit by a scripted fault.
+    pub fault: Option<String>,
+}
+
+impl LoggedRequest {
+    /// All three attribution headers were present and non-empty.
+    pub fn attributed(&self) -> bool {
+        [&self.skill_source, &self.skill_version, &self.skill_platform]
+            .iter()
+            .all(|h| h.as_deref().is_some_and(|v| !v.is_empty()))
+    }
+}

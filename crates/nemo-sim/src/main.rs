@@ -1,0 +1,42 @@
+//! `nemo-sim --port PORT [--time-scale F] [--variant key=value ...]`
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(version, about = "A stateful simulator of the NemoVideo backend API")]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8787)]
+    port: u16,
+    /// Multiplies every duration (heartbeats, generation, renders): 0.01 runs 100x faster.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// Response variants, e.g. envelope=success, render=data, events=simple, heartbeat=json,
+    /// session_id=number, partial, snake_case, multiline, render_without_url, token_without_user.
+    #[arg(long = "variant")]
+    variants: Vec<String>,
+    /// Where uploads and renders are kept (a temporary directory by default).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// Use the built-in encoder even when ffmpeg is installed.
+    #[arg(long)]
+    builtin_renderer: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+    ).init();
+    let args = Args::parse();
+    let mut config = nemo_sim::SimConfig { port: args.port, time_scale: args.time_scale, data_dir: args.data_dir, ..Default::default() };
+    if args.builtin_renderer {
+        config.renderer = nemo_sim::Renderer::Builtin;
+    }
+    for v in &args.variants {
+        if let Err(e) = config.variants.set(v) {
+            eprintln!("nemo-sim: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    }
+    nemo_sim::serve_forever(config).await
+}

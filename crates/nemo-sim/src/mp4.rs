@@ -1,0 +1,340 @@
+//! A small but valid H.264/MP4 writer, so renders work on a machine with nothing but Rust.
+//!
+//! Each scene is one IDR picture made of I_PCM macroblocks (raw samples, no transform needed),
+//! followed by P pictures that skip every macroblock (the picture repeats). The result is a
+//! constrained-baseline stream that any player and `ffprobe` accept, at a few kB per scene.
+
+/// One solid-colour scene.
+#[derive(Debug, Clone, Copy)]
+pub struct Scene {
+    pub duration_ms: u64,
+    /// Y, Cb, Cr.
+    pub yuv: [u8; 3],
+}
+
+pub const WIDTH: u32 = 256;
+pub const HEIGHT: u32 = 144;
+pub const FPS: u32 = 10;
+
+struct Bits {
+    out: Vec<u8>,
+    cur: u8,
+    n: u8,
+}
+
+impl Bits {
+    fn new() -> Self {
+        Self { out: Vec::new(), cur: 0, n: 0 }
+    }
+    fn bit(&mut self, b: bool) {
+        self.cur = (self.cur << 1) | b as u8;
+        self.n += 1;
+        if self.n == 8 {
+            self.out.push(self.cur);
+            self.cur = 0;
+            self.n = 0;
+        }
+    }
+    fn bits(&mut self, value: u32, count: u8) {
+        for i in (0..count).rev() {
+            self.bit((value >> i) & 1 == 1);
+        }
+    }
+    fn ue(&mut self, v: u32) {
+        let v = v as u64 + 1;
+        let len = 64 - v.leading_zeros() as u8;
+        for _ in 0..len - 1 {
+            self.bit(false);
+        }
+        for i in (0..len).rev() {
+            self.bit((v >> i) & 1 == 1);
+        }
+    }
+    fn se(&mut self, v: i32) {
+        self.ue(if v > 0 { (2 * v - 1) as u32 } else { (-2 * v) as u32 });
+    }
+    fn align_zero(&mut self) {
+        while self.n != 0 {
+            self.bit(false);
+        }
+    }
+    fn trailing(mut self) -> Vec<u8> {
+        self.bit(true);
+        self.align_zero();
+        self.out
+    }
+}
+
+/// NAL header + payload with emulation prevention bytes.
+fn nal(header: u8, rbsp: &[u8]) -> Vec<u8> {
+    let mut out = vec![header];
+    let mut zeros = 0;
+    for &b in rbsp {
+        if zeros >= 2 && b <= 3 {
+            out.push(3);
+            zeros = 0;
+        }
+        out.push(b);
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+    }
+    out
+}
+
+const LOG2_MAX_FRAME_NUM: u8 = 16;
+
+fn sps() -> Vec<u8> {
+    let mut b = Bits::new();
+    b.bits(66, 8); // profile_idc: baseline
+    b.bits(0b1100_0000, 8); // constraint_set0/1: constrained baseline
+    b.bits(30, 8); // level_idc
+    b.ue(0); // seq_parameter_set_id
+    b.ue((LOG2_MAX_FRAME_NUM - 4) as u32);
+    b.ue(2); // pic_order_cnt_type 2: output order = decoding order
+    b.ue(1); // max_num_ref_frames
+    b.bit(false); // gaps_in_frame_num_value_allowed_flag
+    b.ue(WIDTH / 16 - 1);
+    b.ue(HEIGHT / 16 - 1);
+    b.bit(true); // frame_mbs_only_flag
+    b.bit(true); // direct_8x8_inference_flag
+    b.bit(false); // frame_cropping_flag
+    b.bit(false); // vui_parameters_present_flag
+    nal(0x67, &b.trailing())
+}
+
+fn pps() -> Vec<u8> {
+    let mut b = Bits::new();
+    b.ue(0); // pic_parameter_set_id
+    b.ue(0); // seq_parameter_set_id
+    b.bit(false); // entropy_coding_mode_flag: CAVLC
+    b.bit(false); // bottom_field_pic_order_in_frame_present_flag
+    b.ue(0); // num_slice_groups_minus1
+    b.ue(0); // num_ref_idx_l0_default_active_minus1
+    b.ue(0); // num_ref_idx_l1_default_active_minus1
+    b.bit(false); // weighted_pred_flag
+    b.bits(0, 2); // weighted_bipred_idc
+    b.se(0); // pic_init_qp_minus26
+    b.se(0); // pic_init_qs_minus26
+    b.se(0); // chroma_qp_index_offset
+    b.bit(false); // deblocking_filter_control_present_flag
+    b.bit(false); // constrained_intra_pred_flag
+    b.bit(false); // redundant_pic_cnt_present_flag
+    nal(0x68, &b.trailing())
+}
+
+fn mbs() -> u32 {
+    (WIDTH / 16) * (HEIGHT / 16)
+}
+
+/// An IDR picture of one colour, every macroblock I_PCM.
+fn idr(yuv: [u8; 3], idr_pic_id: u32) -> Vec<u8> {
+    // PCM samples of 0 are best avoided (older decoders reject them).
+    let [y, cb, cr] = yuv.map(|v| v.max(1));
+    let mut b = Bits::new();
+    b.ue(0); // first_mb_in_slice
+    b.ue(7); // slice_type: I (all slices)
+    b.ue(0); // pic_parameter_set_id
+    b.bits(0, LOG2_MAX_FRAME_NUM); // frame_num
+    b.ue(idr_pic_id);
+    b.bit(false); // no_output_of_prior_pics_flag
+    b.bit(false); // long_term_reference_flag
+    b.se(0); // slice_qp_delta
+    for _ in 0..mbs() {
+        b.ue(25); // mb_type: I_PCM
+        b.align_zero(); // pcm_alignment_zero_bit
+        for _ in 0..256 {
+            b.bits(y as u32, 8);
+        }
+        for _ in 0..64 {
+            b.bits(cb as u32, 8);
+        }
+        for _ in 0..64 {
+            b.bits(cr as u32, 8);
+        }
+    }
+    nal(0x65, &b.trailing())
+}
+
+/// A P picture that repeats the previous one (every macroblock skipped).
+fn repeat(frame_num: u32) -> Vec<u8> {
+    let mut b = Bits::new();
+    b.ue(0); // first_mb_in_slice
+    b.ue(5); // slice_type: P (all slices)
+    b.ue(0); // pic_parameter_set_id
+    b.bits(frame_num, LOG2_MAX_FRAME_NUM);
+    b.bit(false); // num_ref_idx_active_override_flag
+    b.bit(false); // ref_pic_list_modification_flag_l0
+    b.bit(false); // adaptive_ref_pic_marking_mode_flag
+    b.se(0); // slice_qp_delta
+    b.ue(mbs()); // mb_skip_run: the whole picture
+    nal(0x41, &b.trailing())
+}
+
+fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 8);
+    out.extend_from_slice(&((body.len() + 8) as u32).to_be_bytes());
+    out.extend_from_slice(kind);
+    out.extend_from_slice(body);
+    out
+}
+
+fn full(kind: &[u8; 4], version_flags: u32, body: &[u8]) -> Vec<u8> {
+    let mut b = version_flags.to_be_bytes().to_vec();
+    b.extend_from_slice(body);
+    boxed(kind, &b)
+}
+
+const MATRIX: [u32; 9] = [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x4000_0000];
+
+fn u32s(v: &[u32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_be_bytes()).collect()
+}
+
+/// Encode scenes into a complete MP4 file.
+pub fn encode(scenes: &[Scene]) -> Vec<u8> {
+    let mut samples: Vec<Vec<u8>> = Vec::new();
+    let mut sync = Vec::new();
+    for (i, scene) in scenes.iter().enumerate() {
+        let frames = ((scene.duration_ms * FPS as u64).div_ceil(1000)).max(1) as u32;
+        sync.push(samples.len() as u32 + 1);
+        samples.push(idr(scene.yuv, (i % 2) as u32));
+        for f in 1..frames {
+            samples.push(repeat(f % (1 << LOG2_MAX_FRAME_NUM)));
+        }
+    }
+    if samples.is_empty() {
+        sync.push(1);
+        samples.push(idr([16, 128, 128], 0));
+    }
+    let (sps, pps) = (sps(), pps());
+    let n = samples.len() as u32;
+    let duration_ms = n as u64 * 1000 / FPS as u64;
+
+    let ftyp = boxed(b"ftyp", b"isom\0\0\x02\0isomiso2avc1mp41");
+    let mut mdat_body = Vec::new();
+    let mut sizes = Vec::new();
+    for s in &samples {
+        mdat_body.extend_from_slice(&(s.len() as u32).to_be_bytes());
+        mdat_body.extend_from_slice(s);
+        sizes.push(s.len() as u32 + 4);
+    }
+    let mdat = boxed(b"mdat", &mdat_body);
+    let chunk_offset = (ftyp.len() + 8) as u32;
+
+    let mut mvhd = u32s(&[0, 0, 1000, duration_ms as u32, 0x10000]);
+    mvhd.extend_from_slice(&[0x01, 0x00, 0, 0]);
+    mvhd.extend_from_slice(&[0; 8]);
+    mvhd.extend_from_slice(&u32s(&MATRIX));
+    mvhd.extend_from_slice(&[0; 24]);
+    mvhd.extend_from_slice(&2u32.to_be_bytes());
+    let mvhd = full(b"mvhd", 0, &mvhd);
+
+    let mut tkhd = u32s(&[0, 0, 1, 0, duration_ms as u32, 0, 0]);
+    tkhd.extend_from_slice(&[0; 8]); // layer, alternate_group, volume, reserved
+    tkhd.extend_from_slice(&u32s(&MATRIX));
+    tkhd.extend_from_slice(&u32s(&[WIDTH << 16, HEIGHT << 16]));
+    let tkhd = full(b"tkhd", 3, &tkhd);
+
+    let mut mdhd = u32s(&[0, 0, FPS, n]);
+    mdhd.extend_from_slice(&[0x55, 0xc4, 0, 0]); // language "und"
+    let mdhd = full(b"mdhd", 0, &mdhd);
+    let mut hdlr = u32s(&[0]);
+    hdlr.extend_from_slice(b"vide");
+    hdlr.extend_from_slice(&[0; 12]);
+    hdlr.extend_from_slice(b"VideoHandler\0");
+    let hdlr = full(b"hdlr", 0, &hdlr);
+
+    let vmhd = full(b"vmhd", 1, &[0; 8]);
+    let dref = full(b"dref", 0, &[&1u32.to_be_bytes()[..], &full(b"url ", 1, &[])].concat());
+    let dinf = boxed(b"dinf", &dref);
+
+    let mut avcc = vec![1, sps[1], sps[2], sps[3], 0xff, 0xe1];
+    avcc.extend_from_slice(&(sps.len() as u16).to_be_bytes());
+    avcc.extend_from_slice(&sps);
+    avcc.push(1);
+    avcc.extend_from_slice(&(pps.len() as u16).to_be_bytes());
+    avcc.extend_from_slice(&pps);
+    let avcc = boxed(b"avcC", &avcc);
+    let mut avc1 = vec![0; 6];
+    avc1.extend_from_slice(&1u16.to_be_bytes());
+    avc1.extend_from_slice(&[0; 16]);
+    avc1.extend_from_slice(&(WIDTH as u16).to_be_bytes());
+    avc1.extend_from_slice(&(HEIGHT as u16).to_be_bytes());
+    avc1.extend_from_slice(&u32s(&[0x0048_0000, 0x0048_0000, 0]));
+    avc1.extend_from_slice(&1u16.to_be_bytes());
+    avc1.extend_from_slice(&[0; 32]);
+    avc1.extend_from_slice(&[0x00, 0x18, 0xff, 0xff]);
+    avc1.extend_from_slice(&avcc);
+    let stsd = full(b"stsd", 0, &[&1u32.to_be_bytes()[..], &boxed(b"avc1", &avc1)].concat());
+    let stts = full(b"stts", 0, &u32s(&[1, n, 1]));
+    let stss = full(b"stss", 0, &[u32s(&[sync.len() as u32]), u32s(&sync)].concat());
+    let stsc = full(b"stsc", 0, &u32s(&[1, 1, n, 1]));
+    let stsz = full(b"stsz", 0, &[u32s(&[0, n]), u32s(&sizes)].concat());
+    let stco = full(b"stco", 0, &u32s(&[1, chunk_offset]));
+    let stbl = boxed(b"stbl", &[stsd, stts, stss, stsc, stsz, stco].concat());
+    let minf = boxed(b"minf", &[vmhd, dinf, stbl].concat());
+    let mdia = boxed(b"mdia", &[mdhd, hdlr, minf].concat());
+    let trak = boxed(b"trak", &[tkhd, mdia].concat());
+    let moov = boxed(b"moov", &[mvhd, trak].concat());
+    [ftyp, mdat, moov].concat()
+}
+
+/// A pleasant colour per scene index (BT.601 YCbCr).
+pub fn palette(i: usize) -> [u8; 3] {
+    const COLORS: [[u8; 3]; 6] = [
+        [81, 90, 240],   // red
+        [145, 54, 34],   // green
+        [41, 240, 110],  // blue
+        [210, 16, 146],  // yellow
+        [106, 202, 222], // magenta
+        [170, 166, 16],  // cyan
+    ];
+    COLORS[i % COLORS.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_golomb_codes() {
+        let mut b = Bits::new();
+        b.ue(0); // 1
+        b.ue(1); // 010
+        b.ue(2); // 011
+        b.se(-1); // ue(2) = 011
+        assert_eq!(b.trailing(), vec![0b1010_0110, 0b1110_0000]);
+    }
+
+    #[test]
+    fn emulation_prevention() {
+        assert_eq!(nal(0x65, &[0, 0, 1, 0, 0, 0]), vec![0x65, 0, 0, 3, 1, 0, 0, 3, 0]);
+    }
+
+    #[test]
+    fn file_has_boxes_and_plays_for_the_scene_time() {
+        let f = encode(&[Scene { duration_ms: 2000, yuv: palette(0) }, Scene { duration_ms: 1000, yuv: palette(1) }]);
+        assert_eq!(&f[4..8], b"ftyp");
+        let mvhd = f.windows(4).position(|w| w == b"mvhd").unwrap();
+        let duration = u32::from_be_bytes(f[mvhd + 20..mvhd + 24].try_into().unwrap());
+        assert_eq!(duration, 3000);
+    }
+
+    /// When ffprobe is installed, it must read what we wrote.
+    #[test]
+    fn ffprobe_accepts_the_file() {
+        if std::process::Command::new("ffprobe").arg("-version").output().is_err() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.mp4");
+        std::fs::write(&path, encode(&[Scene { duration_ms: 1500, yuv: palette(2) }, Scene { duration_ms: 500, yuv: palette(3) }])).unwrap();
+        let out = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "h264,256,144,20");
+    }
+}

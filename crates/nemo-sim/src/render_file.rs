@@ -1,0 +1,149 @@
+//! Producing the rendered file: ffmpeg composing the uploaded media and the draft's text when it
+//! is installed; the built-in encoder otherwise.
+
+use crate::config::{Renderer, SimConfig};
+use crate::mp4::{self, Scene};
+use crate::world::Asset;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Write the render of `draft` to `out`; returns its size in bytes.
+pub async fn produce(config: &SimConfig, draft: &Value, assets: &[Asset], out: &Path) -> std::io::Result<u64> {
+    if let Some(dir) = out.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let total_ms = draft["d"].as_u64().unwrap_or(0).clamp(1000, 600_000);
+    let video: Vec<(u64, u64, Option<PathBuf>)> = draft["t"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["tt"].as_u64() == Some(0)))
+        .and_then(|t| t["sg"].as_array())
+        .map(|sg| {
+            sg.iter()
+                .map(|s| {
+                    let st = s["st"].as_u64().unwrap_or(0);
+                    let et = s["et"].as_u64().unwrap_or(st + 1000).max(st + 100);
+                    let src = s["src"].as_str().unwrap_or_default();
+                    let path = assets.iter().find(|a| a.cdn_url == src && a.file_type == "image").and_then(|a| a.path.clone());
+                    (st, et, path)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let title = draft["m"]["title"].as_str().map(str::to_string);
+    let with_music = draft["t"].as_array().is_some_and(|t| t.iter().any(|t| t["tt"].as_u64() == Some(1)));
+
+    if config.renderer == Renderer::Auto && ffmpeg_available().await {
+        let tmp = out.with_extension("ffmpeg.mp4");
+        match ffmpeg(draft, &video, total_ms, title.as_deref(), with_music, &tmp).await {
+            Ok(()) => {
+                tokio::fs::rename(&tmp, out).await?;
+                return Ok(tokio::fs::metadata(out).await?.len());
+            }
+            Err(e) => {
+                tracing::warn!("ffmpeg render failed, using the built-in encoder: {e}");
+                let _ = tokio::fs::remove_file(&tmp).await;
+            }
+        }
+    }
+    let scenes: Vec<Scene> = if video.is_empty() {
+        vec![Scene { duration_ms: total_ms, yuv: mp4::palette(0) }]
+    } else {
+        video.iter().enumerate().map(|(i, (st, et, _))| Scene { duration_ms: et - st, yuv: mp4::palette(i) }).collect()
+    };
+    let bytes = tokio::task::spawn_blocking(move || mp4::encode(&scenes))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::fs::write(out, &bytes).await?;
+    Ok(bytes.len() as u64)
+}
+
+async fn ffmpeg_available() -> bool {
+    tokio::process::Command::new("ffmpeg")
+        .arg("-version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await
+        .is_ok_and(|s| s.success())
+}
+
+async fn ffmpeg(
+    draft: &Value,
+    video: &[(u64, u64, Option<PathBuf>)],
+    total_ms: u64,
+    title: Option<&str>,
+    with_music: bool,
+    out: &Path,
+) -> std::io::Result<()> {
+    let w = draft["m"]["width"].as_u64().unwrap_or(1920);
+    let h = draft["m"]["height"].as_u64().unwrap_or(1080);
+    let mut args: Vec<String> = vec!["-y".into(), "-v".into(), "error".into()];
+    let mut filters = Vec::new();
+    let scenes: Vec<(u64, Option<PathBuf>)> = if video.is_empty() {
+        vec![(total_ms, None)]
+    } else {
+        video.iter().map(|(st, et, p)| (et - st, p.clone())).collect()
+    };
+    for (i, (ms, path)) in scenes.iter().enumerate() {
+        let secs = format!("{:.3}", *ms as f64 / 1000.0);
+        match path {
+            Some(p) => {
+                args.extend(["-loop", "1", "-framerate", "10", "-t", &secs, "-i"].map(String::from));
+                args.push(p.display().to_string());
+            }
+            None => {
+                let [r, g, b] = [(i * 70) % 256, (i * 130 + 60) % 256, (i * 200 + 120) % 256];
+                args.extend(["-f", "lavfi", "-i"].map(String::from));
+                args.push(format!("color=c=0x{r:02x}{g:02x}{b:02x}:s={w}x{h}:r=10:d={secs}"));
+            }
+        }
+        filters.push(format!(
+            "[{i}:v]scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=10,format=yuv420p[v{i}]"
+        ));
+    }
+    let n = scenes.len();
+    let inputs: String = (0..n).map(|i| format!("[v{i}]")).collect();
+    let mut chain = format!("{inputs}concat=n={n}:v=1:a=0[cat]");
+    let label = if let Some(t) = title {
+        let safe: String = t.chars().filter(|c| c.is_alphanumeric() || *c == ' ').collect();
+        chain.push_str(&format!(
+            ";[cat]drawtext=text='{safe}':fontcolor=white:fontsize={}:x=(w-text_w)/2:y=(h-text_h)/2:enable='lt(t,3)'[out]",
+            h / 12
+        ));
+        "[out]"
+    } else {
+        "[cat]"
+    };
+    filters.push(chain);
+    args.push("-filter_complex".into());
+    args.push(filters.join(";"));
+    args.extend(["-map", label].map(String::from));
+    if with_music {
+        args.extend(["-f", "lavfi", "-t"].map(String::from));
+        args.push(format!("{:.3}", total_ms as f64 / 1000.0));
+        args.extend(["-i", "sine=frequency=440:sample_rate=44100"].map(String::from));
+        args.extend(["-map".into(), format!("{n}:a"), "-af".into(), "volume=0.2".into(), "-c:a".into(), "aac".into()]);
+    }
+    args.extend(["-c:v", "libx264", "-preset", "ultrafast", "-tune", "stillimage", "-pix_fmt", "yuv420p", "-movflags", "+faststart"].map(String::from));
+    args.push(out.display().to_string());
+    let run = |args: Vec<String>| async move {
+        let o = tokio::process::Command::new("ffmpeg").args(&args).output().await?;
+        if o.status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(String::from_utf8_lossy(&o.stderr).chars().take(400).collect::<String>()))
+        }
+    };
+    match run(args.clone()).await {
+        // drawtext needs a font; without one, render without the title rather than fail.
+        Err(_) if title.is_some() => {
+            let args: Vec<String> = args
+                .into_iter()
+                .map(|a| if a.contains("drawtext") { a.split(";[cat]drawtext").next().unwrap_or(&a).to_string() } else { a })
+                .map(|a| if a == "[out]" { "[cat]".to_string() } else { a })
+                .collect();
+            run(args).await
+        }
+        r => r,
+    }
+}

@@ -1,0 +1,214 @@
+//! Contract §3: `/run_sse`. The turn runs in its own task: the backend's agent keeps working when
+//! a client disconnects, which is exactly why clients must never re-send a message.
+
+use crate::agent::{self, TurnKind};
+use crate::app::{AppState, LogSeq, StreamFault};
+use crate::config::timing;
+use crate::faults::{FaultAction, StreamErrorForm};
+use crate::reply::ApiError;
+use crate::routes::parse_session_id;
+use crate::sse_frames::FrameWriter;
+use axum::body::{Body, Bytes};
+use axum::extract::{Extension, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+fn detail(status: StatusCode, msg: &str) -> Response {
+    (status, Json(json!({"detail": msg}))).into_response()
+}
+
+pub async fn run_sse(
+    State(s): State<AppState>,
+    Extension(seq): Extension<LogSeq>,
+    fault: Option<Extension<StreamFault>>,
+    headers: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Response {
+    let user = match s.authorize(&headers) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Some(Json(body)) = body else {
+        return detail(StatusCode::UNPROCESSABLE_ENTITY, "body must be JSON");
+    };
+    let text: String = body["new_message"]["parts"]
+        .as_array()
+        .map(|parts| parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join("\n"))
+        .unwrap_or_default();
+    if body["app_name"] != "nemo_agent" || text.trim().is_empty() {
+        return detail(StatusCode::UNPROCESSABLE_ENTITY, "app_name, session_id and new_message.parts[].text are required");
+    }
+    s.log_message(seq.0, &text);
+    let Some(sid) = parse_session_id(&body["session_id"]) else {
+        return detail(StatusCode::NOT_FOUND, "Session not found: missing session_id");
+    };
+    // Plan, check credits and freeze them under one lock.
+    let plan = {
+        let mut w = s.world();
+        let Some(session) = w.sessions.get(&sid).filter(|x| x.user_id == user) else {
+            return detail(StatusCode::NOT_FOUND, &format!("Session not found: {sid}"));
+        };
+        if session.turn_running {
+            return detail(StatusCode::CONFLICT, "a message is already being processed in this session");
+        }
+        let plan = agent::plan(session, &text);
+        let Some(account) = w.user_mut(&user) else {
+            return detail(StatusCode::NOT_FOUND, "user not found");
+        };
+        if account.available < plan.cost {
+            drop(w);
+            return s.err(ApiError::NoCredits, "insufficient credits");
+        }
+        account.available -= plan.cost;
+        account.frozen += plan.cost;
+        if let Some(session) = w.sessions.get_mut(&sid) {
+            session.turn_running = true;
+            session.turns += 1;
+        }
+        plan
+    };
+    let turn_no = s.world().sessions.get(&sid).map(|x| x.turns).unwrap_or(0);
+    let silent = plan.kind != TurnKind::Chat
+        && s.silence
+            .lock()
+            .map(|g| *g)
+            .unwrap_or(None)
+            // About 30% of edits say nothing, deterministically per session and turn.
+            .unwrap_or_else(|| (sid.wrapping_mul(31) + turn_no as u64 * 7) % 10 < 3);
+    let fault = fault.map(|Extension(StreamFault(a))| a);
+    let (tx, rx) = mpsc::channel::<String>(64);
+    let writer = FrameWriter::new(s.config.variants, format!("e-{}", uuid::Uuid::new_v4().simple()));
+    tokio::spawn(run_turn(s.clone(), sid, user, plan, silent, turn_no, fault.clone(), writer, tx));
+
+    let cut_after = match fault {
+        Some(FaultAction::CutStream { after_events }) => Some(after_events as usize),
+        _ => None,
+    };
+    let frames = tokio_stream_from(rx);
+    let body = match cut_after {
+        Some(k) => {
+            let cut = futures_util::stream::once(async {
+                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: stream cut"))
+            });
+            Body::from_stream(frames.take(k).map(Ok::<Bytes, std::io::Error>).chain(cut))
+        }
+        None => Body::from_stream(frames.map(Ok::<Bytes, std::io::Error>)),
+    };
+    let mut r = body.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/event-stream"));
+    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn tokio_stream_from(mut rx: mpsc::Receiver<String>) -> impl futures_util::Stream<Item = Bytes> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(Bytes::from)))
+}
+
+/// Runs one turn to its end whether or not anybody still listens.
+#[allow(clippy::too_many_arguments)]
+async fn run_turn(
+    s: AppState,
+    sid: u64,
+    user: String,
+    plan: agent::TurnPlan,
+    silent: bool,
+    turn_no: u32,
+    fault: Option<FaultAction>,
+    mut w: FrameWriter,
+    tx: mpsc::Sender<String>,
+) {
+    let send = |tx: &mpsc::Sender<String>, frame: String| {
+        let tx = tx.clone();
+        async move {
+            // A closed receiver means the client went away; the turn goes on regardless.
+            let _ = tx.send(frame).await;
+        }
+    };
+    let beat = s.config.scaled(timing::HEARTBEAT).max(Duration::from_millis(1));
+    let work = s.config.scaled(match plan.kind {
+        TurnKind::Chat => timing::TEXT_TURN,
+        TurnKind::Edit => timing::EDIT_TURN,
+        TurnKind::Generate => timing::GENERATION_TURN,
+    });
+    let hb = w.heartbeat();
+    let (hb, tx) = (&hb, &tx);
+    let heartbeats = |total: Duration| async move {
+        let deadline = tokio::time::Instant::now() + total;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(beat.min(deadline - tokio::time::Instant::now())).await;
+            send(tx, hb.clone()).await;
+        }
+    };
+    let outcome_ok = match &fault {
+        Some(FaultAction::HeartbeatsOnly) => {
+            heartbeats(s.config.scaled(timing::STALL)).await;
+            false
+        }
+        Some(FaultAction::StreamError { form }) => {
+            tokio::time::sleep(work / 4).await;
+            let msg = match form {
+                StreamErrorForm::Unescaped => "model call failed: \"quota\" exceeded",
+                _ => "model call failed: quota exceeded",
+            };
+            let f = w.error(*form, msg);
+            send(&tx, f).await;
+            false
+        }
+        _ => {
+            if let Some(t) = w.thought("Planning the edit from the user's media.") {
+                send(&tx, t).await;
+            }
+            if !silent {
+                for f in w.text(&plan.opening) {
+                    send(&tx, f).await;
+                }
+            }
+            if matches!(fault, Some(FaultAction::MalformedFrames)) {
+                for f in w.malformed() {
+                    send(&tx, f).await;
+                }
+            }
+            let call = w.tool_call(plan.tool, &plan.tool_args);
+            send(&tx, call).await;
+            heartbeats(work).await;
+            let result = w.tool_result(plan.tool, &json!({"status": "ok"}));
+            send(&tx, result).await;
+            if !silent {
+                for f in w.text(&plan.closing) {
+                    send(&tx, f).await;
+                }
+                // Now and then the backend trails a normal answer with this line.
+                if turn_no % 4 == 3 && plan.kind != TurnKind::Chat {
+                    for f in w.text("I encountered a temporary issue. Please try again later.") {
+                        send(&tx, f).await;
+                    }
+                }
+            }
+            true
+        }
+    };
+    let mut world = s.world();
+    if let Some(session) = world.sessions.get_mut(&sid) {
+        session.turn_running = false;
+        if outcome_ok {
+            if let Some(d) = plan.new_draft {
+                session.draft = d;
+            }
+            if let Some(g) = plan.generated {
+                session.generated_media.push(g);
+            }
+        }
+    }
+    if let Some(account) = world.user_mut(&user) {
+        account.frozen -= plan.cost;
+        if !outcome_ok {
+            account.available += plan.cost;
+        }
+    }
+    // Dropping `tx` closes the stream: the end of the turn.
+}
