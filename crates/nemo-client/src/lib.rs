@@ -1,1 +1,29 @@
+#![doc = include_str!("../README.md")]
 
+mod api;
+pub mod auth;
+mod client;
+pub mod config;
+pub mod envelope;
+mod error;
+pub mod files;
+pub mod recovery;
+pub mod session;
+pub mod sse;
+pub mod state;
+pub mod text;
+pub mod validate;
+
+pub use api::account::Credits;
+pub use api::agent::{AgentStream, TurnReply};
+pub use api::render::{part_path, RenderId, RenderOptions, RenderState, RenderStatus, RenderWait};
+pub use api::upload::{UploadProgress, Uploaded};
+pub use auth::{Token, TokenSource};
+pub use client::Client;
+pub use config::{Config, Profile, Timeouts};
+pub use error::{Error, Result, ACCEPTED_EXTENSIONS};
+pub use recovery::{Recovered, RecoveryWaits};
+pub use session::{Session, SessionId, SessionReplaced};
+pub use sse::AgentEvent;
+pub use state::{SessionState, Timeline, TimelineDiff};
+pub use validate::{MediaFile, MediaKind, Rejection};

@@ -64,9 +64,21 @@ pub fn duration_ms(text: &str) -> Option<u64> {
             i += 1;
         }
         let number: String = chars[start..i].iter().collect();
-        let rest: String = chars[i..].iter().collect::<String>().trim_start_matches([' ', '-']).to_lowercase();
-        let Ok(n) = number.parse::<f64>() else { continue };
-        let unit = if rest.starts_with("sec") || rest.starts_with("秒") || rest.starts_with("s ") || rest == "s" || rest.starts_with("s,") || rest.starts_with("s.") {
+        let rest: String = chars[i..]
+            .iter()
+            .collect::<String>()
+            .trim_start_matches([' ', '-'])
+            .to_lowercase();
+        let Ok(n) = number.parse::<f64>() else {
+            continue;
+        };
+        let unit = if rest.starts_with("sec")
+            || rest.starts_with("秒")
+            || rest.starts_with("s ")
+            || rest == "s"
+            || rest.starts_with("s,")
+            || rest.starts_with("s.")
+        {
             1000.0
         } else if rest.starts_with("min") || rest.starts_with("分钟") {
             60_000.0
@@ -99,12 +111,65 @@ fn quoted(text: &str) -> Option<String> {
 
 fn intent(message: &str) -> Intent {
     let m = message.to_lowercase();
-    let remove_music = has(&m, &["remove music", "remove the music", "no music", "without music", "去掉音乐", "删除音乐"]);
+    let remove_music = has(
+        &m,
+        &[
+            "remove music",
+            "remove the music",
+            "no music",
+            "without music",
+            "去掉音乐",
+            "删除音乐",
+        ],
+    );
     Intent {
-        combine: has(&m, &["combine", "merge", "promo", "slideshow", "montage", "video from", "make a video", "create a video", "into a", "合成", "拼接", "制作"]),
-        music: !remove_music && has(&m, &["music", "bgm", "soundtrack", "song", "audio track", "音乐", "配乐"]),
-        text: has(&m, &["text", "title", "caption", "overlay", "subtitle", "文字", "标题", "字幕"]),
-        generate: has(&m, &["generate", "ai video of", "ai clip", "a clip of", "a video of", "生成"]),
+        combine: has(
+            &m,
+            &[
+                "combine",
+                "merge",
+                "promo",
+                "slideshow",
+                "montage",
+                "video from",
+                "make a video",
+                "create a video",
+                "into a",
+                "合成",
+                "拼接",
+                "制作",
+            ],
+        ),
+        music: !remove_music
+            && has(
+                &m,
+                &[
+                    "music",
+                    "bgm",
+                    "soundtrack",
+                    "song",
+                    "audio track",
+                    "音乐",
+                    "配乐",
+                ],
+            ),
+        text: has(
+            &m,
+            &[
+                "text", "title", "caption", "overlay", "subtitle", "文字", "标题", "字幕",
+            ],
+        ),
+        generate: has(
+            &m,
+            &[
+                "generate",
+                "ai video of",
+                "ai clip",
+                "a clip of",
+                "a video of",
+                "生成",
+            ],
+        ),
         remove_music,
         length_ms: duration_ms(&m),
         title: quoted(message),
@@ -112,7 +177,10 @@ fn intent(message: &str) -> Intent {
 }
 
 fn is_chinese(session: &Session, message: &str) -> bool {
-    session.language.starts_with("zh") || message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+    session.language.starts_with("zh")
+        || message
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
 }
 
 fn visual(assets: &[Asset]) -> Vec<&Asset> {
@@ -120,16 +188,23 @@ fn visual(assets: &[Asset]) -> Vec<&Asset> {
 }
 
 fn track(draft: &Value, tt: u64) -> Option<usize> {
-    draft["t"].as_array()?.iter().position(|t| t["tt"].as_u64() == Some(tt))
+    draft["t"]
+        .as_array()?
+        .iter()
+        .position(|t| t["tt"].as_u64() == Some(tt))
 }
 
 /// Spread the video track's segments over `d` ms and clamp the others.
 fn retime(draft: &mut Value, d: u64) {
     draft["d"] = json!(d);
-    let Some(tracks) = draft["t"].as_array_mut() else { return };
+    let Some(tracks) = draft["t"].as_array_mut() else {
+        return;
+    };
     for t in tracks {
         let tt = t["tt"].as_u64();
-        let Some(segments) = t["sg"].as_array_mut() else { continue };
+        let Some(segments) = t["sg"].as_array_mut() else {
+            continue;
+        };
         let n = segments.len() as u64;
         for (i, s) in segments.iter_mut().enumerate() {
             let i = i as u64;
@@ -172,56 +247,102 @@ fn set_track(draft: &mut Value, tt: u64, segments: Vec<Value>) {
 pub fn plan(session: &Session, message: &str) -> TurnPlan {
     let zh = is_chinese(session, message);
     let it = intent(message);
-    let mut draft = if session.draft.is_object() { session.draft.clone() } else { json!({}) };
-    let has_video = track(&draft, 0).is_some_and(|i| draft["t"][i]["sg"].as_array().is_some_and(|s| !s.is_empty()));
+    let mut draft = if session.draft.is_object() {
+        session.draft.clone()
+    } else {
+        json!({})
+    };
+    let has_video = track(&draft, 0).is_some_and(|i| {
+        draft["t"][i]["sg"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    });
     let visuals = visual(&session.assets);
     let mut generated = None;
     let mut done: Vec<&str> = Vec::new();
     let mut kind = TurnKind::Edit;
 
-    let build_video = (it.combine && !visuals.is_empty()) || (!has_video && !visuals.is_empty() && (it.music || it.text || it.length_ms.is_some()));
+    let build_video = (it.combine && !visuals.is_empty())
+        || (!has_video && !visuals.is_empty() && (it.music || it.text || it.length_ms.is_some()));
     if it.generate && (visuals.is_empty() || !it.combine) {
         kind = TurnKind::Generate;
         let d = it.length_ms.unwrap_or(5000).min(10_000);
         let label: String = message.chars().take(40).collect();
         let n = session.generated_media.len() + 1;
-        generated = Some(json!({"id": format!("gen_{n}"), "type": "video", "prompt": message, "duration": d as f64 / 1000.0}));
-        let mut segments = draft["t"].get(track(&draft, 0).unwrap_or(usize::MAX)).and_then(|t| t["sg"].as_array().cloned()).unwrap_or_default();
+        generated = Some(
+            json!({"id": format!("gen_{n}"), "type": "video", "prompt": message, "duration": d as f64 / 1000.0}),
+        );
+        let mut segments = draft["t"]
+            .get(track(&draft, 0).unwrap_or(usize::MAX))
+            .and_then(|t| t["sg"].as_array().cloned())
+            .unwrap_or_default();
         let st = segments.last().and_then(|s| s["et"].as_u64()).unwrap_or(0);
         segments.push(json!({"st": st, "et": st + d, "n": label, "k": "generated", "src": format!("gen_{n}")}));
         set_track(&mut draft, 0, segments);
         let total = st + d;
         draft["d"] = json!(total);
-        done.push(if zh { "生成了一段新视频" } else { "generated a new clip" });
+        done.push(if zh {
+            "生成了一段新视频"
+        } else {
+            "generated a new clip"
+        });
     } else if build_video {
-        let d = it.length_ms.unwrap_or((visuals.len() as u64 * 3000).clamp(5000, 60_000));
+        let d = it
+            .length_ms
+            .unwrap_or((visuals.len() as u64 * 3000).clamp(5000, 60_000));
         let segments: Vec<Value> = visuals
             .iter()
             .map(|a| json!({"st": 0, "et": 0, "n": a.filename, "k": a.file_type, "src": a.cdn_url}))
             .collect();
         set_track(&mut draft, 0, segments);
         retime(&mut draft, d);
-        done.push(if zh { "把素材合成了视频" } else { "combined your media into a video" });
+        done.push(if zh {
+            "把素材合成了视频"
+        } else {
+            "combined your media into a video"
+        });
     } else if let (Some(d), true) = (it.length_ms, has_video) {
         retime(&mut draft, d);
-        done.push(if zh { "调整了视频长度" } else { "changed the length" });
+        done.push(if zh {
+            "调整了视频长度"
+        } else {
+            "changed the length"
+        });
     }
     let d = draft["d"].as_u64().unwrap_or(0);
     let has_video = track(&draft, 0).is_some();
     if it.music && has_video {
-        set_track(&mut draft, 1, vec![json!({"st": 0, "et": d, "n": "Upbeat Corporate", "k": "bgm", "vol": 0.35})]);
-        done.push(if zh { "添加了背景音乐" } else { "added background music" });
+        set_track(
+            &mut draft,
+            1,
+            vec![json!({"st": 0, "et": d, "n": "Upbeat Corporate", "k": "bgm", "vol": 0.35})],
+        );
+        done.push(if zh {
+            "添加了背景音乐"
+        } else {
+            "added background music"
+        });
     }
     if it.remove_music {
         if let Some(i) = track(&draft, 1) {
             if let Some(tracks) = draft["t"].as_array_mut() {
                 tracks.remove(i);
             }
-            done.push(if zh { "去掉了背景音乐" } else { "removed the music" });
+            done.push(if zh {
+                "去掉了背景音乐"
+            } else {
+                "removed the music"
+            });
         }
     }
     if it.text && has_video {
-        let title = it.title.clone().unwrap_or_else(|| if zh { "新品上市".into() } else { "New Collection".into() });
+        let title = it.title.clone().unwrap_or_else(|| {
+            if zh {
+                "新品上市".into()
+            } else {
+                "New Collection".into()
+            }
+        });
         let mut segments = vec![json!({"st": 0, "et": d.min(3000), "n": title, "k": "title"})];
         if d >= 8000 {
             let cta = if zh { "立即选购" } else { "Shop now" };
@@ -229,11 +350,18 @@ pub fn plan(session: &Session, message: &str) -> TurnPlan {
         }
         set_track(&mut draft, 7, segments);
         draft["m"]["title"] = json!(title);
-        done.push(if zh { "加上了文字" } else { "added text overlays" });
+        done.push(if zh {
+            "加上了文字"
+        } else {
+            "added text overlays"
+        });
     }
     if done.is_empty() {
         let (opening, closing) = if zh {
-            ("我可以帮你制作和编辑视频。", "请上传图片或视频，或者描述你想要的视频，例如“把这些图片合成30秒的宣传视频”。")
+            (
+                "我可以帮你制作和编辑视频。",
+                "请上传图片或视频，或者描述你想要的视频，例如“把这些图片合成30秒的宣传视频”。",
+            )
         } else {
             ("I can help you make and edit videos.", "Upload images or clips in the media panel, or describe the video you want, for example \"combine these images into a 30-second promo video\".")
         };
@@ -265,10 +393,18 @@ pub fn plan(session: &Session, message: &str) -> TurnPlan {
     };
     TurnPlan {
         kind,
-        cost: if kind == TurnKind::Generate { GENERATION_COST } else { EDIT_COST },
+        cost: if kind == TurnKind::Generate {
+            GENERATION_COST
+        } else {
+            EDIT_COST
+        },
         opening,
         closing,
-        tool: if kind == TurnKind::Generate { "generate_video" } else { "edit_timeline" },
+        tool: if kind == TurnKind::Generate {
+            "generate_video"
+        } else {
+            "edit_timeline"
+        },
         tool_args: json!({"instruction": message, "operations": done}),
         new_draft: Some(draft),
         generated,
@@ -315,12 +451,20 @@ mod tests {
 
     #[test]
     fn the_seed_promo_builds_three_tracks() {
-        let p = plan(&session(6), "combine these images into a 30-second promo video with music and text overlays");
+        let p = plan(
+            &session(6),
+            "combine these images into a 30-second promo video with music and text overlays",
+        );
         assert_eq!(p.kind, TurnKind::Edit);
         assert_eq!(p.cost, EDIT_COST);
         let d = p.new_draft.unwrap();
         assert_eq!(d["d"], 30_000);
-        let kinds: Vec<u64> = d["t"].as_array().unwrap().iter().map(|t| t["tt"].as_u64().unwrap()).collect();
+        let kinds: Vec<u64> = d["t"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["tt"].as_u64().unwrap())
+            .collect();
         assert_eq!(kinds, vec![0, 1, 7]);
         assert_eq!(d["t"][0]["sg"].as_array().unwrap().len(), 6);
         assert_eq!(d["t"][0]["sg"][5]["et"], 30_000);
@@ -330,7 +474,9 @@ mod tests {
     #[test]
     fn length_change_retimes_and_chat_changes_nothing() {
         let mut s = session(3);
-        s.draft = plan(&s, "combine into a 30 second video with music").new_draft.unwrap();
+        s.draft = plan(&s, "combine into a 30 second video with music")
+            .new_draft
+            .unwrap();
         let p = plan(&s, "make it 12 seconds");
         let d = p.new_draft.unwrap();
         assert_eq!(d["d"], 12_000);

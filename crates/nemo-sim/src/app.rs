@@ -81,9 +81,13 @@ impl Shared {
                 },
             );
             let expires_at = world.now() + chrono::Duration::days(3650);
-            world
-                .tokens
-                .insert(token.to_string(), crate::world::TokenInfo { user_id: id.clone(), expires_at });
+            world.tokens.insert(
+                token.to_string(),
+                crate::world::TokenInfo {
+                    user_id: id.clone(),
+                    expires_at,
+                },
+            );
             return Ok(id);
         }
         Err(self.err(ApiError::TokenInvalid, "token invalid or expired"))
@@ -107,10 +111,19 @@ pub struct StreamFault(pub FaultAction);
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/auth/anonymous-token", post(routes::auth::anonymous_token))
+        .route(
+            "/api/auth/anonymous-token",
+            post(routes::auth::anonymous_token),
+        )
         .route("/api/auth/claim-token", post(routes::auth::claim_token))
-        .route("/api/tasks/me/with-session/nemo_agent", post(routes::session::create))
-        .route("/api/state/nemo_agent/me/{sid}/latest", get(routes::session::state))
+        .route(
+            "/api/tasks/me/with-session/nemo_agent",
+            post(routes::session::create),
+        )
+        .route(
+            "/api/state/nemo_agent/me/{sid}/latest",
+            get(routes::session::state),
+        )
         .route("/api/credits/balance/simple", get(routes::session::credits))
         .route(
             "/api/upload-video/nemo_agent/me/{sid}",
@@ -119,8 +132,14 @@ pub fn router(state: AppState) -> Router {
         .route("/run_sse", post(routes::sse::run_sse))
         .route("/api/render/proxy/lambda", post(routes::render::submit))
         .route("/api/render/proxy/lambda/{id}", get(routes::render::status))
-        .route("/api/render/proxy/lambda/{id}/cancel", post(routes::render::cancel))
-        .route("/api/render/proxy/{id}/download", get(routes::render::download))
+        .route(
+            "/api/render/proxy/lambda/{id}/cancel",
+            post(routes::render::cancel),
+        )
+        .route(
+            "/api/render/proxy/{id}/download",
+            get(routes::render::download),
+        )
         .route("/renders/{file}", get(routes::render::file))
         .route("/cdn/{sid}/{file}", get(routes::upload::cdn_file))
         .route("/register", get(routes::control::web_page))
@@ -131,7 +150,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 async fn log_and_fault(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -181,13 +203,17 @@ async fn log_and_fault(State(s): State<AppState>, mut req: Request, next: Next) 
         FaultAction::DropMidBody { after_bytes } if route == Some(Route::Upload) => {
             let (parts, body) = req.into_parts();
             let cut = truncate(body.into_data_stream(), after_bytes);
-            next.run(Request::from_parts(parts, Body::from_stream(cut))).await;
+            next.run(Request::from_parts(parts, Body::from_stream(cut)))
+                .await;
             dropped_connection()
         }
         FaultAction::DropMidBody { after_bytes } => {
             let response = next.run(req).await;
             let (parts, body) = response.into_parts();
-            Response::from_parts(parts, Body::from_stream(truncate(body.into_data_stream(), after_bytes)))
+            Response::from_parts(
+                parts,
+                Body::from_stream(truncate(body.into_data_stream(), after_bytes)),
+            )
         }
         stream_fault => {
             req.extensions_mut().insert(StreamFault(stream_fault));
@@ -199,32 +225,42 @@ async fn log_and_fault(State(s): State<AppState>, mut req: Request, next: Next) 
 /// A response whose body fails at once: hyper closes the connection without a complete answer.
 pub fn dropped_connection() -> Response {
     let failing = futures_util::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: drop"))
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "fault: drop",
+        ))
     });
     Body::from_stream(failing).into_response()
 }
 
 /// Pass `limit` bytes of a body through, then fail (the connection is cut mid-body).
-pub fn truncate<S, E>(inner: S, limit: u64) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send
+pub fn truncate<S, E>(
+    inner: S,
+    limit: u64,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send
 where
     S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
     E: std::fmt::Display,
 {
-    futures_util::stream::unfold((inner, limit, false), |(mut inner, left, done)| async move {
-        if done {
-            return None;
-        }
-        let cut = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: cut mid-body");
-        match inner.next().await {
-            Some(Ok(chunk)) if (chunk.len() as u64) < left => {
-                let n = chunk.len() as u64;
-                Some((Ok(chunk), (inner, left - n, false)))
+    futures_util::stream::unfold(
+        (inner, limit, false),
+        |(mut inner, left, done)| async move {
+            if done {
+                return None;
             }
-            Some(Ok(chunk)) if left > 0 => {
-                Some((Ok(chunk.slice(..left as usize)), (inner, 0, false)))
+            let cut =
+                || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: cut mid-body");
+            match inner.next().await {
+                Some(Ok(chunk)) if (chunk.len() as u64) < left => {
+                    let n = chunk.len() as u64;
+                    Some((Ok(chunk), (inner, left - n, false)))
+                }
+                Some(Ok(chunk)) if left > 0 => {
+                    Some((Ok(chunk.slice(..left as usize)), (inner, 0, false)))
+                }
+                Some(Ok(_)) | None => Some((Err(cut()), (inner, 0, true))),
+                Some(Err(e)) => Some((Err(std::io::Error::other(e.to_string())), (inner, 0, true))),
             }
-            Some(Ok(_)) | None => Some((Err(cut()), (inner, 0, true))),
-            Some(Err(e)) => Some((Err(std::io::Error::other(e.to_string())), (inner, 0, true))),
-        }
-    })
+        },
+    )
 }

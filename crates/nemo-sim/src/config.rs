@@ -165,7 +165,11 @@ impl Default for SimConfig {
 impl SimConfig {
     /// A configuration for tests: fast time, the built-in renderer.
     pub fn fast() -> Self {
-        Self { time_scale: 0.01, renderer: Renderer::Builtin, ..Self::default() }
+        Self {
+            time_scale: 0.01,
+            renderer: Renderer::Builtin,
+            ..Self::default()
+        }
     }
 
     pub fn with_variants(mut self, variants: Variants) -> Self {

@@ -67,7 +67,11 @@ pub enum StreamErrorForm {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FaultAction {
     /// Answer with this HTTP status and a plain-text (or empty) body.
-    Status { status: u16, #[serde(default)] body: String },
+    Status {
+        status: u16,
+        #[serde(default)]
+        body: String,
+    },
     /// Answer with this error code in the active envelope.
     Code { code: i64 },
     /// Answer 429 with a `Retry-After` header.
@@ -105,7 +109,11 @@ fn one() -> u32 {
 
 impl Fault {
     pub fn new(route: Route, action: FaultAction) -> Self {
-        Self { route, action, times: 1 }
+        Self {
+            route,
+            action,
+            times: 1,
+        }
     }
     pub fn times(mut self, times: u32) -> Self {
         self.times = times;
@@ -159,28 +167,58 @@ mod tests {
     #[test]
     fn routes_are_recognised() {
         assert_eq!(Route::of("POST", "/run_sse"), Some(Route::RunSse));
-        assert_eq!(Route::of("GET", "/api/render/proxy/lambda/r1"), Some(Route::RenderStatus));
-        assert_eq!(Route::of("POST", "/api/render/proxy/lambda/r1/cancel"), Some(Route::RenderCancel));
-        assert_eq!(Route::of("GET", "/api/render/proxy/r1/download"), Some(Route::Download));
-        assert_eq!(Route::of("GET", "/api/state/nemo_agent/me/1/latest"), Some(Route::State));
+        assert_eq!(
+            Route::of("GET", "/api/render/proxy/lambda/r1"),
+            Some(Route::RenderStatus)
+        );
+        assert_eq!(
+            Route::of("POST", "/api/render/proxy/lambda/r1/cancel"),
+            Some(Route::RenderCancel)
+        );
+        assert_eq!(
+            Route::of("GET", "/api/render/proxy/r1/download"),
+            Some(Route::Download)
+        );
+        assert_eq!(
+            Route::of("GET", "/api/state/nemo_agent/me/1/latest"),
+            Some(Route::State)
+        );
         assert_eq!(Route::of("GET", "/_sim/log"), None);
     }
 
     #[test]
     fn faults_are_consumed_in_order() {
         let mut plan = FaultPlan::default();
-        plan.push(Fault::new(Route::Credits, FaultAction::Status { status: 503, body: String::new() }).times(2));
+        plan.push(
+            Fault::new(
+                Route::Credits,
+                FaultAction::Status {
+                    status: 503,
+                    body: String::new(),
+                },
+            )
+            .times(2),
+        );
         plan.push(Fault::new(Route::Credits, FaultAction::Drop));
-        assert!(matches!(plan.take(Route::Credits), Some(FaultAction::Status { status: 503, .. })));
+        assert!(matches!(
+            plan.take(Route::Credits),
+            Some(FaultAction::Status { status: 503, .. })
+        ));
         assert!(plan.take(Route::State).is_none());
-        assert!(matches!(plan.take(Route::Credits), Some(FaultAction::Status { .. })));
+        assert!(matches!(
+            plan.take(Route::Credits),
+            Some(FaultAction::Status { .. })
+        ));
         assert_eq!(plan.take(Route::Credits), Some(FaultAction::Drop));
         assert!(plan.take(Route::Credits).is_none());
     }
 
     #[test]
     fn faults_round_trip_as_json() {
-        let f: Fault = serde_json::from_str(r#"{"route":"run_sse","action":{"kind":"cut_stream","after_events":3}}"#).unwrap();
+        let f: Fault = serde_json::from_str(
+            r#"{"route":"run_sse","action":{"kind":"cut_stream","after_events":3}}"#,
+        )
+        .unwrap();
         assert_eq!(f.times, 1);
         assert_eq!(f.action, FaultAction::CutStream { after_events: 3 });
     }

@@ -31,7 +31,8 @@ pub struct Sim;
 impl Sim {
     /// Serve a new simulator on 127.0.0.1. It stops when the handle is dropped.
     pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], config.port))).await?;
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], config.port))).await?;
         let addr = listener.local_addr()?;
         let (data_dir, tempdir) = match &config.data_dir {
             Some(dir) => {
@@ -63,7 +64,13 @@ impl Sim {
                 tracing::error!("nemo-sim stopped: {e}");
             }
         });
-        Ok(SimHandle { base_url, addr, control: SimControl { shared }, _stop: stop, _tempdir: tempdir })
+        Ok(SimHandle {
+            base_url,
+            addr,
+            control: SimControl { shared },
+            _stop: stop,
+            _tempdir: tempdir,
+        })
     }
 }
 
@@ -142,7 +149,11 @@ impl SimControl {
     /// Set every user's available credits (or one user's).
     pub fn set_credits(&self, user_id: Option<&str>, available: i64) {
         let mut w = self.shared.world();
-        for u in w.users.values_mut().filter(|u| user_id.is_none_or(|id| id == u.id)) {
+        for u in w
+            .users
+            .values_mut()
+            .filter(|u| user_id.is_none_or(|id| id == u.id))
+        {
             u.available = available;
         }
     }
@@ -151,7 +162,11 @@ impl SimControl {
     }
     /// `Some(true)`: every edit is silent; `Some(false)`: none is; `None`: about 30%.
     pub fn set_silence(&self, silence: Option<bool>) {
-        *self.shared.silence.lock().unwrap_or_else(|e| e.into_inner()) = silence;
+        *self
+            .shared
+            .silence
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = silence;
     }
     /// Forget a session, as the backend does when one expires.
     pub fn drop_session(&self, session_id: u64) -> bool {
@@ -162,14 +177,23 @@ impl SimControl {
         let mut v: Vec<Account> = w
             .users
             .values()
-            .map(|u| Account { user_id: u.id.clone(), available: u.available, frozen: u.frozen, registered: u.registered })
+            .map(|u| Account {
+                user_id: u.id.clone(),
+                available: u.available,
+                frozen: u.frozen,
+                registered: u.registered,
+            })
             .collect();
         v.sort_by(|a, b| a.user_id.cmp(&b.user_id));
         v
     }
     /// The draft of a session, as the state endpoint would give it.
     pub fn draft(&self, session_id: u64) -> Option<serde_json::Value> {
-        self.shared.world().sessions.get(&session_id).map(|s| s.draft.clone())
+        self.shared
+            .world()
+            .sessions
+            .get(&session_id)
+            .map(|s| s.draft.clone())
     }
     pub fn session_ids(&self) -> Vec<u64> {
         self.shared.world().sessions.keys().copied().collect()
@@ -177,7 +201,11 @@ impl SimControl {
     /// (id, status) of every render submitted so far.
     pub fn renders(&self) -> Vec<(String, String)> {
         let w = self.shared.world();
-        let mut v: Vec<_> = w.renders.values().map(|r| (r.id.clone(), r.status.as_str().to_string())).collect();
+        let mut v: Vec<_> = w
+            .renders
+            .values()
+            .map(|r| (r.id.clone(), r.status.as_str().to_string()))
+            .collect();
         v.sort();
         v
     }
@@ -186,7 +214,11 @@ impl SimControl {
     }
     /// The `/run_sse` messages received, in order.
     pub fn messages(&self) -> Vec<String> {
-        self.shared.log().iter().filter_map(|e| e.message.clone()).collect()
+        self.shared
+            .log()
+            .iter()
+            .filter_map(|e| e.message.clone())
+            .collect()
     }
 }
 
@@ -194,7 +226,11 @@ impl SimControl {
 pub async fn serve_forever(config: SimConfig) -> std::process::ExitCode {
     match Sim::start(config).await {
         Ok(sim) => {
-            tracing::info!("nemo-sim listening on {} (control under {}/_sim)", sim.base_url(), sim.base_url());
+            tracing::info!(
+                "nemo-sim listening on {} (control under {}/_sim)",
+                sim.base_url(),
+                sim.base_url()
+            );
             let _ = tokio::signal::ctrl_c().await;
             std::process::ExitCode::SUCCESS
         }

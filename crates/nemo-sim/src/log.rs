@@ -25,8 +25,12 @@ pub struct LoggedRequest {
 impl LoggedRequest {
     /// All three attribution headers were present and non-empty.
     pub fn attributed(&self) -> bool {
-        [&self.skill_source, &self.skill_version, &self.skill_platform]
-            .iter()
-            .all(|h| h.as_deref().is_some_and(|v| !v.is_empty()))
+        [
+            &self.skill_source,
+            &self.skill_version,
+            &self.skill_platform,
+        ]
+        .iter()
+        .all(|h| h.as_deref().is_some_and(|v| !v.is_empty()))
     }
 }

@@ -24,11 +24,19 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-    ).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
     let args = Args::parse();
-    let mut config = nemo_sim::SimConfig { port: args.port, time_scale: args.time_scale, data_dir: args.data_dir, ..Default::default() };
+    let mut config = nemo_sim::SimConfig {
+        port: args.port,
+        time_scale: args.time_scale,
+        data_dir: args.data_dir,
+        ..Default::default()
+    };
     if args.builtin_renderer {
         config.renderer = nemo_sim::Renderer::Builtin;
     }

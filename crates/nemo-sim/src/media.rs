@@ -2,7 +2,8 @@
 
 /// Extensions the backend accepts (contract §4).
 pub const ACCEPTED: &[&str] = &[
-    "mp4", "mov", "avi", "webm", "mkv", "jpg", "jpeg", "png", "gif", "webp", "mp3", "wav", "m4a", "aac",
+    "mp4", "mov", "avi", "webm", "mkv", "jpg", "jpeg", "png", "gif", "webp", "mp3", "wav", "m4a",
+    "aac",
 ];
 
 /// How many leading bytes of an upload are kept for sniffing.
@@ -45,10 +46,18 @@ pub struct Probe {
 pub fn probe(kind: FileKind, head: &[u8]) -> Probe {
     match kind {
         FileKind::Image => {
-            let (width, height) = image_size(head).map_or((None, None), |(w, h)| (Some(w), Some(h)));
-            Probe { width, height, duration_s: None }
+            let (width, height) =
+                image_size(head).map_or((None, None), |(w, h)| (Some(w), Some(h)));
+            Probe {
+                width,
+                height,
+                duration_s: None,
+            }
         }
-        FileKind::Video => Probe { duration_s: mp4_duration(head), ..Probe::default() },
+        FileKind::Video => Probe {
+            duration_s: mp4_duration(head),
+            ..Probe::default()
+        },
         FileKind::Audio => Probe::default(),
     }
 }
@@ -135,10 +144,20 @@ pub fn sanitize(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let clean: String = base
         .chars()
-        .map(|c| if c.is_alphanumeric() || "._- ".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || "._- ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let clean = clean.trim_start_matches('.').trim();
-    if clean.is_empty() { "upload".to_string() } else { clean.chars().take(120).collect() }
+    if clean.is_empty() {
+        "upload".to_string()
+    } else {
+        clean.chars().take(120).collect()
+    }
 }
 
 #[cfg(test)]
@@ -158,7 +177,8 @@ mod tests {
     #[test]
     fn jpeg_size_from_sof() {
         let jpg = [
-            0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x01, 0xe0, 0x02, 0x80, 0x03,
+            0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x01,
+            0xe0, 0x02, 0x80, 0x03,
         ];
         assert_eq!(image_size(&jpg), Some((640, 480)));
     }

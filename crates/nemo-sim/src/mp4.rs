@@ -24,7 +24,11 @@ struct Bits {
 
 impl Bits {
     fn new() -> Self {
-        Self { out: Vec::new(), cur: 0, n: 0 }
+        Self {
+            out: Vec::new(),
+            cur: 0,
+            n: 0,
+        }
     }
     fn bit(&mut self, b: bool) {
         self.cur = (self.cur << 1) | b as u8;
@@ -51,7 +55,11 @@ impl Bits {
         }
     }
     fn se(&mut self, v: i32) {
-        self.ue(if v > 0 { (2 * v - 1) as u32 } else { (-2 * v) as u32 });
+        self.ue(if v > 0 {
+            (2 * v - 1) as u32
+        } else {
+            (-2 * v) as u32
+        });
     }
     fn align_zero(&mut self) {
         while self.n != 0 {
@@ -244,7 +252,11 @@ pub fn encode(scenes: &[Scene]) -> Vec<u8> {
     let hdlr = full(b"hdlr", 0, &hdlr);
 
     let vmhd = full(b"vmhd", 1, &[0; 8]);
-    let dref = full(b"dref", 0, &[&1u32.to_be_bytes()[..], &full(b"url ", 1, &[])].concat());
+    let dref = full(
+        b"dref",
+        0,
+        &[&1u32.to_be_bytes()[..], &full(b"url ", 1, &[])].concat(),
+    );
     let dinf = boxed(b"dinf", &dref);
 
     let mut avcc = vec![1, sps[1], sps[2], sps[3], 0xff, 0xe1];
@@ -264,9 +276,17 @@ pub fn encode(scenes: &[Scene]) -> Vec<u8> {
     avc1.extend_from_slice(&[0; 32]);
     avc1.extend_from_slice(&[0x00, 0x18, 0xff, 0xff]);
     avc1.extend_from_slice(&avcc);
-    let stsd = full(b"stsd", 0, &[&1u32.to_be_bytes()[..], &boxed(b"avc1", &avc1)].concat());
+    let stsd = full(
+        b"stsd",
+        0,
+        &[&1u32.to_be_bytes()[..], &boxed(b"avc1", &avc1)].concat(),
+    );
     let stts = full(b"stts", 0, &u32s(&[1, n, 1]));
-    let stss = full(b"stss", 0, &[u32s(&[sync.len() as u32]), u32s(&sync)].concat());
+    let stss = full(
+        b"stss",
+        0,
+        &[u32s(&[sync.len() as u32]), u32s(&sync)].concat(),
+    );
     let stsc = full(b"stsc", 0, &u32s(&[1, 1, n, 1]));
     let stsz = full(b"stsz", 0, &[u32s(&[0, n]), u32s(&sizes)].concat());
     let stco = full(b"stco", 0, &u32s(&[1, chunk_offset]));
@@ -307,12 +327,24 @@ mod tests {
 
     #[test]
     fn emulation_prevention() {
-        assert_eq!(nal(0x65, &[0, 0, 1, 0, 0, 0]), vec![0x65, 0, 0, 3, 1, 0, 0, 3, 0]);
+        assert_eq!(
+            nal(0x65, &[0, 0, 1, 0, 0, 0]),
+            vec![0x65, 0, 0, 3, 1, 0, 0, 3, 0]
+        );
     }
 
     #[test]
     fn file_has_boxes_and_plays_for_the_scene_time() {
-        let f = encode(&[Scene { duration_ms: 2000, yuv: palette(0) }, Scene { duration_ms: 1000, yuv: palette(1) }]);
+        let f = encode(&[
+            Scene {
+                duration_ms: 2000,
+                yuv: palette(0),
+            },
+            Scene {
+                duration_ms: 1000,
+                yuv: palette(1),
+            },
+        ]);
         assert_eq!(&f[4..8], b"ftyp");
         let mvhd = f.windows(4).position(|w| w == b"mvhd").unwrap();
         let duration = u32::from_be_bytes(f[mvhd + 20..mvhd + 24].try_into().unwrap());
@@ -322,19 +354,55 @@ mod tests {
     /// When ffprobe is installed, it must read what we wrote.
     #[test]
     fn ffprobe_accepts_the_file() {
-        if std::process::Command::new("ffprobe").arg("-version").output().is_err() {
+        if std::process::Command::new("ffprobe")
+            .arg("-version")
+            .output()
+            .is_err()
+        {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.mp4");
-        std::fs::write(&path, encode(&[Scene { duration_ms: 1500, yuv: palette(2) }, Scene { duration_ms: 500, yuv: palette(3) }])).unwrap();
+        std::fs::write(
+            &path,
+            encode(&[
+                Scene {
+                    duration_ms: 1500,
+                    yuv: palette(2),
+                },
+                Scene {
+                    duration_ms: 500,
+                    yuv: palette(3),
+                },
+            ]),
+        )
+        .unwrap();
         let out = std::process::Command::new("ffprobe")
-            .args(["-v", "error", "-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0"])
+            .args([
+                "-v",
+                "error",
+                "-count_frames",
+                "-show_entries",
+                "stream=codec_name,width,height,nb_read_frames",
+                "-of",
+                "csv=p=0",
+            ])
             .arg(&path)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "h264,256,144,20");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "h264,256,144,20"
+        );
     }
 }

@@ -8,7 +8,12 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Write the render of `draft` to `out`; returns its size in bytes.
-pub async fn produce(config: &SimConfig, draft: &Value, assets: &[Asset], out: &Path) -> std::io::Result<u64> {
+pub async fn produce(
+    config: &SimConfig,
+    draft: &Value,
+    assets: &[Asset],
+    out: &Path,
+) -> std::io::Result<u64> {
     if let Some(dir) = out.parent() {
         tokio::fs::create_dir_all(dir).await?;
     }
@@ -23,14 +28,19 @@ pub async fn produce(config: &SimConfig, draft: &Value, assets: &[Asset], out: &
                     let st = s["st"].as_u64().unwrap_or(0);
                     let et = s["et"].as_u64().unwrap_or(st + 1000).max(st + 100);
                     let src = s["src"].as_str().unwrap_or_default();
-                    let path = assets.iter().find(|a| a.cdn_url == src && a.file_type == "image").and_then(|a| a.path.clone());
+                    let path = assets
+                        .iter()
+                        .find(|a| a.cdn_url == src && a.file_type == "image")
+                        .and_then(|a| a.path.clone());
                     (st, et, path)
                 })
                 .collect()
         })
         .unwrap_or_default();
     let title = draft["m"]["title"].as_str().map(str::to_string);
-    let with_music = draft["t"].as_array().is_some_and(|t| t.iter().any(|t| t["tt"].as_u64() == Some(1)));
+    let with_music = draft["t"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t["tt"].as_u64() == Some(1)));
 
     if config.renderer == Renderer::Auto && ffmpeg_available().await {
         let tmp = out.with_extension("ffmpeg.mp4");
@@ -46,9 +56,19 @@ pub async fn produce(config: &SimConfig, draft: &Value, assets: &[Asset], out: &
         }
     }
     let scenes: Vec<Scene> = if video.is_empty() {
-        vec![Scene { duration_ms: total_ms, yuv: mp4::palette(0) }]
+        vec![Scene {
+            duration_ms: total_ms,
+            yuv: mp4::palette(0),
+        }]
     } else {
-        video.iter().enumerate().map(|(i, (st, et, _))| Scene { duration_ms: et - st, yuv: mp4::palette(i) }).collect()
+        video
+            .iter()
+            .enumerate()
+            .map(|(i, (st, et, _))| Scene {
+                duration_ms: et - st,
+                yuv: mp4::palette(i),
+            })
+            .collect()
     };
     let bytes = tokio::task::spawn_blocking(move || mp4::encode(&scenes))
         .await
@@ -82,19 +102,26 @@ async fn ffmpeg(
     let scenes: Vec<(u64, Option<PathBuf>)> = if video.is_empty() {
         vec![(total_ms, None)]
     } else {
-        video.iter().map(|(st, et, p)| (et - st, p.clone())).collect()
+        video
+            .iter()
+            .map(|(st, et, p)| (et - st, p.clone()))
+            .collect()
     };
     for (i, (ms, path)) in scenes.iter().enumerate() {
         let secs = format!("{:.3}", *ms as f64 / 1000.0);
         match path {
             Some(p) => {
-                args.extend(["-loop", "1", "-framerate", "10", "-t", &secs, "-i"].map(String::from));
+                args.extend(
+                    ["-loop", "1", "-framerate", "10", "-t", &secs, "-i"].map(String::from),
+                );
                 args.push(p.display().to_string());
             }
             None => {
                 let [r, g, b] = [(i * 70) % 256, (i * 130 + 60) % 256, (i * 200 + 120) % 256];
                 args.extend(["-f", "lavfi", "-i"].map(String::from));
-                args.push(format!("color=c=0x{r:02x}{g:02x}{b:02x}:s={w}x{h}:r=10:d={secs}"));
+                args.push(format!(
+                    "color=c=0x{r:02x}{g:02x}{b:02x}:s={w}x{h}:r=10:d={secs}"
+                ));
             }
         }
         filters.push(format!(
@@ -105,7 +132,10 @@ async fn ffmpeg(
     let inputs: String = (0..n).map(|i| format!("[v{i}]")).collect();
     let mut chain = format!("{inputs}concat=n={n}:v=1:a=0[cat]");
     let label = if let Some(t) = title {
-        let safe: String = t.chars().filter(|c| c.is_alphanumeric() || *c == ' ').collect();
+        let safe: String = t
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ')
+            .collect();
         chain.push_str(&format!(
             ";[cat]drawtext=text='{safe}':fontcolor=white:fontsize={}:x=(w-text_w)/2:y=(h-text_h)/2:enable='lt(t,3)'[out]",
             h / 12
@@ -122,16 +152,45 @@ async fn ffmpeg(
         args.extend(["-f", "lavfi", "-t"].map(String::from));
         args.push(format!("{:.3}", total_ms as f64 / 1000.0));
         args.extend(["-i", "sine=frequency=440:sample_rate=44100"].map(String::from));
-        args.extend(["-map".into(), format!("{n}:a"), "-af".into(), "volume=0.2".into(), "-c:a".into(), "aac".into()]);
+        args.extend([
+            "-map".into(),
+            format!("{n}:a"),
+            "-af".into(),
+            "volume=0.2".into(),
+            "-c:a".into(),
+            "aac".into(),
+        ]);
     }
-    args.extend(["-c:v", "libx264", "-preset", "ultrafast", "-tune", "stillimage", "-pix_fmt", "yuv420p", "-movflags", "+faststart"].map(String::from));
+    args.extend(
+        [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "stillimage",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+        ]
+        .map(String::from),
+    );
     args.push(out.display().to_string());
     let run = |args: Vec<String>| async move {
-        let o = tokio::process::Command::new("ffmpeg").args(&args).output().await?;
+        let o = tokio::process::Command::new("ffmpeg")
+            .args(&args)
+            .output()
+            .await?;
         if o.status.success() {
             Ok(())
         } else {
-            Err(std::io::Error::other(String::from_utf8_lossy(&o.stderr).chars().take(400).collect::<String>()))
+            Err(std::io::Error::other(
+                String::from_utf8_lossy(&o.stderr)
+                    .chars()
+                    .take(400)
+                    .collect::<String>(),
+            ))
         }
     };
     match run(args.clone()).await {
@@ -139,7 +198,13 @@ async fn ffmpeg(
         Err(_) if title.is_some() => {
             let args: Vec<String> = args
                 .into_iter()
-                .map(|a| if a.contains("drawtext") { a.split(";[cat]drawtext").next().unwrap_or(&a).to_string() } else { a })
+                .map(|a| {
+                    if a.contains("drawtext") {
+                        a.split(";[cat]drawtext").next().unwrap_or(&a).to_string()
+                    } else {
+                        a
+                    }
+                })
                 .map(|a| if a == "[out]" { "[cat]".to_string() } else { a })
                 .collect();
             run(args).await

@@ -84,9 +84,11 @@ pub fn err(envelope: Envelope, error: ApiError, message: &str) -> Response {
         Envelope::Code => {
             Json(json!({"code": error.code(), "message": message, "data": null})).into_response()
         }
-        Envelope::Success => {
-            (error.mapped_status(), Json(json!({"success": false, "error": message}))).into_response()
-        }
+        Envelope::Success => (
+            error.mapped_status(),
+            Json(json!({"success": false, "error": message})),
+        )
+            .into_response(),
         Envelope::Bare => (
             error.mapped_status(),
             Json(json!({"code": error.code(), "message": message})),

@@ -12,7 +12,11 @@ pub struct FrameWriter {
 
 impl FrameWriter {
     pub fn new(variants: Variants, invocation: String) -> Self {
-        Self { variants, invocation, seq: 0 }
+        Self {
+            variants,
+            invocation,
+            seq: 0,
+        }
     }
 
     fn data(&self, payload: &Value) -> String {
@@ -78,9 +82,14 @@ impl FrameWriter {
     pub fn tool_call(&mut self, name: &str, args: &Value) -> String {
         let id = format!("call_{}", self.seq + 1);
         match self.variants.event_family {
-            EventFamily::Simple => self.data(&json!({"type": "tool_call", "name": name, "args": args})),
+            EventFamily::Simple => {
+                self.data(&json!({"type": "tool_call", "name": name, "args": args}))
+            }
             EventFamily::Adk => {
-                let e = self.adk(json!([{"functionCall": {"id": id, "name": name, "args": args}}]), false);
+                let e = self.adk(
+                    json!([{"functionCall": {"id": id, "name": name, "args": args}}]),
+                    false,
+                );
                 self.data(&e)
             }
         }
@@ -89,9 +98,14 @@ impl FrameWriter {
     pub fn tool_result(&mut self, name: &str, result: &Value) -> String {
         let id = format!("call_{}", self.seq);
         match self.variants.event_family {
-            EventFamily::Simple => self.data(&json!({"type": "tool_result", "name": name, "result": result})),
+            EventFamily::Simple => {
+                self.data(&json!({"type": "tool_result", "name": name, "result": result}))
+            }
             EventFamily::Adk => {
-                let e = self.adk(json!([{"functionResponse": {"id": id, "name": name, "response": result}}]), false);
+                let e = self.adk(
+                    json!([{"functionResponse": {"id": id, "name": name, "response": result}}]),
+                    false,
+                );
                 self.data(&e)
             }
         }
@@ -174,7 +188,10 @@ mod tests {
 
     #[test]
     fn snake_case_variant_renames_keys() {
-        let v = Variants { snake_case_keys: true, ..Variants::default() };
+        let v = Variants {
+            snake_case_keys: true,
+            ..Variants::default()
+        };
         let mut w = FrameWriter::new(v, "e-1".into());
         let f = w.tool_call("edit_timeline", &json!({"keepCase": 1}));
         assert!(f.contains("\"function_call\""), "{f}");
@@ -184,7 +201,10 @@ mod tests {
 
     #[test]
     fn multiline_frames_rejoin_to_the_same_json() {
-        let v = Variants { multiline_data: true, ..Variants::default() };
+        let v = Variants {
+            multiline_data: true,
+            ..Variants::default()
+        };
         let mut w = FrameWriter::new(v, "e-1".into());
         let f = w.text("hello").pop().unwrap();
         assert_eq!(f.matches("data: ").count(), 2);

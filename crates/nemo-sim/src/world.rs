@@ -88,7 +88,11 @@ impl Session {
 
 fn aspect(w: u64, h: u64) -> String {
     fn gcd(a: u64, b: u64) -> u64 {
-        if b == 0 { a } else { gcd(b, a % b) }
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
     }
     let g = gcd(w, h).max(1);
     format!("{}:{}", w / g, h / g)

@@ -6,7 +6,11 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const ATTR: [(&str, &str); 3] = [("X-Skill-Source", "test"), ("X-Skill-Version", "0.1.0"), ("X-Skill-Platform", "unknown")];
+const ATTR: [(&str, &str); 3] = [
+    ("X-Skill-Source", "test"),
+    ("X-Skill-Version", "0.1.0"),
+    ("X-Skill-Platform", "unknown"),
+];
 
 fn png(w: u32, h: u32) -> Vec<u8> {
     let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
@@ -51,39 +55,89 @@ impl Api {
     async fn new(sim: &SimHandle, envelope: Envelope) -> Api {
         let http = reqwest::Client::new();
         let base = sim.base_url().to_string();
-        let r = http.post(format!("{base}/api/auth/anonymous-token")).header("X-Client-Id", uuid()).headers(attr()).send().await.unwrap();
-        let token = data(envelope, r.json().await.unwrap())["token"].as_str().unwrap().to_string();
-        let mut api = Api { http, base, token, sid: String::new(), envelope };
-        let d = api.post("/api/tasks/me/with-session/nemo_agent", json!({"task_name":"project","language":"en"})).await;
+        let r = http
+            .post(format!("{base}/api/auth/anonymous-token"))
+            .header("X-Client-Id", uuid())
+            .headers(attr())
+            .send()
+            .await
+            .unwrap();
+        let token = data(envelope, r.json().await.unwrap())["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut api = Api {
+            http,
+            base,
+            token,
+            sid: String::new(),
+            envelope,
+        };
+        let d = api
+            .post(
+                "/api/tasks/me/with-session/nemo_agent",
+                json!({"task_name":"project","language":"en"}),
+            )
+            .await;
         api.sid = sid_text(&d["session_id"]);
         api
     }
     async fn raw_post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).headers(attr()).json(&body).send().await.unwrap()
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .headers(attr())
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
     async fn post(&self, path: &str, body: Value) -> Value {
-        data(self.envelope, self.raw_post(path, body).await.json().await.unwrap())
+        data(
+            self.envelope,
+            self.raw_post(path, body).await.json().await.unwrap(),
+        )
     }
     async fn raw_get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).headers(attr()).send().await.unwrap()
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .headers(attr())
+            .send()
+            .await
+            .unwrap()
     }
     async fn get(&self, path: &str) -> Value {
-        data(self.envelope, self.raw_get(path).await.json().await.unwrap())
+        data(
+            self.envelope,
+            self.raw_get(path).await.json().await.unwrap(),
+        )
     }
     async fn state(&self) -> Value {
-        self.get(&format!("/api/state/nemo_agent/me/{}/latest", self.sid)).await["state"].clone()
+        self.get(&format!("/api/state/nemo_agent/me/{}/latest", self.sid))
+            .await["state"]
+            .clone()
     }
     async fn credits(&self) -> (i64, i64) {
         let c = self.get("/api/credits/balance/simple").await;
-        (c["available"].as_i64().unwrap(), c["frozen"].as_i64().unwrap())
+        (
+            c["available"].as_i64().unwrap(),
+            c["frozen"].as_i64().unwrap(),
+        )
     }
     async fn upload(&self, files: &[(&str, Vec<u8>)]) -> reqwest::Response {
         let mut form = Form::new();
         for (name, bytes) in files {
-            form = form.part("files", Part::bytes(bytes.clone()).file_name(name.to_string()));
+            form = form.part(
+                "files",
+                Part::bytes(bytes.clone()).file_name(name.to_string()),
+            );
         }
         self.http
-            .post(format!("{}/api/upload-video/nemo_agent/me/{}", self.base, self.sid))
+            .post(format!(
+                "{}/api/upload-video/nemo_agent/me/{}",
+                self.base, self.sid
+            ))
             .bearer_auth(&self.token)
             .headers(attr())
             .multipart(form)
@@ -112,8 +166,17 @@ impl Api {
     /// Poll a render until it finishes; returns the status body.
     async fn wait_render(&self, id: &str) -> Value {
         for _ in 0..400 {
-            let b: Value = self.raw_get(&format!("/api/render/proxy/lambda/{id}")).await.json().await.unwrap();
-            let st = b["status"].as_str().or(b["data"]["status"].as_str()).unwrap().to_string();
+            let b: Value = self
+                .raw_get(&format!("/api/render/proxy/lambda/{id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            let st = b["status"]
+                .as_str()
+                .or(b["data"]["status"].as_str())
+                .unwrap()
+                .to_string();
             if st == "completed" || st == "failed" {
                 return b;
             }
@@ -124,7 +187,13 @@ impl Api {
 }
 
 fn uuid() -> String {
-    format!("c-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
+    format!(
+        "c-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
 }
 
 fn attr() -> reqwest::header::HeaderMap {
@@ -139,23 +208,33 @@ fn data_lines(stream: &str) -> Vec<Value> {
     stream
         .split("\n\n")
         .filter_map(|frame| {
-            let d: Vec<&str> = frame.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+            let d: Vec<&str> = frame
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .collect();
             serde_json::from_str(&d.join("\n")).ok()
         })
         .collect()
 }
 
 async fn sim_with(variants: Variants) -> SimHandle {
-    Sim::start(SimConfig::fast().with_variants(variants)).await.unwrap()
+    Sim::start(SimConfig::fast().with_variants(variants))
+        .await
+        .unwrap()
 }
 
-const PROMO: &str = "combine these images into a 30-second promo video with music and text overlays";
+const PROMO: &str =
+    "combine these images into a 30-second promo video with music and text overlays";
 
 #[tokio::test]
 async fn the_seed_flow_end_to_end() {
     let sim = sim_with(Variants::default()).await;
     let api = Api::new(&sim, Envelope::Code).await;
-    let files: Vec<(&str, Vec<u8>)> = vec![("p1.png", png(800, 600)), ("p2.png", png(640, 480)), ("logo.png", png(200, 200))];
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("p1.png", png(800, 600)),
+        ("p2.png", png(640, 480)),
+        ("logo.png", png(200, 200)),
+    ];
     let up: Value = api.upload(&files).await.json().await.unwrap();
     let up = data(Envelope::Code, up);
     assert_eq!(up["files"].as_array().unwrap().len(), 3);
@@ -165,19 +244,37 @@ async fn the_seed_flow_end_to_end() {
     assert_eq!(up["session_state_applied"], true);
     // The cdn_url serves the uploaded bytes.
     let cdn = up["files"][2]["cdn_url"].as_str().unwrap();
-    assert_eq!(reqwest::get(cdn).await.unwrap().bytes().await.unwrap().as_ref(), &png(200, 200)[..]);
+    assert_eq!(
+        reqwest::get(cdn)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .as_ref(),
+        &png(200, 200)[..]
+    );
 
     assert_eq!(api.credits().await, (100, 0));
     let (status, stream) = api.sse(PROMO).await;
     assert_eq!(status, 200);
     assert!(stream.contains(": ping"), "heartbeats while working");
     assert_eq!(sim.control().messages(), vec![PROMO.to_string()]);
-    assert_eq!(api.credits().await, (50, 0), "an edit costs 50 and nothing stays frozen");
+    assert_eq!(
+        api.credits().await,
+        (50, 0),
+        "an edit costs 50 and nothing stays frozen"
+    );
 
     let state = api.state().await;
     let draft = &state["draft"];
     assert_eq!(draft["d"], 30_000);
-    let kinds: Vec<u64> = draft["t"].as_array().unwrap().iter().map(|t| t["tt"].as_u64().unwrap()).collect();
+    let kinds: Vec<u64> = draft["t"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tt"].as_u64().unwrap())
+        .collect();
     assert_eq!(kinds, vec![0, 1, 7]);
     assert_eq!(state["video_infos"].as_array().unwrap().len(), 3);
     assert_eq!(state["canvas_config"]["aspect_ratio"], "16:9");
@@ -191,13 +288,27 @@ async fn the_seed_flow_end_to_end() {
     assert_eq!(&mp4[4..8], b"ftyp");
     assert_eq!(done["output"]["size"].as_u64().unwrap(), mp4.len() as u64);
     // The /download fallback serves the same file.
-    let fallback = api.raw_get("/api/render/proxy/render_1/download").await.bytes().await.unwrap();
+    let fallback = api
+        .raw_get("/api/render/proxy/render_1/download")
+        .await
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(fallback, mp4);
     // The claim link.
-    let claim = api.post("/api/auth/claim-token", json!({"task_id": "x", "session_id": api.sid})).await;
+    let claim = api
+        .post(
+            "/api/auth/claim-token",
+            json!({"task_id": "x", "session_id": api.sid}),
+        )
+        .await;
     assert!(claim["claim_token"].as_str().unwrap().starts_with("clm_"));
     // Every API request carried the attribution headers (the plain GETs of this test did not).
-    let api_calls: Vec<_> = sim.log().into_iter().filter(|e| e.path.starts_with("/api") || e.path == "/run_sse").collect();
+    let api_calls: Vec<_> = sim
+        .log()
+        .into_iter()
+        .filter(|e| e.path.starts_with("/api") || e.path == "/run_sse")
+        .collect();
     assert!(api_calls.len() >= 12, "{}", api_calls.len());
     assert!(api_calls.iter().all(|e| e.attributed()));
     assert!(sim.log().iter().any(|e| !e.attributed()));
@@ -207,10 +318,23 @@ async fn the_seed_flow_end_to_end() {
 async fn envelopes_and_session_id_forms() {
     for envelope in [Envelope::Code, Envelope::Success, Envelope::Bare] {
         for sid_form in [SessionIdForm::String, SessionIdForm::Number] {
-            let sim = sim_with(Variants { envelope, session_id: sid_form, ..Variants::default() }).await;
+            let sim = sim_with(Variants {
+                envelope,
+                session_id: sid_form,
+                ..Variants::default()
+            })
+            .await;
             let api = Api::new(&sim, envelope).await;
-            assert!(api.sid.parse::<u64>().unwrap() > (1u64 << 53), "big ids survive in {envelope:?}/{sid_form:?}");
-            let raw: Value = api.raw_get(&format!("/api/state/nemo_agent/me/{}/latest", api.sid)).await.json().await.unwrap();
+            assert!(
+                api.sid.parse::<u64>().unwrap() > (1u64 << 53),
+                "big ids survive in {envelope:?}/{sid_form:?}"
+            );
+            let raw: Value = api
+                .raw_get(&format!("/api/state/nemo_agent/me/{}/latest", api.sid))
+                .await
+                .json()
+                .await
+                .unwrap();
             let d = data(envelope, raw);
             match sid_form {
                 SessionIdForm::String => assert!(d["session_id"].is_string()),
@@ -222,7 +346,9 @@ async fn envelopes_and_session_id_forms() {
             let body: Value = r.json().await.unwrap();
             match envelope {
                 Envelope::Code => assert_eq!((status, body["code"].as_i64()), (200, Some(1002))),
-                Envelope::Success => assert_eq!((status, body["success"].as_bool()), (404, Some(false))),
+                Envelope::Success => {
+                    assert_eq!((status, body["success"].as_bool()), (404, Some(false)))
+                }
                 Envelope::Bare => assert_eq!((status, body["code"].as_i64()), (404, Some(1002))),
             }
         }
@@ -232,8 +358,18 @@ async fn envelopes_and_session_id_forms() {
 #[tokio::test]
 async fn event_families_heartbeats_and_partials() {
     for family in [EventFamily::Adk, EventFamily::Simple] {
-        for heartbeat in [HeartbeatForm::Comment, HeartbeatForm::EmptyData, HeartbeatForm::Json, HeartbeatForm::EventName] {
-            let v = Variants { event_family: family, heartbeat, partial_chunks: true, ..Variants::default() };
+        for heartbeat in [
+            HeartbeatForm::Comment,
+            HeartbeatForm::EmptyData,
+            HeartbeatForm::Json,
+            HeartbeatForm::EventName,
+        ] {
+            let v = Variants {
+                event_family: family,
+                heartbeat,
+                partial_chunks: true,
+                ..Variants::default()
+            };
             let sim = sim_with(v).await;
             sim.control().set_silence(Some(false));
             let api = Api::new(&sim, Envelope::Code).await;
@@ -245,7 +381,10 @@ async fn event_families_heartbeats_and_partials() {
                 HeartbeatForm::Json => "{\"type\":\"heartbeat\"}",
                 HeartbeatForm::EventName => "event: heartbeat\n",
             };
-            assert!(stream.contains(marker), "{family:?}/{heartbeat:?}: {stream}");
+            assert!(
+                stream.contains(marker),
+                "{family:?}/{heartbeat:?}: {stream}"
+            );
             let events = data_lines(&stream);
             match family {
                 EventFamily::Simple => {
@@ -254,10 +393,21 @@ async fn event_families_heartbeats_and_partials() {
                     assert!(events.iter().any(|e| e["type"] == "tool_result"));
                 }
                 EventFamily::Adk => {
-                    assert!(events.iter().any(|e| e["partial"] == true), "partial chunks");
-                    assert!(events.iter().any(|e| e["content"]["parts"][0]["thought"] == true));
-                    assert!(events.iter().any(|e| e["content"]["parts"][0]["functionCall"]["name"] == "edit_timeline"));
-                    assert!(events.iter().any(|e| e["content"]["parts"][0]["functionResponse"].is_object()));
+                    assert!(
+                        events.iter().any(|e| e["partial"] == true),
+                        "partial chunks"
+                    );
+                    assert!(events
+                        .iter()
+                        .any(|e| e["content"]["parts"][0]["thought"] == true));
+                    assert!(events
+                        .iter()
+                        .any(
+                            |e| e["content"]["parts"][0]["functionCall"]["name"] == "edit_timeline"
+                        ));
+                    assert!(events
+                        .iter()
+                        .any(|e| e["content"]["parts"][0]["functionResponse"].is_object()));
                 }
             }
         }
@@ -266,14 +416,23 @@ async fn event_families_heartbeats_and_partials() {
 
 #[tokio::test]
 async fn snake_case_and_multiline_variants() {
-    let sim = sim_with(Variants { snake_case_keys: true, multiline_data: true, ..Variants::default() }).await;
+    let sim = sim_with(Variants {
+        snake_case_keys: true,
+        multiline_data: true,
+        ..Variants::default()
+    })
+    .await;
     sim.control().set_silence(Some(false));
     let api = Api::new(&sim, Envelope::Code).await;
     api.upload(&[("a.png", png(10, 10))]).await;
     let (_, stream) = api.sse("combine into a 10 second video").await;
     assert!(stream.contains("\"invocation_id\""));
     assert!(stream.contains("\"function_call\""));
-    assert!(stream.lines().collect::<Vec<_>>().windows(2).any(|w| w[0].starts_with("data: ") && w[1].starts_with("data: ")));
+    assert!(stream
+        .lines()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w[0].starts_with("data: ") && w[1].starts_with("data: ")));
     assert!(!data_lines(&stream).is_empty());
 }
 
@@ -283,9 +442,16 @@ async fn silent_edits_still_change_the_draft_and_about_thirty_percent_are_silent
     sim.control().set_silence(Some(true));
     let api = Api::new(&sim, Envelope::Code).await;
     sim.control().set_credits(None, 10_000);
-    api.upload(&[("a.png", png(10, 10)), ("b.png", png(10, 10))]).await;
+    api.upload(&[("a.png", png(10, 10)), ("b.png", png(10, 10))])
+        .await;
     let (_, stream) = api.sse(PROMO).await;
-    let texts: Vec<Value> = data_lines(&stream).into_iter().filter(|e| e["content"]["parts"][0]["text"].is_string() && e["content"]["parts"][0]["thought"] != true).collect();
+    let texts: Vec<Value> = data_lines(&stream)
+        .into_iter()
+        .filter(|e| {
+            e["content"]["parts"][0]["text"].is_string()
+                && e["content"]["parts"][0]["thought"] != true
+        })
+        .collect();
     assert!(texts.is_empty(), "silent edit said {texts:?}");
     assert_eq!(api.state().await["draft"]["d"], 30_000);
     // The default rule: deterministic, about 3 in 10.
@@ -293,7 +459,10 @@ async fn silent_edits_still_change_the_draft_and_about_thirty_percent_are_silent
     let mut silent = 0;
     for n in 0..10 {
         let (_, stream) = api.sse(&format!("make it {} seconds", 10 + n)).await;
-        let said = data_lines(&stream).iter().any(|e| e["content"]["parts"][0]["text"].is_string() && e["content"]["parts"][0]["thought"] != true);
+        let said = data_lines(&stream).iter().any(|e| {
+            e["content"]["parts"][0]["text"].is_string()
+                && e["content"]["parts"][0]["thought"] != true
+        });
         silent += (!said) as u32;
     }
     assert!((2..=4).contains(&silent), "{silent} of 10 silent");
@@ -301,7 +470,12 @@ async fn silent_edits_still_change_the_draft_and_about_thirty_percent_are_silent
 
 #[tokio::test]
 async fn generation_costs_100_and_credits_freeze_while_running() {
-    let sim = Sim::start(SimConfig { time_scale: 0.02, ..SimConfig::fast() }).await.unwrap();
+    let sim = Sim::start(SimConfig {
+        time_scale: 0.02,
+        ..SimConfig::fast()
+    })
+    .await
+    .unwrap();
     let api = Api::new(&sim, Envelope::Code).await;
     let http = api.http.clone();
     let req = http
@@ -316,7 +490,13 @@ async fn generation_costs_100_and_credits_freeze_while_running() {
     assert_eq!(api.credits().await, (0, 100), "frozen while the turn runs");
     let _ = req.text().await;
     assert_eq!(api.credits().await, (0, 0));
-    assert_eq!(api.state().await["generated_media"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        api.state().await["generated_media"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // Out of credits: 2001 before any stream.
     api.upload(&[("a.png", png(10, 10))]).await;
     let r = api.raw_post("/run_sse", json!({"app_name":"nemo_agent","user_id":"me","session_id":api.sid,"new_message":{"parts":[{"text":PROMO}]}})).await;
@@ -331,58 +511,177 @@ async fn tokens_client_ids_rate_limits_and_renewal() {
     let url = format!("{}/api/auth/anonymous-token", sim.base_url());
     let r = http.post(&url).headers(attr()).send().await.unwrap();
     assert_eq!(r.status(), 400, "no X-Client-Id");
-    let first: Value = http.post(&url).header("X-Client-Id", "client-a").send().await.unwrap().json().await.unwrap();
+    let first: Value = http
+        .post(&url)
+        .header("X-Client-Id", "client-a")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(first["data"]["credits"], 100);
-    assert!(first["data"]["token"].as_str().unwrap().starts_with("nmv_usr_"));
+    assert!(first["data"]["token"]
+        .as_str()
+        .unwrap()
+        .starts_with("nmv_usr_"));
     assert!(first["data"]["expires_at"].is_string());
-    let again = http.post(&url).header("X-Client-Id", "client-a").send().await.unwrap();
+    let again = http
+        .post(&url)
+        .header("X-Client-Id", "client-a")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 429);
     assert!(again.headers().get("retry-after").is_some());
     // After 7 days the token is dead, and the same client gets a new token for the same user.
     let token = first["data"]["token"].as_str().unwrap();
     let credits = format!("{}/api/credits/balance/simple", sim.base_url());
-    assert_eq!(http.get(&credits).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap()["code"], 0);
-    sim.control().advance_clock(Duration::from_secs(7 * 24 * 3600 + 1));
-    assert_eq!(http.get(&credits).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap()["code"], 1001);
-    let renewed: Value = http.post(&url).header("X-Client-Id", "client-a").send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        http.get(&credits)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["code"],
+        0
+    );
+    sim.control()
+        .advance_clock(Duration::from_secs(7 * 24 * 3600 + 1));
+    assert_eq!(
+        http.get(&credits)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["code"],
+        1001
+    );
+    let renewed: Value = http
+        .post(&url)
+        .header("X-Client-Id", "client-a")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(renewed["data"]["user_id"], first["data"]["user_id"]);
     assert_ne!(renewed["data"]["token"], first["data"]["token"]);
     // expire_tokens ends every token now.
     sim.control().expire_tokens();
     let t2 = renewed["data"]["token"].as_str().unwrap();
-    assert_eq!(http.get(&credits).bearer_auth(t2).send().await.unwrap().json::<Value>().await.unwrap()["code"], 1001);
+    assert_eq!(
+        http.get(&credits)
+            .bearer_auth(t2)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["code"],
+        1001
+    );
     assert_eq!(sim.control().accounts().len(), 1);
 }
 
 #[tokio::test]
 async fn newer_token_shape_has_no_user() {
-    let sim = sim_with(Variants { token_without_user: true, ..Variants::default() }).await;
-    let r: Value = reqwest::Client::new().post(format!("{}/api/auth/anonymous-token", sim.base_url())).header("X-Client-Id", "x").send().await.unwrap().json().await.unwrap();
-    assert!(r["data"]["user_id"].is_null() && r["data"]["expires_at"].is_null() && r["data"]["token"].is_string());
+    let sim = sim_with(Variants {
+        token_without_user: true,
+        ..Variants::default()
+    })
+    .await;
+    let r: Value = reqwest::Client::new()
+        .post(format!("{}/api/auth/anonymous-token", sim.base_url()))
+        .header("X-Client-Id", "x")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        r["data"]["user_id"].is_null()
+            && r["data"]["expires_at"].is_null()
+            && r["data"]["token"].is_string()
+    );
 }
 
 #[tokio::test]
 async fn upload_checks_and_url_uploads() {
-    let sim = Sim::start(SimConfig { max_upload_bytes: 1000, ..SimConfig::fast() }).await.unwrap();
+    let sim = Sim::start(SimConfig {
+        max_upload_bytes: 1000,
+        ..SimConfig::fast()
+    })
+    .await
+    .unwrap();
     let api = Api::new(&sim, Envelope::Code).await;
-    let bad: Value = api.upload(&[("notes.txt", b"hello".to_vec())]).await.json().await.unwrap();
+    let bad: Value = api
+        .upload(&[("notes.txt", b"hello".to_vec())])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(bad["code"], 4001);
-    let big: Value = api.upload(&[("big.png", vec![1u8; 2000])]).await.json().await.unwrap();
+    let big: Value = api
+        .upload(&[("big.png", vec![1u8; 2000])])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(big["code"], 4002);
-    let urls = api.post(&format!("/api/upload-video/nemo_agent/me/{}", api.sid), json!({"urls":["https://example.com/a/clip.mp4?x=1"],"source_type":"url"})).await;
+    let urls = api
+        .post(
+            &format!("/api/upload-video/nemo_agent/me/{}", api.sid),
+            json!({"urls":["https://example.com/a/clip.mp4?x=1"],"source_type":"url"}),
+        )
+        .await;
     assert_eq!(urls["files"][0]["file_type"], "video");
     assert_eq!(urls["files"][0]["filename"], "clip.mp4");
-    let r: Value = api.raw_post(&format!("/api/upload-video/nemo_agent/me/{}", api.sid), json!({"urls":["file:///etc/passwd"]})).await.json().await.unwrap();
+    let r: Value = api
+        .raw_post(
+            &format!("/api/upload-video/nemo_agent/me/{}", api.sid),
+            json!({"urls":["file:///etc/passwd"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_ne!(r["code"], 0);
-    assert_eq!(api.state().await["video_infos"].as_array().unwrap().len(), 1);
-    let lost: Value = api.raw_post("/api/upload-video/nemo_agent/me/123", json!({"urls":["https://e.com/a.png"]})).await.json().await.unwrap();
+    assert_eq!(
+        api.state().await["video_infos"].as_array().unwrap().len(),
+        1
+    );
+    let lost: Value = api
+        .raw_post(
+            "/api/upload-video/nemo_agent/me/123",
+            json!({"urls":["https://e.com/a.png"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(lost["code"], 1002);
 }
 
 #[tokio::test]
 async fn render_shapes_fallback_failure_and_cancel() {
-    for shape in [RenderShape::TopLevel, RenderShape::InData, RenderShape::CodeData] {
-        let sim = sim_with(Variants { render_shape: shape, render_without_url: shape == RenderShape::CodeData, ..Variants::default() }).await;
+    for shape in [
+        RenderShape::TopLevel,
+        RenderShape::InData,
+        RenderShape::CodeData,
+    ] {
+        let sim = sim_with(Variants {
+            render_shape: shape,
+            render_without_url: shape == RenderShape::CodeData,
+            ..Variants::default()
+        })
+        .await;
         let api = Api::new(&sim, Envelope::Code).await;
         api.upload(&[("a.png", png(10, 10))]).await;
         api.sse("combine into a 5 second video").await;
@@ -397,13 +696,29 @@ async fn render_shapes_fallback_failure_and_cancel() {
             }
             RenderShape::CodeData => {
                 assert_eq!(done["data"]["status"], "completed");
-                assert!(done["data"]["output"].is_null(), "no URL: the client must use /download");
-                let f = api.raw_get("/api/render/proxy/r1/download").await.bytes().await.unwrap();
+                assert!(
+                    done["data"]["output"].is_null(),
+                    "no URL: the client must use /download"
+                );
+                let f = api
+                    .raw_get("/api/render/proxy/r1/download")
+                    .await
+                    .bytes()
+                    .await
+                    .unwrap();
                 assert_eq!(&f[4..8], b"ftyp");
             }
         }
         // Duplicate ids are refused.
-        let dup: Value = api.raw_post("/api/render/proxy/lambda", json!({"id":"r1","sessionId":api.sid,"draft":draft})).await.json().await.unwrap();
+        let dup: Value = api
+            .raw_post(
+                "/api/render/proxy/lambda",
+                json!({"id":"r1","sessionId":api.sid,"draft":draft}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
         assert_ne!(dup["code"], 0);
     }
     let sim = sim_with(Variants::default()).await;
@@ -413,13 +728,30 @@ async fn render_shapes_fallback_failure_and_cancel() {
     assert_eq!(failed["status"], "failed");
     assert!(failed["error"].as_str().unwrap().contains("empty"));
     sim.control().fail_next_render();
-    api.render("crash", json!({"t": [{"tt":0,"sg":[{"st":0,"et":1000}]}], "d": 1000})).await;
+    api.render(
+        "crash",
+        json!({"t": [{"tt":0,"sg":[{"st":0,"et":1000}]}], "d": 1000}),
+    )
+    .await;
     assert_eq!(api.wait_render("crash").await["status"], "failed");
-    let slow = Sim::start(SimConfig { time_scale: 1.0, ..SimConfig::fast() }).await.unwrap();
+    let slow = Sim::start(SimConfig {
+        time_scale: 1.0,
+        ..SimConfig::fast()
+    })
+    .await
+    .unwrap();
     let api = Api::new(&slow, Envelope::Code).await;
-    api.render("c", json!({"t": [{"tt":0,"sg":[{"st":0,"et":1000}]}], "d": 1000})).await;
-    api.post("/api/render/proxy/lambda/c/cancel", json!(null)).await;
-    assert_eq!(slow.control().renders(), vec![("c".to_string(), "failed".to_string())]);
+    api.render(
+        "c",
+        json!({"t": [{"tt":0,"sg":[{"st":0,"et":1000}]}], "d": 1000}),
+    )
+    .await;
+    api.post("/api/render/proxy/lambda/c/cancel", json!(null))
+        .await;
+    assert_eq!(
+        slow.control().renders(),
+        vec![("c".to_string(), "failed".to_string())]
+    );
     let missing = api.raw_get("/api/render/proxy/lambda/nope").await;
     assert_eq!(missing.status(), 404);
 }
@@ -445,18 +777,55 @@ async fn scripted_http_faults() {
     let sim = sim_with(Variants::default()).await;
     let api = Api::new(&sim, Envelope::Code).await;
     let c = sim.control();
-    c.inject(Fault::new(Route::Credits, FaultAction::Status { status: 503, body: "busy".into() }).times(2));
-    assert_eq!(api.raw_get("/api/credits/balance/simple").await.status(), 503);
-    assert_eq!(api.raw_get("/api/credits/balance/simple").await.status(), 503);
-    assert_eq!(api.raw_get("/api/credits/balance/simple").await.status(), 200);
+    c.inject(
+        Fault::new(
+            Route::Credits,
+            FaultAction::Status {
+                status: 503,
+                body: "busy".into(),
+            },
+        )
+        .times(2),
+    );
+    assert_eq!(
+        api.raw_get("/api/credits/balance/simple").await.status(),
+        503
+    );
+    assert_eq!(
+        api.raw_get("/api/credits/balance/simple").await.status(),
+        503
+    );
+    assert_eq!(
+        api.raw_get("/api/credits/balance/simple").await.status(),
+        200
+    );
     c.inject(Fault::new(Route::State, FaultAction::Code { code: 1011 }));
-    let b: Value = api.raw_get(&format!("/api/state/nemo_agent/me/{}/latest", api.sid)).await.json().await.unwrap();
+    let b: Value = api
+        .raw_get(&format!("/api/state/nemo_agent/me/{}/latest", api.sid))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(b["code"], 1011);
-    c.inject(Fault::new(Route::Credits, FaultAction::RateLimit { retry_after_s: 7 }));
+    c.inject(Fault::new(
+        Route::Credits,
+        FaultAction::RateLimit { retry_after_s: 7 },
+    ));
     let r = api.raw_get("/api/credits/balance/simple").await;
-    assert_eq!((r.status().as_u16(), r.headers()["retry-after"].to_str().unwrap()), (429, "7"));
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            r.headers()["retry-after"].to_str().unwrap()
+        ),
+        (429, "7")
+    );
     c.inject(Fault::new(Route::Credits, FaultAction::Drop));
-    let dropped = api.http.get(format!("{}/api/credits/balance/simple", api.base)).bearer_auth(&api.token).send().await;
+    let dropped = api
+        .http
+        .get(format!("{}/api/credits/balance/simple", api.base))
+        .bearer_auth(&api.token)
+        .send()
+        .await;
     assert!(dropped.is_err() || dropped.unwrap().bytes().await.is_err());
     c.inject(Fault::new(Route::Credits, FaultAction::Delay { ms: 150 }));
     let t = std::time::Instant::now();
@@ -467,17 +836,43 @@ async fn scripted_http_faults() {
     api.sse("combine into a 5 second video").await;
     api.render("r", api.state().await["draft"].clone()).await;
     api.wait_render("r").await;
-    c.inject(Fault::new(Route::Download, FaultAction::DropMidBody { after_bytes: 100 }));
-    let r = api.http.get(format!("{}/renders/r.mp4", api.base)).send().await.unwrap();
+    c.inject(Fault::new(
+        Route::Download,
+        FaultAction::DropMidBody { after_bytes: 100 },
+    ));
+    let r = api
+        .http
+        .get(format!("{}/renders/r.mp4", api.base))
+        .send()
+        .await
+        .unwrap();
     assert!(r.bytes().await.is_err(), "the body breaks off");
     // Dropped mid-upload: the connection breaks and nothing is added to the session.
     let before = api.state().await["video_infos"].as_array().unwrap().len();
-    c.inject(Fault::new(Route::Upload, FaultAction::DropMidBody { after_bytes: 50 }));
+    c.inject(Fault::new(
+        Route::Upload,
+        FaultAction::DropMidBody { after_bytes: 50 },
+    ));
     let mut form = Form::new();
-    form = form.part("files", Part::bytes(vec![7u8; 100_000]).file_name("big.png"));
-    let up = api.http.post(format!("{}/api/upload-video/nemo_agent/me/{}", api.base, api.sid)).bearer_auth(&api.token).multipart(form).send().await;
+    form = form.part(
+        "files",
+        Part::bytes(vec![7u8; 100_000]).file_name("big.png"),
+    );
+    let up = api
+        .http
+        .post(format!(
+            "{}/api/upload-video/nemo_agent/me/{}",
+            api.base, api.sid
+        ))
+        .bearer_auth(&api.token)
+        .multipart(form)
+        .send()
+        .await;
     assert!(up.is_err() || up.unwrap().bytes().await.is_err());
-    assert_eq!(api.state().await["video_infos"].as_array().unwrap().len(), before);
+    assert_eq!(
+        api.state().await["video_infos"].as_array().unwrap().len(),
+        before
+    );
     // The log says which requests were hit.
     assert_eq!(sim.log().iter().filter(|e| e.fault.is_some()).count(), 8);
 }
@@ -491,22 +886,36 @@ async fn scripted_stream_faults() {
     sim.control().set_credits(None, 1000);
     api.upload(&[("a.png", png(10, 10))]).await;
     // Cut after 2 events: the turn still completes server-side.
-    sim.control().inject(Fault::new(Route::RunSse, FaultAction::CutStream { after_events: 2 }));
+    sim.control().inject(Fault::new(
+        Route::RunSse,
+        FaultAction::CutStream { after_events: 2 },
+    ));
     let r = api.http.post(format!("{}/run_sse", api.base)).bearer_auth(&api.token).headers(attr())
         .json(&json!({"app_name":"nemo_agent","user_id":"me","session_id":api.sid,"new_message":{"parts":[{"text":"combine into a 12 second video"}]}}))
         .send().await.unwrap();
     assert!(r.text().await.is_err(), "stream broken");
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(api.state().await["draft"]["d"], 12_000, "the edit landed anyway");
+    assert_eq!(
+        api.state().await["draft"]["d"],
+        12_000,
+        "the edit landed anyway"
+    );
     assert_eq!(api.credits().await, (950, 0));
     // Malformed frames are mixed in, the turn still completes.
-    sim.control().inject(Fault::new(Route::RunSse, FaultAction::MalformedFrames));
+    sim.control()
+        .inject(Fault::new(Route::RunSse, FaultAction::MalformedFrames));
     let (_, stream) = api.sse("make it 9 seconds").await;
     assert!(stream.contains("data: not json at all"));
     assert_eq!(api.state().await["draft"]["d"], 9_000);
     // Every in-stream error form ends the turn without a charge or an edit.
-    for form in [StreamErrorForm::Unescaped, StreamErrorForm::WithDetails, StreamErrorForm::SystemAuthor, StreamErrorForm::ErrorCode] {
-        sim.control().inject(Fault::new(Route::RunSse, FaultAction::StreamError { form }));
+    for form in [
+        StreamErrorForm::Unescaped,
+        StreamErrorForm::WithDetails,
+        StreamErrorForm::SystemAuthor,
+        StreamErrorForm::ErrorCode,
+    ] {
+        sim.control()
+            .inject(Fault::new(Route::RunSse, FaultAction::StreamError { form }));
         let before = api.credits().await;
         let (_, stream) = api.sse("make it 20 seconds").await;
         let expected = match form {
@@ -520,13 +929,20 @@ async fn scripted_stream_faults() {
         assert_eq!(api.state().await["draft"]["d"], 9_000);
     }
     // Heartbeats only: nothing but heartbeats, for the (scaled) 15 minutes.
-    sim.control().inject(Fault::new(Route::RunSse, FaultAction::HeartbeatsOnly));
+    sim.control()
+        .inject(Fault::new(Route::RunSse, FaultAction::HeartbeatsOnly));
     let (_, stream) = api.sse("make it 30 seconds").await;
-    assert!(stream.split("\n\n").filter(|f| !f.is_empty()).all(|f| f == ": ping"));
+    assert!(stream
+        .split("\n\n")
+        .filter(|f| !f.is_empty())
+        .all(|f| f == ": ping"));
     // Unknown session: HTTP 404 with detail.
     let r = api.raw_post("/run_sse", json!({"app_name":"nemo_agent","user_id":"me","session_id":"77","new_message":{"parts":[{"text":"hi"}]}})).await;
     assert_eq!(r.status(), 404);
-    assert!(r.json::<Value>().await.unwrap()["detail"].as_str().unwrap().contains("Session not found"));
+    assert!(r.json::<Value>().await.unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("Session not found"));
 }
 
 #[tokio::test]
@@ -534,16 +950,51 @@ async fn control_over_http() {
     let sim = sim_with(Variants::default()).await;
     let http = reqwest::Client::new();
     let b = sim.base_url();
-    http.post(format!("{b}/_sim/faults")).json(&json!({"route":"credits","action":{"kind":"status","status":502},"times":1})).send().await.unwrap();
+    http.post(format!("{b}/_sim/faults"))
+        .json(&json!({"route":"credits","action":{"kind":"status","status":502},"times":1}))
+        .send()
+        .await
+        .unwrap();
     let api = Api::new(&sim, Envelope::Code).await;
-    assert_eq!(api.raw_get("/api/credits/balance/simple").await.status(), 502);
-    http.post(format!("{b}/_sim/credits")).json(&json!({"available": 7})).send().await.unwrap();
+    assert_eq!(
+        api.raw_get("/api/credits/balance/simple").await.status(),
+        502
+    );
+    http.post(format!("{b}/_sim/credits"))
+        .json(&json!({"available": 7}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(api.credits().await, (7, 0));
-    http.post(format!("{b}/_sim/expire_tokens")).send().await.unwrap();
-    let r: Value = api.raw_get("/api/credits/balance/simple").await.json().await.unwrap();
+    http.post(format!("{b}/_sim/expire_tokens"))
+        .send()
+        .await
+        .unwrap();
+    let r: Value = api
+        .raw_get("/api/credits/balance/simple")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["code"], 1001);
-    let log: Vec<Value> = http.get(format!("{b}/_sim/log")).send().await.unwrap().json().await.unwrap();
-    assert!(log.iter().all(|e| !e["path"].as_str().unwrap().starts_with("/_sim")));
-    let page = http.get(format!("{b}/register?bind=anon_x")).send().await.unwrap().text().await.unwrap();
+    let log: Vec<Value> = http
+        .get(format!("{b}/_sim/log"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(log
+        .iter()
+        .all(|e| !e["path"].as_str().unwrap().starts_with("/_sim")));
+    let page = http
+        .get(format!("{b}/register?bind=anon_x"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Register"));
 }

@@ -24,7 +24,11 @@ pub async fn anonymous_token(State(s): State<AppState>, headers: HeaderMap) -> R
     let now = w.now();
     // One live token per client: a second request while one is live is rate limited.
     let live = w.clients.get(client_id).and_then(|user| {
-        w.tokens.values().filter(|t| &t.user_id == user).map(|t| t.expires_at).max()
+        w.tokens
+            .values()
+            .filter(|t| &t.user_id == user)
+            .map(|t| t.expires_at)
+            .max()
     });
     if let Some(expiry) = live.filter(|e| *e > now) {
         let wait = (expiry - now).num_seconds().max(1) as u64;
@@ -38,7 +42,12 @@ pub async fn anonymous_token(State(s): State<AppState>, headers: HeaderMap) -> R
             let id = format!("anon_{}", uuid::Uuid::new_v4().simple());
             w.users.insert(
                 id.clone(),
-                User { id: id.clone(), available: s.config.starting_credits, frozen: 0, registered: false },
+                User {
+                    id: id.clone(),
+                    available: s.config.starting_credits,
+                    frozen: 0,
+                    registered: false,
+                },
             );
             w.clients.insert(client_id.to_string(), id.clone());
             id
@@ -46,7 +55,13 @@ pub async fn anonymous_token(State(s): State<AppState>, headers: HeaderMap) -> R
     };
     let token = format!("nmv_usr_{}", uuid::Uuid::new_v4().simple());
     let expires_at = now + chrono::Duration::from_std(timing::TOKEN_LIFETIME).unwrap_or_default();
-    w.tokens.insert(token.clone(), TokenInfo { user_id: user_id.clone(), expires_at });
+    w.tokens.insert(
+        token.clone(),
+        TokenInfo {
+            user_id: user_id.clone(),
+            expires_at,
+        },
+    );
     let credits = w.users.get(&user_id).map(|u| u.available).unwrap_or(0);
     drop(w);
     let mut data = json!({"token": token, "credits": credits});
@@ -57,19 +72,30 @@ pub async fn anonymous_token(State(s): State<AppState>, headers: HeaderMap) -> R
     s.ok(data)
 }
 
-pub async fn claim_token(State(s): State<AppState>, headers: HeaderMap, body: Option<Json<Value>>) -> Response {
+pub async fn claim_token(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Response {
     let user = match s.authorize(&headers) {
         Ok(u) => u,
         Err(r) => return r,
     };
     let Some(Json(body)) = body else {
-        return s.err(ApiError::Invalid, "body must be JSON with task_id and session_id");
+        return s.err(
+            ApiError::Invalid,
+            "body must be JSON with task_id and session_id",
+        );
     };
     let Some(sid) = parse_session_id(&body["session_id"]) else {
         return s.err(ApiError::Invalid, "session_id is required");
     };
     let mut w = s.world();
-    if !w.sessions.get(&sid).is_some_and(|sess| sess.user_id == user) {
+    if !w
+        .sessions
+        .get(&sid)
+        .is_some_and(|sess| sess.user_id == user)
+    {
         drop(w);
         return s.err(ApiError::SessionNotFound, "session not found");
     }

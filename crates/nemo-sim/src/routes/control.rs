@@ -86,6 +86,10 @@ async fn accounts(State(s): State<AppState>) -> Response {
 
 /// `/register?bind=..` and `/workspace/claim?ct=..`: what a person would see in a browser.
 pub async fn web_page(Query(q): Query<HashMap<String, String>>) -> Html<String> {
-    let what = if q.contains_key("ct") { "Your NemoVideo project (simulated)" } else { "Register for NemoVideo (simulated)" };
+    let what = if q.contains_key("ct") {
+        "Your NemoVideo project (simulated)"
+    } else {
+        "Register for NemoVideo (simulated)"
+    };
     Html(format!("<!doctype html><title>{what}</title><h1>{what}</h1><p>This page is served by nemo-sim.</p>"))
 }

@@ -17,27 +17,44 @@ use std::time::Instant;
 fn attributed(headers: &HeaderMap) -> bool {
     ["x-skill-source", "x-skill-version", "x-skill-platform"]
         .iter()
-        .all(|h| headers.get(*h).and_then(|v| v.to_str().ok()).is_some_and(|v| !v.trim().is_empty()))
+        .all(|h| {
+            headers
+                .get(*h)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| !v.trim().is_empty())
+        })
 }
 
 fn exportable(draft: &Value) -> bool {
-    draft["t"]
-        .as_array()
-        .is_some_and(|t| t.iter().any(|t| t["sg"].as_array().is_some_and(|s| !s.is_empty())))
+    draft["t"].as_array().is_some_and(|t| {
+        t.iter()
+            .any(|t| t["sg"].as_array().is_some_and(|s| !s.is_empty()))
+    })
 }
 
-pub async fn submit(State(s): State<AppState>, headers: HeaderMap, body: Option<Json<Value>>) -> Response {
+pub async fn submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Response {
     let user = match s.authorize(&headers) {
         Ok(u) => u,
         Err(r) => return r,
     };
     if !attributed(&headers) {
-        return s.err(ApiError::Http(402), "export is not available on the free plan");
+        return s.err(
+            ApiError::Http(402),
+            "export is not available on the free plan",
+        );
     }
     let Some(Json(body)) = body else {
         return s.err(ApiError::Invalid, "body must be JSON");
     };
-    let Some(id) = body["id"].as_str().filter(|id| !id.is_empty()).map(str::to_string) else {
+    let Some(id) = body["id"]
+        .as_str()
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+    else {
         return s.err(ApiError::Invalid, "id is required");
     };
     let Some(sid) = parse_session_id(&body["sessionId"]) else {
@@ -61,7 +78,11 @@ pub async fn submit(State(s): State<AppState>, headers: HeaderMap, body: Option<
     } else {
         None
     };
-    let assets = w.sessions.get(&sid).map(|x| x.assets.clone()).unwrap_or_default();
+    let assets = w
+        .sessions
+        .get(&sid)
+        .map(|x| x.assets.clone())
+        .unwrap_or_default();
     let now = w.now();
     w.renders.insert(
         id.clone(),
@@ -84,7 +105,13 @@ pub async fn submit(State(s): State<AppState>, headers: HeaderMap, body: Option<
     s.ok(json!({"id": id, "status": "pending"}))
 }
 
-async fn run_render(s: AppState, id: String, draft: Value, assets: Vec<crate::world::Asset>, failure: Option<String>) {
+async fn run_render(
+    s: AppState,
+    id: String,
+    draft: Value,
+    assets: Vec<crate::world::Asset>,
+    failure: Option<String>,
+) {
     let total = s.config.scaled(timing::RENDER);
     tokio::time::sleep(total / 10).await;
     let set = |f: &dyn Fn(&mut Render)| {
@@ -140,7 +167,11 @@ fn progress(s: &AppState, r: &Render) -> u8 {
     }
 }
 
-pub async fn status(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn status(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if let Err(r) = s.authorize(&headers) {
         return r;
     }
@@ -188,7 +219,11 @@ pub async fn status(State(s): State<AppState>, headers: HeaderMap, Path(id): Pat
     Json(body).into_response()
 }
 
-pub async fn cancel(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn cancel(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if let Err(r) = s.authorize(&headers) {
         return r;
     }
@@ -215,7 +250,8 @@ async fn serve_file(s: &AppState, id: &str) -> Response {
         Ok(f) => {
             let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
             let mut r = Body::from_stream(tokio_util::io::ReaderStream::new(f)).into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
             if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
                 r.headers_mut().insert(header::CONTENT_LENGTH, v);
             }
@@ -226,7 +262,11 @@ async fn serve_file(s: &AppState, id: &str) -> Response {
 }
 
 /// `GET /api/render/proxy/<id>/download` (authorized fallback).
-pub async fn download(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn download(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if let Err(r) = s.authorize(&headers) {
         return r;
     }

@@ -18,7 +18,11 @@ pub fn sid_json(s: &AppState, sid: u64) -> Value {
     }
 }
 
-pub async fn create(State(s): State<AppState>, headers: HeaderMap, body: Option<Json<Value>>) -> Response {
+pub async fn create(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Response {
     let user = match s.authorize(&headers) {
         Ok(u) => u,
         Err(r) => return r,
@@ -48,13 +52,21 @@ pub async fn create(State(s): State<AppState>, headers: HeaderMap, body: Option<
     s.ok(json!({"task_id": task_id, "session_id": sid_json(&s, sid), "user_id": user}))
 }
 
-pub async fn state(State(s): State<AppState>, headers: HeaderMap, Path(sid): Path<String>) -> Response {
+pub async fn state(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+) -> Response {
     let user = match s.authorize(&headers) {
         Ok(u) => u,
         Err(r) => return r,
     };
     let w = s.world();
-    let session = sid.parse::<u64>().ok().and_then(|id| w.sessions.get(&id)).filter(|x| x.user_id == user);
+    let session = sid
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| w.sessions.get(&id))
+        .filter(|x| x.user_id == user);
     let Some(session) = session else {
         drop(w);
         return s.err(ApiError::SessionNotFound, "session not found");
@@ -76,7 +88,11 @@ pub async fn credits(State(s): State<AppState>, headers: HeaderMap) -> Response 
         Err(r) => return r,
     };
     let w = s.world();
-    let (available, frozen) = w.users.get(&user).map(|u| (u.available, u.frozen)).unwrap_or((0, 0));
+    let (available, frozen) = w
+        .users
+        .get(&user)
+        .map(|u| (u.available, u.frozen))
+        .unwrap_or((0, 0));
     drop(w);
     s.ok(json!({"available": available, "frozen": frozen, "total": available + frozen}))
 }

@@ -38,14 +38,26 @@ pub async fn run_sse(
     };
     let text: String = body["new_message"]["parts"]
         .as_array()
-        .map(|parts| parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join("\n"))
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
         .unwrap_or_default();
     if body["app_name"] != "nemo_agent" || text.trim().is_empty() {
-        return detail(StatusCode::UNPROCESSABLE_ENTITY, "app_name, session_id and new_message.parts[].text are required");
+        return detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "app_name, session_id and new_message.parts[].text are required",
+        );
     }
     s.log_message(seq.0, &text);
     let Some(sid) = parse_session_id(&body["session_id"]) else {
-        return detail(StatusCode::NOT_FOUND, "Session not found: missing session_id");
+        return detail(
+            StatusCode::NOT_FOUND,
+            "Session not found: missing session_id",
+        );
     };
     // Plan, check credits and freeze them under one lock.
     let plan = {
@@ -54,7 +66,10 @@ pub async fn run_sse(
             return detail(StatusCode::NOT_FOUND, &format!("Session not found: {sid}"));
         };
         if session.turn_running {
-            return detail(StatusCode::CONFLICT, "a message is already being processed in this session");
+            return detail(
+                StatusCode::CONFLICT,
+                "a message is already being processed in this session",
+            );
         }
         let plan = agent::plan(session, &text);
         let Some(account) = w.user_mut(&user) else {
@@ -82,8 +97,21 @@ pub async fn run_sse(
             .unwrap_or_else(|| (sid.wrapping_mul(31) + turn_no as u64 * 7) % 10 < 3);
     let fault = fault.map(|Extension(StreamFault(a))| a);
     let (tx, rx) = mpsc::channel::<String>(64);
-    let writer = FrameWriter::new(s.config.variants, format!("e-{}", uuid::Uuid::new_v4().simple()));
-    tokio::spawn(run_turn(s.clone(), sid, user, plan, silent, turn_no, fault.clone(), writer, tx));
+    let writer = FrameWriter::new(
+        s.config.variants,
+        format!("e-{}", uuid::Uuid::new_v4().simple()),
+    );
+    tokio::spawn(run_turn(
+        s.clone(),
+        sid,
+        user,
+        plan,
+        silent,
+        turn_no,
+        fault.clone(),
+        writer,
+        tx,
+    ));
 
     let cut_after = match fault {
         Some(FaultAction::CutStream { after_events }) => Some(after_events as usize),
@@ -93,15 +121,24 @@ pub async fn run_sse(
     let body = match cut_after {
         Some(k) => {
             let cut = futures_util::stream::once(async {
-                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: stream cut"))
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "fault: stream cut",
+                ))
             });
             Body::from_stream(frames.take(k).map(Ok::<Bytes, std::io::Error>).chain(cut))
         }
         None => Body::from_stream(frames.map(Ok::<Bytes, std::io::Error>)),
     };
     let mut r = body.into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/event-stream"));
-    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/event-stream"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache"),
+    );
     r
 }
 
@@ -129,7 +166,10 @@ async fn run_turn(
             let _ = tx.send(frame).await;
         }
     };
-    let beat = s.config.scaled(timing::HEARTBEAT).max(Duration::from_millis(1));
+    let beat = s
+        .config
+        .scaled(timing::HEARTBEAT)
+        .max(Duration::from_millis(1));
     let work = s.config.scaled(match plan.kind {
         TurnKind::Chat => timing::TEXT_TURN,
         TurnKind::Edit => timing::EDIT_TURN,

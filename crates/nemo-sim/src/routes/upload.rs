@@ -18,7 +18,10 @@ pub async fn upload(State(s): State<AppState>, Path(sid): Path<String>, req: Req
         Err(r) => return r,
     };
     let Some(sid) = sid.parse::<u64>().ok().filter(|id| {
-        s.world().sessions.get(id).is_some_and(|x| x.user_id == user)
+        s.world()
+            .sessions
+            .get(id)
+            .is_some_and(|x| x.user_id == user)
     }) else {
         return s.err(ApiError::SessionNotFound, "session not found");
     };
@@ -30,7 +33,10 @@ pub async fn upload(State(s): State<AppState>, Path(sid): Path<String>, req: Req
     let assets = if is_json {
         match Json::<Value>::from_request(req, &()).await {
             Ok(Json(body)) => url_assets(&body),
-            Err(_) => Err((ApiError::Invalid, "body must be JSON {\"urls\":[..]}".to_string())),
+            Err(_) => Err((
+                ApiError::Invalid,
+                "body must be JSON {\"urls\":[..]}".to_string(),
+            )),
         }
     } else {
         match Multipart::from_request(req, &()).await {
@@ -40,7 +46,10 @@ pub async fn upload(State(s): State<AppState>, Path(sid): Path<String>, req: Req
                 Err(UploadError::Broken) => return dropped_connection(),
                 Err(UploadError::Rejected(e, m)) => Err((e, m)),
             },
-            Err(_) => Err((ApiError::Invalid, "expected multipart/form-data with `files` parts".to_string())),
+            Err(_) => Err((
+                ApiError::Invalid,
+                "expected multipart/form-data with `files` parts".to_string(),
+            )),
         }
     };
     let assets = match assets {
@@ -69,17 +78,29 @@ fn reject(e: ApiError, m: impl Into<String>) -> UploadError {
 }
 
 fn url_assets(body: &Value) -> Result<Vec<Asset>, (ApiError, String)> {
-    let urls = body["urls"].as_array().ok_or((ApiError::Invalid, "urls must be a list".to_string()))?;
+    let urls = body["urls"]
+        .as_array()
+        .ok_or((ApiError::Invalid, "urls must be a list".to_string()))?;
     let mut out = Vec::new();
     for u in urls {
         let url = u.as_str().unwrap_or_default();
-        let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
         let Some(rest) = rest.filter(|r| !r.is_empty() && !r.starts_with('/')) else {
             return Err((ApiError::Invalid, format!("not an http(s) URL: {url}")));
         };
-        let name = rest.split(['?', '#']).next().unwrap_or(rest).rsplit('/').next().unwrap_or("media");
-        let kind = FileKind::from_name(name)
-            .ok_or((ApiError::UnsupportedFile, format!("unsupported file type: {name}")))?;
+        let name = rest
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(rest)
+            .rsplit('/')
+            .next()
+            .unwrap_or("media");
+        let kind = FileKind::from_name(name).ok_or((
+            ApiError::UnsupportedFile,
+            format!("unsupported file type: {name}"),
+        ))?;
         out.push(Asset {
             filename: name.to_string(),
             file_type: kind.file_type(),
@@ -94,9 +115,15 @@ fn url_assets(body: &Value) -> Result<Vec<Asset>, (ApiError, String)> {
     Ok(out)
 }
 
-async fn file_assets(s: &AppState, sid: u64, mut multipart: Multipart) -> Result<Vec<Asset>, UploadError> {
+async fn file_assets(
+    s: &AppState,
+    sid: u64,
+    mut multipart: Multipart,
+) -> Result<Vec<Asset>, UploadError> {
     let dir = s.data_dir.join("uploads").join(sid.to_string());
-    tokio::fs::create_dir_all(&dir).await.map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
     let mut out = Vec::new();
     loop {
         let field = match multipart.next_field().await {
@@ -109,12 +136,20 @@ async fn file_assets(s: &AppState, sid: u64, mut multipart: Multipart) -> Result
         }
         let name = media::sanitize(field.file_name().unwrap_or("upload"));
         let kind = FileKind::from_name(&name).ok_or_else(|| {
-            reject(ApiError::UnsupportedFile, format!("unsupported file type: {name}; accepted: {}", media::ACCEPTED.join(", ")))
+            reject(
+                ApiError::UnsupportedFile,
+                format!(
+                    "unsupported file type: {name}; accepted: {}",
+                    media::ACCEPTED.join(", ")
+                ),
+            )
         })?;
         let n = s.world().next();
         let stored = format!("{n}_{name}");
         let path = dir.join(&stored);
-        let mut file = tokio::fs::File::create(&path).await.map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
+        let mut file = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
         let (mut size, mut hash, mut head) = (0u64, media::FNV_OFFSET, Vec::new());
         let mut field = field;
         loop {
@@ -132,16 +167,23 @@ async fn file_assets(s: &AppState, sid: u64, mut multipart: Multipart) -> Result
                 drop(file);
                 let _ = tokio::fs::remove_file(&path).await;
                 let mb = s.config.max_upload_bytes / (1024 * 1024);
-                return Err(reject(ApiError::FileTooLarge, format!("file too large: {name} (limit {mb} MB)")));
+                return Err(reject(
+                    ApiError::FileTooLarge,
+                    format!("file too large: {name} (limit {mb} MB)"),
+                ));
             }
             if head.len() < media::HEAD_BYTES {
                 let take = (media::HEAD_BYTES - head.len()).min(chunk.len());
                 head.extend_from_slice(&chunk[..take]);
             }
             hash = media::fnv1a(&chunk, hash);
-            file.write_all(&chunk).await.map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
         }
-        file.flush().await.map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
+        file.flush()
+            .await
+            .map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
         let info = media::probe(kind, &head);
         out.push(Asset {
             filename: name,
@@ -158,7 +200,10 @@ async fn file_assets(s: &AppState, sid: u64, mut multipart: Multipart) -> Result
 }
 
 /// Uploaded files, served back at their `cdn_url`.
-pub async fn cdn_file(State(s): State<AppState>, Path((sid, file)): Path<(String, String)>) -> Response {
+pub async fn cdn_file(
+    State(s): State<AppState>,
+    Path((sid, file)): Path<(String, String)>,
+) -> Response {
     if sid.contains(['/', '\\', '.']) || file.contains(['/', '\\']) || file.starts_with('.') {
         return StatusCode::NOT_FOUND.into_response();
     }
@@ -168,4 +213,3 @@ pub async fn cdn_file(State(s): State<AppState>, Path((sid, file)): Path<(String
         Err(_) => StatusCode::NOT_FOUND.into_response(),
     }
 }
-

@@ -1,0 +1,67 @@
+//! Contract §5 (credits) and §10 (claim link).
+
+use crate::error::{Error, Result};
+use crate::Client;
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Credits {
+    pub available: i64,
+    /// Reserved by work in progress.
+    pub frozen: i64,
+    pub total: i64,
+}
+
+impl Client {
+    pub async fn credits(&self) -> Result<Credits> {
+        let d = self
+            .json(Method::GET, "/api/credits/balance/simple", None)
+            .await?;
+        let num = |k: &str| {
+            d[k].as_i64()
+                .or_else(|| d[k].as_f64().map(|f| f as i64))
+                .or_else(|| d[k].as_str()?.parse().ok())
+        };
+        let available = num("available").ok_or_else(|| Error::Protocol {
+            message: "credits without `available`".into(),
+        })?;
+        let frozen = num("frozen").unwrap_or(0);
+        Ok(Credits {
+            available,
+            frozen,
+            total: num("total").unwrap_or(available + frozen),
+        })
+    }
+
+    /// A link that opens the current project in a browser (`{web}/workspace/claim?ct=..`).
+    /// It carries a claim token, never the API token.
+    pub async fn claim_link(&self) -> Result<String> {
+        let web = self.config().web_url.clone();
+        self.with_session(|s| {
+            let web = web.clone();
+            async move {
+                let d = self
+                    .json(
+                        Method::POST,
+                        "/api/auth/claim-token",
+                        Some(json!({"task_id": s.task_id, "session_id": s.session_id.to_string()})),
+                    )
+                    .await?;
+                let ct = d["claim_token"]
+                    .as_str()
+                    .filter(|c| !c.is_empty())
+                    .ok_or_else(|| Error::Protocol {
+                        message: "no claim_token".into(),
+                    })?;
+                let ct: String = ct
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+                    .collect();
+                Ok(format!("{web}/workspace/claim?ct={ct}"))
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,392 @@
+//! Contract §7–9: export a draft, poll the render, cancel it, download the file.
+
+use crate::client::{Answer, Want};
+use crate::error::{Error, Result};
+use crate::Client;
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+/// A render id: `render_<unix ms>_<random>`, unique per submit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RenderId(String);
+
+impl RenderId {
+    pub fn generate() -> RenderId {
+        let ms = chrono::Utc::now().timestamp_millis();
+        RenderId(format!(
+            "render_{ms}_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ))
+    }
+    /// An id read back from our own journal.
+    pub fn from_journal(id: impl Into<String>) -> RenderId {
+        RenderId(id.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RenderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenderState {
+    Pending,
+    Processing,
+    Completed,
+    Failed,
+    /// A status we do not know: treated as still running.
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RenderStatus {
+    pub state: RenderState,
+    pub progress: Option<u8>,
+    pub url: Option<String>,
+    pub error: Option<String>,
+    pub duration_s: Option<f64>,
+    pub size: Option<u64>,
+}
+
+impl RenderStatus {
+    /// Read a status in any of the contract's shapes (after the envelope is unwrapped).
+    pub fn from_json(v: &Value) -> RenderStatus {
+        // Some shapes nest the fields one level deeper under `data`.
+        let d = if v.get("status").is_none() && v.get("data").is_some_and(Value::is_object) {
+            &v["data"]
+        } else {
+            v
+        };
+        let s = |x: &Value| x.as_str().filter(|s| !s.is_empty()).map(str::to_string);
+        let status = s(&d["status"]).unwrap_or_default().to_ascii_lowercase();
+        let state = match status.as_str() {
+            "pending" | "queued" => RenderState::Pending,
+            "processing" | "running" | "rendering" => RenderState::Processing,
+            "completed" | "complete" | "done" | "succeeded" | "success" => RenderState::Completed,
+            "failed" | "error" | "cancelled" | "canceled" => RenderState::Failed,
+            other => RenderState::Unknown(other.to_string()),
+        };
+        let url = s(&d["output"]["url"])
+            .or_else(|| s(&d["outputUrl"]))
+            .or_else(|| s(&d["output_url"]))
+            .or_else(|| s(&d["url"]));
+        let progress = d["progress"].as_f64().map(|p| p.clamp(0.0, 100.0) as u8);
+        RenderStatus {
+            state,
+            progress,
+            url,
+            error: s(&d["error"]).or_else(|| s(&d["message"]).filter(|_| status == "failed")),
+            duration_s: d["output"]["duration"]
+                .as_f64()
+                .or_else(|| d["duration"].as_f64()),
+            size: d["output"]["size"].as_u64().or_else(|| d["size"].as_u64()),
+        }
+    }
+}
+
+/// Options of an export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RenderOptions {
+    pub quality: String,
+    pub resolution: Option<String>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        Self {
+            quality: "high".into(),
+            resolution: Some("1080p".into()),
+        }
+    }
+}
+
+/// How to wait for a render.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RenderWait {
+    pub poll_every: Duration,
+    pub timeout: Duration,
+    /// Consecutive failed polls tolerated before giving up.
+    pub max_poll_errors: u32,
+}
+
+impl Default for RenderWait {
+    fn default() -> Self {
+        Self {
+            poll_every: Duration::from_secs(10),
+            timeout: Duration::from_secs(20 * 60),
+            max_poll_errors: 10,
+        }
+    }
+}
+
+impl RenderWait {
+    pub fn new(poll_every: Duration, timeout: Duration) -> Self {
+        Self {
+            poll_every,
+            timeout,
+            ..Self::default()
+        }
+    }
+}
+
+impl Client {
+    /// Submit a draft for rendering (passed back byte-for-byte). A failed submit is retried once
+    /// with a new id; errors that another try cannot fix (plan, token, credits) are not.
+    pub async fn submit_render(&self, draft: &Value, options: &RenderOptions) -> Result<RenderId> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let id = RenderId::generate();
+            let result = self
+                .with_session(|s| {
+                    let id = id.clone();
+                    async move {
+                        let mut output = json!({"format": "mp4", "quality": options.quality});
+                        if let Some(r) = &options.resolution {
+                            output["resolution"] = json!(r);
+                        }
+                        let body = json!({"id": id.as_str(), "sessionId": s.session_id.to_string(), "draft": draft, "output": output});
+                        self.json(Method::POST, "/api/render/proxy/lambda", Some(body)).await
+                    }
+                })
+                .await;
+            match result {
+                Ok(_) => return Ok(id),
+                Err(
+                    e @ (Error::Transient { .. } | Error::Rejected { .. } | Error::Protocol { .. }),
+                ) if tries == 1 => {
+                    tracing::warn!("render submit failed ({e}); retrying once with a new id");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub async fn render_status(&self, id: &RenderId) -> Result<RenderStatus> {
+        let d = self
+            .json(
+                Method::GET,
+                &format!("/api/render/proxy/lambda/{}", id.as_str()),
+                None,
+            )
+            .await?;
+        Ok(RenderStatus::from_json(&d))
+    }
+
+    /// Poll until the render completes (`Ok`), fails (`RenderFailed`) or the wait times out.
+    /// Unknown statuses count as running; transient poll errors are tolerated.
+    pub async fn wait_render(
+        &self,
+        id: &RenderId,
+        wait: &RenderWait,
+        mut on_status: impl FnMut(&RenderStatus),
+    ) -> Result<RenderStatus> {
+        let deadline = tokio::time::Instant::now() + wait.timeout;
+        let mut errors = 0;
+        loop {
+            match self.render_status(id).await {
+                Ok(st) => {
+                    errors = 0;
+                    on_status(&st);
+                    match st.state {
+                        RenderState::Completed => return Ok(st),
+                        RenderState::Failed => {
+                            return Err(Error::RenderFailed {
+                                reason: st.error.unwrap_or_else(|| "no reason given".into()),
+                            })
+                        }
+                        _ => {}
+                    }
+                }
+                Err(e) if e.retryable() && errors < wait.max_poll_errors => {
+                    errors += 1;
+                    tracing::debug!("render poll failed ({e}); will poll again");
+                }
+                Err(e) => return Err(e),
+            }
+            if tokio::time::Instant::now() + wait.poll_every > deadline {
+                return Err(Error::Timeout {
+                    what: format!("render {id}"),
+                });
+            }
+            tokio::time::sleep(wait.poll_every).await;
+        }
+    }
+
+    pub async fn cancel_render(&self, id: &RenderId) -> Result<()> {
+        self.json(
+            Method::POST,
+            &format!("/api/render/proxy/lambda/{}/cancel", id.as_str()),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Download a finished render to `dest`: streamed into `dest.part`, renamed when complete.
+    /// Uses the status URL, else the `/download` fallback. A broken transfer is resumed (or
+    /// restarted) once. Returns the number of bytes.
+    pub async fn download_render(
+        &self,
+        id: &RenderId,
+        status: &RenderStatus,
+        dest: &Path,
+        on_bytes: impl Fn(u64, Option<u64>) + Send + Sync,
+    ) -> Result<u64> {
+        let url = status
+            .url
+            .clone()
+            .unwrap_or_else(|| self.url(&format!("/api/render/proxy/{}/download", id.as_str())));
+        let part = part_path(dest);
+        let mut last = None;
+        for _ in 0..2 {
+            match self.download_once(&url, &part, &on_bytes).await {
+                Ok(n) => {
+                    tokio::fs::rename(&part, dest).await.map_err(|e| {
+                        Error::io(format!("moving the download to {}", dest.display()), e)
+                    })?;
+                    return Ok(n);
+                }
+                Err(e @ Error::Transient { .. }) => {
+                    tracing::warn!("download interrupted ({e}); trying once more");
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or(Error::Transient {
+            message: "download failed".into(),
+        }))
+    }
+
+    async fn download_once(
+        &self,
+        url: &str,
+        part: &Path,
+        on_bytes: &(impl Fn(u64, Option<u64>) + Send + Sync),
+    ) -> Result<u64> {
+        let have = tokio::fs::metadata(part)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0);
+        // The token goes only to our API's own origin, never to a CDN host.
+        let same_origin = url.starts_with(&format!("{}/", self.config().api_url));
+        let answer = self
+            .execute(Want::Stream, true, |http, token| {
+                let mut rb = http.get(url);
+                if same_origin {
+                    rb = rb.bearer_auth(token.expose());
+                }
+                if have > 0 {
+                    rb = rb.header(reqwest::header::RANGE, format!("bytes={have}-"));
+                }
+                Ok(rb)
+            })
+            .await?;
+        let Answer::Stream(resp) = answer else {
+            return Err(Error::Protocol {
+                message: "the download answered with JSON instead of a file".into(),
+            });
+        };
+        let resumed = resp.status().as_u16() == 206;
+        let total = resp
+            .content_length()
+            .map(|l| if resumed { l + have } else { l });
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(resumed)
+            .truncate(!resumed)
+            .open(part)
+            .await
+            .map_err(|e| Error::io(format!("writing {}", part.display()), e))?;
+        let mut written = if resumed { have } else { 0 };
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(Error::transport)?;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| Error::io(format!("writing {}", part.display()), e))?;
+            written += chunk.len() as u64;
+            on_bytes(written, total);
+        }
+        file.flush()
+            .await
+            .map_err(|e| Error::io(format!("writing {}", part.display()), e))?;
+        file.sync_all()
+            .await
+            .map_err(|e| Error::io(format!("writing {}", part.display()), e))?;
+        if total.is_some_and(|t| t != written) {
+            return Err(Error::Transient {
+                message: format!("download incomplete ({written} bytes)"),
+            });
+        }
+        Ok(written)
+    }
+}
+
+/// `video.mp4` → `video.mp4.part`
+pub fn part_path(dest: &Path) -> PathBuf {
+    let mut s = dest.as_os_str().to_owned();
+    s.push(".part");
+    PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_three_status_shapes() {
+        let top = RenderStatus::from_json(
+            &json!({"status":"completed","progress":100,"output":{"url":"u1","duration":30.5,"size":15728640}}),
+        );
+        assert_eq!(
+            (top.state.clone(), top.url.as_deref(), top.size),
+            (RenderState::Completed, Some("u1"), Some(15728640))
+        );
+        // After the envelope is unwrapped, `{"success":true,"data":{..}}` gives the inner object.
+        let data = RenderStatus::from_json(
+            &json!({"id":"r","status":"completed","outputUrl":"u2","createdAt":1,"completedAt":2}),
+        );
+        assert_eq!(data.url.as_deref(), Some("u2"));
+        let code = RenderStatus::from_json(&json!({"status":"processing","progress":40}));
+        assert_eq!(
+            (code.state, code.progress),
+            (RenderState::Processing, Some(40))
+        );
+        let nested = RenderStatus::from_json(&json!({"data":{"status":"failed","error":"boom"}}));
+        assert_eq!(
+            (nested.state, nested.error.as_deref()),
+            (RenderState::Failed, Some("boom"))
+        );
+        let unknown = RenderStatus::from_json(&json!({"status":"warming_up"}));
+        assert_eq!(unknown.state, RenderState::Unknown("warming_up".into()));
+        assert_eq!(
+            RenderStatus::from_json(&json!({"url":"u3","status":"done"}))
+                .url
+                .as_deref(),
+            Some("u3")
+        );
+    }
+
+    #[test]
+    fn ids_are_unique() {
+        assert_ne!(RenderId::generate(), RenderId::generate());
+        assert!(RenderId::generate().as_str().starts_with("render_"));
+    }
+}

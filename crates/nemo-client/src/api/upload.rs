@@ -1,0 +1,151 @@
+//! Contract §4: uploads, streamed from disk with byte progress; URL uploads.
+
+use crate::client::{Answer, Want};
+use crate::error::{Error, Result};
+use crate::state::AssetInfo;
+use crate::validate::MediaFile;
+use crate::Client;
+use futures_util::StreamExt;
+use reqwest::multipart::{Form, Part};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Called with (bytes sent so far, total bytes) as an upload streams.
+pub type UploadProgress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// What the backend made of the uploaded files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uploaded {
+    pub assets: Vec<AssetInfo>,
+    pub state_applied: bool,
+}
+
+fn uploaded(d: &Value) -> Uploaded {
+    Uploaded {
+        assets: d["files"]
+            .as_array()
+            .map(|a| a.iter().map(AssetInfo::from_json).collect())
+            .unwrap_or_default(),
+        state_applied: d["session_state_applied"].as_bool().unwrap_or(false),
+    }
+}
+
+fn mime(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        "avi" => "video/x-msvideo",
+        "webm" => "video/webm",
+        "mkv" => "video/x-matroska",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "m4a" => "audio/mp4",
+        "aac" => "audio/aac",
+        _ => "application/octet-stream",
+    }
+}
+
+impl Client {
+    /// Upload validated files in one multipart request, streaming each from disk (never whole
+    /// in memory). A connection that breaks mid-upload is retried once: uploads cost nothing and
+    /// the backend keeps nothing of a broken one.
+    pub async fn upload_files(
+        &self,
+        files: &[MediaFile],
+        progress: Option<UploadProgress>,
+    ) -> Result<Uploaded> {
+        if files.is_empty() {
+            return Ok(Uploaded {
+                assets: Vec::new(),
+                state_applied: false,
+            });
+        }
+        match self.upload_once(files, progress.clone()).await {
+            Err(Error::Transient { message }) => {
+                tracing::warn!("upload interrupted ({message}); retrying once");
+                self.upload_once(files, progress).await
+            }
+            other => other,
+        }
+    }
+
+    async fn upload_once(
+        &self,
+        files: &[MediaFile],
+        progress: Option<UploadProgress>,
+    ) -> Result<Uploaded> {
+        let total: u64 = files.iter().map(|f| f.size).sum();
+        self.with_session(|s| {
+            let progress = progress.clone();
+            async move {
+                let url = self.url(&format!("/api/upload-video/nemo_agent/me/{}", s.session_id));
+                let answer = self
+                    .execute(Want::Json, false, |http, token| {
+                        let sent = Arc::new(AtomicU64::new(0));
+                        let mut form = Form::new();
+                        for f in files {
+                            let file = std::fs::File::open(&f.path).map_err(|e| {
+                                Error::io(format!("opening {}", f.path.display()), e)
+                            })?;
+                            let (sent, progress) = (sent.clone(), progress.clone());
+                            let stream = tokio_util::io::ReaderStream::with_capacity(
+                                tokio::fs::File::from_std(file),
+                                256 * 1024,
+                            )
+                            .inspect(move |chunk| {
+                                if let (Ok(c), Some(p)) = (chunk, &progress) {
+                                    let now = sent.fetch_add(c.len() as u64, Ordering::Relaxed)
+                                        + c.len() as u64;
+                                    p(now.min(total), total);
+                                }
+                            });
+                            let part = Part::stream_with_length(
+                                reqwest::Body::wrap_stream(stream),
+                                f.size,
+                            )
+                            .file_name(f.name.clone())
+                            .mime_str(mime(&f.name))
+                            .map_err(|e| Error::Protocol {
+                                message: e.to_string(),
+                            })?;
+                            form = form.part("files", part);
+                        }
+                        Ok(http.post(&url).bearer_auth(token.expose()).multipart(form))
+                    })
+                    .await?;
+                match answer {
+                    Answer::Json(d) => Ok(uploaded(&d)),
+                    Answer::Stream(_) => Err(Error::Protocol {
+                        message: "expected JSON".into(),
+                    }),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Let the backend fetch media from http(s) URLs.
+    pub async fn upload_urls(&self, urls: &[String]) -> Result<Uploaded> {
+        self.with_session(|s| async move {
+            let d = self
+                .json(
+                    Method::POST,
+                    &format!("/api/upload-video/nemo_agent/me/{}", s.session_id),
+                    Some(json!({"urls": urls, "source_type": "url"})),
+                )
+                .await?;
+            Ok(uploaded(&d))
+        })
+        .await
+    }
+}

@@ -1,0 +1,121 @@
+//! Tokens: `NEMO_TOKEN`, else the persisted anonymous token, else a new one; and the client id
+//! shared with the official skill.
+
+use crate::files;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::Path;
+
+/// A bearer token. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(s: impl Into<String>) -> Token {
+        Token(s.into())
+    }
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// `NEMO_TOKEN`: cannot be renewed by us.
+    Environment,
+    /// Obtained from the anonymous-token endpoint: renewed when it expires.
+    Anonymous,
+}
+
+/// What is persisted in `credentials.json` (mode 0600).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub token: Token,
+    pub user_id: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub client_id: String,
+    pub api_url: String,
+    pub credits_at_issue: Option<i64>,
+}
+
+impl Credentials {
+    pub fn load(path: &Path) -> Option<Credentials> {
+        files::read_json(path)
+    }
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        files::write_private(path, &bytes)
+    }
+    /// Expired (with a minute of margin), by the expiry the backend gave.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at
+            .is_some_and(|e| e <= now + chrono::Duration::seconds(60))
+    }
+}
+
+/// The client id: `NEMO_CLIENT_ID`, else the shared file, else a new UUID written there.
+pub fn load_or_create_client_id(given: Option<&str>, file: &Path) -> std::io::Result<String> {
+    if let Some(id) = given.map(str::trim).filter(|s| !s.is_empty()) {
+        return Ok(id.to_string());
+    }
+    if let Ok(s) = std::fs::read_to_string(file) {
+        let s = s.trim();
+        if !s.is_empty()
+            && s.len() <= 128
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Ok(s.to_string());
+        }
+    }
+    new_client_id(file)
+}
+
+/// Make and persist a fresh client id (also after the backend says ours is missing or bad).
+pub fn new_client_id(file: &Path) -> std::io::Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    files::write_private(file, id.as_bytes())?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_never_print() {
+        let t = Token::new("nmv_usr_secret");
+        assert!(!format!("{t:?} {t}").contains("secret"));
+    }
+
+    #[test]
+    fn client_id_is_shared_and_persisted() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("nemovideo").join("client_id");
+        let a = load_or_create_client_id(None, &f).unwrap();
+        assert_eq!(load_or_create_client_id(None, &f).unwrap(), a);
+        assert_eq!(
+            load_or_create_client_id(Some("given"), &f).unwrap(),
+            "given"
+        );
+        std::fs::write(&f, "../../etc\n").unwrap();
+        assert_ne!(load_or_create_client_id(None, &f).unwrap(), "../../etc");
+    }
+}

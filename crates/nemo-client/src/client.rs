@@ -1,0 +1,517 @@
+//! The `Client`: one pooled HTTP client, the token, the session, attribution, and the rules for
+//! retrying (renew a token once, honour a 429 once, retry GETs on transient failures, replace a
+//! lost session once). API areas live in `api/`, one file each.
+
+use crate::auth::{self, Credentials, Token, TokenSource};
+use crate::config::{detect_platform, Config};
+use crate::envelope::{self, Failure, FailureKind};
+use crate::error::{Error, Result};
+use crate::session::{Session, SessionId, SessionReplaced};
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+use std::future::Future;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// A NemoVideo API client. Cheap to clone; clones share the token and session.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: Config,
+    platform: RwLock<String>,
+    credentials: tokio::sync::Mutex<Option<Credentials>>,
+    session: tokio::sync::Mutex<Option<Session>>,
+    replaced: Mutex<Option<SessionReplaced>>,
+    user_id: Mutex<Option<String>>,
+}
+
+/// How a request wants its answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// Read the body and unwrap the envelope.
+    Json,
+    /// Hand back a successful non-JSON response unread (SSE, downloads).
+    Stream,
+}
+
+pub(crate) enum Answer {
+    Json(Value),
+    Stream(Response),
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Client {
+    pub fn new(config: Config) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.timeouts.connect)
+            .user_agent(concat!("nemo-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        let platform = config.platform_override.clone().unwrap_or_else(|| {
+            let exe = std::env::current_exe().ok();
+            let home = dirs::home_dir().unwrap_or_default();
+            detect_platform(exe.as_deref(), &home, None).to_string()
+        });
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                platform: RwLock::new(platform),
+                credentials: tokio::sync::Mutex::new(None),
+                session: tokio::sync::Mutex::new(None),
+                replaced: Mutex::new(None),
+                user_id: Mutex::new(None),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The host's name (MCP `clientInfo.name`): a Cursor host makes the platform `cursor`.
+    pub fn set_host_hint(&self, host_name: &str) {
+        if self.inner.config.platform_override.is_some() {
+            return;
+        }
+        let mut p = self
+            .inner
+            .platform
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if p.as_str() == "unknown" {
+            *p = detect_platform(None, std::path::Path::new("/"), Some(host_name)).to_string();
+        }
+    }
+
+    pub fn platform(&self) -> String {
+        self.inner
+            .platform
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The three attribution headers sent on every request.
+    pub fn attribution(&self) -> [(&'static str, String); 3] {
+        let c = &self.inner.config;
+        [
+            ("X-Skill-Source", c.profile.source().to_string()),
+            ("X-Skill-Version", c.skill_version.clone()),
+            ("X-Skill-Platform", self.platform()),
+        ]
+    }
+
+    fn attribution_headers(&self) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in self.attribution() {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                h.insert(k, v);
+            }
+        }
+        h
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.inner.config.api_url)
+    }
+
+    /// Where the token came from, once there is one.
+    pub fn token_source(&self) -> TokenSource {
+        if self.inner.config.env_token.is_some() {
+            TokenSource::Environment
+        } else {
+            TokenSource::Anonymous
+        }
+    }
+
+    // ---- token -------------------------------------------------------------------------
+
+    /// The token to use now: from the environment, memory, disk, or a new anonymous one.
+    pub(crate) async fn token(&self) -> Result<Token> {
+        if let Some(t) = &self.inner.config.env_token {
+            return Ok(Token::new(t.clone()));
+        }
+        let mut guard = self.inner.credentials.lock().await;
+        let now = chrono::Utc::now();
+        if let Some(c) = guard.as_ref().filter(|c| !c.expired(now)) {
+            return Ok(c.token.clone());
+        }
+        let path = self.inner.config.credentials_path();
+        if let Some(c) = Credentials::load(&path)
+            .filter(|c| c.api_url == self.inner.config.api_url && !c.expired(now))
+        {
+            self.remember_user(c.user_id.clone());
+            let t = c.token.clone();
+            *guard = Some(c);
+            return Ok(t);
+        }
+        let c = self.anonymous_token().await?;
+        let t = c.token.clone();
+        *guard = Some(c);
+        Ok(t)
+    }
+
+    /// The credentials in use (anonymous tokens only), for `doctor` and `connect`.
+    pub async fn credentials(&self) -> Option<Credentials> {
+        self.inner.credentials.lock().await.clone()
+    }
+
+    /// Replace a rejected anonymous token (unless another task already did).
+    async fn renew(&self, rejected: &Token) -> Result<()> {
+        let mut guard = self.inner.credentials.lock().await;
+        if guard.as_ref().is_some_and(|c| &c.token != rejected) {
+            return Ok(());
+        }
+        tracing::info!(
+            "the anonymous token was rejected; getting a new one for the same client id"
+        );
+        *guard = Some(self.anonymous_token().await?);
+        Ok(())
+    }
+
+    async fn anonymous_token(&self) -> Result<Credentials> {
+        let cfg = &self.inner.config;
+        let io = |e| {
+            Error::io(
+                format!("client id file {}", cfg.client_id_file.display()),
+                e,
+            )
+        };
+        let mut client_id =
+            auth::load_or_create_client_id(cfg.client_id.as_deref(), &cfg.client_id_file)
+                .map_err(io)?;
+        let (mut client_id_retried, mut rate_retried) = (false, false);
+        loop {
+            let resp = self
+                .inner
+                .http
+                .post(self.url("/api/auth/anonymous-token"))
+                .headers(self.attribution_headers())
+                .header("X-Client-Id", &client_id)
+                .timeout(cfg.timeouts.request)
+                .send()
+                .await
+                .map_err(Error::transport)?;
+            let (status, retry_after) = (resp.status().as_u16(), retry_after(&resp));
+            let body = resp.bytes().await.map_err(Error::transport)?;
+            match envelope::parse(status, &body, retry_after) {
+                Ok(data) => {
+                    let token = data["token"]
+                        .as_str()
+                        .filter(|t| !t.is_empty())
+                        .ok_or_else(|| Error::Protocol {
+                            message: "the anonymous-token answer has no token".into(),
+                        })?;
+                    let user_id = data["user_id"].as_str().map(str::to_string);
+                    let expires_at = data["expires_at"]
+                        .as_str()
+                        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                        .map(|d| d.with_timezone(&chrono::Utc))
+                        // The contract: anonymous tokens live 7 days.
+                        .or_else(|| Some(chrono::Utc::now() + chrono::Duration::days(7)));
+                    let c = Credentials {
+                        token: Token::new(token),
+                        user_id: user_id.clone(),
+                        expires_at,
+                        client_id,
+                        api_url: cfg.api_url.clone(),
+                        credits_at_issue: data["credits"].as_i64(),
+                    };
+                    c.save(&cfg.credentials_path()).map_err(|e| {
+                        Error::io(
+                            format!("saving credentials in {}", cfg.state_dir.display()),
+                            e,
+                        )
+                    })?;
+                    self.remember_user(user_id);
+                    return Ok(c);
+                }
+                Err(f) if status == 400 && !client_id_retried && cfg.client_id.is_none() => {
+                    tracing::warn!(
+                        "the backend rejected our client id ({}); making a new one",
+                        f.message
+                    );
+                    client_id_retried = true;
+                    client_id = auth::new_client_id(&cfg.client_id_file).map_err(io)?;
+                }
+                Err(f) if f.kind() == FailureKind::RateLimited && !rate_retried => {
+                    rate_retried = true;
+                    tokio::time::sleep(self.rate_limit_wait(&f)).await;
+                }
+                Err(f) => return Err(self.failure_to_error(f, TokenSource::Anonymous)),
+            }
+        }
+    }
+
+    fn rate_limit_wait(&self, f: &Failure) -> Duration {
+        let t = &self.inner.config.timeouts;
+        f.retry_after_s
+            .map(Duration::from_secs)
+            .unwrap_or(t.rate_limit_wait)
+            .min(t.rate_limit_max_wait)
+    }
+
+    pub(crate) fn remember_user(&self, user_id: Option<String>) {
+        if let Some(u) = user_id.filter(|u| !u.is_empty()) {
+            *lock(&self.inner.user_id) = Some(u);
+        }
+    }
+
+    /// `{web}/register?bind=<user_id>` for anonymous users whose id we know.
+    pub fn register_url(&self) -> Option<String> {
+        if self.token_source() == TokenSource::Environment {
+            return None;
+        }
+        lock(&self.inner.user_id)
+            .as_ref()
+            .map(|u| format!("{}/register?bind={u}", self.inner.config.web_url))
+    }
+
+    pub(crate) fn failure_to_error(&self, f: Failure, source: TokenSource) -> Error {
+        match f.kind() {
+            FailureKind::Token => Error::TokenInvalid {
+                from_env: source == TokenSource::Environment,
+            },
+            FailureKind::Session => Error::SessionLost { message: f.message },
+            FailureKind::Credits => Error::OutOfCredits {
+                register_url: self.register_url(),
+            },
+            FailureKind::Unsupported => Error::UnsupportedFile { name: f.message },
+            FailureKind::TooLarge => Error::FileTooLarge {
+                name: f.message,
+                size: 0,
+                limit: self.inner.config.profile.max_upload_bytes(),
+            },
+            FailureKind::Plan => Error::ExportBlocked,
+            FailureKind::Busy => Error::Busy,
+            FailureKind::RateLimited => Error::RateLimited {
+                retry_after: self.rate_limit_wait(&f),
+            },
+            FailureKind::Transient => Error::Transient {
+                message: format!("HTTP {}", f.status),
+            },
+            FailureKind::ClientId | FailureKind::Other => Error::Rejected {
+                status: f.status,
+                code: f.code,
+                message: f.message,
+            },
+        }
+    }
+
+    // ---- requests ----------------------------------------------------------------------
+
+    /// Send a request built by `build` (called again for each attempt) with the token and the
+    /// attribution headers, applying the retry rules. `idempotent` requests are retried on
+    /// transient failures; others never are (a `/run_sse` message is never sent twice).
+    pub(crate) async fn execute<B>(&self, want: Want, idempotent: bool, build: B) -> Result<Answer>
+    where
+        B: Fn(&reqwest::Client, &Token) -> Result<RequestBuilder>,
+    {
+        let t = &self.inner.config.timeouts;
+        let source = self.token_source();
+        let (mut renewed, mut rate_retried, mut attempt) = (false, false, 1u32);
+        loop {
+            let token = self.token().await?;
+            let request = build(&self.inner.http, &token)?.headers(self.attribution_headers());
+            let outcome = match request.send().await {
+                Err(e) => Err(Error::transport(e)),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let is_json = resp
+                        .headers()
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.contains("json"));
+                    if want == Want::Stream && (200..300).contains(&status) && !is_json {
+                        return Ok(Answer::Stream(resp));
+                    }
+                    let retry = retry_after(&resp);
+                    match resp.bytes().await {
+                        Err(e) => Err(Error::transport(e)),
+                        Ok(body) => match envelope::parse(status, &body, retry) {
+                            Ok(v) => return Ok(Answer::Json(v)),
+                            Err(f) => Ok(f),
+                        },
+                    }
+                }
+            };
+            let failure = match outcome {
+                Ok(f) => f,
+                Err(e) if idempotent && attempt < t.get_attempts => {
+                    tracing::debug!(attempt, "transient failure, retrying: {e}");
+                    tokio::time::sleep(t.retry_backoff * 2u32.pow(attempt - 1)).await;
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match failure.kind() {
+                FailureKind::Token if source == TokenSource::Anonymous && !renewed => {
+                    renewed = true;
+                    self.renew(&token).await?;
+                }
+                FailureKind::RateLimited if !rate_retried => {
+                    rate_retried = true;
+                    let wait = self.rate_limit_wait(&failure);
+                    tracing::info!(
+                        "rate limited; waiting {} ms before one retry",
+                        wait.as_millis()
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                FailureKind::Transient if idempotent && attempt < t.get_attempts => {
+                    tokio::time::sleep(t.retry_backoff * 2u32.pow(attempt - 1)).await;
+                    attempt += 1;
+                }
+                _ => return Err(self.failure_to_error(failure, source)),
+            }
+        }
+    }
+
+    /// A JSON call: `GET` is retried on transient failures, everything else is not.
+    pub(crate) async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let idempotent = method == Method::GET;
+        let url = self.url(path);
+        let timeout = self.inner.config.timeouts.request;
+        let answer = self
+            .execute(Want::Json, idempotent, |http, token| {
+                let mut rb = http
+                    .request(method.clone(), &url)
+                    .bearer_auth(token.expose())
+                    .timeout(timeout);
+                if let Some(b) = &body {
+                    rb = rb.json(b);
+                }
+                Ok(rb)
+            })
+            .await?;
+        match answer {
+            Answer::Json(v) => Ok(v),
+            Answer::Stream(_) => Err(Error::Protocol {
+                message: "expected JSON".into(),
+            }),
+        }
+    }
+
+    // ---- session -----------------------------------------------------------------------
+
+    /// The current session: in memory, else resumed from disk, else created (language `en`
+    /// unless `language` says otherwise).
+    pub async fn session(&self, language: Option<&str>) -> Result<Session> {
+        let mut guard = self.inner.session.lock().await;
+        if let Some(s) = guard.as_ref() {
+            return Ok(s.clone());
+        }
+        let path = self.inner.config.session_path();
+        if let Some(s) = crate::files::read_json::<Session>(&path)
+            .filter(|s| s.api_url == self.inner.config.api_url)
+        {
+            self.remember_user(s.user_id.clone());
+            *guard = Some(s.clone());
+            return Ok(s);
+        }
+        let s = self.create_session(language.unwrap_or("en")).await?;
+        *guard = Some(s.clone());
+        Ok(s)
+    }
+
+    /// Start a fresh project (a new session), replacing the current one.
+    pub async fn new_session(&self, language: &str) -> Result<Session> {
+        let mut guard = self.inner.session.lock().await;
+        let s = self.create_session(language).await?;
+        *guard = Some(s.clone());
+        Ok(s)
+    }
+
+    async fn create_session(&self, language: &str) -> Result<Session> {
+        let data = self
+            .json(
+                Method::POST,
+                "/api/tasks/me/with-session/nemo_agent",
+                Some(json!({"task_name": "project", "language": language})),
+            )
+            .await?;
+        let session_id =
+            SessionId::from_json(&data["session_id"]).ok_or_else(|| Error::Protocol {
+                message: "the new session has no session_id".into(),
+            })?;
+        let user_id = data["user_id"].as_str().map(str::to_string);
+        self.remember_user(user_id.clone());
+        let s = Session {
+            session_id,
+            task_id: data["task_id"].as_str().map(str::to_string),
+            language: language.to_string(),
+            api_url: self.inner.config.api_url.clone(),
+            user_id,
+        };
+        let bytes = serde_json::to_vec_pretty(&s).map_err(|e| Error::Protocol {
+            message: e.to_string(),
+        })?;
+        crate::files::write_private(&self.inner.config.session_path(), &bytes)
+            .map_err(|e| Error::io("saving the session", e))?;
+        tracing::info!(session = %session_id, "created a session");
+        Ok(s)
+    }
+
+    /// Replace a lost session (unless another task already did) and remember to tell the user.
+    async fn replace_session(&self, lost: SessionId) -> Result<Session> {
+        let current = self.inner.session.lock().await.clone();
+        if let Some(s) = current.as_ref().filter(|s| s.session_id != lost) {
+            return Ok(s.clone());
+        }
+        let language = current.map(|s| s.language).unwrap_or_else(|| "en".into());
+        let s = self.new_session(&language).await?;
+        tracing::warn!(old = %lost, new = %s.session_id, "the session was lost and replaced");
+        *lock(&self.inner.replaced) = Some(SessionReplaced {
+            old: lost,
+            new: s.session_id,
+        });
+        Ok(s)
+    }
+
+    /// If the session was replaced since the last call, say so (once).
+    pub fn take_session_replaced(&self) -> Option<SessionReplaced> {
+        lock(&self.inner.replaced).take()
+    }
+
+    /// Run `f` with the session id; if the backend says the session is gone, replace it and
+    /// run `f` once more.
+    pub(crate) async fn with_session<T, F, Fut>(&self, f: F) -> Result<T>
+    where
+        F: Fn(Session) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let s = self.session(None).await?;
+        match f(s.clone()).await {
+            Err(Error::SessionLost { .. }) => {
+                let new = self.replace_session(s.session_id).await?;
+                f(new).await
+            }
+            other => other,
+        }
+    }
+}
+
+fn retry_after(resp: &Response) -> Option<u64> {
+    resp.headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}

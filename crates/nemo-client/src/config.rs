@@ -1,0 +1,288 @@
+//! Where the backend is, who we say we are (profile and attribution), where state is kept,
+//! and how long we wait.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_API_URL: &str = "https://mega-api-prod.nemovideo.ai";
+pub const DEFAULT_WEB_URL: &str = "https://nemovideo.com";
+
+/// The attribution profiles of the contract: one per seed skill, plus our own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Profile {
+    #[default]
+    NemoMcp,
+    VideoMakerFreeWebsite,
+    FreeVideoGenerationTools,
+    MakerFree,
+    VideoCreatorFree,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 5] = [
+        Profile::NemoMcp,
+        Profile::VideoMakerFreeWebsite,
+        Profile::FreeVideoGenerationTools,
+        Profile::MakerFree,
+        Profile::VideoCreatorFree,
+    ];
+
+    /// The `X-Skill-Source` value, which is also the profile's name.
+    pub fn source(self) -> &'static str {
+        match self {
+            Profile::NemoMcp => "nemo-mcp",
+            Profile::VideoMakerFreeWebsite => "video-maker-free-website",
+            Profile::FreeVideoGenerationTools => "free-video-generation-tools",
+            Profile::MakerFree => "maker-free",
+            Profile::VideoCreatorFree => "video-creator-free",
+        }
+    }
+
+    /// The largest upload the profile allows, in bytes.
+    pub fn max_upload_bytes(self) -> u64 {
+        match self {
+            Profile::FreeVideoGenerationTools => 200 * 1024 * 1024,
+            _ => 500 * 1024 * 1024,
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|p| p.source() == name.trim())
+    }
+}
+
+/// Timeouts and waits; tests shorten them.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// For ordinary JSON calls.
+    pub request: Duration,
+    /// The longest a `/run_sse` turn may stream.
+    pub sse_total: Duration,
+    /// The longest a stream may send nothing but heartbeats.
+    pub sse_heartbeats_only: Duration,
+    /// Wait on HTTP 429 without `Retry-After`.
+    pub rate_limit_wait: Duration,
+    /// Never wait longer than this on a 429, whatever `Retry-After` says.
+    pub rate_limit_max_wait: Duration,
+    /// First backoff step for retried GETs (doubles each time).
+    pub retry_backoff: Duration,
+    /// How many times an idempotent GET is tried in all.
+    pub get_attempts: u32,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(15),
+            request: Duration::from_secs(60),
+            sse_total: Duration::from_secs(15 * 60),
+            sse_heartbeats_only: Duration::from_secs(10 * 60),
+            rate_limit_wait: Duration::from_secs(30),
+            rate_limit_max_wait: Duration::from_secs(60),
+            retry_backoff: Duration::from_millis(500),
+            get_attempts: 4,
+        }
+    }
+}
+
+impl Timeouts {
+    /// Short waits for tests against a fast simulator.
+    pub fn fast() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(20),
+            sse_total: Duration::from_secs(60),
+            sse_heartbeats_only: Duration::from_secs(2),
+            rate_limit_wait: Duration::from_millis(50),
+            rate_limit_max_wait: Duration::from_millis(200),
+            retry_backoff: Duration::from_millis(10),
+            get_attempts: 4,
+        }
+    }
+}
+
+/// The client's configuration. Build it with [`Config::from_env`] or [`Config::new`] and the
+/// `with_*` methods.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    pub api_url: String,
+    pub web_url: String,
+    /// A token given by the user (`NEMO_TOKEN`); never renewed by us.
+    pub env_token: Option<String>,
+    /// A client id given by the user (`NEMO_CLIENT_ID`).
+    pub client_id: Option<String>,
+    /// Shared with the official skill: `~/.config/nemovideo/client_id`.
+    pub client_id_file: PathBuf,
+    /// Credentials and session are kept here (private files).
+    pub state_dir: PathBuf,
+    pub profile: Profile,
+    /// `X-Skill-Version`; the crate version by default.
+    pub skill_version: String,
+    /// `X-Skill-Platform` when forced by `SKILL_SOURCE`.
+    pub platform_override: Option<String>,
+    pub timeouts: Timeouts,
+}
+
+fn home() -> PathBuf {
+    dirs::home_dir().unwrap_or_else(|| PathBuf::from("."))
+}
+
+impl Config {
+    /// Defaults for the given API base, state under `state_dir`.
+    pub fn new(api_url: impl Into<String>, state_dir: impl Into<PathBuf>) -> Config {
+        let api_url = api_url.into().trim_end_matches('/').to_string();
+        Config {
+            web_url: DEFAULT_WEB_URL.to_string(),
+            api_url,
+            env_token: None,
+            client_id: None,
+            client_id_file: home().join(".config").join("nemovideo").join("client_id"),
+            state_dir: state_dir.into(),
+            profile: Profile::default(),
+            skill_version: env!("CARGO_PKG_VERSION").to_string(),
+            platform_override: None,
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    /// Read `NEMO_API_URL`, `NEMO_WEB_URL`, `NEMO_TOKEN`, `NEMO_CLIENT_ID`, `NEMO_STATE_DIR`,
+    /// `NEMO_PROFILE`, `NEMO_SKILL_VERSION` and `SKILL_SOURCE`.
+    pub fn from_env() -> crate::Result<Config> {
+        let var = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let state_dir = var("NEMO_STATE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(default_state_dir);
+        let mut c = Config::new(
+            var("NEMO_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()),
+            state_dir,
+        );
+        if let Some(web) = var("NEMO_WEB_URL") {
+            c.web_url = web.trim_end_matches('/').to_string();
+        }
+        c.env_token = var("NEMO_TOKEN");
+        c.client_id = var("NEMO_CLIENT_ID");
+        if let Some(p) = var("NEMO_PROFILE") {
+            c.profile = Profile::parse(&p).ok_or_else(|| {
+                let names: Vec<_> = Profile::ALL.iter().map(|p| p.source()).collect();
+                crate::Error::Config(format!(
+                    "unknown NEMO_PROFILE {p:?}; one of: {}",
+                    names.join(", ")
+                ))
+            })?;
+        }
+        if let Some(v) = var("NEMO_SKILL_VERSION") {
+            c.skill_version = v;
+        }
+        c.platform_override = var("SKILL_SOURCE");
+        for url in [&c.api_url, &c.web_url] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(crate::Error::Config(format!("not an http(s) URL: {url}")));
+            }
+        }
+        Ok(c)
+    }
+
+    pub fn with_web_url(mut self, web: impl Into<String>) -> Self {
+        self.web_url = web.into().trim_end_matches('/').to_string();
+        self
+    }
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+    pub fn with_env_token(mut self, token: impl Into<String>) -> Self {
+        self.env_token = Some(token.into());
+        self
+    }
+    pub fn with_client_id_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.client_id_file = path.into();
+        self
+    }
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+    pub fn credentials_path(&self) -> PathBuf {
+        self.state_dir.join("credentials.json")
+    }
+    pub fn session_path(&self) -> PathBuf {
+        self.state_dir.join("session.json")
+    }
+}
+
+/// `~/.config/nemo-mcp` (or the platform's config directory).
+pub fn default_state_dir() -> PathBuf {
+    dirs::config_dir()
+        .unwrap_or_else(|| home().join(".config"))
+        .join("nemo-mcp")
+}
+
+/// `X-Skill-Platform` from where the binary is installed and what the host calls itself.
+pub fn detect_platform(exe: Option<&Path>, home: &Path, host: Option<&str>) -> &'static str {
+    if let Some(exe) = exe {
+        if exe.starts_with(home.join(".clawhub")) {
+            return "clawhub";
+        }
+        if exe.starts_with(home.join(".cursor").join("skills")) {
+            return "cursor";
+        }
+    }
+    if host.is_some_and(|h| h.to_ascii_lowercase().contains("cursor")) {
+        return "cursor";
+    }
+    "unknown"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles() {
+        assert_eq!(Profile::parse("maker-free"), Some(Profile::MakerFree));
+        assert_eq!(
+            Profile::FreeVideoGenerationTools.max_upload_bytes(),
+            200 * 1024 * 1024
+        );
+        assert_eq!(Profile::default().source(), "nemo-mcp");
+        assert!(Profile::parse("nope").is_none());
+    }
+
+    #[test]
+    fn platform_detection() {
+        let home = Path::new("/home/u");
+        assert_eq!(
+            detect_platform(Some(Path::new("/home/u/.clawhub/bin/nemo-mcp")), home, None),
+            "clawhub"
+        );
+        assert_eq!(
+            detect_platform(
+                Some(Path::new("/home/u/.cursor/skills/x/nemo-mcp")),
+                home,
+                None
+            ),
+            "cursor"
+        );
+        assert_eq!(
+            detect_platform(Some(Path::new("/usr/bin/nemo-mcp")), home, Some("Cursor")),
+            "cursor"
+        );
+        assert_eq!(
+            detect_platform(
+                Some(Path::new("/usr/bin/nemo-mcp")),
+                home,
+                Some("claude-ai")
+            ),
+            "unknown"
+        );
+    }
+}

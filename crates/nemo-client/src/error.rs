@@ -1,0 +1,155 @@
+//! One error type whose variants say what the caller can do about it.
+
+use std::time::Duration;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Extensions the backend accepts, for messages.
+pub const ACCEPTED_EXTENSIONS: &[&str] = &[
+    "mp4", "mov", "avi", "webm", "mkv", "jpg", "jpeg", "png", "gif", "webp", "mp3", "wav", "m4a",
+    "aac",
+];
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The token was rejected. An anonymous token has already been renewed once; a token from
+    /// `NEMO_TOKEN` cannot be renewed by us.
+    #[error("{}", if *from_env { "the NEMO_TOKEN from the environment was rejected (invalid or expired): set a valid token or unset NEMO_TOKEN to use a free anonymous one" } else { "the NemoVideo token was rejected even after renewing it" })]
+    TokenInvalid { from_env: bool },
+
+    /// The session is gone and a new one could not take its place.
+    #[error("the NemoVideo session was lost and could not be replaced: {message}")]
+    SessionLost { message: String },
+
+    /// Not enough credits. Anonymous users get a registration link; registered users top up.
+    #[error("out of credits{}", match register_url { Some(u) => format!(": register at {u} to get more"), None => ": top up at nemovideo.com".to_string() })]
+    OutOfCredits { register_url: Option<String> },
+
+    #[error("unsupported file type: {name} (accepted: {})", ACCEPTED_EXTENSIONS.join(", "))]
+    UnsupportedFile { name: String },
+
+    #[error("file too large: {name} is {} MB, the limit is {} MB (compress or trim it)", size / 1_000_000, limit / 1_000_000)]
+    FileTooLarge { name: String, size: u64, limit: u64 },
+
+    /// HTTP 402 on export: the plan, not credits.
+    #[error("export is not available on the current plan (this is not about credits): register or upgrade to unlock export")]
+    ExportBlocked,
+
+    #[error("rate limited by NemoVideo: try again in {} s", retry_after.as_secs())]
+    RateLimited { retry_after: Duration },
+
+    /// The backend is already working on a message in this session.
+    #[error("the backend is still working on the previous message in this session")]
+    Busy,
+
+    /// Network trouble or a 5xx: worth trying again later.
+    #[error("NemoVideo is unreachable or failing right now: {message}")]
+    Transient { message: String },
+
+    /// The SSE stream broke off. The message must not be re-sent: recover by reading the state.
+    #[error("the connection to the NemoVideo agent broke off after {events} events")]
+    StreamBroken { events: usize },
+
+    /// The SSE stream exceeded its time limits.
+    #[error("{}", if *heartbeats_only { "the NemoVideo agent sent only heartbeats for too long: the turn timed out" } else { "the NemoVideo agent did not finish within 15 minutes" })]
+    StreamTimedOut { heartbeats_only: bool },
+
+    #[error("the render failed: {reason}")]
+    RenderFailed { reason: String },
+
+    #[error("timed out waiting for {what}")]
+    Timeout { what: String },
+
+    /// The backend refused the request for another reason.
+    #[error("NemoVideo refused the request ({status}{}): {message}", code.map(|c| format!(", code {c}")).unwrap_or_default())]
+    Rejected {
+        status: u16,
+        code: Option<i64>,
+        message: String,
+    },
+
+    /// A response we could not make sense of.
+    #[error("unexpected answer from NemoVideo: {message}")]
+    Protocol { message: String },
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// A stable, machine-readable name for the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::TokenInvalid { .. } => "token_invalid",
+            Error::SessionLost { .. } => "session_lost",
+            Error::OutOfCredits { .. } => "out_of_credits",
+            Error::UnsupportedFile { .. } => "unsupported_file",
+            Error::FileTooLarge { .. } => "file_too_large",
+            Error::ExportBlocked => "export_blocked_by_plan",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Busy => "busy",
+            Error::Transient { .. } => "backend_unavailable",
+            Error::StreamBroken { .. } => "stream_broken",
+            Error::StreamTimedOut { .. } => "stream_timed_out",
+            Error::RenderFailed { .. } => "render_failed",
+            Error::Timeout { .. } => "timeout",
+            Error::Rejected { .. } => "rejected",
+            Error::Protocol { .. } => "protocol",
+            Error::Io { .. } => "io",
+            Error::Config(_) => "config",
+        }
+    }
+
+    /// Whether the same call may succeed if tried again later.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::RateLimited { .. }
+                | Error::Busy
+                | Error::Transient { .. }
+                | Error::StreamTimedOut { .. }
+                | Error::Timeout { .. }
+                | Error::RenderFailed { .. }
+        )
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after } => Some(*retry_after),
+            Error::Transient { .. } => Some(Duration::from_secs(30)),
+            Error::Busy => Some(Duration::from_secs(15)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn transport(e: reqwest::Error) -> Error {
+        // reqwest's message can contain the URL; ours never carry tokens (none is ever in a URL).
+        let kind = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "could not connect"
+        } else if e.is_body() || e.is_decode() {
+            "the connection broke off"
+        } else {
+            "request failed"
+        };
+        Error::Transient {
+            message: kind.to_string(),
+        }
+    }
+}

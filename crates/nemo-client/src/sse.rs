@@ -1,0 +1,419 @@
+//! `/run_sse` streams: an incremental SSE decoder (frames split anywhere, multi-line `data:`,
+//! comments, `event:` names) and the interpretation of both event families into [`AgentEvent`]s.
+//!
+//! The decoder is ours rather than a crate's because heartbeats come as SSE comments, which
+//! general SSE parsers swallow, and we need them to know the agent is still working.
+
+use serde_json::Value;
+
+/// One SSE frame, before interpretation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A `: comment` line (a heartbeat on NemoVideo's gateway).
+    Comment,
+    /// A dispatched event: its `event:` name, if any, and its (joined) `data:` lines.
+    Event { name: Option<String>, data: String },
+}
+
+/// Incremental SSE decoder: feed it bytes as they arrive, get complete frames back.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    line: Vec<u8>,
+    data: Option<String>,
+    name: Option<String>,
+}
+
+impl Decoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Frame>) {
+        for &b in bytes {
+            if b == b'\n' {
+                let mut line = std::mem::take(&mut self.line);
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                self.line_done(&line, out);
+            } else {
+                self.line.push(b);
+            }
+        }
+    }
+
+    /// The stream ended: a last frame without its blank line still counts.
+    pub fn finish(&mut self, out: &mut Vec<Frame>) {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.line_done(&line, out);
+        }
+        self.dispatch(out);
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<Frame>) {
+        let data = self.data.take();
+        let name = self.name.take();
+        if data.is_some() || name.is_some() {
+            out.push(Frame::Event {
+                name,
+                data: data.unwrap_or_default(),
+            });
+        }
+    }
+
+    fn line_done(&mut self, line: &[u8], out: &mut Vec<Frame>) {
+        if line.is_empty() {
+            self.dispatch(out);
+            return;
+        }
+        if line[0] == b':' {
+            out.push(Frame::Comment);
+            return;
+        }
+        let line = String::from_utf8_lossy(line);
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line.as_ref(), ""),
+        };
+        match field {
+            "data" => match &mut self.data {
+                Some(d) => {
+                    d.push('\n');
+                    d.push_str(value);
+                }
+                None => self.data = Some(value.to_string()),
+            },
+            "event" => self.name = Some(value.to_string()),
+            _ => {} // id, retry and unknown fields mean nothing here
+        }
+    }
+}
+
+/// What the agent did, in one vocabulary for both event families.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AgentEvent {
+    /// Text for the user (still to be GUI-translated). Partial chunks never appear here.
+    Text(String),
+    ToolCall {
+        name: String,
+        args: Value,
+    },
+    ToolResult {
+        name: String,
+        result: Value,
+    },
+    /// Still working (heartbeats, token chunks, hidden thoughts).
+    Heartbeat,
+    /// The backend reported an error inside the stream; the turn is over.
+    Error(String),
+}
+
+fn get<'a>(v: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
+    v.get(camel)
+        .or_else(|| v.get(snake))
+        .filter(|x| !x.is_null())
+}
+
+/// The message of an `{"error": "..."}` line that is not valid JSON (older ADK versions do not
+/// escape it): everything between the first quote after the key and the last quote.
+fn unescaped_error(data: &str) -> Option<String> {
+    let t = data.trim();
+    if !t.starts_with('{') || !t.contains("\"error\"") {
+        return None;
+    }
+    let after = &t[t.find("\"error\"")? + 7..];
+    let after = after
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    let end = after.rfind('"')?;
+    Some(after[..end].to_string())
+}
+
+/// Interpret one frame. Frames that mean nothing (malformed, unknown) give no events.
+pub fn interpret(frame: &Frame, out: &mut Vec<AgentEvent>) {
+    let (name, data) = match frame {
+        Frame::Comment => return out.push(AgentEvent::Heartbeat),
+        Frame::Event { name, data } => (name.as_deref(), data.trim()),
+    };
+    if name == Some("heartbeat") || data.is_empty() {
+        return out.push(AgentEvent::Heartbeat);
+    }
+    let v: Value = match serde_json::from_str(data) {
+        Ok(v) => v,
+        Err(_) => {
+            if let Some(msg) = unescaped_error(data) {
+                out.push(AgentEvent::Error(msg));
+            } else {
+                tracing::debug!(len = data.len(), "ignoring a malformed SSE frame");
+            }
+            return;
+        }
+    };
+    if !v.is_object() {
+        return;
+    }
+    if let Some(e) = v.get("error").filter(|e| !e.is_null()) {
+        let msg = e
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.to_string());
+        return out.push(AgentEvent::Error(msg));
+    }
+    if let Some(t) = v.get("type").and_then(Value::as_str) {
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let name = text("name");
+        match t {
+            "text" | "message" => {
+                let content = v
+                    .get("content")
+                    .or_else(|| v.get("text"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if !content.is_empty() {
+                    out.push(AgentEvent::Text(content.to_string()));
+                }
+            }
+            "tool_call" | "toolCall" => out.push(AgentEvent::ToolCall {
+                name,
+                args: v
+                    .get("args")
+                    .or_else(|| v.get("arguments"))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            }),
+            "tool_result" | "toolResult" => out.push(AgentEvent::ToolResult {
+                name,
+                result: v.get("result").cloned().unwrap_or(Value::Null),
+            }),
+            "heartbeat" | "ping" => out.push(AgentEvent::Heartbeat),
+            "error" => out.push(AgentEvent::Error(text("message").if_empty(text("content")))),
+            _ => {}
+        }
+        return;
+    }
+    // ADK events.
+    if let Some(code) = get(&v, "errorCode", "error_code") {
+        let code = code
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| code.to_string());
+        let msg = get(&v, "errorMessage", "error_message")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return out.push(AgentEvent::Error(if msg.is_empty() {
+            code
+        } else {
+            format!("{code}: {msg}")
+        }));
+    }
+    let partial = v.get("partial").and_then(Value::as_bool).unwrap_or(false);
+    let system = v.get("author").and_then(Value::as_str) == Some("system");
+    let parts = v
+        .get("content")
+        .and_then(|c| c.get("parts"))
+        .and_then(Value::as_array);
+    let Some(parts) = parts else {
+        return out.push(AgentEvent::Heartbeat);
+    };
+    let before = out.len();
+    for p in parts {
+        if p.get("thought").and_then(Value::as_bool) == Some(true) {
+            continue;
+        }
+        if let Some(text) = p.get("text").and_then(Value::as_str) {
+            if system && text.trim_start().starts_with("Error") {
+                out.push(AgentEvent::Error(
+                    text.trim_start()
+                        .trim_start_matches("Error:")
+                        .trim()
+                        .to_string(),
+                ));
+            } else if !partial && !text.is_empty() {
+                out.push(AgentEvent::Text(text.to_string()));
+            }
+        } else if let Some(call) = get(p, "functionCall", "function_call") {
+            out.push(AgentEvent::ToolCall {
+                name: call
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                args: call.get("args").cloned().unwrap_or(Value::Null),
+            });
+        } else if let Some(resp) = get(p, "functionResponse", "function_response") {
+            out.push(AgentEvent::ToolResult {
+                name: resp
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                result: resp.get("response").cloned().unwrap_or(Value::Null),
+            });
+        }
+    }
+    if out.len() == before {
+        // Partial chunks, thoughts, user echoes: signs of life, nothing to show.
+        out.push(AgentEvent::Heartbeat);
+    }
+}
+
+trait IfEmpty {
+    fn if_empty(self, other: String) -> String;
+}
+impl IfEmpty for String {
+    fn if_empty(self, other: String) -> String {
+        if self.is_empty() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// Decode a whole byte sequence (for tests, fuzzing and benchmarks).
+pub fn decode_all(bytes: &[u8]) -> Vec<AgentEvent> {
+    let mut d = Decoder::new();
+    let mut frames = Vec::new();
+    d.feed(bytes, &mut frames);
+    d.finish(&mut frames);
+    let mut events = Vec::new();
+    for f in &frames {
+        interpret(f, &mut events);
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ADK_STREAM: &str = concat!(
+        ": ping\n\n",
+        "data: {\"content\":{\"parts\":[{\"text\":\"thinking\",\"thought\":true}],\"role\":\"model\"},\"author\":\"nemo_agent\"}\n\n",
+        "data: {\"content\":{\"parts\":[{\"text\":\"Hel\"}]},\"partial\":true}\n\n",
+        "data: {\"content\":{\"parts\":[{\"text\":\"Hello\"}]},\"partial\":false}\n\n",
+        "data: {\"content\":{\"parts\":[{\"functionCall\":{\"id\":\"1\",\"name\":\"edit\",\"args\":{\"a\":1}}}]}}\n\n",
+        "data: \n\n",
+        "event: heartbeat\ndata: {}\n\n",
+        "data: {\"type\":\"heartbeat\"}\n\n",
+        "data: {\"content\":{\"parts\":[{\"function_response\":{\"name\":\"edit\",\"response\":{\"ok\":true}}}]}}\n\n",
+        "data: {\"content\":\n",
+        "data:  {\"parts\":[{\"text\":\"Done, click Export\"}]}}\n\n",
+    );
+
+    fn expected() -> Vec<AgentEvent> {
+        vec![
+            AgentEvent::Heartbeat,
+            AgentEvent::Heartbeat,
+            AgentEvent::Heartbeat,
+            AgentEvent::Text("Hello".into()),
+            AgentEvent::ToolCall {
+                name: "edit".into(),
+                args: json!({"a": 1}),
+            },
+            AgentEvent::Heartbeat,
+            AgentEvent::Heartbeat,
+            AgentEvent::Heartbeat,
+            AgentEvent::ToolResult {
+                name: "edit".into(),
+                result: json!({"ok": true}),
+            },
+            AgentEvent::Text("Done, click Export".into()),
+        ]
+    }
+
+    #[test]
+    fn every_frame_form() {
+        assert_eq!(decode_all(ADK_STREAM.as_bytes()), expected());
+    }
+
+    #[test]
+    fn frames_split_at_every_byte() {
+        let bytes = ADK_STREAM.as_bytes();
+        for cut in 0..=bytes.len() {
+            let mut d = Decoder::new();
+            let mut frames = Vec::new();
+            d.feed(&bytes[..cut], &mut frames);
+            d.feed(&bytes[cut..], &mut frames);
+            d.finish(&mut frames);
+            let mut events = Vec::new();
+            frames.iter().for_each(|f| interpret(f, &mut events));
+            assert_eq!(events, expected(), "split at byte {cut}");
+        }
+        // And one byte at a time, with CRLF line ends.
+        let crlf = ADK_STREAM.replace('\n', "\r\n");
+        let mut d = Decoder::new();
+        let mut frames = Vec::new();
+        for b in crlf.as_bytes() {
+            d.feed(std::slice::from_ref(b), &mut frames);
+        }
+        d.finish(&mut frames);
+        let mut events = Vec::new();
+        frames.iter().for_each(|f| interpret(f, &mut events));
+        assert_eq!(events, expected());
+    }
+
+    #[test]
+    fn simplified_family() {
+        let s = "data: {\"type\":\"text\",\"content\":\"hi\"}\n\ndata: {\"type\":\"tool_call\",\"name\":\"t\",\"args\":{}}\n\ndata: {\"type\":\"tool_result\",\"name\":\"t\",\"result\":1}\n\n";
+        assert_eq!(
+            decode_all(s.as_bytes()),
+            vec![
+                AgentEvent::Text("hi".into()),
+                AgentEvent::ToolCall {
+                    name: "t".into(),
+                    args: json!({})
+                },
+                AgentEvent::ToolResult {
+                    name: "t".into(),
+                    result: json!(1)
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_four_error_forms() {
+        let cases = [
+            ("data: {\"error\": \"model \"quota\" exceeded\"}\n\n", "model \"quota\" exceeded"),
+            ("data: {\"error\":\"boom\",\"error_details\":{\"x\":1}}\n\n", "boom"),
+            ("data: {\"author\":\"system\",\"content\":{\"parts\":[{\"text\":\"Error: broke\"}]}}\n\n", "broke"),
+            ("data: {\"errorCode\":\"SAFETY\",\"errorMessage\":\"blocked\"}\n\n", "SAFETY: blocked"),
+            ("data: {\"error_code\":\"MAX_TOKENS\"}\n\n", "MAX_TOKENS"),
+        ];
+        for (frame, msg) in cases {
+            assert_eq!(
+                decode_all(frame.as_bytes()),
+                vec![AgentEvent::Error(msg.into())],
+                "{frame}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_frames_are_skipped() {
+        let s = "data: {\"content\": {\"parts\": [{\"text\": \"trunc\n\ndata: not json\n\nretry: 10\n\nid: 3\n\ndata: [1,2]\n\ndata: {\"type\":\"text\",\"content\":\"ok\"}\n\n";
+        assert_eq!(
+            decode_all(s.as_bytes()),
+            vec![AgentEvent::Text("ok".into())]
+        );
+    }
+
+    #[test]
+    fn a_last_frame_without_blank_line_counts() {
+        assert_eq!(
+            decode_all(b"data: {\"type\":\"text\",\"content\":\"end\"}"),
+            vec![AgentEvent::Text("end".into())]
+        );
+    }
+}
