@@ -93,6 +93,13 @@ impl Shared {
         Err(self.err(ApiError::TokenInvalid, "token invalid or expired"))
     }
 
+    /// Mark a `/run_sse` request as accepted (a turn started).
+    pub fn log_turn_started(&self, seq: u64) {
+        if let Some(entry) = self.log().iter_mut().find(|e| e.seq == seq) {
+            entry.turn_started = true;
+        }
+    }
+
     /// Set the `/run_sse` message text on a log entry.
     pub fn log_message(&self, seq: u64, text: &str) {
         if let Some(entry) = self.log().iter_mut().find(|e| e.seq == seq) {
@@ -179,6 +186,7 @@ async fn log_and_fault(State(s): State<AppState>, mut req: Request, next: Next) 
             authorized: header(h, "authorization").is_some_and(|a| a.starts_with("Bearer ")),
             body_size: header(h, "content-length").and_then(|v| v.parse().ok()),
             message: None,
+            turn_started: false,
             fault: fault.as_ref().map(|f| format!("{f:?}")),
         });
         seq

@@ -16,8 +16,10 @@ pub struct LoggedRequest {
     pub authorized: bool,
     /// `Content-Length` of the request, when given.
     pub body_size: Option<u64>,
-    /// The text of the message, for `/run_sse`.
+    /// The text of the message, for `/run_sse` (also when the request was refused).
     pub message: Option<String>,
+    /// `/run_sse` only: the backend accepted the message and started a turn (and froze credits).
+    pub turn_started: bool,
     /// Set when the request was hit by a scripted fault.
     pub fault: Option<String>,
 }

@@ -87,6 +87,7 @@ pub async fn run_sse(
         }
         plan
     };
+    s.log_turn_started(seq.0);
     let turn_no = s.world().sessions.get(&sid).map(|x| x.turns).unwrap_or(0);
     let silent = plan.kind != TurnKind::Chat
         && s.silence
