@@ -4,7 +4,9 @@
 //! `cargo run -p nemo-client --example quick_edit`
 
 use futures_util::StreamExt;
-use nemo_client::{validate, Client, Config, RenderOptions, RenderWait, Timeouts, TimelineDiff, TurnReply};
+use nemo_client::{
+    validate, Client, Config, RenderOptions, RenderWait, TimelineDiff, Timeouts, TurnReply,
+};
 use std::time::Duration;
 
 #[tokio::main]
@@ -20,28 +22,52 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut files = Vec::new();
     for name in ["product.png", "logo.png"] {
         let path = dir.path().join(name);
-        std::fs::write(&path, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x02\x80\0\0\x01\xe0")?;
-        files.push(validate::validate_media_file(&path, client.config().profile.max_upload_bytes())?);
+        std::fs::write(
+            &path,
+            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x02\x80\0\0\x01\xe0",
+        )?;
+        files.push(validate::validate_media_file(
+            &path,
+            client.config().profile.max_upload_bytes(),
+        )?);
     }
     let uploaded = client.upload_files(&files, None).await?;
     eprintln!("uploaded {} files", uploaded.assets.len());
 
     let before = client.state().await?;
-    let mut stream = client.send_message("combine these images into a 30-second promo video with music and text overlays").await?;
+    let mut stream = client
+        .send_message(
+            "combine these images into a 30-second promo video with music and text overlays",
+        )
+        .await?;
     let mut reply = TurnReply::default();
     while let Some(event) = stream.next().await {
         reply.push(&event?);
     }
     let after = client.state().await?;
-    eprintln!("agent: {}", if reply.reply().is_empty() { "(said nothing)".into() } else { reply.reply() });
-    eprintln!("changes: {}", TimelineDiff::between(&before.timeline, &after.timeline).describe());
+    eprintln!(
+        "agent: {}",
+        if reply.reply().is_empty() {
+            "(said nothing)".into()
+        } else {
+            reply.reply()
+        }
+    );
+    eprintln!(
+        "changes: {}",
+        TimelineDiff::between(&before.timeline, &after.timeline).describe()
+    );
     eprintln!("{}", after.timeline.summary());
 
-    let id = client.submit_render(&after.draft, &RenderOptions::default()).await?;
+    let id = client
+        .submit_render(&after.draft, &RenderOptions::default())
+        .await?;
     let done = client
-        .wait_render(&id, &RenderWait::new(Duration::from_millis(50), Duration::from_secs(60)), |s| {
-            eprintln!("render: {:?} {}%", s.state, s.progress.unwrap_or(0))
-        })
+        .wait_render(
+            &id,
+            &RenderWait::new(Duration::from_millis(50), Duration::from_secs(60)),
+            |s| eprintln!("render: {:?} {}%", s.state, s.progress.unwrap_or(0)),
+        )
         .await?;
     let dest = std::env::temp_dir().join("nemo-quick-edit.mp4");
     let bytes = client.download_render(&id, &done, &dest, |_, _| {}).await?;

@@ -298,6 +298,8 @@ pub struct SessionState {
     pub assets: Vec<AssetInfo>,
     pub generated_media: usize,
     pub canvas: Option<(u64, u64)>,
+    /// The whole answer, to keep it (e.g. in a journal) and rebuild this view later.
+    pub raw: Value,
 }
 
 impl SessionState {
@@ -330,6 +332,7 @@ impl SessionState {
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len),
             canvas,
+            raw: data.clone(),
         }
     }
 

@@ -67,10 +67,45 @@ pub enum Intent {
 /// Words that make a phrase an edit, whatever else it mentions. ASCII words match at a word
 /// start (the phrase is padded and its punctuation turned into spaces), so "credits" is not "edit".
 const EDIT_WORDS: &[&str] = &[
-    " combine", " merge", " add ", " adding", " make", " create", " generate", " edit", " change", " trim", " cut ",
-    " remove", " replace", " insert", " put ", " turn ", " convert", " shorten", " lengthen", " speed", " slow",
-    " music", " bgm", " title", " text", " caption", " overlay", " transition",
-    "合成", "添加", "加上", "生成", "制作", "剪", "修改", "删除", "替换", "配乐", "字幕",
+    " combine",
+    " merge",
+    " add ",
+    " adding",
+    " make",
+    " create",
+    " generate",
+    " edit",
+    " change",
+    " trim",
+    " cut ",
+    " remove",
+    " replace",
+    " insert",
+    " put ",
+    " turn ",
+    " convert",
+    " shorten",
+    " lengthen",
+    " speed",
+    " slow",
+    " music",
+    " bgm",
+    " title",
+    " text",
+    " caption",
+    " overlay",
+    " transition",
+    "合成",
+    "添加",
+    "加上",
+    "生成",
+    "制作",
+    "剪",
+    "修改",
+    "删除",
+    "替换",
+    "配乐",
+    "字幕",
 ];
 
 fn any(t: &str, words: &[&str]) -> bool {
@@ -79,8 +114,21 @@ fn any(t: &str, words: &[&str]) -> bool {
 
 /// Route a phrase (contract "Request routing"); an edit wins over a mention of export or upload.
 pub fn route(text: &str) -> Intent {
-    let cleaned: String = text.to_lowercase().chars().map(|c| if c.is_ascii_punctuation() && c != '\'' { ' ' } else { c }).collect();
-    let t = format!(" {} ", cleaned.split_whitespace().collect::<Vec<_>>().join(" "));
+    let cleaned: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_punctuation() && c != '\'' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let t = format!(
+        " {} ",
+        cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
     let edits = any(&t, EDIT_WORDS);
     if !edits
         && any(

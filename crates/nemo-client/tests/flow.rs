@@ -3,13 +3,14 @@
 use futures_util::StreamExt;
 use nemo_client::*;
 use nemo_sim::{
-    Envelope, EventFamily, Fault, FaultAction, HeartbeatForm, RenderShape, Route, SessionIdForm, Sim, SimConfig, SimHandle,
-    Variants,
+    Envelope, EventFamily, Fault, FaultAction, HeartbeatForm, RenderShape, Route, SessionIdForm,
+    Sim, SimConfig, SimHandle, Variants,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const PROMO: &str = "combine these images into a 30-second promo video with music and text overlays";
+const PROMO: &str =
+    "combine these images into a 30-second promo video with music and text overlays";
 
 struct Env {
     sim: SimHandle,
@@ -42,7 +43,12 @@ async fn env_with(config: SimConfig) -> Env {
 }
 
 async fn env(variants: Variants) -> Env {
-    env_with(SimConfig::fast().with_variants(variants).with_time_scale(0.002)).await
+    env_with(
+        SimConfig::fast()
+            .with_variants(variants)
+            .with_time_scale(0.002),
+    )
+    .await
 }
 
 fn fast_wait() -> RenderWait {
@@ -52,7 +58,13 @@ fn fast_wait() -> RenderWait {
 impl Env {
     async fn upload_images(&self, n: usize) -> Uploaded {
         let files: Vec<MediaFile> = (0..n)
-            .map(|i| validate::validate_media_file(&png_file(self.dir.path(), &format!("photo{i}.png")), 1 << 20).unwrap())
+            .map(|i| {
+                validate::validate_media_file(
+                    &png_file(self.dir.path(), &format!("photo{i}.png")),
+                    1 << 20,
+                )
+                .unwrap()
+            })
             .collect();
         self.client.upload_files(&files, None).await.unwrap()
     }
@@ -75,13 +87,29 @@ impl Env {
         let after = self.client.state().await.unwrap();
         let diff = TimelineDiff::between(&before.timeline, &after.timeline);
         assert!(!diff.is_empty());
-        assert!(reply.reply().is_empty() || !reply.reply().contains("click"), "GUI words translated: {}", reply.reply());
+        assert!(
+            reply.reply().is_empty() || !reply.reply().contains("click"),
+            "GUI words translated: {}",
+            reply.reply()
+        );
         assert_eq!(after.timeline.duration_ms, Some(30_000));
         assert!(after.timeline.is_exportable());
-        let id = self.client.submit_render(&after.draft, &RenderOptions::default()).await.unwrap();
-        let done = self.client.wait_render(&id, &fast_wait(), |_| {}).await.unwrap();
+        let id = self
+            .client
+            .submit_render(&after.draft, &RenderOptions::default())
+            .await
+            .unwrap();
+        let done = self
+            .client
+            .wait_render(&id, &fast_wait(), |_| {})
+            .await
+            .unwrap();
         let dest = self.dir.path().join("out.mp4");
-        let n = self.client.download_render(&id, &done, &dest, |_, _| {}).await.unwrap();
+        let n = self
+            .client
+            .download_render(&id, &done, &dest, |_, _| {})
+            .await
+            .unwrap();
         assert_eq!(std::fs::metadata(&dest).unwrap().len(), n);
         assert!(!part_path(&dest).exists());
         dest
@@ -89,7 +117,12 @@ impl Env {
 
     fn assert_all_attributed(&self) {
         let log = self.sim.log();
-        let api: Vec<_> = log.iter().filter(|e| e.path.starts_with("/api") || e.path == "/run_sse" || e.path.starts_with("/renders")).collect();
+        let api: Vec<_> = log
+            .iter()
+            .filter(|e| {
+                e.path.starts_with("/api") || e.path == "/run_sse" || e.path.starts_with("/renders")
+            })
+            .collect();
         assert!(!api.is_empty());
         for e in api {
             assert!(e.attributed(), "{} {} lacks attribution", e.method, e.path);
@@ -103,15 +136,28 @@ async fn quick_edit_under_every_variant_combination() {
     let mut combos = Vec::new();
     for envelope in [Envelope::Code, Envelope::Success, Envelope::Bare] {
         for event_family in [EventFamily::Adk, EventFamily::Simple] {
-            for heartbeat in [HeartbeatForm::Comment, HeartbeatForm::EmptyData, HeartbeatForm::Json, HeartbeatForm::EventName] {
-                for render_shape in [RenderShape::TopLevel, RenderShape::InData, RenderShape::CodeData] {
+            for heartbeat in [
+                HeartbeatForm::Comment,
+                HeartbeatForm::EmptyData,
+                HeartbeatForm::Json,
+                HeartbeatForm::EventName,
+            ] {
+                for render_shape in [
+                    RenderShape::TopLevel,
+                    RenderShape::InData,
+                    RenderShape::CodeData,
+                ] {
                     let n = combos.len();
                     combos.push(Variants {
                         envelope,
                         event_family,
                         heartbeat,
                         render_shape,
-                        session_id: if n % 2 == 0 { SessionIdForm::String } else { SessionIdForm::Number },
+                        session_id: if n % 2 == 0 {
+                            SessionIdForm::String
+                        } else {
+                            SessionIdForm::Number
+                        },
                         partial_chunks: n % 3 == 0,
                         snake_case_keys: n % 4 == 1,
                         multiline_data: n % 5 == 2,
@@ -129,23 +175,37 @@ async fn quick_edit_under_every_variant_combination() {
         let bytes = std::fs::read(&f).unwrap();
         assert_eq!(&bytes[4..8], b"ftyp", "{v:?}");
         e.assert_all_attributed();
-        assert_eq!(e.sim.control().messages(), vec![PROMO.to_string()], "{v:?}: sent once");
+        assert_eq!(
+            e.sim.control().messages(),
+            vec![PROMO.to_string()],
+            "{v:?}: sent once"
+        );
     });
     // A few at a time: the machine has two cores.
-    let results: Vec<()> = futures_util::stream::iter(runs).buffer_unordered(8).collect().await;
+    let results: Vec<()> = futures_util::stream::iter(runs)
+        .buffer_unordered(8)
+        .collect()
+        .await;
     assert_eq!(results.len(), 72);
 }
 
 #[tokio::test]
 async fn text_replies_are_translated_and_trailing_issue_dropped() {
-    let e = env(Variants { partial_chunks: true, ..Variants::default() }).await;
+    let e = env(Variants {
+        partial_chunks: true,
+        ..Variants::default()
+    })
+    .await;
     e.sim.control().set_silence(Some(false));
     e.upload_images(2).await;
     e.sim.control().set_credits(None, 1000);
     let r = e.turn(PROMO).await.unwrap();
     let text = r.reply();
     assert!(text.contains("ask me to export the video"), "{text}");
-    assert!(!text.contains("Done! I combined your media into a videoDone!"), "partials never doubled: {text}");
+    assert!(
+        !text.contains("Done! I combined your media into a videoDone!"),
+        "partials never doubled: {text}"
+    );
     assert_eq!(r.texts.iter().filter(|t| t.starts_with("Done!")).count(), 1);
     // Turn 4 of a session trails a "temporary issue" line, which the reply drops.
     for s in [10, 11, 12] {
@@ -165,13 +225,21 @@ async fn state_is_persisted_private_and_resumed() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     // A new client (a restart) reuses the token and the session: no new token is requested.
     let again = Client::new(config_for(&e.sim, e.dir.path())).unwrap();
     assert_eq!(again.session(None).await.unwrap(), s1);
     again.credits().await.unwrap();
-    let tokens = e.sim.log().iter().filter(|x| x.path == "/api/auth/anonymous-token").count();
+    let tokens = e
+        .sim
+        .log()
+        .iter()
+        .filter(|x| x.path == "/api/auth/anonymous-token")
+        .count();
     assert_eq!(tokens, 1);
     assert_eq!(e.sim.control().session_ids().len(), 1);
 }
@@ -183,27 +251,58 @@ async fn expired_token_mid_flow_is_renewed_for_the_same_user() {
     let user = e.sim.control().accounts()[0].user_id.clone();
     e.sim.control().expire_tokens();
     e.turn("combine into a 10 second video").await.unwrap();
-    assert_eq!(e.client.state().await.unwrap().timeline.duration_ms, Some(10_000));
+    assert_eq!(
+        e.client.state().await.unwrap().timeline.duration_ms,
+        Some(10_000)
+    );
     let accounts = e.sim.control().accounts();
     assert_eq!(accounts.len(), 1);
-    assert_eq!(accounts[0].user_id, user, "same anonymous user after renewal");
-    assert_eq!(e.sim.log().iter().filter(|x| x.path == "/api/auth/anonymous-token").count(), 2);
+    assert_eq!(
+        accounts[0].user_id, user,
+        "same anonymous user after renewal"
+    );
+    assert_eq!(
+        e.sim
+            .log()
+            .iter()
+            .filter(|x| x.path == "/api/auth/anonymous-token")
+            .count(),
+        2
+    );
     assert_eq!(e.sim.control().messages().len(), 1);
 }
 
 #[tokio::test]
 async fn environment_token_is_never_renewed() {
-    let sim = Sim::start(SimConfig { registered_tokens: vec!["nmv_usr_registered".into()], ..SimConfig::fast() }).await.unwrap();
+    let sim = Sim::start(SimConfig {
+        registered_tokens: vec!["nmv_usr_registered".into()],
+        ..SimConfig::fast()
+    })
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let good = Client::new(config_for(&sim, dir.path()).with_env_token("nmv_usr_registered")).unwrap();
+    let good =
+        Client::new(config_for(&sim, dir.path()).with_env_token("nmv_usr_registered")).unwrap();
     good.credits().await.unwrap();
     let bad = Client::new(config_for(&sim, dir.path()).with_env_token("nmv_usr_wrong")).unwrap();
     let err = bad.credits().await.unwrap_err();
-    assert!(matches!(err, Error::TokenInvalid { from_env: true }), "{err:?}");
+    assert!(
+        matches!(err, Error::TokenInvalid { from_env: true }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("NEMO_TOKEN"));
     assert!(!err.to_string().contains("nmv_usr_wrong"));
-    assert_eq!(sim.log().iter().filter(|x| x.path == "/api/auth/anonymous-token").count(), 0);
-    assert!(bad.register_url().is_none(), "registered users top up instead");
+    assert_eq!(
+        sim.log()
+            .iter()
+            .filter(|x| x.path == "/api/auth/anonymous-token")
+            .count(),
+        0
+    );
+    assert!(
+        bad.register_url().is_none(),
+        "registered users top up instead"
+    );
 }
 
 #[tokio::test]
@@ -223,17 +322,29 @@ async fn lost_session_is_replaced_and_reported() {
     e.turn("combine into a 10 second video").await.unwrap();
     assert!(e.client.take_session_replaced().is_some());
     assert_eq!(e.sim.control().messages().len(), 1, "one turn ran");
-    assert_eq!(e.sim.control().attempted_messages().len(), 2, "the first try met the dead session");
+    assert_eq!(
+        e.sim.control().attempted_messages().len(),
+        2,
+        "the first try met the dead session"
+    );
 }
 
 #[tokio::test]
 async fn rate_limit_with_retry_after_is_honoured_once() {
     let e = env(Variants::default()).await;
-    e.sim.control().inject(Fault::new(Route::Token, FaultAction::RateLimit { retry_after_s: 0 }));
+    e.sim.control().inject(Fault::new(
+        Route::Token,
+        FaultAction::RateLimit { retry_after_s: 0 },
+    ));
     e.client.credits().await.unwrap();
-    e.sim.control().inject(Fault::new(Route::Credits, FaultAction::RateLimit { retry_after_s: 0 }));
+    e.sim.control().inject(Fault::new(
+        Route::Credits,
+        FaultAction::RateLimit { retry_after_s: 0 },
+    ));
     e.client.credits().await.unwrap();
-    e.sim.control().inject(Fault::new(Route::Credits, FaultAction::RateLimit { retry_after_s: 5 }).times(2));
+    e.sim
+        .control()
+        .inject(Fault::new(Route::Credits, FaultAction::RateLimit { retry_after_s: 5 }).times(2));
     let err = e.client.credits().await.unwrap_err();
     assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
     assert!(err.retryable());
@@ -244,18 +355,52 @@ async fn server_errors_on_gets_are_retried_with_backoff() {
     let e = env(Variants::default()).await;
     e.client.credits().await.unwrap();
     let c = e.sim.control();
-    c.inject(Fault::new(Route::Credits, FaultAction::Status { status: 503, body: "busy".into() }).times(3));
+    c.inject(
+        Fault::new(
+            Route::Credits,
+            FaultAction::Status {
+                status: 503,
+                body: "busy".into(),
+            },
+        )
+        .times(3),
+    );
     assert_eq!(e.client.credits().await.unwrap().available, 100);
     c.inject(Fault::new(Route::State, FaultAction::Drop).times(2));
     e.client.state().await.unwrap();
-    c.inject(Fault::new(Route::Credits, FaultAction::Status { status: 502, body: String::new() }).times(10));
+    c.inject(
+        Fault::new(
+            Route::Credits,
+            FaultAction::Status {
+                status: 502,
+                body: String::new(),
+            },
+        )
+        .times(10),
+    );
     let err = e.client.credits().await.unwrap_err();
-    assert!(matches!(err, Error::Transient { .. }) && err.retryable(), "{err:?}");
+    assert!(
+        matches!(err, Error::Transient { .. }) && err.retryable(),
+        "{err:?}"
+    );
     c.clear_faults();
     // A POST is never retried on a 5xx.
-    c.inject(Fault::new(Route::Claim, FaultAction::Status { status: 500, body: String::new() }));
+    c.inject(Fault::new(
+        Route::Claim,
+        FaultAction::Status {
+            status: 500,
+            body: String::new(),
+        },
+    ));
     assert!(e.client.claim_link().await.is_err());
-    assert_eq!(e.sim.log().iter().filter(|x| x.path == "/api/auth/claim-token").count(), 1);
+    assert_eq!(
+        e.sim
+            .log()
+            .iter()
+            .filter(|x| x.path == "/api/auth/claim-token")
+            .count(),
+        1
+    );
     let link = e.client.claim_link().await.unwrap();
     assert!(link.starts_with(&format!("{}/workspace/claim?ct=clm_", e.sim.web_url())));
 }
@@ -265,34 +410,67 @@ async fn dropped_stream_is_recovered_from_state_without_resending() {
     let e = env_with(SimConfig::fast().with_time_scale(0.01)).await;
     e.upload_images(2).await;
     let before = e.client.state().await.unwrap();
-    e.sim.control().inject(Fault::new(Route::RunSse, FaultAction::CutStream { after_events: 2 }));
+    e.sim.control().inject(Fault::new(
+        Route::RunSse,
+        FaultAction::CutStream { after_events: 2 },
+    ));
     let err = e.turn(PROMO).await.unwrap_err();
     assert!(matches!(err, Error::StreamBroken { .. }), "{err:?}");
     let waits = RecoveryWaits::new(Duration::from_millis(50), Duration::from_millis(100), 5);
     let mut reads = 0;
-    let got = e.client.recover_by_state(&before, &waits, |n| reads = n).await.unwrap();
-    let Recovered::Changed(after) = got else { panic!("the edit landed server-side") };
+    let got = e
+        .client
+        .recover_by_state(&before, &waits, |n| reads = n)
+        .await
+        .unwrap();
+    let Recovered::Changed(after) = got else {
+        panic!("the edit landed server-side")
+    };
     assert_eq!(after.timeline.duration_ms, Some(30_000));
     assert!(reads >= 1);
-    assert_eq!(e.sim.control().messages(), vec![PROMO.to_string()], "never re-sent");
+    assert_eq!(
+        e.sim.control().messages(),
+        vec![PROMO.to_string()],
+        "never re-sent"
+    );
     // Nothing happened at all: after the reads, Unchanged.
     let now = e.client.state().await.unwrap();
-    let none = e.client.recover_by_state(&now, &RecoveryWaits::new(Duration::ZERO, Duration::from_millis(5), 3), |_| {}).await.unwrap();
+    let none = e
+        .client
+        .recover_by_state(
+            &now,
+            &RecoveryWaits::new(Duration::ZERO, Duration::from_millis(5), 3),
+            |_| {},
+        )
+        .await
+        .unwrap();
     assert_eq!(none, Recovered::Unchanged { reads: 3 });
 }
 
 #[tokio::test]
 async fn heartbeat_only_streams_time_out_and_errors_end_turns() {
-    let sim = Sim::start(SimConfig::fast().with_time_scale(0.004)).await.unwrap();
+    let sim = Sim::start(SimConfig::fast().with_time_scale(0.004))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut t = Timeouts::fast();
     t.sse_heartbeats_only = Duration::from_millis(500);
     let client = Client::new(config_for(&sim, dir.path()).with_timeouts(t)).unwrap();
     let e = Env { sim, dir, client };
     e.upload_images(1).await;
-    e.sim.control().inject(Fault::new(Route::RunSse, FaultAction::HeartbeatsOnly));
+    e.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::HeartbeatsOnly));
     let err = e.turn("combine into a 10 second video").await.unwrap_err();
-    assert!(matches!(err, Error::StreamTimedOut { heartbeats_only: true }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::StreamTimedOut {
+                heartbeats_only: true
+            }
+        ),
+        "{err:?}"
+    );
     // The stalled turn goes on server-side for a while; the backend refuses another meanwhile.
     let mut busy = 0;
     while let Err(Error::Busy) = e.turn("hello").await {
@@ -300,9 +478,17 @@ async fn heartbeat_only_streams_time_out_and_errors_end_turns() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(busy > 0, "the backend was still busy with the stalled turn");
-    e.sim.control().inject(Fault::new(Route::RunSse, FaultAction::StreamError { form: nemo_sim::StreamErrorForm::Unescaped }));
+    e.sim.control().inject(Fault::new(
+        Route::RunSse,
+        FaultAction::StreamError {
+            form: nemo_sim::StreamErrorForm::Unescaped,
+        },
+    ));
     let reply = e.turn("make it 5 seconds").await.unwrap();
-    assert!(reply.error.as_deref().unwrap().contains("quota"), "{reply:?}");
+    assert!(
+        reply.error.as_deref().unwrap().contains("quota"),
+        "{reply:?}"
+    );
 }
 
 #[tokio::test]
@@ -310,7 +496,9 @@ async fn malformed_frames_do_not_break_a_turn() {
     let e = env(Variants::default()).await;
     e.sim.control().set_silence(Some(false));
     e.upload_images(1).await;
-    e.sim.control().inject(Fault::new(Route::RunSse, FaultAction::MalformedFrames));
+    e.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::MalformedFrames));
     let r = e.turn("combine into a 10 second video").await.unwrap();
     assert!(r.error.is_none());
     assert!(r.reply().contains("10 seconds"));
@@ -322,17 +510,42 @@ async fn dropped_download_is_retried() {
     e.upload_images(1).await;
     e.turn("combine into a 10 second video").await.unwrap();
     let st = e.client.state().await.unwrap();
-    let id = e.client.submit_render(&st.draft, &RenderOptions::default()).await.unwrap();
-    let done = e.client.wait_render(&id, &fast_wait(), |_| {}).await.unwrap();
-    e.sim.control().inject(Fault::new(Route::Download, FaultAction::DropMidBody { after_bytes: 1000 }));
+    let id = e
+        .client
+        .submit_render(&st.draft, &RenderOptions::default())
+        .await
+        .unwrap();
+    let done = e
+        .client
+        .wait_render(&id, &fast_wait(), |_| {})
+        .await
+        .unwrap();
+    e.sim.control().inject(Fault::new(
+        Route::Download,
+        FaultAction::DropMidBody { after_bytes: 1000 },
+    ));
     let dest = e.dir.path().join("v.mp4");
-    let n = e.client.download_render(&id, &done, &dest, |_, _| {}).await.unwrap();
+    let n = e
+        .client
+        .download_render(&id, &done, &dest, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(n, done.size.unwrap());
     assert_eq!(&std::fs::read(&dest).unwrap()[4..8], b"ftyp");
     // Twice broken: an error, and no final file.
-    e.sim.control().inject(Fault::new(Route::Download, FaultAction::DropMidBody { after_bytes: 10 }).times(2));
+    e.sim.control().inject(
+        Fault::new(
+            Route::Download,
+            FaultAction::DropMidBody { after_bytes: 10 },
+        )
+        .times(2),
+    );
     let dest2 = e.dir.path().join("w.mp4");
-    assert!(e.client.download_render(&id, &done, &dest2, |_, _| {}).await.is_err());
+    assert!(e
+        .client
+        .download_render(&id, &done, &dest2, |_, _| {})
+        .await
+        .is_err());
     assert!(!dest2.exists());
 }
 
@@ -343,27 +556,83 @@ async fn render_failures_and_submit_retry() {
     e.turn("combine into a 10 second video").await.unwrap();
     let st = e.client.state().await.unwrap();
     e.sim.control().fail_next_render();
-    let id = e.client.submit_render(&st.draft, &RenderOptions::default()).await.unwrap();
-    let err = e.client.wait_render(&id, &fast_wait(), |_| {}).await.unwrap_err();
+    let id = e
+        .client
+        .submit_render(&st.draft, &RenderOptions::default())
+        .await
+        .unwrap();
+    let err = e
+        .client
+        .wait_render(&id, &fast_wait(), |_| {})
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::RenderFailed { .. }), "{err:?}");
     // A failed submit is retried once with a new id.
-    e.sim.control().inject(Fault::new(Route::RenderSubmit, FaultAction::Status { status: 503, body: String::new() }));
-    let id2 = e.client.submit_render(&st.draft, &RenderOptions::default()).await.unwrap();
-    let submits: Vec<_> = e.sim.log().into_iter().filter(|x| x.path == "/api/render/proxy/lambda").collect();
+    e.sim.control().inject(Fault::new(
+        Route::RenderSubmit,
+        FaultAction::Status {
+            status: 503,
+            body: String::new(),
+        },
+    ));
+    let id2 = e
+        .client
+        .submit_render(&st.draft, &RenderOptions::default())
+        .await
+        .unwrap();
+    let submits: Vec<_> = e
+        .sim
+        .log()
+        .into_iter()
+        .filter(|x| x.path == "/api/render/proxy/lambda")
+        .collect();
     assert_eq!(submits.len(), 3);
-    e.client.wait_render(&id2, &fast_wait(), |_| {}).await.unwrap();
+    e.client
+        .wait_render(&id2, &fast_wait(), |_| {})
+        .await
+        .unwrap();
     // Polls survive a burst of 5xx.
-    let id3 = e.client.submit_render(&st.draft, &RenderOptions::default()).await.unwrap();
-    e.sim.control().inject(Fault::new(Route::RenderStatus, FaultAction::Status { status: 500, body: String::new() }).times(6));
-    e.client.wait_render(&id3, &fast_wait(), |_| {}).await.unwrap();
-    assert_eq!(e.sim.control().renders().len(), 3, "no orphaned extra renders");
+    let id3 = e
+        .client
+        .submit_render(&st.draft, &RenderOptions::default())
+        .await
+        .unwrap();
+    e.sim.control().inject(
+        Fault::new(
+            Route::RenderStatus,
+            FaultAction::Status {
+                status: 500,
+                body: String::new(),
+            },
+        )
+        .times(6),
+    );
+    e.client
+        .wait_render(&id3, &fast_wait(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        e.sim.control().renders().len(),
+        3,
+        "no orphaned extra renders"
+    );
 }
 
 #[tokio::test]
 async fn export_blocked_by_plan_is_not_credits() {
     let e = env(Variants::default()).await;
-    e.sim.control().inject(Fault::new(Route::RenderSubmit, FaultAction::Status { status: 402, body: String::new() }));
-    let err = e.client.submit_render(&serde_json::json!({"t": []}), &RenderOptions::default()).await.unwrap_err();
+    e.sim.control().inject(Fault::new(
+        Route::RenderSubmit,
+        FaultAction::Status {
+            status: 402,
+            body: String::new(),
+        },
+    ));
+    let err = e
+        .client
+        .submit_render(&serde_json::json!({"t": []}), &RenderOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::ExportBlocked), "{err:?}");
     assert!(err.to_string().contains("not about credits"));
 }
@@ -371,11 +640,20 @@ async fn export_blocked_by_plan_is_not_credits() {
 #[tokio::test]
 async fn out_of_credits_gives_the_registration_link() {
     for envelope in [Envelope::Code, Envelope::Success, Envelope::Bare] {
-        let e = env(Variants { envelope, ..Variants::default() }).await;
+        let e = env(Variants {
+            envelope,
+            ..Variants::default()
+        })
+        .await;
         e.upload_images(1).await;
         e.sim.control().set_credits(None, 10);
         let err = e.turn(PROMO).await.unwrap_err();
-        let Error::OutOfCredits { register_url: Some(url) } = &err else { panic!("{envelope:?}: {err:?}") };
+        let Error::OutOfCredits {
+            register_url: Some(url),
+        } = &err
+        else {
+            panic!("{envelope:?}: {err:?}")
+        };
         let user = &e.sim.control().accounts()[0].user_id;
         assert_eq!(url, &format!("{}/register?bind={user}", e.sim.web_url()));
         assert!(e.sim.control().messages().is_empty(), "refused, so no turn");
@@ -386,14 +664,29 @@ async fn out_of_credits_gives_the_registration_link() {
 #[tokio::test]
 async fn missing_client_id_rejection_makes_a_new_one() {
     let e = env(Variants::default()).await;
-    e.sim.control().inject(Fault::new(Route::Token, FaultAction::Status { status: 400, body: "{\"detail\":\"missing X-Client-Id\"}".into() }));
+    e.sim.control().inject(Fault::new(
+        Route::Token,
+        FaultAction::Status {
+            status: 400,
+            body: "{\"detail\":\"missing X-Client-Id\"}".into(),
+        },
+    ));
     std::fs::write(e.dir.path().join("client_id"), "old-id").unwrap();
     e.client.credits().await.unwrap();
-    let ids: Vec<_> = e.sim.log().into_iter().filter(|x| x.path == "/api/auth/anonymous-token").filter_map(|x| x.client_id).collect();
+    let ids: Vec<_> = e
+        .sim
+        .log()
+        .into_iter()
+        .filter(|x| x.path == "/api/auth/anonymous-token")
+        .filter_map(|x| x.client_id)
+        .collect();
     assert_eq!(ids.len(), 2);
     assert_eq!(ids[0], "old-id");
     assert_ne!(ids[1], "old-id");
-    assert_eq!(std::fs::read_to_string(e.dir.path().join("client_id")).unwrap(), ids[1]);
+    assert_eq!(
+        std::fs::read_to_string(e.dir.path().join("client_id")).unwrap(),
+        ids[1]
+    );
 }
 
 #[tokio::test]
@@ -406,15 +699,32 @@ async fn uploads_stream_with_progress_and_survive_one_drop() {
     let f = validate::validate_media_file(&big, 10 << 20).unwrap();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let s2 = seen.clone();
-    let progress: UploadProgress = std::sync::Arc::new(move |done, total| s2.lock().unwrap().push((done, total)));
-    e.sim.control().inject(Fault::new(Route::Upload, FaultAction::DropMidBody { after_bytes: 100_000 }));
+    let progress: UploadProgress =
+        std::sync::Arc::new(move |done, total| s2.lock().unwrap().push((done, total)));
+    e.sim.control().inject(Fault::new(
+        Route::Upload,
+        FaultAction::DropMidBody {
+            after_bytes: 100_000,
+        },
+    ));
     let up = e.client.upload_files(&[f], Some(progress)).await.unwrap();
     assert_eq!(up.assets[0].file_type.as_deref(), Some("video"));
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.last().unwrap(), &(bytes.len() as u64, bytes.len() as u64));
-    assert_eq!(e.client.state().await.unwrap().assets.len(), 1, "the broken attempt left nothing");
+    assert_eq!(
+        seen.last().unwrap(),
+        &(bytes.len() as u64, bytes.len() as u64)
+    );
+    assert_eq!(
+        e.client.state().await.unwrap().assets.len(),
+        1,
+        "the broken attempt left nothing"
+    );
     // URL uploads.
-    let up = e.client.upload_urls(&["https://example.com/clip.mov".into()]).await.unwrap();
+    let up = e
+        .client
+        .upload_urls(&["https://example.com/clip.mov".into()])
+        .await
+        .unwrap();
     assert_eq!(up.assets[0].file_type.as_deref(), Some("video"));
 }
 
@@ -423,5 +733,9 @@ async fn host_hint_sets_the_platform() {
     let e = env(Variants::default()).await;
     e.client.set_host_hint("Cursor");
     e.client.credits().await.unwrap();
-    assert!(e.sim.log().iter().all(|x| x.skill_platform.as_deref() == Some("cursor")));
+    assert!(e
+        .sim
+        .log()
+        .iter()
+        .all(|x| x.skill_platform.as_deref() == Some("cursor")));
 }

@@ -215,12 +215,19 @@ impl SimControl {
     /// The `/run_sse` messages that started a turn (were accepted and charged), in order.
     pub fn messages(&self) -> Vec<String> {
         let log = self.shared.log();
-        log.iter().filter(|e| e.turn_started).filter_map(|e| e.message.clone()).collect()
+        log.iter()
+            .filter(|e| e.turn_started)
+            .filter_map(|e| e.message.clone())
+            .collect()
     }
 
     /// Every `/run_sse` message received, including refused ones.
     pub fn attempted_messages(&self) -> Vec<String> {
-        self.shared.log().iter().filter_map(|e| e.message.clone()).collect()
+        self.shared
+            .log()
+            .iter()
+            .filter_map(|e| e.message.clone())
+            .collect()
     }
 }
 

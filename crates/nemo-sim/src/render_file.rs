@@ -129,6 +129,12 @@ async fn ffmpeg(
         ));
     }
     let n = scenes.len();
+    if with_music {
+        // Inputs first: the music is the last input.
+        args.extend(["-f", "lavfi", "-t"].map(String::from));
+        args.push(format!("{:.3}", total_ms as f64 / 1000.0));
+        args.extend(["-i", "sine=frequency=440:sample_rate=44100"].map(String::from));
+    }
     let inputs: String = (0..n).map(|i| format!("[v{i}]")).collect();
     let mut chain = format!("{inputs}concat=n={n}:v=1:a=0[cat]");
     let label = if let Some(t) = title {
@@ -137,7 +143,7 @@ async fn ffmpeg(
             .filter(|c| c.is_alphanumeric() || *c == ' ')
             .collect();
         chain.push_str(&format!(
-            ";[cat]drawtext=text='{safe}':fontcolor=white:fontsize={}:x=(w-text_w)/2:y=(h-text_h)/2:enable='lt(t,3)'[out]",
+            ";[cat]drawtext=text='{safe}':fontcolor=white:box=1:boxcolor=black@0.55:boxborderw=24:fontsize={}:x=(w-text_w)/2:y=(h-text_h)/2:enable='lt(t,3)'[out]",
             h / 12
         ));
         "[out]"
@@ -149,9 +155,6 @@ async fn ffmpeg(
     args.push(filters.join(";"));
     args.extend(["-map", label].map(String::from));
     if with_music {
-        args.extend(["-f", "lavfi", "-t"].map(String::from));
-        args.push(format!("{:.3}", total_ms as f64 / 1000.0));
-        args.extend(["-i", "sine=frequency=440:sample_rate=44100"].map(String::from));
         args.extend([
             "-map".into(),
             format!("{n}:a"),
@@ -159,6 +162,7 @@ async fn ffmpeg(
             "volume=0.2".into(),
             "-c:a".into(),
             "aac".into(),
+            "-shortest".into(),
         ]);
     }
     args.extend(

@@ -65,3 +65,18 @@ impl Client {
         .await
     }
 }
+
+impl Client {
+    /// Whether the API answers at all (any HTTP status counts); for `doctor`.
+    pub async fn ping(&self) -> Result<u16> {
+        let r = self
+            .inner
+            .http
+            .get(self.url("/api/credits/balance/simple"))
+            .timeout(self.config().timeouts.connect)
+            .send()
+            .await
+            .map_err(Error::transport)?;
+        Ok(r.status().as_u16())
+    }
+}

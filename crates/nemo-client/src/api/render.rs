@@ -147,10 +147,22 @@ impl Client {
     /// Submit a draft for rendering (passed back byte-for-byte). A failed submit is retried once
     /// with a new id; errors that another try cannot fix (plan, token, credits) are not.
     pub async fn submit_render(&self, draft: &Value, options: &RenderOptions) -> Result<RenderId> {
+        self.submit_render_journaled(draft, options, |_| {}).await
+    }
+
+    /// Like [`Client::submit_render`], calling `before_submit` with each id before it is sent,
+    /// so a caller can journal it: after a crash, the id of a render that may exist is known.
+    pub async fn submit_render_journaled(
+        &self,
+        draft: &Value,
+        options: &RenderOptions,
+        mut before_submit: impl FnMut(&RenderId),
+    ) -> Result<RenderId> {
         let mut tries = 0;
         loop {
             tries += 1;
             let id = RenderId::generate();
+            before_submit(&id);
             let result = self
                 .with_session(|s| {
                     let id = id.clone();

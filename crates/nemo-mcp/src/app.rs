@@ -1,0 +1,92 @@
+//! What every tool call shares: the NemoVideo client, the settings and the jobs.
+
+use crate::errors::ToolError;
+use crate::jobs::{self, Job, JobKind, JobManager, JobStatus};
+use crate::settings::Settings;
+use nemo_client::Client;
+use std::sync::Arc;
+
+pub struct App {
+    pub client: Client,
+    pub settings: Settings,
+    pub jobs: JobManager,
+}
+
+impl App {
+    pub fn new(settings: Settings) -> Result<Arc<App>, String> {
+        let client = Client::new(settings.client.clone()).map_err(|e| e.to_string())?;
+        let jobs = JobManager::new(settings.journal_dir());
+        Ok(Arc::new(App {
+            client,
+            settings,
+            jobs,
+        }))
+    }
+
+    pub fn err(&self, e: &nemo_client::Error) -> ToolError {
+        ToolError::from_client(e, &self.settings.client.web_url)
+    }
+
+    /// Folders whose files are never uploaded: our own state (credentials, journal).
+    pub fn private_dirs(&self) -> Vec<std::path::PathBuf> {
+        let v = vec![
+            self.settings.client.state_dir.clone(),
+            self.settings.client.client_id_file.clone(),
+        ];
+        v.into_iter()
+            .filter_map(|p| p.canonicalize().ok())
+            .collect()
+    }
+
+    /// Pick up the journal: finished jobs are listed again; running ones are resumed (a render
+    /// is polled and downloaded; a generation is recovered from state, never re-sent).
+    pub fn resume_jobs(self: &Arc<Self>) {
+        for job in self.jobs.journal().load_all() {
+            if job.status.is_finished() {
+                self.jobs.restore_finished(job);
+                continue;
+            }
+            tracing::info!(job = %job.id, kind = ?job.kind, "resuming a job left running by a previous run");
+            let app = self.clone();
+            match job.kind {
+                JobKind::Export => {
+                    self.jobs
+                        .spawn(job, move |ctx| jobs::export::resume(app, ctx));
+                }
+                JobKind::Generate => {
+                    self.jobs
+                        .spawn(job, move |ctx| jobs::generation::resume(app, ctx));
+                }
+                JobKind::Upload => {
+                    let mut job = job;
+                    job.status = JobStatus::Failed;
+                    job.finished_at = Some(chrono::Utc::now());
+                    let e = ToolError::new(
+                        "interrupted",
+                        "the upload was interrupted by a restart of the server",
+                    )
+                    .retryable(None)
+                    .next("call upload_media again with the same files");
+                    job.message = e.message.clone();
+                    job.error = Some(e);
+                    self.jobs.journal().save(&job);
+                    self.jobs.restore_finished(job);
+                }
+            }
+        }
+    }
+
+    /// The session id as text, creating the session if needed.
+    pub async fn session_id(&self, language: Option<&str>) -> Result<String, ToolError> {
+        self.client
+            .session(language)
+            .await
+            .map(|s| s.session_id.to_string())
+            .map_err(|e| self.err(&e))
+    }
+}
+
+/// Shorthand used by jobs.
+pub fn new_job(kind: JobKind) -> Job {
+    Job::new(kind)
+}

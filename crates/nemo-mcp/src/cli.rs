@@ -1,0 +1,134 @@
+//! The command line: the stdio server (default), `--http`, `doctor`, `demo`, `sim`.
+
+use crate::{app::App, settings::Settings};
+use clap::{Parser, Subcommand};
+use nemo_client::Profile;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "nemo-mcp",
+    version,
+    about = "An MCP server that makes and edits videos with NemoVideo"
+)]
+pub struct Cli {
+    /// Attribution profile: nemo-mcp, video-maker-free-website, free-video-generation-tools,
+    /// maker-free or video-creator-free (also NEMO_PROFILE).
+    #[arg(long, global = true, value_parser = parse_profile)]
+    profile: Option<Profile>,
+    /// Serve MCP over streamable HTTP on this address (e.g. 127.0.0.1:8808) instead of stdio.
+    #[arg(long)]
+    http: Option<std::net::SocketAddr>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check configuration, connectivity, token, credits and folders; exit code 0 if all is well.
+    Doctor,
+    /// The whole quick edit against a built-in simulator: no network, no setup.
+    Demo {
+        /// Where to save the demo's MP4 (default: a temporary folder).
+        #[arg(long)]
+        output_dir: Option<std::path::PathBuf>,
+    },
+    /// Run the NemoVideo simulator on its own (for trying things out and tests).
+    Sim {
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+        /// Variants as key=value (see nemo-sim --help).
+        #[arg(long = "variant")]
+        variants: Vec<String>,
+    },
+}
+
+fn parse_profile(s: &str) -> Result<Profile, String> {
+    Profile::parse(s).ok_or_else(|| {
+        let names: Vec<_> = Profile::ALL.iter().map(|p| p.source()).collect();
+        format!("unknown profile; one of: {}", names.join(", "))
+    })
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The server logs its own work at info; the SDK's per-message chatter only from warn.
+    let default = if cli.command.is_some() {
+        "warn"
+    } else {
+        "info,rmcp=warn"
+    };
+    crate::logging::init(default);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nemo-mcp: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Some(Command::Demo { output_dir }) => return crate::demo::run(output_dir).await,
+        Some(Command::Sim {
+            port,
+            time_scale,
+            variants,
+        }) => {
+            let mut config = nemo_sim::SimConfig {
+                port,
+                time_scale,
+                ..Default::default()
+            };
+            for v in &variants {
+                if let Err(e) = config.variants.set(v) {
+                    eprintln!("nemo-mcp sim: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+            return nemo_sim::serve_forever(config).await;
+        }
+        _ => {}
+    }
+    let settings = match Settings::from_env(cli.profile) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("configuration: {e}");
+            eprintln!("nemo-mcp: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(Command::Doctor) = cli.command {
+        return crate::doctor::run(settings).await;
+    }
+    let app = match App::new(settings) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.http {
+        Some(addr) => {
+            app.resume_jobs();
+            crate::http::serve(app, addr)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        None => crate::serve_stdio(app).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

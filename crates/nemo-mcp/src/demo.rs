@@ -1,0 +1,318 @@
+//! `nemo-mcp demo`: the whole quick edit, offline. An embedded nemo-sim plays NemoVideo, this
+//! server runs in-process, and a real MCP client (rmcp, over a pipe) calls its tools exactly as a
+//! host would: upload five product photos and a logo, generate a 30-second promo, refine it,
+//! export. Progress goes to stderr; the MP4's path to stdout.
+
+use crate::settings::Settings;
+use rmcp::model::*;
+use rmcp::service::{NotificationContext, RoleClient};
+use rmcp::{ClientHandler, ServiceExt};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+struct Printer;
+
+impl ClientHandler for Printer {
+    async fn on_progress(&self, p: ProgressNotificationParam, _c: NotificationContext<RoleClient>) {
+        let pct = p
+            .total
+            .map(|t| format!(" {:>3.0}%", p.progress / t * 100.0))
+            .unwrap_or_default();
+        eprintln!("   …{pct} {}", p.message.unwrap_or_default());
+    }
+}
+
+fn say(s: &str) {
+    eprintln!("{s}");
+}
+
+pub async fn run(output_dir: Option<PathBuf>) -> ExitCode {
+    match demo(output_dir).await {
+        Ok(path) => {
+            let _ = writeln!(std::io::stdout(), "{}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("demo failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn demo(output_dir: Option<PathBuf>) -> Result<PathBuf, String> {
+    let started = Instant::now();
+    let work = tempfile::Builder::new()
+        .prefix("nemo-demo-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let media = work.path().join("media");
+    std::fs::create_dir_all(&media).map_err(|e| e.to_string())?;
+    let out = output_dir.unwrap_or_else(|| std::env::temp_dir().join("nemo-mcp-demo"));
+    say("nemo-mcp demo: the quick edit against a built-in NemoVideo simulator (no network, no account)");
+    let sim = nemo_sim::Sim::start(nemo_sim::SimConfig {
+        time_scale: 0.05,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| format!("simulator: {e}"))?;
+    say(&format!("1. simulator on {}", sim.base_url()));
+
+    let mut inputs = Vec::new();
+    let colors = [
+        [220, 80, 60],
+        [60, 160, 90],
+        [50, 110, 210],
+        [240, 190, 40],
+        [150, 70, 180],
+    ];
+    for (i, c) in colors.iter().enumerate() {
+        let p = media.join(format!("product-{}.png", i + 1));
+        std::fs::write(&p, sample_png(640, 480, *c, i as u32)).map_err(|e| e.to_string())?;
+        inputs.push(p);
+    }
+    let logo = media.join("logo.png");
+    std::fs::write(&logo, sample_png(320, 320, [20, 20, 20], 9)).map_err(|e| e.to_string())?;
+    inputs.push(logo);
+    say(&format!(
+        "2. made five product photos and a logo in {}",
+        media.display()
+    ));
+
+    let mut client = nemo_client::Config::new(sim.base_url(), work.path().join("state"))
+        .with_web_url(sim.web_url())
+        .with_client_id_file(work.path().join("client_id"));
+    client.platform_override = Some("demo".into());
+    let mut settings = Settings::new(client, out.clone(), vec![media.clone()]);
+    settings.render_poll = Duration::from_millis(250);
+    settings.progress_every = Duration::from_millis(500);
+    let app = crate::App::new(settings)?;
+
+    let (server_io, client_io) = tokio::io::duplex(1 << 16);
+    let server = crate::NemoServer::new(app);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    let peer = Printer
+        .serve(client_io)
+        .await
+        .map_err(|e| format!("MCP client: {e}"))?;
+    let mut token = 0;
+    let mut call = async |name: &'static str, args: Value| -> Result<Value, String> {
+        token += 1;
+        let mut meta = RequestMetaObject::default();
+        meta.set_progress_token(ProgressToken(NumberOrString::Number(token)));
+        let mut params = CallToolRequestParams::new(name)
+            .with_arguments(args.as_object().cloned().unwrap_or_default());
+        params.meta = Some(meta);
+        let r = peer
+            .call_tool(params)
+            .await
+            .map_err(|e| format!("{name}: {e}"))?;
+        let body = r.structured_content.clone().unwrap_or(Value::Null);
+        if r.is_error == Some(true) {
+            return Err(format!(
+                "{name}: {}",
+                body["message"].as_str().unwrap_or("failed")
+            ));
+        }
+        let mut body = body;
+        // Follow a job that is still running, as a host would.
+        while body["status"] == "running" {
+            let id = body["job_id"].clone();
+            let r = peer
+                .call_tool(
+                    CallToolRequestParams::new("get_job").with_arguments(
+                        json!({"job_id": id})
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default(),
+                    ),
+                )
+                .await
+                .map_err(|e| format!("get_job: {e}"))?;
+            if r.is_error == Some(true) {
+                return Err(format!(
+                    "{name}: {}",
+                    r.structured_content.unwrap_or_default()["message"]
+                ));
+            }
+            body = r.structured_content.unwrap_or_default();
+        }
+        Ok(body)
+    };
+
+    let paths: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    say("3. upload_media: the six images");
+    let up = call("upload_media", json!({"paths": paths})).await?;
+    say(&format!(
+        "   uploaded {} files",
+        up["result"]["uploaded"].as_array().map_or(0, Vec::len)
+    ));
+    let instruction =
+        "combine these images into a 30-second promo video with music and text overlays";
+    say(&format!("4. generate: \"{instruction}\""));
+    let g = call("generate", json!({"instruction": instruction})).await?;
+    print_generation(&g);
+    say("5. generate: a refinement (\"add a title \\\"Spring Sale\\\"\")");
+    let g2 = call(
+        "generate",
+        json!({"instruction": "add a title \"Spring Sale\""}),
+    )
+    .await?;
+    print_generation(&g2);
+    say("6. export_video");
+    let e = call("export_video", json!({"filename": "spring-sale-promo"})).await?;
+    let path = PathBuf::from(
+        e["result"]["path"]
+            .as_str()
+            .ok_or("the export gave no path")?,
+    );
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    say(&format!(
+        "   saved {} ({:.1} MB) in {:.1} s in all",
+        path.display(),
+        size as f64 / 1_048_576.0,
+        started.elapsed().as_secs_f64()
+    ));
+    check_playable(&path);
+    let _ = peer.cancel().await;
+    Ok(path)
+}
+
+fn print_generation(v: &Value) {
+    let r = &v["result"];
+    let reply = r["reply"].as_str().unwrap_or_default();
+    say(&format!(
+        "   NemoVideo: {}",
+        if reply.is_empty() {
+            "(made the edit without comment)"
+        } else {
+            reply
+        }
+    ));
+    say(&format!(
+        "   changes: {}",
+        r["changes"].as_str().unwrap_or_default()
+    ));
+    say(&format!(
+        "   {}",
+        r["timeline"].as_str().unwrap_or_default()
+    ));
+    if let Some(spent) = r["credits_spent"].as_i64() {
+        say(&format!(
+            "   credits spent: {spent}, left: {}",
+            r["credits_left"]
+        ));
+    }
+}
+
+fn check_playable(path: &Path) {
+    let probe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration:stream=codec_name,width,height",
+            "-of",
+            "compact=p=0:nk=1",
+        ])
+        .arg(path)
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => {
+            let info = String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            say(&format!("   ffprobe: {info}"));
+        }
+        Ok(o) => say(&format!(
+            "   ffprobe could not read it: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(_) => say("   (ffprobe is not installed; skipping the playback check)"),
+    }
+}
+
+/// A small PNG: a vertical gradient of `rgb` with a band whose place depends on `seed`.
+pub fn sample_png(w: u32, h: u32, rgb: [u8; 3], seed: u32) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(((w * 3 + 1) * h) as usize);
+    for y in 0..h {
+        raw.push(0); // filter: none
+        for x in 0..w {
+            let shade = 0.55 + 0.45 * (y as f32 / h as f32);
+            let band = ((x + seed * 37) / 40) % 5 == 0;
+            for c in rgb {
+                let v = if band { 255 } else { (c as f32 * shade) as u8 };
+                raw.push(v);
+            }
+        }
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &zlib_stored(&raw));
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut crc_input = kind.to_vec();
+    crc_input.extend_from_slice(data);
+    out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+}
+
+/// zlib with stored (uncompressed) deflate blocks: valid, simple, fine for sample images.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = data.chunks(65535).collect();
+    for (i, b) in blocks.iter().enumerate() {
+        out.push(u8::from(i + 1 == blocks.len()));
+        out.extend_from_slice(&(b.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(!(b.len() as u16)).to_le_bytes());
+        out.extend_from_slice(b);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in data {
+        a = (a + x as u32) % 65521;
+        b = (b + a) % 65521;
+    }
+    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn crc_of_iend() {
+        assert_eq!(super::crc32(b"IEND"), 0xae42_6082);
+        let png = super::sample_png(4, 3, [10, 20, 30], 0);
+        assert_eq!(nemo_client::validate::content_matches("png", &png), true);
+    }
+}

@@ -1,0 +1,172 @@
+//! `nemo-mcp doctor`: one line per check, a fix for each failure, and an exit code.
+
+use crate::settings::Settings;
+use nemo_client::{Client, TokenSource};
+use std::io::Write;
+use std::process::ExitCode;
+
+struct Report {
+    failures: usize,
+    out: Vec<String>,
+}
+
+impl Report {
+    fn ok(&mut self, what: &str, detail: impl std::fmt::Display) {
+        self.out.push(format!("ok    {what}: {detail}"));
+    }
+    fn fail(&mut self, what: &str, detail: impl std::fmt::Display, fix: impl std::fmt::Display) {
+        self.failures += 1;
+        self.out
+            .push(format!("FAIL  {what}: {detail}\n      fix: {fix}"));
+    }
+    fn warn(&mut self, what: &str, detail: impl std::fmt::Display) {
+        self.out.push(format!("warn  {what}: {detail}"));
+    }
+}
+
+/// Run every check; the report goes to stdout (this is a command, not the MCP server).
+pub async fn run(settings: Settings) -> ExitCode {
+    let report = check(&settings).await;
+    let mut stdout = std::io::stdout().lock();
+    for line in &report.out {
+        let _ = writeln!(stdout, "{line}");
+    }
+    let verdict = if report.failures == 0 {
+        "all checks passed".to_string()
+    } else {
+        format!("{} check(s) failed", report.failures)
+    };
+    let _ = writeln!(stdout, "{verdict}");
+    if report.failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn check(settings: &Settings) -> Report {
+    let mut r = Report {
+        failures: 0,
+        out: Vec::new(),
+    };
+    let c = &settings.client;
+    r.ok(
+        "configuration",
+        format!(
+            "API {}, web {}, profile {}, state in {}",
+            c.api_url,
+            c.web_url,
+            c.profile.source(),
+            c.state_dir.display()
+        ),
+    );
+    let client = match Client::new(c.clone()) {
+        Ok(client) => client,
+        Err(e) => {
+            r.fail("client", e, "check the configuration values above");
+            return r;
+        }
+    };
+    match client.ping().await {
+        Ok(status) => r.ok(
+            "API reachable",
+            format!("{} answered (HTTP {status})", c.api_url),
+        ),
+        Err(e) => {
+            r.fail(
+                "API reachable",
+                e,
+                format!("check your network, or NEMO_API_URL (now {})", c.api_url),
+            );
+        }
+    }
+    if r.failures == 0 {
+        match client.credits().await {
+            Ok(credits) => {
+                match client.token_source() {
+                    TokenSource::Environment => r.ok("token", "NEMO_TOKEN accepted"),
+                    TokenSource::Anonymous => {
+                        let expiry = client
+                            .credentials()
+                            .await
+                            .and_then(|c| c.expires_at)
+                            .map(|e| format!(", expires {}", e.format("%Y-%m-%d %H:%M UTC")))
+                            .unwrap_or_default();
+                        r.ok("token", format!("anonymous token valid{expiry}"));
+                    }
+                }
+                if credits.available < 50 {
+                    let fix = client
+                        .register_url()
+                        .map(|u| format!("register for more: {u}"))
+                        .unwrap_or_else(|| format!("top up at {}", c.web_url));
+                    r.warn(
+                        "credits",
+                        format!(
+                            "{} available: less than one edit ({fix})",
+                            credits.available
+                        ),
+                    );
+                } else {
+                    r.ok(
+                        "credits",
+                        format!(
+                            "{} available, {} reserved",
+                            credits.available, credits.frozen
+                        ),
+                    );
+                }
+            }
+            Err(e @ nemo_client::Error::TokenInvalid { .. }) => {
+                r.fail(
+                    "token",
+                    &e,
+                    "set a valid NEMO_TOKEN, or unset it to use a free anonymous token",
+                );
+            }
+            Err(e) => r.fail(
+                "token",
+                &e,
+                "run doctor again later; if it persists, check NEMO_API_URL",
+            ),
+        }
+        if r.failures == 0 {
+            match client.session(None).await {
+                Ok(s) => r.ok("session", format!("project {}", s.session_id)),
+                Err(e) => r.fail(
+                    "session",
+                    e,
+                    "start over with a new project (connect with new_project=true)",
+                ),
+            }
+        }
+    } else {
+        r.warn("token", "not checked (the API is unreachable)");
+    }
+    match crate::jobs::export::check_output_dir(&settings.output_dir) {
+        Ok(()) => r.ok(
+            "output folder",
+            format!("{} is writable", settings.output_dir.display()),
+        ),
+        Err(e) => r.fail(
+            "output folder",
+            e.message,
+            "set NEMO_OUTPUT_DIR to a folder you can write to",
+        ),
+    }
+    if settings.allowed_dirs.is_empty() {
+        r.fail(
+            "allowed folders",
+            "none exists, so no local file can be uploaded",
+            "set NEMO_ALLOWED_DIRS to existing folders (default: your home)",
+        );
+    } else {
+        let dirs: Vec<String> = settings
+            .allowed_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        r.ok("allowed folders", dirs.join(", "));
+    }
+    r
+}

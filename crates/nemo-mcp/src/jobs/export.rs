@@ -1,0 +1,166 @@
+//! An export: render the draft, poll it, download the MP4 into the output folder.
+
+use super::JobCtx;
+use crate::app::App;
+use crate::errors::ToolError;
+use crate::paths;
+use nemo_client::{Error, RenderId, RenderOptions, RenderStatus, RenderWait};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ExportResult {
+    /// Absolute path of the saved MP4.
+    pub path: String,
+    /// The backend's URL of the file.
+    pub url: Option<String>,
+    pub size_bytes: u64,
+    pub duration_s: Option<f64>,
+    pub render_id: String,
+    /// Opens the project in a browser (a claim link; it carries no API token).
+    pub project_link: Option<String>,
+}
+
+/// Check the output folder can take a file before spending a render on it.
+pub fn check_output_dir(dir: &std::path::Path) -> Result<(), ToolError> {
+    let fail = |e: std::io::Error| {
+        ToolError::new(
+            "output_dir_unwritable",
+            format!("cannot write to the output folder {}: {e}", dir.display()),
+        )
+        .next("set NEMO_OUTPUT_DIR to a writable folder")
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(format!(
+        ".nemo-write-test-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&probe, b"").map_err(fail)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+pub async fn run(
+    app: Arc<App>,
+    ctx: JobCtx,
+    stem: Option<String>,
+    resolution: Option<String>,
+) -> Result<Value, ToolError> {
+    check_output_dir(&app.settings.output_dir)?;
+    ctx.progress(Some(1.0), "reading the timeline");
+    let state = app.client.state().await.map_err(|e| app.err(&e))?;
+    if !state.timeline.is_exportable() {
+        return Err(nothing_to_export());
+    }
+    let stem = stem
+        .or_else(|| state.timeline.title.clone())
+        .unwrap_or_else(default_stem);
+    submit(&app, &ctx, &state.draft, stem, resolution).await
+}
+
+pub fn nothing_to_export() -> ToolError {
+    ToolError::new(
+        "nothing_to_export",
+        "the timeline is empty: there is nothing to export yet",
+    )
+    .next("upload media with upload_media and describe the video with generate first")
+}
+
+fn default_stem() -> String {
+    format!("nemovideo-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"))
+}
+
+async fn submit(
+    app: &App,
+    ctx: &JobCtx,
+    draft: &Value,
+    stem: String,
+    resolution: Option<String>,
+) -> Result<Value, ToolError> {
+    let mut opts = RenderOptions::default();
+    if resolution.is_some() {
+        opts.resolution = resolution.clone();
+    }
+    ctx.progress(Some(2.0), "submitting the render");
+    let id = app
+        .client
+        .submit_render_journaled(draft, &opts, |id| {
+            // Journaled before it is sent: after a crash, this render is found again.
+            let id = id.to_string();
+            let stem = stem.clone();
+            let resolution = resolution.clone();
+            ctx.update_journaled(move |j| {
+                j.render_id = Some(id);
+                j.output_stem = Some(stem);
+                j.resolution = resolution;
+            });
+        })
+        .await
+        .map_err(|e| app.err(&e))?;
+    follow(app, ctx, id, stem).await
+}
+
+/// Poll the render and download it.
+async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<Value, ToolError> {
+    let wait = RenderWait::new(app.settings.render_poll, app.settings.render_timeout);
+    let cancel = ctx.cancelled();
+    let status = tokio::select! {
+        s = app.client.wait_render(&id, &wait, |st: &RenderStatus| {
+            let p = st.progress.unwrap_or(0) as f64;
+            ctx.progress(Some(5.0 + p * 0.85), format!("rendering {}%", p as u32));
+        }) => s.map_err(|e| app.err(&e))?,
+        _ = cancel.cancelled() => {
+            // Cancel on the backend too, so no render is left orphaned.
+            let _ = app.client.cancel_render(&id).await;
+            return Err(ToolError::new("cancelled", "the export was cancelled"));
+        }
+    };
+    check_output_dir(&app.settings.output_dir)?;
+    let dest = paths::unique_output(&app.settings.output_dir, &stem);
+    ctx.progress(Some(90.0), format!("downloading to {}", dest.display()));
+    let size = app
+        .client
+        .download_render(&id, &status, &dest, |n, total| {
+            if let Some(t) = total.filter(|t| *t > 0) {
+                ctx.progress(Some(90.0 + 10.0 * n as f64 / t as f64), format!("downloading {}%", n * 100 / t));
+            }
+        })
+        .await
+        .map_err(|e| match e {
+            Error::Io { .. } => ToolError::from_client(&e, &app.settings.client.web_url)
+                .retryable(None)
+                .next(format!("free some disk space or set NEMO_OUTPUT_DIR, then call get_job; the render {id} is kept")),
+            e => app.err(&e),
+        })?;
+    let path: PathBuf = dest.canonicalize().unwrap_or(dest);
+    let project_link = app.client.claim_link().await.ok();
+    let result = ExportResult {
+        path: path.display().to_string(),
+        url: status.url.clone(),
+        size_bytes: size,
+        duration_s: status.duration_s,
+        render_id: id.to_string(),
+        project_link,
+    };
+    serde_json::to_value(result).map_err(|e| ToolError::new("internal", e.to_string()))
+}
+
+/// After a restart: find the journaled render again and finish it (downloaded once).
+pub async fn resume(app: Arc<App>, ctx: JobCtx) -> Result<Value, ToolError> {
+    let job = ctx.snapshot();
+    let stem = job.output_stem.clone().unwrap_or_else(default_stem);
+    let Some(id) = job.render_id.clone().map(RenderId::from_journal) else {
+        // The crash came before a render was submitted: start it now.
+        return run(app, ctx, Some(stem), job.resolution).await;
+    };
+    match app.client.render_status(&id).await {
+        Ok(_) => follow(&app, &ctx, id, stem).await,
+        // The render id was journaled but the submit never reached the backend.
+        Err(Error::Rejected { status: 404, .. }) => run(app, ctx, Some(stem), job.resolution).await,
+        Err(e) if e.retryable() => follow(&app, &ctx, id, stem).await,
+        Err(e) => Err(app.err(&e)),
+    }
+}

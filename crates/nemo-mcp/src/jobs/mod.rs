@@ -1,0 +1,395 @@
+//! Background jobs: work owned by the server (a generation reading its stream, a render being
+//! polled and downloaded, an upload) that outlives the tool call that started it. Callers wait
+//! a bounded time and get either the result or `running` with the job id; every change is
+//! journaled so a restart resumes what was running.
+
+pub mod export;
+pub mod generation;
+pub mod journal;
+pub mod upload;
+
+use crate::errors::ToolError;
+use chrono::{DateTime, Utc};
+use journal::Journal;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Generate,
+    Export,
+    Upload,
+}
+
+impl JobKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            JobKind::Generate => "gen",
+            JobKind::Export => "exp",
+            JobKind::Upload => "upl",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn is_finished(self) -> bool {
+        self != JobStatus::Running
+    }
+}
+
+/// A job, as kept in memory and in the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// 0–100 when the work has a measurable size (renders, uploads, downloads).
+    pub progress_pct: Option<f64>,
+    pub message: String,
+    /// Counts signs of life (events, polls, bytes): rises while the job works.
+    pub activity: u64,
+    pub result: Option<Value>,
+    pub error: Option<ToolError>,
+    // What a restart needs to resume the job.
+    pub instruction: Option<String>,
+    pub session_id: Option<String>,
+    /// The session state before a generation (to recover by comparing, never by re-sending).
+    pub state_before: Option<Value>,
+    pub credits_before: Option<i64>,
+    pub render_id: Option<String>,
+    pub output_stem: Option<String>,
+    pub resolution: Option<String>,
+}
+
+impl Job {
+    pub fn new(kind: JobKind) -> Job {
+        let id = format!(
+            "{}_{}",
+            kind.prefix(),
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        Job {
+            id,
+            kind,
+            status: JobStatus::Running,
+            created_at: Utc::now(),
+            finished_at: None,
+            progress_pct: None,
+            message: "starting".into(),
+            activity: 0,
+            result: None,
+            error: None,
+            instruction: None,
+            session_id: None,
+            state_before: None,
+            credits_before: None,
+            render_id: None,
+            output_stem: None,
+            resolution: None,
+        }
+    }
+
+    pub fn elapsed_s(&self) -> f64 {
+        let end = self.finished_at.unwrap_or_else(Utc::now);
+        ((end - self.created_at).num_milliseconds().max(0) as f64 / 1000.0 * 10.0).round() / 10.0
+    }
+}
+
+struct Cell {
+    tx: watch::Sender<Job>,
+    cancel: CancellationToken,
+}
+
+/// The jobs of this server process.
+#[derive(Clone)]
+pub struct JobManager {
+    cells: Arc<Mutex<HashMap<String, Arc<Cell>>>>,
+    journal: Journal,
+}
+
+/// Handed to a running job to report progress and keep its journal entry current.
+#[derive(Clone)]
+pub struct JobCtx {
+    cell: Arc<Cell>,
+    journal: Journal,
+}
+
+impl JobCtx {
+    pub fn update(&self, f: impl FnOnce(&mut Job)) {
+        self.cell.tx.send_modify(|j| {
+            f(j);
+            j.activity += 1;
+        });
+    }
+    /// Change and write to the journal (for what a restart needs).
+    pub fn update_journaled(&self, f: impl FnOnce(&mut Job)) {
+        self.update(f);
+        self.journal.save(&self.cell.tx.borrow());
+    }
+    pub fn progress(&self, pct: Option<f64>, message: impl Into<String>) {
+        let message = message.into();
+        self.update(|j| {
+            if pct.is_some() {
+                j.progress_pct = pct.map(|p| p.clamp(0.0, 100.0));
+            }
+            j.message = message;
+        });
+    }
+    pub fn snapshot(&self) -> Job {
+        self.cell.tx.borrow().clone()
+    }
+    pub fn cancelled(&self) -> CancellationToken {
+        self.cell.cancel.clone()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl JobManager {
+    pub fn new(journal_dir: PathBuf) -> JobManager {
+        JobManager {
+            cells: Arc::default(),
+            journal: Journal::new(journal_dir),
+        }
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Start `work` as a job. It ends as `succeeded` with its value, `failed` with its error,
+    /// or `cancelled` when [`JobManager::cancel`] is called.
+    pub fn spawn<F, Fut>(&self, job: Job, work: F) -> Job
+    where
+        F: FnOnce(JobCtx) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Value, ToolError>> + Send + 'static,
+    {
+        let (tx, _) = watch::channel(job.clone());
+        let cell = Arc::new(Cell {
+            tx,
+            cancel: CancellationToken::new(),
+        });
+        lock(&self.cells).insert(job.id.clone(), cell.clone());
+        self.journal.save(&job);
+        let ctx = JobCtx {
+            cell: cell.clone(),
+            journal: self.journal.clone(),
+        };
+        let journal = self.journal.clone();
+        tokio::spawn(async move {
+            let cancel = cell.cancel.clone();
+            let outcome = tokio::select! {
+                r = work(ctx) => Some(r),
+                _ = cancel.cancelled() => None,
+            };
+            cell.tx.send_modify(|j| {
+                j.finished_at = Some(Utc::now());
+                j.activity += 1;
+                match outcome {
+                    Some(Ok(v)) => {
+                        j.status = JobStatus::Succeeded;
+                        j.progress_pct = j.progress_pct.map(|_| 100.0);
+                        j.message = "done".into();
+                        j.result = Some(v);
+                    }
+                    Some(Err(e)) => {
+                        j.status = JobStatus::Failed;
+                        j.message = e.message.clone();
+                        j.error = Some(e);
+                    }
+                    None => {
+                        j.status = JobStatus::Cancelled;
+                        j.message = "cancelled".into();
+                    }
+                }
+            });
+            journal.save(&cell.tx.borrow());
+        });
+        job
+    }
+
+    /// Register a finished job read from the journal (for `get_job`/`list_jobs`).
+    pub fn restore_finished(&self, job: Job) {
+        let (tx, _) = watch::channel(job.clone());
+        lock(&self.cells).insert(
+            job.id,
+            Arc::new(Cell {
+                tx,
+                cancel: CancellationToken::new(),
+            }),
+        );
+    }
+
+    pub fn get(&self, id: &str) -> Option<Job> {
+        lock(&self.cells).get(id).map(|c| c.tx.borrow().clone())
+    }
+
+    /// Recent jobs, newest first.
+    pub fn list(&self) -> Vec<Job> {
+        let mut v: Vec<Job> = lock(&self.cells)
+            .values()
+            .map(|c| c.tx.borrow().clone())
+            .collect();
+        v.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        v
+    }
+
+    /// The generation running in a session, if any (one at a time per session).
+    pub fn running_generation(&self, session_id: &str) -> Option<Job> {
+        self.list().into_iter().find(|j| {
+            j.kind == JobKind::Generate
+                && j.status == JobStatus::Running
+                && j.session_id.as_deref() == Some(session_id)
+        })
+    }
+
+    /// Stop a job; returns it as it was, or `None` if unknown.
+    pub fn cancel(&self, id: &str) -> Option<Job> {
+        let cell = lock(&self.cells).get(id).cloned()?;
+        cell.cancel.cancel();
+        let job = cell.tx.borrow().clone();
+        Some(job)
+    }
+
+    /// Wait until the job finishes, `max` passes, or `stop` fires; `on_tick` is called on each
+    /// change and at least every `tick` (for progress notifications).
+    pub async fn wait<F, Fut>(
+        &self,
+        id: &str,
+        max: Duration,
+        tick: Duration,
+        stop: &CancellationToken,
+        mut on_tick: F,
+    ) -> Option<Job>
+    where
+        F: FnMut(Job) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let cell = lock(&self.cells).get(id).cloned()?;
+        let mut rx = cell.tx.subscribe();
+        let deadline = tokio::time::Instant::now() + max;
+        let mut ticker = tokio::time::interval(tick.max(Duration::from_millis(10)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let job = rx.borrow_and_update().clone();
+            if job.status.is_finished() {
+                return Some(job);
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return Some(job),
+                _ = tokio::time::sleep_until(deadline) => return Some(rx.borrow().clone()),
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return Some(rx.borrow().clone());
+                    }
+                    let now = rx.borrow().clone();
+                    on_tick(now).await;
+                }
+                _ = ticker.tick() => on_tick(job).await,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn jobs_finish_wait_and_cancel() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = JobManager::new(dir.path().to_path_buf());
+        let job = m.spawn(Job::new(JobKind::Upload), |ctx| async move {
+            ctx.progress(Some(50.0), "half");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(serde_json::json!({"ok": true}))
+        });
+        let stop = CancellationToken::new();
+        let mut ticks = 0;
+        let done = m
+            .wait(
+                &job.id,
+                Duration::from_secs(5),
+                Duration::from_millis(10),
+                &stop,
+                |_| {
+                    ticks += 1;
+                    async {}
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(done.status, JobStatus::Succeeded);
+        assert_eq!(done.progress_pct, Some(100.0));
+        assert!(ticks > 0);
+        // Bounded wait returns a running job.
+        let slow = m.spawn(Job::new(JobKind::Export), |_| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(Value::Null)
+        });
+        let r = m
+            .wait(
+                &slow.id,
+                Duration::from_millis(30),
+                Duration::from_millis(10),
+                &stop,
+                |_| async {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, JobStatus::Running);
+        // A cancelled caller stops waiting at once; the job runs on.
+        let caller = CancellationToken::new();
+        caller.cancel();
+        let r = m
+            .wait(
+                &slow.id,
+                Duration::from_secs(30),
+                Duration::from_secs(1),
+                &caller,
+                |_| async {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, JobStatus::Running);
+        m.cancel(&slow.id).unwrap();
+        let r = m
+            .wait(
+                &slow.id,
+                Duration::from_secs(5),
+                Duration::from_millis(10),
+                &stop,
+                |_| async {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, JobStatus::Cancelled);
+        // All journaled; a torn file is skipped.
+        std::fs::write(dir.path().join("torn.json"), b"{\"id\":").unwrap();
+        let loaded = m.journal().load_all();
+        assert_eq!(loaded.len(), 2);
+        assert!(loaded.iter().all(|j| j.status.is_finished()));
+    }
+}

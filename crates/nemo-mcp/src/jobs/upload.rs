@@ -1,0 +1,132 @@
+//! An upload: validated files streamed to the backend with byte progress, and URLs.
+
+use super::JobCtx;
+use crate::app::App;
+use crate::errors::ToolError;
+use nemo_client::{MediaFile, UploadProgress};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// An input that was not uploaded, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RejectedInput {
+    pub input: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UploadedItem {
+    pub input: String,
+    pub filename: Option<String>,
+    pub file_type: Option<String>,
+    pub url: Option<String>,
+    pub width: Option<u64>,
+    pub height: Option<u64>,
+    pub duration_s: Option<f64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UploadResult {
+    pub uploaded: Vec<UploadedItem>,
+    pub rejected: Vec<RejectedInput>,
+    /// Media in the project after this upload.
+    pub project_media: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    pub next_step: String,
+}
+
+pub async fn run(
+    app: Arc<App>,
+    ctx: JobCtx,
+    files: Vec<(String, MediaFile)>,
+    urls: Vec<String>,
+    rejected: Vec<RejectedInput>,
+) -> Result<Value, ToolError> {
+    let mut uploaded = Vec::new();
+    if !files.is_empty() {
+        let total: u64 = files.iter().map(|(_, f)| f.size).sum();
+        ctx.progress(
+            Some(0.0),
+            format!(
+                "uploading {} file(s), {} MB",
+                files.len(),
+                total / 1_000_000
+            ),
+        );
+        let progress_ctx = ctx.clone();
+        let progress: UploadProgress = Arc::new(move |done, total| {
+            let pct = if total > 0 {
+                done as f64 * 100.0 / total as f64
+            } else {
+                100.0
+            };
+            progress_ctx.progress(
+                Some(pct * 0.95),
+                format!("uploaded {} of {} MB", done / 1_000_000, total / 1_000_000),
+            );
+        });
+        let media: Vec<MediaFile> = files.iter().map(|(_, f)| f.clone()).collect();
+        let up = app
+            .client
+            .upload_files(&media, Some(progress))
+            .await
+            .map_err(|e| app.err(&e))?;
+        for (i, asset) in up.assets.into_iter().enumerate() {
+            let input = files
+                .get(i)
+                .map(|(input, _)| input.clone())
+                .unwrap_or_default();
+            uploaded.push(UploadedItem {
+                input,
+                filename: asset.filename,
+                file_type: asset.file_type,
+                url: asset.url,
+                width: asset.width,
+                height: asset.height,
+                duration_s: asset.duration_s,
+            });
+        }
+    }
+    if !urls.is_empty() {
+        ctx.progress(
+            Some(95.0),
+            format!("asking NemoVideo to fetch {} URL(s)", urls.len()),
+        );
+        let up = app
+            .client
+            .upload_urls(&urls)
+            .await
+            .map_err(|e| app.err(&e))?;
+        for (i, asset) in up.assets.into_iter().enumerate() {
+            uploaded.push(UploadedItem {
+                input: urls.get(i).cloned().unwrap_or_default(),
+                filename: asset.filename,
+                file_type: asset.file_type,
+                url: asset.url,
+                width: asset.width,
+                height: asset.height,
+                duration_s: asset.duration_s,
+            });
+        }
+    }
+    let project_media = app
+        .client
+        .state()
+        .await
+        .map(|s| s.assets.len())
+        .unwrap_or(uploaded.len());
+    let notice = app.client.take_session_replaced().map(|r| {
+        format!("NemoVideo had lost the previous project ({}); the files went to a new one and the old timeline is gone.", r.old)
+    });
+    let result = UploadResult {
+        uploaded,
+        rejected,
+        project_media,
+        notice,
+        next_step: "describe the video with generate, e.g. \"combine these images into a 30-second promo video with music\"".into(),
+    };
+    serde_json::to_value(result).map_err(|e| ToolError::new("internal", e.to_string()))
+}

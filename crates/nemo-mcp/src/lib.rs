@@ -1,0 +1,44 @@
+#![doc = include_str!("../README.md")]
+
+pub mod app;
+pub mod cli;
+pub mod demo;
+pub mod doctor;
+pub mod errors;
+pub mod http;
+pub mod jobs;
+pub mod logging;
+pub mod paths;
+pub mod prompts;
+pub mod resources;
+pub mod server;
+pub mod settings;
+pub mod tools;
+pub mod views;
+
+pub use app::App;
+pub use server::NemoServer;
+pub use settings::Settings;
+
+/// What the host's model is told about using these tools.
+pub const INSTRUCTIONS: &str = "NemoVideo makes and edits videos in the cloud. Typical flow: \
+upload_media (local paths or URLs) → generate (describe the video; spends credits) → export_video \
+(saves an MP4 locally). Long work runs as jobs: if a tool answers status \"running\", call get_job \
+with the job_id; it waits up to 45 s by itself, so never poll in a tight loop. Exports, credits and \
+timeline questions have their own tools (export_video, get_credits, get_timeline); do not send them \
+to generate. Give users the links the tools return (project, registration) as they are.";
+
+/// Serve MCP on stdin/stdout until the client goes away.
+pub async fn serve_stdio(app: std::sync::Arc<App>) -> Result<(), String> {
+    use rmcp::ServiceExt;
+    app.resume_jobs();
+    let server = NemoServer::new(app)
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| format!("MCP start failed: {e}"))?;
+    server
+        .waiting()
+        .await
+        .map_err(|e| format!("MCP server stopped: {e}"))?;
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! The seeds' three workflows as prompts: quick edit, batch, iterative.
+
+use rmcp::model::*;
+use rmcp::ErrorData as McpError;
+
+pub fn list() -> ListPromptsResult {
+    let files = || {
+        PromptArgument::new("files")
+            .with_description("Absolute paths of the images/clips, comma separated")
+    };
+    let goal = || {
+        PromptArgument::new("goal")
+            .with_description("What the video should be")
+            .with_required(true)
+    };
+    ListPromptsResult::with_all_items(vec![
+        Prompt::new(
+            "quick_edit",
+            Some("Files + one description → an exported MP4 in three tool calls"),
+            Some(vec![files(), goal()]),
+        ),
+        Prompt::new(
+            "batch",
+            Some("Several videos from several sets of files, one after another"),
+            Some(vec![files(), goal()]),
+        ),
+        Prompt::new(
+            "iterative",
+            Some("Build a video step by step, checking the timeline between edits"),
+            Some(vec![goal()]),
+        ),
+    ])
+}
+
+fn arg(args: Option<&JsonObject>, k: &str) -> String {
+    args.and_then(|a| a.get(k))
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .chars()
+        .take(2000)
+        .collect()
+}
+
+pub fn get(name: &str, args: Option<&JsonObject>) -> Result<GetPromptResult, McpError> {
+    let files = arg(args, "files");
+    let goal = arg(args, "goal");
+    let text = match name {
+        "quick_edit" => format!(
+            "Make this video with the NemoVideo tools: {goal}\n\
+             1. upload_media with paths [{files}].\n\
+             2. generate with the description as the instruction.\n\
+             3. export_video, then tell me the saved path.\n\
+             If a tool answers status \"running\", call get_job with its job_id (it waits by itself)."
+        ),
+        "batch" => format!(
+            "Make one video per set of files: {goal}\nFiles: {files}\n\
+             For each set: connect with new_project=true, upload_media, generate, export_video. \
+             Report each saved path. Follow running jobs with get_job; do not start two generations in one project."
+        ),
+        "iterative" => format!(
+            "Let's build this video step by step: {goal}\n\
+             After each generate, show me the changes and the timeline (get_timeline) and ask what to change next. \
+             Export with export_video only when I say it is done. Check get_credits if an edit is refused."
+        ),
+        _ => return Err(McpError::invalid_params(format!("no prompt {:?}", name.chars().take(40).collect::<String>()), None)),
+    };
+    Ok(
+        GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+            .with_description(name.to_string()),
+    )
+}

@@ -1,0 +1,122 @@
+//! The server's own settings (on top of the client's): folders, waits and polling, all from the
+//! environment with sensible defaults.
+
+use nemo_client::{Config, Profile};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The longest a tool call waits before answering `running` (hosts cut calls at about 60 s).
+pub const MAX_WAIT: Duration = Duration::from_secs(55);
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(45);
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub client: Config,
+    /// Where exports are saved.
+    pub output_dir: PathBuf,
+    /// Local files may only be uploaded from inside these (canonical) folders.
+    pub allowed_dirs: Vec<PathBuf>,
+    pub default_wait: Duration,
+    /// Progress is notified at least this often while a call waits.
+    pub progress_every: Duration,
+    pub render_poll: Duration,
+    pub render_timeout: Duration,
+    /// The contract's recovery after a broken stream: first wait, later waits, reads.
+    pub recovery_first: Duration,
+    pub recovery_then: Duration,
+    pub recovery_reads: u32,
+}
+
+fn env(k: &str) -> Option<String> {
+    std::env::var(k)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn env_ms(k: &str) -> Option<Duration> {
+    env(k)
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis)
+}
+
+/// `~/Videos/NemoVideo` (the platform's Videos folder).
+pub fn default_output_dir() -> PathBuf {
+    dirs::video_dir()
+        .or_else(|| dirs::home_dir().map(|h| h.join("Videos")))
+        .unwrap_or_else(|| PathBuf::from("Videos"))
+        .join("NemoVideo")
+}
+
+impl Settings {
+    /// Defaults around a client configuration (for embedding: the demo, tests).
+    pub fn new(client: Config, output_dir: PathBuf, allowed_dirs: Vec<PathBuf>) -> Settings {
+        Settings {
+            client,
+            output_dir,
+            allowed_dirs: allowed_dirs
+                .iter()
+                .filter_map(|p| p.canonicalize().ok())
+                .collect(),
+            default_wait: DEFAULT_WAIT,
+            progress_every: Duration::from_secs(5),
+            render_poll: Duration::from_secs(5),
+            render_timeout: Duration::from_secs(20 * 60),
+            recovery_first: Duration::from_secs(30),
+            recovery_then: Duration::from_secs(60),
+            recovery_reads: 5,
+        }
+    }
+
+    /// Everything from the environment; `profile` (from `--profile`) wins over `NEMO_PROFILE`.
+    pub fn from_env(profile: Option<Profile>) -> Result<Settings, String> {
+        let mut client = Config::from_env().map_err(|e| e.to_string())?;
+        if let Some(p) = profile {
+            client.profile = p;
+        }
+        let output_dir = env("NEMO_OUTPUT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(default_output_dir);
+        let allowed = match std::env::var_os("NEMO_ALLOWED_DIRS").filter(|v| !v.is_empty()) {
+            Some(v) => std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect(),
+            None => dirs::home_dir().into_iter().collect::<Vec<_>>(),
+        };
+        // Canonical forms, so symlinks cannot be used to step outside; folders that do not
+        // exist allow nothing.
+        let allowed_dirs: Vec<PathBuf> = allowed
+            .iter()
+            .filter_map(|p| p.canonicalize().ok())
+            .collect();
+        Ok(Settings {
+            client,
+            output_dir,
+            allowed_dirs,
+            default_wait: env("NEMO_DEFAULT_WAIT_S")
+                .and_then(|v| v.parse::<f64>().ok())
+                .map(|s| Duration::from_secs_f64(s.clamp(0.0, MAX_WAIT.as_secs_f64())))
+                .unwrap_or(DEFAULT_WAIT),
+            progress_every: env_ms("NEMO_PROGRESS_INTERVAL_MS").unwrap_or(Duration::from_secs(5)),
+            render_poll: env_ms("NEMO_RENDER_POLL_MS").unwrap_or(Duration::from_secs(5)),
+            render_timeout: Duration::from_secs(20 * 60),
+            recovery_first: env_ms("NEMO_RECOVERY_WAIT_MS").unwrap_or(Duration::from_secs(30)),
+            recovery_then: env_ms("NEMO_RECOVERY_WAIT_MS").unwrap_or(Duration::from_secs(60)),
+            recovery_reads: 5,
+        })
+    }
+
+    pub fn journal_dir(&self) -> PathBuf {
+        self.client.state_dir.join("jobs")
+    }
+
+    /// A bounded wait from a tool argument.
+    pub fn wait(&self, wait_s: Option<f64>) -> Duration {
+        match wait_s {
+            Some(s) if s.is_finite() => {
+                Duration::from_secs_f64(s.clamp(0.0, MAX_WAIT.as_secs_f64()))
+            }
+            _ => self.default_wait,
+        }
+    }
+}

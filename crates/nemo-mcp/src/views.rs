@@ -1,0 +1,214 @@
+//! What tools return: typed structures (with their JSON schema, for `outputSchema`) plus a
+//! short text for people; and the progress notifications sent while a call waits.
+
+use crate::errors::ToolError;
+use crate::jobs::{Job, JobKind, JobStatus};
+use rmcp::model::{
+    CallToolResult, ContentBlock, ProgressNotificationParam, ProgressToken, Resource,
+};
+use rmcp::service::{Peer, RoleServer};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// A job as a tool answers it: finished with its result, or running with how to follow it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JobView {
+    /// Pass it to `get_job` to wait for the result, or to `cancel_job`.
+    pub job_id: String,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    pub elapsed_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress_pct: Option<f64>,
+    /// What the job is doing (or did).
+    pub message: String,
+    /// When running: call `get_job` after this many seconds (it waits by itself; no need to poll fast).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_after_s: Option<u64>,
+    /// The job's result when it succeeded (see the tool's description for its fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ToolError>,
+    /// Set when this answer did not start a new job (e.g. a generation was already running).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl JobView {
+    pub fn of(job: &Job) -> JobView {
+        JobView {
+            job_id: job.id.clone(),
+            kind: job.kind,
+            status: job.status,
+            elapsed_s: job.elapsed_s(),
+            progress_pct: job.progress_pct.map(|p| (p * 10.0).round() / 10.0),
+            message: job.message.clone(),
+            poll_after_s: (job.status == JobStatus::Running).then_some(match job.kind {
+                JobKind::Generate => 5,
+                _ => 2,
+            }),
+            result: job.result.clone(),
+            error: job.error.clone(),
+            note: None,
+        }
+    }
+
+    fn text(&self) -> String {
+        let r = |k: &str| {
+            self.result
+                .as_ref()
+                .and_then(|v| v.get(k))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let s = |v: Value| v.as_str().map(str::to_string).unwrap_or_default();
+        let mut out = match (self.status, self.kind) {
+            (JobStatus::Running, _) => format!(
+                "Job {} is still running ({} s{}): {}. Call get_job with job_id \"{}\" to wait for it (it waits up to 45 s itself).",
+                self.job_id,
+                self.elapsed_s.round(),
+                self.progress_pct.map(|p| format!(", {p:.0}%")).unwrap_or_default(),
+                self.message,
+                self.job_id
+            ),
+            (JobStatus::Succeeded, JobKind::Generate) => {
+                let reply = s(r("reply"));
+                let mut t = if reply.is_empty() { "NemoVideo made the edit without comment.".to_string() } else { reply };
+                t.push_str(&format!("\nWhat changed: {}\n{}", s(r("changes")), s(r("timeline"))));
+                if let Some(spent) = r("credits_spent").as_i64() {
+                    t.push_str(&format!("\nCredits spent: {spent}"));
+                    if let Some(left) = r("credits_left").as_i64() {
+                        t.push_str(&format!(" ({left} left)"));
+                    }
+                }
+                for k in ["recovered", "notice"] {
+                    if let Some(n) = r(k).as_str() {
+                        t.push_str(&format!("\nNote: {n}"));
+                    }
+                }
+                t
+            }
+            (JobStatus::Succeeded, JobKind::Export) => {
+                let mb = r("size_bytes").as_u64().unwrap_or(0) as f64 / 1_048_576.0;
+                let mut t = format!("Saved the video to {} ({mb:.1} MB).", s(r("path")));
+                if let Some(link) = r("project_link").as_str() {
+                    t.push_str(&format!("\nOpen the project in a browser: {link}"));
+                }
+                t
+            }
+            (JobStatus::Succeeded, JobKind::Upload) => {
+                let up = r("uploaded").as_array().map(Vec::len).unwrap_or(0);
+                let mut t = format!("Uploaded {up} item(s); the project now has {} media item(s).", r("project_media"));
+                for rej in r("rejected").as_array().into_iter().flatten() {
+                    t.push_str(&format!("\nNot uploaded: {} ({})", s(rej["input"].clone()), s(rej["reason"].clone())));
+                }
+                if let Some(n) = r("notice").as_str() {
+                    t.push_str(&format!("\nNote: {n}"));
+                }
+                t
+            }
+            (JobStatus::Cancelled, _) => format!("Job {} was cancelled.", self.job_id),
+            (JobStatus::Failed, _) => format!("Job {} failed: {}", self.job_id, self.message),
+        };
+        if let Some(n) = &self.note {
+            out = format!("{n}\n{out}");
+        }
+        out
+    }
+
+    /// The tool result: a failed job is an error result (the model must read it).
+    pub fn into_result(self) -> CallToolResult {
+        if self.status == JobStatus::Failed {
+            let mut e = self
+                .error
+                .clone()
+                .unwrap_or_else(|| ToolError::new("failed", self.message.clone()));
+            e.message = format!("job {}: {}", self.job_id, e.message);
+            return e.to_result();
+        }
+        let mut content = vec![ContentBlock::text(self.text())];
+        if self.kind == JobKind::Export && self.status == JobStatus::Succeeded {
+            if let Some(path) = self.result.as_ref().and_then(|r| r["path"].as_str()) {
+                let name = std::path::Path::new(path)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let mut res =
+                    Resource::new(crate::paths::file_uri(std::path::Path::new(path)), name)
+                        .with_mime_type("video/mp4");
+                if let Some(size) = self.result.as_ref().and_then(|r| r["size_bytes"].as_u64()) {
+                    res = res.with_size(size);
+                }
+                content.push(ContentBlock::resource_link(res));
+            }
+        }
+        structured(content, &self)
+    }
+}
+
+/// A success result with structured content and the given content blocks.
+pub fn structured<T: Serialize>(content: Vec<ContentBlock>, value: &T) -> CallToolResult {
+    let mut r = CallToolResult::success(content);
+    r.structured_content = Some(serde_json::to_value(value).unwrap_or_default());
+    r
+}
+
+/// Sends `notifications/progress` for one waiting call: values always increase, at most a few
+/// per second, and (driven by the job manager's ticks) at least every few seconds.
+pub struct Progress {
+    peer: Peer<RoleServer>,
+    token: Option<ProgressToken>,
+    last_value: f64,
+    last_sent: Option<Instant>,
+    started: Instant,
+}
+
+impl Progress {
+    pub fn new(peer: Peer<RoleServer>, token: Option<ProgressToken>) -> Progress {
+        Progress {
+            peer,
+            token,
+            last_value: 0.0,
+            last_sent: None,
+            started: Instant::now(),
+        }
+    }
+
+    pub async fn report(&mut self, job: &Job) {
+        let Some(token) = self.token.clone() else {
+            return;
+        };
+        if self
+            .last_sent
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(200))
+        {
+            return;
+        }
+        let (value, total) = match (job.kind, job.progress_pct) {
+            (JobKind::Export | JobKind::Upload, pct) => {
+                let v = pct.unwrap_or(0.0).max(self.last_value + 0.001).min(100.0);
+                (v, Some(100.0))
+            }
+            // A generation has no measurable size: seconds of work, always rising.
+            (JobKind::Generate, _) => (
+                self.started
+                    .elapsed()
+                    .as_secs_f64()
+                    .max(self.last_value + 0.001),
+                None,
+            ),
+        };
+        self.last_value = value;
+        self.last_sent = Some(Instant::now());
+        let mut p = ProgressNotificationParam::new(token, value).with_message(job.message.clone());
+        if let Some(t) = total {
+            p = p.with_total(t);
+        }
+        if let Err(e) = self.peer.notify_progress(p).await {
+            tracing::debug!("progress notification not sent: {e}");
+        }
+    }
+}
