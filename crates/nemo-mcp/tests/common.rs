@@ -1,0 +1,202 @@
+//! In-process harness: nemo-sim as the backend, the server and an rmcp client joined by a pipe.
+#![allow(dead_code)]
+
+use nemo_mcp::{App, NemoServer, Settings};
+use nemo_sim::{Sim, SimConfig, SimHandle};
+use rmcp::model::*;
+use rmcp::service::{NotificationContext, RoleClient, RunningService};
+use rmcp::{ClientHandler, ServiceExt};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Default)]
+pub struct Recorder {
+    pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+}
+
+impl ClientHandler for Recorder {
+    async fn on_progress(&self, p: ProgressNotificationParam, _c: NotificationContext<RoleClient>) {
+        self.progress.lock().unwrap().push(p);
+    }
+}
+
+pub struct Harness {
+    pub sim: SimHandle,
+    pub dir: tempfile::TempDir,
+    pub app: Arc<App>,
+    pub client: RunningService<RoleClient, Recorder>,
+    pub recorder: Recorder,
+    next_token: Mutex<i64>,
+}
+
+pub fn png(w: u32, h: u32) -> Vec<u8> {
+    nemo_mcp::demo::sample_png(w, h, [200, 100, 50], 1)
+}
+
+pub fn settings_for(sim: &SimHandle, dir: &Path) -> Settings {
+    let mut t = nemo_client::Timeouts::fast();
+    t.sse_heartbeats_only = Duration::from_secs(3);
+    let config = nemo_client::Config::new(sim.base_url(), dir.join("state"))
+        .with_web_url(sim.web_url())
+        .with_client_id_file(dir.join("client_id"))
+        .with_timeouts(t);
+    std::fs::create_dir_all(dir.join("media")).unwrap();
+    let mut s = Settings::new(config, dir.join("out"), vec![dir.join("media")]);
+    s.render_poll = Duration::from_millis(20);
+    s.progress_every = Duration::from_millis(50);
+    s.recovery_first = Duration::from_millis(100);
+    s.recovery_then = Duration::from_millis(100);
+    s.default_wait = Duration::from_secs(20);
+    s
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        Self::with(SimConfig::fast(), |_| {}).await
+    }
+
+    pub async fn with(sim: SimConfig, tweak: impl FnOnce(&mut Settings)) -> Harness {
+        let sim = Sim::start(sim).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = settings_for(&sim, dir.path());
+        tweak(&mut settings);
+        Self::on(sim, dir, settings).await
+    }
+
+    /// A server (a "restart") on an existing simulator and folder.
+    pub async fn on(sim: SimHandle, dir: tempfile::TempDir, settings: Settings) -> Harness {
+        let app = App::new(settings).unwrap();
+        app.resume_jobs();
+        let (a, b) = tokio::io::duplex(1 << 16);
+        let server = NemoServer::new(app.clone());
+        tokio::spawn(async move {
+            if let Ok(s) = server.serve(a).await {
+                let _ = s.waiting().await;
+            }
+        });
+        let recorder = Recorder::default();
+        let client = recorder.clone().serve(b).await.unwrap();
+        Harness {
+            sim,
+            dir,
+            app,
+            client,
+            recorder,
+            next_token: Mutex::new(0),
+        }
+    }
+
+    pub fn media(&self, name: &str, bytes: &[u8]) -> String {
+        let p = self.dir.path().join("media").join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.display().to_string()
+    }
+
+    pub fn params(name: &'static str, args: Value) -> CallToolRequestParams {
+        CallToolRequestParams::new(name)
+            .with_arguments(args.as_object().cloned().unwrap_or_default())
+    }
+
+    pub async fn call(&self, name: &'static str, args: Value) -> CallToolResult {
+        self.client
+            .call_tool(Self::params(name, args))
+            .await
+            .unwrap()
+    }
+
+    /// A call with a progress token (so the server sends progress notifications).
+    pub async fn call_tracked(
+        &self,
+        name: &'static str,
+        args: Value,
+    ) -> (CallToolResult, ProgressToken) {
+        let token = {
+            let mut n = self.next_token.lock().unwrap();
+            *n += 1;
+            ProgressToken(NumberOrString::Number(*n))
+        };
+        let mut params = Self::params(name, args);
+        let mut meta = RequestMetaObject::default();
+        meta.set_progress_token(token.clone());
+        params.meta = Some(meta);
+        (self.client.call_tool(params).await.unwrap(), token)
+    }
+
+    pub fn progress_for(&self, token: &ProgressToken) -> Vec<ProgressNotificationParam> {
+        self.recorder
+            .progress
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| &p.progress_token == token)
+            .cloned()
+            .collect()
+    }
+
+    /// Follow a job to its end with get_job; returns the final structured body.
+    pub async fn finish(&self, mut body: Value) -> Value {
+        for _ in 0..100 {
+            if body["status"] != "running" {
+                return body;
+            }
+            let r = self
+                .call("get_job", json!({"job_id": body["job_id"], "wait_s": 10}))
+                .await;
+            body = r.structured_content.clone().unwrap();
+            if r.is_error == Some(true) {
+                return body;
+            }
+        }
+        panic!("job never finished: {body}");
+    }
+
+    pub fn outputs(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("out"))
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Every byte the server wrote to disk in its state folder.
+    pub fn state_files_text(&self) -> String {
+        let mut all = String::new();
+        fn walk(p: &Path, all: &mut String) {
+            if let Ok(rd) = std::fs::read_dir(p) {
+                for e in rd.flatten() {
+                    let path = e.path();
+                    if path.is_dir() {
+                        walk(&path, all);
+                    } else if let Ok(b) = std::fs::read(&path) {
+                        all.push_str(&String::from_utf8_lossy(&b));
+                    }
+                }
+            }
+        }
+        walk(&self.dir.path().join("state"), &mut all);
+        all
+    }
+
+    /// The anonymous token the server is using (read from the credentials file).
+    pub fn token(&self) -> String {
+        let c: Value = serde_json::from_slice(
+            &std::fs::read(self.dir.path().join("state/credentials.json")).unwrap(),
+        )
+        .unwrap();
+        c["token"].as_str().unwrap().to_string()
+    }
+}
+
+pub fn text_of(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn body(r: &CallToolResult) -> Value {
+    r.structured_content.clone().unwrap_or(Value::Null)
+}
