@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-const PROMO: &str = "combine these images into a 30-second promo video with music and text overlays";
+const PROMO: &str =
+    "combine these images into a 30-second promo video with music and text overlays";
 
 /// The server binary of this workspace (built by `cargo test --workspace`; built here if not).
 fn binary() -> PathBuf {
@@ -19,7 +20,10 @@ fn binary() -> PathBuf {
     let dir = exe.parent().and_then(Path::parent).unwrap();
     let bin = dir.join(format!("nemo-mcp{}", std::env::consts::EXE_SUFFIX));
     if !bin.exists() {
-        let status = std::process::Command::new(env!("CARGO")).args(["build", "-p", "nemo-mcp", "--bin", "nemo-mcp"]).status().unwrap();
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "nemo-mcp", "--bin", "nemo-mcp"])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
     bin
@@ -66,28 +70,50 @@ impl World {
     /// Start the server; its stderr goes to `stderr-N.log`.
     async fn server(&self, n: u32) -> (RunningService<RoleClient, ()>, Option<u32>) {
         let log = std::fs::File::create(self.path(&format!("stderr-{n}.log"))).unwrap();
-        let (transport, _) = TokioChildProcess::builder(self.command()).stderr(Stdio::from(log)).spawn().unwrap();
+        let (transport, _) = TokioChildProcess::builder(self.command())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
         let pid = transport.id();
         (().serve(transport).await.unwrap(), pid)
     }
     fn stderr(&self) -> String {
-        (0..5).filter_map(|n| std::fs::read_to_string(self.path(&format!("stderr-{n}.log"))).ok()).collect()
+        (0..5)
+            .filter_map(|n| std::fs::read_to_string(self.path(&format!("stderr-{n}.log"))).ok())
+            .collect()
     }
     fn token(&self) -> String {
-        let c: Value = serde_json::from_slice(&std::fs::read(self.path(".config/nemo-mcp/credentials.json")).unwrap()).unwrap();
+        let c: Value = serde_json::from_slice(
+            &std::fs::read(self.path(".config/nemo-mcp/credentials.json")).unwrap(),
+        )
+        .unwrap();
         c["token"].as_str().unwrap().to_string()
     }
     fn mp4s(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(self.path("out")).unwrap().filter_map(Result::ok).map(|e| e.path()).collect()
+        std::fs::read_dir(self.path("out"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect()
     }
 }
 
-async fn call(c: &RunningService<RoleClient, ()>, name: &'static str, args: Value) -> (Value, bool) {
+async fn call(
+    c: &RunningService<RoleClient, ()>,
+    name: &'static str,
+    args: Value,
+) -> (Value, bool) {
     let r = c
-        .call_tool(CallToolRequestParams::new(name).with_arguments(args.as_object().cloned().unwrap_or_default()))
+        .call_tool(
+            CallToolRequestParams::new(name)
+                .with_arguments(args.as_object().cloned().unwrap_or_default()),
+        )
         .await
         .unwrap();
-    (r.structured_content.clone().unwrap_or(Value::Null), r.is_error == Some(true))
+    (
+        r.structured_content.clone().unwrap_or(Value::Null),
+        r.is_error == Some(true),
+    )
 }
 
 /// Follow a job with get_job; returns the final body and how many get_job calls it took.
@@ -96,21 +122,31 @@ async fn follow(c: &RunningService<RoleClient, ()>, mut body: Value) -> (Value, 
     while body["status"] == "running" {
         polls += 1;
         assert!(polls < 50, "too many polls");
-        body = call(c, "get_job", json!({"job_id": body["job_id"], "wait_s": 20})).await.0;
+        body = call(
+            c,
+            "get_job",
+            json!({"job_id": body["job_id"], "wait_s": 20}),
+        )
+        .await
+        .0;
     }
     (body, polls)
 }
 
 fn kill(pid: Option<u32>) {
     let pid = pid.expect("a child pid");
-    let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status();
 }
 
 #[tokio::test]
 async fn quick_edit_leaves_one_mp4_in_three_calls() {
     let w = World::new(SimConfig::fast()).await;
     let (c, _) = w.server(0).await;
-    let mut paths: Vec<String> = (1..=5).map(|i| w.media(&format!("product-{i}.png"))).collect();
+    let mut paths: Vec<String> = (1..=5)
+        .map(|i| w.media(&format!("product-{i}.png")))
+        .collect();
     paths.push(w.media("logo.png"));
     let mut calls = 0;
     let (up, err) = call(&c, "upload_media", json!({"paths": paths})).await;
@@ -129,13 +165,19 @@ async fn quick_edit_leaves_one_mp4_in_three_calls() {
     let (e, p3) = follow(&c, e).await;
     assert_eq!(e["status"], "succeeded", "{e}");
     assert_eq!(calls, 3);
-    eprintln!("quick edit: {calls} tool calls + {} get_job polls", p1 + p2 + p3);
+    eprintln!(
+        "quick edit: {calls} tool calls + {} get_job polls",
+        p1 + p2 + p3
+    );
     let files = w.mp4s();
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(files[0].extension().unwrap(), "mp4");
     let bytes = std::fs::read(&files[0]).unwrap();
     assert_eq!(&bytes[4..8], b"ftyp");
-    assert_eq!(bytes.len() as u64, e["result"]["size_bytes"].as_u64().unwrap());
+    assert_eq!(
+        bytes.len() as u64,
+        e["result"]["size_bytes"].as_u64().unwrap()
+    );
     // Secrets: the token is nowhere in stderr (debug level), results or the journal.
     let token = w.token();
     assert!(!w.stderr().contains(&token));
@@ -167,12 +209,22 @@ async fn a_silent_edit_is_reported_from_the_timeline() {
     let w = World::new(SimConfig::fast()).await;
     w.sim.control().set_silence(Some(true));
     let (c, _) = w.server(0).await;
-    call(&c, "upload_media", json!({"paths": [w.media("a.png"), w.media("b.png")]})).await;
+    call(
+        &c,
+        "upload_media",
+        json!({"paths": [w.media("a.png"), w.media("b.png")]}),
+    )
+    .await;
     let (g, _) = call(&c, "generate", json!({"instruction": PROMO})).await;
     let (g, _) = follow(&c, g).await;
     assert_eq!(g["result"]["reply"], "");
     let changes = g["result"]["changes"].as_str().unwrap();
-    assert!(changes.contains("Added Video") && changes.contains("Added BGM") && changes.contains("Length 0s → 30s"), "{changes}");
+    assert!(
+        changes.contains("Added Video")
+            && changes.contains("Added BGM")
+            && changes.contains("Length 0s → 30s"),
+        "{changes}"
+    );
     let _ = c.cancel().await;
 }
 
@@ -181,14 +233,24 @@ async fn killed_mid_render_then_restarted_finishes_and_downloads_once() {
     let w = World::new(SimConfig::fast().with_time_scale(0.05)).await;
     let (c, pid) = w.server(0).await;
     call(&c, "upload_media", json!({"paths": [w.media("a.png")]})).await;
-    let (g, _) = call(&c, "generate", json!({"instruction": "combine into a 6 second video"})).await;
+    let (g, _) = call(
+        &c,
+        "generate",
+        json!({"instruction": "combine into a 6 second video"}),
+    )
+    .await;
     follow(&c, g).await;
     let (e, _) = call(&c, "export_video", json!({"wait_s": 0.3})).await;
     assert_eq!(e["status"], "running", "{e}");
     let job_id = e["job_id"].as_str().unwrap().to_string();
-    let journal = w.path(".config/nemo-mcp/jobs").join(format!("{job_id}.json"));
+    let journal = w
+        .path(".config/nemo-mcp/jobs")
+        .join(format!("{job_id}.json"));
     for _ in 0..200 {
-        if std::fs::read_to_string(&journal).unwrap_or_default().contains("\"render_id\": \"render_") {
+        if std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .contains("\"render_id\": \"render_")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -201,7 +263,12 @@ async fn killed_mid_render_then_restarted_finishes_and_downloads_once() {
     assert_eq!(done["status"], "succeeded", "{done}");
     let files = w.mp4s();
     assert_eq!(files.len(), 1, "{files:?}");
-    let submits = w.sim.log().iter().filter(|x| x.path == "/api/render/proxy/lambda").count();
+    let submits = w
+        .sim
+        .log()
+        .iter()
+        .filter(|x| x.path == "/api/render/proxy/lambda")
+        .count();
     assert_eq!(submits, 1, "no second render (no duplicate, no orphan)");
     let _ = c2.cancel().await;
 }
@@ -211,7 +278,12 @@ async fn killed_mid_generation_then_restarted_recovers_from_state() {
     let w = World::new(SimConfig::fast().with_time_scale(0.1)).await;
     let (c, pid) = w.server(0).await;
     call(&c, "upload_media", json!({"paths": [w.media("a.png")]})).await;
-    let (g, _) = call(&c, "generate", json!({"instruction": "combine into a 25 second video", "wait_s": 0.3})).await;
+    let (g, _) = call(
+        &c,
+        "generate",
+        json!({"instruction": "combine into a 25 second video", "wait_s": 0.3}),
+    )
+    .await;
     assert_eq!(g["status"], "running", "{g}");
     kill(pid);
     drop(c);
@@ -220,7 +292,11 @@ async fn killed_mid_generation_then_restarted_recovers_from_state() {
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["result"]["duration_s"], 25.0);
     assert!(done["result"]["recovered"].is_string());
-    assert_eq!(w.sim.control().attempted_messages().len(), 1, "the message was never sent again");
+    assert_eq!(
+        w.sim.control().attempted_messages().len(),
+        1,
+        "the message was never sent again"
+    );
     let _ = c2.cancel().await;
 }
 
@@ -228,25 +304,49 @@ async fn killed_mid_generation_then_restarted_recovers_from_state() {
 async fn stdout_carries_only_json_rpc_even_for_garbage_input() {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let w = World::new(SimConfig::fast()).await;
-    let mut child = w.command().stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = w
+        .command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}});
-    let garbage = ["not json at all", "{", "[]", "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"no/such\"}", "\u{0}\u{1}binary"];
-    stdin.write_all(format!("{init}\n").as_bytes()).await.unwrap();
-    stdin.write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n").await.unwrap();
+    let garbage = [
+        "not json at all",
+        "{",
+        "[]",
+        "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"no/such\"}",
+        "\u{0}\u{1}binary",
+    ];
+    stdin
+        .write_all(format!("{init}\n").as_bytes())
+        .await
+        .unwrap();
+    stdin
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")
+        .await
+        .unwrap();
     for g in garbage {
         stdin.write_all(format!("{g}\n").as_bytes()).await.unwrap();
     }
     let list = json!({"jsonrpc":"2.0","id":2,"method":"tools/list"});
-    stdin.write_all(format!("{list}\n").as_bytes()).await.unwrap();
+    stdin
+        .write_all(format!("{list}\n").as_bytes())
+        .await
+        .unwrap();
     let mut got_list = false;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while let Ok(Ok(Some(line))) = tokio::time::timeout_at(deadline, lines.next_line()).await {
-        let v: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("non-JSON on stdout: {line:?}"));
+        let v: Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("non-JSON on stdout: {line:?}"));
         assert_eq!(v["jsonrpc"], "2.0", "{line}");
         if v["id"] == 2 {
-            got_list = v["result"]["tools"].as_array().is_some_and(|t| t.len() == 9);
+            got_list = v["result"]["tools"]
+                .as_array()
+                .is_some_and(|t| t.len() == 9);
             break;
         }
     }

@@ -142,6 +142,7 @@ pub struct TimelineView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canvas: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::views::any_json")]
     pub draft: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,

@@ -29,6 +29,7 @@ pub struct JobView {
     pub poll_after_s: Option<u64>,
     /// The job's result when it succeeded (see the tool's description for its fields).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "any_json")]
     pub result: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ToolError>,
@@ -147,6 +148,12 @@ impl JobView {
         }
         structured(content, &self)
     }
+}
+
+/// `{}` (any JSON) for free-form fields. schemars writes `true` there, which is valid JSON
+/// Schema but rejected by the TypeScript SDK's tool-list validation (found with the Inspector).
+pub fn any_json(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({})
 }
 
 /// A success result with structured content and the given content blocks.

@@ -9,33 +9,68 @@ use serde_json::json;
 #[tokio::test]
 async fn a_render_in_flight_is_finished_and_downloaded_once_after_a_restart() {
     let h = Harness::with(SimConfig::fast().with_time_scale(0.05), |_| {}).await;
-    h.call("upload_media", json!({"paths": [h.media("a.png", &png(10, 10))]})).await;
-    h.call("generate", json!({"instruction": "combine into a 5 second video"})).await;
+    h.call(
+        "upload_media",
+        json!({"paths": [h.media("a.png", &png(10, 10))]}),
+    )
+    .await;
+    h.call(
+        "generate",
+        json!({"instruction": "combine into a 5 second video"}),
+    )
+    .await;
     let running = body(&h.call("export_video", json!({"wait_s": 0.1})).await);
     assert_eq!(running["status"], "running");
     let job_id = running["job_id"].as_str().unwrap().to_string();
     // Wait until the render id is journaled, then "kill" the server (drop it, jobs and all).
-    let journal = h.dir.path().join("state/jobs").join(format!("{job_id}.json"));
+    let journal = h
+        .dir
+        .path()
+        .join("state/jobs")
+        .join(format!("{job_id}.json"));
     for _ in 0..100 {
-        if std::fs::read_to_string(&journal).unwrap_or_default().contains("render_") {
+        if std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .contains("render_")
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let Harness { sim, dir, app, client, .. } = h;
+    let Harness {
+        sim,
+        dir,
+        app,
+        client,
+        ..
+    } = h;
     let settings = app.settings.clone();
     let _ = client.cancel().await;
     drop(app);
     // The old process's tasks are gone with its runtime in real life; here, make sure the old
     // job cannot finish the download itself by pointing the new server elsewhere first.
     let h2 = Harness::on(sim, dir, settings).await;
-    let done = h2.finish(json!({"status": "running", "job_id": job_id})).await;
+    let done = h2
+        .finish(json!({"status": "running", "job_id": job_id}))
+        .await;
     assert_eq!(done["status"], "succeeded", "{done}");
-    let submits = h2.sim.log().iter().filter(|x| x.path == "/api/render/proxy/lambda").count();
+    let submits = h2
+        .sim
+        .log()
+        .iter()
+        .filter(|x| x.path == "/api/render/proxy/lambda")
+        .count();
     assert_eq!(submits, 1, "the render was not submitted again");
-    let mp4s: Vec<_> = h2.outputs().into_iter().filter(|p| p.extension().is_some_and(|e| e == "mp4")).collect();
+    let mp4s: Vec<_> = h2
+        .outputs()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .collect();
     assert!(!mp4s.is_empty());
-    assert!(h2.outputs().iter().all(|p| !p.to_string_lossy().ends_with(".part")));
+    assert!(h2
+        .outputs()
+        .iter()
+        .all(|p| !p.to_string_lossy().ends_with(".part")));
 }
 
 #[tokio::test]
@@ -47,11 +82,27 @@ async fn a_generation_in_flight_is_recovered_from_state_never_resent() {
         s.recovery_then = std::time::Duration::from_millis(400);
     })
     .await;
-    h.call("upload_media", json!({"paths": [h.media("a.png", &png(10, 10))]})).await;
-    let running = body(&h.call("generate", json!({"instruction": "combine into a 20 second video", "wait_s": 0.2})).await);
+    h.call(
+        "upload_media",
+        json!({"paths": [h.media("a.png", &png(10, 10))]}),
+    )
+    .await;
+    let running = body(
+        &h.call(
+            "generate",
+            json!({"instruction": "combine into a 20 second video", "wait_s": 0.2}),
+        )
+        .await,
+    );
     assert_eq!(running["status"], "running");
     let job_id = running["job_id"].as_str().unwrap().to_string();
-    let Harness { sim, dir, app, client, .. } = h;
+    let Harness {
+        sim,
+        dir,
+        app,
+        client,
+        ..
+    } = h;
     let settings = app.settings.clone();
     let _ = client.cancel().await;
     // Simulate the crash: abort the old job (its stream is dropped mid-turn).
@@ -59,29 +110,60 @@ async fn a_generation_in_flight_is_recovered_from_state_never_resent() {
     drop(app);
     // The journal still says "running" as the crash left it.
     let journal = dir.path().join("state/jobs").join(format!("{job_id}.json"));
-    let mut j: serde_json::Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
+    let mut j: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
     j["status"] = json!("running");
     j["finished_at"] = serde_json::Value::Null;
     std::fs::write(&journal, serde_json::to_vec(&j).unwrap()).unwrap();
     let h2 = Harness::on(sim, dir, settings).await;
-    let done = h2.finish(json!({"status": "running", "job_id": job_id})).await;
+    let done = h2
+        .finish(json!({"status": "running", "job_id": job_id}))
+        .await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["result"]["duration_s"], 20.0);
-    assert!(done["result"]["recovered"].as_str().unwrap().contains("project state"));
-    assert_eq!(h2.sim.control().attempted_messages().len(), 1, "never re-sent");
+    assert!(done["result"]["recovered"]
+        .as_str()
+        .unwrap()
+        .contains("project state"));
+    assert_eq!(
+        h2.sim.control().attempted_messages().len(),
+        1,
+        "never re-sent"
+    );
 }
 
 #[tokio::test]
 async fn finished_jobs_are_listed_after_a_restart_and_torn_entries_skipped() {
     let h = Harness::start().await;
-    let up = body(&h.call("upload_media", json!({"paths": [h.media("a.png", &png(10, 10))]})).await);
-    let Harness { sim, dir, app, client, .. } = h;
+    let up = body(
+        &h.call(
+            "upload_media",
+            json!({"paths": [h.media("a.png", &png(10, 10))]}),
+        )
+        .await,
+    );
+    let Harness {
+        sim,
+        dir,
+        app,
+        client,
+        ..
+    } = h;
     let settings = app.settings.clone();
     let _ = client.cancel().await;
     drop(app);
-    std::fs::write(dir.path().join("state/jobs/gen_torn.json"), b"{\"id\": \"gen_torn\", \"kind\":").unwrap();
+    std::fs::write(
+        dir.path().join("state/jobs/gen_torn.json"),
+        b"{\"id\": \"gen_torn\", \"kind\":",
+    )
+    .unwrap();
     let h2 = Harness::on(sim, dir, settings).await;
     let jobs = body(&h2.call("list_jobs", json!({})).await);
-    let ids: Vec<&str> = jobs["jobs"].as_array().unwrap().iter().map(|j| j["job_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = jobs["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["job_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec![up["job_id"].as_str().unwrap()]);
 }

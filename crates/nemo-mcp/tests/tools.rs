@@ -52,6 +52,38 @@ async fn tools_are_listed_with_schemas_and_honest_annotations() {
             assert_eq!(a.read_only_hint, Some(true), "{}", t.name);
         }
     }
+    // Every sub-schema is an object: the TypeScript SDK rejects boolean schemas (`true`).
+    fn no_bool_schemas(v: &serde_json::Value, path: &str) {
+        if let Some(props) = v.get("properties").and_then(|p| p.as_object()) {
+            for (k, s) in props {
+                assert!(s.is_object(), "{path}.{k} is {s}");
+                no_bool_schemas(s, &format!("{path}.{k}"));
+            }
+        }
+        for key in ["items", "additionalProperties"] {
+            if let Some(s) = v.get(key).filter(|s| !s.is_object()) {
+                assert!(
+                    s == &json!(false) && key == "additionalProperties",
+                    "{path}.{key} is {s}"
+                );
+            }
+        }
+        if let Some(defs) = v.get("$defs").and_then(|d| d.as_object()) {
+            for (k, s) in defs {
+                no_bool_schemas(s, &format!("{path}.$defs.{k}"));
+            }
+        }
+    }
+    for t in &tools {
+        no_bool_schemas(
+            &serde_json::to_value(&t.input_schema).unwrap(),
+            &format!("{}.input", t.name),
+        );
+        no_bool_schemas(
+            &serde_json::to_value(t.output_schema.as_ref().unwrap()).unwrap(),
+            &format!("{}.output", t.name),
+        );
+    }
     let gen = tools.iter().find(|t| t.name == "generate").unwrap();
     let schema = serde_json::to_value(&gen.input_schema).unwrap();
     assert!(schema["properties"]["instruction"]["description"]

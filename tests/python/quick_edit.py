@@ -1,0 +1,122 @@
+"""The quick edit driven by the official Python MCP SDK against the built nemo-mcp binary,
+with nemo-sim as the backend. Run: python quick_edit.py <nemo-mcp binary> <nemo-sim binary>
+
+Checks: 9 tools listed; upload_media + generate + export_video (+ get_job polls) leave one MP4
+in the output folder; progress notifications arrive; a tool error comes back as isError."""
+
+import asyncio
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+PROMO = "combine these images into a 30-second promo video with music and text overlays"
+
+
+def png(path, w, h, rgb):
+    raw = b"".join(b"\0" + bytes(rgb) * w for _ in range(h))
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+    data += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def field(obj, snake, camel):
+    return getattr(obj, snake, None) if hasattr(obj, snake) else getattr(obj, camel, None)
+
+
+async def main(server_bin, sim_bin):
+    port = free_port()
+    sim = subprocess.Popen([sim_bin, "--port", str(port), "--time-scale", "0.02", "--builtin-renderer"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        with tempfile.TemporaryDirectory() as home:
+            media, out = os.path.join(home, "media"), os.path.join(home, "out")
+            os.makedirs(media)
+            os.makedirs(out)
+            paths = []
+            for i, rgb in enumerate([(200, 60, 60), (60, 160, 90), (50, 100, 210), (230, 190, 40), (140, 60, 170)]):
+                p = os.path.join(media, f"product-{i + 1}.png")
+                png(p, 64, 48, rgb)
+                paths.append(p)
+            logo = os.path.join(media, "logo.png")
+            png(logo, 32, 32, (20, 20, 20))
+            paths.append(logo)
+            env = {
+                "PATH": os.environ.get("PATH", ""),
+                "HOME": home,
+                "NEMO_API_URL": f"http://127.0.0.1:{port}",
+                "NEMO_WEB_URL": f"http://127.0.0.1:{port}",
+                "NEMO_OUTPUT_DIR": out,
+                "NEMO_ALLOWED_DIRS": media,
+                "NEMO_RENDER_POLL_MS": "50",
+                "NEMO_PROGRESS_INTERVAL_MS": "100",
+            }
+            params = StdioServerParameters(command=server_bin, args=[], env=env)
+            progress = []
+
+            async def on_progress(value, total, message):
+                progress.append((value, total, message))
+
+            async with stdio_client(params) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    tools = await session.list_tools()
+                    names = sorted(t.name for t in tools.tools)
+                    assert len(names) == 9, names
+
+                    async def call(name, args):
+                        r = await session.call_tool(name, args, progress_callback=on_progress)
+                        body = field(r, "structured_content", "structuredContent")
+                        if field(r, "is_error", "isError"):
+                            raise AssertionError(f"{name}: {body}")
+                        while body["status"] == "running":
+                            r = await session.call_tool("get_job", {"job_id": body["job_id"], "wait_s": 20},
+                                                        progress_callback=on_progress)
+                            body = field(r, "structured_content", "structuredContent")
+                        return body
+
+                    up = await call("upload_media", {"paths": paths})
+                    assert len(up["result"]["uploaded"]) == 6, up
+                    gen = await call("generate", {"instruction": PROMO})
+                    assert gen["result"]["duration_s"] == 30.0, gen
+                    exp = await call("export_video", {})
+                    path = exp["result"]["path"]
+                    assert os.path.isfile(path) and os.path.dirname(path) == os.path.realpath(out), path
+                    with open(path, "rb") as f:
+                        assert f.read(8)[4:8] == b"ftyp"
+                    assert len(os.listdir(out)) == 1, os.listdir(out)
+                    assert progress, "no progress notifications"
+                    bad = await session.call_tool("get_job", {"job_id": "gen_nope"})
+                    assert field(bad, "is_error", "isError"), bad
+                    print(json.dumps({"python_sdk_quick_edit": "ok", "tools": len(names),
+                                      "progress_notifications": len(progress), "mp4_bytes": os.path.getsize(path)}))
+    finally:
+        sim.terminate()
+        sim.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
