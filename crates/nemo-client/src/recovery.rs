@@ -34,7 +34,7 @@ impl RecoveryWaits {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Recovered {
     /// The state moved on: the turn did its work.
-    Changed(SessionState),
+    Changed(Box<SessionState>),
     /// Nothing changed after every read: report failure and offer to retry.
     Unchanged { reads: u32 },
 }
@@ -52,7 +52,9 @@ impl Client {
             tokio::time::sleep(if read == 1 { waits.first } else { waits.then }).await;
             on_read(read);
             match self.state().await {
-                Ok(now) if now.changed_since(before) => return Ok(Recovered::Changed(now)),
+                Ok(now) if now.changed_since(before) => {
+                    return Ok(Recovered::Changed(Box::new(now)))
+                }
                 Ok(_) => {}
                 Err(e) if e.retryable() => tracing::debug!("state read {read} failed: {e}"),
                 Err(e) => return Err(e),

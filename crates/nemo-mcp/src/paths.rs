@@ -83,7 +83,8 @@ pub fn sanitize_stem(name: &str) -> String {
     for c in name.chars() {
         if c.is_alphanumeric() {
             out.push(c);
-        } else if matches!(c, ' ' | '-' | '_' | '.') && !out.ends_with('-') && !out.is_empty() {
+        } else if !out.is_empty() && !out.ends_with('-') {
+            // Every other character separates words: `/`, `\\`, `:`, spaces, dots.
             out.push('-');
         }
         if out.chars().count() >= 60 {
@@ -167,13 +168,17 @@ mod tests {
         assert!(ok(&allowed.join("missing.png"))
             .unwrap_err()
             .contains("no such file"));
-        assert!(resolve_input("relative.png", &[allowed.clone()], &[])
-            .unwrap_err()
-            .contains("absolute"));
-        assert!(resolve_input("file:///etc/passwd", &[allowed.clone()], &[])
-            .unwrap_err()
-            .contains("not a local path"));
-        assert!(resolve_input("", &[allowed.clone()], &[]).is_err());
+        assert!(
+            resolve_input("relative.png", std::slice::from_ref(&allowed), &[])
+                .unwrap_err()
+                .contains("absolute")
+        );
+        assert!(
+            resolve_input("file:///etc/passwd", std::slice::from_ref(&allowed), &[])
+                .unwrap_err()
+                .contains("not a local path")
+        );
+        assert!(resolve_input("", std::slice::from_ref(&allowed), &[]).is_err());
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(root.join("outside.png"), allowed.join("link.png")).unwrap();
@@ -189,8 +194,8 @@ mod tests {
         std::fs::write(private.join("c.png"), b"x").unwrap();
         assert!(resolve_input(
             private.join("c.png").to_str().unwrap(),
-            &[allowed.clone()],
-            &[private.clone()]
+            std::slice::from_ref(&allowed),
+            std::slice::from_ref(&private)
         )
         .is_err());
     }

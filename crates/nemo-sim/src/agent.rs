@@ -86,7 +86,7 @@ pub fn duration_ms(text: &str) -> Option<u64> {
             continue;
         };
         let ms = n * unit;
-        if ms >= 1000.0 && ms <= 600_000.0 {
+        if (1000.0..=600_000.0).contains(&ms) {
             return Some(ms as u64);
         }
     }

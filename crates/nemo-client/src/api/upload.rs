@@ -58,7 +58,10 @@ fn mime(name: &str) -> &'static str {
 impl Client {
     /// Upload validated files in one multipart request, streaming each from disk (never whole
     /// in memory). A connection that breaks mid-upload is retried once: uploads cost nothing and
-    /// the backend keeps nothing of a broken one.
+    /// the backend keeps nothing of a broken one. Before the retry the session is checked with a
+    /// GET: a backend may reject a lost session (or an expired token) before reading the body,
+    /// which the sender only sees as a broken connection; the check replaces the session or
+    /// renews the token so that the retry can succeed.
     pub async fn upload_files(
         &self,
         files: &[MediaFile],
@@ -72,7 +75,10 @@ impl Client {
         }
         match self.upload_once(files, progress.clone()).await {
             Err(Error::Transient { message }) => {
-                tracing::warn!("upload interrupted ({message}); retrying once");
+                tracing::warn!(
+                    "upload interrupted ({message}); checking the session, then retrying once"
+                );
+                self.state().await?;
                 self.upload_once(files, progress).await
             }
             other => other,

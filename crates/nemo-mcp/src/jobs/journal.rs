@@ -43,7 +43,7 @@ impl Journal {
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .filter_map(|p| nemo_client::files::read_json::<Job>(&p))
             .collect();
-        jobs.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        jobs.sort_by_key(|a| a.created_at);
         let finished: Vec<String> = jobs
             .iter()
             .filter(|j| j.status.is_finished())

@@ -252,7 +252,7 @@ impl JobManager {
             .values()
             .map(|c| c.tx.borrow().clone())
             .collect();
-        v.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        v.sort_by_key(|j| std::cmp::Reverse(j.created_at));
         v
     }
 

@@ -91,11 +91,7 @@ pub async fn claim_token(
         return s.err(ApiError::Invalid, "session_id is required");
     };
     let mut w = s.world();
-    if !w
-        .sessions
-        .get(&sid)
-        .is_some_and(|sess| sess.user_id == user)
-    {
+    if w.sessions.get(&sid).is_none_or(|sess| sess.user_id != user) {
         drop(w);
         return s.err(ApiError::SessionNotFound, "session not found");
     }

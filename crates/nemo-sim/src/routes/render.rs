@@ -62,7 +62,7 @@ pub async fn submit(
     };
     let draft = body["draft"].clone();
     let mut w = s.world();
-    if !w.sessions.get(&sid).is_some_and(|x| x.user_id == user) {
+    if w.sessions.get(&sid).is_none_or(|x| x.user_id != user) {
         drop(w);
         return s.err(ApiError::SessionNotFound, "session not found");
     }

@@ -197,36 +197,36 @@ async fn run_turn(
                 _ => "model call failed: quota exceeded",
             };
             let f = w.error(*form, msg);
-            send(&tx, f).await;
+            send(tx, f).await;
             false
         }
         _ => {
             if let Some(t) = w.thought("Planning the edit from the user's media.") {
-                send(&tx, t).await;
+                send(tx, t).await;
             }
             if !silent {
                 for f in w.text(&plan.opening) {
-                    send(&tx, f).await;
+                    send(tx, f).await;
                 }
             }
             if matches!(fault, Some(FaultAction::MalformedFrames)) {
                 for f in w.malformed() {
-                    send(&tx, f).await;
+                    send(tx, f).await;
                 }
             }
             let call = w.tool_call(plan.tool, &plan.tool_args);
-            send(&tx, call).await;
+            send(tx, call).await;
             heartbeats(work).await;
             let result = w.tool_result(plan.tool, &json!({"status": "ok"}));
-            send(&tx, result).await;
+            send(tx, result).await;
             if !silent {
                 for f in w.text(&plan.closing) {
-                    send(&tx, f).await;
+                    send(tx, f).await;
                 }
                 // Now and then the backend trails a normal answer with this line.
                 if turn_no % 4 == 3 && plan.kind != TurnKind::Chat {
                     for f in w.text("I encountered a temporary issue. Please try again later.") {
-                        send(&tx, f).await;
+                        send(tx, f).await;
                     }
                 }
             }
