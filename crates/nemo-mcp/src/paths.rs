@@ -100,21 +100,33 @@ pub fn sanitize_stem(name: &str) -> String {
     }
 }
 
-/// `dir/stem.mp4`, or `dir/stem-2.mp4`, ... : the first name not taken (also by a `.part`).
-pub fn unique_output(dir: &Path, stem: &str) -> PathBuf {
+/// Reserve `dir/stem.mp4`, or `dir/stem-2.mp4`, ...: the first name whose file and `.part` are
+/// both free. The `.part` is created exclusively (`create_new`), so two exports running at once
+/// can never pick the same name.
+pub fn reserve_output(dir: &Path, stem: &str) -> std::io::Result<PathBuf> {
     let stem = sanitize_stem(stem);
-    for n in 1.. {
+    for n in 1..10_000 {
         let name = if n == 1 {
             format!("{stem}.mp4")
         } else {
             format!("{stem}-{n}.mp4")
         };
         let p = dir.join(name);
-        if !p.exists() && !nemo_client::part_path(&p).exists() {
-            return p;
+        if p.exists() {
+            continue;
+        }
+        let part = nemo_client::part_path(&p);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&part)
+        {
+            Ok(_) => return Ok(p),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
         }
     }
-    unreachable!("some name is always free")
+    Err(std::io::Error::other("no free file name"))
 }
 
 /// A `file://` URI for a local path.
@@ -207,10 +219,20 @@ mod tests {
         assert_eq!(sanitize_stem("   "), "nemovideo");
         assert_eq!(sanitize_stem("CON"), "nemovideo");
         let dir = tempfile::tempdir().unwrap();
-        let a = unique_output(dir.path(), "promo");
-        std::fs::write(&a, b"").unwrap();
-        let b = unique_output(dir.path(), "promo");
+        let a = reserve_output(dir.path(), "promo").unwrap();
+        assert_eq!(a.file_name().unwrap(), "promo.mp4");
+        // Reserved (its .part exists), so the next one gets another name; so does a finished file.
+        let b = reserve_output(dir.path(), "promo").unwrap();
         assert_eq!(b.file_name().unwrap(), "promo-2.mp4");
+        std::fs::rename(nemo_client::part_path(&a), &a).unwrap();
+        std::fs::remove_file(nemo_client::part_path(&b)).unwrap();
+        assert_eq!(
+            reserve_output(dir.path(), "promo")
+                .unwrap()
+                .file_name()
+                .unwrap(),
+            "promo-2.mp4"
+        );
         assert_eq!(file_uri(Path::new("/a b/c.mp4")), "file:///a%20b/c.mp4");
     }
 }

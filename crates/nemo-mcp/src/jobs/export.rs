@@ -119,7 +119,25 @@ async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<V
         }
     };
     check_output_dir(&app.settings.output_dir)?;
-    let dest = paths::unique_output(&app.settings.output_dir, &stem);
+    // After a restart the journaled file is reused, so its `.part` is resumed, not duplicated.
+    let dest = match ctx.snapshot().output_path.filter(|p| !p.exists()) {
+        Some(p) => p,
+        None => {
+            let p = paths::reserve_output(&app.settings.output_dir, &stem).map_err(|e| {
+                ToolError::new(
+                    "output_dir_unwritable",
+                    format!(
+                        "cannot create a file in {}: {e}",
+                        app.settings.output_dir.display()
+                    ),
+                )
+                .next("set NEMO_OUTPUT_DIR to a writable folder, then call get_job")
+            })?;
+            let journaled = p.clone();
+            ctx.update_journaled(move |j| j.output_path = Some(journaled));
+            p
+        }
+    };
     ctx.progress(Some(90.0), format!("downloading to {}", dest.display()));
     let size = app
         .client

@@ -78,6 +78,9 @@ pub struct Job {
     pub credits_before: Option<i64>,
     pub render_id: Option<String>,
     pub output_stem: Option<String>,
+    /// The reserved output file (its `.part` holds what was downloaded so far).
+    #[serde(default)]
+    pub output_path: Option<PathBuf>,
     pub resolution: Option<String>,
 }
 
@@ -105,6 +108,7 @@ impl Job {
             credits_before: None,
             render_id: None,
             output_stem: None,
+            output_path: None,
             resolution: None,
         }
     }
@@ -118,6 +122,7 @@ impl Job {
 struct Cell {
     tx: watch::Sender<Job>,
     cancel: CancellationToken,
+    task: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 /// The jobs of this server process.
@@ -190,6 +195,7 @@ impl JobManager {
         let cell = Arc::new(Cell {
             tx,
             cancel: CancellationToken::new(),
+            task: Mutex::new(None),
         });
         lock(&self.cells).insert(job.id.clone(), cell.clone());
         self.journal.save(&job);
@@ -198,7 +204,9 @@ impl JobManager {
             journal: self.journal.clone(),
         };
         let journal = self.journal.clone();
-        tokio::spawn(async move {
+        let task_cell = cell.clone();
+        let handle = tokio::spawn(async move {
+            let cell = task_cell;
             let cancel = cell.cancel.clone();
             let outcome = tokio::select! {
                 r = work(ctx) => Some(r),
@@ -227,7 +235,18 @@ impl JobManager {
             });
             journal.save(&cell.tx.borrow());
         });
+        *lock(&cell.task) = Some(handle.abort_handle());
         job
+    }
+
+    /// Stop every job task without recording an outcome: the journal keeps them `running`, so
+    /// the next start resumes them (what a kill does, done tidily).
+    pub fn shutdown(&self) {
+        for cell in lock(&self.cells).values() {
+            if let Some(task) = lock(&cell.task).take() {
+                task.abort();
+            }
+        }
     }
 
     /// Register a finished job read from the journal (for `get_job`/`list_jobs`).
@@ -238,6 +257,7 @@ impl JobManager {
             Arc::new(Cell {
                 tx,
                 cancel: CancellationToken::new(),
+                task: Mutex::new(None),
             }),
         );
     }
