@@ -29,7 +29,7 @@ pub enum Error {
     #[error("unsupported file type: {name} (accepted: {})", ACCEPTED_EXTENSIONS.join(", "))]
     UnsupportedFile { name: String },
 
-    #[error("file too large: {name} is {} MB, the limit is {} MB (compress or trim it)", size / 1_000_000, limit / 1_000_000)]
+    #[error("file too large: {name} is {} MB, the limit is {} MB (compress or trim it)", size / 1_048_576, limit / 1_048_576)]
     FileTooLarge { name: String, size: u64, limit: u64 },
 
     /// HTTP 402 on export: the plan, not credits.

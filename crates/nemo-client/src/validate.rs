@@ -66,7 +66,7 @@ pub enum Rejection {
     Unsupported { ext: String },
     #[error("the content is not a .{ext} file (its first bytes do not match the extension)")]
     ContentMismatch { ext: String },
-    #[error("too large: {} MB, the limit is {} MB (compress or trim it)", size / 1_000_000, limit / 1_000_000)]
+    #[error("too large: {} MB, the limit is {} MB (compress or trim it)", size / 1_048_576, limit / 1_048_576)]
     TooLarge { size: u64, limit: u64 },
     #[error("cannot read it: {0}")]
     Unreadable(String),

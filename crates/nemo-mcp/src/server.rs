@@ -209,7 +209,11 @@ impl NemoServer {
         let mut files: Vec<(String, MediaFile)> = Vec::new();
         let mut rejected = Vec::new();
         for raw in paths {
-            let shown: String = raw.chars().take(300).collect();
+            let shown: String = raw
+                .chars()
+                .take(300)
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
             let checked = crate::paths::resolve_input(&raw, &app.settings.allowed_dirs, &private)
                 .and_then(|p| validate::validate_media_file(&p, limit).map_err(|r| r.to_string()));
             match checked {
@@ -222,7 +226,11 @@ impl NemoServer {
         }
         let mut urls = Vec::new();
         for raw in urls_in {
-            let shown: String = raw.chars().take(300).collect();
+            let shown: String = raw
+                .chars()
+                .take(300)
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
             match check_url(&raw) {
                 Ok(u) => urls.push(u),
                 Err(reason) => rejected.push(RejectedInput {
