@@ -199,6 +199,47 @@ async fn quick_edit_leaves_one_mp4_in_three_calls() {
             assert_eq!(mode(f.path()), 0o600);
         }
     }
+    // Every file written anywhere under HOME (outputs, journal, session, logs), except the
+    // private credentials file itself, is free of the token.
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out)
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(w.home.path(), &mut files);
+    let token_bytes = token.as_bytes();
+    for f in files.iter().filter(|f| !f.ends_with("credentials.json")) {
+        let bytes = std::fs::read(f).unwrap();
+        assert!(
+            !bytes
+                .windows(token_bytes.len())
+                .any(|win| win == token_bytes),
+            "token found in {}",
+            f.display()
+        );
+    }
+    // Resources too; and the links handed to people carry no token (only claim/register links).
+    for uri in [
+        "nemo://timeline".to_string(),
+        format!("nemo://jobs/{}", e["job_id"].as_str().unwrap()),
+    ] {
+        let r = c
+            .read_resource(ReadResourceRequestParams::new(uri))
+            .await
+            .unwrap();
+        assert!(!serde_json::to_string(&r).unwrap().contains(&token));
+    }
+    let link = e["result"]["project_link"].as_str().unwrap();
+    assert!(
+        link.contains("/workspace/claim?ct=clm_") && !link.contains("nmv_"),
+        "{link}"
+    );
     // The client id is shared with the official skill's file.
     assert!(w.path(".config/nemovideo/client_id").exists());
     let _ = c.cancel().await;

@@ -97,7 +97,7 @@ impl Segment {
             .and_then(ms)
             .or_else(|| {
                 let dur = first(v, &["dur", "duration", "d", "len"]).and_then(ms)?;
-                Some(start_ms.unwrap_or(0) + dur)
+                Some(start_ms.unwrap_or(0).saturating_add(dur))
             });
         let label = first(
             v,
