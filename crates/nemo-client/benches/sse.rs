@@ -19,7 +19,14 @@ fn stream(form: &str) -> Vec<u8> {
     frame.repeat(EVENTS).into_bytes()
 }
 
-pub const FORMS: [&str; 6] = ["adk_text", "adk_tool_call", "simple_text", "comment_heartbeat", "json_heartbeat", "multiline_data"];
+pub const FORMS: [&str; 6] = [
+    "adk_text",
+    "adk_tool_call",
+    "simple_text",
+    "comment_heartbeat",
+    "json_heartbeat",
+    "multiline_data",
+];
 
 fn parse(bytes: &[u8]) -> usize {
     let mut d = Decoder::new();
