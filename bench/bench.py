@@ -289,8 +289,11 @@ def main():
         big = os.path.join(media, "big.mp4")
         write_mp4_like(big, a.upload_mb * 1_000_000)
         idle = proc_status(s.p.pid, "VmHWM")
+        sim_idle = proc_status(sim.pid, "VmRSS")
         sampler = RssSampler(s.p.pid)
         sampler.start()
+        sim_sampler = RssSampler(sim.pid)
+        sim_sampler.start()
         t0 = time.perf_counter()
         body = follow(s, s.call("upload_media", {"paths": [big], "wait_s": 50}))
         ours_s = time.perf_counter() - t0
@@ -309,8 +312,11 @@ def main():
         curl_s = time.perf_counter() - t0
         cs.stop = True
         cs.join()
+        sim_sampler.stop = True
+        sim_sampler.join()
         os.remove(big)
-        results["upload"] = {"ours_s": ours_s, "curl_s": curl_s, "idle": idle, "ours_peak": ours_peak, "curl_peak": cs.peak}
+        results["upload"] = {"ours_s": ours_s, "curl_s": curl_s, "idle": idle, "ours_peak": ours_peak, "curl_peak": cs.peak,
+                             "sim_idle": sim_idle, "sim_peak": sim_sampler.peak}
 
         print("quick edit ...", file=sys.stderr)
         images = []
@@ -404,6 +410,7 @@ def write_doc(r, a):
         "",
         f"- RSS growth during the upload: **{mib(up['ours_peak'] - up['idle']):.1f} MiB** (target: within a few MiB of idle: {target(mib(up['ours_peak'] - up['idle']) <= 8)})",
         f"- throughput vs curl: **{thr_ours/thr_curl:.2f}×** (target ≥ 0.9×: {target(thr_ours/thr_curl >= 0.9)})",
+        f"- nemo-sim, receiving both uploads (streamed to disk): RSS {mib(up['sim_idle'] or 0):.1f} MiB before, peak {mib(up['sim_peak']):.1f} MiB (VmHWM, sampled every 10 ms)",
         "",
         "## Per-call overhead (`get_credits`, %d calls after 20 warm-up)" % a.calls,
         "",

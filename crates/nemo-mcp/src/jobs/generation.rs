@@ -69,8 +69,9 @@ pub async fn run(app: Arc<App>, ctx: JobCtx, instruction: String) -> Result<Valu
                     }
                     AgentEvent::ToolCall { name, .. } => format!("NemoVideo is working ({name})"),
                     _ => format!(
-                        "NemoVideo is working ({} steps so far)",
-                        reply.tool_calls.len()
+                        "NemoVideo is working ({} tool step(s), {:.0} s)",
+                        reply.tool_calls.len(),
+                        ctx.snapshot().elapsed_s()
                     ),
                 };
                 ctx.progress(None, msg);
