@@ -840,13 +840,16 @@ async fn scripted_http_faults() {
         Route::Download,
         FaultAction::DropMidBody { after_bytes: 100 },
     ));
+    // The cut may come before the headers are flushed (a send error) or after (a body error).
     let r = api
         .http
         .get(format!("{}/renders/r.mp4", api.base))
         .send()
-        .await
-        .unwrap();
-    assert!(r.bytes().await.is_err(), "the body breaks off");
+        .await;
+    assert!(
+        r.is_err() || r.unwrap().bytes().await.is_err(),
+        "the body breaks off"
+    );
     // Dropped mid-upload: the connection breaks and nothing is added to the session.
     let before = api.state().await["video_infos"].as_array().unwrap().len();
     c.inject(Fault::new(
