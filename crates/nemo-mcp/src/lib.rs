@@ -5,6 +5,7 @@ pub mod cli;
 pub mod demo;
 pub mod doctor;
 pub mod errors;
+mod handler;
 pub mod http;
 pub mod jobs;
 pub mod logging;
@@ -14,6 +15,7 @@ pub mod resources;
 pub mod server;
 pub mod settings;
 pub mod tools;
+pub mod uploads;
 pub mod views;
 
 pub use app::App;

@@ -2,27 +2,26 @@
 
 use crate::app::App;
 use crate::errors::ToolError;
-use crate::jobs::upload::RejectedInput;
 use crate::jobs::{self, Job, JobKind};
 use crate::tools::*;
+use crate::uploads::{check_inputs, CheckedInputs};
 use crate::views::{structured, JobView, Progress};
 use nemo_client::text::{route, Intent};
-use nemo_client::{validate, MediaFile, TokenSource};
+use nemo_client::TokenSource;
 use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::*;
 use rmcp::service::RequestContext;
-use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, RoleServer, ServerHandler};
+use rmcp::{tool, tool_router, ErrorData as McpError, RoleServer};
 use std::sync::Arc;
 
 const MAX_INSTRUCTION: usize = 4000;
-const MAX_INPUTS: usize = 50;
 
 #[derive(Clone)]
 pub struct NemoServer {
     pub(crate) app: Arc<App>,
-    tool_router: ToolRouter<NemoServer>,
+    pub(crate) tool_router: ToolRouter<NemoServer>,
 }
 
 type ToolResult = Result<CallToolResult, McpError>;
@@ -194,63 +193,14 @@ impl NemoServer {
         let app = &self.app;
         let paths = args.paths.unwrap_or_default();
         let urls_in = args.urls.unwrap_or_default();
-        if paths.is_empty() && urls_in.is_empty() {
-            return fail(ToolError::invalid(
-                "give at least one entry in `paths` or `urls`",
-            ));
-        }
-        if paths.len() + urls_in.len() > MAX_INPUTS {
-            return fail(ToolError::invalid(format!(
-                "at most {MAX_INPUTS} inputs per call"
-            )));
-        }
-        let limit = app.settings.client.profile.max_upload_bytes();
-        let private = app.private_dirs();
-        let mut files: Vec<(String, MediaFile)> = Vec::new();
-        let mut rejected = Vec::new();
-        for raw in paths {
-            let shown: String = raw
-                .chars()
-                .take(300)
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect();
-            let checked = crate::paths::resolve_input(&raw, &app.settings.allowed_dirs, &private)
-                .and_then(|p| validate::validate_media_file(&p, limit).map_err(|r| r.to_string()));
-            match checked {
-                Ok(f) => files.push((shown, f)),
-                Err(reason) => rejected.push(RejectedInput {
-                    input: shown,
-                    reason,
-                }),
-            }
-        }
-        let mut urls = Vec::new();
-        for raw in urls_in {
-            let shown: String = raw
-                .chars()
-                .take(300)
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect();
-            match check_url(&raw) {
-                Ok(u) => urls.push(u),
-                Err(reason) => rejected.push(RejectedInput {
-                    input: shown,
-                    reason,
-                }),
-            }
-        }
-        if files.is_empty() && urls.is_empty() {
-            let reasons: Vec<String> = rejected
-                .iter()
-                .map(|r| format!("{}: {}", r.input, r.reason))
-                .collect();
-            let mut e = ToolError::new(
-                "invalid_input",
-                format!("nothing was uploaded. {}", reasons.join("; ")),
-            );
-            e.next_step = Some("fix the paths (absolute, inside the allowed folders, real media files) and call upload_media again".into());
-            return fail(e);
-        }
+        let CheckedInputs {
+            files,
+            urls,
+            rejected,
+        } = match check_inputs(app, paths, urls_in) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
         let app2 = app.clone();
         let job = app.jobs.spawn(Job::new(JobKind::Upload), move |jctx| {
             jobs::upload::run(app2, jctx, files, urls, rejected)
@@ -547,110 +497,5 @@ impl NemoServer {
         }
         self.start_export(filename, resolution, args.wait_s, &ctx, None)
             .await
-    }
-}
-
-/// An http(s) URL with a host, no credentials in it.
-pub fn check_url(raw: &str) -> Result<String, String> {
-    let u = raw.trim();
-    if u.len() > 2048 {
-        return Err("the URL is too long".into());
-    }
-    let lower = u.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"))
-        .ok_or_else(|| {
-            "only http(s) URLs can be fetched (local files go in `paths`)".to_string()
-        })?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || host.starts_with(':') {
-        return Err("the URL has no host".into());
-    }
-    if host.contains('@') {
-        return Err("URLs with user names or passwords are not accepted".into());
-    }
-    if u.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("the URL contains spaces or control characters".into());
-    }
-    Ok(u.to_string())
-}
-
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for NemoServer {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_resources()
-                .enable_prompts()
-                .build(),
-        )
-        .with_server_info(Implementation::new("nemo-mcp", env!("CARGO_PKG_VERSION")))
-        .with_instructions(crate::INSTRUCTIONS)
-    }
-
-    async fn list_resources(
-        &self,
-        _r: Option<PaginatedRequestParams>,
-        _c: RequestContext<RoleServer>,
-    ) -> Result<ListResourcesResult, McpError> {
-        Ok(crate::resources::list(&self.app))
-    }
-
-    async fn list_resource_templates(
-        &self,
-        _r: Option<PaginatedRequestParams>,
-        _c: RequestContext<RoleServer>,
-    ) -> Result<ListResourceTemplatesResult, McpError> {
-        Ok(crate::resources::templates())
-    }
-
-    async fn read_resource(
-        &self,
-        r: ReadResourceRequestParams,
-        _c: RequestContext<RoleServer>,
-    ) -> Result<ReadResourceResponse, McpError> {
-        crate::resources::read(&self.app, &r.uri)
-            .await
-            .map(Into::into)
-    }
-
-    async fn list_prompts(
-        &self,
-        _r: Option<PaginatedRequestParams>,
-        _c: RequestContext<RoleServer>,
-    ) -> Result<ListPromptsResult, McpError> {
-        Ok(crate::prompts::list())
-    }
-
-    async fn get_prompt(
-        &self,
-        r: GetPromptRequestParams,
-        _c: RequestContext<RoleServer>,
-    ) -> Result<GetPromptResponse, McpError> {
-        crate::prompts::get(&r.name, r.arguments.as_ref()).map(Into::into)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::check_url;
-
-    #[test]
-    fn urls() {
-        assert!(check_url("https://example.com/a.mp4").is_ok());
-        for bad in [
-            "file:///etc/passwd",
-            "data:image/png;base64,AAA",
-            "javascript:alert(1)",
-            "https://",
-            "http:///x",
-            "https://u:p@host/x",
-            "ftp://h/x",
-            "https://h/a b",
-        ] {
-            assert!(check_url(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -1,0 +1,63 @@
+//! The `ServerHandler` wiring: server info, and resources and prompts next to the tools.
+
+use crate::server::NemoServer;
+use rmcp::model::*;
+use rmcp::service::RequestContext;
+use rmcp::{tool_handler, ErrorData as McpError, RoleServer, ServerHandler};
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for NemoServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(Implementation::new("nemo-mcp", env!("CARGO_PKG_VERSION")))
+        .with_instructions(crate::INSTRUCTIONS)
+    }
+
+    async fn list_resources(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(crate::resources::list(&self.app))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(crate::resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        r: ReadResourceRequestParams,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        crate::resources::read(&self.app, &r.uri)
+            .await
+            .map(Into::into)
+    }
+
+    async fn list_prompts(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(crate::prompts::list())
+    }
+
+    async fn get_prompt(
+        &self,
+        r: GetPromptRequestParams,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        crate::prompts::get(&r.name, r.arguments.as_ref()).map(Into::into)
+    }
+}
