@@ -27,6 +27,20 @@ pub struct UploadedItem {
     pub duration_s: Option<f64>,
 }
 
+impl UploadedItem {
+    fn new(input: String, asset: nemo_client::state::AssetInfo) -> UploadedItem {
+        UploadedItem {
+            input,
+            filename: asset.filename,
+            file_type: asset.file_type,
+            url: asset.url,
+            width: asset.width,
+            height: asset.height,
+            duration_s: asset.duration_s,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct UploadResult {
     pub uploaded: Vec<UploadedItem>,
@@ -79,15 +93,7 @@ pub async fn run(
                 .get(i)
                 .map(|(input, _)| input.clone())
                 .unwrap_or_default();
-            uploaded.push(UploadedItem {
-                input,
-                filename: asset.filename,
-                file_type: asset.file_type,
-                url: asset.url,
-                width: asset.width,
-                height: asset.height,
-                duration_s: asset.duration_s,
-            });
+            uploaded.push(UploadedItem::new(input, asset));
         }
     }
     if !urls.is_empty() {
@@ -101,15 +107,10 @@ pub async fn run(
             .await
             .map_err(|e| app.err(&e))?;
         for (i, asset) in up.assets.into_iter().enumerate() {
-            uploaded.push(UploadedItem {
-                input: urls.get(i).cloned().unwrap_or_default(),
-                filename: asset.filename,
-                file_type: asset.file_type,
-                url: asset.url,
-                width: asset.width,
-                height: asset.height,
-                duration_s: asset.duration_s,
-            });
+            uploaded.push(UploadedItem::new(
+                urls.get(i).cloned().unwrap_or_default(),
+                asset,
+            ));
         }
     }
     let project_media = app
