@@ -34,13 +34,14 @@ to generate. Give users the links the tools return (project, registration) as th
 pub async fn serve_stdio(app: std::sync::Arc<App>) -> Result<(), String> {
     use rmcp::ServiceExt;
     app.resume_jobs();
-    let server = NemoServer::new(app)
+    let server = NemoServer::new(app.clone())
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| format!("MCP start failed: {e}"))?;
-    server
-        .waiting()
-        .await
-        .map_err(|e| format!("MCP server stopped: {e}"))?;
-    Ok(())
+    let result = server.waiting().await;
+    // The host went away: running jobs stay journaled as running and resume on the next start.
+    app.jobs.shutdown().await;
+    result
+        .map(|_| ())
+        .map_err(|e| format!("MCP server stopped: {e}"))
 }

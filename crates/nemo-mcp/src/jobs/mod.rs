@@ -122,7 +122,7 @@ impl Job {
 struct Cell {
     tx: watch::Sender<Job>,
     cancel: CancellationToken,
-    task: Mutex<Option<tokio::task::AbortHandle>>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// The jobs of this server process.
@@ -235,17 +235,24 @@ impl JobManager {
             });
             journal.save(&cell.tx.borrow());
         });
-        *lock(&cell.task) = Some(handle.abort_handle());
+        *lock(&cell.task) = Some(handle);
         job
     }
 
     /// Stop every job task without recording an outcome: the journal keeps them `running`, so
     /// the next start resumes them (what a kill does, done tidily).
-    pub fn shutdown(&self) {
-        for cell in lock(&self.cells).values() {
-            if let Some(task) = lock(&cell.task).take() {
-                task.abort();
-            }
+    pub async fn shutdown(&self) {
+        let tasks: Vec<_> = lock(&self.cells)
+            .values()
+            .filter_map(|c| lock(&c.task).take())
+            .collect();
+        for t in &tasks {
+            t.abort();
+        }
+        // Wait until each task has really stopped (one running on another thread stops at its
+        // next await), so nothing writes to the journal after this returns.
+        for t in tasks {
+            let _ = t.await;
         }
     }
 
