@@ -1,6 +1,7 @@
 //! The built `nemo-mcp` binary, driven by a real MCP client (rmcp over a child process's stdio),
 //! against nemo-sim, with HOME, output and allowed folders in a temporary directory.
 
+use e2e::binary;
 use nemo_sim::{Sim, SimConfig, SimHandle};
 use rmcp::model::*;
 use rmcp::service::RunningService;
@@ -13,21 +14,6 @@ use std::time::Duration;
 
 const PROMO: &str =
     "combine these images into a 30-second promo video with music and text overlays";
-
-/// The server binary of this workspace (built by `cargo test --workspace`; built here if not).
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join(format!("nemo-mcp{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", "nemo-mcp", "--bin", "nemo-mcp"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    bin
-}
 
 struct World {
     sim: SimHandle,

@@ -1,17 +1,10 @@
 //! `nemo-mcp --http 127.0.0.1:PORT`: the same server over streamable HTTP, spoken to with raw
 //! HTTP requests (initialize, tools/list, tools/call).
 
+use e2e::binary;
 use nemo_sim::{Sim, SimConfig};
 use serde_json::{json, Value};
 use std::time::Duration;
-
-fn binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(std::path::Path::parent)
-        .unwrap()
-        .join(format!("nemo-mcp{}", std::env::consts::EXE_SUFFIX))
-}
 
 /// The JSON-RPC message in a response that may be JSON or an SSE stream.
 fn message(body: &str) -> Value {

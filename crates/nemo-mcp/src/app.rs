@@ -1,7 +1,7 @@
 //! What every tool call shares: the NemoVideo client, the settings and the jobs.
 
 use crate::errors::ToolError;
-use crate::jobs::{self, Job, JobKind, JobManager, JobStatus};
+use crate::jobs::{self, JobKind, JobManager, JobStatus};
 use crate::settings::Settings;
 use nemo_client::Client;
 use std::sync::Arc;
@@ -84,9 +84,4 @@ impl App {
             .map(|s| s.session_id.to_string())
             .map_err(|e| self.err(&e))
     }
-}
-
-/// Shorthand used by jobs.
-pub fn new_job(kind: JobKind) -> Job {
-    Job::new(kind)
 }

@@ -83,27 +83,23 @@ impl Settings {
                 .collect(),
             None => dirs::home_dir().into_iter().collect::<Vec<_>>(),
         };
-        // Canonical forms, so symlinks cannot be used to step outside; folders that do not
-        // exist allow nothing.
-        let allowed_dirs: Vec<PathBuf> = allowed
-            .iter()
-            .filter_map(|p| p.canonicalize().ok())
-            .collect();
-        Ok(Settings {
-            client,
-            output_dir,
-            allowed_dirs,
-            default_wait: env("NEMO_DEFAULT_WAIT_S")
-                .and_then(|v| v.parse::<f64>().ok())
-                .map(|s| Duration::from_secs_f64(s.clamp(0.0, MAX_WAIT.as_secs_f64())))
-                .unwrap_or(DEFAULT_WAIT),
-            progress_every: env_ms("NEMO_PROGRESS_INTERVAL_MS").unwrap_or(Duration::from_secs(5)),
-            render_poll: env_ms("NEMO_RENDER_POLL_MS").unwrap_or(Duration::from_secs(5)),
-            render_timeout: Duration::from_secs(20 * 60),
-            recovery_first: env_ms("NEMO_RECOVERY_WAIT_MS").unwrap_or(Duration::from_secs(30)),
-            recovery_then: env_ms("NEMO_RECOVERY_WAIT_MS").unwrap_or(Duration::from_secs(60)),
-            recovery_reads: 5,
-        })
+        // The defaults are `Settings::new`'s (which canonicalizes the allowed folders); the
+        // environment only overrides what it sets.
+        let mut s = Settings::new(client, output_dir, allowed);
+        if let Some(wait) = env("NEMO_DEFAULT_WAIT_S").and_then(|v| v.parse::<f64>().ok()) {
+            s.default_wait = Duration::from_secs_f64(wait.clamp(0.0, MAX_WAIT.as_secs_f64()));
+        }
+        if let Some(d) = env_ms("NEMO_PROGRESS_INTERVAL_MS") {
+            s.progress_every = d;
+        }
+        if let Some(d) = env_ms("NEMO_RENDER_POLL_MS") {
+            s.render_poll = d;
+        }
+        if let Some(d) = env_ms("NEMO_RECOVERY_WAIT_MS") {
+            s.recovery_first = d;
+            s.recovery_then = d;
+        }
+        Ok(s)
     }
 
     pub fn journal_dir(&self) -> PathBuf {

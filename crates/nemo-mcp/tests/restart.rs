@@ -161,3 +161,50 @@ async fn finished_jobs_are_listed_after_a_restart_and_torn_entries_skipped() {
         .collect();
     assert_eq!(ids, vec![up["job_id"].as_str().unwrap()]);
 }
+
+#[tokio::test]
+async fn a_journaled_render_the_backend_never_got_is_submitted_after_a_restart() {
+    // The crash came after the id was journaled and before the submit reached the backend.
+    let h = Harness::start().await;
+    h.call(
+        "upload_media",
+        json!({"paths": [h.media("a.png", &png(10, 10))]}),
+    )
+    .await;
+    h.call(
+        "generate",
+        json!({"instruction": "combine into a 5 second video"}),
+    )
+    .await;
+    let Harness {
+        sim,
+        dir,
+        app,
+        client,
+        ..
+    } = h;
+    let settings = app.settings.clone();
+    let _ = client.cancel().await;
+    app.jobs.shutdown().await;
+    drop(app);
+    let mut job = nemo_mcp::jobs::Job::new(nemo_mcp::jobs::JobKind::Export);
+    job.render_id = Some("render_never_submitted".into());
+    job.output_stem = Some("resumed".into());
+    nemo_mcp::jobs::journal::Journal::new(settings.journal_dir()).save(&job);
+    let h2 = Harness::on(sim, dir, settings).await;
+    let done = h2
+        .finish(json!({"status": "running", "job_id": job.id}))
+        .await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(done["result"]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("resumed.mp4"));
+    let submits = h2
+        .sim
+        .log()
+        .iter()
+        .filter(|x| x.path == "/api/render/proxy/lambda")
+        .count();
+    assert_eq!(submits, 1, "submitted once, after the restart");
+}

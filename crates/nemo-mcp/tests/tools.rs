@@ -515,3 +515,44 @@ async fn connect_resources_prompts_and_secrets() {
         "the journal and session files never hold the token"
     );
 }
+
+#[tokio::test]
+async fn cancelling_an_export_cancels_the_render_on_the_backend() {
+    let h = Harness::with(SimConfig::fast().with_time_scale(0.2), |_| {}).await;
+    h.call(
+        "upload_media",
+        json!({"paths": [h.media("a.png", &png(10, 10))]}),
+    )
+    .await;
+    h.finish(body(
+        &h.call(
+            "generate",
+            json!({"instruction": "combine into a 5 second video", "wait_s": 0}),
+        )
+        .await,
+    ))
+    .await;
+    let e = body(&h.call("export_video", json!({"wait_s": 0.3})).await);
+    assert_eq!(e["status"], "running", "{e}");
+    // Wait until the render is submitted (its id is known), then cancel.
+    for _ in 0..100 {
+        if !h.sim.control().renders().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let c = body(&h.call("cancel_job", json!({"job_id": e["job_id"]})).await);
+    assert_eq!(c["status"], "cancelled", "{c}");
+    let renders = h.sim.control().renders();
+    assert_eq!(renders.len(), 1);
+    assert_eq!(
+        renders[0].1, "failed",
+        "the backend render was cancelled, not left running"
+    );
+    assert!(
+        h.outputs()
+            .iter()
+            .all(|p| p.extension().is_some_and(|e| e == "part")),
+        "no finished file"
+    );
+}

@@ -419,6 +419,7 @@ mod tests {
         Session {
             id: 1,
             task_id: "t".into(),
+            task_name: "project".into(),
             user_id: "u".into(),
             language: "en".into(),
             assets: (0..images)

@@ -60,6 +60,7 @@ impl Asset {
 pub struct Session {
     pub id: u64,
     pub task_id: String,
+    pub task_name: String,
     pub user_id: String,
     pub language: String,
     pub assets: Vec<Asset>,

@@ -1001,3 +1001,20 @@ async fn control_over_http() {
         .unwrap();
     assert!(page.contains("Register"));
 }
+
+#[tokio::test]
+async fn state_reports_the_task_name_given_at_creation() {
+    let sim = sim_with(Variants::default()).await;
+    let api = Api::new(&sim, Envelope::Code).await;
+    let d = api
+        .post(
+            "/api/tasks/me/with-session/nemo_agent",
+            json!({"task_name": "spring promo", "language": "en"}),
+        )
+        .await;
+    let sid = sid_text(&d["session_id"]);
+    let state = api
+        .get(&format!("/api/state/nemo_agent/me/{sid}/latest"))
+        .await;
+    assert_eq!(state["task_name"], "spring promo");
+}

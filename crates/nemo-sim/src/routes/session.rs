@@ -38,6 +38,7 @@ pub async fn create(
         Session {
             id: sid,
             task_id: task_id.clone(),
+            task_name,
             user_id: user.clone(),
             language,
             assets: Vec::new(),
@@ -48,7 +49,6 @@ pub async fn create(
         },
     );
     drop(w);
-    let _ = task_name;
     s.ok(json!({"task_id": task_id, "session_id": sid_json(&s, sid), "user_id": user}))
 }
 
@@ -74,7 +74,7 @@ pub async fn state(
     let data = json!({
         "session_id": sid_json(&s, session.id),
         "task_id": session.task_id,
-        "task_name": "project",
+        "task_name": session.task_name,
         "user_id": session.user_id,
         "state": session.state_json(),
     });
