@@ -30,6 +30,19 @@ pub(crate) struct Inner {
     user_id: Mutex<Option<String>>,
 }
 
+/// What may be done again when a request fails. It decides both retries and how a failure is
+/// reported.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Replay {
+    /// A read: retried with backoff on transient failures.
+    Retry,
+    /// A write that is never retried by this layer (uploads, render submits).
+    Once,
+    /// A paid write (`/run_sse`): never retried, and any failure after the request may have
+    /// reached the backend is [`Error::Unconfirmed`], never "nothing happened".
+    Paid,
+}
+
 /// How a request wants its answer.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Want {
@@ -266,14 +279,30 @@ impl Client {
         }
     }
 
-    /// `{web}/register?bind=<user_id>` for anonymous users whose id we know.
+    /// The registration link for anonymous users: `{web}/register?bind=<user_id>`, or the plain
+    /// registration page when no response has told us the user id. `None` for a `NEMO_TOKEN`
+    /// (a registered account tops up instead).
     pub fn register_url(&self) -> Option<String> {
         if self.token_source() == TokenSource::Environment {
             return None;
         }
-        lock(&self.inner.user_id)
-            .as_ref()
-            .map(|u| format!("{}/register?bind={u}", self.inner.config.web_url))
+        let web = &self.inner.config.web_url;
+        Some(match lock(&self.inner.user_id).as_ref() {
+            Some(u) => format!("{web}/register?bind={u}"),
+            None => format!("{web}/register"),
+        })
+    }
+
+    /// The anonymous user's id, if known: remembered from any response that carried it, else
+    /// read from the project state (one GET). Needed for the registration link.
+    pub async fn learn_user_id(&self) -> Option<String> {
+        if let Some(u) = lock(&self.inner.user_id).clone() {
+            return Some(u);
+        }
+        if self.token_source() == TokenSource::Anonymous {
+            let _ = self.state().await;
+        }
+        lock(&self.inner.user_id).clone()
     }
 
     pub(crate) fn failure_to_error(&self, f: Failure, source: TokenSource) -> Error {
@@ -281,7 +310,10 @@ impl Client {
             FailureKind::Token => Error::TokenInvalid {
                 from_env: source == TokenSource::Environment,
             },
-            FailureKind::Session => Error::SessionLost { message: f.message },
+            FailureKind::Session => Error::SessionLost {
+                session: None,
+                message: f.message,
+            },
             FailureKind::Credits => Error::OutOfCredits {
                 register_url: self.register_url(),
             },
@@ -310,20 +342,35 @@ impl Client {
     // ---- requests ----------------------------------------------------------------------
 
     /// Send a request built by `build` (called again for each attempt) with the token and the
-    /// attribution headers, applying the retry rules. `idempotent` requests are retried on
-    /// transient failures; others never are (a `/run_sse` message is never sent twice).
-    pub(crate) async fn execute<B>(&self, want: Want, idempotent: bool, build: B) -> Result<Answer>
+    /// attribution headers, applying the retry rules of `replay`. A refusal the backend answered
+    /// (a 401 to renew, a 429 to wait out) is retried for every kind: nothing was accepted.
+    pub(crate) async fn execute<B>(&self, want: Want, replay: Replay, build: B) -> Result<Answer>
     where
         B: Fn(&reqwest::Client, &Token) -> Result<RequestBuilder>,
     {
         let t = &self.inner.config.timeouts;
         let source = self.token_source();
+        let idempotent = replay == Replay::Retry;
         let (mut renewed, mut rate_retried, mut attempt) = (false, false, 1u32);
         loop {
             let token = self.token().await?;
             let request = build(&self.inner.http, &token)?.headers(self.attribution_headers());
-            let outcome = match request.send().await {
-                Err(e) => Err(Error::transport(e)),
+            let sent = match replay {
+                // The wait for the response headers is bounded: a stall there may mean the
+                // backend took the message and is slow to answer, or that it never will.
+                Replay::Paid => match tokio::time::timeout(t.sse_headers, request.send()).await {
+                    Ok(r) => r.map_err(Error::paid_transport),
+                    Err(_) => Err(Error::Unconfirmed {
+                        message: format!(
+                            "no response within {} s",
+                            t.sse_headers.as_secs_f64().round()
+                        ),
+                    }),
+                },
+                _ => request.send().await.map_err(Error::transport),
+            };
+            let outcome = match sent {
+                Err(e) => Err(e),
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let is_json = resp
@@ -336,6 +383,9 @@ impl Client {
                     }
                     let retry = retry_after(&resp);
                     match resp.bytes().await {
+                        Err(e) if replay == Replay::Paid => Err(Error::Unconfirmed {
+                            message: format!("HTTP {status}, then {}", Error::transport(e)),
+                        }),
                         Err(e) => Err(Error::transport(e)),
                         Ok(body) => match envelope::parse(status, &body, retry) {
                             Ok(v) => return Ok(Answer::Json(v)),
@@ -372,6 +422,13 @@ impl Client {
                     tokio::time::sleep(t.retry_backoff * 2u32.pow(attempt - 1)).await;
                     attempt += 1;
                 }
+                // A 5xx on a paid request comes from somewhere behind the request: a gateway
+                // may answer 502/504 while the agent has the message.
+                FailureKind::Transient if replay == Replay::Paid => {
+                    return Err(Error::Unconfirmed {
+                        message: format!("HTTP {}", failure.status),
+                    })
+                }
                 _ => return Err(self.failure_to_error(failure, source)),
             }
         }
@@ -384,11 +441,15 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value> {
-        let idempotent = method == Method::GET;
+        let replay = if method == Method::GET {
+            Replay::Retry
+        } else {
+            Replay::Once
+        };
         let url = self.url(path);
         let timeout = self.inner.config.timeouts.request;
         let answer = self
-            .execute(Want::Json, idempotent, |http, token| {
+            .execute(Want::Json, replay, |http, token| {
                 let mut rb = http
                     .request(method.clone(), &url)
                     .bearer_auth(token.expose())
@@ -467,8 +528,9 @@ impl Client {
         Ok(s)
     }
 
-    /// Replace a lost session (unless another task already did) and remember to tell the user.
-    async fn replace_session(&self, lost: SessionId) -> Result<Session> {
+    /// Start a new project in place of a lost one (unless another task already did) and
+    /// remember to tell the user. Restoring what the lost project held is the caller's work.
+    pub async fn replace_session(&self, lost: SessionId) -> Result<Session> {
         let current = self.inner.session.lock().await.clone();
         if let Some(s) = current.as_ref().filter(|s| s.session_id != lost) {
             return Ok(s.clone());
@@ -488,21 +550,16 @@ impl Client {
         lock(&self.inner.replaced).take()
     }
 
-    /// Run `f` with the session id; if the backend says the session is gone, replace it and
-    /// run `f` once more.
+    /// Run `f` with the current session; a lost session comes back as
+    /// [`Error::SessionLost`] naming it, never replaced behind the caller's back.
     pub(crate) async fn with_session<T, F, Fut>(&self, f: F) -> Result<T>
     where
-        F: Fn(Session) -> Fut,
+        F: FnOnce(Session) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
         let s = self.session(None).await?;
-        match f(s.clone()).await {
-            Err(Error::SessionLost { .. }) => {
-                let new = self.replace_session(s.session_id).await?;
-                f(new).await
-            }
-            other => other,
-        }
+        let id = s.session_id;
+        f(s).await.map_err(|e| e.in_session(id))
     }
 }
 

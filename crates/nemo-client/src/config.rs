@@ -59,6 +59,8 @@ pub struct Timeouts {
     pub connect: Duration,
     /// For ordinary JSON calls.
     pub request: Duration,
+    /// The longest wait for `/run_sse`'s response headers after the message was written.
+    pub sse_headers: Duration,
     /// The longest a `/run_sse` turn may stream.
     pub sse_total: Duration,
     /// The longest a stream may send nothing but heartbeats.
@@ -78,6 +80,7 @@ impl Default for Timeouts {
         Self {
             connect: Duration::from_secs(15),
             request: Duration::from_secs(60),
+            sse_headers: Duration::from_secs(60),
             sse_total: Duration::from_secs(15 * 60),
             sse_heartbeats_only: Duration::from_secs(10 * 60),
             rate_limit_wait: Duration::from_secs(30),
@@ -94,6 +97,7 @@ impl Timeouts {
         Self {
             connect: Duration::from_secs(5),
             request: Duration::from_secs(20),
+            sse_headers: Duration::from_secs(5),
             sse_total: Duration::from_secs(60),
             sse_heartbeats_only: Duration::from_secs(2),
             rate_limit_wait: Duration::from_millis(50),

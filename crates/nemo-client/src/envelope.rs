@@ -2,6 +2,13 @@
 
 use serde_json::Value;
 
+/// The contract's numeric error codes, once.
+pub mod codes {
+    pub const TOKEN_INVALID: &[&str] = &["1001", "1010", "1011"];
+    pub const SESSION_NOT_FOUND: &str = "1002";
+    pub const OUT_OF_CREDITS: &str = "2001";
+}
+
 /// A failed answer, however the backend chose to say it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {

@@ -18,9 +18,13 @@ pub enum Error {
     #[error("{}", if *from_env { "the NEMO_TOKEN from the environment was rejected (invalid or expired): set a valid token or unset NEMO_TOKEN to use a free anonymous one" } else { "the NemoVideo token was rejected even after renewing it" })]
     TokenInvalid { from_env: bool },
 
-    /// The session is gone and a new one could not take its place.
-    #[error("the NemoVideo session was lost and could not be replaced: {message}")]
-    SessionLost { message: String },
+    /// NemoVideo no longer knows the project (session). The client never replaces it by
+    /// itself: what a lost project means (restore its media, tell the user) is the caller's call.
+    #[error("NemoVideo has lost the project{}: {message}", session.map(|s| format!(" {s}")).unwrap_or_default())]
+    SessionLost {
+        session: Option<crate::SessionId>,
+        message: String,
+    },
 
     /// Not enough credits. Anonymous users get a registration link; registered users top up.
     #[error("out of credits{}", match register_url { Some(u) => format!(": register at {u} to get more"), None => ": top up at nemovideo.com".to_string() })]
@@ -46,6 +50,20 @@ pub enum Error {
     /// Network trouble or a 5xx: worth trying again later.
     #[error("NemoVideo is unreachable or failing right now: {message}")]
     Transient { message: String },
+
+    /// A paid request (`/run_sse`) failed after it may have reached the backend (a 5xx, a
+    /// reset or a stall after the body was written). It may have been accepted and charged: it
+    /// must not be sent again; recover by reading the project state.
+    #[error("the message may have reached NemoVideo, but no answer came back ({message})")]
+    Unconfirmed { message: String },
+
+    /// The backend's model refused the instruction (safety filters, length limits).
+    #[error("NemoVideo's AI declined the instruction: {message}")]
+    ContentRefused { message: String },
+
+    /// The agent reported an error inside its stream; the turn is over.
+    #[error("NemoVideo could not do it: {message}")]
+    AgentFailed { message: String },
 
     /// The SSE stream broke off. The message must not be re-sent: recover by reading the state.
     #[error("the connection to the NemoVideo agent broke off after {events} events")]
@@ -97,6 +115,9 @@ impl Error {
             Error::RateLimited { .. } => "rate_limited",
             Error::Busy => "busy",
             Error::Transient { .. } => "backend_unavailable",
+            Error::Unconfirmed { .. } => "unconfirmed",
+            Error::ContentRefused { .. } => "content_refused",
+            Error::AgentFailed { .. } => "backend_error",
             Error::StreamBroken { .. } => "stream_broken",
             Error::StreamTimedOut { .. } => "stream_timed_out",
             Error::RenderFailed { .. } => "render_failed",
@@ -118,6 +139,7 @@ impl Error {
                 | Error::StreamTimedOut { .. }
                 | Error::Timeout { .. }
                 | Error::RenderFailed { .. }
+                | Error::AgentFailed { .. }
         )
     }
 
@@ -130,10 +152,33 @@ impl Error {
         }
     }
 
+    /// Name the session a `SessionLost` is about.
+    pub(crate) fn in_session(self, id: crate::SessionId) -> Error {
+        match self {
+            Error::SessionLost { message, .. } => Error::SessionLost {
+                session: Some(id),
+                message,
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// A transport failure of a paid request: only a failure to connect proves that nothing
+    /// left (DNS, refused, TLS all fail in the connect phase); anything later is unconfirmed.
+    pub(crate) fn paid_transport(e: reqwest::Error) -> Error {
+        if e.is_connect() {
+            Error::transport(e)
+        } else {
+            Error::Unconfirmed {
+                message: Error::transport(e).to_string(),
+            }
         }
     }
 

@@ -1,33 +1,50 @@
-//! After a broken stream: never re-send the message; read the state until it changes.
-//! Contract: wait 30 s, read; if unchanged wait 60 s and read again; after 5 unchanged reads
-//! (about 5 minutes) report failure.
+//! After a turn whose end we did not see: never re-send the message; read the state until it
+//! changes. Contract: wait 30 s, read; if unchanged wait 60 s and read again; after 5 unchanged
+//! reads (about 5 minutes) report failure. Before that schedule a few quick reads (about 1, 2,
+//! 4, 8 s) catch the common case of a change that landed just after the stream closed.
 
 use crate::error::Result;
+use crate::session::SessionId;
 use crate::state::SessionState;
 use crate::Client;
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
+/// The waits before each state read, in order.
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RecoveryWaits {
-    pub first: Duration,
-    pub then: Duration,
-    pub reads: u32,
+    pub schedule: Vec<Duration>,
 }
 
 impl Default for RecoveryWaits {
     fn default() -> Self {
-        Self {
-            first: Duration::from_secs(30),
-            then: Duration::from_secs(60),
-            reads: 5,
-        }
+        Self::new(Duration::from_secs(30), Duration::from_secs(60), 5)
     }
 }
 
 impl RecoveryWaits {
+    /// The contract's schedule: `first`, then `reads - 1` times `then`.
     pub fn new(first: Duration, then: Duration, reads: u32) -> Self {
-        Self { first, then, reads }
+        let schedule = (0..reads)
+            .map(|i| if i == 0 { first } else { then })
+            .collect();
+        Self { schedule }
+    }
+
+    /// `count` quick reads with a doubling wait from `base` (1, 2, 4, 8 s for `base` = 1 s).
+    pub fn quick(base: Duration, count: u32) -> Self {
+        let schedule = (0..count).map(|i| base * 2u32.pow(i.min(16))).collect();
+        Self { schedule }
+    }
+
+    /// These waits, then `more`'s.
+    pub fn then(mut self, more: RecoveryWaits) -> Self {
+        self.schedule.extend(more.schedule);
+        self
+    }
+
+    pub fn reads(&self) -> u32 {
+        self.schedule.len() as u32
     }
 }
 
@@ -35,31 +52,40 @@ impl RecoveryWaits {
 pub enum Recovered {
     /// The state moved on: the turn did its work.
     Changed(Box<SessionState>),
-    /// Nothing changed after every read: report failure and offer to retry.
-    Unchanged { reads: u32 },
+    /// Nothing changed after every read; the last state read.
+    Unchanged {
+        reads: u32,
+        last: Option<Box<SessionState>>,
+    },
 }
 
 impl Client {
-    /// Poll the state after a broken turn until it differs from `before`.
+    /// Poll `session`'s state until it differs from `before`, waiting as `waits` says.
     /// `on_read` is told the number of each read (for progress).
     pub async fn recover_by_state(
         &self,
+        session: SessionId,
         before: &SessionState,
         waits: &RecoveryWaits,
         mut on_read: impl FnMut(u32),
     ) -> Result<Recovered> {
-        for read in 1..=waits.reads {
-            tokio::time::sleep(if read == 1 { waits.first } else { waits.then }).await;
+        let mut last = None;
+        for (i, wait) in waits.schedule.iter().enumerate() {
+            let read = i as u32 + 1;
+            tokio::time::sleep(*wait).await;
             on_read(read);
-            match self.state().await {
+            match self.state_of(session).await {
                 Ok(now) if now.changed_since(before) => {
                     return Ok(Recovered::Changed(Box::new(now)))
                 }
-                Ok(_) => {}
+                Ok(now) => last = Some(Box::new(now)),
                 Err(e) if e.retryable() => tracing::debug!("state read {read} failed: {e}"),
                 Err(e) => return Err(e),
             }
         }
-        Ok(Recovered::Unchanged { reads: waits.reads })
+        Ok(Recovered::Unchanged {
+            reads: waits.reads(),
+            last,
+        })
     }
 }

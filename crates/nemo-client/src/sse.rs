@@ -106,6 +106,9 @@ pub enum AgentEvent {
     },
     /// Still working (heartbeats, token chunks, hidden thoughts).
     Heartbeat,
+    /// A final response with nothing to show (ADK: a model event, not partial, with no text,
+    /// call or response): the agent finished without comment.
+    Final,
     /// The backend reported an error inside the stream; the turn is over.
     Error(String),
 }
@@ -217,6 +220,11 @@ pub fn interpret(frame: &Frame, out: &mut Vec<AgentEvent>) {
     }
     let partial = v.get("partial").and_then(Value::as_bool).unwrap_or(false);
     let system = v.get("author").and_then(Value::as_str) == Some("system");
+    let from_user = v
+        .get("content")
+        .and_then(|c| c.get("role"))
+        .and_then(Value::as_str)
+        == Some("user");
     let parts = v
         .get("content")
         .and_then(|c| c.get("parts"))
@@ -225,8 +233,10 @@ pub fn interpret(frame: &Frame, out: &mut Vec<AgentEvent>) {
         return out.push(AgentEvent::Heartbeat);
     };
     let before = out.len();
+    let mut thoughts = false;
     for p in parts {
         if p.get("thought").and_then(Value::as_bool) == Some(true) {
+            thoughts = true;
             continue;
         }
         if let Some(text) = p.get("text").and_then(Value::as_str) {
@@ -261,8 +271,66 @@ pub fn interpret(frame: &Frame, out: &mut Vec<AgentEvent>) {
         }
     }
     if out.len() == before {
+        if !partial && !thoughts && !from_user && !system {
+            return out.push(AgentEvent::Final);
+        }
         // Partial chunks, thoughts, user echoes: signs of life, nothing to show.
         out.push(AgentEvent::Heartbeat);
+    }
+}
+
+/// What an in-stream error means, from its code and its wording (the contract's four forms
+/// carry a code in the text, an `errorCode`, or only words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamErrorKind {
+    OutOfCredits,
+    Token,
+    Session,
+    /// The model declined (safety filters, length limits): rephrasing may help.
+    Refused,
+    Other,
+}
+
+/// Numeric codes as whole words ("code 2001", "2001:"), not digits inside other numbers.
+fn has_code(text: &str, codes: &[&str]) -> bool {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| codes.contains(&w))
+}
+
+pub fn classify_stream_error(message: &str) -> StreamErrorKind {
+    use crate::envelope::codes;
+    let lower = message.to_lowercase();
+    let any = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if has_code(&lower, &[codes::OUT_OF_CREDITS])
+        || any(&[
+            "insufficient credit",
+            "out of credit",
+            "not enough credit",
+            "credits exhausted",
+            "积分不足",
+            "余额不足",
+        ])
+    {
+        StreamErrorKind::OutOfCredits
+    } else if has_code(&lower, &[codes::SESSION_NOT_FOUND]) || any(&["session not found"]) {
+        StreamErrorKind::Session
+    } else if has_code(&lower, codes::TOKEN_INVALID)
+        || any(&["token expired", "invalid token", "token is invalid", "unauthorized"])
+    {
+        StreamErrorKind::Token
+    } else if any(&[
+        "safety",
+        "max_tokens",
+        "recitation",
+        "prohibited_content",
+        "blocklist",
+        "spii",
+        "content policy",
+        "blocked",
+    ]) {
+        StreamErrorKind::Refused
+    } else {
+        StreamErrorKind::Other
     }
 }
 
@@ -398,6 +466,33 @@ mod tests {
                 "{frame}"
             );
         }
+    }
+
+    #[test]
+    fn in_stream_errors_are_classified_by_code_and_wording() {
+        use StreamErrorKind::*;
+        for (msg, kind) in [
+            ("model call failed: \"quota\" exceeded", Other),
+            ("insufficient credits (code 2001)", OutOfCredits),
+            ("2001: out of credits", OutOfCredits),
+            ("Error 2001", OutOfCredits),
+            ("积分不足", OutOfCredits),
+            ("order 120015 failed", Other),
+            ("SAFETY: blocked", Refused),
+            ("MAX_TOKENS", Refused),
+            ("code 1002: session not found", Session),
+            ("1001 token expired", Token),
+        ] {
+            assert_eq!(classify_stream_error(msg), kind, "{msg}");
+        }
+    }
+
+    #[test]
+    fn an_empty_final_model_event_ends_the_turn() {
+        let s = "data: {\"content\":{\"parts\":[],\"role\":\"model\"},\"partial\":false,\"author\":\"nemo_agent\"}\n\n";
+        assert_eq!(decode_all(s.as_bytes()), vec![AgentEvent::Final]);
+        let echo = "data: {\"content\":{\"parts\":[],\"role\":\"user\"}}\n\n";
+        assert_eq!(decode_all(echo.as_bytes()), vec![AgentEvent::Heartbeat]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What every tool call shares: the NemoVideo client, the settings and the jobs.
 
-use crate::errors::ToolError;
+use crate::errors::{Code, ToolError};
 use crate::jobs::{self, JobKind, JobManager, JobStatus};
 use crate::settings::Settings;
 use nemo_client::Client;
@@ -10,16 +10,20 @@ pub struct App {
     pub client: Client,
     pub settings: Settings,
     pub jobs: JobManager,
+    /// The media uploaded to each project (to restore a lost one).
+    pub projects: crate::projects::Ledger,
 }
 
 impl App {
     pub fn new(settings: Settings) -> Result<Arc<App>, String> {
         let client = Client::new(settings.client.clone()).map_err(|e| e.to_string())?;
         let jobs = JobManager::new(settings.journal_dir());
+        let projects = crate::projects::Ledger::new(settings.projects_dir());
         Ok(Arc::new(App {
             client,
             settings,
             jobs,
+            projects,
         }))
     }
 
@@ -62,7 +66,7 @@ impl App {
                     job.status = JobStatus::Failed;
                     job.finished_at = Some(chrono::Utc::now());
                     let e = ToolError::new(
-                        "interrupted",
+                        Code::Interrupted,
                         "the upload was interrupted by a restart of the server",
                     )
                     .retryable(None)

@@ -6,10 +6,87 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// The stable, machine-readable names of failures (serialized in snake_case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    InvalidArgument,
+    InvalidInput,
+    UnknownJob,
+    Internal,
+    Failed,
+    Cancelled,
+    Interrupted,
+    NothingToExport,
+    OutputDirUnwritable,
+    /// The instruction would cost more than the caller's `max_credits`.
+    OverBudget,
+    /// A lost project whose media could not all be restored: nothing was sent.
+    ProjectNotRestored,
+    /// The turn's outcome could not be read back from the project.
+    NoResult,
+    // The client's errors.
+    TokenInvalid,
+    SessionLost,
+    OutOfCredits,
+    UnsupportedFile,
+    FileTooLarge,
+    ExportBlockedByPlan,
+    RateLimited,
+    Busy,
+    BackendUnavailable,
+    Unconfirmed,
+    ContentRefused,
+    BackendError,
+    StreamBroken,
+    StreamTimedOut,
+    RenderFailed,
+    Timeout,
+    Rejected,
+    Protocol,
+    Io,
+    Config,
+}
+
+impl Code {
+    /// The code of a client error.
+    pub fn of(e: &Error) -> Code {
+        match e {
+            Error::TokenInvalid { .. } => Code::TokenInvalid,
+            Error::SessionLost { .. } => Code::SessionLost,
+            Error::OutOfCredits { .. } => Code::OutOfCredits,
+            Error::UnsupportedFile { .. } => Code::UnsupportedFile,
+            Error::FileTooLarge { .. } => Code::FileTooLarge,
+            Error::ExportBlocked => Code::ExportBlockedByPlan,
+            Error::RateLimited { .. } => Code::RateLimited,
+            Error::Busy => Code::Busy,
+            Error::Transient { .. } => Code::BackendUnavailable,
+            Error::Unconfirmed { .. } => Code::Unconfirmed,
+            Error::ContentRefused { .. } => Code::ContentRefused,
+            Error::AgentFailed { .. } => Code::BackendError,
+            Error::StreamBroken { .. } => Code::StreamBroken,
+            Error::StreamTimedOut { .. } => Code::StreamTimedOut,
+            Error::RenderFailed { .. } => Code::RenderFailed,
+            Error::Timeout { .. } => Code::Timeout,
+            Error::Rejected { .. } => Code::Rejected,
+            Error::Protocol { .. } => Code::Protocol,
+            Error::Io { .. } => Code::Io,
+            _ => Code::Config,
+        }
+    }
+
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ToolError {
     /// A stable machine-readable name, e.g. `out_of_credits`.
-    pub code: String,
+    pub code: Code,
     pub message: String,
     /// Whether the same call may succeed later.
     pub retryable: bool,
@@ -21,9 +98,9 @@ pub struct ToolError {
 }
 
 impl ToolError {
-    pub fn new(code: &str, message: impl Into<String>) -> ToolError {
+    pub fn new(code: Code, message: impl Into<String>) -> ToolError {
         ToolError {
-            code: code.into(),
+            code,
             message: message.into(),
             retryable: false,
             retry_after_s: None,
@@ -40,12 +117,12 @@ impl ToolError {
         self
     }
     pub fn invalid(message: impl Into<String>) -> ToolError {
-        ToolError::new("invalid_argument", message)
+        ToolError::new(Code::InvalidArgument, message)
     }
 
     /// The backend's error, with what to do about it.
     pub fn from_client(e: &Error, web_url: &str) -> ToolError {
-        let mut t = ToolError::new(e.code(), e.to_string());
+        let mut t = ToolError::new(Code::of(e), e.to_string());
         t.retryable = e.retryable();
         t.retry_after_s = e.retry_after().map(|d| d.as_secs());
         t.next_step = match e {
@@ -66,6 +143,15 @@ impl ToolError {
             Error::SessionLost { .. } => {
                 Some("call connect with new_project=true to start a new project".into())
             }
+            Error::Unconfirmed { .. } => Some(
+                "do not send the instruction again (it may be charged twice): call get_timeline to see whether it was done".into(),
+            ),
+            Error::ContentRefused { .. } => Some(
+                "rephrase the instruction (describe the content plainly), then call generate again".into(),
+            ),
+            Error::AgentFailed { .. } => {
+                Some("rephrase the instruction or call generate again".into())
+            }
             Error::Busy => {
                 Some("call list_jobs or get_job to follow the running generation".into())
             }
@@ -73,9 +159,9 @@ impl ToolError {
                 "wait {} s and call the tool again",
                 retry_after.as_secs()
             )),
-            Error::Transient { .. } => {
-                Some("try again in a little while; nothing was charged".into())
-            }
+            Error::Transient { .. } => Some(
+                "try again in a little while; the request never reached NemoVideo, so nothing was charged".into(),
+            ),
             Error::UnsupportedFile { .. } => Some(format!(
                 "use one of: {}",
                 nemo_client::ACCEPTED_EXTENSIONS.join(", ")
@@ -94,7 +180,7 @@ impl ToolError {
 
     pub fn to_result(&self) -> CallToolResult {
         let value = serde_json::to_value(self).unwrap_or_default();
-        let mut text = format!("Error ({}): {}", self.code, self.message);
+        let mut text = format!("Error ({}): {}", self.code.as_str(), self.message);
         if let Some(n) = &self.next_step {
             text.push_str(&format!("\nNext step: {n}"));
         }
@@ -120,7 +206,7 @@ mod tests {
             register_url: Some("https://w/register?bind=anon_1".into()),
         };
         let t = ToolError::from_client(&e, "https://w");
-        assert_eq!(t.code, "out_of_credits");
+        assert_eq!(t.code, Code::OutOfCredits);
         assert!(t.next_step.unwrap().contains("register?bind=anon_1"));
         let plan = ToolError::from_client(&Error::ExportBlocked, "https://w");
         assert!(plan.message.contains("not about credits"));

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod credits;
 pub mod demo;
 pub mod doctor;
 pub mod errors;
@@ -10,6 +11,7 @@ pub mod http;
 pub mod jobs;
 pub mod logging;
 pub mod paths;
+pub mod projects;
 pub mod prompts;
 pub mod resources;
 pub mod server;

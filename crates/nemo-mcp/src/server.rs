@@ -1,12 +1,12 @@
 //! The MCP server: nine tools over the NemoVideo client and the job manager.
 
 use crate::app::App;
-use crate::errors::ToolError;
+use crate::errors::{Code, ToolError};
 use crate::jobs::{self, Job, JobKind};
 use crate::tools::*;
 use crate::uploads::{check_inputs, CheckedInputs};
 use crate::views::{structured, JobView, Progress};
-use nemo_client::text::{route, Intent};
+use nemo_client::routing::{route, Intent};
 use nemo_client::TokenSource;
 use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -45,12 +45,30 @@ fn check_job_id(id: &str) -> Result<&str, ToolError> {
     }
 }
 
+/// An idempotency key: up to 128 visible ASCII characters.
+fn check_request_id(raw: Option<&str>) -> Result<Option<String>, ToolError> {
+    let Some(r) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    if r.len() > 128 || !r.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ToolError::invalid(
+            "request_id must be 1 to 128 visible ASCII characters",
+        ));
+    }
+    Ok(Some(r.to_string()))
+}
+
+fn same_request_note(job: &Job) -> String {
+    format!(
+        "This request_id was already used by job {} (started {}), so nothing was sent again; this is that job.",
+        job.id,
+        job.created_at.format("%H:%M:%S UTC")
+    )
+}
+
 fn credits_view(app: &App, c: nemo_client::Credits) -> CreditsView {
-    let low = c.available < 50;
-    let next_step = low.then(|| match app.client.register_url() {
-        Some(url) => format!("register for more free credits: {url}"),
-        None => format!("top up credits at {}", app.settings.client.web_url),
-    });
+    let low = c.available < crate::credits::LOW_CREDITS;
+    let next_step = low.then(|| crate::credits::more_credits_step(app));
     CreditsView {
         available: c.available,
         frozen: c.frozen,
@@ -231,44 +249,41 @@ impl NemoServer {
                 "the instruction is too long (at most {MAX_INSTRUCTION} characters)"
             )));
         }
-        // Route first: exports, credits, status and uploads never go to the backend agent
-        // (it would spend credits and do nothing).
-        match route(&instruction) {
-            Intent::Agent => {}
-            Intent::Export => {
-                let note = Some("This was an export request, so the video is being exported (not sent to the AI).".to_string());
-                return self.start_export(None, None, args.wait_s, &ctx, note).await;
+        let request_id = match check_request_id(args.request_id.as_deref()) {
+            Ok(r) => r,
+            Err(e) => return fail(e),
+        };
+        // The same key: the job it started, whatever it was; nothing is sent again.
+        if let Some(job) = request_id.as_deref().and_then(|r| app.jobs.by_request(JobKind::Generate, r)) {
+            let note = Some(same_request_note(&job));
+            return self.answer(job, args.wait_s, &ctx, note).await;
+        }
+        // Exports, credit and status questions and uploads never go to the backend agent (it
+        // would spend credits and do nothing), but only when that is all the instruction is.
+        let routed = route(&instruction);
+        if routed.intent != Intent::Agent && !args.send_anyway.unwrap_or(false) {
+            let answer = match self.routed_answer(routed.intent).await {
+                Ok(a) => a,
+                Err(e) => return fail(e),
+            };
+            let mut job = Job::new(JobKind::Generate);
+            job.instruction = Some(instruction);
+            job.request_id = request_id;
+            let value = serde_json::to_value(&answer).unwrap_or_default();
+            let job = match app.jobs.spawn_once(job, move |_| async move { Ok(value) }) {
+                Ok(j) | Err(j) => j,
+            };
+            return self.answer(job, Some(1.0), &ctx, None).await;
+        }
+        // Cost guard: refuse, sending nothing, what the user cannot or did not agree to pay.
+        let estimate = crate::credits::estimate(app, &instruction);
+        match app.client.credits().await {
+            Ok(c) => {
+                if let Err(e) = crate::credits::guard(app, &estimate, args.max_credits, c.available) {
+                    return fail(e);
+                }
             }
-            Intent::Credits => {
-                let msg = match app.client.credits().await {
-                    Ok(c) => format!(
-                        "answered here without the AI: {} credits available ({} reserved)",
-                        c.available, c.frozen
-                    ),
-                    Err(e) => return fail(app.err(&e)),
-                };
-                return fail(
-                    ToolError::new("not_an_edit", msg).next("call get_credits for the balance"),
-                );
-            }
-            Intent::Status => {
-                let msg = match app.client.state().await {
-                    Ok(s) => format!("answered here without the AI: {}", s.timeline.summary()),
-                    Err(e) => return fail(app.err(&e)),
-                };
-                return fail(
-                    ToolError::new("not_an_edit", msg).next("call get_timeline for the timeline"),
-                );
-            }
-            Intent::Upload => {
-                return fail(
-                    ToolError::new(
-                        "not_an_edit",
-                        "uploading is done by the upload_media tool, not by the AI",
-                    )
-                    .next("call upload_media with the absolute paths of the files"),
-                );
-            }
+            Err(e) => return fail(app.err(&e)),
         }
         let language = args
             .language
@@ -288,20 +303,68 @@ impl NemoServer {
         let mut job = Job::new(JobKind::Generate);
         job.instruction = Some(instruction.clone());
         job.session_id = Some(sid);
+        job.request_id = request_id;
+        job.cost_kind = Some(estimate.kind);
         let app2 = app.clone();
-        let job = app.jobs.spawn(job, move |jctx| {
-            jobs::generation::run(app2, jctx, instruction)
-        });
-        self.answer(job, args.wait_s, &ctx, None).await
+        let req = jobs::generation::Request {
+            instruction,
+            also_export: routed.also_export,
+        };
+        let (job, note) = match app.jobs.spawn_once(job, move |jctx| {
+            jobs::generation::run(app2, jctx, req)
+        }) {
+            Ok(j) => (j, None),
+            Err(j) => {
+                let note = Some(same_request_note(&j));
+                (j, note)
+            }
+        };
+        self.answer(job, args.wait_s, &ctx, note).await
+    }
+
+    /// The answer to an instruction that is wholly an export, credits, status or upload
+    /// request: given here, free; the host is told which tool does it.
+    async fn routed_answer(&self, intent: Intent) -> Result<RoutedAnswer, ToolError> {
+        let app = &self.app;
+        let (answer, tool) = match intent {
+            Intent::Export => (
+                "This is a request to export, which the AI cannot do: call export_video to render the timeline and save the MP4.".to_string(),
+                "export_video",
+            ),
+            Intent::Credits => {
+                let c = app.client.credits().await.map_err(|e| app.err(&e))?;
+                let v = credits_view(app, c);
+                let mut a = format!("{} credits available ({} reserved).", v.available, v.frozen);
+                if let Some(n) = v.next_step {
+                    a.push_str(&format!(" Running low: {n}"));
+                }
+                (a, "get_credits")
+            }
+            Intent::Status => {
+                let s = app.client.state().await.map_err(|e| app.err(&e))?;
+                (s.timeline.summary(), "get_timeline")
+            }
+            Intent::Upload | Intent::Agent => (
+                "Uploading is done by the upload_media tool with the files' absolute paths or URLs, not by the AI.".to_string(),
+                "upload_media",
+            ),
+        };
+        Ok(RoutedAnswer {
+            routed_as: intent.name().to_string(),
+            answer,
+            tool: tool.to_string(),
+            sent: false,
+            credits_spent: 0,
+        })
     }
 
     async fn start_export(
         &self,
         filename: Option<String>,
         resolution: Option<String>,
+        request_id: Option<String>,
         wait_s: Option<f64>,
         ctx: &RequestContext<RoleServer>,
-        note: Option<String>,
     ) -> ToolResult {
         let app = &self.app;
         // Fail fast (no job) on what can be checked right away.
@@ -309,9 +372,17 @@ impl NemoServer {
             return fail(e);
         }
         let app2 = app.clone();
-        let job = app.jobs.spawn(Job::new(JobKind::Export), move |jctx| {
+        let mut job = Job::new(JobKind::Export);
+        job.request_id = request_id;
+        let (job, note) = match app.jobs.spawn_once(job, move |jctx| {
             jobs::export::run(app2, jctx, filename, resolution)
-        });
+        }) {
+            Ok(j) => (j, None),
+            Err(j) => {
+                let note = Some(same_request_note(&j));
+                (j, note)
+            }
+        };
         self.answer(job, wait_s, ctx, note).await
     }
 
@@ -332,7 +403,7 @@ impl NemoServer {
         match self.app.jobs.get(id) {
             Some(job) => self.answer(job, args.wait_s, &ctx, None).await,
             None => fail(
-                ToolError::new("unknown_job", format!("no job {id}"))
+                ToolError::new(Code::UnknownJob, format!("no job {id}"))
                     .next("call list_jobs to see the jobs"),
             ),
         }
@@ -385,7 +456,7 @@ impl NemoServer {
         };
         let Some(job) = self.app.jobs.cancel(id) else {
             return fail(
-                ToolError::new("unknown_job", format!("no job {id}"))
+                ToolError::new(Code::UnknownJob, format!("no job {id}"))
                     .next("call list_jobs to see the jobs"),
             );
         };
@@ -435,15 +506,10 @@ impl NemoServer {
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
         self.hint(&ctx);
-        match self.app.client.state().await {
-            Ok(state) => {
+        match self.app.in_project(|| self.app.client.state()).await {
+            Ok((state, notice)) => {
                 let mut v = TimelineView::of(&state, args.include_draft.unwrap_or(false));
-                v.notice = self.app.client.take_session_replaced().map(|r| {
-                    format!(
-                        "the previous project ({}) was lost; this is a new, empty one",
-                        r.old
-                    )
-                });
+                v.notice = notice;
                 let text = format!(
                     "{}\nMedia in the project: {}. Exportable: {}.",
                     v.summary,
@@ -452,7 +518,7 @@ impl NemoServer {
                 );
                 Ok(structured(vec![ContentBlock::text(text)], &v))
             }
-            Err(e) => fail(self.app.err(&e)),
+            Err(e) => fail(e),
         }
     }
 
@@ -490,12 +556,29 @@ impl NemoServer {
                 )))
             }
         };
-        match self.app.client.state().await {
-            Ok(s) if !s.timeline.is_exportable() => return fail(jobs::export::nothing_to_export()),
-            Ok(_) => {}
-            Err(e) => return fail(self.app.err(&e)),
+        let request_id = match check_request_id(args.request_id.as_deref()) {
+            Ok(r) => r,
+            Err(e) => return fail(e),
+        };
+        if let Some(job) = request_id
+            .as_deref()
+            .and_then(|r| self.app.jobs.by_request(JobKind::Export, r))
+        {
+            let note = Some(same_request_note(&job));
+            return self.answer(job, args.wait_s, &ctx, note).await;
         }
-        self.start_export(filename, resolution, args.wait_s, &ctx, None)
+        match self.app.in_project(|| self.app.client.state()).await {
+            Ok((s, notice)) if !s.timeline.is_exportable() => {
+                let mut e = jobs::export::nothing_to_export();
+                if let Some(n) = notice {
+                    e.message = format!("{n} {}", e.message);
+                }
+                return fail(e);
+            }
+            Ok(_) => {}
+            Err(e) => return fail(e),
+        }
+        self.start_export(filename, resolution, request_id, args.wait_s, &ctx)
             .await
     }
 }

@@ -25,6 +25,10 @@ pub struct Settings {
     pub recovery_first: Duration,
     pub recovery_then: Duration,
     pub recovery_reads: u32,
+    /// The quick state reads before concluding a turn changed nothing (or before the contract's
+    /// schedule after a cut turn): this first wait, doubling, `settle_reads` times (1, 2, 4, 8 s).
+    pub settle_first: Duration,
+    pub settle_reads: u32,
 }
 
 fn env(k: &str) -> Option<String> {
@@ -65,6 +69,8 @@ impl Settings {
             recovery_first: Duration::from_secs(30),
             recovery_then: Duration::from_secs(60),
             recovery_reads: 5,
+            settle_first: Duration::from_secs(1),
+            settle_reads: 4,
         }
     }
 
@@ -98,12 +104,32 @@ impl Settings {
         if let Some(d) = env_ms("NEMO_RECOVERY_WAIT_MS") {
             s.recovery_first = d;
             s.recovery_then = d;
+            s.settle_first = d.min(s.settle_first);
         }
         Ok(s)
     }
 
     pub fn journal_dir(&self) -> PathBuf {
         self.client.state_dir.join("jobs")
+    }
+
+    /// Where the media uploaded to each project is recorded (to restore a lost project).
+    pub fn projects_dir(&self) -> PathBuf {
+        self.client.state_dir.join("projects")
+    }
+
+    /// After a turn whose end was not seen: quick reads, then the contract's schedule.
+    pub fn recovery_waits(&self) -> nemo_client::RecoveryWaits {
+        self.settle_waits().then(nemo_client::RecoveryWaits::new(
+            self.recovery_first,
+            self.recovery_then,
+            self.recovery_reads,
+        ))
+    }
+
+    /// After a finished turn that shows no change yet: the quick reads only.
+    pub fn settle_waits(&self) -> nemo_client::RecoveryWaits {
+        nemo_client::RecoveryWaits::quick(self.settle_first, self.settle_reads)
     }
 
     /// A bounded wait from a tool argument.

@@ -37,9 +37,32 @@ pub struct GenerateArgs {
     /// Language for a new project (ISO code); detected from the instruction when omitted.
     #[serde(default)]
     pub language: Option<String>,
+    /// Send it to the AI even if it reads as an export, credits, status or upload request
+    /// (those are otherwise answered here, free).
+    #[serde(default)]
+    pub send_anyway: Option<bool>,
+    /// Refuse (send nothing) if the estimated cost is above this many credits.
+    #[serde(default)]
+    pub max_credits: Option<i64>,
+    /// Idempotency key: calling again with the same key returns the same job, never sends again.
+    #[serde(default)]
+    pub request_id: Option<String>,
     /// Seconds to wait before answering `running` (default 45, at most 55).
     #[serde(default)]
     pub wait_s: Option<f64>,
+}
+
+/// A `generate` instruction answered here without the AI (nothing sent, nothing charged).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RoutedAnswer {
+    /// What the instruction was: export, credits, status or upload.
+    pub routed_as: String,
+    pub answer: String,
+    /// The tool that does it.
+    pub tool: String,
+    /// Always false: the instruction was not sent to NemoVideo.
+    pub sent: bool,
+    pub credits_spent: i64,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -72,6 +95,9 @@ pub struct ExportArgs {
     /// Output resolution: "1080p" (default) or "720p".
     #[serde(default)]
     pub resolution: Option<String>,
+    /// Idempotency key: calling again with the same key returns the same export job.
+    #[serde(default)]
+    pub request_id: Option<String>,
     /// Seconds to wait before answering `running` (default 45, at most 55).
     #[serde(default)]
     pub wait_s: Option<f64>,

@@ -2,7 +2,7 @@
 //! the folder policy and the media checks, URLs against what NemoVideo can fetch.
 
 use crate::app::App;
-use crate::errors::ToolError;
+use crate::errors::{Code, ToolError};
 use crate::jobs::upload::RejectedInput;
 use nemo_client::{validate, MediaFile};
 
@@ -74,7 +74,7 @@ pub fn check_inputs(
             .iter()
             .map(|r| format!("{}: {}", r.input, r.reason))
             .collect();
-        return Err(ToolError::new("invalid_input", format!("nothing was uploaded. {}", reasons.join("; ")))
+        return Err(ToolError::new(Code::InvalidInput, format!("nothing was uploaded. {}", reasons.join("; ")))
             .next("fix the paths (absolute, inside the allowed folders, real media files) and call upload_media again"));
     }
     Ok(checked)

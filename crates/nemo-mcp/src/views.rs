@@ -1,7 +1,7 @@
 //! What tools return: typed structures (with their JSON schema, for `outputSchema`) plus a
 //! short text for people; and the progress notifications sent while a call waits.
 
-use crate::errors::ToolError;
+use crate::errors::{Code, ToolError};
 use crate::jobs::{Job, JobKind, JobStatus};
 use rmcp::model::{
     CallToolResult, ContentBlock, ProgressNotificationParam, ProgressToken, Resource,
@@ -75,21 +75,41 @@ impl JobView {
                 self.message,
                 self.job_id
             ),
+            (JobStatus::Succeeded, JobKind::Generate) if r("routed_as").is_string() => format!(
+                "{}\nThis was not sent to NemoVideo's AI and nothing was charged. The tool for it: {}.",
+                s(r("answer")),
+                s(r("tool"))
+            ),
             (JobStatus::Succeeded, JobKind::Generate) => {
                 let reply = s(r("reply"));
-                let mut t = if reply.is_empty() { "NemoVideo made the edit without comment.".to_string() } else { reply };
-                t.push_str(&format!("\nWhat changed: {}\n{}", s(r("changes")), s(r("timeline"))));
-                if let Some(spent) = r("credits_spent").as_i64() {
-                    t.push_str(&format!("\nCredits spent: {spent}"));
-                    if let Some(left) = r("credits_left").as_i64() {
-                        t.push_str(&format!(" ({left} left)"));
+                let spent = match (r("credits_spent").as_i64(), r("credits_left").as_i64()) {
+                    (Some(spent), Some(left)) => format!("Credits spent: {spent} ({left} left)."),
+                    (Some(spent), None) => format!("Credits spent: {spent}."),
+                    _ => "Credits spent: unknown.".to_string(),
+                };
+                // An edit that changed nothing says so first, with what it still cost.
+                let mut t = if r("changed").as_bool() == Some(false) {
+                    let mut t = format!("No change was made to the timeline. {spent}");
+                    if !reply.is_empty() {
+                        t.push_str(&format!("\nNemoVideo said: {reply}"));
                     }
-                }
+                    t.push_str(&format!("\n{}", s(r("timeline"))));
+                    t
+                } else {
+                    let mut t = if reply.is_empty() {
+                        "NemoVideo made the edit without comment.".to_string()
+                    } else {
+                        format!("NemoVideo said: {reply}")
+                    };
+                    t.push_str(&format!("\nWhat changed: {}\n{}\n{spent}", s(r("changes")), s(r("timeline"))));
+                    t
+                };
                 for k in ["recovered", "notice"] {
                     if let Some(n) = r(k).as_str() {
                         t.push_str(&format!("\nNote: {n}"));
                     }
                 }
+                t.push_str(&format!("\nNext: {}", s(r("next_step"))));
                 t
             }
             (JobStatus::Succeeded, JobKind::Export) => {
@@ -126,7 +146,7 @@ impl JobView {
             let mut e = self
                 .error
                 .clone()
-                .unwrap_or_else(|| ToolError::new("failed", self.message.clone()));
+                .unwrap_or_else(|| ToolError::new(Code::Failed, self.message.clone()));
             e.message = format!("job {}: {}", self.job_id, e.message);
             return e.to_result();
         }

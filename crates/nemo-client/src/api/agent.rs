@@ -1,9 +1,9 @@
 //! Contract §3: sending a message to the backend agent and reading its stream.
 
-use crate::client::{Answer, Want};
+use crate::client::{Answer, Replay, Want};
 use crate::error::{Error, Result};
 use crate::session::SessionId;
-use crate::sse::{self, AgentEvent, Decoder, Frame};
+use crate::sse::{self, classify_stream_error, AgentEvent, Decoder, Frame, StreamErrorKind};
 use crate::text;
 use crate::Client;
 use futures_util::{Stream, StreamExt};
@@ -104,40 +104,70 @@ impl Reader {
 }
 
 impl Client {
-    /// Send one message to the agent. The message is sent once: this never retries after the
-    /// backend accepted it (a re-send would be charged twice). Token renewal, a 429 and a lost
-    /// session are handled before the stream starts, when nothing was accepted yet.
+    /// An error the agent reported inside its stream, as the same [`Error`] the HTTP form of
+    /// that failure gives (out of credits with the registration link, token, lost project),
+    /// or as a refusal, or in the backend's own words.
+    pub async fn stream_failure(&self, message: &str) -> Error {
+        let message: String = message.trim().chars().take(300).collect();
+        match classify_stream_error(&message) {
+            StreamErrorKind::OutOfCredits => {
+                self.learn_user_id().await;
+                Error::OutOfCredits {
+                    register_url: self.register_url(),
+                }
+            }
+            StreamErrorKind::Token => Error::TokenInvalid {
+                from_env: self.token_source() == crate::TokenSource::Environment,
+            },
+            StreamErrorKind::Session => Error::SessionLost {
+                session: None,
+                message,
+            },
+            StreamErrorKind::Refused => Error::ContentRefused { message },
+            StreamErrorKind::Other => Error::AgentFailed { message },
+        }
+    }
+
+    /// Send one message to the agent in the current project. See [`Client::send_message_to`].
     pub async fn send_message(&self, message: &str) -> Result<AgentStream> {
+        let session = self.session(None).await?.session_id;
+        self.send_message_to(session, message).await
+    }
+
+    /// Send one message to the agent in `session`. The message is sent once: nothing here
+    /// retries after the backend may have accepted it (a re-send is charged twice). Token
+    /// renewal and a 429 are handled while the backend is still refusing, when nothing was
+    /// accepted. How a failure is reported says whether the message may have arrived:
+    /// [`Error::Unconfirmed`] when it may, any other error when it provably did not.
+    /// A lost project is [`Error::SessionLost`]: the caller decides what to do.
+    pub async fn send_message_to(&self, session: SessionId, message: &str) -> Result<AgentStream> {
         let timeouts = self.config().timeouts.clone();
         let url = self.url("/run_sse");
-        let (session_id, resp) = self
-            .with_session(|s| {
-                let url = url.clone();
-                async move {
-                    let body = json!({
-                        "app_name": "nemo_agent",
-                        "user_id": "me",
-                        "session_id": s.session_id.to_string(),
-                        "new_message": {"parts": [{"text": message}]},
-                    });
-                    let answer = self
-                        .execute(Want::Stream, false, |http, token| {
-                            Ok(http
-                                .post(&url)
-                                .bearer_auth(token.expose())
-                                .header("Accept", "text/event-stream")
-                                .json(&body))
-                        })
-                        .await?;
-                    match answer {
-                        Answer::Stream(r) => Ok((s.session_id, r)),
-                        Answer::Json(_) => Err(Error::Protocol {
-                            message: "expected an event stream".into(),
-                        }),
-                    }
-                }
+        let body = json!({
+            "app_name": "nemo_agent",
+            "user_id": "me",
+            "session_id": session.to_string(),
+            "new_message": {"parts": [{"text": message}]},
+        });
+        let answer = self
+            .execute(Want::Stream, Replay::Paid, |http, token| {
+                Ok(http
+                    .post(&url)
+                    .bearer_auth(token.expose())
+                    .header("Accept", "text/event-stream")
+                    .json(&body))
             })
-            .await?;
+            .await
+            .map_err(|e| e.in_session(session))?;
+        let resp = match answer {
+            Answer::Stream(r) => r,
+            // A 2xx JSON answer to a message is not a turn; it may still have been taken.
+            Answer::Json(_) => {
+                return Err(Error::Unconfirmed {
+                    message: "the backend answered with JSON instead of an event stream".into(),
+                })
+            }
+        };
         let now = Instant::now();
         let reader = Reader {
             body: Box::pin(resp.bytes_stream()),
@@ -154,7 +184,7 @@ impl Client {
         let inner = futures_util::stream::unfold(reader, Reader::next);
         Ok(AgentStream {
             inner: Box::pin(inner),
-            session_id,
+            session_id: session,
         })
     }
 }
@@ -167,17 +197,45 @@ pub struct TurnReply {
     pub heartbeats: usize,
     /// The backend's in-stream error, if it sent one.
     pub error: Option<String>,
+    /// Function calls still waiting for their response.
+    open_calls: usize,
+    /// The last content event was a final response (ADK: not partial, no function call or
+    /// response in it).
+    last_final: bool,
 }
 
 impl TurnReply {
     pub fn push(&mut self, event: &AgentEvent) {
         match event {
-            AgentEvent::Text(t) => self.texts.push(t.clone()),
-            AgentEvent::ToolCall { name, .. } => self.tool_calls.push(name.clone()),
-            AgentEvent::ToolResult { .. } => {}
+            AgentEvent::Text(t) => {
+                self.texts.push(t.clone());
+                self.last_final = true;
+            }
+            AgentEvent::Final => self.last_final = true,
+            AgentEvent::ToolCall { name, .. } => {
+                self.tool_calls.push(name.clone());
+                self.open_calls += 1;
+                self.last_final = false;
+            }
+            AgentEvent::ToolResult { .. } => {
+                self.open_calls = self.open_calls.saturating_sub(1);
+                self.last_final = false;
+            }
             AgentEvent::Heartbeat => self.heartbeats += 1,
             AgentEvent::Error(e) => self.error = Some(e.clone()),
         }
+    }
+
+    /// Whether the stream ended a finished turn (ADK semantics): its last content event was a
+    /// final response and no function call waits for its response. A stream that closes
+    /// cleanly otherwise was cut in the middle of the turn: the backend may still be working.
+    pub fn is_complete(&self) -> bool {
+        self.error.is_some() || (self.last_final && self.open_calls == 0)
+    }
+
+    /// Whether the agent did any work beyond talking (a tool ran or was started).
+    pub fn did_work(&self) -> bool {
+        !self.tool_calls.is_empty()
     }
 
     /// The reply for people: GUI-translated, without a trailing "temporary issue" line after
@@ -188,5 +246,39 @@ impl TurnReply {
             texts.pop();
         }
         text::translate_gui(texts.join("\n\n").trim())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn turn(events: &[AgentEvent]) -> TurnReply {
+        let mut t = TurnReply::default();
+        events.iter().for_each(|e| t.push(e));
+        t
+    }
+
+    #[test]
+    fn completeness_follows_adk() {
+        let call = AgentEvent::ToolCall {
+            name: "edit".into(),
+            args: Value::Null,
+        };
+        let result = AgentEvent::ToolResult {
+            name: "edit".into(),
+            result: Value::Null,
+        };
+        let text = AgentEvent::Text("done".into());
+        assert!(turn(&[text.clone()]).is_complete());
+        assert!(turn(&[text.clone(), call.clone(), result.clone(), text.clone()]).is_complete());
+        assert!(turn(&[call.clone(), result.clone(), AgentEvent::Final]).is_complete());
+        // Closed with a call still open, or right after a tool result: cut mid-turn.
+        assert!(!turn(&[text.clone(), call.clone()]).is_complete());
+        assert!(!turn(&[text.clone(), call.clone(), AgentEvent::Heartbeat]).is_complete());
+        assert!(!turn(&[call.clone(), result.clone()]).is_complete());
+        assert!(!turn(&[]).is_complete());
+        assert!(!turn(&[AgentEvent::Heartbeat]).is_complete());
     }
 }

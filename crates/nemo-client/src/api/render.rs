@@ -1,6 +1,6 @@
 //! Contract §7–9: export a draft, poll the render, cancel it, download the file.
 
-use crate::client::{Answer, Want};
+use crate::client::{Answer, Replay, Want};
 use crate::error::{Error, Result};
 use crate::Client;
 use futures_util::StreamExt;
@@ -298,7 +298,7 @@ impl Client {
         // The token goes only to our API's own origin, never to a CDN host.
         let same_origin = url.starts_with(&format!("{}/", self.config().api_url));
         let answer = self
-            .execute(Want::Stream, true, |http, token| {
+            .execute(Want::Stream, Replay::Retry, |http, token| {
                 let mut rb = http.get(url);
                 if same_origin {
                     rb = rb.bearer_auth(token.expose());

@@ -1,6 +1,6 @@
 //! Contract §4: uploads, streamed from disk with byte progress; URL uploads.
 
-use crate::client::{Answer, Want};
+use crate::client::{Answer, Replay, Want};
 use crate::error::{Error, Result};
 use crate::state::AssetInfo;
 use crate::validate::MediaFile;
@@ -9,8 +9,35 @@ use futures_util::StreamExt;
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
 use serde_json::{json, Value};
+use crate::session::SessionId;
+use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 (hex) of a file's bytes, streamed (for checking media before a re-upload).
+pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
 
 /// Called with (bytes sent so far, total bytes) as an upload streams.
 pub type UploadProgress = Arc<dyn Fn(u64, u64) + Send + Sync>;
@@ -18,12 +45,18 @@ pub type UploadProgress = Arc<dyn Fn(u64, u64) + Send + Sync>;
 /// What the backend made of the uploaded files.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Uploaded {
+    /// The project the media went to.
+    pub session_id: Option<SessionId>,
     pub assets: Vec<AssetInfo>,
+    /// For file uploads: the SHA-256 (hex) of each file's bytes as sent, in order.
+    pub hashes: Vec<String>,
     pub state_applied: bool,
 }
 
-fn uploaded(d: &Value) -> Uploaded {
+fn uploaded(session: SessionId, d: &Value) -> Uploaded {
     Uploaded {
+        session_id: Some(session),
+        hashes: Vec::new(),
         assets: d["files"]
             .as_array()
             .map(|a| a.iter().map(AssetInfo::from_json).collect())
@@ -69,7 +102,9 @@ impl Client {
     ) -> Result<Uploaded> {
         if files.is_empty() {
             return Ok(Uploaded {
+                session_id: None,
                 assets: Vec::new(),
+                hashes: Vec::new(),
                 state_applied: false,
             });
         }
@@ -91,24 +126,32 @@ impl Client {
         progress: Option<UploadProgress>,
     ) -> Result<Uploaded> {
         let total: u64 = files.iter().map(|f| f.size).sum();
+        // One hasher per file, fed as its bytes stream out (the last attempt's are kept).
+        let hashers: Arc<Mutex<Vec<Sha256>>> = Arc::default();
         self.with_session(|s| {
             let progress = progress.clone();
+            let hashers = hashers.clone();
             async move {
                 let url = self.url(&format!("/api/upload-video/nemo_agent/me/{}", s.session_id));
                 let answer = self
-                    .execute(Want::Json, false, |http, token| {
+                    .execute(Want::Json, Replay::Once, |http, token| {
                         let sent = Arc::new(AtomicU64::new(0));
                         let mut form = Form::new();
-                        for f in files {
+                        *lock(&hashers) = vec![Sha256::new(); files.len()];
+                        for (index, f) in files.iter().enumerate() {
                             let file = std::fs::File::open(&f.path).map_err(|e| {
                                 Error::io(format!("opening {}", f.path.display()), e)
                             })?;
                             let (sent, progress) = (sent.clone(), progress.clone());
+                            let hashers = hashers.clone();
                             let stream = tokio_util::io::ReaderStream::with_capacity(
                                 tokio::fs::File::from_std(file),
                                 256 * 1024,
                             )
                             .inspect(move |chunk| {
+                                if let (Ok(c), Some(h)) = (chunk, lock(&hashers).get_mut(index)) {
+                                    h.update(c);
+                                }
                                 if let (Ok(c), Some(p)) = (chunk, &progress) {
                                     let now = sent.fetch_add(c.len() as u64, Ordering::Relaxed)
                                         + c.len() as u64;
@@ -130,7 +173,14 @@ impl Client {
                     })
                     .await?;
                 match answer {
-                    Answer::Json(d) => Ok(uploaded(&d)),
+                    Answer::Json(d) => {
+                        let mut up = uploaded(s.session_id, &d);
+                        up.hashes = std::mem::take(&mut *lock(&hashers))
+                            .into_iter()
+                            .map(|h| hex(&h.finalize()))
+                            .collect();
+                        Ok(up)
+                    }
                     Answer::Stream(_) => Err(Error::Protocol {
                         message: "expected JSON".into(),
                     }),
@@ -150,7 +200,7 @@ impl Client {
                     Some(json!({"urls": urls, "source_type": "url"})),
                 )
                 .await?;
-            Ok(uploaded(&d))
+            Ok(uploaded(s.session_id, &d))
         })
         .await
     }

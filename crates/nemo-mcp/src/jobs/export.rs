@@ -2,7 +2,7 @@
 
 use super::JobCtx;
 use crate::app::App;
-use crate::errors::ToolError;
+use crate::errors::{Code, ToolError};
 use crate::paths;
 use nemo_client::{Error, RenderId, RenderOptions, RenderStatus, RenderWait};
 use schemars::JsonSchema;
@@ -28,7 +28,7 @@ pub struct ExportResult {
 pub fn check_output_dir(dir: &std::path::Path) -> Result<(), ToolError> {
     let fail = |e: std::io::Error| {
         ToolError::new(
-            "output_dir_unwritable",
+            Code::OutputDirUnwritable,
             format!("cannot write to the output folder {}: {e}", dir.display()),
         )
         .next("set NEMO_OUTPUT_DIR to a writable folder")
@@ -51,7 +51,7 @@ pub async fn run(
 ) -> Result<Value, ToolError> {
     check_output_dir(&app.settings.output_dir)?;
     ctx.progress(Some(1.0), "reading the timeline");
-    let state = app.client.state().await.map_err(|e| app.err(&e))?;
+    let (state, _notice) = app.in_project(|| app.client.state()).await?;
     if !state.timeline.is_exportable() {
         return Err(nothing_to_export());
     }
@@ -63,7 +63,7 @@ pub async fn run(
 
 pub fn nothing_to_export() -> ToolError {
     ToolError::new(
-        "nothing_to_export",
+        Code::NothingToExport,
         "the timeline is empty: there is nothing to export yet",
     )
     .next("upload media with upload_media and describe the video with generate first")
@@ -115,7 +115,7 @@ async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<V
         _ = cancel.cancelled() => {
             // Cancel on the backend too, so no render is left orphaned.
             let _ = app.client.cancel_render(&id).await;
-            return Err(ToolError::new("cancelled", "the export was cancelled"));
+            return Err(ToolError::new(Code::Cancelled, "the export was cancelled"));
         }
     };
     check_output_dir(&app.settings.output_dir)?;
@@ -125,7 +125,7 @@ async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<V
         None => {
             let p = paths::reserve_output(&app.settings.output_dir, &stem).map_err(|e| {
                 ToolError::new(
-                    "output_dir_unwritable",
+                    Code::OutputDirUnwritable,
                     format!(
                         "cannot create a file in {}: {e}",
                         app.settings.output_dir.display()
@@ -163,7 +163,7 @@ async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<V
         render_id: id.to_string(),
         project_link,
     };
-    serde_json::to_value(result).map_err(|e| ToolError::new("internal", e.to_string()))
+    serde_json::to_value(result).map_err(|e| ToolError::new(Code::Internal, e.to_string()))
 }
 
 /// After a restart: find the journaled render again and finish it (downloaded once).

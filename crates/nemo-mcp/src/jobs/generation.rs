@@ -1,9 +1,19 @@
 //! A generation: one message to the backend agent, its stream read to the end, and the
 //! result told as the agent's (GUI-translated) reply plus what changed on the timeline.
+//!
+//! The message is paid for, so it is sent at most once per instruction. Every way the turn can
+//! end is accounted for:
+//! - refused before it was taken (a 4xx, no connection): nothing was sent or charged;
+//! - a lost project: restored (new project, same media) before sending, or nothing is sent;
+//! - the POST failed after the message may have arrived (5xx, reset, stall before headers), the
+//!   stream broke, or it closed before the turn was complete: the outcome is read back from the
+//!   project state, never by sending again;
+//! - an error inside the stream: classified like the HTTP form of the same failure.
 
 use super::JobCtx;
 use crate::app::App;
-use crate::errors::ToolError;
+use crate::errors::{Code, ToolError};
+use crate::projects::Restore;
 use futures_util::StreamExt;
 use nemo_client::{
     AgentEvent, Error, Recovered, RecoveryWaits, SessionId, SessionState, TimelineDiff, TurnReply,
@@ -12,6 +22,20 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
+
+/// How the instruction reached NemoVideo and how its outcome was learnt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Sent once; the turn streamed to its end.
+    Streamed,
+    /// Sent once; the stream broke or closed before the turn ended, so the outcome was read
+    /// from the project state.
+    StreamCut,
+    /// The request failed after it may have arrived (a 5xx, a reset, no answer); the outcome was
+    /// read from the project state. It was not sent again.
+    Unconfirmed,
+}
 
 /// The result of a finished generation.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -25,9 +49,11 @@ pub struct GenerateResult {
     pub timeline: String,
     pub duration_s: Option<f64>,
     pub exportable: bool,
+    /// Credits this turn cost (measured from the balance before and after).
     pub credits_spent: Option<i64>,
     pub credits_left: Option<i64>,
-    /// Set when the connection broke and the result was read from the project state instead.
+    pub delivery: Delivery,
+    /// Set when the outcome was read from the project state instead of the stream.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovered: Option<String>,
     /// Set when the backend had lost the project and a new one was started.
@@ -36,103 +62,223 @@ pub struct GenerateResult {
     pub next_step: String,
 }
 
-fn waits(app: &App) -> RecoveryWaits {
-    let s = &app.settings;
-    RecoveryWaits::new(s.recovery_first, s.recovery_then, s.recovery_reads)
+/// What `generate` asks of a generation job.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub instruction: String,
+    /// The instruction also asked for an export, which is not sent to the agent.
+    pub also_export: bool,
 }
 
-pub async fn run(app: Arc<App>, ctx: JobCtx, instruction: String) -> Result<Value, ToolError> {
-    let before = app.client.state().await.map_err(|e| app.err(&e))?;
-    let credits_before = app.client.credits().await.ok().map(|c| c.total);
-    // Journaled before sending: after a crash we know a message may have gone out, so we
-    // recover from state and never send it again.
-    ctx.update_journaled(|j| {
-        j.state_before = Some(before.raw.clone());
-        j.session_id = Some(before.session_id.to_string());
-        j.credits_before = credits_before;
-        j.message = "sending the instruction to NemoVideo".into();
-    });
-    let mut stream = app
-        .client
-        .send_message(&instruction)
-        .await
-        .map_err(|e| app.err(&e))?;
+/// Where the turn goes and what the project looked like before it.
+struct Prepared {
+    session: SessionId,
+    before: SessionState,
+    credits_before: Option<i64>,
+    notice: Option<String>,
+}
+
+pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<Value, ToolError> {
+    let mut p = prepare(&app, &ctx).await?;
+    ctx.progress(None, "sending the instruction to NemoVideo");
+    let sent = match app.client.send_message_to(p.session, &req.instruction).await {
+        // A lost project refuses the message before taking it: restore it, then send once.
+        Err(Error::SessionLost { .. }) => {
+            let r = app.restore_project(p.session, Restore::All).await?;
+            p.notice = Some(r.notice(p.session));
+            p.session = r.session;
+            p.before = app
+                .client
+                .state_of(p.session)
+                .await
+                .map_err(|e| app.err(&e))?;
+            journal_before(&ctx, &p);
+            app.client.send_message_to(p.session, &req.instruction).await
+        }
+        other => other,
+    };
+    let mut stream = match sent {
+        Ok(s) => s,
+        Err(e @ Error::Unconfirmed { .. }) => {
+            let waits = app.settings.recovery_waits();
+            return recover(&app, &ctx, &p, &req, Delivery::Unconfirmed, e, waits).await;
+        }
+        // Refused before it was taken: nothing was sent, nothing charged.
+        Err(e) => return Err(app.err(&e)),
+    };
     let mut reply = TurnReply::default();
     let mut broken = None;
     while let Some(event) = stream.next().await {
         match event {
             Ok(e) => {
                 reply.push(&e);
-                let msg = match &e {
-                    AgentEvent::Text(t) => {
-                        format!("NemoVideo: {}", t.chars().take(80).collect::<String>())
-                    }
-                    AgentEvent::ToolCall { name, .. } => format!("NemoVideo is working ({name})"),
-                    _ => format!(
-                        "NemoVideo is working ({} tool step(s), {:.0} s)",
-                        reply.tool_calls.len(),
-                        ctx.snapshot().elapsed_s()
-                    ),
-                };
-                ctx.progress(None, msg);
+                ctx.progress(None, progress_line(&e, &reply, &ctx));
             }
             Err(e) => broken = Some(e),
         }
     }
     drop(stream);
     if let Some(e) = broken {
-        return recover(&app, &ctx, &before, credits_before, e).await;
+        let waits = app.settings.recovery_waits();
+        return recover(&app, &ctx, &p, &req, Delivery::StreamCut, e, waits).await;
     }
-    if let Some(err) = reply.error.as_ref().filter(|_| reply.texts.is_empty()) {
-        return Err(
-            ToolError::new("backend_error", format!("NemoVideo could not do it: {err}"))
-                .retryable(None)
-                .next("rephrase the instruction or call generate again"),
-        );
+    if let Some(message) = reply.error.clone().filter(|_| reply.texts.is_empty()) {
+        return Err(in_stream_failure(&app, &p, &message).await);
     }
-    let after = app.client.state().await.map_err(|e| app.err(&e))?;
-    finish(&app, &before, &after, reply.reply(), credits_before, None).await
+    if !reply.is_complete() {
+        // A clean close in the middle of a turn: the backend may still be working.
+        let cause = Error::StreamBroken {
+            events: reply.tool_calls.len() + reply.texts.len(),
+        };
+        let waits = app.settings.recovery_waits();
+        return recover(&app, &ctx, &p, &req, Delivery::StreamCut, cause, waits).await;
+    }
+    let mut after = app
+        .client
+        .state_of(p.session)
+        .await
+        .map_err(|e| app.err(&e))?;
+    if !after.changed_since(&p.before) && (reply.did_work() || reply.texts.is_empty()) {
+        // A finished turn that shows nothing yet: the change may land a moment later.
+        ctx.progress(None, "NemoVideo finished; waiting for the change to show");
+        let waits = app.settings.settle_waits();
+        if let Ok(Recovered::Changed(now)) = app
+            .client
+            .recover_by_state(p.session, &p.before, &waits, |_| {})
+            .await
+        {
+            after = *now;
+        }
+    }
+    finish(&app, &p, &req, &after, reply.reply(), Delivery::Streamed, None).await
 }
 
+/// The project (restored first if the backend lost it) and its state before the message,
+/// journaled before anything is sent: after a crash we know a message may have gone out, so
+/// we recover from state and never send it again.
+async fn prepare(app: &App, ctx: &JobCtx) -> Result<Prepared, ToolError> {
+    let (before, notice) = match app.client.state().await {
+        Ok(s) => (s, None),
+        Err(Error::SessionLost {
+            session: Some(lost),
+            ..
+        }) => {
+            let r = app.restore_project(lost, Restore::All).await?;
+            let s = app
+                .client
+                .state_of(r.session)
+                .await
+                .map_err(|e| app.err(&e))?;
+            (s, Some(r.notice(lost)))
+        }
+        Err(e) => return Err(app.err(&e)),
+    };
+    let p = Prepared {
+        session: before.session_id,
+        credits_before: app.client.credits().await.ok().map(|c| c.total),
+        before,
+        notice,
+    };
+    journal_before(ctx, &p);
+    Ok(p)
+}
+
+fn journal_before(ctx: &JobCtx, p: &Prepared) {
+    ctx.update_journaled(|j| {
+        j.state_before = Some(p.before.raw.clone());
+        j.session_id = Some(p.session.to_string());
+        j.credits_before = p.credits_before;
+    });
+}
+
+fn progress_line(e: &AgentEvent, reply: &TurnReply, ctx: &JobCtx) -> String {
+    match e {
+        AgentEvent::Text(t) => format!("NemoVideo: {}", t.chars().take(80).collect::<String>()),
+        AgentEvent::ToolCall { name, .. } => format!("NemoVideo is working ({name})"),
+        _ => format!(
+            "NemoVideo is working ({} tool step(s), {:.0} s)",
+            reply.tool_calls.len(),
+            ctx.snapshot().elapsed_s()
+        ),
+    }
+}
+
+/// The agent's in-stream error, as the HTTP form of the same failure would be told, with
+/// what the failed turn cost.
+async fn in_stream_failure(app: &App, p: &Prepared, message: &str) -> ToolError {
+    let e = app.client.stream_failure(message).await;
+    let mut t = app.err(&e);
+    let spent = spent_since(app, p.credits_before).await;
+    t.message = format!(
+        "{} (the instruction was sent once; credits spent: {})",
+        t.message,
+        spent.map_or("unknown".into(), |s| s.to_string())
+    );
+    if matches!(e, Error::OutOfCredits { .. }) {
+        t.next_step = Some(crate::credits::more_credits_step(app));
+    }
+    t
+}
+
+async fn spent_since(app: &App, credits_before: Option<i64>) -> Option<i64> {
+    let now = app.client.credits().await.ok()?.total;
+    Some((credits_before? - now).max(0))
+}
+
+/// The turn's end was not seen: read the project state (never re-send) until it changes.
 async fn recover(
     app: &App,
     ctx: &JobCtx,
-    before: &SessionState,
-    credits_before: Option<i64>,
+    p: &Prepared,
+    req: &Request,
+    delivery: Delivery,
     cause: Error,
+    waits: RecoveryWaits,
 ) -> Result<Value, ToolError> {
-    tracing::warn!("the agent stream ended badly ({cause}); recovering from the project state");
-    ctx.progress(None, "the connection to NemoVideo broke; checking the project for the result (the instruction is not sent again)");
-    let reads = app.settings.recovery_reads;
+    tracing::warn!("the turn's end was not seen ({cause}); recovering from the project state");
+    ctx.progress(None, "the answer from NemoVideo was cut off; checking the project for the result (the instruction is not sent again)");
+    let reads = waits.reads();
     let outcome = app
         .client
-        .recover_by_state(before, &waits(app), |n| {
+        .recover_by_state(p.session, &p.before, &waits, |n| {
             ctx.progress(None, format!("checking the project state ({n}/{reads})"))
         })
         .await
         .map_err(|e| app.err(&e))?;
+    let how = match delivery {
+        Delivery::Unconfirmed => "no answer came back for the instruction",
+        _ => "the answer was cut off before the turn ended",
+    };
     match outcome {
         Recovered::Changed(after) => {
-            let note = format!("the connection broke ({cause}), so this was read from the project state");
-            finish(app, before, &after, String::new(), credits_before, Some(note)).await
+            let note = format!("{how} ({cause}), so this was read from the project state; the instruction was not sent again");
+            finish(app, p, req, &after, String::new(), delivery, Some(note)).await
         }
-        Recovered::Unchanged { .. } => Err(ToolError::new(
-            "no_result",
-            format!("{cause}; the project did not change in the following minutes, so the instruction probably failed"),
-        )
-        .retryable(None)
-        .next("call get_timeline to check, or call generate again to retry (a retry may be charged again)")),
+        Recovered::Unchanged { .. } => {
+            let spent = spent_since(app, p.credits_before).await;
+            Err(ToolError::new(
+                Code::NoResult,
+                format!(
+                    "{how} ({cause}), and the project did not change in the following minutes, so the instruction probably failed. Credits spent: {}.",
+                    spent.map_or("unknown".into(), |s| s.to_string())
+                ),
+            )
+            .retryable(None)
+            .next("call get_timeline to check; sending the instruction again may be charged again"))
+        }
     }
 }
 
 async fn finish(
     app: &App,
-    before: &SessionState,
+    p: &Prepared,
+    req: &Request,
     after: &SessionState,
     reply: String,
-    credits_before: Option<i64>,
+    delivery: Delivery,
     recovered: Option<String>,
 ) -> Result<Value, ToolError> {
+    let before = &p.before;
     let diff = TimelineDiff::between(&before.timeline, &after.timeline);
     let mut changes = diff.describe();
     if after.assets.len() > before.assets.len() || after.generated_media > before.generated_media {
@@ -140,50 +286,75 @@ async fn finish(
             .saturating_sub(before.assets.len() + before.generated_media);
         changes.push_str(&format!(" {n} new media item(s)."));
     }
+    let changed = !diff.is_empty() || after.changed_since(before);
     let credits = app.client.credits().await.ok();
-    let notice = app.client.take_session_replaced().map(|r| {
-        format!("NemoVideo had lost the previous project ({}); a new one was started and the old timeline is gone.", r.old)
-    });
+    let credits_spent = p
+        .credits_before
+        .zip(credits.map(|c| c.total))
+        .map(|(b, a)| (b - a).max(0));
+    let low = credits.is_some_and(|c| c.available < crate::credits::LOW_CREDITS);
     let exportable = after.timeline.is_exportable();
+    let next_step = if !changed {
+        let mut n = "nothing changed: rephrase the instruction more concretely (what to add or change, with lengths and texts), e.g. \"combine these images into a 30-second video with background music and text overlays\", and call generate again".to_string();
+        if low {
+            n.push_str(&format!(
+                "; credits are low: {}",
+                crate::credits::more_credits_step(app)
+            ));
+        }
+        n
+    } else if exportable && req.also_export {
+        "the export was not sent to the AI: call export_video now to render and save the MP4"
+            .into()
+    } else if exportable {
+        "call export_video to render and save the MP4, or generate again to refine".into()
+    } else {
+        "upload media with upload_media or describe the video with generate".into()
+    };
     let result = GenerateResult {
         reply,
-        changed: !diff.is_empty() || after.changed_since(before),
+        changed,
         changes,
         timeline: after.timeline.summary(),
         duration_s: after.timeline.duration_ms.map(|ms| ms as f64 / 1000.0),
         exportable,
-        credits_spent: credits_before
-            .zip(credits.map(|c| c.total))
-            .map(|(b, a)| (b - a).max(0)),
+        credits_spent,
         credits_left: credits.map(|c| c.available),
+        delivery,
         recovered,
-        notice,
-        next_step: if exportable {
-            "call export_video to render and save the MP4, or generate again to refine".into()
-        } else {
-            "upload media with upload_media or describe the video with generate".into()
-        },
+        notice: p.notice.clone(),
+        next_step,
     };
-    serde_json::to_value(result).map_err(|e| ToolError::new("internal", e.to_string()))
+    serde_json::to_value(result).map_err(|e| ToolError::new(Code::Internal, e.to_string()))
 }
 
 /// After a restart: the message may have been sent; find out from the state.
 pub async fn resume(app: Arc<App>, ctx: JobCtx) -> Result<Value, ToolError> {
     let job = ctx.snapshot();
-    let (Some(raw), Some(sid)) = (
-        job.state_before.clone(),
-        job.session_id
-            .as_deref()
-            .and_then(|s| s.parse::<u64>().ok()),
-    ) else {
+    let session = job
+        .session_id
+        .as_deref()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(SessionId::new);
+    let (Some(raw), Some(session)) = (job.state_before.clone(), session) else {
         return Err(ToolError::new(
-            "interrupted",
-            "the server restarted before the instruction was sent",
+            Code::Interrupted,
+            "the server restarted before the instruction was sent (nothing was charged)",
         )
         .retryable(None)
         .next("call generate again"));
     };
-    let before = SessionState::from_data(SessionId::new(sid), &raw);
+    let p = Prepared {
+        session,
+        before: SessionState::from_data(session, &raw),
+        credits_before: job.credits_before,
+        notice: None,
+    };
+    let req = Request {
+        instruction: job.instruction.clone().unwrap_or_default(),
+        also_export: false,
+    };
     let cause = Error::StreamBroken { events: 0 };
-    recover(&app, &ctx, &before, job.credits_before, cause).await
+    let waits = app.settings.recovery_waits();
+    recover(&app, &ctx, &p, &req, Delivery::StreamCut, cause, waits).await
 }

@@ -82,6 +82,12 @@ pub struct Job {
     #[serde(default)]
     pub output_path: Option<PathBuf>,
     pub resolution: Option<String>,
+    /// The caller's idempotency key: the same key returns this job and never sends again.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// A generation: whether it was priced as an edit or as a generated clip.
+    #[serde(default)]
+    pub cost_kind: Option<crate::credits::CostKind>,
 }
 
 impl Job {
@@ -110,6 +116,8 @@ impl Job {
             output_stem: None,
             output_path: None,
             resolution: None,
+            request_id: None,
+            cost_kind: None,
         }
     }
 
@@ -191,13 +199,38 @@ impl JobManager {
         F: FnOnce(JobCtx) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Value, ToolError>> + Send + 'static,
     {
+        match self.spawn_once(job, work) {
+            Ok(job) | Err(job) => job,
+        }
+    }
+
+    /// Like [`JobManager::spawn`], unless a job of the same kind already carries the new job's
+    /// `request_id`: then nothing starts and that job is returned as `Err`. The check and the
+    /// start happen under one lock, so two calls with one key start one job.
+    pub fn spawn_once<F, Fut>(&self, job: Job, work: F) -> Result<Job, Job>
+    where
+        F: FnOnce(JobCtx) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Value, ToolError>> + Send + 'static,
+    {
         let (tx, _) = watch::channel(job.clone());
         let cell = Arc::new(Cell {
             tx,
             cancel: CancellationToken::new(),
             task: Mutex::new(None),
         });
-        lock(&self.cells).insert(job.id.clone(), cell.clone());
+        {
+            let mut cells = lock(&self.cells);
+            if let Some(key) = &job.request_id {
+                let same = cells.values().find(|c| {
+                    let j = c.tx.borrow();
+                    j.kind == job.kind && j.request_id.as_ref() == Some(key)
+                });
+                if let Some(existing) = same {
+                    return Err(existing.tx.borrow().clone());
+                }
+            }
+            cells.insert(job.id.clone(), cell.clone());
+        }
         self.journal.save(&job);
         let ctx = JobCtx {
             cell: cell.clone(),
@@ -236,7 +269,7 @@ impl JobManager {
             journal.save(&cell.tx.borrow());
         });
         *lock(&cell.task) = Some(handle);
-        job
+        Ok(job)
     }
 
     /// Stop every job task without recording an outcome: the journal keeps them `running`, so
@@ -281,6 +314,14 @@ impl JobManager {
             .collect();
         v.sort_by_key(|j| std::cmp::Reverse(j.created_at));
         v
+    }
+
+    /// The job of this kind started with this idempotency key, if any.
+    pub fn by_request(&self, kind: JobKind, request_id: &str) -> Option<Job> {
+        lock(&self.cells).values().find_map(|c| {
+            let j = c.tx.borrow();
+            (j.kind == kind && j.request_id.as_deref() == Some(request_id)).then(|| j.clone())
+        })
     }
 
     /// The generation running in a session, if any (one at a time per session).

@@ -2,7 +2,8 @@
 
 use super::JobCtx;
 use crate::app::App;
-use crate::errors::ToolError;
+use crate::projects::{MediaRecord, MediaSource};
+use crate::errors::{Code, ToolError};
 use nemo_client::{MediaFile, UploadProgress};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,8 @@ pub struct UploadResult {
     pub project_media: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+    /// Uploads are free.
+    pub credits_spent: i64,
     pub next_step: String,
 }
 
@@ -60,6 +63,9 @@ pub async fn run(
     rejected: Vec<RejectedInput>,
 ) -> Result<Value, ToolError> {
     let mut uploaded = Vec::new();
+    let mut records = Vec::new();
+    let mut notices = Vec::new();
+    let mut session = None;
     if !files.is_empty() {
         let total: u64 = files.iter().map(|(_, f)| f.size).sum();
         ctx.progress(
@@ -83,16 +89,25 @@ pub async fn run(
             );
         });
         let media: Vec<MediaFile> = files.iter().map(|(_, f)| f.clone()).collect();
-        let up = app
-            .client
-            .upload_files(&media, Some(progress))
-            .await
-            .map_err(|e| app.err(&e))?;
+        let (up, notice) = app
+            .in_project(|| app.client.upload_files(&media, Some(progress.clone())))
+            .await?;
+        notices.extend(notice);
+        session = up.session_id;
         for (i, asset) in up.assets.into_iter().enumerate() {
             let input = files
                 .get(i)
                 .map(|(input, _)| input.clone())
                 .unwrap_or_default();
+            if let Some((_, f)) = files.get(i) {
+                records.push(MediaRecord {
+                    source: MediaSource::File {
+                        path: f.path.clone(),
+                    },
+                    sha256: up.hashes.get(i).cloned(),
+                    asset: asset.url.clone(),
+                });
+            }
             uploaded.push(UploadedItem::new(input, asset));
         }
     }
@@ -101,17 +116,21 @@ pub async fn run(
             Some(95.0),
             format!("asking NemoVideo to fetch {} URL(s)", urls.len()),
         );
-        let up = app
-            .client
-            .upload_urls(&urls)
-            .await
-            .map_err(|e| app.err(&e))?;
+        let (up, notice) = app.in_project(|| app.client.upload_urls(&urls)).await?;
+        notices.extend(notice);
+        session = up.session_id.or(session);
         for (i, asset) in up.assets.into_iter().enumerate() {
-            uploaded.push(UploadedItem::new(
-                urls.get(i).cloned().unwrap_or_default(),
-                asset,
-            ));
+            let url = urls.get(i).cloned().unwrap_or_default();
+            records.push(MediaRecord {
+                source: MediaSource::Url { url: url.clone() },
+                sha256: None,
+                asset: asset.url.clone(),
+            });
+            uploaded.push(UploadedItem::new(url, asset));
         }
+    }
+    if let Some(session) = session {
+        app.projects.record(session, records).await;
     }
     let project_media = app
         .client
@@ -119,15 +138,13 @@ pub async fn run(
         .await
         .map(|s| s.assets.len())
         .unwrap_or(uploaded.len());
-    let notice = app.client.take_session_replaced().map(|r| {
-        format!("NemoVideo had lost the previous project ({}); the files went to a new one and the old timeline is gone.", r.old)
-    });
     let result = UploadResult {
         uploaded,
         rejected,
         project_media,
-        notice,
+        notice: (!notices.is_empty()).then(|| notices.join(" ")),
+        credits_spent: 0,
         next_step: "describe the video with generate, e.g. \"combine these images into a 30-second promo video with music\"".into(),
     };
-    serde_json::to_value(result).map_err(|e| ToolError::new("internal", e.to_string()))
+    serde_json::to_value(result).map_err(|e| ToolError::new(Code::Internal, e.to_string()))
 }
