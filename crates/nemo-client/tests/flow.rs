@@ -163,6 +163,7 @@ async fn quick_edit_under_every_variant_combination() {
                         multiline_data: n % 5 == 2,
                         render_without_url: n % 6 == 3,
                         token_without_user: n % 7 == 4,
+                        ..Variants::default()
                     });
                 }
             }
@@ -306,27 +307,129 @@ async fn environment_token_is_never_renewed() {
 }
 
 #[tokio::test]
-async fn lost_session_is_replaced_and_reported() {
+async fn a_lost_session_is_reported_never_replaced_behind_the_callers_back() {
     let e = env(Variants::default()).await;
     let old = e.client.session(None).await.unwrap().session_id;
     e.upload_images(1).await;
     assert!(e.sim.control().drop_session(old.get()));
-    let up = e.upload_images(1).await;
-    assert_eq!(up.assets.len(), 1);
-    let replaced = e.client.take_session_replaced().expect("told once");
-    assert_eq!(replaced.old, old);
-    assert_ne!(replaced.new, old);
-    assert!(e.client.take_session_replaced().is_none());
-    // The same through /run_sse (HTTP 404 {"detail": "Session not found"}).
-    e.sim.control().drop_session(replaced.new.get());
-    e.turn("combine into a 10 second video").await.unwrap();
-    assert!(e.client.take_session_replaced().is_some());
-    assert_eq!(e.sim.control().messages().len(), 1, "one turn ran");
-    assert_eq!(
-        e.sim.control().attempted_messages().len(),
-        2,
-        "the first try met the dead session"
+    let media = vec![validate::validate_media_file(&png_file(e.dir.path(), "x.png"), 1 << 20).unwrap()];
+    let err = e.client.upload_files(&media, None).await.unwrap_err();
+    assert!(
+        matches!(err, Error::SessionLost { session: Some(s), .. } if s == old),
+        "{err:?}"
     );
+    // The same through /run_sse (HTTP 404 {"detail": "Session not found"}): refused, not taken.
+    let err = e.client.send_message_to(old, "combine").await.err().unwrap();
+    assert!(matches!(err, Error::SessionLost { .. }), "{err:?}");
+    assert!(e.sim.control().messages().is_empty(), "no turn ran");
+    // Replacing is the caller's decision, and it is reported once.
+    let new = e.client.replace_session(old).await.unwrap().session_id;
+    assert_ne!(new, old);
+    let replaced = e.client.take_session_replaced().expect("told once");
+    assert_eq!((replaced.old, replaced.new), (old, new));
+    assert!(e.client.take_session_replaced().is_none());
+    assert_eq!(e.client.replace_session(old).await.unwrap().session_id, new, "replaced once");
+    let up = e.client.upload_files(&media, None).await.unwrap();
+    assert_eq!(up.session_id, Some(new));
+    assert_eq!(up.hashes.len(), 1);
+    assert_eq!(up.hashes[0], nemo_client::sha256_file(&media[0].path).unwrap());
+}
+
+/// Whether a failed `/run_sse` may have been taken is told apart: only a failure that proves
+/// nothing left is `Transient`; the rest is `Unconfirmed`, and the simulator's log shows that
+/// those turns did start (and were charged).
+#[tokio::test]
+async fn a_failed_message_says_whether_it_may_have_been_accepted() {
+    let sim = Sim::start(SimConfig::fast()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Timeouts::fast();
+    t.sse_headers = Duration::from_millis(400);
+    let client = Client::new(config_for(&sim, dir.path()).with_timeouts(t)).unwrap();
+    let e = Env { sim, dir, client };
+    e.upload_images(1).await;
+    let sid = e.client.session(None).await.unwrap().session_id;
+    e.sim.control().set_credits(None, 1000);
+    let faults = [
+        FaultAction::AcceptedThenStatus { status: 502 },
+        FaultAction::AcceptedThenStatus { status: 504 },
+        FaultAction::AcceptedThenReset,
+        FaultAction::AcceptedThenStall { ms: 1500 },
+    ];
+    for (i, f) in faults.into_iter().enumerate() {
+        e.sim.control().inject(Fault::new(Route::RunSse, f.clone()));
+        let err = e.client.send_message_to(sid, "make it 5 seconds").await.err().unwrap();
+        assert!(matches!(err, Error::Unconfirmed { .. }), "{f:?}: {err:?}");
+        assert_eq!(e.sim.control().messages().len(), i + 1, "{f:?}: the turn started");
+        // Let the accepted turn finish before the next one.
+        for _ in 0..200 {
+            if e.sim.control().accounts()[0].frozen == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+    }
+    // A refusal the backend answered (a 409 busy, a 422) proves the message was not taken.
+    e.sim.control().inject(Fault::new(
+        Route::RunSse,
+        FaultAction::Status {
+            status: 422,
+            body: "{\"detail\":\"invalid body\"}".into(),
+        },
+    ));
+    let err = e.client.send_message_to(sid, "x").await.err().unwrap();
+    assert!(matches!(err, Error::Rejected { status: 422, .. }), "{err:?}");
+    // Nothing listening at all: it never left.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dir2 = tempfile::tempdir().unwrap();
+    let cfg = Config::new(format!("http://127.0.0.1:{port}"), dir2.path().join("s"))
+        .with_client_id_file(dir2.path().join("cid"))
+        .with_env_token("nmv_usr_x")
+        .with_timeouts(Timeouts::fast());
+    let offline = Client::new(cfg).unwrap();
+    let err = offline
+        .send_message_to(nemo_client::SessionId::new(1), "x")
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::Transient { .. }), "{err:?}");
+}
+
+/// The in-stream 2001 in each of the contract's four error forms is out of credits, with the
+/// registration link even when no response ever carried the user id.
+#[tokio::test]
+async fn in_stream_out_of_credits_in_every_form_gives_the_registration_link() {
+    use nemo_sim::StreamErrorForm::*;
+    for no_user_id in [false, true] {
+        let v = Variants {
+            no_user_id,
+            ..Variants::default()
+        };
+        let e = env(v).await;
+        e.upload_images(1).await;
+        for form in [Unescaped, WithDetails, SystemAuthor, ErrorCode] {
+            e.sim.control().inject(Fault::new(
+                Route::RunSse,
+                FaultAction::StreamError {
+                    form,
+                    code: Some(2001),
+                },
+            ));
+            let reply = e.turn("make it 5 seconds").await.unwrap();
+            let msg = reply.error.expect("an in-stream error");
+            let err = e.client.stream_failure(&msg).await;
+            let Error::OutOfCredits {
+                register_url: Some(url),
+            } = &err
+            else {
+                panic!("{form:?}: {err:?}")
+            };
+            assert!(url.starts_with(&format!("{}/register", e.sim.web_url())), "{url}");
+            assert_eq!(url.contains("bind=anon_"), !no_user_id, "{url}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -420,7 +523,7 @@ async fn dropped_stream_is_recovered_from_state_without_resending() {
     let mut reads = 0;
     let got = e
         .client
-        .recover_by_state(&before, &waits, |n| reads = n)
+        .recover_by_state(before.session_id, &before, &waits, |n| reads = n)
         .await
         .unwrap();
     let Recovered::Changed(after) = got else {
@@ -438,13 +541,17 @@ async fn dropped_stream_is_recovered_from_state_without_resending() {
     let none = e
         .client
         .recover_by_state(
+            now.session_id,
             &now,
             &RecoveryWaits::new(Duration::ZERO, Duration::from_millis(5), 3),
             |_| {},
         )
         .await
         .unwrap();
-    assert_eq!(none, Recovered::Unchanged { reads: 3 });
+    assert!(
+        matches!(none, Recovered::Unchanged { reads: 3, .. }),
+        "{none:?}"
+    );
 }
 
 #[tokio::test]
@@ -482,6 +589,7 @@ async fn heartbeat_only_streams_time_out_and_errors_end_turns() {
         Route::RunSse,
         FaultAction::StreamError {
             form: nemo_sim::StreamErrorForm::Unescaped,
+            code: None,
         },
     ));
     let reply = e.turn("make it 5 seconds").await.unwrap();

@@ -93,6 +93,9 @@ pub struct Variants {
     pub render_without_url: bool,
     /// The anonymous-token response carries only `token` and `credits` (newer servers).
     pub token_without_user: bool,
+    /// No response carries `user_id` (token, session, state): a client must still give a
+    /// registration link when credits run out.
+    pub no_user_id: bool,
 }
 
 impl Variants {
@@ -122,6 +125,7 @@ impl Variants {
             ("multiline", _) => self.multiline_data = flag()?,
             ("render_without_url", _) => self.render_without_url = flag()?,
             ("token_without_user", _) => self.token_without_user = flag()?,
+            ("no_user_id", _) => self.no_user_id = flag()?,
             _ => return Err(format!("unknown variant {spec:?}")),
         }
         Ok(())

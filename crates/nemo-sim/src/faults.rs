@@ -4,7 +4,6 @@
 //! then normal service") and assert what the client did about it.
 
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 
 /// The API areas a fault can target, named after the contract's endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -90,7 +89,29 @@ pub enum FaultAction {
     /// `/run_sse`: only heartbeats, until the stream's 15-minute limit (scaled).
     HeartbeatsOnly,
     /// `/run_sse`: the stream ends with an in-stream error in this form; nothing is charged.
-    StreamError { form: StreamErrorForm },
+    /// With a `code`, the message carries it ("insufficient credits (code 2001)" for 2001).
+    StreamError {
+        form: StreamErrorForm,
+        #[serde(default)]
+        code: Option<i64>,
+    },
+    /// `/run_sse`: the turn is accepted (credits frozen, the agent works and is charged), then
+    /// the POST fails before the first event: this HTTP status (a gateway's 502/504).
+    AcceptedThenStatus { status: u16 },
+    /// `/run_sse`: the turn is accepted, then the connection is reset before any answer.
+    AcceptedThenReset,
+    /// `/run_sse`: the turn is accepted, then the response headers are held back this long
+    /// (not scaled).
+    AcceptedThenStall { ms: u64 },
+    /// `/run_sse`: the stream closes cleanly right after a function call, with no response to
+    /// it and no final answer; the agent goes on and its change lands later.
+    CloseWithOpenCall,
+    /// `/run_sse`: the turn finishes on the stream, but its change reaches the state this long
+    /// (not scaled) after the stream closed.
+    LateState { ms: u64 },
+    /// `/run_sse`: the turn runs and is charged, but changes nothing (the agent still claims
+    /// it did).
+    NoChange,
 }
 
 /// One scripted fault.
@@ -151,14 +172,6 @@ impl FaultPlan {
     }
 }
 
-impl FaultAction {
-    pub fn delay(&self) -> Option<Duration> {
-        match self {
-            FaultAction::Delay { ms } => Some(Duration::from_millis(*ms)),
-            _ => None,
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -111,6 +111,15 @@ impl FrameWriter {
         }
     }
 
+    /// An empty final model event (ADK only): the agent finished without a word.
+    pub fn final_empty(&mut self) -> Option<String> {
+        (self.variants.event_family == EventFamily::Adk).then(|| {
+            let mut e = self.adk(json!([]), false);
+            e["partial"] = json!(false);
+            self.data(&e)
+        })
+    }
+
     pub fn heartbeat(&self) -> String {
         match self.variants.heartbeat {
             HeartbeatForm::Comment => ": ping\n\n".into(),

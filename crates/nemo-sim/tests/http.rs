@@ -918,7 +918,7 @@ async fn scripted_stream_faults() {
         StreamErrorForm::ErrorCode,
     ] {
         sim.control()
-            .inject(Fault::new(Route::RunSse, FaultAction::StreamError { form }));
+            .inject(Fault::new(Route::RunSse, FaultAction::StreamError { form, code: None }));
         let before = api.credits().await;
         let (_, stream) = api.sse("make it 20 seconds").await;
         let expected = match form {

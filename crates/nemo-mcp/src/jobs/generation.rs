@@ -127,8 +127,11 @@ pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<Value, Tool
     }
     if !reply.is_complete() {
         // A clean close in the middle of a turn: the backend may still be working.
-        let cause = Error::StreamBroken {
-            events: reply.tool_calls.len() + reply.texts.len(),
+        let cause = Error::Protocol {
+            message: format!(
+                "the stream closed after {} tool step(s) with no final answer",
+                reply.tool_calls.len()
+            ),
         };
         let waits = app.settings.recovery_waits();
         return recover(&app, &ctx, &p, &req, Delivery::StreamCut, cause, waits).await;
@@ -245,9 +248,12 @@ async fn recover(
         })
         .await
         .map_err(|e| app.err(&e))?;
-    let how = match delivery {
-        Delivery::Unconfirmed => "no answer came back for the instruction",
-        _ => "the answer was cut off before the turn ended",
+    let how = match (delivery, &cause) {
+        (Delivery::Unconfirmed, _) => "no answer came back for the instruction",
+        (_, Error::StreamBroken { .. } | Error::StreamTimedOut { .. }) => {
+            "the answer was cut off before the turn ended"
+        }
+        _ => "NemoVideo closed the stream before its final answer",
     };
     match outcome {
         Recovered::Changed(after) => {

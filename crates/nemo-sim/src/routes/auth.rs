@@ -65,7 +65,7 @@ pub async fn anonymous_token(State(s): State<AppState>, headers: HeaderMap) -> R
     let credits = w.users.get(&user_id).map(|u| u.available).unwrap_or(0);
     drop(w);
     let mut data = json!({"token": token, "credits": credits});
-    if !s.config.variants.token_without_user {
+    if !s.config.variants.token_without_user && !s.config.variants.no_user_id {
         data["user_id"] = json!(user_id);
         data["expires_at"] = json!(expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     }

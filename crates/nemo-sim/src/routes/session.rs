@@ -49,7 +49,11 @@ pub async fn create(
         },
     );
     drop(w);
-    s.ok(json!({"task_id": task_id, "session_id": sid_json(&s, sid), "user_id": user}))
+    let mut data = json!({"task_id": task_id, "session_id": sid_json(&s, sid)});
+    if !s.config.variants.no_user_id {
+        data["user_id"] = json!(user);
+    }
+    s.ok(data)
 }
 
 pub async fn state(
@@ -71,13 +75,15 @@ pub async fn state(
         drop(w);
         return s.err(ApiError::SessionNotFound, "session not found");
     };
-    let data = json!({
+    let mut data = json!({
         "session_id": sid_json(&s, session.id),
         "task_id": session.task_id,
         "task_name": session.task_name,
-        "user_id": session.user_id,
         "state": session.state_json(),
     });
+    if !s.config.variants.no_user_id {
+        data["user_id"] = json!(session.user_id);
+    }
     drop(w);
     s.ok(data)
 }

@@ -114,6 +114,18 @@ pub async fn run_sse(
         tx,
     ));
 
+    // The turn is accepted and runs (and is charged) whatever happens to this answer.
+    match fault {
+        Some(FaultAction::AcceptedThenStatus { status }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            return (status, "upstream error").into_response();
+        }
+        Some(FaultAction::AcceptedThenReset) => return crate::app::dropped_connection(),
+        Some(FaultAction::AcceptedThenStall { ms }) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        _ => {}
+    }
     let cut_after = match fault {
         Some(FaultAction::CutStream { after_events }) => Some(after_events as usize),
         _ => None,
@@ -147,6 +159,30 @@ fn tokio_stream_from(mut rx: mpsc::Receiver<String>) -> impl futures_util::Strea
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(Bytes::from)))
 }
 
+/// The stream side of a turn: frames go out until the stream is closed; after that the turn
+/// goes on unheard (a client that disconnected, or a stream the backend closed early).
+struct Out {
+    tx: Option<mpsc::Sender<String>>,
+}
+
+impl Out {
+    async fn send(&self, frame: String) {
+        if let Some(tx) = &self.tx {
+            // A closed receiver means the client went away; the turn goes on regardless.
+            let _ = tx.send(frame).await;
+        }
+    }
+    async fn send_all(&self, frames: Vec<String>) {
+        for f in frames {
+            self.send(f).await;
+        }
+    }
+    /// Close the stream cleanly (the end of the body).
+    fn close(&mut self) {
+        self.tx = None;
+    }
+}
+
 /// Runs one turn to its end whether or not anybody still listens.
 #[allow(clippy::too_many_arguments)]
 async fn run_turn(
@@ -160,13 +196,7 @@ async fn run_turn(
     mut w: FrameWriter,
     tx: mpsc::Sender<String>,
 ) {
-    let send = |tx: &mpsc::Sender<String>, frame: String| {
-        let tx = tx.clone();
-        async move {
-            // A closed receiver means the client went away; the turn goes on regardless.
-            let _ = tx.send(frame).await;
-        }
-    };
+    let mut out = Out { tx: Some(tx) };
     let beat = s
         .config
         .scaled(timing::HEARTBEAT)
@@ -177,66 +207,67 @@ async fn run_turn(
         TurnKind::Generate => timing::GENERATION_TURN,
     });
     let hb = w.heartbeat();
-    let (hb, tx) = (&hb, &tx);
-    let heartbeats = |total: Duration| async move {
-        let deadline = tokio::time::Instant::now() + total;
-        while tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(beat.min(deadline - tokio::time::Instant::now())).await;
-            send(tx, hb.clone()).await;
-        }
-    };
     let outcome_ok = match &fault {
         Some(FaultAction::HeartbeatsOnly) => {
-            heartbeats(s.config.scaled(timing::STALL)).await;
+            heartbeats(&out, &hb, beat, s.config.scaled(timing::STALL)).await;
             false
         }
-        Some(FaultAction::StreamError { form }) => {
+        Some(FaultAction::StreamError { form, code }) => {
             tokio::time::sleep(work / 4).await;
-            let msg = match form {
-                StreamErrorForm::Unescaped => "model call failed: \"quota\" exceeded",
-                _ => "model call failed: quota exceeded",
+            let msg = match (code, form) {
+                (Some(2001), _) => "insufficient credits (code 2001)".to_string(),
+                (Some(c), _) => format!("request failed (code {c})"),
+                (None, StreamErrorForm::Unescaped) => {
+                    "model call failed: \"quota\" exceeded".to_string()
+                }
+                (None, _) => "model call failed: quota exceeded".to_string(),
             };
-            let f = w.error(*form, msg);
-            send(tx, f).await;
+            let f = w.error(*form, &msg);
+            out.send(f).await;
             false
         }
         _ => {
             if let Some(t) = w.thought("Planning the edit from the user's media.") {
-                send(tx, t).await;
+                out.send(t).await;
             }
             if !silent {
-                for f in w.text(&plan.opening) {
-                    send(tx, f).await;
-                }
+                out.send_all(w.text(&plan.opening)).await;
             }
             if matches!(fault, Some(FaultAction::MalformedFrames)) {
-                for f in w.malformed() {
-                    send(tx, f).await;
-                }
+                out.send_all(w.malformed()).await;
             }
-            let call = w.tool_call(plan.tool, &plan.tool_args);
-            send(tx, call).await;
-            heartbeats(work).await;
-            let result = w.tool_result(plan.tool, &json!({"status": "ok"}));
-            send(tx, result).await;
+            out.send(w.tool_call(plan.tool, &plan.tool_args)).await;
+            if matches!(fault, Some(FaultAction::CloseWithOpenCall)) {
+                out.close();
+            }
+            heartbeats(&out, &hb, beat, work).await;
+            out.send(w.tool_result(plan.tool, &json!({"status": "ok"})))
+                .await;
             if !silent {
-                for f in w.text(&plan.closing) {
-                    send(tx, f).await;
-                }
+                out.send_all(w.text(&plan.closing)).await;
                 // Now and then the backend trails a normal answer with this line.
                 if turn_no % 4 == 3 && plan.kind != TurnKind::Chat {
-                    for f in w.text("I encountered a temporary issue. Please try again later.") {
-                        send(tx, f).await;
-                    }
+                    out.send_all(w.text("I encountered a temporary issue. Please try again later."))
+                        .await;
+                }
+            } else if turn_no % 2 == 0 {
+                // Silent turns end either right after the tool's response or, as here, with
+                // an empty final model event: the contract leaves it open.
+                if let Some(f) = w.final_empty() {
+                    out.send(f).await;
                 }
             }
             true
         }
     };
+    if let Some(FaultAction::LateState { ms }) = fault {
+        out.close();
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     let mut world = s.world();
     if let Some(session) = world.sessions.get_mut(&sid) {
         session.turn_running = false;
-        if outcome_ok {
+        if outcome_ok && fault != Some(FaultAction::NoChange) {
             if let Some(d) = plan.new_draft {
                 session.draft = d;
             }
@@ -251,5 +282,13 @@ async fn run_turn(
             account.available += plan.cost;
         }
     }
-    // Dropping `tx` closes the stream: the end of the turn.
+    // Dropping `out` closes the stream: the end of the turn.
+}
+
+async fn heartbeats(out: &Out, hb: &str, beat: Duration, total: Duration) {
+    let deadline = tokio::time::Instant::now() + total;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(beat.min(deadline - tokio::time::Instant::now())).await;
+        out.send(hb.to_string()).await;
+    }
 }
