@@ -93,14 +93,17 @@ async fn session_lost_between_upload_and_generate() {
     let sid = h.app.client.session(None).await.unwrap().session_id.get();
     h.sim.control().drop_session(sid);
     let (g, err) = generate(&h).await;
-    // The new project has no media, so the agent only answers; the user is told what happened.
+    // The lost project is restored (a new one with the same media), then the instruction is
+    // sent once; the user is told what happened.
     assert!(!err, "{g}");
     let notice = g["result"]["notice"].as_str().unwrap_or_default();
-    assert!(notice.contains("lost the previous project"), "{g}");
+    assert!(notice.contains("had lost the project"), "{g}");
+    assert!(notice.contains("2 media item(s)"), "{g}");
+    assert_eq!(g["result"]["changed"], true, "{g}");
     no_duplicates_no_orphans(&h);
     row(
         "session lost between upload and generate",
-        "success on a new project; the result's `notice` tells the user the old timeline is gone",
+        "success: a new project with the same media, then the instruction sent once; the result's `notice` tells the user",
     );
 }
 

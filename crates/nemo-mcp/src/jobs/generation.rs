@@ -249,15 +249,15 @@ async fn recover(
         .await
         .map_err(|e| app.err(&e))?;
     let how = match (delivery, &cause) {
-        (Delivery::Unconfirmed, _) => "no answer came back for the instruction",
+        (Delivery::Unconfirmed, _) => format!("no answer came back for the instruction ({cause})"),
         (_, Error::StreamBroken { .. } | Error::StreamTimedOut { .. }) => {
-            "the answer was cut off before the turn ended"
+            format!("the answer was cut off before the turn ended ({cause})")
         }
-        _ => "NemoVideo closed the stream before its final answer",
+        _ => "NemoVideo closed the stream before its final answer".to_string(),
     };
     match outcome {
         Recovered::Changed(after) => {
-            let note = format!("{how} ({cause}), so this was read from the project state; the instruction was not sent again");
+            let note = format!("{how}, so this was read from the project state; the instruction was not sent again");
             finish(app, p, req, &after, String::new(), delivery, Some(note)).await
         }
         Recovered::Unchanged { .. } => {
@@ -265,7 +265,7 @@ async fn recover(
             Err(ToolError::new(
                 Code::NoResult,
                 format!(
-                    "{how} ({cause}), and the project did not change in the following minutes, so the instruction probably failed. Credits spent: {}.",
+                    "{how}, and the project did not change in the following minutes, so the instruction probably failed. Credits spent: {}.",
                     spent.map_or("unknown".into(), |s| s.to_string())
                 ),
             )
