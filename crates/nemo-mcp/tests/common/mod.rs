@@ -48,6 +48,7 @@ pub fn settings_for(sim: &SimHandle, dir: &Path) -> Settings {
     s.progress_every = Duration::from_millis(50);
     s.recovery_first = Duration::from_millis(100);
     s.recovery_then = Duration::from_millis(100);
+    s.settle_first = Duration::from_millis(50);
     s.default_wait = Duration::from_secs(20);
     s
 }
