@@ -68,53 +68,138 @@ const TABLES: &[Table] = &[
     Table {
         intent: Intent::Export,
         core: &[
-            "export", "download", "render", "save", "send", "导出", "下载", "渲染", "保存",
-            "发给我", "发我",
+            "export",
+            "download",
+            "render",
+            "save",
+            "send",
+            "导出",
+            "下载",
+            "渲染",
+            "保存",
+            "发给我",
+            "发我",
         ],
         words: &[
-            "file", "mp4", "final", "finished", "result", "as", "in", "hd", "1080p", "full",
-            "out", "computer", "disk", "local", "folder", "here", "over", "done", "output",
-            "成片", "文件", "最终", "出来", "到", "本地", "电脑",
+            "file", "mp4", "final", "finished", "result", "as", "in", "hd", "1080p", "full", "out",
+            "computer", "disk", "local", "folder", "here", "over", "done", "output", "成片",
+            "文件", "最终", "出来", "到", "本地", "电脑",
         ],
     },
     Table {
         intent: Intent::Credits,
         core: &["credit", "credits", "balance", "积分", "余额", "点数"],
         words: &[
-            "how", "many", "much", "have", "left", "remaining", "remain", "what", "check",
-            "show", "see", "view", "account", "there", "does", "got", "still", "current",
-            "enough", "my", "whats", "还剩", "剩", "剩余", "剩下", "多少", "查", "查看", "看看",
-            "看", "还有", "有", "还", "查询", "账户", "显示",
+            "how",
+            "many",
+            "much",
+            "have",
+            "left",
+            "remaining",
+            "remain",
+            "what",
+            "check",
+            "show",
+            "see",
+            "view",
+            "account",
+            "there",
+            "does",
+            "got",
+            "still",
+            "current",
+            "enough",
+            "my",
+            "whats",
+            "还剩",
+            "剩",
+            "剩余",
+            "剩下",
+            "多少",
+            "查",
+            "查看",
+            "看看",
+            "看",
+            "还有",
+            "有",
+            "还",
+            "查询",
+            "账户",
+            "显示",
         ],
     },
     Table {
         intent: Intent::Status,
         core: &[
-            "status", "state", "timeline", "tracks", "track", "状态", "时间线", "时间轴",
+            "status",
+            "state",
+            "timeline",
+            "tracks",
+            "track",
+            "状态",
+            "时间线",
+            "时间轴",
             "轨道",
         ],
         words: &[
-            "show", "what", "whats", "on", "in", "current", "check", "view", "see", "list",
-            "display", "all", "查看", "显示", "看看", "看", "当前", "目前", "有什么", "什么",
-            "里", "上", "查",
+            "show",
+            "what",
+            "whats",
+            "on",
+            "in",
+            "current",
+            "check",
+            "view",
+            "see",
+            "list",
+            "display",
+            "all",
+            "查看",
+            "显示",
+            "看看",
+            "看",
+            "当前",
+            "目前",
+            "有什么",
+            "什么",
+            "里",
+            "上",
+            "查",
         ],
     },
     Table {
         intent: Intent::Upload,
         core: &["upload", "上传"],
         words: &[
-            "file", "files", "photo", "photos", "image", "images", "picture", "pictures",
-            "pic", "pics", "clip", "clips", "videos", "media", "logo", "music", "song", "audio",
-            "some", "few", "them", "here", "new", "more", "FILE", "文件", "图片", "照片",
-            "素材", "这些", "这张", "几张", "一些", "音乐",
+            "file", "files", "photo", "photos", "image", "images", "picture", "pictures", "pic",
+            "pics", "clip", "clips", "videos", "media", "logo", "music", "song", "audio", "some",
+            "few", "them", "here", "new", "more", "FILE", "文件", "图片", "照片", "素材", "这些",
+            "这张", "几张", "一些", "音乐",
         ],
     },
 ];
 
 /// Clause separators: a clause of its own that is an export makes an instruction mixed.
 const CLAUSE_BREAKS: &[&str] = &[
-    " and then ", " and ", " then ", " after that ", ",", ";", ".", "!", "?", "，", "。", "；",
-    "！", "？", "然后", "再", "并且", "之后", "接着",
+    " and then ",
+    " and ",
+    " then ",
+    " after that ",
+    ",",
+    ";",
+    ".",
+    "!",
+    "?",
+    "，",
+    "。",
+    "；",
+    "！",
+    "？",
+    "然后",
+    "再",
+    "并且",
+    "之后",
+    "接着",
 ];
 
 /// Route a phrase. See the module documentation for the rules.
@@ -140,7 +225,9 @@ fn whole_request(text: &str) -> Option<Intent> {
     }
     TABLES.iter().find_map(|t| {
         let covered = tokens.iter().all(|w| {
-            FILLER.contains(&w.as_str()) || t.core.contains(&w.as_str()) || t.words.contains(&w.as_str())
+            FILLER.contains(&w.as_str())
+                || t.core.contains(&w.as_str())
+                || t.words.contains(&w.as_str())
         });
         let named = tokens.iter().any(|w| t.core.contains(&w.as_str()));
         (covered && named).then_some(t.intent)
@@ -300,7 +387,9 @@ mod tests {
     #[test]
     fn quotes_are_removed_but_apostrophes_kept() {
         assert_eq!(
-            unquote("Use 'Download the app' as slogan").split_whitespace().collect::<Vec<_>>(),
+            unquote("Use 'Download the app' as slogan")
+                .split_whitespace()
+                .collect::<Vec<_>>(),
             ["Use", "as", "slogan"]
         );
         assert_eq!(unquote("what's my balance"), "what's my balance");

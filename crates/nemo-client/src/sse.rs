@@ -315,7 +315,12 @@ pub fn classify_stream_error(message: &str) -> StreamErrorKind {
     } else if has_code(&lower, &[codes::SESSION_NOT_FOUND]) || any(&["session not found"]) {
         StreamErrorKind::Session
     } else if has_code(&lower, codes::TOKEN_INVALID)
-        || any(&["token expired", "invalid token", "token is invalid", "unauthorized"])
+        || any(&[
+            "token expired",
+            "invalid token",
+            "token is invalid",
+            "unauthorized",
+        ])
     {
         StreamErrorKind::Token
     } else if any(&[

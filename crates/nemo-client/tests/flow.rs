@@ -312,14 +312,20 @@ async fn a_lost_session_is_reported_never_replaced_behind_the_callers_back() {
     let old = e.client.session(None).await.unwrap().session_id;
     e.upload_images(1).await;
     assert!(e.sim.control().drop_session(old.get()));
-    let media = vec![validate::validate_media_file(&png_file(e.dir.path(), "x.png"), 1 << 20).unwrap()];
+    let media =
+        vec![validate::validate_media_file(&png_file(e.dir.path(), "x.png"), 1 << 20).unwrap()];
     let err = e.client.upload_files(&media, None).await.unwrap_err();
     assert!(
         matches!(err, Error::SessionLost { session: Some(s), .. } if s == old),
         "{err:?}"
     );
     // The same through /run_sse (HTTP 404 {"detail": "Session not found"}): refused, not taken.
-    let err = e.client.send_message_to(old, "combine").await.err().unwrap();
+    let err = e
+        .client
+        .send_message_to(old, "combine")
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(err, Error::SessionLost { .. }), "{err:?}");
     assert!(e.sim.control().messages().is_empty(), "no turn ran");
     // Replacing is the caller's decision, and it is reported once.
@@ -328,11 +334,18 @@ async fn a_lost_session_is_reported_never_replaced_behind_the_callers_back() {
     let replaced = e.client.take_session_replaced().expect("told once");
     assert_eq!((replaced.old, replaced.new), (old, new));
     assert!(e.client.take_session_replaced().is_none());
-    assert_eq!(e.client.replace_session(old).await.unwrap().session_id, new, "replaced once");
+    assert_eq!(
+        e.client.replace_session(old).await.unwrap().session_id,
+        new,
+        "replaced once"
+    );
     let up = e.client.upload_files(&media, None).await.unwrap();
     assert_eq!(up.session_id, Some(new));
     assert_eq!(up.hashes.len(), 1);
-    assert_eq!(up.hashes[0], nemo_client::sha256_file(&media[0].path).unwrap());
+    assert_eq!(
+        up.hashes[0],
+        nemo_client::sha256_file(&media[0].path).unwrap()
+    );
 }
 
 /// Whether a failed `/run_sse` may have been taken is told apart: only a failure that proves
@@ -357,9 +370,18 @@ async fn a_failed_message_says_whether_it_may_have_been_accepted() {
     ];
     for (i, f) in faults.into_iter().enumerate() {
         e.sim.control().inject(Fault::new(Route::RunSse, f.clone()));
-        let err = e.client.send_message_to(sid, "make it 5 seconds").await.err().unwrap();
+        let err = e
+            .client
+            .send_message_to(sid, "make it 5 seconds")
+            .await
+            .err()
+            .unwrap();
         assert!(matches!(err, Error::Unconfirmed { .. }), "{f:?}: {err:?}");
-        assert_eq!(e.sim.control().messages().len(), i + 1, "{f:?}: the turn started");
+        assert_eq!(
+            e.sim.control().messages().len(),
+            i + 1,
+            "{f:?}: the turn started"
+        );
         // Let the accepted turn finish before the next one.
         for _ in 0..200 {
             if e.sim.control().accounts()[0].frozen == 0 {
@@ -378,7 +400,10 @@ async fn a_failed_message_says_whether_it_may_have_been_accepted() {
         },
     ));
     let err = e.client.send_message_to(sid, "x").await.err().unwrap();
-    assert!(matches!(err, Error::Rejected { status: 422, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Rejected { status: 422, .. }),
+        "{err:?}"
+    );
     // Nothing listening at all: it never left.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
@@ -426,7 +451,10 @@ async fn in_stream_out_of_credits_in_every_form_gives_the_registration_link() {
             else {
                 panic!("{form:?}: {err:?}")
             };
-            assert!(url.starts_with(&format!("{}/register", e.sim.web_url())), "{url}");
+            assert!(
+                url.starts_with(&format!("{}/register", e.sim.web_url())),
+                "{url}"
+            );
             assert_eq!(url.contains("bind=anon_"), !no_user_id, "{url}");
         }
     }

@@ -83,7 +83,10 @@ pub fn estimate(app: &App, instruction: &str) -> Estimate {
         Some(&max) => Estimate {
             kind,
             credits: max,
-            basis: format!("the most this account's last {} such turn(s) cost", spent.len()),
+            basis: format!(
+                "the most this account's last {} such turn(s) cost",
+                spent.len()
+            ),
         },
         None => Estimate {
             kind,
@@ -98,7 +101,10 @@ pub fn estimate(app: &App, instruction: &str) -> Estimate {
 pub fn more_credits_step(app: &App) -> String {
     match app.client.register_url() {
         Some(url) => format!("give the user this registration link for more free credits: {url}"),
-        None => format!("the user can top up credits at {}", app.settings.client.web_url),
+        None => format!(
+            "the user can top up credits at {}",
+            app.settings.client.web_url
+        ),
     }
 }
 
@@ -140,7 +146,10 @@ mod tests {
 
     #[test]
     fn kinds() {
-        assert_eq!(CostKind::of("generate a clip of a sunset"), CostKind::Generation);
+        assert_eq!(
+            CostKind::of("generate a clip of a sunset"),
+            CostKind::Generation
+        );
         assert_eq!(CostKind::of("生成一个视频"), CostKind::Generation);
         assert_eq!(CostKind::of("add background music"), CostKind::Edit);
     }

@@ -129,10 +129,7 @@ impl Restored {
         }
         n.push_str("; edits made in the old project are gone.");
         if !self.missing.is_empty() {
-            n.push_str(&format!(
-                " Could not restore: {}.",
-                self.missing.join("; ")
-            ));
+            n.push_str(&format!(" Could not restore: {}.", self.missing.join("; ")));
         }
         n
     }
@@ -145,9 +142,10 @@ async fn check_file(path: PathBuf, sha256: Option<String>) -> Result<(), String>
             return Err(format!("{} (moved or deleted)", path.display()));
         }
         match (&sha256, nemo_client::sha256_file(&path)) {
-            (Some(want), Ok(got)) if *want != got => {
-                Err(format!("{} (changed since it was uploaded)", path.display()))
-            }
+            (Some(want), Ok(got)) if *want != got => Err(format!(
+                "{} (changed since it was uploaded)",
+                path.display()
+            )),
             (_, Err(e)) => Err(format!("{} (cannot be read: {e})", path.display())),
             _ => Ok(()),
         }

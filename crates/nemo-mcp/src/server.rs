@@ -2,7 +2,7 @@
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::jobs::{self, Job, JobKind};
+use crate::jobs::{self, Job, JobKind, Spawned};
 use crate::tools::*;
 use crate::uploads::{check_inputs, CheckedInputs};
 use crate::views::{structured, JobView, Progress};
@@ -254,7 +254,10 @@ impl NemoServer {
             Err(e) => return fail(e),
         };
         // The same key: the job it started, whatever it was; nothing is sent again.
-        if let Some(job) = request_id.as_deref().and_then(|r| app.jobs.by_request(JobKind::Generate, r)) {
+        if let Some(job) = request_id
+            .as_deref()
+            .and_then(|r| app.jobs.by_request(JobKind::Generate, r))
+        {
             let note = Some(same_request_note(&job));
             return self.answer(job, args.wait_s, &ctx, note).await;
         }
@@ -271,7 +274,7 @@ impl NemoServer {
             job.request_id = request_id;
             let value = serde_json::to_value(&answer).unwrap_or_default();
             let job = match app.jobs.spawn_once(job, move |_| async move { Ok(value) }) {
-                Ok(j) | Err(j) => j,
+                Spawned::Started(j) | Spawned::Existing(j) => j,
             };
             return self.answer(job, Some(1.0), &ctx, None).await;
         }
@@ -279,7 +282,8 @@ impl NemoServer {
         let estimate = crate::credits::estimate(app, &instruction);
         match app.client.credits().await {
             Ok(c) => {
-                if let Err(e) = crate::credits::guard(app, &estimate, args.max_credits, c.available) {
+                if let Err(e) = crate::credits::guard(app, &estimate, args.max_credits, c.available)
+                {
                     return fail(e);
                 }
             }
@@ -310,11 +314,12 @@ impl NemoServer {
             instruction,
             also_export: routed.also_export,
         };
-        let (job, note) = match app.jobs.spawn_once(job, move |jctx| {
-            jobs::generation::run(app2, jctx, req)
-        }) {
-            Ok(j) => (j, None),
-            Err(j) => {
+        let (job, note) = match app
+            .jobs
+            .spawn_once(job, move |jctx| jobs::generation::run(app2, jctx, req))
+        {
+            Spawned::Started(j) => (j, None),
+            Spawned::Existing(j) => {
                 let note = Some(same_request_note(&j));
                 (j, note)
             }
@@ -377,8 +382,8 @@ impl NemoServer {
         let (job, note) = match app.jobs.spawn_once(job, move |jctx| {
             jobs::export::run(app2, jctx, filename, resolution)
         }) {
-            Ok(j) => (j, None),
-            Err(j) => {
+            Spawned::Started(j) => (j, None),
+            Spawned::Existing(j) => {
                 let note = Some(same_request_note(&j));
                 (j, note)
             }

@@ -88,7 +88,10 @@ async fn quoted_and_mixed_phrases_are_edits_never_exports() {
     ] {
         let (b, err, _) = generate(&h, json!({"instruction": phrase})).await;
         assert!(!err && b["status"] == "succeeded", "{phrase}: {b}");
-        assert!(b["result"]["routed_as"].is_null(), "{phrase}: sent as an edit: {b}");
+        assert!(
+            b["result"]["routed_as"].is_null(),
+            "{phrase}: sent as an edit: {b}"
+        );
     }
     let (sent, charged) = counts(&h).await;
     assert_eq!(sent - before.0, 3, "each phrase sent once");
@@ -119,16 +122,29 @@ async fn wholly_local_requests_are_answered_free_and_send_anyway_sends() {
         let b = body(&r);
         assert_eq!(b["status"], "succeeded", "{b}");
         assert_eq!(b["result"]["routed_as"], routed, "{b}");
-        assert!(text_of(&r).contains("nothing was charged"), "{}", text_of(&r));
+        assert!(
+            text_of(&r).contains("nothing was charged"),
+            "{}",
+            text_of(&r)
+        );
     }
     assert_eq!(counts(&h).await, before, "nothing sent, nothing charged");
     assert!(h.sim.control().renders().is_empty());
     row("\"export the video\", \"how many credits do I have\", \"show the timeline\", \"上传这些照片\"", 0, 0, "a success with `routed_as`, the answer and the tool to call; no export started");
-    let (b, err, _) = generate(&h, json!({"instruction": "export the video", "send_anyway": true})).await;
+    let (b, err, _) = generate(
+        &h,
+        json!({"instruction": "export the video", "send_anyway": true}),
+    )
+    .await;
     assert!(!err, "{b}");
     let (sent, _) = counts(&h).await;
     assert_eq!(sent - before.0, 1, "send_anyway sends it, once");
-    row("\"export the video\" with `send_anyway: true`", 1, counts(&h).await.1 - before.1, "the agent's reply, as for any instruction");
+    row(
+        "\"export the video\" with `send_anyway: true`",
+        1,
+        counts(&h).await.1 - before.1,
+        "the agent's reply, as for any instruction",
+    );
 }
 
 #[tokio::test]
@@ -137,12 +153,26 @@ async fn a_mixed_instruction_is_an_edit_that_points_at_export() {
     ready(&h).await;
     let (b, err, text) = generate(&h, json!({"instruction": "combine these images into a 10-second video with music, then export"})).await;
     assert!(!err, "{b}");
-    assert!(b["result"]["next_step"].as_str().unwrap().contains("export_video"), "{b}");
+    assert!(
+        b["result"]["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("export_video"),
+        "{b}"
+    );
     assert!(text.contains("export_video"), "{text}");
-    assert!(h.sim.control().renders().is_empty(), "the server did not export by itself");
+    assert!(
+        h.sim.control().renders().is_empty(),
+        "the server did not export by itself"
+    );
     let (sent, charged) = counts(&h).await;
     assert_eq!((sent, charged), (1, 50));
-    row("\"combine these images …, then export\"", sent, charged, "the edit's result; next step: call export_video (no export started by itself)");
+    row(
+        "\"combine these images …, then export\"",
+        sent,
+        charged,
+        "the edit's result; next step: call export_video (no export started by itself)",
+    );
 }
 
 /// The turn is accepted, then the POST fails before the first event: the outcome is read back
@@ -153,7 +183,10 @@ async fn accepted_then_the_post_fails_is_never_resent() {
         (FaultAction::AcceptedThenStatus { status: 502 }, "502"),
         (FaultAction::AcceptedThenStatus { status: 504 }, "504"),
         (FaultAction::AcceptedThenReset, "a reset"),
-        (FaultAction::AcceptedThenStall { ms: 3000 }, "a stall before the headers"),
+        (
+            FaultAction::AcceptedThenStall { ms: 3000 },
+            "a stall before the headers",
+        ),
     ];
     for (fault, name) in cases {
         let h = Harness::with(sim().with_time_scale(0.02), |s| {
@@ -182,14 +215,24 @@ async fn accepted_then_the_post_fails_is_never_resent() {
 async fn a_clean_close_with_a_call_open_is_not_a_finished_turn() {
     let h = Harness::with(sim().with_time_scale(0.05), |_| {}).await;
     ready(&h).await;
-    h.sim.control().inject(Fault::new(Route::RunSse, FaultAction::CloseWithOpenCall));
+    h.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::CloseWithOpenCall));
     let (b, err, _) = generate(&h, json!({"instruction": COMBINE})).await;
     assert!(!err, "{b}");
-    assert_eq!(b["result"]["changed"], true, "the change that landed later: {b}");
+    assert_eq!(
+        b["result"]["changed"], true,
+        "the change that landed later: {b}"
+    );
     assert_eq!(b["result"]["delivery"], "stream_cut", "{b}");
     let (sent, charged) = counts(&h).await;
     assert_eq!((sent, charged), (1, 50));
-    row("an edit; the stream closes cleanly after a function call, the change lands later", sent, charged, "the change, read from the project state; not \"no change\"");
+    row(
+        "an edit; the stream closes cleanly after a function call, the change lands later",
+        sent,
+        charged,
+        "the change, read from the project state; not \"no change\"",
+    );
 }
 
 #[tokio::test]
@@ -197,14 +240,22 @@ async fn a_change_that_lands_after_the_stream_is_waited_for() {
     let h = Harness::with(sim(), |s| s.settle_first = Duration::from_millis(200)).await;
     h.sim.control().set_silence(Some(true));
     ready(&h).await;
-    h.sim.control().inject(Fault::new(Route::RunSse, FaultAction::LateState { ms: 700 }));
+    h.sim.control().inject(Fault::new(
+        Route::RunSse,
+        FaultAction::LateState { ms: 700 },
+    ));
     let (b, err, text) = generate(&h, json!({"instruction": COMBINE})).await;
     assert!(!err, "{b}");
     assert_eq!(b["result"]["changed"], true, "{b}");
     assert!(!text.starts_with("No change"), "{text}");
     let (sent, charged) = counts(&h).await;
     assert_eq!((sent, charged), (1, 50));
-    row("a silent edit whose change reaches the state 0.7 s after the stream closed", sent, charged, "the change (state read again at 0.2, 0.4, 0.8 s)");
+    row(
+        "a silent edit whose change reaches the state 0.7 s after the stream closed",
+        sent,
+        charged,
+        "the change (state read again at 0.2, 0.4, 0.8 s)",
+    );
 }
 
 #[tokio::test]
@@ -220,10 +271,17 @@ async fn in_stream_out_of_credits_is_out_of_credits_with_the_link() {
         for form in [Unescaped, WithDetails, SystemAuthor, ErrorCode] {
             h.sim.control().inject(Fault::new(
                 Route::RunSse,
-                FaultAction::StreamError { form, code: Some(2001) },
+                FaultAction::StreamError {
+                    form,
+                    code: Some(2001),
+                },
             ));
             let (b, _, text) = generate(&h, json!({"instruction": COMBINE})).await;
-            let e = if b["error"].is_object() { b["error"].clone() } else { b.clone() };
+            let e = if b["error"].is_object() {
+                b["error"].clone()
+            } else {
+                b.clone()
+            };
             assert_eq!(e["code"], "out_of_credits", "{form:?}: {b}");
             let next = e["next_step"].as_str().unwrap_or_default();
             assert!(next.contains("/register"), "{form:?}: {b}");
@@ -233,10 +291,21 @@ async fn in_stream_out_of_credits_is_out_of_credits_with_the_link() {
         let (sent, charged) = counts(&h).await;
         assert_eq!((sent, charged), (4, 0));
         row(
-            &format!("four edits, each ended by an in-stream 2001 (one per error form){}", if no_user_id { ", no response carrying `user_id`" } else { "" }),
+            &format!(
+                "four edits, each ended by an in-stream 2001 (one per error form){}",
+                if no_user_id {
+                    ", no response carrying `user_id`"
+                } else {
+                    ""
+                }
+            ),
             sent,
             charged,
-            if no_user_id { "`out_of_credits` with the registration link `…/register` (no id known)" } else { "`out_of_credits` with `…/register?bind=<user_id>`" },
+            if no_user_id {
+                "`out_of_credits` with the registration link `…/register` (no id known)"
+            } else {
+                "`out_of_credits` with `…/register?bind=<user_id>`"
+            },
         );
     }
 }
@@ -248,14 +317,22 @@ async fn refusals_and_other_errors_in_the_stream_are_told_apart() {
     // errorCode MAX_TOKENS (the model's limit) is a refusal; a plain error keeps its words.
     for (form, code, words) in [
         (StreamErrorForm::ErrorCode, "content_refused", "MAX_TOKENS"),
-        (StreamErrorForm::WithDetails, "backend_error", "quota exceeded"),
+        (
+            StreamErrorForm::WithDetails,
+            "backend_error",
+            "quota exceeded",
+        ),
     ] {
         h.sim.control().inject(Fault::new(
             Route::RunSse,
             FaultAction::StreamError { form, code: None },
         ));
         let (b, _, _) = generate(&h, json!({"instruction": COMBINE})).await;
-        let e = if b["error"].is_object() { b["error"].clone() } else { b.clone() };
+        let e = if b["error"].is_object() {
+            b["error"].clone()
+        } else {
+            b.clone()
+        };
         assert_eq!(e["code"], code, "{b}");
         assert!(e["message"].as_str().unwrap().contains(words), "{b}");
         assert!(e["next_step"].as_str().unwrap().contains("rephrase"), "{b}");
@@ -273,7 +350,13 @@ async fn a_lost_project_is_restored_never_replayed_into_an_empty_one() {
     h.sim.control().drop_session(old.get());
     let (b, err, _) = generate(&h, json!({"instruction": COMBINE})).await;
     assert!(!err, "{b}");
-    assert!(b["result"]["notice"].as_str().unwrap().contains("2 media item(s)"), "{b}");
+    assert!(
+        b["result"]["notice"]
+            .as_str()
+            .unwrap()
+            .contains("2 media item(s)"),
+        "{b}"
+    );
     assert_eq!(b["result"]["changed"], true, "{b}");
     let new = h.app.client.session(None).await.unwrap().session_id;
     assert_ne!(new, old);
@@ -281,7 +364,12 @@ async fn a_lost_project_is_restored_never_replayed_into_an_empty_one() {
     assert_eq!(media, 2, "the new project holds the same media");
     let (sent, charged) = counts(&h).await;
     assert_eq!((sent, charged), (1, 50));
-    row("an edit after the backend lost the project (two photos uploaded)", sent, charged, "the result, with a `notice`: new project, the 2 photos uploaded again");
+    row(
+        "an edit after the backend lost the project (two photos uploaded)",
+        sent,
+        charged,
+        "the result, with a `notice`: new project, the 2 photos uploaded again",
+    );
 }
 
 #[tokio::test]
@@ -294,13 +382,25 @@ async fn a_lost_project_whose_media_is_gone_sends_nothing() {
     h.sim.control().drop_session(old.get());
     let (b, err, _) = generate(&h, json!({"instruction": COMBINE})).await;
     assert!(err || b["status"] == "failed", "{b}");
-    let e = if b["error"].is_object() { b["error"].clone() } else { b.clone() };
+    let e = if b["error"].is_object() {
+        b["error"].clone()
+    } else {
+        b.clone()
+    };
     assert_eq!(e["code"], "project_not_restored", "{b}");
     let msg = e["message"].as_str().unwrap();
-    assert!(msg.contains("a.png (moved or deleted)") && msg.contains("b.png (changed"), "{msg}");
+    assert!(
+        msg.contains("a.png (moved or deleted)") && msg.contains("b.png (changed"),
+        "{msg}"
+    );
     let (sent, charged) = counts(&h).await;
     assert_eq!((sent, charged), (0, 0));
-    row("an edit after the project was lost, one photo deleted and one changed", sent, charged, "`project_not_restored` listing both files; nothing sent");
+    row(
+        "an edit after the project was lost, one photo deleted and one changed",
+        sent,
+        charged,
+        "`project_not_restored` listing both files; nothing sent",
+    );
 }
 
 #[tokio::test]
@@ -308,11 +408,16 @@ async fn an_edit_that_changed_nothing_says_so_first() {
     let h = Harness::with(sim(), |_| {}).await;
     ready(&h).await;
     generate(&h, json!({"instruction": COMBINE})).await;
-    h.sim.control().inject(Fault::new(Route::RunSse, FaultAction::NoChange));
+    h.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::NoChange));
     let (b, err, text) = generate(&h, json!({"instruction": "make it 5 seconds long"})).await;
     assert!(!err, "{b}");
     assert_eq!(b["result"]["changed"], false, "{b}");
-    assert!(text.starts_with("No change was made to the timeline. Credits spent: 50"), "{text}");
+    assert!(
+        text.starts_with("No change was made to the timeline. Credits spent: 50"),
+        "{text}"
+    );
     let next = b["result"]["next_step"].as_str().unwrap();
     assert!(!next.contains("export"), "never suggests exporting: {next}");
     assert!(next.contains("rephrase"), "{next}");
@@ -328,14 +433,28 @@ async fn the_cost_guard_refuses_before_sending() {
     let (b, err, _) = generate(&h, json!({"instruction": COMBINE, "max_credits": 20})).await;
     assert!(err, "{b}");
     assert_eq!(b["code"], "over_budget", "{b}");
-    assert!(b["message"].as_str().unwrap().contains("about 50 credits"), "{b}");
+    assert!(
+        b["message"].as_str().unwrap().contains("about 50 credits"),
+        "{b}"
+    );
     h.sim.control().set_credits(None, 30);
     let (b, err, _) = generate(&h, json!({"instruction": COMBINE})).await;
     assert!(err, "{b}");
     assert_eq!(b["code"], "out_of_credits", "{b}");
-    assert!(b["next_step"].as_str().unwrap().contains("/register?bind=anon_"), "{b}");
+    assert!(
+        b["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("/register?bind=anon_"),
+        "{b}"
+    );
     assert_eq!(h.sim.control().attempted_messages().len(), 0);
-    row("an edit with `max_credits: 20`; then an edit with 30 credits left", 0, 0, "`over_budget` with the estimate (50); `out_of_credits` with the registration link");
+    row(
+        "an edit with `max_credits: 20`; then an edit with 30 credits left",
+        0,
+        0,
+        "`over_budget` with the estimate (50); `out_of_credits` with the registration link",
+    );
 }
 
 #[tokio::test]
@@ -347,7 +466,11 @@ async fn request_ids_make_generate_and_export_idempotent_across_restarts() {
     let (again, _, text) = generate(&h, args.clone()).await;
     assert_eq!(first["job_id"], again["job_id"]);
     assert!(text.contains("nothing was sent again"), "{text}");
-    let e1 = h.finish(body(&h.call("export_video", json!({"request_id": "exp-1"})).await)).await;
+    let e1 = h
+        .finish(body(
+            &h.call("export_video", json!({"request_id": "exp-1"})).await,
+        ))
+        .await;
     let e2 = body(&h.call("export_video", json!({"request_id": "exp-1"})).await);
     assert_eq!(e1["job_id"], e2["job_id"]);
     // After a restart the journal still knows the keys.

@@ -259,7 +259,9 @@ async fn routing_keeps_exports_and_questions_away_from_the_agent() {
         ("状态", "status", "get_timeline"),
         ("upload", "upload", "upload_media"),
     ] {
-        let r = h.call("generate", json!({"instruction": instruction})).await;
+        let r = h
+            .call("generate", json!({"instruction": instruction}))
+            .await;
         assert_ne!(r.is_error, Some(true), "{instruction}: {}", text_of(&r));
         let b = body(&r);
         assert_eq!(b["result"]["routed_as"], routed, "{b}");
@@ -267,7 +269,10 @@ async fn routing_keeps_exports_and_questions_away_from_the_agent() {
         assert_eq!(b["result"]["sent"], false, "{b}");
     }
     let r = h
-        .call("generate", json!({"instruction": "how many credits do I have?"}))
+        .call(
+            "generate",
+            json!({"instruction": "how many credits do I have?"}),
+        )
         .await;
     assert!(text_of(&r).contains("100 credits"), "{}", text_of(&r));
     h.call(

@@ -172,7 +172,6 @@ impl FaultPlan {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -917,8 +917,10 @@ async fn scripted_stream_faults() {
         StreamErrorForm::SystemAuthor,
         StreamErrorForm::ErrorCode,
     ] {
-        sim.control()
-            .inject(Fault::new(Route::RunSse, FaultAction::StreamError { form, code: None }));
+        sim.control().inject(Fault::new(
+            Route::RunSse,
+            FaultAction::StreamError { form, code: None },
+        ));
         let before = api.credits().await;
         let (_, stream) = api.sse("make it 20 seconds").await;
         let expected = match form {

@@ -271,7 +271,7 @@ mod tests {
             result: Value::Null,
         };
         let text = AgentEvent::Text("done".into());
-        assert!(turn(&[text.clone()]).is_complete());
+        assert!(turn(std::slice::from_ref(&text)).is_complete());
         assert!(turn(&[text.clone(), call.clone(), result.clone(), text.clone()]).is_complete());
         assert!(turn(&[call.clone(), result.clone(), AgentEvent::Final]).is_complete());
         // Closed with a call still open, or right after a tool result: cut mid-turn.

@@ -2,6 +2,7 @@
 
 use crate::client::{Answer, Replay, Want};
 use crate::error::{Error, Result};
+use crate::session::SessionId;
 use crate::state::AssetInfo;
 use crate::validate::MediaFile;
 use crate::Client;
@@ -9,7 +10,6 @@ use futures_util::StreamExt;
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
 use serde_json::{json, Value};
-use crate::session::SessionId;
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -81,7 +81,11 @@ struct Prepared {
 pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<Value, ToolError> {
     let mut p = prepare(&app, &ctx).await?;
     ctx.progress(None, "sending the instruction to NemoVideo");
-    let sent = match app.client.send_message_to(p.session, &req.instruction).await {
+    let sent = match app
+        .client
+        .send_message_to(p.session, &req.instruction)
+        .await
+    {
         // A lost project refuses the message before taking it: restore it, then send once.
         Err(Error::SessionLost { .. }) => {
             let r = app.restore_project(p.session, Restore::All).await?;
@@ -93,7 +97,9 @@ pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<Value, Tool
                 .await
                 .map_err(|e| app.err(&e))?;
             journal_before(&ctx, &p);
-            app.client.send_message_to(p.session, &req.instruction).await
+            app.client
+                .send_message_to(p.session, &req.instruction)
+                .await
         }
         other => other,
     };
@@ -153,7 +159,16 @@ pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<Value, Tool
             after = *now;
         }
     }
-    finish(&app, &p, &req, &after, reply.reply(), Delivery::Streamed, None).await
+    finish(
+        &app,
+        &p,
+        &req,
+        &after,
+        reply.reply(),
+        Delivery::Streamed,
+        None,
+    )
+    .await
 }
 
 /// The project (restored first if the backend lost it) and its state before the message,
@@ -310,8 +325,7 @@ async fn finish(
         }
         n
     } else if exportable && req.also_export {
-        "the export was not sent to the AI: call export_video now to render and save the MP4"
-            .into()
+        "the export was not sent to the AI: call export_video now to render and save the MP4".into()
     } else if exportable {
         "call export_video to render and save the MP4, or generate again to refine".into()
     } else {

@@ -127,6 +127,14 @@ impl Job {
     }
 }
 
+/// What [`JobManager::spawn_once`] did.
+#[derive(Debug)]
+pub enum Spawned {
+    Started(Job),
+    /// A job with the same idempotency key existed; nothing was started.
+    Existing(Job),
+}
+
 struct Cell {
     tx: watch::Sender<Job>,
     cancel: CancellationToken,
@@ -200,14 +208,14 @@ impl JobManager {
         Fut: Future<Output = Result<Value, ToolError>> + Send + 'static,
     {
         match self.spawn_once(job, work) {
-            Ok(job) | Err(job) => job,
+            Spawned::Started(job) | Spawned::Existing(job) => job,
         }
     }
 
     /// Like [`JobManager::spawn`], unless a job of the same kind already carries the new job's
-    /// `request_id`: then nothing starts and that job is returned as `Err`. The check and the
-    /// start happen under one lock, so two calls with one key start one job.
-    pub fn spawn_once<F, Fut>(&self, job: Job, work: F) -> Result<Job, Job>
+    /// `request_id`: then nothing starts and that job is returned. The check and the start
+    /// happen under one lock, so two calls with one key start one job.
+    pub fn spawn_once<F, Fut>(&self, job: Job, work: F) -> Spawned
     where
         F: FnOnce(JobCtx) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Value, ToolError>> + Send + 'static,
@@ -226,7 +234,7 @@ impl JobManager {
                     j.kind == job.kind && j.request_id.as_ref() == Some(key)
                 });
                 if let Some(existing) = same {
-                    return Err(existing.tx.borrow().clone());
+                    return Spawned::Existing(existing.tx.borrow().clone());
                 }
             }
             cells.insert(job.id.clone(), cell.clone());
@@ -269,7 +277,7 @@ impl JobManager {
             journal.save(&cell.tx.borrow());
         });
         *lock(&cell.task) = Some(handle);
-        Ok(job)
+        Spawned::Started(job)
     }
 
     /// Stop every job task without recording an outcome: the journal keeps them `running`, so

@@ -2,8 +2,8 @@
 
 use super::JobCtx;
 use crate::app::App;
-use crate::projects::{MediaRecord, MediaSource};
 use crate::errors::{Code, ToolError};
+use crate::projects::{MediaRecord, MediaSource};
 use nemo_client::{MediaFile, UploadProgress};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -247,8 +247,10 @@ async fn run_turn(
                 out.send_all(w.text(&plan.closing)).await;
                 // Now and then the backend trails a normal answer with this line.
                 if turn_no % 4 == 3 && plan.kind != TurnKind::Chat {
-                    out.send_all(w.text("I encountered a temporary issue. Please try again later."))
-                        .await;
+                    out.send_all(
+                        w.text("I encountered a temporary issue. Please try again later."),
+                    )
+                    .await;
                 }
             } else if turn_no % 2 == 0 {
                 // Silent turns end either right after the tool's response or, as here, with
