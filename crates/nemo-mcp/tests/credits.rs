@@ -486,3 +486,42 @@ async fn request_ids_make_generate_and_export_idempotent_across_restarts() {
     assert_eq!(h.sim.control().renders().len(), 1);
     row("the same `request_id` three times (once after a restart), for generate and for export_video", sent, charged, "the same job each time; one message, one render");
 }
+
+#[tokio::test]
+async fn an_in_stream_lost_project_is_restored_by_the_next_generate() {
+    let h = Harness::with(sim(), |_| {}).await;
+    ready(&h).await;
+    h.sim.control().inject(Fault::new(
+        Route::RunSse,
+        FaultAction::StreamError {
+            form: StreamErrorForm::WithDetails,
+            code: Some(1002),
+        },
+    ));
+    let (b, _, _) = generate(&h, json!({"instruction": COMBINE})).await;
+    let e = if b["error"].is_object() {
+        b["error"].clone()
+    } else {
+        b.clone()
+    };
+    assert_eq!(e["code"], "session_lost", "{b}");
+    assert_eq!(e["retryable"], true, "{b}");
+    assert!(
+        e["next_step"].as_str().unwrap().contains("generate again"),
+        "{b}"
+    );
+    let old = h.app.client.session(None).await.unwrap().session_id;
+    h.sim.control().drop_session(old.get());
+    let (b, err, _) = generate(&h, json!({"instruction": COMBINE})).await;
+    assert!(!err, "{b}");
+    assert!(
+        b["result"]["notice"]
+            .as_str()
+            .unwrap()
+            .contains("2 media item(s)"),
+        "{b}"
+    );
+    let (sent, charged) = counts(&h).await;
+    assert_eq!((sent, charged), (2, 50));
+    row("an edit ended by an in-stream 1002 (project lost), then the same edit again", sent, charged, "`session_lost`, retryable; the retry restores the project (same media) and is charged once");
+}

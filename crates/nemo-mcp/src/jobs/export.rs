@@ -22,6 +22,8 @@ pub struct ExportResult {
     pub render_id: String,
     /// Opens the project in a browser (a claim link; it carries no API token).
     pub project_link: Option<String>,
+    /// Exports are free.
+    pub credits_spent: i64,
 }
 
 /// Check the output folder can take a file before spending a render on it.
@@ -162,6 +164,7 @@ async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<V
         duration_s: status.duration_s,
         render_id: id.to_string(),
         project_link,
+        credits_spent: 0,
     };
     serde_json::to_value(result).map_err(|e| ToolError::new(Code::Internal, e.to_string()))
 }

@@ -232,8 +232,14 @@ async fn in_stream_failure(app: &App, p: &Prepared, message: &str) -> ToolError 
         t.message,
         spent.map_or("unknown".into(), |s| s.to_string())
     );
-    if matches!(e, Error::OutOfCredits { .. }) {
-        t.next_step = Some(crate::credits::more_credits_step(app));
+    match e {
+        Error::OutOfCredits { .. } => t.next_step = Some(crate::credits::more_credits_step(app)),
+        // The next generate finds the project lost before sending and restores it first.
+        Error::SessionLost { .. } | Error::TokenInvalid { from_env: false } => {
+            t.retryable = true;
+            t.next_step = Some("call generate again: a lost project is restored (same media) and an expired token renewed before anything is sent".into());
+        }
+        _ => {}
     }
     t
 }
