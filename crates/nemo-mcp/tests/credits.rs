@@ -24,17 +24,6 @@ fn row(asked: &str, sent: usize, charged: i64, told: &str) {
     println!("| {asked} | {sent} | {charged} | {told} |");
 }
 
-/// Upload two images and make a first edit, so that later turns are edits of a real timeline.
-async fn ready(h: &Harness) {
-    let up = h
-        .call(
-            "upload_media",
-            json!({"paths": [h.media("a.png", &png(16, 16)), h.media("b.png", &png(16, 16))]}),
-        )
-        .await;
-    assert_eq!(body(&up)["status"], "succeeded", "{}", text_of(&up));
-}
-
 /// Messages the agent received (accepted or refused), and credits charged so far, once every
 /// running turn has settled on the backend.
 async fn counts(h: &Harness) -> (usize, i64) {
@@ -78,7 +67,7 @@ async fn generate(h: &Harness, args: Value) -> (Value, bool, String) {
 #[tokio::test]
 async fn quoted_and_mixed_phrases_are_edits_never_exports() {
     let h = Harness::with(sim(), |_| {}).await;
-    ready(&h).await;
+    upload_two(&h).await;
     generate(&h, json!({"instruction": COMBINE})).await;
     let before = counts(&h).await;
     for phrase in [
@@ -108,7 +97,7 @@ async fn quoted_and_mixed_phrases_are_edits_never_exports() {
 #[tokio::test]
 async fn wholly_local_requests_are_answered_free_and_send_anyway_sends() {
     let h = Harness::with(sim(), |_| {}).await;
-    ready(&h).await;
+    upload_two(&h).await;
     generate(&h, json!({"instruction": COMBINE})).await;
     let before = counts(&h).await;
     for (phrase, routed) in [
@@ -150,7 +139,7 @@ async fn wholly_local_requests_are_answered_free_and_send_anyway_sends() {
 #[tokio::test]
 async fn a_mixed_instruction_is_an_edit_that_points_at_export() {
     let h = Harness::with(sim(), |_| {}).await;
-    ready(&h).await;
+    upload_two(&h).await;
     let (b, err, text) = generate(&h, json!({"instruction": "combine these images into a 10-second video with music, then export"})).await;
     assert!(!err, "{b}");
     assert!(
@@ -193,7 +182,7 @@ async fn accepted_then_the_post_fails_is_never_resent() {
             s.client.timeouts.sse_headers = Duration::from_millis(500);
         })
         .await;
-        ready(&h).await;
+        upload_two(&h).await;
         h.sim.control().inject(Fault::new(Route::RunSse, fault));
         let (b, err, text) = generate(&h, json!({"instruction": COMBINE})).await;
         assert!(!err && b["status"] == "succeeded", "{name}: {b}");
@@ -214,7 +203,7 @@ async fn accepted_then_the_post_fails_is_never_resent() {
 #[tokio::test]
 async fn a_clean_close_with_a_call_open_is_not_a_finished_turn() {
     let h = Harness::with(sim().with_time_scale(0.05), |_| {}).await;
-    ready(&h).await;
+    upload_two(&h).await;
     h.sim
         .control()
         .inject(Fault::new(Route::RunSse, FaultAction::CloseWithOpenCall));
@@ -239,7 +228,7 @@ async fn a_clean_close_with_a_call_open_is_not_a_finished_turn() {
 async fn a_change_that_lands_after_the_stream_is_waited_for() {
     let h = Harness::with(sim(), |s| s.settle_first = Duration::from_millis(200)).await;
     h.sim.control().set_silence(Some(true));
-    ready(&h).await;
+    upload_two(&h).await;
     h.sim.control().inject(Fault::new(
         Route::RunSse,
         FaultAction::LateState { ms: 700 },
@@ -267,7 +256,7 @@ async fn in_stream_out_of_credits_is_out_of_credits_with_the_link() {
             ..Variants::default()
         };
         let h = Harness::with(sim().with_variants(v), |_| {}).await;
-        ready(&h).await;
+        upload_two(&h).await;
         for form in [Unescaped, WithDetails, SystemAuthor, ErrorCode] {
             h.sim.control().inject(Fault::new(
                 Route::RunSse,
@@ -277,11 +266,7 @@ async fn in_stream_out_of_credits_is_out_of_credits_with_the_link() {
                 },
             ));
             let (b, _, text) = generate(&h, json!({"instruction": COMBINE})).await;
-            let e = if b["error"].is_object() {
-                b["error"].clone()
-            } else {
-                b.clone()
-            };
+            let e = error_of(&b);
             assert_eq!(e["code"], "out_of_credits", "{form:?}: {b}");
             let next = e["next_step"].as_str().unwrap_or_default();
             assert!(next.contains("/register"), "{form:?}: {b}");
@@ -313,7 +298,7 @@ async fn in_stream_out_of_credits_is_out_of_credits_with_the_link() {
 #[tokio::test]
 async fn refusals_and_other_errors_in_the_stream_are_told_apart() {
     let h = Harness::with(sim(), |_| {}).await;
-    ready(&h).await;
+    upload_two(&h).await;
     // errorCode MAX_TOKENS (the model's limit) is a refusal; a plain error keeps its words.
     for (form, code, words) in [
         (StreamErrorForm::ErrorCode, "content_refused", "MAX_TOKENS"),
@@ -328,11 +313,7 @@ async fn refusals_and_other_errors_in_the_stream_are_told_apart() {
             FaultAction::StreamError { form, code: None },
         ));
         let (b, _, _) = generate(&h, json!({"instruction": COMBINE})).await;
-        let e = if b["error"].is_object() {
-            b["error"].clone()
-        } else {
-            b.clone()
-        };
+        let e = error_of(&b);
         assert_eq!(e["code"], code, "{b}");
         assert!(e["message"].as_str().unwrap().contains(words), "{b}");
         assert!(e["next_step"].as_str().unwrap().contains("rephrase"), "{b}");
@@ -345,7 +326,7 @@ async fn refusals_and_other_errors_in_the_stream_are_told_apart() {
 #[tokio::test]
 async fn a_lost_project_is_restored_never_replayed_into_an_empty_one() {
     let h = Harness::with(sim(), |_| {}).await;
-    ready(&h).await;
+    upload_two(&h).await;
     let old = h.app.client.session(None).await.unwrap().session_id;
     h.sim.control().drop_session(old.get());
     let (b, err, _) = generate(&h, json!({"instruction": COMBINE})).await;
@@ -375,18 +356,14 @@ async fn a_lost_project_is_restored_never_replayed_into_an_empty_one() {
 #[tokio::test]
 async fn a_lost_project_whose_media_is_gone_sends_nothing() {
     let h = Harness::with(sim(), |_| {}).await;
-    ready(&h).await;
+    upload_two(&h).await;
     let old = h.app.client.session(None).await.unwrap().session_id;
     std::fs::remove_file(h.dir.path().join("media/a.png")).unwrap();
     std::fs::write(h.dir.path().join("media/b.png"), png(20, 20)).unwrap();
     h.sim.control().drop_session(old.get());
     let (b, err, _) = generate(&h, json!({"instruction": COMBINE})).await;
     assert!(err || b["status"] == "failed", "{b}");
-    let e = if b["error"].is_object() {
-        b["error"].clone()
-    } else {
-        b.clone()
-    };
+    let e = error_of(&b);
     assert_eq!(e["code"], "project_not_restored", "{b}");
     let msg = e["message"].as_str().unwrap();
     assert!(
@@ -406,7 +383,7 @@ async fn a_lost_project_whose_media_is_gone_sends_nothing() {
 #[tokio::test]
 async fn an_edit_that_changed_nothing_says_so_first() {
     let h = Harness::with(sim(), |_| {}).await;
-    ready(&h).await;
+    upload_two(&h).await;
     generate(&h, json!({"instruction": COMBINE})).await;
     h.sim
         .control()
@@ -429,7 +406,7 @@ async fn an_edit_that_changed_nothing_says_so_first() {
 #[tokio::test]
 async fn the_cost_guard_refuses_before_sending() {
     let h = Harness::with(sim(), |_| {}).await;
-    ready(&h).await;
+    upload_two(&h).await;
     let (b, err, _) = generate(&h, json!({"instruction": COMBINE, "max_credits": 20})).await;
     assert!(err, "{b}");
     assert_eq!(b["code"], "over_budget", "{b}");
@@ -460,7 +437,7 @@ async fn the_cost_guard_refuses_before_sending() {
 #[tokio::test]
 async fn request_ids_make_generate_and_export_idempotent_across_restarts() {
     let h = Harness::with(sim(), |_| {}).await;
-    ready(&h).await;
+    upload_two(&h).await;
     let args = json!({"instruction": COMBINE, "request_id": "req-1"});
     let (first, _, _) = generate(&h, args.clone()).await;
     let (again, _, text) = generate(&h, args.clone()).await;
@@ -490,7 +467,7 @@ async fn request_ids_make_generate_and_export_idempotent_across_restarts() {
 #[tokio::test]
 async fn an_in_stream_lost_project_is_restored_by_the_next_generate() {
     let h = Harness::with(sim(), |_| {}).await;
-    ready(&h).await;
+    upload_two(&h).await;
     h.sim.control().inject(Fault::new(
         Route::RunSse,
         FaultAction::StreamError {
@@ -499,11 +476,7 @@ async fn an_in_stream_lost_project_is_restored_by_the_next_generate() {
         },
     ));
     let (b, _, _) = generate(&h, json!({"instruction": COMBINE})).await;
-    let e = if b["error"].is_object() {
-        b["error"].clone()
-    } else {
-        b.clone()
-    };
+    let e = error_of(&b);
     assert_eq!(e["code"], "session_lost", "{b}");
     assert_eq!(e["retryable"], true, "{b}");
     assert!(

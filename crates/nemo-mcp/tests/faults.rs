@@ -15,17 +15,6 @@ fn row(scenario: &str, outcome: &str) {
     println!("| {scenario} | {outcome} |");
 }
 
-/// Upload two images; returns the harness ready for `generate`.
-async fn ready(h: &Harness) {
-    let up = h
-        .call(
-            "upload_media",
-            json!({"paths": [h.media("a.png", &png(16, 16)), h.media("b.png", &png(16, 16))]}),
-        )
-        .await;
-    assert_eq!(body(&up)["status"], "succeeded", "{}", text_of(&up));
-}
-
 async fn generate(h: &Harness) -> (Value, bool) {
     let r = h.call("generate", json!({"instruction": EDIT})).await;
     let err = r.is_error == Some(true);
@@ -71,7 +60,7 @@ fn no_duplicates_no_orphans(h: &Harness) {
 #[tokio::test]
 async fn token_expired_mid_workflow() {
     let h = Harness::start().await;
-    ready(&h).await;
+    upload_two(&h).await;
     h.sim.control().expire_tokens();
     let (g, err) = generate(&h).await;
     assert!(!err && g["status"] == "succeeded", "{g}");
@@ -89,7 +78,7 @@ async fn token_expired_mid_workflow() {
 #[tokio::test]
 async fn session_lost_between_upload_and_generate() {
     let h = Harness::start().await;
-    ready(&h).await;
+    upload_two(&h).await;
     let sid = h.app.client.session(None).await.unwrap().session_id.get();
     h.sim.control().drop_session(sid);
     let (g, err) = generate(&h).await;
@@ -128,7 +117,7 @@ async fn rate_limited_token_request() {
 #[tokio::test]
 async fn server_error_bursts_on_every_get() {
     let h = Harness::start().await;
-    ready(&h).await;
+    upload_two(&h).await;
     for route in [Route::Credits, Route::State] {
         h.sim.control().inject(
             Fault::new(
@@ -194,7 +183,7 @@ async fn stream_cut_after_k_events() {
         s.recovery_then = std::time::Duration::from_millis(300);
     })
     .await;
-    ready(&h).await;
+    upload_two(&h).await;
     h.sim.control().inject(Fault::new(
         Route::RunSse,
         FaultAction::CutStream { after_events: 2 },
@@ -225,7 +214,7 @@ async fn heartbeats_only_for_longer_than_the_limit() {
         s.recovery_then = std::time::Duration::from_millis(50);
     })
     .await;
-    ready(&h).await;
+    upload_two(&h).await;
     let before = h.sim.control().accounts()[0].available;
     h.sim
         .control()
@@ -252,7 +241,7 @@ async fn heartbeats_only_for_longer_than_the_limit() {
 async fn malformed_sse_frames() {
     let h = Harness::start().await;
     h.sim.control().set_silence(Some(false));
-    ready(&h).await;
+    upload_two(&h).await;
     h.sim
         .control()
         .inject(Fault::new(Route::RunSse, FaultAction::MalformedFrames));
@@ -273,7 +262,7 @@ async fn malformed_sse_frames() {
 #[tokio::test]
 async fn render_submit_failure_is_retried_with_a_new_id() {
     let h = Harness::start().await;
-    ready(&h).await;
+    upload_two(&h).await;
     generate(&h).await;
     h.sim.control().inject(Fault::new(
         Route::RenderSubmit,
@@ -306,16 +295,12 @@ async fn render_submit_failure_is_retried_with_a_new_id() {
 #[tokio::test]
 async fn render_fails() {
     let h = Harness::start().await;
-    ready(&h).await;
+    upload_two(&h).await;
     generate(&h).await;
     h.sim.control().fail_next_render();
     let (e, failed) = export(&h).await;
     assert!(failed);
-    let err = if e["error"].is_object() {
-        e["error"].clone()
-    } else {
-        e.clone()
-    };
+    let err = error_of(&e);
     assert_eq!(err["code"], "render_failed", "{e}");
     assert!(err["next_step"].as_str().unwrap().contains("export_video"));
     let (e2, failed) = export(&h).await;
@@ -327,7 +312,7 @@ async fn render_fails() {
 #[tokio::test]
 async fn download_cut_midway() {
     let h = Harness::start().await;
-    ready(&h).await;
+    upload_two(&h).await;
     generate(&h).await;
     h.sim.control().inject(Fault::new(
         Route::Download,
@@ -349,7 +334,7 @@ async fn download_cut_midway() {
 #[tokio::test]
 async fn out_of_credits() {
     let h = Harness::start().await;
-    ready(&h).await;
+    upload_two(&h).await;
     h.sim.control().set_credits(None, 20);
     let (g, err) = generate(&h).await;
     assert!(err);
@@ -371,7 +356,7 @@ async fn out_of_credits() {
 #[tokio::test]
 async fn export_blocked_by_plan() {
     let h = Harness::start().await;
-    ready(&h).await;
+    upload_two(&h).await;
     generate(&h).await;
     h.sim.control().inject(Fault::new(
         Route::RenderSubmit,
@@ -381,11 +366,7 @@ async fn export_blocked_by_plan() {
         },
     ));
     let (e, _) = export(&h).await;
-    let err = if e["error"].is_object() {
-        e["error"].clone()
-    } else {
-        e.clone()
-    };
+    let err = error_of(&e);
     assert_eq!(err["code"], "export_blocked_by_plan", "{e}");
     assert!(err["message"]
         .as_str()
@@ -400,7 +381,7 @@ async fn unwritable_output_folder() {
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, b"x").unwrap();
     let h = Harness::with(SimConfig::fast(), |s| s.output_dir = blocker.join("videos")).await;
-    ready(&h).await;
+    upload_two(&h).await;
     generate(&h).await;
     let (e, err) = export(&h).await;
     assert!(err);
@@ -416,7 +397,7 @@ async fn unwritable_output_folder() {
 #[tokio::test]
 async fn delays_longer_than_the_wait_return_running() {
     let h = Harness::start().await;
-    ready(&h).await;
+    upload_two(&h).await;
     h.sim
         .control()
         .inject(Fault::new(Route::RunSse, FaultAction::Delay { ms: 1500 }));

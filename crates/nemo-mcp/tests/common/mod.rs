@@ -201,3 +201,23 @@ pub fn text_of(r: &CallToolResult) -> String {
 pub fn body(r: &CallToolResult) -> Value {
     r.structured_content.clone().unwrap_or(Value::Null)
 }
+
+/// Upload two images (a.png, b.png): a project ready for `generate`.
+pub async fn upload_two(h: &Harness) {
+    let up = h
+        .call(
+            "upload_media",
+            json!({"paths": [h.media("a.png", &png(16, 16)), h.media("b.png", &png(16, 16))]}),
+        )
+        .await;
+    assert_eq!(body(&up)["status"], "succeeded", "{}", text_of(&up));
+}
+
+/// The error of a tool answer: the body of an error result, or a failed job's `error`.
+pub fn error_of(b: &Value) -> Value {
+    if b["error"].is_object() {
+        b["error"].clone()
+    } else {
+        b.clone()
+    }
+}
