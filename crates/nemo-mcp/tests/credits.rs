@@ -40,6 +40,14 @@ async fn counts(h: &Harness) -> (usize, i64) {
     }
 }
 
+/// Assert the messages sent and credits charged since `since`, and print the table row.
+async fn tally(h: &Harness, since: (usize, i64), expect: (usize, i64), asked: &str, told: &str) {
+    let (sent, charged) = counts(h).await;
+    let delta = (sent - since.0, charged - since.1);
+    assert_eq!(delta, expect, "{asked}: (messages sent, credits charged)");
+    row(asked, delta.0, delta.1, told);
+}
+
 /// Call generate and follow the job to its end: (final body, is_error, text of the last answer).
 async fn generate(h: &Harness, args: Value) -> (Value, bool, String) {
     let r = h.call("generate", args).await;
@@ -154,14 +162,14 @@ async fn a_mixed_instruction_is_an_edit_that_points_at_export() {
         h.sim.control().renders().is_empty(),
         "the server did not export by itself"
     );
-    let (sent, charged) = counts(&h).await;
-    assert_eq!((sent, charged), (1, 50));
-    row(
+    tally(
+        &h,
+        (0, 0),
+        (1, 50),
         "\"combine these images …, then export\"",
-        sent,
-        charged,
         "the edit's result; next step: call export_video (no export started by itself)",
-    );
+    )
+    .await;
 }
 
 /// The turn is accepted, then the POST fails before the first event: the outcome is read back
@@ -214,14 +222,14 @@ async fn a_clean_close_with_a_call_open_is_not_a_finished_turn() {
         "the change that landed later: {b}"
     );
     assert_eq!(b["result"]["delivery"], "stream_cut", "{b}");
-    let (sent, charged) = counts(&h).await;
-    assert_eq!((sent, charged), (1, 50));
-    row(
+    tally(
+        &h,
+        (0, 0),
+        (1, 50),
         "an edit; the stream closes cleanly after a function call, the change lands later",
-        sent,
-        charged,
         "the change, read from the project state; not \"no change\"",
-    );
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -237,14 +245,14 @@ async fn a_change_that_lands_after_the_stream_is_waited_for() {
     assert!(!err, "{b}");
     assert_eq!(b["result"]["changed"], true, "{b}");
     assert!(!text.starts_with("No change"), "{text}");
-    let (sent, charged) = counts(&h).await;
-    assert_eq!((sent, charged), (1, 50));
-    row(
+    tally(
+        &h,
+        (0, 0),
+        (1, 50),
         "a silent edit whose change reaches the state 0.7 s after the stream closed",
-        sent,
-        charged,
         "the change (state read again at 0.2, 0.4, 0.8 s)",
-    );
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -318,9 +326,7 @@ async fn refusals_and_other_errors_in_the_stream_are_told_apart() {
         assert!(e["message"].as_str().unwrap().contains(words), "{b}");
         assert!(e["next_step"].as_str().unwrap().contains("rephrase"), "{b}");
     }
-    let (sent, charged) = counts(&h).await;
-    assert_eq!((sent, charged), (2, 0));
-    row("two edits ended by in-stream errors: `errorCode: MAX_TOKENS`, then `{\"error\": \"…quota exceeded\"}`", sent, charged, "`content_refused` with a rephrase hint; `backend_error` in the backend's words");
+    tally(&h, (0, 0), (2, 0), "two edits ended by in-stream errors: `errorCode: MAX_TOKENS`, then `{\"error\": \"…quota exceeded\"}`", "`content_refused` with a rephrase hint; `backend_error` in the backend's words").await;
 }
 
 #[tokio::test]
@@ -343,14 +349,14 @@ async fn a_lost_project_is_restored_never_replayed_into_an_empty_one() {
     assert_ne!(new, old);
     let media = h.app.client.state().await.unwrap().assets.len();
     assert_eq!(media, 2, "the new project holds the same media");
-    let (sent, charged) = counts(&h).await;
-    assert_eq!((sent, charged), (1, 50));
-    row(
+    tally(
+        &h,
+        (0, 0),
+        (1, 50),
         "an edit after the backend lost the project (two photos uploaded)",
-        sent,
-        charged,
         "the result, with a `notice`: new project, the 2 photos uploaded again",
-    );
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -370,14 +376,14 @@ async fn a_lost_project_whose_media_is_gone_sends_nothing() {
         msg.contains("a.png (moved or deleted)") && msg.contains("b.png (changed"),
         "{msg}"
     );
-    let (sent, charged) = counts(&h).await;
-    assert_eq!((sent, charged), (0, 0));
-    row(
+    tally(
+        &h,
+        (0, 0),
+        (0, 0),
         "an edit after the project was lost, one photo deleted and one changed",
-        sent,
-        charged,
         "`project_not_restored` listing both files; nothing sent",
-    );
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -388,6 +394,7 @@ async fn an_edit_that_changed_nothing_says_so_first() {
     h.sim
         .control()
         .inject(Fault::new(Route::RunSse, FaultAction::NoChange));
+    let before = counts(&h).await;
     let (b, err, text) = generate(&h, json!({"instruction": "make it 5 seconds long"})).await;
     assert!(!err, "{b}");
     assert_eq!(b["result"]["changed"], false, "{b}");
@@ -398,9 +405,7 @@ async fn an_edit_that_changed_nothing_says_so_first() {
     let next = b["result"]["next_step"].as_str().unwrap();
     assert!(!next.contains("export"), "never suggests exporting: {next}");
     assert!(next.contains("rephrase"), "{next}");
-    let (sent, charged) = counts(&h).await;
-    assert_eq!((sent, charged), (2, 100));
-    row("an edit that the backend charged for but that changed nothing", 1, 50, "first line \"No change was made to the timeline. Credits spent: 50\"; a concrete rephrase, no export suggestion");
+    tally(&h, before, (1, 50), "an edit that the backend charged for but that changed nothing", "first line \"No change was made to the timeline. Credits spent: 50\"; a concrete rephrase, no export suggestion").await;
 }
 
 #[tokio::test]
@@ -425,10 +430,13 @@ async fn the_cost_guard_refuses_before_sending() {
             .contains("/register?bind=anon_"),
         "{b}"
     );
-    assert_eq!(h.sim.control().attempted_messages().len(), 0);
+    // Nothing sent; the balance (set to 30 by the test) untouched.
+    let (sent, _) = counts(&h).await;
+    assert_eq!(sent, 0);
+    assert_eq!(h.sim.control().accounts()[0].available, 30);
     row(
         "an edit with `max_credits: 20`; then an edit with 30 credits left",
-        0,
+        sent,
         0,
         "`over_budget` with the estimate (50); `out_of_credits` with the registration link",
     );
@@ -494,7 +502,5 @@ async fn an_in_stream_lost_project_is_restored_by_the_next_generate() {
             .contains("2 media item(s)"),
         "{b}"
     );
-    let (sent, charged) = counts(&h).await;
-    assert_eq!((sent, charged), (2, 50));
-    row("an edit ended by an in-stream 1002 (project lost), then the same edit again", sent, charged, "`session_lost`, retryable; the retry restores the project (same media) and is charged once");
+    tally(&h, (0, 0), (2, 50), "an edit ended by an in-stream 1002 (project lost), then the same edit again", "`session_lost`, retryable; the retry restores the project (same media) and is charged once").await;
 }
