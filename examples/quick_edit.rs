@@ -5,7 +5,7 @@
 
 use futures_util::StreamExt;
 use nemo_client::{
-    validate, Client, Config, RenderOptions, RenderWait, TimelineDiff, Timeouts, TurnReply,
+    validate, Client, Config, RenderWait, TimelineDiff, Timeouts, TurnReply,
 };
 use std::time::Duration;
 
@@ -60,7 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("{}", after.timeline.summary());
 
     let id = client
-        .submit_render(&after.draft, &RenderOptions::default())
+        .submit_render(&after.draft)
         .await?;
     let done = client
         .wait_render(

@@ -123,7 +123,7 @@ impl Client {
         ]
     }
 
-    fn attribution_headers(&self) -> HeaderMap {
+    pub(crate) fn attribution_headers(&self) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in self.attribution() {
             if let Ok(v) = HeaderValue::from_str(&v) {
@@ -470,8 +470,8 @@ impl Client {
 
     // ---- session -----------------------------------------------------------------------
 
-    /// The current session: in memory, else resumed from disk, else created (language `en`
-    /// unless `language` says otherwise).
+    /// The current session: in memory, else resumed from disk, else created in `language`
+    /// (the configured [`Config::language`] when `None`).
     pub async fn session(&self, language: Option<&str>) -> Result<Session> {
         let mut guard = self.inner.session.lock().await;
         if let Some(s) = guard.as_ref() {
@@ -485,7 +485,8 @@ impl Client {
             *guard = Some(s.clone());
             return Ok(s);
         }
-        let s = self.create_session(language.unwrap_or("en")).await?;
+        let language = language.unwrap_or(&self.inner.config.language).to_string();
+        let s = self.create_session(&language).await?;
         *guard = Some(s.clone());
         Ok(s)
     }
@@ -499,6 +500,7 @@ impl Client {
     }
 
     async fn create_session(&self, language: &str) -> Result<Session> {
+        // The seeds' body, exactly: `{"task_name":"project","language":"<lang>"}`.
         let data = self
             .json(
                 Method::POST,
@@ -535,7 +537,9 @@ impl Client {
         if let Some(s) = current.as_ref().filter(|s| s.session_id != lost) {
             return Ok(s.clone());
         }
-        let language = current.map(|s| s.language).unwrap_or_else(|| "en".into());
+        let language = current
+            .map(|s| s.language)
+            .unwrap_or_else(|| self.inner.config.language.clone());
         let s = self.new_session(&language).await?;
         tracing::warn!(old = %lost, new = %s.session_id, "the session was lost and replaced");
         *lock(&self.inner.replaced) = Some(SessionReplaced {

@@ -124,6 +124,9 @@ pub struct Config {
     /// Credentials and session are kept here (private files).
     pub state_dir: PathBuf,
     pub profile: Profile,
+    /// The `language` of a project created without one being asked for (`en` by default; the
+    /// server sets the host's locale).
+    pub language: String,
     /// `X-Skill-Version`; the crate version by default.
     pub skill_version: String,
     /// `X-Skill-Platform` when forced by `SKILL_SOURCE`.
@@ -147,6 +150,7 @@ impl Config {
             client_id_file: home().join(".config").join("nemovideo").join("client_id"),
             state_dir: state_dir.into(),
             profile: Profile::default(),
+            language: "en".into(),
             skill_version: env!("CARGO_PKG_VERSION").to_string(),
             platform_override: None,
             timeouts: Timeouts::default(),
@@ -193,6 +197,12 @@ impl Config {
             }
         }
         Ok(c)
+    }
+
+    /// The language of projects created without one (see [`Config::language`]).
+    pub fn with_language(mut self, language: impl Into<String>) -> Self {
+        self.language = language.into();
+        self
     }
 
     pub fn with_web_url(mut self, web: impl Into<String>) -> Self {

@@ -96,7 +96,7 @@ impl Env {
         assert!(after.timeline.is_exportable());
         let id = self
             .client
-            .submit_render(&after.draft, &RenderOptions::default())
+            .submit_render(&after.draft)
             .await
             .unwrap();
         let done = self
@@ -648,7 +648,7 @@ async fn dropped_download_is_retried() {
     let st = e.client.state().await.unwrap();
     let id = e
         .client
-        .submit_render(&st.draft, &RenderOptions::default())
+        .submit_render(&st.draft)
         .await
         .unwrap();
     let done = e
@@ -694,7 +694,7 @@ async fn render_failures_and_submit_retry() {
     e.sim.control().fail_next_render();
     let id = e
         .client
-        .submit_render(&st.draft, &RenderOptions::default())
+        .submit_render(&st.draft)
         .await
         .unwrap();
     let err = e
@@ -713,7 +713,7 @@ async fn render_failures_and_submit_retry() {
     ));
     let id2 = e
         .client
-        .submit_render(&st.draft, &RenderOptions::default())
+        .submit_render(&st.draft)
         .await
         .unwrap();
     let submits: Vec<_> = e
@@ -730,7 +730,7 @@ async fn render_failures_and_submit_retry() {
     // Polls survive a burst of 5xx.
     let id3 = e
         .client
-        .submit_render(&st.draft, &RenderOptions::default())
+        .submit_render(&st.draft)
         .await
         .unwrap();
     e.sim.control().inject(
@@ -766,7 +766,7 @@ async fn export_blocked_by_plan_is_not_credits() {
     ));
     let err = e
         .client
-        .submit_render(&serde_json::json!({"t": []}), &RenderOptions::default())
+        .submit_render(&serde_json::json!({"t": []}))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::ExportBlocked), "{err:?}");

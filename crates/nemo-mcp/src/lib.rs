@@ -9,6 +9,7 @@ pub mod errors;
 mod handler;
 pub mod http;
 pub mod jobs;
+pub mod language;
 pub mod logging;
 pub mod paths;
 pub mod projects;

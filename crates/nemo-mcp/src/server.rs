@@ -133,16 +133,21 @@ impl NemoServer {
     ) -> ToolResult {
         self.hint(&ctx);
         let app = &self.app;
-        let language = args
-            .language
-            .as_deref()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && l.len() <= 16);
+        let language = match args.language.as_deref().map(crate::language::parse_argument) {
+            None => None,
+            Some(Some(l)) => Some(l),
+            Some(None) => {
+                return fail(ToolError::invalid(
+                    "language must be a language code such as en, zh-CN, ja or es",
+                ))
+            }
+        };
         let new_project = args.new_project.unwrap_or(false);
         let session = if new_project {
-            app.client.new_session(language.unwrap_or("en")).await
+            let language = language.unwrap_or_else(|| app.settings.client.language.clone());
+            app.client.new_session(&language).await
         } else {
-            app.client.session(language).await
+            app.client.session(language.as_deref()).await
         };
         let session = match session {
             Ok(s) => s,
@@ -289,10 +294,14 @@ impl NemoServer {
             }
             Err(e) => return fail(app.err(&e)),
         }
+        // A project created by this message speaks the message's language.
         let language = args
             .language
-            .clone()
-            .unwrap_or_else(|| detect_language(&instruction).to_string());
+            .as_deref()
+            .and_then(crate::language::parse_argument)
+            .unwrap_or_else(|| {
+                crate::language::of_instruction(&instruction, &app.settings.client.language)
+            });
         let sid = match app.session_id(Some(&language)).await {
             Ok(s) => s,
             Err(e) => return fail(e),
@@ -366,7 +375,6 @@ impl NemoServer {
     async fn start_export(
         &self,
         filename: Option<String>,
-        resolution: Option<String>,
         request_id: Option<String>,
         wait_s: Option<f64>,
         ctx: &RequestContext<RoleServer>,
@@ -380,7 +388,7 @@ impl NemoServer {
         let mut job = Job::new(JobKind::Export);
         job.request_id = request_id;
         let (job, note) = match app.jobs.spawn_once(job, move |jctx| {
-            jobs::export::run(app2, jctx, filename, resolution)
+            jobs::export::run(app2, jctx, filename)
         }) {
             Spawned::Started(j) => (j, None),
             Spawned::Existing(j) => {
@@ -547,20 +555,6 @@ impl NemoServer {
                 "filename is too long (at most 200 characters)",
             ));
         }
-        let resolution = match args
-            .resolution
-            .as_deref()
-            .map(|r| r.trim().to_ascii_lowercase())
-        {
-            None => None,
-            Some(r) if r == "1080p" || r == "720p" => Some(r),
-            Some(r) => {
-                return fail(ToolError::invalid(format!(
-                    "resolution must be \"1080p\" or \"720p\", not {:?}",
-                    r.chars().take(20).collect::<String>()
-                )))
-            }
-        };
         let request_id = match check_request_id(args.request_id.as_deref()) {
             Ok(r) => r,
             Err(e) => return fail(e),
@@ -583,7 +577,7 @@ impl NemoServer {
             Ok(_) => {}
             Err(e) => return fail(e),
         }
-        self.start_export(filename, resolution, request_id, args.wait_s, &ctx)
+        self.start_export(filename, request_id, args.wait_s, &ctx)
             .await
     }
 }

@@ -77,6 +77,8 @@ impl Settings {
     /// Everything from the environment; `profile` (from `--profile`) wins over `NEMO_PROFILE`.
     pub fn from_env(profile: Option<Profile>) -> Result<Settings, String> {
         let mut client = Config::from_env().map_err(|e| e.to_string())?;
+        // A project started before any instruction (by an upload) speaks the host's language.
+        client.language = crate::language::of_host();
         if let Some(p) = profile {
             client.profile = p;
         }

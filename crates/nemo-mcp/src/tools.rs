@@ -11,7 +11,7 @@ pub struct ConnectArgs {
     /// Start a new, empty project instead of continuing the current one.
     #[serde(default)]
     pub new_project: Option<bool>,
-    /// Language for a new project (ISO code: en, zh-CN, ja, es, ...). Detected when omitted.
+    /// Language of a new project (en, zh-CN, ja, es, ...); the host's locale when omitted.
     #[serde(default)]
     pub language: Option<String>,
 }
@@ -87,14 +87,14 @@ pub struct TimelineArgs {
     pub include_draft: Option<bool>,
 }
 
+/// No output options: the seeds' render request has none (always an MP4 at high quality, at
+/// the backend's resolution), so an option such as `resolution` is refused, never ignored.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ExportArgs {
     /// File name for the MP4 (without folder); from the video's title when omitted.
     #[serde(default)]
     pub filename: Option<String>,
-    /// Output resolution: "1080p" (default) or "720p".
-    #[serde(default)]
-    pub resolution: Option<String>,
     /// Idempotency key: calling again with the same key returns the same export job.
     #[serde(default)]
     pub request_id: Option<String>,
@@ -221,30 +221,4 @@ pub struct JobsView {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RejectedView {
     pub rejected: Vec<RejectedInput>,
-}
-
-/// The language of a new project, from the instruction's script.
-pub fn detect_language(text: &str) -> &'static str {
-    let kana = text.chars().any(|c| ('\u{3040}'..='\u{30ff}').contains(&c));
-    let han = text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
-    let hangul = text.chars().any(|c| ('\u{ac00}'..='\u{d7af}').contains(&c));
-    if kana {
-        "ja"
-    } else if hangul {
-        "ko"
-    } else if han {
-        "zh-CN"
-    } else {
-        "en"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn languages() {
-        assert_eq!(super::detect_language("把这些图片合成视频"), "zh-CN");
-        assert_eq!(super::detect_language("この写真で動画を作って"), "ja");
-        assert_eq!(super::detect_language("make a video"), "en");
-    }
 }

@@ -210,7 +210,7 @@ async fn bad_inputs_get_clear_errors_and_send_nothing() {
             json!({"paths": ["file:///etc/passwd"]}),
         ),
         (
-            "export_video: resolution 8k",
+            "export_video: resolution (no such option)",
             "export_video",
             json!({"resolution": "8k"}),
         ),

@@ -67,12 +67,18 @@ impl Client {
 }
 
 impl Client {
-    /// Whether the API answers at all (any HTTP status counts); for `doctor`.
+    /// Whether the API answers at all (any HTTP status counts); for `doctor`. The request is
+    /// formed like every other one (the seeds: *all* requests carry the token and the three
+    /// attribution headers), so getting a token comes first; a failure there that is not a
+    /// transport failure means the API answered.
     pub async fn ping(&self) -> Result<u16> {
+        let token = self.token().await?;
         let r = self
             .inner
             .http
             .get(self.url("/api/credits/balance/simple"))
+            .bearer_auth(token.expose())
+            .headers(self.attribution_headers())
             .timeout(self.config().timeouts.connect)
             .send()
             .await

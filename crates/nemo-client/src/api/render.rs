@@ -6,23 +6,34 @@ use crate::Client;
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
-/// A render id: `render_<unix ms>_<random>`, unique per submit.
+/// A render id: `render_<unix ms>`, the seeds' `render_<ts>`, unique per submit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RenderId(String);
 
+/// The last timestamp handed out, so two renders in one millisecond still get two ids.
+static LAST_RENDER_MS: AtomicI64 = AtomicI64::new(0);
+
 impl RenderId {
+    /// A new id in the seeds' form `render_<ts>`: the current Unix time in milliseconds, moved
+    /// on by one when this process already used that millisecond.
     pub fn generate() -> RenderId {
-        let ms = chrono::Utc::now().timestamp_millis();
-        RenderId(format!(
-            "render_{ms}_{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        ))
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut last = LAST_RENDER_MS.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(last + 1);
+            match LAST_RENDER_MS.compare_exchange(last, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return RenderId(format!("render_{next}")),
+                Err(seen) => last = seen,
+            }
+        }
     }
     /// An id read back from our own journal.
     pub fn from_journal(id: impl Into<String>) -> RenderId {
@@ -96,21 +107,29 @@ impl RenderStatus {
     }
 }
 
-/// Options of an export.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RenderOptions {
-    pub quality: String,
-    pub resolution: Option<String>,
+/// The body of a render submit, exactly as the seeds write it:
+/// `{"id":"render_<ts>","sessionId":"<sid>","draft":<json>,"output":{"format":"mp4","quality":"high"}}`.
+/// No seed sends any other option (a resolution, a frame rate), so none can be set.
+#[derive(Debug, Serialize)]
+struct RenderRequest<'a> {
+    id: &'a str,
+    #[serde(rename = "sessionId")]
+    session_id: String,
+    draft: &'a Value,
+    output: RenderOutput,
 }
 
-impl Default for RenderOptions {
-    fn default() -> Self {
-        Self {
-            quality: "high".into(),
-            resolution: Some("1080p".into()),
-        }
-    }
+#[derive(Debug, Serialize)]
+struct RenderOutput {
+    format: &'static str,
+    quality: &'static str,
+}
+
+impl RenderOutput {
+    const SEED: RenderOutput = RenderOutput {
+        format: "mp4",
+        quality: "high",
+    };
 }
 
 /// How to wait for a render.
@@ -146,8 +165,8 @@ impl RenderWait {
 impl Client {
     /// Submit a draft for rendering (passed back byte-for-byte). A failed submit is retried once
     /// with a new id; errors that another try cannot fix (plan, token, credits) are not.
-    pub async fn submit_render(&self, draft: &Value, options: &RenderOptions) -> Result<RenderId> {
-        self.submit_render_journaled(draft, options, |_| {}).await
+    pub async fn submit_render(&self, draft: &Value) -> Result<RenderId> {
+        self.submit_render_journaled(draft, |_| {}).await
     }
 
     /// Like [`Client::submit_render`], calling `before_submit` with each id before it is sent,
@@ -155,7 +174,6 @@ impl Client {
     pub async fn submit_render_journaled(
         &self,
         draft: &Value,
-        options: &RenderOptions,
         mut before_submit: impl FnMut(&RenderId),
     ) -> Result<RenderId> {
         let mut tries = 0;
@@ -167,11 +185,15 @@ impl Client {
                 .with_session(|s| {
                     let id = id.clone();
                     async move {
-                        let mut output = json!({"format": "mp4", "quality": options.quality});
-                        if let Some(r) = &options.resolution {
-                            output["resolution"] = json!(r);
-                        }
-                        let body = json!({"id": id.as_str(), "sessionId": s.session_id.to_string(), "draft": draft, "output": output});
+                        let body = RenderRequest {
+                            id: id.as_str(),
+                            session_id: s.session_id.to_string(),
+                            draft,
+                            output: RenderOutput::SEED,
+                        };
+                        let body = serde_json::to_value(&body).map_err(|e| Error::Protocol {
+                            message: format!("render body: {e}"),
+                        })?;
                         self.json(Method::POST, "/api/render/proxy/lambda", Some(body)).await
                     }
                 })
@@ -361,6 +383,7 @@ pub fn part_path(dest: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn the_three_status_shapes() {
@@ -397,8 +420,30 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_unique() {
-        assert_ne!(RenderId::generate(), RenderId::generate());
-        assert!(RenderId::generate().as_str().starts_with("render_"));
+    fn ids_are_unique_and_in_the_seed_form() {
+        let ids: Vec<RenderId> = (0..1000).map(|_| RenderId::generate()).collect();
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        for id in &ids {
+            let ts = id.as_str().strip_prefix("render_").unwrap();
+            assert!(ts.parse::<i64>().unwrap() > 1_600_000_000_000, "{id}");
+        }
+    }
+
+    #[test]
+    fn the_submit_body_is_the_seed_body() {
+        let draft = json!({"t": [{"tt": 0, "sg": [{}]}], "d": 1000});
+        let body = serde_json::to_value(RenderRequest {
+            id: "render_1",
+            session_id: "42".into(),
+            draft: &draft,
+            output: RenderOutput::SEED,
+        })
+        .unwrap();
+        assert_eq!(
+            body,
+            json!({"id": "render_1", "sessionId": "42", "draft": draft,
+                   "output": {"format": "mp4", "quality": "high"}})
+        );
     }
 }

@@ -4,7 +4,7 @@ use super::JobCtx;
 use crate::app::App;
 use crate::errors::{Code, ToolError};
 use crate::paths;
-use nemo_client::{Error, RenderId, RenderOptions, RenderStatus, RenderWait};
+use nemo_client::{Error, RenderId, RenderStatus, RenderWait};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
@@ -49,7 +49,6 @@ pub async fn run(
     app: Arc<App>,
     ctx: JobCtx,
     stem: Option<String>,
-    resolution: Option<String>,
 ) -> Result<Value, ToolError> {
     check_output_dir(&app.settings.output_dir)?;
     ctx.progress(Some(1.0), "reading the timeline");
@@ -60,7 +59,7 @@ pub async fn run(
     let stem = stem
         .or_else(|| state.timeline.title.clone())
         .unwrap_or_else(default_stem);
-    submit(&app, &ctx, &state.draft, stem, resolution).await
+    submit(&app, &ctx, &state.draft, stem).await
 }
 
 pub fn nothing_to_export() -> ToolError {
@@ -80,24 +79,17 @@ async fn submit(
     ctx: &JobCtx,
     draft: &Value,
     stem: String,
-    resolution: Option<String>,
 ) -> Result<Value, ToolError> {
-    let mut opts = RenderOptions::default();
-    if resolution.is_some() {
-        opts.resolution = resolution.clone();
-    }
     ctx.progress(Some(2.0), "submitting the render");
     let id = app
         .client
-        .submit_render_journaled(draft, &opts, |id| {
+        .submit_render_journaled(draft, |id| {
             // Journaled before it is sent: after a crash, this render is found again.
             let id = id.to_string();
             let stem = stem.clone();
-            let resolution = resolution.clone();
             ctx.update_journaled(move |j| {
                 j.render_id = Some(id);
                 j.output_stem = Some(stem);
-                j.resolution = resolution;
             });
         })
         .await
@@ -175,12 +167,12 @@ pub async fn resume(app: Arc<App>, ctx: JobCtx) -> Result<Value, ToolError> {
     let stem = job.output_stem.clone().unwrap_or_else(default_stem);
     let Some(id) = job.render_id.clone().map(RenderId::from_journal) else {
         // The crash came before a render was submitted: start it now.
-        return run(app, ctx, Some(stem), job.resolution).await;
+        return run(app, ctx, Some(stem)).await;
     };
     match app.client.render_status(&id).await {
         Ok(_) => follow(&app, &ctx, id, stem).await,
         // The render id was journaled but the submit never reached the backend.
-        Err(Error::Rejected { status: 404, .. }) => run(app, ctx, Some(stem), job.resolution).await,
+        Err(Error::Rejected { status: 404, .. }) => run(app, ctx, Some(stem)).await,
         Err(e) if e.retryable() => follow(&app, &ctx, id, stem).await,
         Err(e) => Err(app.err(&e)),
     }

@@ -81,7 +81,6 @@ pub struct Job {
     /// The reserved output file (its `.part` holds what was downloaded so far).
     #[serde(default)]
     pub output_path: Option<PathBuf>,
-    pub resolution: Option<String>,
     /// The caller's idempotency key: the same key returns this job and never sends again.
     #[serde(default)]
     pub request_id: Option<String>,
@@ -115,7 +114,6 @@ impl Job {
             render_id: None,
             output_stem: None,
             output_path: None,
-            resolution: None,
             request_id: None,
             cost_kind: None,
         }

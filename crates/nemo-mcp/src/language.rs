@@ -1,0 +1,176 @@
+//! The language a new project is created in (`language` of the session request).
+//!
+//! Seed 003 sends the detected language, the others `en`. We create a project in the language
+//! of the user's first instruction; before any instruction (a project started by an upload), in
+//! the host's locale; `en` only when neither says anything.
+
+/// The last fallback.
+pub const FALLBACK: &str = "en";
+
+/// Languages whose text is written in the Latin script: an instruction in Latin letters may be
+/// in any of them, so the locale decides between them (and `en` when the locale is not one).
+const LATIN_SCRIPT: &[&str] = &[
+    "en", "es", "fr", "de", "it", "pt", "nl", "sv", "da", "no", "nb", "nn", "fi", "pl", "cs",
+    "sk", "sl", "hr", "ro", "hu", "tr", "id", "ms", "vi", "tl", "ca", "eu", "gl", "et", "lv",
+    "lt", "is", "ga", "sq", "af", "sw",
+];
+
+/// The primary subtag of a language code: `zh-CN` → `zh`.
+fn primary(code: &str) -> &str {
+    code.split(['-', '_']).next().unwrap_or(code)
+}
+
+/// The language of a POSIX locale (`zh_CN.UTF-8` → `zh-CN`, `ja_JP` → `ja`, `C` → none), looked
+/// up as the C library does: `LC_ALL`, then `LC_MESSAGES`, then `LANG`; an empty variable counts
+/// as unset.
+pub fn from_locale(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|k| var(k))
+        .map(|v| v.trim().to_string())
+        .find(|v| !v.is_empty())?;
+    // language[_territory][.codeset][@modifier]
+    let name = locale.split(['.', '@']).next().unwrap_or_default();
+    let (lang, region) = match name.split_once(['_', '-']) {
+        Some((l, r)) => (l, Some(r)),
+        None => (name, None),
+    };
+    let lang = lang.to_ascii_lowercase();
+    if lang.is_empty()
+        || lang == "c"
+        || lang == "posix"
+        || lang.len() > 3
+        || !lang.bytes().all(|b| b.is_ascii_lowercase())
+    {
+        return None;
+    }
+    Some(match (lang.as_str(), region.map(str::to_ascii_uppercase)) {
+        ("zh", Some(r)) if ["TW", "HK", "MO"].contains(&r.as_str()) => "zh-TW".into(),
+        ("zh", _) => "zh-CN".into(),
+        _ => lang,
+    })
+}
+
+/// The language the host's locale names, else `en`.
+pub fn of_host() -> String {
+    from_locale(|k| std::env::var(k).ok()).unwrap_or_else(|| FALLBACK.into())
+}
+
+/// The language a script identifies on its own, if any (none for Latin letters).
+fn by_script(text: &str) -> Option<&'static str> {
+    let has = |lo: char, hi: char| text.chars().any(|c| (lo..=hi).contains(&c));
+    if has('\u{3040}', '\u{30ff}') {
+        Some("ja")
+    } else if has('\u{ac00}', '\u{d7af}') {
+        Some("ko")
+    } else if has('\u{4e00}', '\u{9fff}') {
+        Some("zh-CN")
+    } else if has('\u{0400}', '\u{04ff}') {
+        Some("ru")
+    } else if has('\u{0600}', '\u{06ff}') {
+        Some("ar")
+    } else if has('\u{0e00}', '\u{0e7f}') {
+        Some("th")
+    } else if has('\u{0590}', '\u{05ff}') {
+        Some("he")
+    } else if has('\u{0370}', '\u{03ff}') {
+        Some("el")
+    } else if has('\u{0900}', '\u{097f}') {
+        Some("hi")
+    } else {
+        None
+    }
+}
+
+/// The language of a new project whose first instruction is `text`, given the host's language.
+/// A script that names a language decides (keeping the host's regional form: `zh-TW` stays
+/// `zh-TW`). Latin letters are the host's language when that is written in Latin letters, else
+/// English. Text with no letters at all says nothing: the host's language.
+pub fn of_instruction(text: &str, host: &str) -> String {
+    if let Some(lang) = by_script(text) {
+        return if primary(lang) == primary(host) {
+            host.to_string()
+        } else {
+            lang.to_string()
+        };
+    }
+    if !text.chars().any(char::is_alphabetic) {
+        return host.to_string();
+    }
+    if LATIN_SCRIPT.contains(&primary(host)) {
+        host.to_string()
+    } else {
+        FALLBACK.to_string()
+    }
+}
+
+/// A `language` argument as given by a caller: a short tag of letters and `-`/`_`.
+pub fn parse_argument(value: &str) -> Option<String> {
+    let v = value.trim();
+    let ok = !v.is_empty()
+        && v.len() <= 16
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && v.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    ok.then(|| v.replace('_', "-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn locales() {
+        assert_eq!(from_locale(env(&[("LANG", "zh_CN.UTF-8")])), Some("zh-CN".into()));
+        assert_eq!(from_locale(env(&[("LANG", "zh_TW.UTF-8")])), Some("zh-TW".into()));
+        assert_eq!(from_locale(env(&[("LANG", "ja_JP.UTF-8")])), Some("ja".into()));
+        assert_eq!(from_locale(env(&[("LANG", "de_DE@euro")])), Some("de".into()));
+        assert_eq!(from_locale(env(&[("LANG", "C.UTF-8")])), None);
+        assert_eq!(from_locale(env(&[("LANG", "POSIX")])), None);
+        assert_eq!(from_locale(env(&[])), None);
+        // LC_ALL wins over LANG; an empty LC_ALL does not count.
+        assert_eq!(
+            from_locale(env(&[("LC_ALL", "es_ES.UTF-8"), ("LANG", "en_US.UTF-8")])),
+            Some("es".into())
+        );
+        assert_eq!(
+            from_locale(env(&[("LC_ALL", ""), ("LANG", "fr_FR.UTF-8")])),
+            Some("fr".into())
+        );
+        assert_eq!(
+            from_locale(env(&[("LC_MESSAGES", "ko_KR"), ("LANG", "en_US")])),
+            Some("ko".into())
+        );
+    }
+
+    #[test]
+    fn instructions() {
+        assert_eq!(of_instruction("把这些图片合成视频", "en"), "zh-CN");
+        assert_eq!(of_instruction("把这些图片合成视频", "zh-TW"), "zh-TW");
+        assert_eq!(of_instruction("この写真で動画を作って", "en"), "ja");
+        assert_eq!(of_instruction("이 사진으로 영상 만들어줘", "en"), "ko");
+        assert_eq!(of_instruction("сделай видео", "en"), "ru");
+        assert_eq!(of_instruction("make a video", "en"), "en");
+        // Latin letters: the host's language if it is written in them, else English.
+        assert_eq!(of_instruction("haz un video con estas fotos", "es"), "es");
+        assert_eq!(of_instruction("make a video", "zh-CN"), "en");
+        assert_eq!(of_instruction("🎬 !!!", "ja"), "ja");
+    }
+
+    #[test]
+    fn arguments() {
+        assert_eq!(parse_argument(" zh_CN "), Some("zh-CN".into()));
+        assert_eq!(parse_argument("ja"), Some("ja".into()));
+        assert_eq!(parse_argument(""), None);
+        assert_eq!(parse_argument("en; rm -rf"), None);
+        assert_eq!(parse_argument("x".repeat(40).as_str()), None);
+    }
+}
