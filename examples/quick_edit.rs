@@ -4,9 +4,7 @@
 //! `cargo run -p nemo-client --example quick_edit`
 
 use futures_util::StreamExt;
-use nemo_client::{
-    validate, Client, Config, RenderWait, TimelineDiff, Timeouts, TurnReply,
-};
+use nemo_client::{validate, Client, Config, RenderWait, TimelineDiff, Timeouts, TurnReply};
 use std::time::Duration;
 
 #[tokio::main]
@@ -59,9 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     eprintln!("{}", after.timeline.summary());
 
-    let id = client
-        .submit_render(&after.draft)
-        .await?;
+    let id = client.submit_render(&after.draft).await?;
     let done = client
         .wait_render(
             &id,

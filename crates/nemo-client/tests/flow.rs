@@ -94,11 +94,7 @@ impl Env {
         );
         assert_eq!(after.timeline.duration_ms, Some(30_000));
         assert!(after.timeline.is_exportable());
-        let id = self
-            .client
-            .submit_render(&after.draft)
-            .await
-            .unwrap();
+        let id = self.client.submit_render(&after.draft).await.unwrap();
         let done = self
             .client
             .wait_render(&id, &fast_wait(), |_| {})
@@ -646,11 +642,7 @@ async fn dropped_download_is_retried() {
     e.upload_images(1).await;
     e.turn("combine into a 10 second video").await.unwrap();
     let st = e.client.state().await.unwrap();
-    let id = e
-        .client
-        .submit_render(&st.draft)
-        .await
-        .unwrap();
+    let id = e.client.submit_render(&st.draft).await.unwrap();
     let done = e
         .client
         .wait_render(&id, &fast_wait(), |_| {})
@@ -692,11 +684,7 @@ async fn render_failures_and_submit_retry() {
     e.turn("combine into a 10 second video").await.unwrap();
     let st = e.client.state().await.unwrap();
     e.sim.control().fail_next_render();
-    let id = e
-        .client
-        .submit_render(&st.draft)
-        .await
-        .unwrap();
+    let id = e.client.submit_render(&st.draft).await.unwrap();
     let err = e
         .client
         .wait_render(&id, &fast_wait(), |_| {})
@@ -711,11 +699,7 @@ async fn render_failures_and_submit_retry() {
             body: String::new(),
         },
     ));
-    let id2 = e
-        .client
-        .submit_render(&st.draft)
-        .await
-        .unwrap();
+    let id2 = e.client.submit_render(&st.draft).await.unwrap();
     let submits: Vec<_> = e
         .sim
         .log()
@@ -728,11 +712,7 @@ async fn render_failures_and_submit_retry() {
         .await
         .unwrap();
     // Polls survive a burst of 5xx.
-    let id3 = e
-        .client
-        .submit_render(&st.draft)
-        .await
-        .unwrap();
+    let id3 = e.client.submit_render(&st.draft).await.unwrap();
     e.sim.control().inject(
         Fault::new(
             Route::RenderStatus,
@@ -790,8 +770,7 @@ async fn out_of_credits_gives_the_registration_link() {
         else {
             panic!("{envelope:?}: {err:?}")
         };
-        let user = &e.sim.control().accounts()[0].user_id;
-        assert_eq!(url, &format!("{}/register?bind={user}", e.sim.web_url()));
+        assert_eq!(url, &e.sim.expected_register_link());
         assert!(e.sim.control().messages().is_empty(), "refused, so no turn");
         assert_eq!(e.sim.control().attempted_messages().len(), 1);
     }

@@ -42,6 +42,9 @@ enum Command {
         /// Variants as key=value (see nemo-sim --help).
         #[arg(long = "variant")]
         variants: Vec<String>,
+        /// Accept requests that differ from the seeds' form (strict by default).
+        #[arg(long)]
+        lenient: bool,
     },
 }
 
@@ -81,10 +84,12 @@ async fn run(cli: Cli) -> ExitCode {
             port,
             time_scale,
             variants,
+            lenient,
         }) => {
             let mut config = nemo_sim::SimConfig {
                 port,
                 time_scale,
+                strict: !lenient,
                 ..Default::default()
             };
             for v in &variants {

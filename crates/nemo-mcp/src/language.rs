@@ -10,9 +10,9 @@ pub const FALLBACK: &str = "en";
 /// Languages whose text is written in the Latin script: an instruction in Latin letters may be
 /// in any of them, so the locale decides between them (and `en` when the locale is not one).
 const LATIN_SCRIPT: &[&str] = &[
-    "en", "es", "fr", "de", "it", "pt", "nl", "sv", "da", "no", "nb", "nn", "fi", "pl", "cs",
-    "sk", "sl", "hr", "ro", "hu", "tr", "id", "ms", "vi", "tl", "ca", "eu", "gl", "et", "lv",
-    "lt", "is", "ga", "sq", "af", "sw",
+    "en", "es", "fr", "de", "it", "pt", "nl", "sv", "da", "no", "nb", "nn", "fi", "pl", "cs", "sk",
+    "sl", "hr", "ro", "hu", "tr", "id", "ms", "vi", "tl", "ca", "eu", "gl", "et", "lv", "lt", "is",
+    "ga", "sq", "af", "sw",
 ];
 
 /// The primary subtag of a language code: `zh-CN` → `zh`.
@@ -109,7 +109,8 @@ pub fn parse_argument(value: &str) -> Option<String> {
     let v = value.trim();
     let ok = !v.is_empty()
         && v.len() <= 16
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && v.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
     ok.then(|| v.replace('_', "-"))
 }
@@ -129,10 +130,22 @@ mod tests {
 
     #[test]
     fn locales() {
-        assert_eq!(from_locale(env(&[("LANG", "zh_CN.UTF-8")])), Some("zh-CN".into()));
-        assert_eq!(from_locale(env(&[("LANG", "zh_TW.UTF-8")])), Some("zh-TW".into()));
-        assert_eq!(from_locale(env(&[("LANG", "ja_JP.UTF-8")])), Some("ja".into()));
-        assert_eq!(from_locale(env(&[("LANG", "de_DE@euro")])), Some("de".into()));
+        assert_eq!(
+            from_locale(env(&[("LANG", "zh_CN.UTF-8")])),
+            Some("zh-CN".into())
+        );
+        assert_eq!(
+            from_locale(env(&[("LANG", "zh_TW.UTF-8")])),
+            Some("zh-TW".into())
+        );
+        assert_eq!(
+            from_locale(env(&[("LANG", "ja_JP.UTF-8")])),
+            Some("ja".into())
+        );
+        assert_eq!(
+            from_locale(env(&[("LANG", "de_DE@euro")])),
+            Some("de".into())
+        );
         assert_eq!(from_locale(env(&[("LANG", "C.UTF-8")])), None);
         assert_eq!(from_locale(env(&[("LANG", "POSIX")])), None);
         assert_eq!(from_locale(env(&[])), None);

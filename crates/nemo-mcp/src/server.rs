@@ -133,7 +133,11 @@ impl NemoServer {
     ) -> ToolResult {
         self.hint(&ctx);
         let app = &self.app;
-        let language = match args.language.as_deref().map(crate::language::parse_argument) {
+        let language = match args
+            .language
+            .as_deref()
+            .map(crate::language::parse_argument)
+        {
             None => None,
             Some(Some(l)) => Some(l),
             Some(None) => {
@@ -387,9 +391,10 @@ impl NemoServer {
         let app2 = app.clone();
         let mut job = Job::new(JobKind::Export);
         job.request_id = request_id;
-        let (job, note) = match app.jobs.spawn_once(job, move |jctx| {
-            jobs::export::run(app2, jctx, filename)
-        }) {
+        let (job, note) = match app
+            .jobs
+            .spawn_once(job, move |jctx| jobs::export::run(app2, jctx, filename))
+        {
             Spawned::Started(j) => (j, None),
             Spawned::Existing(j) => {
                 let note = Some(same_request_note(&j));

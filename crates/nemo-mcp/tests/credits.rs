@@ -427,7 +427,7 @@ async fn the_cost_guard_refuses_before_sending() {
         b["next_step"]
             .as_str()
             .unwrap()
-            .contains("/register?bind=anon_"),
+            .ends_with(&h.sim.expected_register_link()),
         "{b}"
     );
     // Nothing sent; the balance (set to 30 by the test) untouched.

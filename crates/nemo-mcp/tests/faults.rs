@@ -342,7 +342,7 @@ async fn out_of_credits() {
     assert!(g["next_step"]
         .as_str()
         .unwrap()
-        .contains("/register?bind=anon_"));
+        .ends_with(&h.sim.expected_register_link()));
     assert!(
         h.sim.control().messages().is_empty(),
         "refused before any work; nothing charged"

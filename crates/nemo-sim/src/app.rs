@@ -6,6 +6,7 @@ use crate::faults::{FaultAction, FaultPlan, Route};
 use crate::log::LoggedRequest;
 use crate::reply::{self, ApiError};
 use crate::routes;
+use crate::strict::{self, SeenBody, Violation};
 use crate::world::World;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -48,7 +49,7 @@ impl Shared {
         self.config.variants.envelope
     }
     pub fn err(&self, e: ApiError, message: &str) -> Response {
-        reply::err(self.envelope(), e, message)
+        reply::err(self.envelope(), self.config.variants.error_form, e, message)
     }
     pub fn ok(&self, data: serde_json::Value) -> Response {
         reply::ok(self.envelope(), data)
@@ -99,6 +100,31 @@ impl Shared {
     pub fn log_turn_started(&self, seq: u64) {
         if let Some(entry) = self.log().iter_mut().find(|e| e.seq == seq) {
             entry.turn_started = true;
+        }
+    }
+
+    /// The upload limit of the profile a request claims (`X-Skill-Source`): 200 MB for
+    /// `free-video-generation-tools` (seed 001), the instance's limit otherwise.
+    pub fn upload_limit(&self, headers: &HeaderMap) -> u64 {
+        let source = header(headers, "x-skill-source").unwrap_or_default();
+        if source.trim() == "free-video-generation-tools" {
+            self.config.max_upload_bytes_free_tools
+        } else {
+            self.config.max_upload_bytes
+        }
+    }
+
+    /// Record the part names of a multipart upload on its log entry.
+    pub fn log_parts(&self, seq: u64, names: Vec<String>) {
+        if let Some(entry) = self.log().iter_mut().find(|e| e.seq == seq) {
+            entry.parts = names;
+        }
+    }
+
+    /// Mark a request refused by a handler's own strict check.
+    pub fn log_refused(&self, seq: u64, why: &str) {
+        if let Some(entry) = self.log().iter_mut().find(|e| e.seq == seq) {
+            entry.rejected = Some(why.to_string());
         }
     }
 
@@ -165,14 +191,92 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-async fn log_and_fault(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+/// The largest JSON body the simulator reads (a draft is a few kilobytes; this is generous).
+const MAX_JSON_BODY: usize = 32 * 1024 * 1024;
+
+/// Read a JSON body for the log and the strict checks, and put it back for the handler.
+/// Multipart uploads are left streaming.
+async fn see_body(req: Request) -> Result<(Request, SeenBody), Response> {
+    let content_type = header(req.headers(), "content-type").unwrap_or_default();
+    if content_type.is_empty() {
+        return Ok((req, SeenBody::None));
+    }
+    if content_type.starts_with("multipart/form-data") {
+        return Ok((req, SeenBody::Multipart));
+    }
+    if !content_type.starts_with("application/json") {
+        return Ok((req, SeenBody::Other(content_type)));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_JSON_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Err((
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "the JSON body is too large or broke off",
+            )
+                .into_response())
+        }
+    };
+    let seen = serde_json::from_slice(&bytes).map_or(SeenBody::BadJson, SeenBody::Json);
+    Ok((Request::from_parts(parts, Body::from(bytes)), seen))
+}
+
+/// The text of a `/run_sse` body's message parts.
+pub fn message_text(body: &serde_json::Value) -> Option<String> {
+    let parts = body["new_message"]["parts"].as_array()?;
+    Some(
+        parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// The strict simulator's answer to a request unlike the seeds' form.
+fn refuse(s: &Shared, route: Route, violation: &Violation) -> Response {
+    match (route, violation) {
+        // The contract: without the attribution headers, exports fail with HTTP 402.
+        (Route::RenderSubmit, Violation::Unattributed(_)) => s.err(
+            ApiError::Http(402),
+            "export is not available on the free plan",
+        ),
+        (_, Violation::Unattributed(_)) => (
+            axum::http::StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({"detail": violation.to_string()})),
+        )
+            .into_response(),
+        // ADK (FastAPI) validates `/run_sse` bodies: 422 with a `detail`.
+        (Route::RunSse, _) => (
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(serde_json::json!({"detail": violation.to_string()})),
+        )
+            .into_response(),
+        _ => s.err(ApiError::Invalid, &violation.to_string()),
+    }
+}
+
+async fn log_and_fault(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if path.starts_with("/_sim") {
         return next.run(req).await;
     }
     let method = req.method().as_str().to_string();
     let route = Route::of(&method, &path);
-    let fault = route.and_then(|r| s.faults().take(r));
+    let (mut req, seen) = match see_body(req).await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    let violation = match route {
+        Some(r) if s.config.strict => strict::check(r, &path, req.headers(), &seen).err(),
+        _ => None,
+    };
+    // A refused request never reaches a scripted fault: the fault stays for the next one.
+    let fault = match (route, &violation) {
+        (Some(r), None) => s.faults().take(r),
+        _ => None,
+    };
     let seq = {
         let mut log = s.log();
         let h = req.headers();
@@ -186,13 +290,29 @@ async fn log_and_fault(State(s): State<AppState>, mut req: Request, next: Next) 
             skill_platform: header(h, "x-skill-platform"),
             client_id: header(h, "x-client-id"),
             authorized: header(h, "authorization").is_some_and(|a| a.starts_with("Bearer ")),
+            content_type: header(h, "content-type"),
+            accept: header(h, "accept"),
+            body: match &seen {
+                SeenBody::Json(v) => Some(v.clone()),
+                _ => None,
+            },
+            parts: Vec::new(),
+            rejected: violation.as_ref().map(ToString::to_string),
             body_size: header(h, "content-length").and_then(|v| v.parse().ok()),
-            message: None,
+            // Every message received is logged, also one refused before its handler ran.
+            message: match (&seen, route) {
+                (SeenBody::Json(v), Some(Route::RunSse)) => message_text(v),
+                _ => None,
+            },
             turn_started: false,
             fault: fault.as_ref().map(|f| format!("{f:?}")),
         });
         seq
     };
+    if let (Some(route), Some(v)) = (route, &violation) {
+        tracing::warn!(path = %req.uri().path(), "strict: refused: {v}");
+        return refuse(&s, route, v);
+    }
     req.extensions_mut().insert(LogSeq(seq));
     let Some(action) = fault else {
         return next.run(req).await;
@@ -203,7 +323,10 @@ async fn log_and_fault(State(s): State<AppState>, mut req: Request, next: Next) 
                 .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
             (status, body).into_response()
         }
-        FaultAction::Code { code } => s.err(ApiError::from_code(code), "scripted error"),
+        FaultAction::Code { code } => {
+            let e = ApiError::from_code(code);
+            s.err(e, e.message())
+        }
         FaultAction::RateLimit { retry_after_s } => reply::rate_limited(retry_after_s),
         FaultAction::Delay { ms } => {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;

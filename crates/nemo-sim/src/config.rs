@@ -75,8 +75,68 @@ pub enum Renderer {
     Builtin,
 }
 
+/// How an error code reaches the client (contract "Response envelopes": "Errors arrive as an
+/// HTTP status, as a non-zero `code` in a 200 response, or both").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorForm {
+    /// HTTP 200 with the non-zero code in the envelope.
+    CodeIn200,
+    /// The HTTP status and a message, no code.
+    StatusOnly,
+    /// The HTTP status and the code.
+    Both,
+}
+
+impl ErrorForm {
+    pub const ALL: [ErrorForm; 3] = [ErrorForm::CodeIn200, ErrorForm::StatusOnly, ErrorForm::Both];
+}
+
+/// What this test run chose where the contract leaves the backend a choice. Every simulator
+/// started without an explicit choice uses it, so one run of the suite speaks one combination
+/// and the next run likely another: the client never depends on one guess. `NEMO_SIM_SEED`
+/// repeats a run's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunChoice {
+    pub seed: u64,
+    pub error_form: ErrorForm,
+    /// No response carries `user_id`.
+    pub no_user_id: bool,
+}
+
+impl RunChoice {
+    pub fn from_seed(seed: u64) -> RunChoice {
+        RunChoice {
+            seed,
+            error_form: ErrorForm::ALL[(seed % 3) as usize],
+            no_user_id: (seed / 3) % 2 == 1,
+        }
+    }
+
+    /// This process's choice: from `NEMO_SIM_SEED`, else from the clock. Said once on stderr.
+    pub fn this_run() -> RunChoice {
+        static CHOICE: std::sync::OnceLock<RunChoice> = std::sync::OnceLock::new();
+        *CHOICE.get_or_init(|| {
+            let seed = std::env::var("NEMO_SIM_SEED")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or_else(|| {
+                    let t = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default();
+                    t.as_nanos() as u64 ^ u64::from(std::process::id())
+                });
+            let c = RunChoice::from_seed(seed);
+            eprintln!(
+                "nemo-sim: this run's choices: errors {:?}, user_id omitted: {} (NEMO_SIM_SEED={seed} repeats them)",
+                c.error_form, c.no_user_id
+            );
+            c
+        })
+    }
+}
+
 /// All variant choices of one instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Variants {
     pub envelope: Envelope,
     pub render_shape: RenderShape,
@@ -94,8 +154,31 @@ pub struct Variants {
     /// The anonymous-token response carries only `token` and `credits` (newer servers).
     pub token_without_user: bool,
     /// No response carries `user_id` (token, session, state): a client must still give a
-    /// registration link when credits run out.
+    /// registration link when credits run out. By default, this run's choice.
     pub no_user_id: bool,
+    /// How errors carry their code. By default, this run's choice.
+    pub error_form: ErrorForm,
+}
+
+impl Default for Variants {
+    /// The first variant of each kind, and this run's choice where the contract is open.
+    fn default() -> Self {
+        let run = RunChoice::this_run();
+        Variants {
+            envelope: Envelope::default(),
+            render_shape: RenderShape::default(),
+            event_family: EventFamily::default(),
+            heartbeat: HeartbeatForm::default(),
+            session_id: SessionIdForm::default(),
+            partial_chunks: false,
+            snake_case_keys: false,
+            multiline_data: false,
+            render_without_url: false,
+            token_without_user: false,
+            no_user_id: run.no_user_id,
+            error_form: run.error_form,
+        }
+    }
 }
 
 impl Variants {
@@ -126,6 +209,9 @@ impl Variants {
             ("render_without_url", _) => self.render_without_url = flag()?,
             ("token_without_user", _) => self.token_without_user = flag()?,
             ("no_user_id", _) => self.no_user_id = flag()?,
+            ("errors", "code") => self.error_form = ErrorForm::CodeIn200,
+            ("errors", "status") => self.error_form = ErrorForm::StatusOnly,
+            ("errors", "both") => self.error_form = ErrorForm::Both,
             _ => return Err(format!("unknown variant {spec:?}")),
         }
         Ok(())
@@ -143,12 +229,22 @@ pub struct SimConfig {
     /// Where uploads and renders are stored; a temporary directory when `None`.
     pub data_dir: Option<PathBuf>,
     pub renderer: Renderer,
-    /// The backend's own upload limit.
+    /// The backend's upload limit for requests that claim a profile other than
+    /// `free-video-generation-tools`.
     pub max_upload_bytes: u64,
+    /// The limit for requests that claim `free-video-generation-tools` (seed 001: 200 MB).
+    pub max_upload_bytes_free_tools: u64,
     /// Credits a new anonymous user starts with.
     pub starting_credits: i64,
     /// Tokens this instance accepts as registered users (as if issued by the web site).
     pub registered_tokens: Vec<String>,
+    /// Reject what the real backend might reject (the default): requests that differ from the
+    /// seeds' form, missing attribution, uploads over the claimed profile's limit, files whose
+    /// bytes are not their type. `false` (`--lenient`) accepts them, for experiments.
+    pub strict: bool,
+    /// Tests: when the handle is dropped, fail (panic) if any request was refused as unlike the
+    /// seeds' form, so every test that uses the simulator also checks the client's requests.
+    pub fail_on_refusal: bool,
 }
 
 impl Default for SimConfig {
@@ -160,18 +256,23 @@ impl Default for SimConfig {
             data_dir: None,
             renderer: Renderer::Auto,
             max_upload_bytes: 500 * 1024 * 1024,
+            max_upload_bytes_free_tools: 200 * 1024 * 1024,
             starting_credits: 100,
             registered_tokens: Vec::new(),
+            strict: true,
+            fail_on_refusal: false,
         }
     }
 }
 
 impl SimConfig {
-    /// A configuration for tests: fast time, the built-in renderer.
+    /// A configuration for tests: fast time, the built-in renderer, and a failed test when a
+    /// request was refused as unlike the seeds' form.
     pub fn fast() -> Self {
         Self {
             time_scale: 0.01,
             renderer: Renderer::Builtin,
+            fail_on_refusal: true,
             ..Self::default()
         }
     }
@@ -220,8 +321,19 @@ mod tests {
         assert_eq!(v.heartbeat, HeartbeatForm::EventName);
         assert!(v.partial_chunks);
         assert_eq!(v.session_id, SessionIdForm::Number);
+        v.set("errors=status").unwrap();
+        assert_eq!(v.error_form, ErrorForm::StatusOnly);
         assert!(v.set("envelope=xml").is_err());
         assert!(v.set("partial=maybe").is_err());
+    }
+
+    #[test]
+    fn every_seed_gives_a_choice_and_seeds_cover_all_of_them() {
+        let choices: std::collections::HashSet<_> = (0..6)
+            .map(RunChoice::from_seed)
+            .map(|c| (c.error_form, c.no_user_id))
+            .collect();
+        assert_eq!(choices.len(), 6);
     }
 
     #[test]

@@ -11,10 +11,12 @@ mod render_file;
 mod reply;
 mod routes;
 mod sse_frames;
+pub mod strict;
 mod world;
 
 pub use config::{
-    Envelope, EventFamily, HeartbeatForm, RenderShape, Renderer, SessionIdForm, SimConfig, Variants,
+    Envelope, ErrorForm, EventFamily, HeartbeatForm, RenderShape, Renderer, RunChoice,
+    SessionIdForm, SimConfig, Variants,
 };
 pub use faults::{Fault, FaultAction, Route, StreamErrorForm};
 pub use log::LoggedRequest;
@@ -104,6 +106,38 @@ impl SimHandle {
     }
     pub fn data_dir(&self) -> &Path {
         &self.control.shared.data_dir
+    }
+    /// The variants this instance speaks (with this run's choices filled in).
+    pub fn variants(&self) -> Variants {
+        self.control.shared.config.variants
+    }
+    /// The registration link a client can give the (one) anonymous user: with `?bind=<user id>`
+    /// when some response told the user id, the plain page when none does (`no_user_id`).
+    pub fn expected_register_link(&self) -> String {
+        let user = self
+            .control
+            .accounts()
+            .into_iter()
+            .find(|a| !a.registered)
+            .map(|a| a.user_id);
+        match user.filter(|_| !self.variants().no_user_id) {
+            Some(u) => format!("{}/register?bind={u}", self.web_url()),
+            None => format!("{}/register", self.web_url()),
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        let shared = &self.control.shared;
+        if !shared.config.fail_on_refusal || std::thread::panicking() {
+            return;
+        }
+        let refused = self.control.refused();
+        assert!(
+            refused.is_empty(),
+            "the strict simulator refused requests unlike the seeds' form: {refused:?}"
+        );
     }
 }
 
@@ -218,6 +252,15 @@ impl SimControl {
         log.iter()
             .filter(|e| e.turn_started)
             .filter_map(|e| e.message.clone())
+            .collect()
+    }
+
+    /// Requests the strict simulator refused as unlike the seeds' form: (path, reason).
+    pub fn refused(&self) -> Vec<(String, String)> {
+        self.shared
+            .log()
+            .iter()
+            .filter_map(|e| Some((e.path.clone(), e.rejected.clone()?)))
             .collect()
     }
 

@@ -14,6 +14,14 @@ pub struct LoggedRequest {
     pub client_id: Option<String>,
     /// Whether an `Authorization: Bearer` header was present (the token itself is not kept).
     pub authorized: bool,
+    pub content_type: Option<String>,
+    pub accept: Option<String>,
+    /// A JSON body, as sent (`None` for no body, multipart, or JSON that did not parse).
+    pub body: Option<serde_json::Value>,
+    /// The names of the parts of a multipart upload, in order.
+    pub parts: Vec<String>,
+    /// Why the strict simulator refused the request, if it did.
+    pub rejected: Option<String>,
     /// `Content-Length` of the request, when given.
     pub body_size: Option<u64>,
     /// The text of the message, for `/run_sse` (also when the request was refused).

@@ -11,9 +11,15 @@ struct Args {
     #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
     /// Response variants, e.g. envelope=success, render=data, events=simple, heartbeat=json,
-    /// session_id=number, partial, snake_case, multiline, render_without_url, token_without_user.
+    /// session_id=number, partial, snake_case, multiline, render_without_url, token_without_user,
+    /// no_user_id, errors=code|status|both. Where none is given, `no_user_id` and `errors` are
+    /// chosen per run (`NEMO_SIM_SEED` repeats a choice).
     #[arg(long = "variant")]
     variants: Vec<String>,
+    /// Accept requests that differ from the seeds' form: extra or missing fields, missing
+    /// attribution headers, files whose bytes are not their type. Strict by default.
+    #[arg(long)]
+    lenient: bool,
     /// Where uploads and renders are kept (a temporary directory by default).
     #[arg(long)]
     data_dir: Option<std::path::PathBuf>,
@@ -35,6 +41,7 @@ async fn main() -> std::process::ExitCode {
         port: args.port,
         time_scale: args.time_scale,
         data_dir: args.data_dir,
+        strict: !args.lenient,
         ..Default::default()
     };
     if args.builtin_renderer {

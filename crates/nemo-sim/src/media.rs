@@ -128,6 +128,32 @@ pub fn mp4_duration(b: &[u8]) -> Option<f64> {
     (timescale > 0).then(|| duration as f64 / timescale as f64)
 }
 
+/// Whether the first bytes of a file are what its extension says (the strict simulator refuses a
+/// mismatch with 4001, as a backend that probes its media would). Stricter than a client needs
+/// to be: an MP4, MOV or M4A must start with an `ftyp` box, as files written by today's tools do.
+pub fn content_matches(name: &str, head: &[u8]) -> bool {
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let at = |i: usize, magic: &[u8]| head.get(i..i + magic.len()) == Some(magic);
+    let riff = |form: &[u8]| at(0, b"RIFF") && at(8, form);
+    let frame_sync =
+        |mask: u8, want: u8| head.len() >= 2 && head[0] == 0xff && head[1] & mask == want;
+    match ext.to_ascii_lowercase().as_str() {
+        "png" => at(0, b"\x89PNG\r\n\x1a\n"),
+        "jpg" | "jpeg" => at(0, &[0xff, 0xd8, 0xff]),
+        "gif" => at(0, b"GIF87a") || at(0, b"GIF89a"),
+        "webp" => riff(b"WEBP"),
+        "mp4" | "mov" | "m4a" => at(4, b"ftyp"),
+        "webm" | "mkv" => at(0, &[0x1a, 0x45, 0xdf, 0xa3]),
+        "avi" => riff(b"AVI "),
+        "wav" => riff(b"WAVE"),
+        "mp3" => at(0, b"ID3") || frame_sync(0xe0, 0xe0),
+        "aac" => frame_sync(0xf6, 0xf0) || at(0, b"ADIF"),
+        _ => false,
+    }
+}
+
 pub const FNV_OFFSET: u64 = 0xcbf29ce484222325;
 
 /// FNV-1a, continued from `state` (a cheap content hash for the `hash` field).
@@ -181,6 +207,16 @@ mod tests {
             0xe0, 0x02, 0x80, 0x03,
         ];
         assert_eq!(image_size(&jpg), Some((640, 480)));
+    }
+
+    #[test]
+    fn content_must_match_the_name() {
+        assert!(content_matches("a.png", b"\x89PNG\r\n\x1a\n...."));
+        assert!(content_matches("a.MP4", b"\0\0\0\x20ftypisom"));
+        assert!(!content_matches("a.mp4", b"helofree text, not a video"));
+        assert!(!content_matches("a.png", &[0xff, 0xd8, 0xff]));
+        assert!(content_matches("a.mp3", b"ID3\x04"));
+        assert!(!content_matches("noext", b"ID3"));
     }
 
     #[test]

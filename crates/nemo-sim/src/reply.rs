@@ -1,6 +1,6 @@
 //! Answers in the instance's envelope, and the error forms of the contract.
 
-use crate::config::Envelope;
+use crate::config::{Envelope, ErrorForm};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -36,6 +36,18 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// How the backend words this error when nothing more specific is said.
+    pub fn message(self) -> &'static str {
+        match self {
+            ApiError::TokenInvalid | ApiError::Other(1010 | 1011) => "token invalid or expired",
+            ApiError::SessionNotFound => "session not found",
+            ApiError::NoCredits => "insufficient credits",
+            ApiError::UnsupportedFile => "unsupported file type",
+            ApiError::FileTooLarge => "file too large",
+            ApiError::Invalid | ApiError::Http(_) | ApiError::Other(_) => "request failed",
+        }
+    }
+
     pub fn code(self) -> i64 {
         match self {
             ApiError::TokenInvalid => 1001,
@@ -75,25 +87,32 @@ pub fn ok(envelope: Envelope, data: Value) -> Response {
     Json(body).into_response()
 }
 
-pub fn err(envelope: Envelope, error: ApiError, message: &str) -> Response {
+/// An error in the instance's envelope and error form.
+pub fn err(envelope: Envelope, form: ErrorForm, error: ApiError, message: &str) -> Response {
     if let ApiError::Http(_) = error {
         // Errors that are HTTP statuses in every form of the API.
         return (error.mapped_status(), Json(json!({"detail": message}))).into_response();
     }
-    match envelope {
-        Envelope::Code => {
-            Json(json!({"code": error.code(), "message": message, "data": null})).into_response()
-        }
-        Envelope::Success => (
-            error.mapped_status(),
-            Json(json!({"success": false, "error": message})),
-        )
-            .into_response(),
-        Envelope::Bare => (
-            error.mapped_status(),
-            Json(json!({"code": error.code(), "message": message})),
-        )
-            .into_response(),
+    let with_code = || match envelope {
+        Envelope::Code => json!({"code": error.code(), "message": message, "data": null}),
+        Envelope::Success => json!({"success": false, "code": error.code(), "error": message}),
+        Envelope::Bare => json!({"code": error.code(), "message": message}),
+    };
+    match form {
+        ErrorForm::CodeIn200 => Json(with_code()).into_response(),
+        ErrorForm::Both => (error.mapped_status(), Json(with_code())).into_response(),
+        // The status and the words only; each envelope words it its own way, one as plain text.
+        ErrorForm::StatusOnly => match envelope {
+            Envelope::Code => {
+                (error.mapped_status(), Json(json!({"detail": message}))).into_response()
+            }
+            Envelope::Success => (
+                error.mapped_status(),
+                Json(json!({"success": false, "error": message})),
+            )
+                .into_response(),
+            Envelope::Bare => (error.mapped_status(), message.to_string()).into_response(),
+        },
     }
 }
 

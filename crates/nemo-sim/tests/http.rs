@@ -83,14 +83,15 @@ impl Api {
         api
     }
     async fn raw_post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http
+        let mut rb = self
+            .http
             .post(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
-            .headers(attr())
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+            .headers(attr());
+        if path == "/run_sse" {
+            rb = rb.header("Accept", "text/event-stream");
+        }
+        rb.json(&body).send().await.unwrap()
     }
     async fn post(&self, path: &str, body: Value) -> Value {
         data(
@@ -217,6 +218,16 @@ fn data_lines(stream: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The defaults, with this run's open choices pinned: these tests assert the simulator's exact
+/// forms (the client's tests are the ones that take whatever the run chose).
+fn pinned() -> Variants {
+    Variants {
+        error_form: ErrorForm::CodeIn200,
+        no_user_id: false,
+        ..Variants::default()
+    }
+}
+
 async fn sim_with(variants: Variants) -> SimHandle {
     Sim::start(SimConfig::fast().with_variants(variants))
         .await
@@ -228,7 +239,7 @@ const PROMO: &str =
 
 #[tokio::test]
 async fn the_seed_flow_end_to_end() {
-    let sim = sim_with(Variants::default()).await;
+    let sim = sim_with(pinned()).await;
     let api = Api::new(&sim, Envelope::Code).await;
     let files: Vec<(&str, Vec<u8>)> = vec![
         ("p1.png", png(800, 600)),
@@ -316,12 +327,17 @@ async fn the_seed_flow_end_to_end() {
 
 #[tokio::test]
 async fn envelopes_and_session_id_forms() {
-    for envelope in [Envelope::Code, Envelope::Success, Envelope::Bare] {
-        for sid_form in [SessionIdForm::String, SessionIdForm::Number] {
+    let forms = [Envelope::Code, Envelope::Success, Envelope::Bare]
+        .into_iter()
+        .flat_map(|e| [SessionIdForm::String, SessionIdForm::Number].map(|s| (e, s)))
+        .zip(ErrorForm::ALL.into_iter().cycle());
+    for ((envelope, sid_form), error_form) in forms {
+        {
             let sim = sim_with(Variants {
                 envelope,
                 session_id: sid_form,
-                ..Variants::default()
+                error_form,
+                ..pinned()
             })
             .await;
             let api = Api::new(&sim, envelope).await;
@@ -340,16 +356,23 @@ async fn envelopes_and_session_id_forms() {
                 SessionIdForm::String => assert!(d["session_id"].is_string()),
                 SessionIdForm::Number => assert!(d["session_id"].is_u64()),
             }
-            // Errors in each envelope.
+            // Errors in each envelope and each error form.
             let r = api.raw_get("/api/state/nemo_agent/me/42/latest").await;
             let status = r.status().as_u16();
-            let body: Value = r.json().await.unwrap();
-            match envelope {
-                Envelope::Code => assert_eq!((status, body["code"].as_i64()), (200, Some(1002))),
-                Envelope::Success => {
-                    assert_eq!((status, body["success"].as_bool()), (404, Some(false)))
+            let text = r.text().await.unwrap();
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let code = body["code"].as_i64();
+            let case = format!("{envelope:?}/{error_form:?}: {status} {text}");
+            match error_form {
+                ErrorForm::CodeIn200 => assert_eq!((status, code), (200, Some(1002)), "{case}"),
+                ErrorForm::Both => assert_eq!((status, code), (404, Some(1002)), "{case}"),
+                ErrorForm::StatusOnly => {
+                    assert_eq!((status, code), (404, None), "{case}");
+                    assert!(text.contains("session not found"), "{case}");
                 }
-                Envelope::Bare => assert_eq!((status, body["code"].as_i64()), (404, Some(1002))),
+            }
+            if envelope == Envelope::Success {
+                assert_eq!(body["success"], false, "{case}");
             }
         }
     }
@@ -368,7 +391,7 @@ async fn event_families_heartbeats_and_partials() {
                 event_family: family,
                 heartbeat,
                 partial_chunks: true,
-                ..Variants::default()
+                ..pinned()
             };
             let sim = sim_with(v).await;
             sim.control().set_silence(Some(false));
@@ -419,7 +442,7 @@ async fn snake_case_and_multiline_variants() {
     let sim = sim_with(Variants {
         snake_case_keys: true,
         multiline_data: true,
-        ..Variants::default()
+        ..pinned()
     })
     .await;
     sim.control().set_silence(Some(false));
@@ -438,7 +461,7 @@ async fn snake_case_and_multiline_variants() {
 
 #[tokio::test]
 async fn silent_edits_still_change_the_draft_and_about_thirty_percent_are_silent() {
-    let sim = sim_with(Variants::default()).await;
+    let sim = sim_with(pinned()).await;
     sim.control().set_silence(Some(true));
     let api = Api::new(&sim, Envelope::Code).await;
     sim.control().set_credits(None, 10_000);
@@ -472,7 +495,7 @@ async fn silent_edits_still_change_the_draft_and_about_thirty_percent_are_silent
 async fn generation_costs_100_and_credits_freeze_while_running() {
     let sim = Sim::start(SimConfig {
         time_scale: 0.02,
-        ..SimConfig::fast()
+        ..SimConfig::fast().with_variants(pinned())
     })
     .await
     .unwrap();
@@ -482,6 +505,7 @@ async fn generation_costs_100_and_credits_freeze_while_running() {
         .post(format!("{}/run_sse", api.base))
         .bearer_auth(&api.token)
         .headers(attr())
+        .header("Accept", "text/event-stream")
         .json(&json!({"app_name":"nemo_agent","user_id":"me","session_id":api.sid,"new_message":{"parts":[{"text":"generate a clip of a city timelapse at night"}]}}))
         .send()
         .await
@@ -506,7 +530,7 @@ async fn generation_costs_100_and_credits_freeze_while_running() {
 
 #[tokio::test]
 async fn tokens_client_ids_rate_limits_and_renewal() {
-    let sim = sim_with(Variants::default()).await;
+    let sim = sim_with(pinned()).await;
     let http = reqwest::Client::new();
     let url = format!("{}/api/auth/anonymous-token", sim.base_url());
     let r = http.post(&url).headers(attr()).send().await.unwrap();
@@ -514,6 +538,7 @@ async fn tokens_client_ids_rate_limits_and_renewal() {
     let first: Value = http
         .post(&url)
         .header("X-Client-Id", "client-a")
+        .headers(attr())
         .send()
         .await
         .unwrap()
@@ -529,6 +554,7 @@ async fn tokens_client_ids_rate_limits_and_renewal() {
     let again = http
         .post(&url)
         .header("X-Client-Id", "client-a")
+        .headers(attr())
         .send()
         .await
         .unwrap();
@@ -540,6 +566,7 @@ async fn tokens_client_ids_rate_limits_and_renewal() {
     assert_eq!(
         http.get(&credits)
             .bearer_auth(token)
+            .headers(attr())
             .send()
             .await
             .unwrap()
@@ -553,6 +580,7 @@ async fn tokens_client_ids_rate_limits_and_renewal() {
     assert_eq!(
         http.get(&credits)
             .bearer_auth(token)
+            .headers(attr())
             .send()
             .await
             .unwrap()
@@ -564,6 +592,7 @@ async fn tokens_client_ids_rate_limits_and_renewal() {
     let renewed: Value = http
         .post(&url)
         .header("X-Client-Id", "client-a")
+        .headers(attr())
         .send()
         .await
         .unwrap()
@@ -578,6 +607,7 @@ async fn tokens_client_ids_rate_limits_and_renewal() {
     assert_eq!(
         http.get(&credits)
             .bearer_auth(t2)
+            .headers(attr())
             .send()
             .await
             .unwrap()
@@ -593,11 +623,12 @@ async fn tokens_client_ids_rate_limits_and_renewal() {
 async fn newer_token_shape_has_no_user() {
     let sim = sim_with(Variants {
         token_without_user: true,
-        ..Variants::default()
+        ..pinned()
     })
     .await;
     let r: Value = reqwest::Client::new()
         .post(format!("{}/api/auth/anonymous-token", sim.base_url()))
+        .headers(attr())
         .header("X-Client-Id", "x")
         .send()
         .await
@@ -616,7 +647,7 @@ async fn newer_token_shape_has_no_user() {
 async fn upload_checks_and_url_uploads() {
     let sim = Sim::start(SimConfig {
         max_upload_bytes: 1000,
-        ..SimConfig::fast()
+        ..SimConfig::fast().with_variants(pinned())
     })
     .await
     .unwrap();
@@ -646,7 +677,7 @@ async fn upload_checks_and_url_uploads() {
     let r: Value = api
         .raw_post(
             &format!("/api/upload-video/nemo_agent/me/{}", api.sid),
-            json!({"urls":["file:///etc/passwd"]}),
+            json!({"urls":["file:///etc/passwd"],"source_type":"url"}),
         )
         .await
         .json()
@@ -660,7 +691,7 @@ async fn upload_checks_and_url_uploads() {
     let lost: Value = api
         .raw_post(
             "/api/upload-video/nemo_agent/me/123",
-            json!({"urls":["https://e.com/a.png"]}),
+            json!({"urls":["https://e.com/a.png"],"source_type":"url"}),
         )
         .await
         .json()
@@ -679,15 +710,16 @@ async fn render_shapes_fallback_failure_and_cancel() {
         let sim = sim_with(Variants {
             render_shape: shape,
             render_without_url: shape == RenderShape::CodeData,
-            ..Variants::default()
+            ..pinned()
         })
         .await;
         let api = Api::new(&sim, Envelope::Code).await;
         api.upload(&[("a.png", png(10, 10))]).await;
         api.sse("combine into a 5 second video").await;
         let draft = api.state().await["draft"].clone();
-        api.render("r1", draft.clone()).await;
-        let done = api.wait_render("r1").await;
+        let id = "render_1700000000001";
+        api.render(id, draft.clone()).await;
+        let done = api.wait_render(id).await;
         match shape {
             RenderShape::TopLevel => assert!(done["output"]["url"].is_string()),
             RenderShape::InData => {
@@ -701,7 +733,7 @@ async fn render_shapes_fallback_failure_and_cancel() {
                     "no URL: the client must use /download"
                 );
                 let f = api
-                    .raw_get("/api/render/proxy/r1/download")
+                    .raw_get(&format!("/api/render/proxy/{id}/download"))
                     .await
                     .bytes()
                     .await
@@ -713,7 +745,7 @@ async fn render_shapes_fallback_failure_and_cancel() {
         let dup: Value = api
             .raw_post(
                 "/api/render/proxy/lambda",
-                json!({"id":"r1","sessionId":api.sid,"draft":draft}),
+                json!({"id":id,"sessionId":api.sid,"draft":draft,"output":{"format":"mp4","quality":"high"}}),
             )
             .await
             .json()
@@ -721,36 +753,48 @@ async fn render_shapes_fallback_failure_and_cancel() {
             .unwrap();
         assert_ne!(dup["code"], 0);
     }
-    let sim = sim_with(Variants::default()).await;
+    let sim = sim_with(pinned()).await;
     let api = Api::new(&sim, Envelope::Code).await;
-    api.render("empty", json!({"t": []})).await;
-    let failed = api.wait_render("empty").await;
+    api.render("render_2", json!({"t": []})).await;
+    let failed = api.wait_render("render_2").await;
     assert_eq!(failed["status"], "failed");
     assert!(failed["error"].as_str().unwrap().contains("empty"));
     sim.control().fail_next_render();
     api.render(
-        "crash",
+        "render_3",
         json!({"t": [{"tt":0,"sg":[{"st":0,"et":1000}]}], "d": 1000}),
     )
     .await;
-    assert_eq!(api.wait_render("crash").await["status"], "failed");
+    assert_eq!(api.wait_render("render_3").await["status"], "failed");
     let slow = Sim::start(SimConfig {
         time_scale: 1.0,
-        ..SimConfig::fast()
+        ..SimConfig::fast().with_variants(pinned())
     })
     .await
     .unwrap();
     let api = Api::new(&slow, Envelope::Code).await;
     api.render(
-        "c",
+        "render_5",
         json!({"t": [{"tt":0,"sg":[{"st":0,"et":1000}]}], "d": 1000}),
     )
     .await;
-    api.post("/api/render/proxy/lambda/c/cancel", json!(null))
-        .await;
+    // The contract: cancel has no body.
+    let cancel = api
+        .http
+        .post(format!(
+            "{}/api/render/proxy/lambda/render_5/cancel",
+            api.base
+        ))
+        .bearer_auth(&api.token)
+        .headers(attr())
+        .send()
+        .await
+        .unwrap();
+    let body: Value = cancel.json().await.unwrap();
+    assert_eq!(body["code"], 0, "{body}");
     assert_eq!(
         slow.control().renders(),
-        vec![("c".to_string(), "failed".to_string())]
+        vec![("render_5".to_string(), "failed".to_string())]
     );
     let missing = api.raw_get("/api/render/proxy/lambda/nope").await;
     assert_eq!(missing.status(), 404);
@@ -758,13 +802,18 @@ async fn render_shapes_fallback_failure_and_cancel() {
 
 #[tokio::test]
 async fn export_without_attribution_is_402() {
-    let sim = sim_with(Variants::default()).await;
+    let sim = Sim::start(SimConfig {
+        fail_on_refusal: false,
+        ..SimConfig::fast().with_variants(pinned())
+    })
+    .await
+    .unwrap();
     let api = Api::new(&sim, Envelope::Code).await;
     let r = api
         .http
         .post(format!("{}/api/render/proxy/lambda", api.base))
         .bearer_auth(&api.token)
-        .json(&json!({"id":"r","sessionId":api.sid,"draft":{"t":[{"tt":0,"sg":[{}]}]}}))
+        .json(&json!({"id":"render_1","sessionId":api.sid,"draft":{"t":[{"tt":0,"sg":[{}]}]},"output":{"format":"mp4","quality":"high"}}))
         .send()
         .await
         .unwrap();
@@ -774,7 +823,7 @@ async fn export_without_attribution_is_402() {
 
 #[tokio::test]
 async fn scripted_http_faults() {
-    let sim = sim_with(Variants::default()).await;
+    let sim = sim_with(pinned()).await;
     let api = Api::new(&sim, Envelope::Code).await;
     let c = sim.control();
     c.inject(
@@ -824,6 +873,7 @@ async fn scripted_http_faults() {
         .http
         .get(format!("{}/api/credits/balance/simple", api.base))
         .bearer_auth(&api.token)
+        .headers(attr())
         .send()
         .await;
     assert!(dropped.is_err() || dropped.unwrap().bytes().await.is_err());
@@ -834,8 +884,9 @@ async fn scripted_http_faults() {
     // Cut mid-body on a download.
     api.upload(&[("a.png", png(10, 10))]).await;
     api.sse("combine into a 5 second video").await;
-    api.render("r", api.state().await["draft"].clone()).await;
-    api.wait_render("r").await;
+    api.render("render_4", api.state().await["draft"].clone())
+        .await;
+    api.wait_render("render_4").await;
     c.inject(Fault::new(
         Route::Download,
         FaultAction::DropMidBody { after_bytes: 100 },
@@ -868,6 +919,7 @@ async fn scripted_http_faults() {
             api.base, api.sid
         ))
         .bearer_auth(&api.token)
+        .headers(attr())
         .multipart(form)
         .send()
         .await;
@@ -882,7 +934,7 @@ async fn scripted_http_faults() {
 
 #[tokio::test]
 async fn scripted_stream_faults() {
-    let sim = sim_with(Variants::default()).await;
+    let sim = sim_with(pinned()).await;
     sim.control().set_silence(Some(false));
     sim.control().set_credits(None, 1000);
     let api = Api::new(&sim, Envelope::Code).await;
@@ -893,7 +945,7 @@ async fn scripted_stream_faults() {
         Route::RunSse,
         FaultAction::CutStream { after_events: 2 },
     ));
-    let r = api.http.post(format!("{}/run_sse", api.base)).bearer_auth(&api.token).headers(attr())
+    let r = api.http.post(format!("{}/run_sse", api.base)).bearer_auth(&api.token).headers(attr()).header("Accept", "text/event-stream")
         .json(&json!({"app_name":"nemo_agent","user_id":"me","session_id":api.sid,"new_message":{"parts":[{"text":"combine into a 12 second video"}]}}))
         .send().await.unwrap();
     assert!(r.text().await.is_err(), "stream broken");
@@ -952,7 +1004,7 @@ async fn scripted_stream_faults() {
 
 #[tokio::test]
 async fn control_over_http() {
-    let sim = sim_with(Variants::default()).await;
+    let sim = sim_with(pinned()).await;
     let http = reqwest::Client::new();
     let b = sim.base_url();
     http.post(format!("{b}/_sim/faults"))
@@ -1006,7 +1058,7 @@ async fn control_over_http() {
 
 #[tokio::test]
 async fn state_reports_the_task_name_given_at_creation() {
-    let sim = sim_with(Variants::default()).await;
+    let sim = sim_with(pinned()).await;
     let api = Api::new(&sim, Envelope::Code).await;
     let d = api
         .post(
@@ -1019,4 +1071,149 @@ async fn state_reports_the_task_name_given_at_creation() {
         .get(&format!("/api/state/nemo_agent/me/{sid}/latest"))
         .await;
     assert_eq!(state["task_name"], "spring promo");
+}
+
+/// A PNG named `.png`, in `bytes` bytes.
+fn png_of(bytes: usize) -> Vec<u8> {
+    let mut v = png(4, 4);
+    v.resize(bytes, 0);
+    v
+}
+
+#[tokio::test]
+async fn strict_mode_refuses_what_no_seed_sends_and_lenient_mode_takes_it() {
+    for strict in [true, false] {
+        let sim = Sim::start(SimConfig {
+            strict,
+            fail_on_refusal: false,
+            max_upload_bytes: 4000,
+            max_upload_bytes_free_tools: 1000,
+            ..SimConfig::fast().with_variants(pinned())
+        })
+        .await
+        .unwrap();
+        let api = Api::new(&sim, Envelope::Code).await;
+        let refused = |r: &Value| r["code"] != 0;
+        let session = "/api/tasks/me/with-session/nemo_agent";
+        let mut deviations: Vec<(&str, bool)> = Vec::new();
+        // Session: extra field, missing language.
+        let r: Value = api
+            .raw_post(
+                session,
+                json!({"task_name":"project","language":"en","x":1}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        deviations.push(("session: extra field", refused(&r)));
+        let r: Value = api
+            .raw_post(session, json!({"task_name":"project"}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        deviations.push(("session: no language", refused(&r)));
+        // A GET without one attribution header.
+        let r = api
+            .http
+            .get(format!("{}/api/credits/balance/simple", api.base))
+            .bearer_auth(&api.token)
+            .header("X-Skill-Source", "test")
+            .header("X-Skill-Version", "1")
+            .send()
+            .await
+            .unwrap();
+        deviations.push(("credits: no X-Skill-Platform", r.status() == 403));
+        // Render: an option no seed sends; no output; no attribution (402 in both modes).
+        api.upload(&[("a.png", png(10, 10))]).await;
+        api.sse("combine into a 5 second video").await;
+        let draft = api.state().await["draft"].clone();
+        let r: Value = api.raw_post("/api/render/proxy/lambda", json!({"id":"render_7","sessionId":api.sid,"draft":draft,"output":{"format":"mp4","quality":"high","resolution":"1080p"}})).await.json().await.unwrap();
+        deviations.push(("render: output.resolution", refused(&r)));
+        let r: Value = api
+            .raw_post(
+                "/api/render/proxy/lambda",
+                json!({"id":"render_8","sessionId":api.sid,"draft":draft}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        deviations.push(("render: no output", refused(&r)));
+        // /run_sse: no Accept; a user id other than "me".
+        let msg = json!({"app_name":"nemo_agent","user_id":"me","session_id":api.sid,"new_message":{"parts":[{"text":"what can you do?"}]}});
+        let r = api
+            .http
+            .post(format!("{}/run_sse", api.base))
+            .bearer_auth(&api.token)
+            .headers(attr())
+            .json(&msg)
+            .send()
+            .await
+            .unwrap();
+        deviations.push(("run_sse: no Accept", r.status() == 422));
+        let mut other = msg.clone();
+        other["user_id"] = json!("anon_1");
+        let r = api.raw_post("/run_sse", other).await;
+        deviations.push(("run_sse: user_id not me", r.status() == 422));
+        // Uploads: a PNG named .mp4; 2000 bytes under the 200 MB-profile's (here 1000) limit.
+        let r: Value = api
+            .upload(&[("clip.mp4", png(10, 10))])
+            .await
+            .json()
+            .await
+            .unwrap();
+        deviations.push(("upload: content is not its type", r["code"] == 4001));
+        let mut claims_free_tools = attr();
+        claims_free_tools.insert(
+            "X-Skill-Source",
+            "free-video-generation-tools".parse().unwrap(),
+        );
+        let free_tools = api
+            .http
+            .post(format!(
+                "{}/api/upload-video/nemo_agent/me/{}",
+                api.base, api.sid
+            ))
+            .bearer_auth(&api.token)
+            .headers(claims_free_tools)
+            .multipart(Form::new().part("files", Part::bytes(png_of(2000)).file_name("b.png")))
+            .send()
+            .await
+            .unwrap();
+        let r: Value = free_tools.json().await.unwrap();
+        assert_eq!(
+            r["code"], 4002,
+            "the claimed profile's limit applies in both modes: {r}"
+        );
+        let r: Value = api
+            .upload(&[("c.png", png_of(2000))])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(r["code"], 0, "the other profiles' limit is higher: {r}");
+        for (what, was_refused) in &deviations {
+            assert_eq!(*was_refused, strict, "strict={strict}: {what}");
+        }
+        // The log says why each request unlike the seeds' form was refused (the content check
+        // is the backend's 4001, not a form refusal).
+        let reasons = sim.control().refused();
+        assert_eq!(
+            reasons.len(),
+            if strict { deviations.len() - 1 } else { 0 },
+            "{reasons:?}"
+        );
+        assert!(!strict || reasons.iter().any(|(_, why)| why.contains("resolution")));
+        let unattributed = api
+            .http
+            .post(format!("{}/api/render/proxy/lambda", api.base))
+            .bearer_auth(&api.token)
+            .json(&json!({"id":"render_9","sessionId":api.sid,"draft":draft,"output":{"format":"mp4","quality":"high"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unattributed.status(), 402);
+    }
 }

@@ -194,7 +194,8 @@ impl Client {
                         let body = serde_json::to_value(&body).map_err(|e| Error::Protocol {
                             message: format!("render body: {e}"),
                         })?;
-                        self.json(Method::POST, "/api/render/proxy/lambda", Some(body)).await
+                        self.json(Method::POST, "/api/render/proxy/lambda", Some(body))
+                            .await
                     }
                 })
                 .await;

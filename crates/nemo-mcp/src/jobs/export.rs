@@ -45,11 +45,7 @@ pub fn check_output_dir(dir: &std::path::Path) -> Result<(), ToolError> {
     Ok(())
 }
 
-pub async fn run(
-    app: Arc<App>,
-    ctx: JobCtx,
-    stem: Option<String>,
-) -> Result<Value, ToolError> {
+pub async fn run(app: Arc<App>, ctx: JobCtx, stem: Option<String>) -> Result<Value, ToolError> {
     check_output_dir(&app.settings.output_dir)?;
     ctx.progress(Some(1.0), "reading the timeline");
     let (state, _notice) = app.in_project(|| app.client.state()).await?;
@@ -74,12 +70,7 @@ fn default_stem() -> String {
     format!("nemovideo-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"))
 }
 
-async fn submit(
-    app: &App,
-    ctx: &JobCtx,
-    draft: &Value,
-    stem: String,
-) -> Result<Value, ToolError> {
+async fn submit(app: &App, ctx: &JobCtx, draft: &Value, stem: String) -> Result<Value, ToolError> {
     ctx.progress(Some(2.0), "submitting the render");
     let id = app
         .client

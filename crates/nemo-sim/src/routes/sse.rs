@@ -36,16 +36,7 @@ pub async fn run_sse(
     let Some(Json(body)) = body else {
         return detail(StatusCode::UNPROCESSABLE_ENTITY, "body must be JSON");
     };
-    let text: String = body["new_message"]["parts"]
-        .as_array()
-        .map(|parts| {
-            parts
-                .iter()
-                .filter_map(|p| p["text"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default();
+    let text = crate::app::message_text(&body).unwrap_or_default();
     if body["app_name"] != "nemo_agent" || text.trim().is_empty() {
         return detail(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,6 +1,6 @@
 //! Contract §4: uploads, streamed to disk chunk by chunk (never whole in memory).
 
-use crate::app::{dropped_connection, AppState};
+use crate::app::{dropped_connection, AppState, LogSeq};
 use crate::media::{self, FileKind};
 use crate::reply::ApiError;
 use crate::world::Asset;
@@ -17,6 +17,8 @@ pub async fn upload(State(s): State<AppState>, Path(sid): Path<String>, req: Req
         Ok(u) => u,
         Err(r) => return r,
     };
+    let seq = req.extensions().get::<LogSeq>().map(|l| l.0);
+    let limit = s.upload_limit(req.headers());
     let Some(sid) = sid.parse::<u64>().ok().filter(|id| {
         s.world()
             .sessions
@@ -40,12 +42,25 @@ pub async fn upload(State(s): State<AppState>, Path(sid): Path<String>, req: Req
         }
     } else {
         match Multipart::from_request(req, &()).await {
-            Ok(multipart) => match file_assets(&s, sid, multipart).await {
-                Ok(a) => Ok(a),
-                // The request body broke off: the client is gone; close the connection too.
-                Err(UploadError::Broken) => return dropped_connection(),
-                Err(UploadError::Rejected(e, m)) => Err((e, m)),
-            },
+            Ok(multipart) => {
+                let mut names = Vec::new();
+                let result = file_assets(&s, sid, multipart, limit, &mut names).await;
+                if let Some(seq) = seq {
+                    s.log_parts(seq, names);
+                }
+                match result {
+                    Ok(a) => Ok(a),
+                    // The request body broke off: the client is gone; close the connection too.
+                    Err(UploadError::Broken) => return dropped_connection(),
+                    Err(UploadError::Malformed(m)) => {
+                        if let Some(seq) = seq {
+                            s.log_refused(seq, &m);
+                        }
+                        Err((ApiError::Invalid, m))
+                    }
+                    Err(UploadError::Rejected(e, m)) => Err((e, m)),
+                }
+            }
             Err(_) => Err((
                 ApiError::Invalid,
                 "expected multipart/form-data with `files` parts".to_string(),
@@ -70,6 +85,8 @@ pub async fn upload(State(s): State<AppState>, Path(sid): Path<String>, req: Req
 
 enum UploadError {
     Broken,
+    /// Not the seeds' form (the strict simulator's refusal).
+    Malformed(String),
     Rejected(ApiError, String),
 }
 
@@ -119,6 +136,8 @@ async fn file_assets(
     s: &AppState,
     sid: u64,
     mut multipart: Multipart,
+    limit: u64,
+    names: &mut Vec<String>,
 ) -> Result<Vec<Asset>, UploadError> {
     let dir = s.data_dir.join("uploads").join(sid.to_string());
     tokio::fs::create_dir_all(&dir)
@@ -131,7 +150,15 @@ async fn file_assets(
             Ok(None) => break,
             Err(_) => return Err(UploadError::Broken),
         };
+        names.push(field.name().unwrap_or_default().to_string());
         if field.name() != Some("files") {
+            // The seeds send only `files` parts (`-F "files=@/path"`).
+            if s.config.strict {
+                return Err(UploadError::Malformed(format!(
+                    "unknown multipart part {:?}: only `files`",
+                    field.name().unwrap_or_default()
+                )));
+            }
             continue;
         }
         let name = media::sanitize(field.file_name().unwrap_or("upload"));
@@ -163,10 +190,10 @@ async fn file_assets(
                 }
             };
             size += chunk.len() as u64;
-            if size > s.config.max_upload_bytes {
+            if size > limit {
                 drop(file);
                 let _ = tokio::fs::remove_file(&path).await;
-                let mb = s.config.max_upload_bytes / (1024 * 1024);
+                let mb = limit / (1024 * 1024);
                 return Err(reject(
                     ApiError::FileTooLarge,
                     format!("file too large: {name} (limit {mb} MB)"),
@@ -184,6 +211,14 @@ async fn file_assets(
         file.flush()
             .await
             .map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
+        if s.config.strict && !media::content_matches(&name, &head) {
+            drop(file);
+            let _ = tokio::fs::remove_file(&path).await;
+            return Err(reject(
+                ApiError::UnsupportedFile,
+                format!("unsupported file type: the content of {name} is not what its name says"),
+            ));
+        }
         let info = media::probe(kind, &head);
         out.push(Asset {
             filename: name,
