@@ -345,3 +345,55 @@ fn the_comparison_sees_deviations() {
     assert!(!fits_text("<sid>", "4x"));
     assert!(fits_text("<lang>", "zh-CN") && !fits_text("<lang>", "english"));
 }
+
+/// The README's profile table: one row per profile, with the code's source and limit, and, where
+/// the seeds are beside the repository (`../shared/seeds`), the seed's own source and limit.
+#[test]
+fn the_readme_profile_table_matches_the_code_and_the_seeds() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split("## Profiles")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a Profiles section");
+    let rows: Vec<Vec<String>> = section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().replace('`', ""))
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), Profile::ALL.len(), "{rows:?}");
+    let seeds = root.join("../shared/seeds");
+    for (p, row) in Profile::ALL.iter().zip(&rows) {
+        assert!(row[0].starts_with(p.source()), "{row:?}");
+        assert_eq!(row[1], p.source());
+        let mb = p.max_upload_bytes() / (1024 * 1024);
+        assert_eq!(row[3], format!("{mb} MB"), "{row:?}");
+        let Ok(seed) = std::fs::read_to_string(seeds.join(&row[2])) else {
+            assert!(row[2] == "—" || !seeds.exists(), "seed {} missing", row[2]);
+            continue;
+        };
+        assert!(
+            seed.contains(p.source()),
+            "{} does not name {}",
+            row[2],
+            p.source()
+        );
+        // Each seed states its limit as "Max file size is N MB" or "up to N MB".
+        let limit = seed
+            .split("Max file size is ")
+            .nth(1)
+            .or_else(|| {
+                seed.split("up to ")
+                    .find(|s| s.trim_start().starts_with(char::is_numeric))
+            })
+            .and_then(|s| s.split("MB").next())
+            .and_then(|n| n.trim().parse::<u64>().ok());
+        assert_eq!(limit, Some(mb), "{}", row[2]);
+    }
+}
