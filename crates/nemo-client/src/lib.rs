@@ -7,6 +7,7 @@ pub mod config;
 pub mod envelope;
 mod error;
 pub mod files;
+pub mod gui;
 pub mod recovery;
 pub mod routing;
 pub mod session;

@@ -46,6 +46,55 @@ struct Intent {
     title: Option<String>,
 }
 
+/// How the agent tells a user with its web editor what to do next (English, Chinese), in the
+/// seeds' spellings too ("Drag/drop", "拖拽"). A client must rewrite every one of them.
+pub const GUI_SENTENCES: &[(&str, &str)] = &[
+    (
+        "You can preview it in the timeline, and click the Export button to download your video.",
+        "你可以在时间线中预览，满意的话点击导出按钮下载视频。",
+    ),
+    (
+        "Drag/drop more clips into the media library if you want to extend it.",
+        "想加长的话，可以把更多片段拖拽到素材库。",
+    ),
+    (
+        "Click Export in the upper right corner to get your MP4.",
+        "点击右上角的“导出”即可获得MP4。",
+    ),
+    (
+        "Open the Audio panel to fine-tune the background music.",
+        "打开音频面板可以微调背景音乐。",
+    ),
+    (
+        "Press the Download button once you are happy with the result.",
+        "满意后按下载按钮即可。",
+    ),
+    (
+        "Double-click any caption on the timeline to change its wording.",
+        "双击时间线上的任意字幕即可修改内容。",
+    ),
+    (
+        "Tap Preview to play it from the start.",
+        "点按预览，从头播放一遍。",
+    ),
+    (
+        "Select the Transitions tab to try a different transition.",
+        "选择转场标签，试试别的转场效果。",
+    ),
+    (
+        "Go to the Account page to check how many credits remain.",
+        "去账户页面看看还剩多少积分。",
+    ),
+    (
+        "Drag the clip edges on the timeline to trim it further.",
+        "在时间线上拖动片段边缘可以继续裁剪。",
+    ),
+    (
+        "Hit the Export button, then choose MP4 to download it.",
+        "点击导出按钮，选择MP4格式即可下载。",
+    ),
+];
+
 fn has(text: &str, words: &[&str]) -> bool {
     words.iter().any(|w| text.contains(w))
 }
@@ -383,12 +432,18 @@ pub fn plan(session: &Session, message: &str) -> TurnPlan {
     }
     let secs = d / 1000;
     let what = done.join(if zh { "，" } else { ", " });
+    // The real backend ends with a GUI instruction; which one varies.
+    let (gui_en, gui_zh) =
+        GUI_SENTENCES[(session.id as usize + session.turns as usize) % GUI_SENTENCES.len()];
     let (opening, closing) = if zh {
-        (format!("好的，我来处理：{what}。"), format!("完成了！我{what}，视频现在是{secs}秒。你可以在时间线中预览，满意的话点击导出按钮下载视频。"))
+        (
+            format!("好的，我来处理：{what}。"),
+            format!("完成了！我{what}，视频现在是{secs}秒。{gui_zh}"),
+        )
     } else {
         (
             format!("Sure! Working on it: {what}."),
-            format!("Done! I {what}; the video is now {secs} seconds long. You can preview it in the timeline, and click the Export button to download your video."),
+            format!("Done! I {what}; the video is now {secs} seconds long. {gui_en}"),
         )
     };
     TurnPlan {

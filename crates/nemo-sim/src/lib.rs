@@ -14,6 +14,7 @@ mod sse_frames;
 pub mod strict;
 mod world;
 
+pub use agent::GUI_SENTENCES;
 pub use config::{
     Envelope, ErrorForm, EventFamily, HeartbeatForm, RenderShape, Renderer, RunChoice,
     SessionIdForm, SimConfig, Variants,
