@@ -38,6 +38,15 @@ fn env(k: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// A wait in seconds as text, bounded to `0..=MAX_WAIT`; `None` for what is not a finite number
+/// (`NaN`, `inf`, words), which would otherwise panic in `Duration::from_secs_f64`.
+fn wait_seconds(text: &str) -> Option<Duration> {
+    let s = text.trim().parse::<f64>().ok().filter(|s| s.is_finite())?;
+    Some(Duration::from_secs_f64(
+        s.clamp(0.0, MAX_WAIT.as_secs_f64()),
+    ))
+}
+
 fn env_ms(k: &str) -> Option<Duration> {
     env(k)
         .and_then(|v| v.parse::<u64>().ok())
@@ -94,8 +103,8 @@ impl Settings {
         // The defaults are `Settings::new`'s (which canonicalizes the allowed folders); the
         // environment only overrides what it sets.
         let mut s = Settings::new(client, output_dir, allowed);
-        if let Some(wait) = env("NEMO_DEFAULT_WAIT_S").and_then(|v| v.parse::<f64>().ok()) {
-            s.default_wait = Duration::from_secs_f64(wait.clamp(0.0, MAX_WAIT.as_secs_f64()));
+        if let Some(wait) = env("NEMO_DEFAULT_WAIT_S").and_then(|v| wait_seconds(&v)) {
+            s.default_wait = wait;
         }
         if let Some(d) = env_ms("NEMO_PROGRESS_INTERVAL_MS") {
             s.progress_every = d;
@@ -141,6 +150,21 @@ impl Settings {
                 Duration::from_secs_f64(s.clamp(0.0, MAX_WAIT.as_secs_f64()))
             }
             _ => self.default_wait,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_from_text_are_bounded_and_never_panic() {
+        assert_eq!(wait_seconds("12.5"), Some(Duration::from_millis(12_500)));
+        assert_eq!(wait_seconds("-3"), Some(Duration::ZERO));
+        assert_eq!(wait_seconds("1e9"), Some(MAX_WAIT));
+        for bad in ["NaN", "inf", "-inf", "soon", ""] {
+            assert_eq!(wait_seconds(bad), None, "{bad}");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The shared state behind every handler, the router, and the middleware that logs each request
 //! and applies scripted faults before the handler sees it.
 
-use crate::config::SimConfig;
+use crate::config::{ErrorForm, SimConfig};
 use crate::faults::{FaultAction, FaultPlan, Route};
 use crate::log::LoggedRequest;
 use crate::reply::{self, ApiError};
@@ -253,7 +253,21 @@ fn refuse(s: &Shared, route: Route, violation: &Violation) -> Response {
             axum::Json(serde_json::json!({"detail": violation.to_string()})),
         )
             .into_response(),
-        _ => s.err(ApiError::Invalid, &violation.to_string()),
+        // A malformed request is refused with HTTP 400 whatever the run's error form (a
+        // validating gateway answers before any envelope code is chosen); the body is in the
+        // instance's envelope.
+        _ => {
+            let form = match s.config.variants.error_form {
+                ErrorForm::CodeIn200 => ErrorForm::Both,
+                other => other,
+            };
+            reply::err(
+                s.envelope(),
+                form,
+                ApiError::Invalid,
+                &violation.to_string(),
+            )
+        }
     }
 }
 

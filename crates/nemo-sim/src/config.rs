@@ -289,7 +289,12 @@ impl SimConfig {
 
     /// Scale a nominal duration by the time scale.
     pub fn scaled(&self, nominal: Duration) -> Duration {
-        nominal.mul_f64(self.time_scale.max(0.0))
+        let scale = if self.time_scale.is_finite() {
+            self.time_scale.max(0.0)
+        } else {
+            1.0
+        };
+        nominal.mul_f64(scale)
     }
 }
 
