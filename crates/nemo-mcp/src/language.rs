@@ -56,30 +56,26 @@ pub fn of_host() -> String {
     from_locale(|k| std::env::var(k).ok()).unwrap_or_else(|| FALLBACK.into())
 }
 
+/// Scripts that identify a language by themselves, checked in this order (kana before Han: a
+/// Japanese sentence mixes both).
+const SCRIPTS: &[(char, char, &str)] = &[
+    ('\u{3040}', '\u{30ff}', "ja"),
+    ('\u{ac00}', '\u{d7af}', "ko"),
+    ('\u{4e00}', '\u{9fff}', "zh-CN"),
+    ('\u{0400}', '\u{04ff}', "ru"),
+    ('\u{0600}', '\u{06ff}', "ar"),
+    ('\u{0e00}', '\u{0e7f}', "th"),
+    ('\u{0590}', '\u{05ff}', "he"),
+    ('\u{0370}', '\u{03ff}', "el"),
+    ('\u{0900}', '\u{097f}', "hi"),
+];
+
 /// The language a script identifies on its own, if any (none for Latin letters).
 fn by_script(text: &str) -> Option<&'static str> {
-    let has = |lo: char, hi: char| text.chars().any(|c| (lo..=hi).contains(&c));
-    if has('\u{3040}', '\u{30ff}') {
-        Some("ja")
-    } else if has('\u{ac00}', '\u{d7af}') {
-        Some("ko")
-    } else if has('\u{4e00}', '\u{9fff}') {
-        Some("zh-CN")
-    } else if has('\u{0400}', '\u{04ff}') {
-        Some("ru")
-    } else if has('\u{0600}', '\u{06ff}') {
-        Some("ar")
-    } else if has('\u{0e00}', '\u{0e7f}') {
-        Some("th")
-    } else if has('\u{0590}', '\u{05ff}') {
-        Some("he")
-    } else if has('\u{0370}', '\u{03ff}') {
-        Some("el")
-    } else if has('\u{0900}', '\u{097f}') {
-        Some("hi")
-    } else {
-        None
-    }
+    SCRIPTS
+        .iter()
+        .find(|(lo, hi, _)| text.chars().any(|c| (*lo..=*hi).contains(&c)))
+        .map(|(_, _, lang)| *lang)
 }
 
 /// The language of a new project whose first instruction is `text`, given the host's language.

@@ -134,17 +134,24 @@ impl Api {
                 Part::bytes(bytes.clone()).file_name(name.to_string()),
             );
         }
+        self.upload_form(attr(), form).await.unwrap()
+    }
+    /// A multipart upload with these headers (besides the token); the transport's result as is.
+    async fn upload_form(
+        &self,
+        headers: reqwest::header::HeaderMap,
+        form: Form,
+    ) -> reqwest::Result<reqwest::Response> {
         self.http
             .post(format!(
                 "{}/api/upload-video/nemo_agent/me/{}",
                 self.base, self.sid
             ))
             .bearer_auth(&self.token)
-            .headers(attr())
+            .headers(headers)
             .multipart(form)
             .send()
             .await
-            .unwrap()
     }
     /// Send a message and read the whole stream as text.
     async fn sse(&self, text: &str) -> (u16, String) {
@@ -912,17 +919,7 @@ async fn scripted_http_faults() {
         "files",
         Part::bytes(vec![7u8; 100_000]).file_name("big.png"),
     );
-    let up = api
-        .http
-        .post(format!(
-            "{}/api/upload-video/nemo_agent/me/{}",
-            api.base, api.sid
-        ))
-        .bearer_auth(&api.token)
-        .headers(attr())
-        .multipart(form)
-        .send()
-        .await;
+    let up = api.upload_form(attr(), form).await;
     assert!(up.is_err() || up.unwrap().bytes().await.is_err());
     assert_eq!(
         api.state().await["video_infos"].as_array().unwrap().len(),
@@ -1170,18 +1167,8 @@ async fn strict_mode_refuses_what_no_seed_sends_and_lenient_mode_takes_it() {
             "X-Skill-Source",
             "free-video-generation-tools".parse().unwrap(),
         );
-        let free_tools = api
-            .http
-            .post(format!(
-                "{}/api/upload-video/nemo_agent/me/{}",
-                api.base, api.sid
-            ))
-            .bearer_auth(&api.token)
-            .headers(claims_free_tools)
-            .multipart(Form::new().part("files", Part::bytes(png_of(2000)).file_name("b.png")))
-            .send()
-            .await
-            .unwrap();
+        let form = Form::new().part("files", Part::bytes(png_of(2000)).file_name("b.png"));
+        let free_tools = api.upload_form(claims_free_tools, form).await.unwrap();
         let r: Value = free_tools.json().await.unwrap();
         assert_eq!(
             r["code"], 4002,
