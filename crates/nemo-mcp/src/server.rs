@@ -123,7 +123,7 @@ impl NemoServer {
 
     #[tool(
         description = "Connect to NemoVideo: account, credits and a browser link to the project. Optional: every tool connects by itself. Use new_project=true to start over. Serves: \"connect\", \"start a new video\", \"新项目\", \"连接\".",
-        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
         output_schema = schema_for_output::<ConnectView>()
     )]
     async fn connect(
@@ -237,7 +237,7 @@ impl NemoServer {
 
     #[tool(
         description = "Create or edit the video with NemoVideo's AI from a natural-language instruction (spends credits: about 50 per edit, 100 per generated clip; max_credits caps it, request_id makes retries safe). An instruction that is only an export, credits, status or upload request is answered here for free with the tool to call (send_anyway overrides). Returns the AI's reply, what changed on the timeline, and credits spent; runs as a job and waits up to 45 s, then answers `running` with a job_id for get_job. Serves: \"combine these images into a 30-second promo\", \"add background music\", \"add a title\", \"make it shorter\", \"generate a clip of ...\", \"合成视频\", \"加背景音乐\", \"加字幕\", \"生成\".",
-        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
         output_schema = schema_for_output::<JobView>()
     )]
     async fn generate(

@@ -558,3 +558,54 @@ async fn cancelling_an_export_cancels_the_render_on_the_backend() {
         "no finished file"
     );
 }
+
+/// Each tool's annotations, with the reason a host may rely on: hosts auto-approve tools that say
+/// they are read-only or harmless, so a tool that spends credits must not say so.
+#[tokio::test]
+async fn annotations_are_honest_and_each_has_its_reason() {
+    let h = Harness::start().await;
+    let tools = h.client.list_tools(None).await.unwrap().tools;
+    // (tool, read_only, destructive, idempotent, open_world, why)
+    let expected = [
+        ("connect", false, false, false, true,
+         "new_project=true starts another project each time: not idempotent"),
+        ("upload_media", false, false, false, true,
+         "adds media to the project on NemoVideo's servers; a second call adds it again"),
+        ("generate", false, true, false, true,
+         "spends credits and may replace the timeline's content: destructive, never auto-approved"),
+        ("get_job", true, false, true, false, "reads this server's own job record"),
+        ("list_jobs", true, false, true, false, "reads this server's own job records"),
+        ("cancel_job", false, true, true, true,
+         "stops work the user started (a render is cancelled on the backend); twice is the same"),
+        ("get_credits", true, false, true, true, "reads the account's balance from NemoVideo"),
+        ("get_timeline", true, false, true, true, "reads the project's state from NemoVideo"),
+        ("export_video", false, false, false, true,
+         "writes a new file each time, never over an existing one"),
+    ];
+    assert_eq!(tools.len(), expected.len());
+    for (name, read_only, destructive, idempotent, open_world, why) in expected {
+        let t = tools
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no tool {name}"));
+        let a = t
+            .annotations
+            .clone()
+            .unwrap_or_else(|| panic!("{name}: no annotations"));
+        assert_eq!(
+            (
+                a.read_only_hint,
+                a.destructive_hint,
+                a.idempotent_hint,
+                a.open_world_hint
+            ),
+            (
+                Some(read_only),
+                Some(destructive),
+                Some(idempotent),
+                Some(open_world)
+            ),
+            "{name}: {why}"
+        );
+    }
+}
