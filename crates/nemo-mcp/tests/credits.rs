@@ -422,14 +422,7 @@ async fn the_cost_guard_refuses_before_sending() {
     h.sim.control().set_credits(None, 30);
     let (b, err, _) = generate(&h, json!({"instruction": COMBINE})).await;
     assert!(err, "{b}");
-    assert_eq!(b["code"], "out_of_credits", "{b}");
-    assert!(
-        b["next_step"]
-            .as_str()
-            .unwrap()
-            .ends_with(&h.sim.expected_register_link()),
-        "{b}"
-    );
+    assert_out_of_credits_with_link(&h, &b);
     // Nothing sent; the balance (set to 30 by the test) untouched.
     let (sent, _) = counts(&h).await;
     assert_eq!(sent, 0);

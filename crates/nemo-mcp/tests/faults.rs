@@ -338,11 +338,7 @@ async fn out_of_credits() {
     h.sim.control().set_credits(None, 20);
     let (g, err) = generate(&h).await;
     assert!(err);
-    assert_eq!(g["code"], "out_of_credits");
-    assert!(g["next_step"]
-        .as_str()
-        .unwrap()
-        .ends_with(&h.sim.expected_register_link()));
+    assert_out_of_credits_with_link(&h, &g);
     assert!(
         h.sim.control().messages().is_empty(),
         "refused before any work; nothing charged"

@@ -391,14 +391,7 @@ async fn out_of_credits_and_plan_errors_say_what_to_do() {
     let r = h.call("generate", json!({"instruction": PROMO})).await;
     assert_eq!(r.is_error, Some(true));
     let b = body(&r);
-    assert_eq!(b["code"], "out_of_credits");
-    assert!(
-        b["next_step"]
-            .as_str()
-            .unwrap()
-            .ends_with(&h.sim.expected_register_link()),
-        "{b}"
-    );
+    assert_out_of_credits_with_link(&h, &b);
     let c = body(&h.call("get_credits", json!({})).await);
     assert_eq!(c["low"], true);
     assert!(c["next_step"].as_str().unwrap().contains("register"));

@@ -213,6 +213,14 @@ pub async fn upload_two(h: &Harness) {
     assert_eq!(body(&up)["status"], "succeeded", "{}", text_of(&up));
 }
 
+/// An `out_of_credits` error whose next step is the registration link this simulator's user can
+/// be given (with `?bind=<user id>` when the backend told it).
+pub fn assert_out_of_credits_with_link(h: &Harness, error: &Value) {
+    assert_eq!(error["code"], "out_of_credits", "{error}");
+    let next = error["next_step"].as_str().unwrap_or_default();
+    assert!(next.ends_with(&h.sim.expected_register_link()), "{error}");
+}
+
 /// The error of a tool answer: the body of an error result, or a failed job's `error`.
 pub fn error_of(b: &Value) -> Value {
     if b["error"].is_object() {
