@@ -18,8 +18,6 @@ enum Intent {
     Style,
     Media,
     Credits,
-    /// A GUI action with no recognisable object: the user can describe the change.
-    Edit,
 }
 
 impl Intent {
@@ -32,7 +30,6 @@ impl Intent {
             Intent::Style => "add effects or transitions",
             Intent::Media => "upload your files",
             Intent::Credits => "check your credits",
-            Intent::Edit => "make the change",
         }
     }
     fn chinese(self) -> &'static str {
@@ -44,7 +41,6 @@ impl Intent {
             Intent::Style => "添加特效或转场",
             Intent::Media => "上传文件",
             Intent::Credits => "查询积分",
-            Intent::Edit => "完成修改",
         }
     }
 }
@@ -452,7 +448,8 @@ fn chinese_gui(clause: &str) -> bool {
     })
 }
 
-/// The intents a GUI passage is about, in the order they are first named (at most three).
+/// The intents a GUI passage is about, in the order they are first named (at most three; none
+/// when the passage names no object the user could ask for).
 fn intents(text: &str, chinese: bool) -> Vec<Intent> {
     let mut found: Vec<(usize, Intent)> = Vec::new();
     if chinese {
@@ -476,16 +473,12 @@ fn intents(text: &str, chinese: bool) -> Vec<Intent> {
         }
     }
     found.sort_by_key(|(at, _)| *at);
-    let mut out: Vec<Intent> = found.into_iter().map(|(_, i)| i).take(3).collect();
-    if out.is_empty() {
-        out.push(Intent::Edit);
-    }
-    out
+    found.into_iter().map(|(_, i)| i).take(3).collect()
 }
 
-/// The sentence that replaces a GUI passage.
+/// The sentence that replaces a GUI passage; with no intent, an invitation to describe the change.
 fn offer(intents: &[Intent], chinese: bool) -> String {
-    if intents == [Intent::Edit] {
+    if intents.is_empty() {
         return if chinese {
             "告诉我你想怎么改，我来为你完成。".into()
         } else {

@@ -329,13 +329,12 @@ async fn refusals_and_other_errors_in_the_stream_are_told_apart() {
     tally(&h, (0, 0), (2, 0), "two edits ended by in-stream errors: `errorCode: MAX_TOKENS`, then `{\"error\": \"…quota exceeded\"}`", "`content_refused` with a rephrase hint; `backend_error` in the backend's words").await;
 }
 
-#[tokio::test]
-async fn a_lost_project_is_restored_never_replayed_into_an_empty_one() {
-    let h = Harness::with(sim(), |_| {}).await;
-    upload_two(&h).await;
+/// The backend forgets the project; the next edit restores its two media and succeeds.
+/// Returns the lost project and the edit's answer.
+async fn lose_the_project_then_edit(h: &Harness) -> (nemo_client::SessionId, Value) {
     let old = h.app.client.session(None).await.unwrap().session_id;
     h.sim.control().drop_session(old.get());
-    let (b, err, _) = generate(&h, json!({"instruction": COMBINE})).await;
+    let (b, err, _) = generate(h, json!({"instruction": COMBINE})).await;
     assert!(!err, "{b}");
     assert!(
         b["result"]["notice"]
@@ -344,6 +343,14 @@ async fn a_lost_project_is_restored_never_replayed_into_an_empty_one() {
             .contains("2 media item(s)"),
         "{b}"
     );
+    (old, b)
+}
+
+#[tokio::test]
+async fn a_lost_project_is_restored_never_replayed_into_an_empty_one() {
+    let h = Harness::with(sim(), |_| {}).await;
+    upload_two(&h).await;
+    let (old, b) = lose_the_project_then_edit(&h).await;
     assert_eq!(b["result"]["changed"], true, "{b}");
     let new = h.app.client.session(None).await.unwrap().session_id;
     assert_ne!(new, old);
@@ -484,16 +491,6 @@ async fn an_in_stream_lost_project_is_restored_by_the_next_generate() {
         e["next_step"].as_str().unwrap().contains("generate again"),
         "{b}"
     );
-    let old = h.app.client.session(None).await.unwrap().session_id;
-    h.sim.control().drop_session(old.get());
-    let (b, err, _) = generate(&h, json!({"instruction": COMBINE})).await;
-    assert!(!err, "{b}");
-    assert!(
-        b["result"]["notice"]
-            .as_str()
-            .unwrap()
-            .contains("2 media item(s)"),
-        "{b}"
-    );
+    lose_the_project_then_edit(&h).await;
     tally(&h, (0, 0), (2, 50), "an edit ended by an in-stream 1002 (project lost), then the same edit again", "`session_lost`, retryable; the retry restores the project (same media) and is charged once").await;
 }

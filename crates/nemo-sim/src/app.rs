@@ -127,13 +127,6 @@ impl Shared {
             entry.rejected = Some(why.to_string());
         }
     }
-
-    /// Set the `/run_sse` message text on a log entry.
-    pub fn log_message(&self, seq: u64, text: &str) {
-        if let Some(entry) = self.log().iter_mut().find(|e| e.seq == seq) {
-            entry.message = Some(text.to_string());
-        }
-    }
 }
 
 /// The log sequence number of the current request (in request extensions).

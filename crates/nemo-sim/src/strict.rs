@@ -50,6 +50,13 @@ pub fn is_api(path: &str) -> bool {
     path.starts_with("/api/") || path == "/run_sse"
 }
 
+/// The first attribution header that is missing or empty, if any.
+pub fn missing_attribution(headers: &HeaderMap) -> Option<&'static str> {
+    ATTRIBUTION
+        .into_iter()
+        .find(|h| header(headers, h).is_none())
+}
+
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
@@ -68,10 +75,8 @@ pub fn check(
     if !is_api(path) {
         return Ok(());
     }
-    for h in ATTRIBUTION {
-        if header(headers, h).is_none() {
-            return Err(Violation::Unattributed(h));
-        }
+    if let Some(h) = missing_attribution(headers) {
+        return Err(Violation::Unattributed(h));
     }
     let malformed = |m: String| Err(Violation::Malformed(m));
     match route {

@@ -14,17 +14,6 @@ use axum::Json;
 use serde_json::{json, Value};
 use std::time::Instant;
 
-fn attributed(headers: &HeaderMap) -> bool {
-    ["x-skill-source", "x-skill-version", "x-skill-platform"]
-        .iter()
-        .all(|h| {
-            headers
-                .get(*h)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| !v.trim().is_empty())
-        })
-}
-
 fn exportable(draft: &Value) -> bool {
     draft["t"].as_array().is_some_and(|t| {
         t.iter()
@@ -41,7 +30,8 @@ pub async fn submit(
         Ok(u) => u,
         Err(r) => return r,
     };
-    if !attributed(&headers) {
+    // The contract's 402, also in lenient mode (where the middleware lets the request through).
+    if crate::strict::missing_attribution(&headers).is_some() {
         return s.err(
             ApiError::Http(402),
             "export is not available on the free plan",

@@ -43,7 +43,6 @@ pub async fn run_sse(
             "app_name, session_id and new_message.parts[].text are required",
         );
     }
-    s.log_message(seq.0, &text);
     let Some(sid) = parse_session_id(&body["session_id"]) else {
         return detail(
             StatusCode::NOT_FOUND,
