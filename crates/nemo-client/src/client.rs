@@ -22,12 +22,19 @@ pub struct Client {
 
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
+    /// Downloads: every hop checked by [`crate::egress`], a read timeout.
+    pub(crate) download: reqwest::Client,
     pub(crate) config: Config,
-    platform: RwLock<String>,
-    credentials: tokio::sync::Mutex<Option<Credentials>>,
+    // The account: shared by every project of this client.
+    platform: Arc<RwLock<String>>,
+    credentials: Arc<tokio::sync::Mutex<Option<Credentials>>>,
+    user_id: Arc<Mutex<Option<String>>>,
+    // The project.
     session: tokio::sync::Mutex<Option<Session>>,
     replaced: Mutex<Option<SessionReplaced>>,
-    user_id: Mutex<Option<String>>,
+    /// Whether the project is remembered on disk (the process's own project) or only here
+    /// (a project of one HTTP client among several).
+    persist_session: bool,
 }
 
 /// What may be done again when a request fails. It decides both retries and how a failure is
@@ -73,17 +80,45 @@ impl Client {
             let home = dirs::home_dir().unwrap_or_default();
             detect_platform(exe.as_deref(), &home, None).to_string()
         });
+        let download = crate::egress::download_client(
+            &config.api_url,
+            config.timeouts.connect,
+            config.timeouts.idle,
+        )
+        .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                download,
                 config,
-                platform: RwLock::new(platform),
-                credentials: tokio::sync::Mutex::new(None),
+                platform: Arc::new(RwLock::new(platform)),
+                credentials: Arc::default(),
+                user_id: Arc::default(),
                 session: tokio::sync::Mutex::new(None),
                 replaced: Mutex::new(None),
-                user_id: Mutex::new(None),
+                persist_session: true,
             }),
         })
+    }
+
+    /// A client for another project of the same account: it shares the token, the user and
+    /// the connection pool, and has its own project, kept in memory only (never the one on
+    /// disk). For a server with several clients, each working on its own video.
+    pub fn fork_project(&self) -> Client {
+        let i = &self.inner;
+        Client {
+            inner: Arc::new(Inner {
+                http: i.http.clone(),
+                download: i.download.clone(),
+                config: i.config.clone(),
+                platform: i.platform.clone(),
+                credentials: i.credentials.clone(),
+                user_id: i.user_id.clone(),
+                session: tokio::sync::Mutex::new(None),
+                replaced: Mutex::new(None),
+                persist_session: false,
+            }),
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -215,7 +250,9 @@ impl Client {
                 .await
                 .map_err(Error::transport)?;
             let (status, retry_after) = (resp.status().as_u16(), retry_after(&resp));
-            let body = resp.bytes().await.map_err(Error::transport)?;
+            let body =
+                crate::limits::read_body(resp, crate::limits::MAX_JSON_BYTES, cfg.timeouts.idle)
+                    .await?;
             match envelope::parse(status, &body, retry_after) {
                 Ok(data) => {
                     let token = data["token"]
@@ -382,11 +419,13 @@ impl Client {
                         return Ok(Answer::Stream(resp));
                     }
                     let retry = retry_after(&resp);
-                    match resp.bytes().await {
+                    match crate::limits::read_body(resp, crate::limits::MAX_JSON_BYTES, t.idle)
+                        .await
+                    {
                         Err(e) if replay == Replay::Paid => Err(Error::Unconfirmed {
-                            message: format!("HTTP {status}, then {}", Error::transport(e)),
+                            message: format!("HTTP {status}, then {e}"),
                         }),
-                        Err(e) => Err(Error::transport(e)),
+                        Err(e) => Err(e),
                         Ok(body) => match envelope::parse(status, &body, retry) {
                             Ok(v) => return Ok(Answer::Json(v)),
                             Err(f) => Ok(f),
@@ -478,7 +517,12 @@ impl Client {
             return Ok(s.clone());
         }
         let path = self.inner.config.session_path();
-        if let Some(s) = crate::files::read_json::<Session>(&path)
+        let on_disk = self
+            .inner
+            .persist_session
+            .then(|| crate::files::read_json::<Session>(&path));
+        if let Some(s) = on_disk
+            .flatten()
             .filter(|s| s.api_url == self.inner.config.api_url)
         {
             self.remember_user(s.user_id.clone());
@@ -521,11 +565,13 @@ impl Client {
             api_url: self.inner.config.api_url.clone(),
             user_id,
         };
-        let bytes = serde_json::to_vec_pretty(&s).map_err(|e| Error::Protocol {
-            message: e.to_string(),
-        })?;
-        crate::files::write_private(&self.inner.config.session_path(), &bytes)
-            .map_err(|e| Error::io("saving the session", e))?;
+        if self.inner.persist_session {
+            let bytes = serde_json::to_vec_pretty(&s).map_err(|e| Error::Protocol {
+                message: e.to_string(),
+            })?;
+            crate::files::write_private(&self.inner.config.session_path(), &bytes)
+                .map_err(|e| Error::io("saving the session", e))?;
+        }
         tracing::info!(session = %session_id, "created a session");
         Ok(s)
     }

@@ -73,6 +73,8 @@ pub struct Timeouts {
     pub retry_backoff: Duration,
     /// How many times an idempotent GET is tried in all.
     pub get_attempts: u32,
+    /// The longest an upload, a download or a JSON reply may move no byte (a stalled peer).
+    pub idle: Duration,
 }
 
 impl Default for Timeouts {
@@ -87,6 +89,7 @@ impl Default for Timeouts {
             rate_limit_max_wait: Duration::from_secs(60),
             retry_backoff: Duration::from_millis(500),
             get_attempts: 4,
+            idle: Duration::from_secs(60),
         }
     }
 }
@@ -104,6 +107,7 @@ impl Timeouts {
             rate_limit_max_wait: Duration::from_millis(200),
             retry_backoff: Duration::from_millis(10),
             get_attempts: 4,
+            idle: Duration::from_secs(5),
         }
     }
 }

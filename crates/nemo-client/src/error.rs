@@ -91,6 +91,11 @@ pub enum Error {
     #[error("unexpected answer from NemoVideo: {message}")]
     Protocol { message: String },
 
+    /// An answer refused to protect the user: larger than any real one, a download to a
+    /// private address or another origin over plain http, a "video" that is not an MP4.
+    #[error("refused an unsafe answer from NemoVideo: {message}")]
+    Unsafe { message: String },
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -124,6 +129,7 @@ impl Error {
             Error::Timeout { .. } => "timeout",
             Error::Rejected { .. } => "rejected",
             Error::Protocol { .. } => "protocol",
+            Error::Unsafe { .. } => "unsafe_answer",
             Error::Io { .. } => "io",
             Error::Config(_) => "config",
         }

@@ -16,11 +16,20 @@ pub enum Frame {
 }
 
 /// Incremental SSE decoder: feed it bytes as they arrive, get complete frames back.
+///
+/// A line or an event longer than [`crate::limits::MAX_SSE_LINE_BYTES`] is dropped whole (no
+/// partial JSON is ever interpreted), so memory stays bounded whatever the backend sends.
 #[derive(Debug, Default)]
 pub struct Decoder {
     line: Vec<u8>,
     data: Option<String>,
     name: Option<String>,
+    /// The current line passed the cap: skip to its end.
+    long_line: bool,
+    /// The current event passed the cap: drop it at its end.
+    long_event: bool,
+    /// Lines and events dropped for their size.
+    pub dropped: usize,
 }
 
 impl Decoder {
@@ -29,14 +38,27 @@ impl Decoder {
     }
 
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Frame>) {
+        let cap = crate::limits::MAX_SSE_LINE_BYTES;
         for &b in bytes {
             if b == b'\n' {
                 let mut line = std::mem::take(&mut self.line);
+                if std::mem::take(&mut self.long_line) {
+                    // The rest of an oversized line: its event is dropped too.
+                    self.long_event = true;
+                    continue;
+                }
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
                 self.line_done(&line, out);
-            } else {
+            } else if self.line.len() >= cap {
+                if !self.long_line {
+                    self.long_line = true;
+                    self.dropped += 1;
+                    tracing::warn!("dropping an SSE line longer than {cap} bytes");
+                    self.line = Vec::new();
+                }
+            } else if !self.long_line {
                 self.line.push(b);
             }
         }
@@ -54,6 +76,9 @@ impl Decoder {
     fn dispatch(&mut self, out: &mut Vec<Frame>) {
         let data = self.data.take();
         let name = self.name.take();
+        if std::mem::take(&mut self.long_event) {
+            return;
+        }
         if data.is_some() || name.is_some() {
             out.push(Frame::Event {
                 name,
@@ -77,6 +102,17 @@ impl Decoder {
             None => (line.as_ref(), ""),
         };
         match field {
+            "data"
+                if self.data.as_ref().map_or(0, String::len) + value.len()
+                    > crate::limits::MAX_SSE_LINE_BYTES =>
+            {
+                if !self.long_event {
+                    self.dropped += 1;
+                    tracing::warn!("dropping an SSE event larger than the cap");
+                }
+                self.long_event = true;
+                self.data = None;
+            }
             "data" => match &mut self.data {
                 Some(d) => {
                     d.push('\n');
@@ -506,6 +542,45 @@ mod tests {
         assert_eq!(
             decode_all(s.as_bytes()),
             vec![AgentEvent::Text("ok".into())]
+        );
+    }
+
+    #[test]
+    fn oversized_lines_and_events_are_dropped_with_bounded_memory() {
+        let cap = crate::limits::MAX_SSE_LINE_BYTES;
+        let mut d = Decoder::new();
+        let mut out = Vec::new();
+        d.feed(b"data: ", &mut out);
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..(cap * 3 / chunk.len()) {
+            d.feed(&chunk, &mut out);
+            assert!(
+                d.line.capacity() <= cap * 2,
+                "the line buffer stays bounded"
+            );
+        }
+        d.feed(b"\n\ndata: {\"ok\":1}\n\n", &mut out);
+        assert_eq!(
+            out,
+            vec![Frame::Event {
+                name: None,
+                data: "{\"ok\":1}".into()
+            }]
+        );
+        assert_eq!(d.dropped, 1);
+        // Many data lines, each under the cap, that add up past it: the event is dropped.
+        let mut out = Vec::new();
+        let line = format!("data: {}\n", "y".repeat(cap / 4));
+        for _ in 0..8 {
+            d.feed(line.as_bytes(), &mut out);
+        }
+        d.feed(b"\ndata: after\n\n", &mut out);
+        assert_eq!(
+            out,
+            vec![Frame::Event {
+                name: None,
+                data: "after".into()
+            }]
         );
     }
 

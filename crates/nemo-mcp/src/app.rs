@@ -31,15 +31,27 @@ impl App {
         ToolError::from_client(e, &self.settings.client.web_url)
     }
 
-    /// Folders whose files are never uploaded: our own state (credentials, journal).
+    /// Folders whose files are never uploaded: our own state (credentials, journal), as
+    /// configured and as resolved.
     pub fn private_dirs(&self) -> Vec<std::path::PathBuf> {
-        let v = vec![
+        let v = [
             self.settings.client.state_dir.clone(),
             self.settings.client.client_id_file.clone(),
         ];
+        let resolved: Vec<_> = v.iter().filter_map(|p| p.canonicalize().ok()).collect();
         v.into_iter()
-            .filter_map(|p| p.canonicalize().ok())
+            .filter(|p| p.is_absolute())
+            .chain(resolved)
             .collect()
+    }
+
+    /// Where uploads may come from.
+    pub fn input_policy(&self) -> crate::paths::InputPolicy {
+        crate::paths::InputPolicy {
+            lexical: self.settings.allowed_lexical.clone(),
+            canonical: self.settings.allowed_dirs.clone(),
+            private: self.private_dirs(),
+        }
     }
 
     /// Pick up the journal: finished jobs are listed again; running ones are resumed (a render

@@ -44,6 +44,8 @@ pub enum Code {
     Timeout,
     Rejected,
     Protocol,
+    /// An answer from the backend refused to protect the user (too large, a private address).
+    UnsafeAnswer,
     Io,
     Config,
 }
@@ -70,6 +72,7 @@ impl Code {
             Error::Timeout { .. } => Code::Timeout,
             Error::Rejected { .. } => Code::Rejected,
             Error::Protocol { .. } => Code::Protocol,
+            Error::Unsafe { .. } => Code::UnsafeAnswer,
             Error::Io { .. } => Code::Io,
             _ => Code::Config,
         }

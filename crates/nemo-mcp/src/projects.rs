@@ -213,7 +213,13 @@ impl App {
         let mut media = Vec::new();
         for r in &files {
             if let MediaSource::File { path } = &r.source {
-                match validate::validate_media_file(path, limit) {
+                let p = path.clone();
+                // Opening may block (a slow disk, a network mount): off the async workers.
+                let checked =
+                    tokio::task::spawn_blocking(move || validate::validate_media_file(&p, limit))
+                        .await
+                        .unwrap_or_else(|e| Err(validate::Rejection::Unreadable(e.to_string())));
+                match checked {
                     Ok(m) => media.push((r.clone(), m)),
                     Err(why) => missing.push(format!("{} ({why})", path.display())),
                 }

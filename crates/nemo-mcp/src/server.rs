@@ -4,7 +4,7 @@ use crate::app::App;
 use crate::errors::{Code, ToolError};
 use crate::jobs::{self, Job, JobKind, Spawned};
 use crate::tools::*;
-use crate::uploads::{check_inputs, CheckedInputs};
+use crate::uploads::{check_inputs_blocking, CheckedInputs};
 use crate::views::{structured, JobView, Progress};
 use nemo_client::routing::{route, Intent};
 use nemo_client::TokenSource;
@@ -224,7 +224,7 @@ impl NemoServer {
             files,
             urls,
             rejected,
-        } = match check_inputs(app, paths, urls_in) {
+        } = match check_inputs_blocking(app.clone(), paths, urls_in).await {
             Ok(c) => c,
             Err(e) => return fail(e),
         };

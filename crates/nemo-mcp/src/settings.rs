@@ -16,6 +16,9 @@ pub struct Settings {
     pub output_dir: PathBuf,
     /// Local files may only be uploaded from inside these (canonical) folders.
     pub allowed_dirs: Vec<PathBuf>,
+    /// The same folders as given (absolute ones) and as resolved: what a path is checked
+    /// against before the file system is touched.
+    pub allowed_lexical: Vec<PathBuf>,
     pub default_wait: Duration,
     /// Progress is notified at least this often while a call waits.
     pub progress_every: Duration,
@@ -64,13 +67,22 @@ pub fn default_output_dir() -> PathBuf {
 impl Settings {
     /// Defaults around a client configuration (for embedding: the demo, tests).
     pub fn new(client: Config, output_dir: PathBuf, allowed_dirs: Vec<PathBuf>) -> Settings {
+        let canonical: Vec<PathBuf> = allowed_dirs
+            .iter()
+            .filter_map(|p| p.canonicalize().ok())
+            .collect();
+        let mut lexical: Vec<PathBuf> = allowed_dirs
+            .iter()
+            .filter(|p| p.is_absolute() && p.exists())
+            .map(|p| p.components().collect())
+            .chain(canonical.iter().cloned())
+            .collect();
+        lexical.dedup();
         Settings {
             client,
             output_dir,
-            allowed_dirs: allowed_dirs
-                .iter()
-                .filter_map(|p| p.canonicalize().ok())
-                .collect(),
+            allowed_dirs: canonical,
+            allowed_lexical: lexical,
             default_wait: DEFAULT_WAIT,
             progress_every: Duration::from_secs(5),
             render_poll: Duration::from_secs(5),
@@ -103,8 +115,14 @@ impl Settings {
         // The defaults are `Settings::new`'s (which canonicalizes the allowed folders); the
         // environment only overrides what it sets.
         let mut s = Settings::new(client, output_dir, allowed);
-        if let Some(wait) = env("NEMO_DEFAULT_WAIT_S").and_then(|v| wait_seconds(&v)) {
-            s.default_wait = wait;
+        if let Some(v) = env("NEMO_DEFAULT_WAIT_S") {
+            match wait_seconds(&v) {
+                Some(wait) => s.default_wait = wait,
+                None => tracing::warn!(
+                    "NEMO_DEFAULT_WAIT_S={v:?} is not a finite number of seconds; using {} s",
+                    s.default_wait.as_secs()
+                ),
+            }
         }
         if let Some(d) = env_ms("NEMO_PROGRESS_INTERVAL_MS") {
             s.progress_every = d;

@@ -25,7 +25,24 @@ fn shown(raw: &str) -> String {
         .collect()
 }
 
-/// Check every input; an error when nothing at all can be sent.
+/// Check every input off the async workers (opening a file may block: a FIFO, a slow disk, a
+/// network mount); an error when nothing at all can be sent.
+pub async fn check_inputs_blocking(
+    app: std::sync::Arc<App>,
+    paths: Vec<String>,
+    urls: Vec<String>,
+) -> Result<CheckedInputs, ToolError> {
+    tokio::task::spawn_blocking(move || check_inputs(&app, paths, urls))
+        .await
+        .unwrap_or_else(|e| {
+            Err(ToolError::new(
+                Code::Internal,
+                format!("checking the files failed: {e}"),
+            ))
+        })
+}
+
+/// Check every input; an error when nothing at all can be sent. Blocking.
 pub fn check_inputs(
     app: &App,
     paths: Vec<String>,
@@ -42,14 +59,14 @@ pub fn check_inputs(
         )));
     }
     let limit = app.settings.client.profile.max_upload_bytes();
-    let private = app.private_dirs();
+    let policy = app.input_policy();
     let mut checked = CheckedInputs {
         files: Vec::new(),
         urls: Vec::new(),
         rejected: Vec::new(),
     };
     for raw in paths {
-        let result = crate::paths::resolve_input(&raw, &app.settings.allowed_dirs, &private)
+        let result = crate::paths::resolve_input(&raw, &policy)
             .and_then(|p| validate::validate_media_file(&p, limit).map_err(|r| r.to_string()));
         match result {
             Ok(f) => checked.files.push((shown(&raw), f)),

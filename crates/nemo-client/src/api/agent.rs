@@ -199,6 +199,8 @@ pub struct TurnReply {
     pub error: Option<String>,
     /// Function calls still waiting for their response.
     open_calls: usize,
+    /// The reply passed [`crate::limits::MAX_REPLY_CHARS`]; later text is dropped.
+    truncated: bool,
     /// The last content event was a final response (ADK: not partial, no function call or
     /// response in it).
     last_final: bool,
@@ -208,7 +210,18 @@ impl TurnReply {
     pub fn push(&mut self, event: &AgentEvent) {
         match event {
             AgentEvent::Text(t) => {
-                self.texts.push(t.clone());
+                // Bounded: a turn's reply is for reading, not a channel for megabytes.
+                let kept: usize = self.texts.iter().map(String::len).sum();
+                if self.truncated {
+                } else if kept + t.len() <= crate::limits::MAX_REPLY_CHARS {
+                    self.texts.push(t.clone());
+                } else {
+                    let room = crate::limits::MAX_REPLY_CHARS.saturating_sub(kept);
+                    let mut cut: String = t.chars().take(room / 4).collect();
+                    cut.push_str(" […]");
+                    self.texts.push(cut);
+                    self.truncated = true;
+                }
                 self.last_final = true;
             }
             AgentEvent::Final => self.last_final = true,
@@ -280,5 +293,14 @@ mod tests {
         assert!(!turn(&[call.clone(), result.clone()]).is_complete());
         assert!(!turn(&[]).is_complete());
         assert!(!turn(&[AgentEvent::Heartbeat]).is_complete());
+    }
+
+    #[test]
+    fn a_reply_is_bounded() {
+        let big = AgentEvent::Text("z".repeat(crate::limits::MAX_REPLY_CHARS / 2 + 1));
+        let t = turn(&[big.clone(), big.clone(), big]);
+        assert!(t.reply().len() <= crate::limits::MAX_REPLY_CHARS + 16);
+        assert!(t.reply().ends_with("[…]"));
+        assert!(t.is_complete());
     }
 }

@@ -275,6 +275,11 @@ impl Client {
     /// Download a finished render to `dest`: streamed into `dest.part`, renamed when complete.
     /// Uses the status URL, else the `/download` fallback. A broken transfer is resumed (or
     /// restarted) once. Returns the number of bytes.
+    ///
+    /// The backend chooses the URL, so it is checked ([`crate::egress`]): the API's own origin,
+    /// or a public `https` host, on every redirect hop. The file is capped at the announced
+    /// size (else [`crate::limits::MAX_DOWNLOAD_BYTES`]), a stall ends it, and it must be an
+    /// MP4 (`ftyp` with a known brand) before it takes its name.
     pub async fn download_render(
         &self,
         id: &RenderId,
@@ -282,15 +287,29 @@ impl Client {
         dest: &Path,
         on_bytes: impl Fn(u64, Option<u64>) + Send + Sync,
     ) -> Result<u64> {
-        let url = status
-            .url
-            .clone()
-            .unwrap_or_else(|| self.url(&format!("/api/render/proxy/{}/download", id.as_str())));
+        let fallback = self.url(&format!("/api/render/proxy/{}/download", id.as_str()));
+        let raw = match status.url.as_deref() {
+            Some(u) if u.starts_with('/') => self.url(u),
+            Some(u) => u.to_string(),
+            None => fallback,
+        };
+        let url = reqwest::Url::parse(&raw).map_err(|_| Error::Protocol {
+            message: "the render's download URL is not a URL".into(),
+        })?;
+        let policy = crate::egress::DownloadPolicy::new(&self.config().api_url);
+        policy.check(&url).map_err(|why| Error::Unsafe {
+            message: format!("the render's download URL was refused: {why}"),
+        })?;
+        let limit = status.size.filter(|s| *s > 0);
         let part = part_path(dest);
         let mut last = None;
         for _ in 0..2 {
-            match self.download_once(&url, &part, &on_bytes).await {
+            match self
+                .download_once(&url, policy.is_api(&url), &part, limit, &on_bytes)
+                .await
+            {
                 Ok(n) => {
+                    check_mp4(&part).await?;
                     tokio::fs::rename(&part, dest).await.map_err(|e| {
                         Error::io(format!("moving the download to {}", dest.display()), e)
                     })?;
@@ -300,7 +319,12 @@ impl Client {
                     tracing::warn!("download interrupted ({e}); trying once more");
                     last = Some(e);
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    if matches!(e, Error::Unsafe { .. }) {
+                        let _ = tokio::fs::remove_file(&part).await;
+                    }
+                    return Err(e);
+                }
             }
         }
         Err(last.unwrap_or(Error::Transient {
@@ -310,19 +334,21 @@ impl Client {
 
     async fn download_once(
         &self,
-        url: &str,
+        url: &reqwest::Url,
+        same_origin: bool,
         part: &Path,
+        announced: Option<u64>,
         on_bytes: &(impl Fn(u64, Option<u64>) + Send + Sync),
     ) -> Result<u64> {
-        let have = tokio::fs::metadata(part)
+        let have = tokio::fs::symlink_metadata(part)
             .await
             .map(|m| m.len())
             .unwrap_or(0);
-        // The token goes only to our API's own origin, never to a CDN host.
-        let same_origin = url.starts_with(&format!("{}/", self.config().api_url));
+        let download = self.inner.download.clone();
         let answer = self
-            .execute(Want::Stream, Replay::Retry, |http, token| {
-                let mut rb = http.get(url);
+            .execute(Want::Stream, Replay::Retry, |_, token| {
+                let mut rb = download.get(url.clone());
+                // The token goes only to our API's own origin, never to a CDN host.
                 if same_origin {
                     rb = rb.bearer_auth(token.expose());
                 }
@@ -331,28 +357,45 @@ impl Client {
                 }
                 Ok(rb)
             })
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // A refused redirect or address comes back as a failed request.
+                Error::Transient { .. } if !same_origin => Error::Unsafe {
+                    message: "the download was refused (a redirect or an address outside the allowed ones) or failed".into(),
+                },
+                e => e,
+            })?;
         let Answer::Stream(resp) = answer else {
             return Err(Error::Protocol {
                 message: "the download answered with JSON instead of a file".into(),
             });
         };
         let resumed = resp.status().as_u16() == 206;
-        let total = resp
+        let offered = resp
             .content_length()
             .map(|l| if resumed { l + have } else { l });
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .append(resumed)
-            .truncate(!resumed)
-            .open(part)
+        let cap = announced.unwrap_or(crate::limits::MAX_DOWNLOAD_BYTES);
+        let total = announced.or(offered);
+        if offered.is_some_and(|o| o > cap) {
+            return Err(Error::Unsafe {
+                message: format!(
+                    "the download is larger ({} bytes) than announced ({cap})",
+                    offered.unwrap_or(0)
+                ),
+            });
+        }
+        let mut file = open_part(part, resumed)
             .await
             .map_err(|e| Error::io(format!("writing {}", part.display()), e))?;
         let mut written = if resumed { have } else { 0 };
         let mut body = resp.bytes_stream();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(Error::transport)?;
+            if written + chunk.len() as u64 > cap {
+                return Err(Error::Unsafe {
+                    message: format!("the download went past its announced size ({cap} bytes)"),
+                });
+            }
             file.write_all(&chunk)
                 .await
                 .map_err(|e| Error::io(format!("writing {}", part.display()), e))?;
@@ -371,6 +414,40 @@ impl Client {
             });
         }
         Ok(written)
+    }
+}
+
+/// Open the `.part` file for writing without following a symlink planted in its place.
+async fn open_part(part: &Path, append: bool) -> std::io::Result<tokio::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true).write(true).append(append).truncate(!append);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW).mode(0o644);
+    }
+    let part = part.to_path_buf();
+    let f = tokio::task::spawn_blocking(move || o.open(part))
+        .await
+        .map_err(std::io::Error::other)??;
+    Ok(tokio::fs::File::from_std(f))
+}
+
+/// A finished download must be an MP4 before it takes its name.
+async fn check_mp4(part: &Path) -> Result<()> {
+    use tokio::io::AsyncReadExt;
+    let mut head = [0u8; 12];
+    let n = match tokio::fs::File::open(part).await {
+        Ok(mut f) => f.read(&mut head).await.unwrap_or(0),
+        Err(e) => return Err(Error::io(format!("reading {}", part.display()), e)),
+    };
+    if crate::validate::is_mp4(&head[..n]) {
+        Ok(())
+    } else {
+        let _ = tokio::fs::remove_file(part).await;
+        Err(Error::Unsafe {
+            message: "the downloaded file is not an MP4 video".into(),
+        })
     }
 }
 

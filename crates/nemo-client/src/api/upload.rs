@@ -39,6 +39,64 @@ pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
     Ok(hex(&h.finalize()))
 }
 
+/// Notices an upload that stopped moving: no byte taken for `idle` while the body is sent,
+/// or no answer within `request` once it is all sent.
+struct Watchdog {
+    start: tokio::time::Instant,
+    /// Milliseconds since `start` of the last byte taken.
+    last_ms: AtomicU64,
+    sent: AtomicU64,
+    total: u64,
+}
+
+impl Watchdog {
+    fn new(total: u64) -> Watchdog {
+        Watchdog {
+            start: tokio::time::Instant::now(),
+            last_ms: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            total,
+        }
+    }
+
+    fn moved(&self, sent: u64) {
+        let ms = self.start.elapsed().as_millis() as u64;
+        self.last_ms.store(ms, Ordering::Relaxed);
+        self.sent.store(sent, Ordering::Relaxed);
+    }
+
+    async fn expired(&self, idle: std::time::Duration, answer: std::time::Duration) -> Error {
+        let step = (idle / 10).clamp(
+            std::time::Duration::from_millis(20),
+            std::time::Duration::from_secs(1),
+        );
+        loop {
+            tokio::time::sleep(step).await;
+            let quiet = self
+                .start
+                .elapsed()
+                .saturating_sub(std::time::Duration::from_millis(
+                    self.last_ms.load(Ordering::Relaxed),
+                ));
+            let all_sent = self.sent.load(Ordering::Relaxed) >= self.total;
+            let limit = if all_sent { answer } else { idle };
+            if quiet > limit {
+                return Error::Transient {
+                    message: format!(
+                        "the upload stalled: {} for {} s",
+                        if all_sent {
+                            "no answer"
+                        } else {
+                            "no byte taken"
+                        },
+                        limit.as_secs()
+                    ),
+                };
+            }
+        }
+    }
+}
+
 /// Called with (bytes sent so far, total bytes) as an upload streams.
 pub type UploadProgress = Arc<dyn Fn(u64, u64) + Send + Sync>;
 
@@ -128,9 +186,12 @@ impl Client {
         let total: u64 = files.iter().map(|f| f.size).sum();
         // One hasher per file, fed as its bytes stream out (the last attempt's are kept).
         let hashers: Arc<Mutex<Vec<Sha256>>> = Arc::default();
-        self.with_session(|s| {
+        let watchdog = Arc::new(Watchdog::new(total));
+        let timeouts = self.config().timeouts.clone();
+        let upload = self.with_session(|s| {
             let progress = progress.clone();
             let hashers = hashers.clone();
+            let watchdog = watchdog.clone();
             async move {
                 let url = self.url(&format!("/api/upload-video/nemo_agent/me/{}", s.session_id));
                 let answer = self
@@ -139,23 +200,31 @@ impl Client {
                         let mut form = Form::new();
                         *lock(&hashers) = vec![Sha256::new(); files.len()];
                         for (index, f) in files.iter().enumerate() {
-                            let file = std::fs::File::open(&f.path).map_err(|e| {
-                                Error::io(format!("opening {}", f.path.display()), e)
+                            // The very file that was checked, from its open handle; never
+                            // the path again, which may point elsewhere by now.
+                            let file = f.reopen().map_err(|e| {
+                                Error::io(format!("reading {}", f.path.display()), e)
                             })?;
                             let (sent, progress) = (sent.clone(), progress.clone());
-                            let hashers = hashers.clone();
+                            let (hashers, watchdog) = (hashers.clone(), watchdog.clone());
                             let stream = tokio_util::io::ReaderStream::with_capacity(
-                                tokio::fs::File::from_std(file),
+                                tokio::io::AsyncReadExt::take(
+                                    tokio::fs::File::from_std(file),
+                                    f.size,
+                                ),
                                 256 * 1024,
                             )
                             .inspect(move |chunk| {
                                 if let (Ok(c), Some(h)) = (chunk, lock(&hashers).get_mut(index)) {
                                     h.update(c);
                                 }
-                                if let (Ok(c), Some(p)) = (chunk, &progress) {
+                                if let Ok(c) = chunk {
                                     let now = sent.fetch_add(c.len() as u64, Ordering::Relaxed)
                                         + c.len() as u64;
-                                    p(now.min(total), total);
+                                    watchdog.moved(now);
+                                    if let Some(p) = &progress {
+                                        p(now.min(total), total);
+                                    }
                                 }
                             });
                             let part = Part::stream_with_length(
@@ -186,8 +255,12 @@ impl Client {
                     }),
                 }
             }
-        })
-        .await
+        });
+        // A peer that stops reading (or answering) ends the upload instead of holding it.
+        tokio::select! {
+            r = upload => r,
+            e = watchdog.expired(timeouts.idle, timeouts.request) => Err(e),
+        }
     }
 
     /// Let the backend fetch media from http(s) URLs.
