@@ -5,15 +5,20 @@
 use std::io::Write;
 use std::path::Path;
 
-/// Create `dir` (and parents) readable by the owner only.
+/// Create `dir` (and missing parents) readable by the owner only. A folder that already
+/// exists keeps its permissions: it may be shared, and it is not ours to change.
 pub fn private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
     }
-    Ok(())
+    b.create(dir)
 }
 
 /// Write `bytes` to `path` atomically with mode 0600.
@@ -78,6 +83,19 @@ mod tests {
                     .mode()
                     & 0o777,
                 0o700
+            );
+        }
+        #[cfg(unix)]
+        {
+            // A folder that exists (a shared one) keeps its mode.
+            use std::os::unix::fs::PermissionsExt;
+            let shared = dir.path().join("shared");
+            std::fs::create_dir(&shared).unwrap();
+            std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o775)).unwrap();
+            write_private(&shared.join("x.json"), b"{}").unwrap();
+            assert_eq!(
+                std::fs::metadata(&shared).unwrap().permissions().mode() & 0o777,
+                0o775
             );
         }
         std::fs::write(&p, b"{\"a\":").unwrap();

@@ -57,7 +57,7 @@ impl App {
     /// Pick up the journal: finished jobs are listed again; running ones are resumed (a render
     /// is polled and downloaded; a generation is recovered from state, never re-sent).
     pub fn resume_jobs(self: &Arc<Self>) {
-        for job in self.jobs.journal().load_all() {
+        for job in self.jobs.journal().load_all(&self.settings.output_dir) {
             if job.status.is_finished() {
                 self.jobs.restore_finished(job);
                 continue;

@@ -251,6 +251,23 @@ pub fn reserve_output(dir: &Path, stem: &str) -> std::io::Result<PathBuf> {
     Err(std::io::Error::other("no free file name"))
 }
 
+/// Whether `p` names an `.mp4` directly inside `dir` (both as written and as resolved), so a
+/// journaled path can never send a download elsewhere.
+pub fn is_output_file(dir: &Path, p: &Path) -> bool {
+    let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
+        return false;
+    };
+    let name = name.to_string_lossy();
+    if p.components().any(|c| c == Component::ParentDir)
+        || !name.to_ascii_lowercase().ends_with(".mp4")
+        || name.starts_with('.')
+    {
+        return false;
+    }
+    let canon = |d: &Path| d.canonicalize().unwrap_or_else(|_| d.to_path_buf());
+    canon(parent) == canon(dir)
+}
+
 /// A `file://` URI for a local path.
 pub fn file_uri(path: &Path) -> String {
     let s = path.to_string_lossy().replace('\\', "/");

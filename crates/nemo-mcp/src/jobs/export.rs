@@ -105,7 +105,11 @@ async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<V
     };
     check_output_dir(&app.settings.output_dir)?;
     // After a restart the journaled file is reused, so its `.part` is resumed, not duplicated.
-    let dest = match ctx.snapshot().output_path.filter(|p| !p.exists()) {
+    let dest = match ctx
+        .snapshot()
+        .output_path
+        .filter(|p| !p.exists() && paths::is_output_file(&app.settings.output_dir, p))
+    {
         Some(p) => p,
         None => {
             let p = paths::reserve_output(&app.settings.output_dir, &stem).map_err(|e| {

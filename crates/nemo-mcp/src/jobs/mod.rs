@@ -244,6 +244,7 @@ impl JobManager {
         };
         let journal = self.journal.clone();
         let task_cell = cell.clone();
+        let manager = self.clone();
         let handle = tokio::spawn(async move {
             let cell = task_cell;
             let cancel = cell.cancel.clone();
@@ -271,8 +272,11 @@ impl JobManager {
                         j.message = "cancelled".into();
                     }
                 }
+                // Needed only to recover a running generation: a finished job drops it.
+                j.state_before = None;
             });
             journal.save(&cell.tx.borrow());
+            manager.prune();
         });
         *lock(&cell.task) = Some(handle);
         Spawned::Started(job)
@@ -295,6 +299,32 @@ impl JobManager {
         }
     }
 
+    /// Keep the newest [`journal::KEEP_FINISHED`] finished jobs, in memory and in the journal.
+    pub fn prune(&self) {
+        let mut cells = lock(&self.cells);
+        let mut finished: Vec<(DateTime<Utc>, String)> = cells
+            .values()
+            .filter_map(|c| {
+                let j = c.tx.borrow();
+                j.status.is_finished().then(|| (j.created_at, j.id.clone()))
+            })
+            .collect();
+        if finished.len() <= journal::KEEP_FINISHED {
+            return;
+        }
+        finished.sort();
+        let drop = finished.len() - journal::KEEP_FINISHED;
+        for (_, id) in finished.into_iter().take(drop) {
+            cells.remove(&id);
+            self.journal.remove(&id);
+        }
+    }
+
+    /// How many jobs are held in memory.
+    pub fn len(&self) -> usize {
+        lock(&self.cells).len()
+    }
+
     /// Register a finished job read from the journal (for `get_job`/`list_jobs`).
     pub fn restore_finished(&self, job: Job) {
         let (tx, _) = watch::channel(job.clone());
@@ -312,11 +342,34 @@ impl JobManager {
         lock(&self.cells).get(id).map(|c| c.tx.borrow().clone())
     }
 
-    /// Recent jobs, newest first.
+    /// Recent jobs, newest first, without the state snapshots a running generation keeps.
     pub fn list(&self) -> Vec<Job> {
         let mut v: Vec<Job> = lock(&self.cells)
             .values()
-            .map(|c| c.tx.borrow().clone())
+            .map(|c| {
+                let j = c.tx.borrow();
+                Job {
+                    id: j.id.clone(),
+                    kind: j.kind,
+                    status: j.status,
+                    created_at: j.created_at,
+                    finished_at: j.finished_at,
+                    progress_pct: j.progress_pct,
+                    message: j.message.clone(),
+                    activity: j.activity,
+                    result: j.result.clone(),
+                    error: j.error.clone(),
+                    instruction: j.instruction.clone(),
+                    session_id: j.session_id.clone(),
+                    state_before: None,
+                    credits_before: j.credits_before,
+                    render_id: j.render_id.clone(),
+                    output_stem: j.output_stem.clone(),
+                    output_path: j.output_path.clone(),
+                    request_id: j.request_id.clone(),
+                    cost_kind: j.cost_kind,
+                }
+            })
             .collect();
         v.sort_by_key(|j| std::cmp::Reverse(j.created_at));
         v
@@ -462,8 +515,26 @@ mod tests {
         assert_eq!(r.status, JobStatus::Cancelled);
         // All journaled; a torn file is skipped.
         std::fs::write(dir.path().join("torn.json"), b"{\"id\":").unwrap();
-        let loaded = m.journal().load_all();
+        let loaded = m.journal().load_all(dir.path());
         assert_eq!(loaded.len(), 2);
         assert!(loaded.iter().all(|j| j.status.is_finished()));
+        // Finished jobs are pruned to the newest KEEP_FINISHED, in memory and on disk.
+        for _ in 0..(journal::KEEP_FINISHED + 20) {
+            let j = m.spawn(Job::new(JobKind::Upload), |_| async { Ok(Value::Null) });
+            m.wait(
+                &j.id,
+                Duration::from_secs(5),
+                Duration::from_secs(1),
+                &stop,
+                |_| async {},
+            )
+            .await
+            .unwrap();
+        }
+        assert_eq!(m.len(), journal::KEEP_FINISHED);
+        assert_eq!(
+            m.journal().load_all(dir.path()).len(),
+            journal::KEEP_FINISHED
+        );
     }
 }
