@@ -1,5 +1,7 @@
 //! `nemo-mcp --http 127.0.0.1:PORT`: the same server over streamable HTTP, spoken to with raw
-//! HTTP requests (initialize, tools/list, tools/call).
+//! HTTP requests (initialize, tools/list, tools/call), and guarded as the MCP specification
+//! asks: `Origin` validated, a bearer token required, loopback unless told otherwise, and one
+//! project per MCP session.
 
 use e2e::binary;
 use nemo_sim::{Sim, SimConfig};
@@ -18,80 +20,240 @@ fn message(body: &str) -> Value {
         .unwrap_or_else(|| panic!("no JSON-RPC message in {body:?}"))
 }
 
-#[tokio::test]
-async fn the_server_over_streamable_http() {
-    let sim = Sim::start(SimConfig::fast()).await.unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = tokio::process::Command::new(binary())
-        .args(["--http", &format!("127.0.0.1:{port}")])
-        .env("HOME", home.path())
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("NEMO_TOKEN")
-        .env("NEMO_API_URL", sim.base_url())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}/mcp");
-    let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The server over HTTP against a simulator, in its own home folder.
+struct Server {
+    _sim: nemo_sim::SimHandle,
+    home: tempfile::TempDir,
+    child: tokio::process::Child,
+    url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let sim = Sim::start(SimConfig::fast()).await.unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let token_file = home.path().join("mcp-token");
+        let child = tokio::process::Command::new(binary())
+            .args(["--http", &format!("127.0.0.1:{port}")])
+            .arg("--token-file")
+            .arg(&token_file)
+            .env("HOME", home.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("NEMO_TOKEN")
+            .env("NEMO_API_URL", sim.base_url())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let token = std::fs::read_to_string(&token_file)
+            .expect("the server made its token file")
+            .trim()
+            .to_string();
+        Server {
+            _sim: sim,
+            home,
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+            token,
+            http: reqwest::Client::new(),
+        }
     }
-    let post = |body: Value, session: Option<String>| {
-        let mut rb = http
-            .post(&url)
+
+    fn request(&self, body: &Value, session: Option<&str>) -> reqwest::RequestBuilder {
+        let mut rb = self
+            .http
+            .post(&self.url)
             .header("Accept", "application/json, text/event-stream")
             .header("Content-Type", "application/json")
-            .json(&body);
+            .json(body);
         if let Some(s) = session {
             rb = rb.header("Mcp-Session-Id", s);
         }
-        rb.send()
-    };
-    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw-http","version":"0"}}});
-    let r = post(init, None).await.unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
-    let session = r
-        .headers()
-        .get("mcp-session-id")
-        .map(|v| v.to_str().unwrap().to_string());
-    let init_msg = message(&r.text().await.unwrap());
-    assert_eq!(init_msg["result"]["serverInfo"]["name"], "nemo-mcp");
-    let r = post(
-        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
-        session.clone(),
-    )
-    .await
-    .unwrap();
-    assert!(r.status().is_success());
+        rb
+    }
+
+    async fn post(&self, body: Value, session: Option<&str>) -> reqwest::Response {
+        self.request(&body, session)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Initialize a session; its id.
+    async fn session(&self, name: &str) -> String {
+        let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":name,"version":"0"}}});
+        let r = self.post(init, None).await;
+        assert!(r.status().is_success(), "{}", r.status());
+        let session = r
+            .headers()
+            .get("mcp-session-id")
+            .expect("a session id")
+            .to_str()
+            .unwrap()
+            .to_string();
+        let init_msg = message(&r.text().await.unwrap());
+        assert_eq!(init_msg["result"]["serverInfo"]["name"], "nemo-mcp");
+        let r = self
+            .post(
+                json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+                Some(&session),
+            )
+            .await;
+        assert!(r.status().is_success());
+        session
+    }
+
+    async fn call(&self, session: &str, tool: &str, args: Value) -> Value {
+        let call = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":tool,"arguments":args}});
+        let r = self.post(call, Some(session)).await;
+        message(&r.text().await.unwrap())["result"].clone()
+    }
+}
+
+#[tokio::test]
+async fn the_server_over_streamable_http() {
+    let mut s = Server::start().await;
+    let session = s.session("raw-http").await;
     let list = message(
-        &post(
+        &s.post(
             json!({"jsonrpc":"2.0","id":2,"method":"tools/list"}),
-            session.clone(),
+            Some(&session),
         )
         .await
-        .unwrap()
         .text()
         .await
         .unwrap(),
     );
     assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 9);
-    let call = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get_credits","arguments":{}}});
-    let credits = message(&post(call, session).await.unwrap().text().await.unwrap());
+    let credits = s.call(&session, "get_credits", json!({})).await;
+    assert_eq!(credits["structuredContent"]["available"], 100, "{credits}");
+    s.child.kill().await.ok();
+}
+
+#[tokio::test]
+async fn a_request_without_the_token_or_from_another_origin_is_refused() {
+    let mut s = Server::start().await;
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"0"}}});
+    // No token, a wrong one, a token of another length.
+    let none = s.request(&init, None).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    assert_eq!(none.headers()["www-authenticate"], "Bearer");
+    for wrong in [
+        "0".repeat(s.token.len()),
+        "x".into(),
+        format!("{}0", s.token),
+    ] {
+        let r = s
+            .request(&init, None)
+            .bearer_auth(&wrong)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{wrong}");
+    }
+    // A web page of another origin, even one that somehow has the token.
+    for origin in [
+        "https://evil.example",
+        "http://localhost.evil.example",
+        "null",
+    ] {
+        let r = s
+            .request(&init, None)
+            .bearer_auth(&s.token)
+            .header("Origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{origin}");
+    }
+    // A local page (the Inspector's UI) with the token is welcome.
+    let r = s
+        .request(&init, None)
+        .bearer_auth(&s.token)
+        .header("Origin", "http://localhost:6274")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    // The token never appears in what the server says.
+    let text = r.text().await.unwrap();
+    assert!(!text.contains(&s.token));
+    s.child.kill().await.ok();
+}
+
+#[tokio::test]
+async fn two_sessions_work_on_two_projects_and_never_see_each_others_jobs() {
+    let mut s = Server::start().await;
+    let (a, b) = (s.session("host-a").await, s.session("host-b").await);
+    let png = s.home.path().join("a.png");
+    std::fs::write(
+        &png,
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0",
+    )
+    .unwrap();
+    let up = s
+        .call(&a, "upload_media", json!({"paths":[png.to_str().unwrap()]}))
+        .await;
+    let job = up["structuredContent"]["job_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{up}"))
+        .to_string();
+    let pa = s.call(&a, "connect", json!({})).await["structuredContent"]["project_id"].clone();
+    let pb = s.call(&b, "connect", json!({})).await["structuredContent"]["project_id"].clone();
+    assert!(pa.is_string() && pb.is_string());
+    assert_ne!(pa, pb, "each session has its own project");
+    let la = s.call(&a, "list_jobs", json!({})).await;
+    let lb = s.call(&b, "list_jobs", json!({})).await;
     assert_eq!(
-        credits["result"]["structuredContent"]["available"], 100,
-        "{credits}"
+        la["structuredContent"]["jobs"].as_array().unwrap().len(),
+        1,
+        "{la}"
     );
-    child.kill().await.ok();
+    assert_eq!(
+        lb["structuredContent"]["jobs"].as_array().unwrap().len(),
+        0,
+        "{lb}"
+    );
+    let peek = s.call(&b, "get_job", json!({"job_id": job})).await;
+    assert_eq!(peek["isError"], true, "{peek}");
+    assert_eq!(peek["structuredContent"]["code"], "unknown_job", "{peek}");
+    let b_tl = s.call(&b, "get_timeline", json!({})).await;
+    assert_eq!(b_tl["structuredContent"]["media_count"], 0, "{b_tl}");
+    s.child.kill().await.ok();
+}
+
+#[tokio::test]
+async fn a_non_loopback_address_needs_allow_remote() {
+    let home = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(binary())
+        .args(["--http", &format!("0.0.0.0:{}", free_port())])
+        .env("HOME", home.path())
+        .env_remove("XDG_CONFIG_HOME")
+        .env("NEMO_API_URL", "http://127.0.0.1:9")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--allow-remote"), "{err}");
+    assert!(out.stdout.is_empty());
 }

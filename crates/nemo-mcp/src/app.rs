@@ -11,20 +11,31 @@ pub struct App {
     pub settings: Settings,
     pub jobs: JobManager,
     /// The media uploaded to each project (to restore a lost one).
-    pub projects: crate::projects::Ledger,
+    pub projects: Arc<crate::projects::Ledger>,
 }
 
 impl App {
     pub fn new(settings: Settings) -> Result<Arc<App>, String> {
         let client = Client::new(settings.client.clone()).map_err(|e| e.to_string())?;
         let jobs = JobManager::new(settings.journal_dir());
-        let projects = crate::projects::Ledger::new(settings.projects_dir());
+        let projects = Arc::new(crate::projects::Ledger::new(settings.projects_dir()));
         Ok(Arc::new(App {
             client,
             settings,
             jobs,
             projects,
         }))
+    }
+
+    /// The same account and settings with a project and jobs of their own: one per MCP
+    /// session over `--http`, so two hosts never see or edit each other's video.
+    pub fn fork(&self, owner: &str) -> Arc<App> {
+        Arc::new(App {
+            client: self.client.fork_project(),
+            settings: self.settings.clone(),
+            jobs: self.jobs.scoped(owner),
+            projects: self.projects.clone(),
+        })
     }
 
     pub fn err(&self, e: &nemo_client::Error) -> ToolError {

@@ -17,8 +17,20 @@ pub struct Cli {
     #[arg(long, global = true, value_parser = parse_profile)]
     profile: Option<Profile>,
     /// Serve MCP over streamable HTTP on this address (e.g. 127.0.0.1:8808) instead of stdio.
+    /// Every request needs `Authorization: Bearer <token>`, with the token from --token-file.
     #[arg(long)]
     http: Option<std::net::SocketAddr>,
+    /// With --http: the file holding the bearer token (made, mode 0600, if missing).
+    /// Default: `http-token` in the state folder.
+    #[arg(long, requires = "http")]
+    token_file: Option<std::path::PathBuf>,
+    /// With --http: a browser origin allowed besides the loopback ones (repeatable),
+    /// e.g. https://app.example.com.
+    #[arg(long = "allow-origin", requires = "http")]
+    allow_origins: Vec<String>,
+    /// With --http: allow a non-loopback address (the bearer token still guards it).
+    #[arg(long, requires = "http")]
+    allow_remote: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -122,8 +134,16 @@ async fn run(cli: Cli) -> ExitCode {
     };
     let result = match cli.http {
         Some(addr) => {
+            let options = crate::http::HttpOptions {
+                addr,
+                allow_origins: cli.allow_origins,
+                token_file: cli
+                    .token_file
+                    .unwrap_or_else(|| app.settings.client.state_dir.join("http-token")),
+                allow_remote: cli.allow_remote,
+            };
             app.resume_jobs();
-            crate::http::serve(app, addr)
+            crate::http::serve(app, options)
                 .await
                 .map_err(|e| e.to_string())
         }

@@ -22,9 +22,9 @@ impl ServerHandler for NemoServer {
     async fn list_resources(
         &self,
         _r: Option<PaginatedRequestParams>,
-        _c: RequestContext<RoleServer>,
+        c: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        Ok(crate::resources::list(&self.app))
+        Ok(crate::resources::list(&self.app_for(&c)))
     }
 
     async fn list_resource_templates(
@@ -38,9 +38,9 @@ impl ServerHandler for NemoServer {
     async fn read_resource(
         &self,
         r: ReadResourceRequestParams,
-        _c: RequestContext<RoleServer>,
+        c: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        crate::resources::read(&self.app, &r.uri)
+        crate::resources::read(&self.app_for(&c), &r.uri)
             .await
             .map(Into::into)
     }

@@ -20,7 +20,10 @@ const MAX_INSTRUCTION: usize = 4000;
 
 #[derive(Clone)]
 pub struct NemoServer {
+    /// The process's own project (stdio, and HTTP requests outside any MCP session).
     pub(crate) app: Arc<App>,
+    /// Over `--http`: one project per MCP session.
+    sessions: Option<Arc<crate::http::Sessions>>,
     pub(crate) tool_router: ToolRouter<NemoServer>,
 }
 
@@ -83,32 +86,54 @@ impl NemoServer {
     pub fn new(app: Arc<App>) -> NemoServer {
         NemoServer {
             app,
+            sessions: None,
             tool_router: Self::tool_router(),
+        }
+    }
+
+    /// A server whose MCP sessions each get their own project (`--http`).
+    pub fn per_session(app: Arc<App>, sessions: Arc<crate::http::Sessions>) -> NemoServer {
+        NemoServer {
+            sessions: Some(sessions),
+            ..NemoServer::new(app)
+        }
+    }
+
+    /// The project this request works on: its MCP session's over `--http`, else the process's.
+    pub(crate) fn app_for(&self, ctx: &RequestContext<RoleServer>) -> Arc<App> {
+        let session = ctx
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| p.headers.get("mcp-session-id"))
+            .and_then(|v| v.to_str().ok());
+        match (&self.sessions, session) {
+            (Some(sessions), Some(id)) => sessions.app(&self.app, id),
+            _ => self.app.clone(),
         }
     }
 
     fn hint(&self, ctx: &RequestContext<RoleServer>) {
         if let Some(info) = ctx.client_info() {
-            self.app.client.set_host_hint(&info.name);
+            self.app_for(ctx).client.set_host_hint(&info.name);
         }
     }
 
     /// Wait (bounded) for a job while sending progress, then answer it.
     async fn answer(
         &self,
+        app: &App,
         job: Job,
         wait_s: Option<f64>,
         ctx: &RequestContext<RoleServer>,
         note: Option<String>,
     ) -> ToolResult {
-        let max = self.app.settings.wait(wait_s);
+        let max = app.settings.wait(wait_s);
         let progress = Arc::new(tokio::sync::Mutex::new(Progress::new(
             ctx.peer.clone(),
             ctx.meta.get_progress_token(),
         )));
-        let tick = self.app.settings.progress_every;
-        let job = self
-            .app
+        let tick = app.settings.progress_every;
+        let job = app
             .jobs
             .wait(&job.id, max, tick, &ctx.ct, |j| {
                 let progress = progress.clone();
@@ -132,7 +157,7 @@ impl NemoServer {
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
         self.hint(&ctx);
-        let app = &self.app;
+        let app = &self.app_for(&ctx);
         let language = match args
             .language
             .as_deref()
@@ -217,7 +242,7 @@ impl NemoServer {
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
         self.hint(&ctx);
-        let app = &self.app;
+        let app = &self.app_for(&ctx);
         let paths = args.paths.unwrap_or_default();
         let urls_in = args.urls.unwrap_or_default();
         let CheckedInputs {
@@ -232,7 +257,7 @@ impl NemoServer {
         let job = app.jobs.spawn(Job::new(JobKind::Upload), move |jctx| {
             jobs::upload::run(app2, jctx, files, urls, rejected)
         });
-        self.answer(job, args.wait_s, &ctx, None).await
+        self.answer(app, job, args.wait_s, &ctx, None).await
     }
 
     #[tool(
@@ -246,7 +271,7 @@ impl NemoServer {
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
         self.hint(&ctx);
-        let app = &self.app;
+        let app = &self.app_for(&ctx);
         let instruction = args.instruction.trim().to_string();
         if instruction.is_empty() {
             return fail(ToolError::invalid(
@@ -268,13 +293,13 @@ impl NemoServer {
             .and_then(|r| app.jobs.by_request(JobKind::Generate, r))
         {
             let note = Some(same_request_note(&job));
-            return self.answer(job, args.wait_s, &ctx, note).await;
+            return self.answer(app, job, args.wait_s, &ctx, note).await;
         }
         // Exports, credit and status questions and uploads never go to the backend agent (it
         // would spend credits and do nothing), but only when that is all the instruction is.
         let routed = route(&instruction);
         if routed.intent != Intent::Agent && !args.send_anyway.unwrap_or(false) {
-            let answer = match self.routed_answer(routed.intent).await {
+            let answer = match self.routed_answer(app, routed.intent).await {
                 Ok(a) => a,
                 Err(e) => return fail(e),
             };
@@ -285,7 +310,7 @@ impl NemoServer {
             let job = match app.jobs.spawn_once(job, move |_| async move { Ok(value) }) {
                 Spawned::Started(j) | Spawned::Existing(j) => j,
             };
-            return self.answer(job, Some(1.0), &ctx, None).await;
+            return self.answer(app, job, Some(1.0), &ctx, None).await;
         }
         // Cost guard: refuse, sending nothing, what the user cannot or did not agree to pay.
         let estimate = crate::credits::estimate(app, &instruction);
@@ -315,7 +340,7 @@ impl NemoServer {
                 "A generation is already running in this project, so this instruction was NOT sent. Wait for job {} with get_job, then send it again.",
                 running.id
             ));
-            return self.answer(running, Some(0.0), &ctx, note).await;
+            return self.answer(app, running, Some(0.0), &ctx, note).await;
         }
         let mut job = Job::new(JobKind::Generate);
         job.instruction = Some(instruction.clone());
@@ -337,13 +362,12 @@ impl NemoServer {
                 (j, note)
             }
         };
-        self.answer(job, args.wait_s, &ctx, note).await
+        self.answer(app, job, args.wait_s, &ctx, note).await
     }
 
     /// The answer to an instruction that is wholly an export, credits, status or upload
     /// request: given here, free; the host is told which tool does it.
-    async fn routed_answer(&self, intent: Intent) -> Result<RoutedAnswer, ToolError> {
-        let app = &self.app;
+    async fn routed_answer(&self, app: &App, intent: Intent) -> Result<RoutedAnswer, ToolError> {
         let (answer, tool) = match intent {
             Intent::Export => (
                 "This is a request to export, which the AI cannot do: call export_video to render the timeline and save the MP4.".to_string(),
@@ -378,12 +402,12 @@ impl NemoServer {
 
     async fn start_export(
         &self,
+        app: &Arc<App>,
         filename: Option<String>,
         request_id: Option<String>,
         wait_s: Option<f64>,
         ctx: &RequestContext<RoleServer>,
     ) -> ToolResult {
-        let app = &self.app;
         // Fail fast (no job) on what can be checked right away.
         if let Err(e) = jobs::export::check_output_dir(&app.settings.output_dir) {
             return fail(e);
@@ -401,7 +425,7 @@ impl NemoServer {
                 (j, note)
             }
         };
-        self.answer(job, wait_s, ctx, note).await
+        self.answer(app, job, wait_s, ctx, note).await
     }
 
     #[tool(
@@ -418,8 +442,9 @@ impl NemoServer {
             Ok(id) => id,
             Err(e) => return fail(e),
         };
-        match self.app.jobs.get(id) {
-            Some(job) => self.answer(job, args.wait_s, &ctx, None).await,
+        let app = &self.app_for(&ctx);
+        match app.jobs.get(id) {
+            Some(job) => self.answer(app, job, args.wait_s, &ctx, None).await,
             None => fail(
                 ToolError::new(Code::UnknownJob, format!("no job {id}"))
                     .next("call list_jobs to see the jobs"),
@@ -432,9 +457,9 @@ impl NemoServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<JobsView>()
     )]
-    async fn list_jobs(&self) -> ToolResult {
+    async fn list_jobs(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
         let jobs: Vec<JobView> = self
-            .app
+            .app_for(&ctx)
             .jobs
             .list()
             .iter()
@@ -472,7 +497,8 @@ impl NemoServer {
             Ok(id) => id,
             Err(e) => return fail(e),
         };
-        let Some(job) = self.app.jobs.cancel(id) else {
+        let app = &self.app_for(&ctx);
+        let Some(job) = app.jobs.cancel(id) else {
             return fail(
                 ToolError::new(Code::UnknownJob, format!("no job {id}"))
                     .next("call list_jobs to see the jobs"),
@@ -480,14 +506,13 @@ impl NemoServer {
         };
         if job.kind == JobKind::Export && !job.status.is_finished() {
             if let Some(rid) = &job.render_id {
-                let _ = self
-                    .app
+                let _ = app
                     .client
                     .cancel_render(&nemo_client::RenderId::from_journal(rid.clone()))
                     .await;
             }
         }
-        self.answer(job, Some(5.0), &ctx, None).await
+        self.answer(app, job, Some(5.0), &ctx, None).await
     }
 
     #[tool(
@@ -497,9 +522,10 @@ impl NemoServer {
     )]
     async fn get_credits(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
         self.hint(&ctx);
-        match self.app.client.credits().await {
+        let app = &self.app_for(&ctx);
+        match app.client.credits().await {
             Ok(c) => {
-                let v = credits_view(&self.app, c);
+                let v = credits_view(app, c);
                 let mut text = format!(
                     "{} credits available ({} reserved, {} total).",
                     v.available, v.frozen, v.total
@@ -509,7 +535,7 @@ impl NemoServer {
                 }
                 Ok(structured(vec![ContentBlock::text(text)], &v))
             }
-            Err(e) => fail(self.app.err(&e)),
+            Err(e) => fail(app.err(&e)),
         }
     }
 
@@ -524,7 +550,8 @@ impl NemoServer {
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
         self.hint(&ctx);
-        match self.app.in_project(|| self.app.client.state()).await {
+        let app = &self.app_for(&ctx);
+        match app.in_project(|| app.client.state()).await {
             Ok((state, notice)) => {
                 let mut v = TimelineView::of(&state, args.include_draft.unwrap_or(false));
                 v.notice = notice;
@@ -551,6 +578,7 @@ impl NemoServer {
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
         self.hint(&ctx);
+        let app = &self.app_for(&ctx);
         let filename = args
             .filename
             .map(|f| f.trim().trim_end_matches(".mp4").to_string())
@@ -566,12 +594,12 @@ impl NemoServer {
         };
         if let Some(job) = request_id
             .as_deref()
-            .and_then(|r| self.app.jobs.by_request(JobKind::Export, r))
+            .and_then(|r| app.jobs.by_request(JobKind::Export, r))
         {
             let note = Some(same_request_note(&job));
-            return self.answer(job, args.wait_s, &ctx, note).await;
+            return self.answer(app, job, args.wait_s, &ctx, note).await;
         }
-        match self.app.in_project(|| self.app.client.state()).await {
+        match app.in_project(|| app.client.state()).await {
             Ok((s, notice)) if !s.timeline.is_exportable() => {
                 let mut e = jobs::export::nothing_to_export();
                 if let Some(n) = notice {
@@ -582,7 +610,7 @@ impl NemoServer {
             Ok(_) => {}
             Err(e) => return fail(e),
         }
-        self.start_export(filename, request_id, args.wait_s, &ctx)
+        self.start_export(app, filename, request_id, args.wait_s, &ctx)
             .await
     }
 }

@@ -87,6 +87,9 @@ pub struct Job {
     /// A generation: whether it was priced as an edit or as a generated clip.
     #[serde(default)]
     pub cost_kind: Option<crate::credits::CostKind>,
+    /// The MCP session (over `--http`) whose job this is; others never see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl Job {
@@ -116,6 +119,7 @@ impl Job {
             output_path: None,
             request_id: None,
             cost_kind: None,
+            owner: None,
         }
     }
 
@@ -139,11 +143,13 @@ struct Cell {
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-/// The jobs of this server process.
+/// The jobs of one project's clients: the process's own, or one HTTP session's. Jobs are
+/// journaled in one folder; each manager sees only the jobs of its owner.
 #[derive(Clone)]
 pub struct JobManager {
     cells: Arc<Mutex<HashMap<String, Arc<Cell>>>>,
     journal: Journal,
+    owner: Option<String>,
 }
 
 /// Handed to a running job to report progress and keep its journal entry current.
@@ -191,7 +197,24 @@ impl JobManager {
         JobManager {
             cells: Arc::default(),
             journal: Journal::new(journal_dir),
+            owner: None,
         }
+    }
+
+    /// The jobs of another owner (an HTTP session), journaled in the same folder.
+    pub fn scoped(&self, owner: &str) -> JobManager {
+        JobManager {
+            cells: Arc::default(),
+            journal: self.journal.clone(),
+            owner: Some(owner.to_string()),
+        }
+    }
+
+    /// The cell of a job this manager's owner may see.
+    fn cell(&self, id: &str) -> Option<Arc<Cell>> {
+        let cell = lock(&self.cells).get(id).cloned()?;
+        let visible = cell.tx.borrow().owner == self.owner;
+        visible.then_some(cell)
     }
 
     pub fn journal(&self) -> &Journal {
@@ -213,11 +236,14 @@ impl JobManager {
     /// Like [`JobManager::spawn`], unless a job of the same kind already carries the new job's
     /// `request_id`: then nothing starts and that job is returned. The check and the start
     /// happen under one lock, so two calls with one key start one job.
-    pub fn spawn_once<F, Fut>(&self, job: Job, work: F) -> Spawned
+    pub fn spawn_once<F, Fut>(&self, mut job: Job, work: F) -> Spawned
     where
         F: FnOnce(JobCtx) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Value, ToolError>> + Send + 'static,
     {
+        if job.owner.is_none() {
+            job.owner = self.owner.clone();
+        }
         let (tx, _) = watch::channel(job.clone());
         let cell = Arc::new(Cell {
             tx,
@@ -229,7 +255,7 @@ impl JobManager {
             if let Some(key) = &job.request_id {
                 let same = cells.values().find(|c| {
                     let j = c.tx.borrow();
-                    j.kind == job.kind && j.request_id.as_ref() == Some(key)
+                    j.kind == job.kind && j.request_id.as_ref() == Some(key) && j.owner == job.owner
                 });
                 if let Some(existing) = same {
                     return Spawned::Existing(existing.tx.borrow().clone());
@@ -321,7 +347,7 @@ impl JobManager {
     }
 
     /// How many jobs are held in memory.
-    pub fn len(&self) -> usize {
+    pub fn held(&self) -> usize {
         lock(&self.cells).len()
     }
 
@@ -339,7 +365,7 @@ impl JobManager {
     }
 
     pub fn get(&self, id: &str) -> Option<Job> {
-        lock(&self.cells).get(id).map(|c| c.tx.borrow().clone())
+        self.cell(id).map(|c| c.tx.borrow().clone())
     }
 
     /// Recent jobs, newest first, without the state snapshots a running generation keeps.
@@ -368,8 +394,10 @@ impl JobManager {
                     output_path: j.output_path.clone(),
                     request_id: j.request_id.clone(),
                     cost_kind: j.cost_kind,
+                    owner: j.owner.clone(),
                 }
             })
+            .filter(|j| j.owner == self.owner)
             .collect();
         v.sort_by_key(|j| std::cmp::Reverse(j.created_at));
         v
@@ -379,7 +407,8 @@ impl JobManager {
     pub fn by_request(&self, kind: JobKind, request_id: &str) -> Option<Job> {
         lock(&self.cells).values().find_map(|c| {
             let j = c.tx.borrow();
-            (j.kind == kind && j.request_id.as_deref() == Some(request_id)).then(|| j.clone())
+            (j.kind == kind && j.request_id.as_deref() == Some(request_id) && j.owner == self.owner)
+                .then(|| j.clone())
         })
     }
 
@@ -394,7 +423,7 @@ impl JobManager {
 
     /// Stop a job; returns it as it was, or `None` if unknown.
     pub fn cancel(&self, id: &str) -> Option<Job> {
-        let cell = lock(&self.cells).get(id).cloned()?;
+        let cell = self.cell(id)?;
         cell.cancel.cancel();
         let job = cell.tx.borrow().clone();
         Some(job)
@@ -414,7 +443,7 @@ impl JobManager {
         F: FnMut(Job) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let cell = lock(&self.cells).get(id).cloned()?;
+        let cell = self.cell(id)?;
         let mut rx = cell.tx.subscribe();
         let deadline = tokio::time::Instant::now() + max;
         let mut ticker = tokio::time::interval(tick.max(Duration::from_millis(10)));
@@ -531,7 +560,7 @@ mod tests {
             .await
             .unwrap();
         }
-        assert_eq!(m.len(), journal::KEEP_FINISHED);
+        assert_eq!(m.held(), journal::KEEP_FINISHED);
         assert_eq!(
             m.journal().load_all(dir.path()).len(),
             journal::KEEP_FINISHED
