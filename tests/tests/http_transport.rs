@@ -20,6 +20,10 @@ fn message(body: &str) -> Value {
         .unwrap_or_else(|| panic!("no JSON-RPC message in {body:?}"))
 }
 
+fn row(attack: &str, observed: &str, test: &str) {
+    println!("| {attack} | {observed} | `http_transport::{test}` |");
+}
+
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
@@ -197,6 +201,11 @@ async fn a_request_without_the_token_or_from_another_origin_is_refused() {
     // The token never appears in what the server says.
     let text = r.text().await.unwrap();
     assert!(!text.contains(&s.token));
+    row(
+        "`--http`: `initialize` with no token, a wrong token, and with `Origin: https://evil.example` (even with the token)",
+        "401 with `WWW-Authenticate: Bearer`; 403 for the foreign origin; a loopback origin with the token is served",
+        "a_request_without_the_token_or_from_another_origin_is_refused",
+    );
     s.child.kill().await.ok();
 }
 
@@ -238,6 +247,11 @@ async fn two_sessions_work_on_two_projects_and_never_see_each_others_jobs() {
     assert_eq!(peek["structuredContent"]["code"], "unknown_job", "{peek}");
     let b_tl = s.call(&b, "get_timeline", json!({})).await;
     assert_eq!(b_tl["structuredContent"]["media_count"], 0, "{b_tl}");
+    row(
+        "`--http`: a second MCP session calls `list_jobs`, `get_job` with the first one's job id, and `get_timeline`",
+        "no jobs, `unknown_job`, an empty timeline: each session has its own project and jobs",
+        "two_sessions_work_on_two_projects_and_never_see_each_others_jobs",
+    );
     s.child.kill().await.ok();
 }
 
@@ -256,4 +270,9 @@ async fn a_non_loopback_address_needs_allow_remote() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--allow-remote"), "{err}");
     assert!(out.stdout.is_empty());
+    row(
+        "`--http 0.0.0.0:PORT` without `--allow-remote`",
+        "refused at start with the reason; exit code 1",
+        "a_non_loopback_address_needs_allow_remote",
+    );
 }

@@ -435,7 +435,8 @@ impl Client {
             };
             let failure = match outcome {
                 Ok(f) => f,
-                Err(e) if idempotent && attempt < t.get_attempts => {
+                // Only a transient failure is tried again; an unsafe answer is not a hiccup.
+                Err(e @ Error::Transient { .. }) if idempotent && attempt < t.get_attempts => {
                     tracing::debug!(attempt, "transient failure, retrying: {e}");
                     tokio::time::sleep(t.retry_backoff * 2u32.pow(attempt - 1)).await;
                     attempt += 1;

@@ -189,6 +189,12 @@ impl Error {
     }
 
     pub(crate) fn transport(e: reqwest::Error) -> Error {
+        if e.is_redirect() {
+            // Our redirect policy refused a hop (see `egress`), or there were too many.
+            return Error::Unsafe {
+                message: "a redirect to an address outside the allowed ones was refused".into(),
+            };
+        }
         // reqwest's message can contain the URL; ours never carry tokens (none is ever in a URL).
         let kind = if e.is_timeout() {
             "timed out"

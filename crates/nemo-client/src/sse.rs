@@ -37,30 +37,37 @@ impl Decoder {
         Self::default()
     }
 
-    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Frame>) {
+    pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<Frame>) {
         let cap = crate::limits::MAX_SSE_LINE_BYTES;
-        for &b in bytes {
-            if b == b'\n' {
-                let mut line = std::mem::take(&mut self.line);
-                if std::mem::take(&mut self.long_line) {
-                    // The rest of an oversized line: its event is dropped too.
-                    self.long_event = true;
-                    continue;
-                }
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-                self.line_done(&line, out);
-            } else if self.line.len() >= cap {
-                if !self.long_line {
+        while !bytes.is_empty() {
+            let newline = bytes.iter().position(|&b| b == b'\n');
+            let (part, rest) = match newline {
+                Some(i) => (&bytes[..i], Some(&bytes[i + 1..])),
+                None => (bytes, None),
+            };
+            if !self.long_line {
+                let room = cap.saturating_sub(self.line.len());
+                if part.len() > room {
                     self.long_line = true;
                     self.dropped += 1;
                     tracing::warn!("dropping an SSE line longer than {cap} bytes");
                     self.line = Vec::new();
+                } else {
+                    self.line.extend_from_slice(part);
                 }
-            } else if !self.long_line {
-                self.line.push(b);
             }
+            let Some(rest) = rest else { break };
+            bytes = rest;
+            let mut line = std::mem::take(&mut self.line);
+            if std::mem::take(&mut self.long_line) {
+                // The end of an oversized line: its event is dropped too.
+                self.long_event = true;
+                continue;
+            }
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            self.line_done(&line, out);
         }
     }
 

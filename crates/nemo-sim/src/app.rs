@@ -355,11 +355,103 @@ async fn log_and_fault(State(s): State<AppState>, req: Request, next: Next) -> R
                 Body::from_stream(truncate(body.into_data_stream(), after_bytes)),
             )
         }
+        FaultAction::HugeBody { bytes } => {
+            let head = Bytes::from_static(b"{\"code\":0,\"data\":{\"pad\":\"");
+            let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) })
+                .chain(filler(bytes));
+            let mut r = Body::from_stream(body).into_response();
+            r.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        FaultAction::HugeSseLine { bytes } => {
+            let response = next.run(req).await;
+            let (parts, body) = response.into_parts();
+            let line = futures_util::stream::once(async { Ok(Bytes::from_static(b"data: ")) })
+                .chain(filler(bytes))
+                .chain(futures_util::stream::once(async {
+                    Ok(Bytes::from_static(b"\n\n"))
+                }))
+                .chain(
+                    body.into_data_stream()
+                        .map(|c| c.map_err(std::io::Error::other)),
+                );
+            Response::from_parts(parts, Body::from_stream(line))
+        }
+        FaultAction::Redirect { location } => (
+            axum::http::StatusCode::FOUND,
+            [(axum::http::header::LOCATION, location)],
+        )
+            .into_response(),
+        FaultAction::StallMidBody { after_bytes } if route == Some(Route::Upload) => {
+            // Read part of the body, then read no more: the sender's writes stall.
+            let mut body = req.into_body().into_data_stream();
+            let mut read = 0u64;
+            while read < after_bytes {
+                match body.next().await {
+                    Some(Ok(c)) => read += c.len() as u64,
+                    _ => break,
+                }
+            }
+            futures_util::future::pending::<()>().await;
+            dropped_connection()
+        }
+        FaultAction::StallMidBody { after_bytes } => {
+            let response = next.run(req).await;
+            let (parts, body) = response.into_parts();
+            let passed = truncate(body.into_data_stream(), after_bytes)
+                .take_while(|c| std::future::ready(c.is_ok()));
+            let stalled = passed.chain(futures_util::stream::pending());
+            Response::from_parts(parts, Body::from_stream(stalled))
+        }
+        FaultAction::ExtraBytes { bytes } => {
+            let response = next.run(req).await;
+            let (mut parts, body) = response.into_parts();
+            if let Some(len) = parts
+                .headers
+                .get(axum::http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                if let Ok(v) = axum::http::HeaderValue::from_str(&(len + bytes).to_string()) {
+                    parts.headers.insert(axum::http::header::CONTENT_LENGTH, v);
+                }
+            }
+            let more = body
+                .into_data_stream()
+                .map(|c| c.map_err(std::io::Error::other))
+                .chain(filler(bytes));
+            Response::from_parts(parts, Body::from_stream(more))
+        }
+        FaultAction::Serve { content_type, body } => {
+            let mut r = body.into_response();
+            if let Ok(v) = axum::http::HeaderValue::from_str(&content_type) {
+                r.headers_mut().insert(axum::http::header::CONTENT_TYPE, v);
+            }
+            r
+        }
         stream_fault => {
             req.extensions_mut().insert(StreamFault(stream_fault));
             next.run(req).await
         }
     }
+}
+
+/// `bytes` bytes of `x`, generated as they are sent (the simulator holds none of it).
+fn filler(bytes: u64) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    const CHUNK: u64 = 64 * 1024;
+    let block = Bytes::from(vec![b'x'; CHUNK as usize]);
+    futures_util::stream::unfold(bytes, move |left| {
+        let block = block.clone();
+        async move {
+            (left > 0).then(|| {
+                let n = left.min(CHUNK);
+                (Ok(block.slice(..n as usize)), left - n)
+            })
+        }
+    })
 }
 
 /// A response whose body fails at once: hyper closes the connection without a complete answer.

@@ -112,6 +112,27 @@ pub enum FaultAction {
     /// `/run_sse`: the turn runs and is charged, but changes nothing (the agent still claims
     /// it did).
     NoChange,
+    // ---- A hostile (or badly broken) backend: what a client must survive. ----
+    /// Answer `200 application/json` with a body of this many bytes that never ends as JSON.
+    HugeBody { bytes: u64 },
+    /// `/run_sse`: before the turn's events, one line of this many bytes (the turn goes on).
+    HugeSseLine { bytes: u64 },
+    /// Answer `302` to this location.
+    Redirect { location: String },
+    /// Pass this many bytes of the answer (for uploads: read this many bytes of the request
+    /// body), then send (or read) nothing more and never close.
+    StallMidBody { after_bytes: u64 },
+    /// Send this many bytes more than the answer holds (and its `Content-Length` says so).
+    ExtraBytes { bytes: u64 },
+    /// Answer `200` with these bytes and this content type instead.
+    Serve { content_type: String, body: String },
+    /// A completed render's status names this download URL and/or announces this size.
+    RenderOutput {
+        #[serde(default)]
+        url: Option<String>,
+        #[serde(default)]
+        size: Option<u64>,
+    },
 }
 
 /// One scripted fault.

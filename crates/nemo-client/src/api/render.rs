@@ -297,11 +297,15 @@ impl Client {
             message: "the render's download URL is not a URL".into(),
         })?;
         let policy = crate::egress::DownloadPolicy::new(&self.config().api_url);
-        policy.check(&url).map_err(|why| Error::Unsafe {
-            message: format!("the render's download URL was refused: {why}"),
-        })?;
-        let limit = status.size.filter(|s| *s > 0);
         let part = part_path(dest);
+        if let Err(why) = policy.check(&url) {
+            // Nothing was fetched: the reserved `.part` goes too.
+            let _ = tokio::fs::remove_file(&part).await;
+            return Err(Error::Unsafe {
+                message: format!("the render's download URL was refused: {why}"),
+            });
+        }
+        let limit = status.size.filter(|s| *s > 0);
         let mut last = None;
         for _ in 0..2 {
             match self

@@ -2,6 +2,7 @@
 
 use crate::app::AppState;
 use crate::config::{timing, RenderShape};
+use crate::faults::FaultAction;
 use crate::render_file;
 use crate::reply::ApiError;
 use crate::routes::parse_session_id;
@@ -161,16 +162,28 @@ pub async fn status(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    fault: Option<axum::Extension<crate::app::StreamFault>>,
 ) -> Response {
     if let Err(r) = s.authorize(&headers) {
         return r;
     }
-    let Some(r) = s.world().renders.get(&id).cloned() else {
+    let Some(mut r) = s.world().renders.get(&id).cloned() else {
         return s.err(ApiError::Http(404), "render not found");
     };
     let p = progress(&s, &r);
-    let url = (r.status == RenderStatus::Completed && !s.config.variants.render_without_url)
+    let mut url = (r.status == RenderStatus::Completed && !s.config.variants.render_without_url)
         .then(|| format!("{}/renders/{}.mp4", s.base_url, r.id));
+    // A hostile backend: a download URL of its choosing, a size it did not mean.
+    if let Some(axum::Extension(crate::app::StreamFault(FaultAction::RenderOutput {
+        url: bad_url,
+        size,
+    }))) = fault
+    {
+        if r.status == RenderStatus::Completed {
+            url = bad_url.or(url);
+            r.size = size.unwrap_or(r.size);
+        }
+    }
     let body = match s.config.variants.render_shape {
         RenderShape::TopLevel => {
             let mut b = json!({"id": r.id, "status": r.status.as_str(), "progress": p});
