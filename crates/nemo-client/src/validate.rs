@@ -3,7 +3,7 @@
 
 use crate::error::ACCEPTED_EXTENSIONS;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -142,13 +142,55 @@ impl PartialEq for MediaFile {
 }
 
 impl MediaFile {
-    /// The checked bytes from the start: a new handle on the same open file, positioned at 0
-    /// (blocking: a seek). At most `size` bytes should be read from it.
-    pub fn reopen(&self) -> std::io::Result<File> {
-        let mut f = self.file.try_clone()?;
-        f.seek(SeekFrom::Start(0))?;
-        Ok(f)
+    /// `len` bytes of the checked file from `pos`, read by position from the held handle (no
+    /// shared offset: an abandoned read of an earlier attempt cannot move a later one).
+    /// Blocking.
+    pub fn bytes_at(&self, pos: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        let mut done = 0;
+        while done < len {
+            let n = read_at(&self.file, &mut buf[done..], pos + done as u64)?;
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file became shorter after it was checked",
+                ));
+            }
+            done += n;
+        }
+        Ok(buf)
     }
+
+    /// The checked bytes, exactly `size` of them, in chunks read off the async workers.
+    pub fn chunks(
+        &self,
+        chunk: usize,
+    ) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
+        let (me, size) = (self.clone(), self.size);
+        futures_util::stream::try_unfold(0u64, move |pos| {
+            let me = me.clone();
+            async move {
+                if pos >= size {
+                    return Ok(None);
+                }
+                let len = (size - pos).min(chunk as u64) as usize;
+                let buf = tokio::task::spawn_blocking(move || me.bytes_at(pos, len))
+                    .await
+                    .map_err(std::io::Error::other)??;
+                Ok(Some((bytes::Bytes::from(buf), pos + len as u64)))
+            }
+        })
+    }
+}
+
+#[cfg(unix)]
+fn read_at(f: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(f, buf, pos)
+}
+
+#[cfg(windows)]
+fn read_at(f: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(f, buf, pos)
 }
 
 /// Hooks for tests that race the file system between the path check and the open.
@@ -372,8 +414,6 @@ mod tests {
         // What is sent is the checked file, even once the path names another.
         let held = validate_media_file(&p("a.png"), 1000).unwrap();
         std::fs::rename(p("key.png"), p("a.png")).unwrap();
-        let mut sent = Vec::new();
-        held.reopen().unwrap().read_to_end(&mut sent).unwrap();
-        assert_eq!(sent, b"\x89PNG\r\n\x1a\nrest");
+        assert_eq!(held.bytes_at(0, 12).unwrap(), b"\x89PNG\r\n\x1a\nrest");
     }
 }

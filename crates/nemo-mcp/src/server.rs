@@ -409,7 +409,7 @@ impl NemoServer {
         ctx: &RequestContext<RoleServer>,
     ) -> ToolResult {
         // Fail fast (no job) on what can be checked right away.
-        if let Err(e) = jobs::export::check_output_dir(&app.settings.output_dir) {
+        if let Err(e) = jobs::export::check_output_dir_async(&app.settings.output_dir).await {
             return fail(e);
         }
         let app2 = app.clone();

@@ -202,19 +202,9 @@ impl Client {
                         for (index, f) in files.iter().enumerate() {
                             // The very file that was checked, from its open handle; never
                             // the path again, which may point elsewhere by now.
-                            let file = f.reopen().map_err(|e| {
-                                Error::io(format!("reading {}", f.path.display()), e)
-                            })?;
                             let (sent, progress) = (sent.clone(), progress.clone());
                             let (hashers, watchdog) = (hashers.clone(), watchdog.clone());
-                            let stream = tokio_util::io::ReaderStream::with_capacity(
-                                tokio::io::AsyncReadExt::take(
-                                    tokio::fs::File::from_std(file),
-                                    f.size,
-                                ),
-                                256 * 1024,
-                            )
-                            .inspect(move |chunk| {
+                            let stream = f.chunks(256 * 1024).inspect(move |chunk| {
                                 if let (Ok(c), Some(h)) = (chunk, lock(&hashers).get_mut(index)) {
                                     h.update(c);
                                 }

@@ -45,8 +45,16 @@ pub fn check_output_dir(dir: &std::path::Path) -> Result<(), ToolError> {
     Ok(())
 }
 
+/// [`check_output_dir`] off the async workers (a slow or network folder may block).
+pub async fn check_output_dir_async(dir: &std::path::Path) -> Result<(), ToolError> {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || check_output_dir(&dir))
+        .await
+        .unwrap_or_else(|e| Err(ToolError::new(Code::Internal, e.to_string())))
+}
+
 pub async fn run(app: Arc<App>, ctx: JobCtx, stem: Option<String>) -> Result<Value, ToolError> {
-    check_output_dir(&app.settings.output_dir)?;
+    check_output_dir_async(&app.settings.output_dir).await?;
     ctx.progress(Some(1.0), "reading the timeline");
     let (state, _notice) = app.in_project(|| app.client.state()).await?;
     if !state.timeline.is_exportable() {
@@ -103,7 +111,7 @@ async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<V
             return Err(ToolError::new(Code::Cancelled, "the export was cancelled"));
         }
     };
-    check_output_dir(&app.settings.output_dir)?;
+    check_output_dir_async(&app.settings.output_dir).await?;
     // After a restart the journaled file is reused, so its `.part` is resumed, not duplicated.
     let dest = match ctx
         .snapshot()
@@ -112,7 +120,11 @@ async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<V
     {
         Some(p) => p,
         None => {
-            let p = paths::reserve_output(&app.settings.output_dir, &stem).map_err(|e| {
+            let (dir, name) = (app.settings.output_dir.clone(), stem.clone());
+            let reserved = tokio::task::spawn_blocking(move || paths::reserve_output(&dir, &name))
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            let p = reserved.map_err(|e| {
                 ToolError::new(
                     Code::OutputDirUnwritable,
                     format!(
