@@ -88,14 +88,14 @@ impl Code {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ToolError {
-    /// A stable machine-readable name, e.g. `out_of_credits`.
+    /// e.g. out_of_credits, over_budget, unsafe_answer.
+    #[schemars(with = "String")]
     pub code: Code,
     pub message: String,
-    /// Whether the same call may succeed later.
     pub retryable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_s: Option<u64>,
-    /// What to do next: the tool to call or the link to give the user.
+    /// The tool to call or the link to give the user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_step: Option<String>,
 }

@@ -15,7 +15,13 @@ impl ServerHandler for NemoServer {
                 .enable_prompts()
                 .build(),
         )
-        .with_server_info(Implementation::new("nemo-mcp", env!("CARGO_PKG_VERSION")))
+        .with_server_info(
+            Implementation::new("nemo-mcp", env!("CARGO_PKG_VERSION"))
+                .with_title("NemoVideo")
+                .with_description("Make and edit videos with NemoVideo: upload media, describe the video, export an MP4 to a local folder.")
+                .with_website_url("https://github.com/nemo-mcp/nemo-mcp")
+                .with_icons(crate::icon::icons()),
+        )
         .with_instructions(crate::INSTRUCTIONS)
     }
 

@@ -3,9 +3,10 @@
 use crate::app::App;
 use crate::errors::{Code, ToolError};
 use crate::jobs::{self, Job, JobKind, Spawned};
+use crate::jobs::{export::ExportResult, upload::UploadResult};
 use crate::tools::*;
 use crate::uploads::{check_inputs_blocking, CheckedInputs};
-use crate::views::{structured, JobView, Progress};
+use crate::views::{structured, GenerateOutput, JobAnswer, JobSummary, JobView, Progress};
 use nemo_client::routing::{route, Intent};
 use nemo_client::TokenSource;
 use rmcp::handler::server::common::schema_for_output;
@@ -87,8 +88,46 @@ impl NemoServer {
         NemoServer {
             app,
             sessions: None,
-            tool_router: Self::tool_router(),
+            tool_router: Self::lean_router(),
         }
+    }
+
+    /// The tools as hosts read them: schemas in the common subset of function declarations
+    /// ([`crate::schema::lean`]), and the icon.
+    fn lean_router() -> ToolRouter<NemoServer> {
+        let mut router = Self::tool_router();
+        for route in router.map.values_mut() {
+            let tool = &mut route.attr;
+            let input = serde_json::Value::Object((*tool.input_schema).clone());
+            if let serde_json::Value::Object(o) = crate::schema::lean(&input) {
+                tool.input_schema = Arc::new(o);
+            }
+            if let Some(out) = &tool.output_schema {
+                let v = serde_json::Value::Object((**out).clone());
+                if let serde_json::Value::Object(o) = crate::schema::lean_output(&v) {
+                    tool.output_schema = Some(Arc::new(o));
+                }
+            }
+            tool.icons = Some(crate::icon::tool_icons());
+            // Hints equal to the specification's defaults are left out (each costs context on
+            // every turn), except `destructiveHint` on a tool that writes: said out loud.
+            if let Some(a) = tool.annotations.as_mut() {
+                let read_only = a.read_only_hint == Some(true);
+                if !read_only {
+                    a.read_only_hint = None;
+                }
+                if read_only {
+                    a.destructive_hint = None;
+                    a.idempotent_hint = None;
+                } else if a.idempotent_hint == Some(false) {
+                    a.idempotent_hint = None;
+                }
+                if a.open_world_hint == Some(true) {
+                    a.open_world_hint = None;
+                }
+            }
+        }
+        router
     }
 
     /// A server whose MCP sessions each get their own project (`--http`).
@@ -147,7 +186,8 @@ impl NemoServer {
     }
 
     #[tool(
-        description = "Connect to NemoVideo: account, credits and a browser link to the project. Optional: every tool connects by itself. Use new_project=true to start over. Serves: \"connect\", \"start a new video\", \"新项目\", \"连接\".",
+        title = "Connect to NemoVideo",
+        description = "Account, credits and the project's browser link. Optional; new_project=true starts over. Serves: \"新项目\".",
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
         output_schema = schema_for_output::<ConnectView>()
     )]
@@ -232,9 +272,10 @@ impl NemoServer {
     }
 
     #[tool(
-        description = "Upload local images, videos or audio (absolute paths) and/or http(s) URLs to the project. Each file is checked first (inside the allowed folders, real media matching its extension, under the size limit); rejected inputs get their own reason and the rest still go. Returns a job (waits up to 45 s). Serves: \"upload\", \"here are my photos\", \"use this logo\", \"上传\".",
+        title = "Upload media",
+        description = "Add images, videos or audio (absolute paths or http(s) URLs), each checked first. A job: waits up to 45 s. Serves: \"上传\".",
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
-        output_schema = schema_for_output::<JobView>()
+        output_schema = schema_for_output::<JobAnswer<UploadResult>>()
     )]
     async fn upload_media(
         &self,
@@ -261,9 +302,10 @@ impl NemoServer {
     }
 
     #[tool(
-        description = "Create or edit the video with NemoVideo's AI from a natural-language instruction (spends credits: about 50 per edit, 100 per generated clip; max_credits caps it, request_id makes retries safe). An instruction that is only an export, credits, status or upload request is answered here for free with the tool to call (send_anyway overrides). Returns the AI's reply, what changed on the timeline, and credits spent; runs as a job and waits up to 45 s, then answers `running` with a job_id for get_job. Serves: \"combine these images into a 30-second promo\", \"add background music\", \"add a title\", \"make it shorter\", \"generate a clip of ...\", \"合成视频\", \"加背景音乐\", \"加字幕\", \"生成\".",
+        title = "Create or edit the video",
+        description = "NemoVideo's AI creates or edits the video from an instruction. Spends credits (about 50 an edit, 100 a generated clip); export, credits, status and upload requests are answered free. A job: waits up to 45 s. Serves: \"加字幕\".",
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
-        output_schema = schema_for_output::<JobView>()
+        output_schema = schema_for_output::<JobAnswer<GenerateOutput>>()
     )]
     async fn generate(
         &self,
@@ -429,7 +471,8 @@ impl NemoServer {
     }
 
     #[tool(
-        description = "Wait for a job (generate, export_video, upload_media) and return its result; waits up to 45 s (wait_s) and answers `running` if it is not done yet. The only polling tool: call it again with the same job_id. Serves: \"is it done?\", \"check the render\", \"好了吗\".",
+        title = "Wait for a job",
+        description = "Wait up to 45 s for a job of generate, export_video or upload_media: the only polling tool. Serves: \"好了吗\".",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<JobView>()
     )]
@@ -453,18 +496,19 @@ impl NemoServer {
     }
 
     #[tool(
-        description = "List recent jobs (generations, exports, uploads) with their status, newest first. Serves: \"what's running?\", \"my exports\", \"任务\".",
+        title = "List jobs",
+        description = "Recent jobs: what was asked, status, credits, saved file. Serves: \"任务\".",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<JobsView>()
     )]
     async fn list_jobs(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
-        let jobs: Vec<JobView> = self
+        let jobs: Vec<JobSummary> = self
             .app_for(&ctx)
             .jobs
             .list()
             .iter()
             .take(50)
-            .map(JobView::of)
+            .map(JobSummary::of)
             .collect();
         let mut text = if jobs.is_empty() {
             "No jobs yet.".to_string()
@@ -472,10 +516,7 @@ impl NemoServer {
             String::new()
         };
         for j in &jobs {
-            text.push_str(&format!(
-                "{} {:?} {:?}: {}\n",
-                j.job_id, j.kind, j.status, j.message
-            ));
+            text.push_str(&format!("- {}\n", j.line()));
         }
         Ok(structured(
             vec![ContentBlock::text(text.trim_end().to_string())],
@@ -484,7 +525,8 @@ impl NemoServer {
     }
 
     #[tool(
-        description = "Cancel a job: an export's render is cancelled on NemoVideo; a generation is no longer followed (NemoVideo may still finish the edit: check get_timeline). Serves: \"stop\", \"cancel the export\", \"取消\".",
+        title = "Cancel a job",
+        description = "Stop a job: a render is cancelled on NemoVideo; a generation is no longer followed. Serves: \"取消\".",
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = true),
         output_schema = schema_for_output::<JobView>()
     )]
@@ -516,7 +558,8 @@ impl NemoServer {
     }
 
     #[tool(
-        description = "Credit balance: available, reserved by running work, total, and what to do when low (registration or top-up link). Free. Serves: \"credits\", \"balance\", \"how much is left\", \"积分\", \"余额\".",
+        title = "Credit balance",
+        description = "Available, reserved and total credits; what to do when low. Free. Serves: \"余额\".",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true),
         output_schema = schema_for_output::<CreditsView>()
     )]
@@ -540,7 +583,8 @@ impl NemoServer {
     }
 
     #[tool(
-        description = "The project's timeline: a one-line summary, tracks with their segments, length, and whether it can be exported. Free. Serves: \"status\", \"show tracks\", \"what's in the video?\", \"状态\", \"时间线\".",
+        title = "Show the timeline",
+        description = "Tracks, segments, length, and whether it can be exported. Free. Serves: \"时间线\".",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true),
         output_schema = schema_for_output::<TimelineView>()
     )]
@@ -568,9 +612,10 @@ impl NemoServer {
     }
 
     #[tool(
-        description = "Render the video and save the MP4 in the output folder; returns the absolute path, the URL and a link to the file. Free (no credits). Runs as a job: waits up to 45 s, then answers `running` with a job_id for get_job. Serves: \"export\", \"download\", \"send me the video\", \"render it\", \"导出\", \"下载\".",
+        title = "Export the MP4",
+        description = "Render and save the MP4 in the output folder (free). A job: waits up to 45 s. Serves: \"导出\".",
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
-        output_schema = schema_for_output::<JobView>()
+        output_schema = schema_for_output::<JobAnswer<ExportResult>>()
     )]
     async fn export_video(
         &self,

@@ -1,53 +1,50 @@
 //! Tool arguments and the typed answers that are not jobs.
 
 use crate::jobs::upload::RejectedInput;
-use crate::views::JobView;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ConnectArgs {
-    /// Start a new, empty project instead of continuing the current one.
+    /// Start a new, empty project.
     #[serde(default)]
     pub new_project: Option<bool>,
-    /// Language of a new project (en, zh-CN, ja, es, ...); the host's locale when omitted.
+    /// Of a new project (en, zh-CN…).
     #[serde(default)]
     pub language: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UploadArgs {
-    /// Absolute paths (or ~/...) of local images, videos or audio files.
+    /// Absolute paths or ~/….
     #[serde(default)]
     pub paths: Option<Vec<String>>,
-    /// http(s) addresses of media for NemoVideo to fetch.
+    /// http(s) URLs NemoVideo fetches.
     #[serde(default)]
     pub urls: Option<Vec<String>>,
-    /// Seconds to wait for the upload before answering `running` (default 45, at most 55).
+    /// Default 45.
     #[serde(default)]
     pub wait_s: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GenerateArgs {
-    /// What to create or change, in the user's words, e.g. "combine these images into a
-    /// 30-second promo video with music and text overlays".
+    /// The user's words, e.g. "combine these images into a 30-second promo".
     pub instruction: String,
-    /// Language for a new project (ISO code); detected from the instruction when omitted.
+    /// Of a new project.
     #[serde(default)]
     pub language: Option<String>,
-    /// Send it to the AI even if it reads as an export, credits, status or upload request
-    /// (those are otherwise answered here, free).
+    /// Send even an export, credits, status or upload request.
     #[serde(default)]
     pub send_anyway: Option<bool>,
-    /// Refuse (send nothing) if the estimated cost is above this many credits.
+    /// Send nothing if it would cost more.
     #[serde(default)]
     pub max_credits: Option<i64>,
-    /// Idempotency key: calling again with the same key returns the same job, never sends again.
+    /// The same key returns the same job, never sends again.
     #[serde(default)]
     pub request_id: Option<String>,
-    /// Seconds to wait before answering `running` (default 45, at most 55).
+    /// Default 45.
     #[serde(default)]
     pub wait_s: Option<f64>,
 }
@@ -55,34 +52,36 @@ pub struct GenerateArgs {
 /// A `generate` instruction answered here without the AI (nothing sent, nothing charged).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RoutedAnswer {
-    /// What the instruction was: export, credits, status or upload.
+    /// export, credits, status or upload.
     pub routed_as: String,
     pub answer: String,
-    /// The tool that does it.
+    /// The tool to call for it.
     pub tool: String,
-    /// Always false: the instruction was not sent to NemoVideo.
+    /// false: not sent to NemoVideo.
+    #[schemars(skip)]
     pub sent: bool,
+    #[schemars(skip)]
     pub credits_spent: i64,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetJobArgs {
-    /// The job id returned by generate, export_video or upload_media.
+    /// From generate, export_video or upload_media.
     pub job_id: String,
-    /// Seconds to wait for the job to finish before answering (default 45, at most 55; 0 = just look).
+    /// Default 45; 0 just looks.
     #[serde(default)]
     pub wait_s: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct JobIdArgs {
-    /// The job id to cancel.
+    /// From generate, export_video or upload_media.
     pub job_id: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TimelineArgs {
-    /// Also return the raw draft JSON (large; for debugging).
+    /// Add the raw draft JSON (large).
     #[serde(default)]
     pub include_draft: Option<bool>,
 }
@@ -92,13 +91,13 @@ pub struct TimelineArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportArgs {
-    /// File name for the MP4 (without folder); from the video's title when omitted.
+    /// Name of the MP4; default: from the title.
     #[serde(default)]
     pub filename: Option<String>,
-    /// Idempotency key: calling again with the same key returns the same export job.
+    /// The same key returns the same job.
     #[serde(default)]
     pub request_id: Option<String>,
-    /// Seconds to wait before answering `running` (default 45, at most 55).
+    /// Default 45.
     #[serde(default)]
     pub wait_s: Option<f64>,
 }
@@ -106,10 +105,10 @@ pub struct ExportArgs {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CreditsView {
     pub available: i64,
-    /// Reserved by work in progress.
+    /// Reserved by running work.
     pub frozen: i64,
     pub total: i64,
-    /// Fewer credits than one edit costs (about 50).
+    /// Fewer than one edit costs.
     pub low: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_step: Option<String>,
@@ -117,20 +116,23 @@ pub struct CreditsView {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ConnectView {
-    /// "anonymous" (free starter account) or "token" (NEMO_TOKEN from the environment).
+    /// anonymous (free) or token (NEMO_TOKEN).
     pub account: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub user_id: Option<String>,
     pub credits: CreditsView,
     pub project_id: String,
+    #[schemars(skip)]
     pub new_project: bool,
     /// Opens the project in a browser.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub project_link: Option<String>,
-    /// For anonymous accounts: register (and keep the work) here.
+    /// Register here to keep the work.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub register_link: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub token_expires_at: Option<String>,
     pub output_dir: String,
     pub allowed_dirs: Vec<String>,
@@ -140,7 +142,9 @@ pub struct ConnectView {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SegmentView {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -152,23 +156,24 @@ pub struct SegmentView {
 pub struct TrackView {
     /// video, audio, text or other.
     pub kind: String,
-    /// One line, as in the summary.
     pub description: String,
     pub segments: Vec<SegmentView>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TimelineView {
-    /// `Timeline (3 tracks): 1. Video: ... 2. BGM: ... 3. Title: ...`
+    /// One line: `Timeline (3 tracks): 1. Video: …`.
     pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<f64>,
     pub exportable: bool,
     pub tracks: Vec<TrackView>,
     pub media_count: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub canvas: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::views::any_json")]
+    #[schemars(skip)]
     pub draft: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
@@ -214,7 +219,7 @@ impl TimelineView {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct JobsView {
     /// Newest first.
-    pub jobs: Vec<JobView>,
+    pub jobs: Vec<crate::views::JobSummary>,
 }
 
 /// What was wrong with each input of an upload where nothing could be sent.

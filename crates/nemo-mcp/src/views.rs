@@ -12,33 +12,139 @@ use serde::Serialize;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-/// A job as a tool answers it: finished with its result, or running with how to follow it.
+/// A job as a tool answers it: `running` (call `get_job`), or finished with `result` or
+/// `error`. `R` is the result of the tool that started it; its schema is that tool's
+/// `outputSchema`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct JobView {
-    /// Pass it to `get_job` to wait for the result, or to `cancel_job`.
+pub struct JobAnswer<R> {
+    /// For get_job and cancel_job.
     pub job_id: String,
+    #[schemars(skip)]
     pub kind: JobKind,
+    /// running: call get_job.
     pub status: JobStatus,
+    #[schemars(skip)]
     pub elapsed_s: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub progress_pct: Option<f64>,
-    /// What the job is doing (or did).
     pub message: String,
-    /// When running: call `get_job` after this many seconds (it waits by itself; no need to poll fast).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub poll_after_s: Option<u64>,
-    /// The job's result when it succeeded (see the tool's description for its fields).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_json")]
-    pub result: Option<Value>,
+    pub result: Option<R>,
+    /// (A failed job is an error result instead.)
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub error: Option<ToolError>,
-    /// Set when this answer did not start a new job (e.g. a generation was already running).
+    /// Why no new job was started (also said in the text).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub note: Option<String>,
 }
 
-impl JobView {
+/// Any job, its result untyped: what `get_job` and `cancel_job` answer (the result is the one
+/// of the tool that started the job).
+pub type JobView = JobAnswer<Value>;
+
+/// One line of `list_jobs`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JobSummary {
+    pub job_id: String,
+    #[schemars(with = "String")]
+    pub kind: JobKind,
+    #[schemars(with = "String")]
+    pub status: JobStatus,
+    /// The instruction or the files, shortened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asked: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits_spent: Option<i64>,
+    /// The saved MP4.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub message: String,
+}
+
+fn snippet(text: &str, max: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        format!("{}…", one_line.chars().take(max).collect::<String>())
+    }
+}
+
+impl JobSummary {
+    pub fn of(job: &Job) -> JobSummary {
+        let r = job.result.as_ref();
+        let field = |k: &str| r.and_then(|v| v.get(k));
+        let asked = match job.kind {
+            JobKind::Generate => job.instruction.as_deref().map(|i| snippet(i, 60)),
+            JobKind::Upload => field("uploaded").and_then(Value::as_array).map(|items| {
+                let names: Vec<String> = items
+                    .iter()
+                    .filter_map(|i| i["filename"].as_str().or(i["input"].as_str()))
+                    .map(|n| snippet(n, 40))
+                    .collect();
+                snippet(&names.join(", "), 80)
+            }),
+            JobKind::Export => None,
+        };
+        JobSummary {
+            job_id: job.id.clone(),
+            kind: job.kind,
+            status: job.status,
+            asked,
+            credits_spent: field("credits_spent").and_then(Value::as_i64),
+            path: field("path").and_then(Value::as_str).map(str::to_string),
+            message: job.message.clone(),
+        }
+    }
+
+    /// `generate "combine these…": succeeded, 50 credits (gen_…)`: the id last.
+    pub fn line(&self) -> String {
+        let kind = match self.kind {
+            JobKind::Generate => "generate",
+            JobKind::Export => "export",
+            JobKind::Upload => "upload",
+        };
+        let status = match self.status {
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        };
+        let mut t = kind.to_string();
+        if let Some(a) = &self.asked {
+            t.push_str(&format!(" \"{a}\""));
+        }
+        t.push_str(&format!(": {status}"));
+        match (self.status, &self.path) {
+            (JobStatus::Succeeded, Some(p)) => t.push_str(&format!(", saved {p}")),
+            (JobStatus::Succeeded, None) => {}
+            _ => t.push_str(&format!(" ({})", snippet(&self.message, 80))),
+        }
+        if let Some(c) = self.credits_spent.filter(|c| *c > 0) {
+            t.push_str(&format!(", {c} credits"));
+        }
+        t.push_str(&format!(" [{}]", self.job_id));
+        t
+    }
+}
+
+/// What `generate` answers when done: the edit's outcome, or (for an instruction that is
+/// only an export, credits, status or upload request) the answer given here, free.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum GenerateOutput {
+    Edited(crate::jobs::generation::GenerateResult),
+    NotSent(crate::tools::RoutedAnswer),
+}
+
+impl JobAnswer<Value> {
     pub fn of(job: &Job) -> JobView {
         JobView {
             job_id: job.id.clone(),
@@ -172,6 +278,7 @@ impl JobView {
 
 /// `{}` (any JSON) for free-form fields. schemars writes `true` there, which is valid JSON
 /// Schema but rejected by the TypeScript SDK's tool-list validation (found with the Inspector).
+/// ([`crate::schema::lean`] rewrites any left.)
 pub fn any_json(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({})
 }

@@ -42,11 +42,12 @@ async fn tools_are_listed_with_schemas_and_honest_annotations() {
             t.name
         );
         if t.name == "generate" {
-            assert_eq!(
+            assert_ne!(
                 a.read_only_hint,
-                Some(false),
+                Some(true),
                 "spending credits is not read-only"
             );
+            assert_eq!(a.destructive_hint, Some(true));
         }
         if ["get_credits", "get_timeline", "get_job", "list_jobs"].contains(&t.name.as_ref()) {
             assert_eq!(a.read_only_hint, Some(true), "{}", t.name);
@@ -585,20 +586,81 @@ async fn annotations_are_honest_and_each_has_its_reason() {
             .annotations
             .clone()
             .unwrap_or_else(|| panic!("{name}: no annotations"));
-        assert_eq!(
-            (
-                a.read_only_hint,
-                a.destructive_hint,
-                a.idempotent_hint,
-                a.open_world_hint
-            ),
-            (
-                Some(read_only),
-                Some(destructive),
-                Some(idempotent),
-                Some(open_world)
-            ),
-            "{name}: {why}"
+        // Unset hints take the specification's defaults (read-only false, destructive true,
+        // idempotent false, open-world true); destructive and idempotent mean nothing for a
+        // read-only tool.
+        let read_only_seen = a.read_only_hint.unwrap_or(false);
+        let seen = (
+            read_only_seen,
+            !read_only_seen && a.destructive_hint.unwrap_or(true),
+            !read_only_seen && a.idempotent_hint.unwrap_or(false),
+            a.open_world_hint.unwrap_or(true),
+        );
+        let want = (
+            read_only,
+            !read_only && destructive,
+            !read_only && idempotent,
+            open_world,
+        );
+        assert_eq!(seen, want, "{name}: {why}");
+        if !read_only {
+            // Said out loud, never left to a host's reading of the defaults.
+            assert_eq!(a.destructive_hint, Some(destructive), "{name}: {why}");
+        }
+    }
+}
+
+/// What a host model reads before it does anything: the whole `tools/list` answer. It must stay
+/// small (at most 9,000 characters for the current tool set), and say less rather than drop
+/// schemas.
+#[tokio::test]
+async fn the_tool_list_is_lean() {
+    let h = Harness::start().await;
+    let tools = h.client.list_all_tools().await.unwrap();
+    let whole = serde_json::to_string(&json!({ "tools": tools })).unwrap();
+    println!("tools/list: {} characters", whole.chars().count());
+    for t in &tools {
+        let one = serde_json::to_string(t).unwrap();
+        let input = serde_json::to_string(&t.input_schema).unwrap();
+        let output = serde_json::to_string(&t.output_schema).unwrap();
+        println!(
+            "  {:<14} {:>5} (description {:>4}, input {:>4}, output {:>4})",
+            t.name,
+            one.chars().count(),
+            t.description.as_deref().unwrap_or_default().chars().count(),
+            input.chars().count(),
+            output.chars().count()
         );
     }
+    assert!(
+        whole.chars().count() <= 9000,
+        "tools/list is {} characters",
+        whole.chars().count()
+    );
+}
+
+/// Every input schema is in the subset OpenAI, Gemini and Anthropic function declarations all
+/// accept: no `$ref`/`$defs`, no type arrays or `null`, no `anyOf`/`oneOf`, no `format`.
+#[tokio::test]
+async fn input_schemas_use_the_common_subset() {
+    let h = Harness::start().await;
+    let tools = h.client.list_all_tools().await.unwrap();
+    let mut found = Vec::new();
+    for t in &tools {
+        let input = serde_json::to_value(&t.input_schema).unwrap();
+        nemo_mcp::schema::outside_subset(&input, &format!("{}.input", t.name), &mut found);
+        assert_eq!(input["type"], "object", "{}", t.name);
+        assert!(t.title.is_some(), "{} has no title", t.name);
+        assert!(
+            t.icons.as_ref().is_some_and(|i| !i.is_empty()),
+            "{} has no icon",
+            t.name
+        );
+    }
+    assert!(found.is_empty(), "outside the subset: {found:?}");
+    // The walk finds what schemars writes by default (so it can fail).
+    let raw = serde_json::to_value(schemars::schema_for!(nemo_mcp::tools::GenerateArgs)).unwrap();
+    let mut raw_found = Vec::new();
+    nemo_mcp::schema::outside_subset(&raw, "raw", &mut raw_found);
+    assert!(!raw_found.is_empty());
 }

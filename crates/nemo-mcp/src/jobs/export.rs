@@ -15,14 +15,19 @@ use std::sync::Arc;
 pub struct ExportResult {
     /// Absolute path of the saved MP4.
     pub path: String,
-    /// The backend's URL of the file.
+    /// NemoVideo's URL of the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     pub size_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<f64>,
+    #[schemars(skip)]
     pub render_id: String,
-    /// Opens the project in a browser (a claim link; it carries no API token).
+    /// Opens the project in a browser.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_link: Option<String>,
-    /// Exports are free.
+    /// Exports are free (always 0).
+    #[schemars(skip)]
     pub credits_spent: i64,
 }
 

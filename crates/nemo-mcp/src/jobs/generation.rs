@@ -40,23 +40,28 @@ pub enum Delivery {
 /// The result of a finished generation.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct GenerateResult {
-    /// What the backend said, rewritten for a chat (empty when it said nothing).
+    /// NemoVideo's reply (may be empty).
     pub reply: String,
-    /// What changed on the timeline, worded for people (the whole answer for silent edits).
+    /// What changed on the timeline.
     pub changes: String,
     pub changed: bool,
-    /// The timeline after the edit, in one line.
+    /// The timeline after, in one line.
     pub timeline: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<f64>,
     pub exportable: bool,
-    /// Credits this turn cost (measured from the balance before and after).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub credits_spent: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub credits_left: Option<i64>,
+    /// streamed, stream_cut or unconfirmed: how the outcome was learnt (never by sending
+    /// again).
+    #[schemars(with = "String")]
     pub delivery: Delivery,
-    /// Set when the outcome was read from the project state instead of the stream.
+    /// Read from the project state: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovered: Option<String>,
-    /// Set when the backend had lost the project and a new one was started.
+    /// A lost project was replaced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
     pub next_step: String,

@@ -20,11 +20,21 @@ pub struct RejectedInput {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UploadedItem {
     pub input: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_type: Option<String>,
+    #[schemars(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    #[schemars(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<u64>,
+    #[schemars(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<u64>,
+    #[schemars(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<f64>,
 }
 
@@ -46,11 +56,12 @@ impl UploadedItem {
 pub struct UploadResult {
     pub uploaded: Vec<UploadedItem>,
     pub rejected: Vec<RejectedInput>,
-    /// Media in the project after this upload.
+    /// Media in the project now.
     pub project_media: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
-    /// Uploads are free.
+    /// Uploads are free (always 0).
+    #[schemars(skip)]
     pub credits_spent: i64,
     pub next_step: String,
 }
