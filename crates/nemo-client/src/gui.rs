@@ -476,6 +476,57 @@ fn intents(text: &str, chinese: bool) -> Vec<Intent> {
     found.into_iter().map(|(_, i)| i).take(3).collect()
 }
 
+/// The reply without its calls to action: sentences that offer what "I" (the backend's agent)
+/// can do next, whether the backend wrote them ("You can ask me to show the timeline") or
+/// [`rewrite`] made them from a GUI passage ("Ask me to export the video."). A host model reads
+/// the reply as a third party's; what to do next is the server's `next_step`, naming its tools.
+pub fn strip_offers(text: &str) -> String {
+    const OFFERS: &[&str] = &[
+        "ask me",
+        "tell me",
+        "let me know",
+        "i'll do it",
+        "i can also",
+        "would you like me",
+        "shall i",
+        "feel free to",
+        "让我为你",
+        "告诉我",
+        "你可以让我",
+        "需要我",
+        "我来为你",
+    ];
+    let mut out = String::new();
+    let mut sentence = String::new();
+    let flush = |sentence: &mut String, out: &mut String| {
+        let lower = sentence.to_lowercase();
+        if !OFFERS.iter().any(|o| lower.contains(o)) {
+            out.push_str(sentence);
+        }
+        sentence.clear();
+    };
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        sentence.push(c);
+        let ends = matches!(c, '。' | '！' | '？' | '\n')
+            || (matches!(c, '.' | '!' | '?') && chars.peek().is_none_or(|n| n.is_whitespace()));
+        if ends {
+            // Keep the whitespace after a sentence with it.
+            while let Some(&n) = chars.peek() {
+                if n.is_whitespace() && n != '\n' {
+                    sentence.push(n);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            flush(&mut sentence, &mut out);
+        }
+    }
+    flush(&mut sentence, &mut out);
+    out.trim().to_string()
+}
+
 /// The sentence that replaces a GUI passage; with no intent, an invitation to describe the change.
 fn offer(intents: &[Intent], chinese: bool) -> String {
     if intents.is_empty() {
@@ -583,6 +634,25 @@ fn strip_connective(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offers_are_stripped_and_the_rest_kept() {
+        assert_eq!(
+            strip_offers("I added music. You can ask me to show the timeline. Done."),
+            "I added music. Done."
+        );
+        assert_eq!(
+            strip_offers(&rewrite(
+                "I added music, and you can click Export to download it."
+            )),
+            "I added music."
+        );
+        assert_eq!(
+            strip_offers("已添加音乐。告诉我你想怎么改，我来为你完成。"),
+            "已添加音乐。"
+        );
+        assert_eq!(strip_offers("Version 2.5 is out."), "Version 2.5 is out.");
+    }
 
     #[test]
     fn sentences_keep_every_char_and_never_cut_quotes() {

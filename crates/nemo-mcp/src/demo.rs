@@ -13,7 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-struct Printer;
+/// Prints progress notifications, each distinct line once (the server repeats the last one
+/// every few seconds to keep hosts from timing out).
+#[derive(Default)]
+struct Printer {
+    last: std::sync::Mutex<String>,
+}
 
 impl ClientHandler for Printer {
     async fn on_progress(&self, p: ProgressNotificationParam, _c: NotificationContext<RoleClient>) {
@@ -21,7 +26,12 @@ impl ClientHandler for Printer {
             .total
             .map(|t| format!(" {:>3.0}%", p.progress / t * 100.0))
             .unwrap_or_default();
-        eprintln!("   …{pct} {}", p.message.unwrap_or_default());
+        let line = format!("   …{pct} {}", p.message.unwrap_or_default());
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if *last != line {
+            eprintln!("{line}");
+            *last = line;
+        }
     }
 }
 
@@ -97,7 +107,7 @@ async fn demo(output_dir: Option<PathBuf>) -> Result<PathBuf, String> {
             let _ = running.waiting().await;
         }
     });
-    let peer = Printer
+    let peer = Printer::default()
         .serve(client_io)
         .await
         .map_err(|e| format!("MCP client: {e}"))?;

@@ -174,8 +174,7 @@ impl JobAnswer<Value> {
         let s = |v: Value| v.as_str().map(str::to_string).unwrap_or_default();
         let mut out = match (self.status, self.kind) {
             (JobStatus::Running, _) => format!(
-                "Job {} is still running ({} s{}): {}. Call get_job with job_id \"{}\" to wait for it (it waits up to 45 s itself).",
-                self.job_id,
+                "Still running ({} s{}): {}. Call get_job with job_id \"{}\" to wait for it (it waits up to 45 s itself).",
                 self.elapsed_s.round(),
                 self.progress_pct.map(|p| format!(", {p:.0}%")).unwrap_or_default(),
                 self.message,
@@ -197,7 +196,7 @@ impl JobAnswer<Value> {
                 let mut t = if r("changed").as_bool() == Some(false) {
                     let mut t = format!("No change was made to the timeline. {spent}");
                     if !reply.is_empty() {
-                        t.push_str(&format!("\nNemoVideo said: {reply}"));
+                        t.push_str(&format!("\nNemoVideo's AI replied: \"{reply}\""));
                     }
                     t.push_str(&format!("\n{}", s(r("timeline"))));
                     t
@@ -205,7 +204,7 @@ impl JobAnswer<Value> {
                     let mut t = if reply.is_empty() {
                         "NemoVideo made the edit without comment.".to_string()
                     } else {
-                        format!("NemoVideo said: {reply}")
+                        format!("NemoVideo's AI replied: \"{reply}\"")
                     };
                     t.push_str(&format!("\nWhat changed: {}\n{}\n{spent}", s(r("changes")), s(r("timeline"))));
                     t
@@ -237,8 +236,8 @@ impl JobAnswer<Value> {
                 }
                 t
             }
-            (JobStatus::Cancelled, _) => format!("Job {} was cancelled.", self.job_id),
-            (JobStatus::Failed, _) => format!("Job {} failed: {}", self.job_id, self.message),
+            (JobStatus::Cancelled, _) => format!("Cancelled (job {}).", self.job_id),
+            (JobStatus::Failed, _) => format!("Failed: {} (job {}).", self.message, self.job_id),
         };
         if let Some(n) = &self.note {
             out = format!("{n}\n{out}");
@@ -253,7 +252,7 @@ impl JobAnswer<Value> {
                 .error
                 .clone()
                 .unwrap_or_else(|| ToolError::new(Code::Failed, self.message.clone()));
-            e.message = format!("job {}: {}", self.job_id, e.message);
+            e.message = format!("{} (job {})", e.message, self.job_id);
             return e.to_result();
         }
         let mut content = vec![ContentBlock::text(self.text())];
@@ -315,13 +314,20 @@ impl Progress {
         let Some(token) = self.token.clone() else {
             return;
         };
-        if self
-            .last_sent
-            .is_some_and(|t| t.elapsed() < Duration::from_millis(200))
+        let done = job.status == JobStatus::Succeeded;
+        if done && job.kind != JobKind::Generate && self.last_value >= 100.0 {
+            return; // 100 was already said; progress must always rise.
+        }
+        // The last notification of a finished job is never dropped by the rate limit.
+        if !done
+            && self
+                .last_sent
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(200))
         {
             return;
         }
         let (value, total) = match (job.kind, job.progress_pct) {
+            (JobKind::Export | JobKind::Upload, _) if done => (100.0, Some(100.0)),
             (JobKind::Export | JobKind::Upload, pct) => {
                 let v = pct.unwrap_or(0.0).max(self.last_value + 0.001).min(100.0);
                 (v, Some(100.0))

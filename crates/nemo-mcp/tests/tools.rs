@@ -664,3 +664,61 @@ async fn input_schemas_use_the_common_subset() {
     nemo_mcp::schema::outside_subset(&raw, "raw", &mut raw_found);
     assert!(!raw_found.is_empty());
 }
+
+/// Texts for a model: the backend's reply is quoted as NemoVideo's without its calls to action,
+/// no message starts with an internal id, list_jobs says what was asked and what it cost, and an
+/// export's progress ends at 100.
+#[tokio::test]
+async fn texts_are_written_for_a_model() {
+    let h = Harness::start().await;
+    upload_two(&h).await;
+    let r = h.call("generate", json!({"instruction": PROMO})).await;
+    let b = h.finish(body(&r)).await;
+    let done = h
+        .call("get_job", json!({"job_id": b["job_id"], "wait_s": 0}))
+        .await;
+    let text = text_of(&done);
+    assert!(text.contains("NemoVideo's AI replied: \""), "{text}");
+    let reply = b["result"]["reply"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    for cta in ["ask me", "tell me", "click"] {
+        assert!(!reply.contains(cta), "a call to action in {reply:?}");
+    }
+    assert!(b["result"]["next_step"]
+        .as_str()
+        .unwrap()
+        .contains("export_video"));
+    // (rmcp's client numbers progress tokens itself, so the export's are told by their total.)
+    let (x, _) = h.call_tracked("export_video", json!({})).await;
+    let x = h.finish(body(&x)).await;
+    assert_eq!(x["status"], "succeeded", "{x}");
+    let last = h
+        .recorder
+        .progress
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|p| p.total.is_some())
+        .cloned()
+        .expect("export progress");
+    assert_eq!((last.progress, last.total), (100.0, Some(100.0)));
+    let l = h.call("list_jobs", json!({})).await;
+    let lines = text_of(&l);
+    assert!(lines.contains("generate \"combine these images"), "{lines}");
+    assert!(lines.contains("50 credits"), "{lines}");
+    assert!(lines.contains(".mp4"), "{lines}");
+    for line in lines.lines() {
+        let l = line.trim_start_matches("- ");
+        assert!(
+            !["gen_", "exp_", "upl_"].iter().any(|p| l.starts_with(p)),
+            "{line}"
+        );
+    }
+    let bad = h
+        .call("get_job", json!({"job_id": "exp_000000000000"}))
+        .await;
+    assert!(!text_of(&bad).starts_with("Error (unknown_job): exp_"));
+}

@@ -169,7 +169,7 @@ pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<Value, Tool
         &p,
         &req,
         &after,
-        reply.reply(),
+        nemo_client::gui::strip_offers(&reply.reply()),
         Delivery::Streamed,
         None,
     )
