@@ -7,12 +7,16 @@ use rmcp::{tool_handler, ErrorData as McpError, RoleServer, ServerHandler};
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for NemoServer {
+    // `logging` is deprecated from protocol 2026-07-28 (SEP-2577); today's hosts still use it.
+    #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
                 .enable_prompts()
+                .enable_logging()
+                .enable_completions()
                 .build(),
         )
         .with_server_info(
@@ -49,6 +53,35 @@ impl ServerHandler for NemoServer {
         crate::resources::read(&self.app_for(&c), &r.uri)
             .await
             .map(Into::into)
+    }
+
+    // Logging is deprecated from protocol 2026-07-28 (SEP-2577); today's hosts still use it.
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        r: SetLevelRequestParams,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        *self.log_level.lock().unwrap_or_else(|e| e.into_inner()) = r.level;
+        Ok(())
+    }
+
+    async fn on_initialized(&self, c: rmcp::service::NotificationContext<RoleServer>) {
+        if self.forwards_logs() {
+            crate::notices::forward_logs(c.peer, self.log_level.clone());
+        }
+    }
+
+    async fn complete(
+        &self,
+        r: CompleteRequestParams,
+        c: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let app = self.app_for(&c);
+        let values = crate::notices::complete(&app, &r.r#ref, &r.argument).await;
+        Ok(CompleteResult::new(
+            CompletionInfo::with_all_values(values).unwrap_or_default(),
+        ))
     }
 
     async fn list_prompts(

@@ -12,6 +12,7 @@ pub mod icon;
 pub mod jobs;
 pub mod language;
 pub mod logging;
+pub mod notices;
 pub mod paths;
 pub mod projects;
 pub mod prompts;

@@ -51,18 +51,96 @@ impl<'a> MakeWriter<'a> for Redacting {
     }
 }
 
-/// `NEMO_LOG` or `RUST_LOG` (else `default`), to stderr.
+/// `NEMO_LOG` or `RUST_LOG` (else `default`), to stderr; this server's own events at info and
+/// above also go to [`subscribe`]rs (the MCP client, as `notifications/message`).
 pub fn init(default: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = std::env::var("NEMO_LOG")
         .ok()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| default.into());
-    let _ = tracing_subscriber::fmt()
-        .with_writer(Redacting)
-        .with_ansi(false)
-        .with_target(false)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::EnvFilter::new(filter))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(Redacting)
+                .with_ansi(false)
+                .with_target(false),
+        )
+        .with(Forward)
         .try_init();
+}
+
+/// One log event for an MCP client: its level and its (redacted) text.
+#[derive(Debug, Clone)]
+pub struct LogEvent {
+    pub level: tracing::Level,
+    pub target: String,
+    pub text: String,
+}
+
+fn channel() -> &'static tokio::sync::broadcast::Sender<LogEvent> {
+    static TX: std::sync::OnceLock<tokio::sync::broadcast::Sender<LogEvent>> =
+        std::sync::OnceLock::new();
+    TX.get_or_init(|| tokio::sync::broadcast::channel(256).0)
+}
+
+/// The server's log events from now on (a slow reader loses the oldest, never blocks logging).
+pub fn subscribe() -> tokio::sync::broadcast::Receiver<LogEvent> {
+    channel().subscribe()
+}
+
+/// Sends this crate's events (never the SDK's: a log about sending a notification must not
+/// cause another notification) to [`subscribe`]rs.
+struct Forward;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Forward {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let meta = event.metadata();
+        if !meta.target().starts_with("nemo") || *meta.level() > tracing::Level::INFO {
+            return;
+        }
+        if channel().receiver_count() == 0 {
+            return;
+        }
+        let mut text = String::new();
+        event.record(&mut Text(&mut text));
+        let _ = channel().send(LogEvent {
+            level: *meta.level(),
+            target: meta.target().to_string(),
+            text: redact(&text),
+        });
+    }
+}
+
+struct Text<'a>(&'a mut String);
+
+impl tracing::field::Visit for Text<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if !self.0.is_empty() {
+            self.0.push(' ');
+        }
+        if field.name() == "message" {
+            self.0.push_str(&format!("{value:?}"));
+        } else {
+            self.0.push_str(&format!("{}={value:?}", field.name()));
+        }
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            if !self.0.is_empty() {
+                self.0.push(' ');
+            }
+            self.0.push_str(value);
+        } else {
+            self.record_debug(field, &value);
+        }
+    }
 }
 
 #[cfg(test)]

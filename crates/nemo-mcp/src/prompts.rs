@@ -13,21 +13,34 @@ pub fn list() -> ListPromptsResult {
             .with_description("What the video should be")
             .with_required(true)
     };
+    let titled = |mut p: Prompt, title: &str| {
+        p.title = Some(title.to_string());
+        p
+    };
     ListPromptsResult::with_all_items(vec![
-        Prompt::new(
-            "quick_edit",
-            Some("Files + one description → an exported MP4 in three tool calls"),
-            Some(vec![files(), goal()]),
+        titled(
+            Prompt::new(
+                "quick_edit",
+                Some("Turn a few photos or clips and one sentence into a finished MP4: upload, one AI edit (about 50 credits), export to the output folder."),
+                Some(vec![files(), goal()]),
+            ),
+            "Quick video from files",
         ),
-        Prompt::new(
-            "batch",
-            Some("Several videos from several sets of files, one after another"),
-            Some(vec![files(), goal()]),
+        titled(
+            Prompt::new(
+                "batch",
+                Some("Make one video per set of files, each in its own project, and report every saved MP4 (credits per video)."),
+                Some(vec![files(), goal()]),
+            ),
+            "Several videos in a row",
         ),
-        Prompt::new(
-            "iterative",
-            Some("Build a video step by step, checking the timeline between edits"),
-            Some(vec![goal()]),
+        titled(
+            Prompt::new(
+                "iterative",
+                Some("Build a video edit by edit, reading the timeline between instructions, and export when it is right."),
+                Some(vec![goal()]),
+            ),
+            "Refine a video step by step",
         ),
     ])
 }

@@ -25,6 +25,8 @@ pub struct NemoServer {
     pub(crate) app: Arc<App>,
     /// Over `--http`: one project per MCP session.
     sessions: Option<Arc<crate::http::Sessions>>,
+    /// The least severe log level this client wants as `notifications/message`.
+    pub(crate) log_level: Arc<std::sync::Mutex<crate::notices::LogLevel>>,
     pub(crate) tool_router: ToolRouter<NemoServer>,
 }
 
@@ -88,6 +90,7 @@ impl NemoServer {
         NemoServer {
             app,
             sessions: None,
+            log_level: Arc::new(std::sync::Mutex::new(crate::notices::default_level())),
             tool_router: Self::lean_router(),
         }
     }
@@ -136,6 +139,12 @@ impl NemoServer {
             sessions: Some(sessions),
             ..NemoServer::new(app)
         }
+    }
+
+    /// Whether this server's log events may go to its client: not over `--http`, where the
+    /// process's events concern every session's projects.
+    pub(crate) fn forwards_logs(&self) -> bool {
+        self.sessions.is_none()
     }
 
     /// The project this request works on: its MCP session's over `--http`, else the process's.

@@ -14,11 +14,27 @@ use std::time::Duration;
 #[derive(Clone, Default)]
 pub struct Recorder {
     pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+    /// `notifications/message`: (level, logger, text).
+    pub logs: Arc<Mutex<Vec<(String, String, String)>>>,
 }
 
 impl ClientHandler for Recorder {
     async fn on_progress(&self, p: ProgressNotificationParam, _c: NotificationContext<RoleClient>) {
         self.progress.lock().unwrap().push(p);
+    }
+
+    #[allow(deprecated)]
+    async fn on_logging_message(
+        &self,
+        p: LoggingMessageNotificationParam,
+        _c: NotificationContext<RoleClient>,
+    ) {
+        let level = serde_json::to_value(p.level).unwrap_or_default();
+        self.logs.lock().unwrap().push((
+            level.as_str().unwrap_or_default().to_string(),
+            p.logger.unwrap_or_default(),
+            p.data.as_str().unwrap_or_default().to_string(),
+        ));
     }
 }
 
