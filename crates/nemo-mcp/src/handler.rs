@@ -14,6 +14,8 @@ impl ServerHandler for NemoServer {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
+                .enable_resources_subscribe()
+                .enable_resources_list_changed()
                 .enable_prompts()
                 .enable_logging()
                 .enable_completions()
@@ -68,8 +70,33 @@ impl ServerHandler for NemoServer {
 
     async fn on_initialized(&self, c: rmcp::service::NotificationContext<RoleServer>) {
         if self.forwards_logs() {
-            crate::notices::forward_logs(c.peer, self.log_level.clone());
+            crate::notices::forward_logs(c.peer.clone(), self.log_level.clone());
+            // Over --http the project (and its jobs) is known only with the first request.
+            crate::notices::announce_new_jobs(&self.app, c.peer);
         }
+    }
+
+    // `resources/subscribe` is legacy-only from protocol 2026-07-28; today's hosts use it.
+    #[allow(deprecated)]
+    async fn subscribe(
+        &self,
+        r: SubscribeRequestParams,
+        c: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let app = self.app_for(&c);
+        self.subscriptions
+            .add(&app, &r.uri, c.peer.clone())
+            .map_err(|why| McpError::resource_not_found(why, None))
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        r: UnsubscribeRequestParams,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.subscriptions.remove(&r.uri);
+        Ok(())
     }
 
     async fn complete(

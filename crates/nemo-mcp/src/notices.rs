@@ -140,3 +140,113 @@ fn paths_like(typed: &str, policy: &crate::paths::InputPolicy) -> Vec<String> {
     out.truncate(100);
     out
 }
+
+/// Resources a client subscribed to (`resources/subscribe`), per MCP session.
+#[derive(Default)]
+pub struct Subscriptions {
+    uris: Mutex<std::collections::HashSet<String>>,
+}
+
+impl Subscriptions {
+    fn has(&self, uri: &str) -> bool {
+        self.uris
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(uri)
+    }
+
+    /// Stop sending updates for `uri`.
+    pub fn remove(&self, uri: &str) {
+        self.uris
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(uri);
+    }
+
+    /// Subscribe `peer` to `uri` (`nemo://timeline` or `nemo://jobs/{id}`): it gets
+    /// `notifications/resources/updated` when the resource changes (a job at most twice a
+    /// second, until it finishes; the timeline when a generation or upload finishes).
+    pub fn add(
+        self: &Arc<Self>,
+        app: &Arc<App>,
+        uri: &str,
+        peer: Peer<RoleServer>,
+    ) -> Result<(), String> {
+        let uri = uri.to_string();
+        if uri == "nemo://timeline" {
+            let mut events = app.jobs.events();
+            self.insert(&uri);
+            let me = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    let kind = match events.recv().await {
+                        Ok(crate::jobs::JobEvent::Finished { kind, .. }) => kind,
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            continue
+                        }
+                        Err(_) => return,
+                    };
+                    if !me.has(&uri) {
+                        return;
+                    }
+                    if kind != crate::jobs::JobKind::Export
+                        && peer.notify_resource_updated(updated(&uri)).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+            return Ok(());
+        }
+        let Some(id) = uri.strip_prefix("nemo://jobs/") else {
+            return Err(format!("no resource {uri}"));
+        };
+        let Some(mut rx) = app.jobs.watch(id) else {
+            return Err(format!("no job {id}"));
+        };
+        self.insert(&uri);
+        let me = self.clone();
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                if !me.has(&uri) {
+                    return;
+                }
+                let finished = rx.borrow_and_update().status.is_finished();
+                if peer.notify_resource_updated(updated(&uri)).await.is_err() || finished {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        });
+        Ok(())
+    }
+
+    fn insert(&self, uri: &str) {
+        self.uris
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(uri.to_string());
+    }
+}
+
+fn updated(uri: &str) -> rmcp::model::ResourceUpdatedNotificationParam {
+    rmcp::model::ResourceUpdatedNotificationParam::new(uri)
+}
+
+/// `notifications/resources/list_changed` whenever a job (a `nemo://jobs/{id}` resource) appears.
+pub fn announce_new_jobs(app: &Arc<App>, peer: Peer<RoleServer>) {
+    let mut events = app.jobs.events();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(crate::jobs::JobEvent::Started { .. }) => {
+                    if peer.notify_resource_list_changed().await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return,
+            }
+        }
+    });
+}

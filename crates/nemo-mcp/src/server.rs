@@ -27,6 +27,8 @@ pub struct NemoServer {
     sessions: Option<Arc<crate::http::Sessions>>,
     /// The least severe log level this client wants as `notifications/message`.
     pub(crate) log_level: Arc<std::sync::Mutex<crate::notices::LogLevel>>,
+    /// Resources this client subscribed to.
+    pub(crate) subscriptions: Arc<crate::notices::Subscriptions>,
     pub(crate) tool_router: ToolRouter<NemoServer>,
 }
 
@@ -91,6 +93,7 @@ impl NemoServer {
             app,
             sessions: None,
             log_level: Arc::new(std::sync::Mutex::new(crate::notices::default_level())),
+            subscriptions: Arc::default(),
             tool_router: Self::lean_router(),
         }
     }

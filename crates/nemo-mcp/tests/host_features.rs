@@ -97,3 +97,69 @@ async fn prompt_files_and_job_ids_are_completed() {
         .unwrap();
     assert_eq!(ids.len(), 1, "{ids:?}");
 }
+
+/// Waits (with a deadline) until `f` holds.
+async fn until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+#[allow(deprecated)]
+async fn subscribed_resources_send_updates_and_new_jobs_change_the_list() {
+    let h = Harness::start().await;
+    let caps = h.client.peer_info().unwrap().capabilities.clone();
+    let res = caps.resources.unwrap();
+    assert_eq!((res.subscribe, res.list_changed), (Some(true), Some(true)));
+    h.client
+        .subscribe(SubscribeRequestParams::new("nemo://timeline"))
+        .await
+        .unwrap();
+    let unknown = h
+        .client
+        .subscribe(SubscribeRequestParams::new("nemo://jobs/gen_000000000000"))
+        .await;
+    assert!(unknown.is_err(), "an unknown job cannot be subscribed to");
+    upload_two(&h).await;
+    until("the timeline updated after an upload", || {
+        h.recorder
+            .updated
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|u| u == "nemo://timeline")
+    })
+    .await;
+    until("list_changed for the new job", || {
+        *h.recorder.list_changed.lock().unwrap() >= 1
+    })
+    .await;
+    // A running generation: subscribe to its job and see it change until it finishes.
+    let r = h
+        .call(
+            "generate",
+            json!({"instruction": "combine these images into a 10-second video", "wait_s": 0}),
+        )
+        .await;
+    let b = body(&r);
+    let uri = format!("nemo://jobs/{}", b["job_id"].as_str().unwrap());
+    if b["status"] == "running" {
+        h.client
+            .subscribe(SubscribeRequestParams::new(uri.clone()))
+            .await
+            .unwrap();
+        until("an update of the job", || {
+            h.recorder.updated.lock().unwrap().contains(&uri)
+        })
+        .await;
+    }
+    let done = h.finish(b).await;
+    assert_eq!(done["status"], "succeeded");
+    h.client
+        .unsubscribe(UnsubscribeRequestParams::new("nemo://timeline"))
+        .await
+        .unwrap();
+}

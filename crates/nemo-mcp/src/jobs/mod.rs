@@ -150,6 +150,15 @@ pub struct JobManager {
     cells: Arc<Mutex<HashMap<String, Arc<Cell>>>>,
     journal: Journal,
     owner: Option<String>,
+    /// Jobs started and finished (for resource subscriptions and `list_changed`).
+    events: tokio::sync::broadcast::Sender<JobEvent>,
+}
+
+/// A job appeared or finished.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobEvent {
+    Started { id: String, kind: JobKind },
+    Finished { id: String, kind: JobKind },
 }
 
 /// Handed to a running job to report progress and keep its journal entry current.
@@ -198,7 +207,18 @@ impl JobManager {
             cells: Arc::default(),
             journal: Journal::new(journal_dir),
             owner: None,
+            events: tokio::sync::broadcast::channel(64).0,
         }
+    }
+
+    /// Jobs started and finished from now on.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<JobEvent> {
+        self.events.subscribe()
+    }
+
+    /// Every change of a job this manager's owner may see, from now on.
+    pub fn watch(&self, id: &str) -> Option<watch::Receiver<Job>> {
+        self.cell(id).map(|c| c.tx.subscribe())
     }
 
     /// The jobs of another owner (an HTTP session), journaled in the same folder.
@@ -207,6 +227,7 @@ impl JobManager {
             cells: Arc::default(),
             journal: self.journal.clone(),
             owner: Some(owner.to_string()),
+            events: tokio::sync::broadcast::channel(64).0,
         }
     }
 
@@ -264,6 +285,10 @@ impl JobManager {
             cells.insert(job.id.clone(), cell.clone());
         }
         self.journal.save(&job);
+        let _ = self.events.send(JobEvent::Started {
+            id: job.id.clone(),
+            kind: job.kind,
+        });
         let ctx = JobCtx {
             cell: cell.clone(),
             journal: self.journal.clone(),
@@ -302,6 +327,11 @@ impl JobManager {
                 j.state_before = None;
             });
             journal.save(&cell.tx.borrow());
+            let (id, kind) = {
+                let j = cell.tx.borrow();
+                (j.id.clone(), j.kind)
+            };
+            let _ = manager.events.send(JobEvent::Finished { id, kind });
             manager.prune();
         });
         *lock(&cell.task) = Some(handle);

@@ -16,11 +16,27 @@ pub struct Recorder {
     pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
     /// `notifications/message`: (level, logger, text).
     pub logs: Arc<Mutex<Vec<(String, String, String)>>>,
+    /// `notifications/resources/updated` URIs, in order.
+    pub updated: Arc<Mutex<Vec<String>>>,
+    /// How many `notifications/resources/list_changed` came.
+    pub list_changed: Arc<Mutex<usize>>,
 }
 
 impl ClientHandler for Recorder {
     async fn on_progress(&self, p: ProgressNotificationParam, _c: NotificationContext<RoleClient>) {
         self.progress.lock().unwrap().push(p);
+    }
+
+    async fn on_resource_updated(
+        &self,
+        p: ResourceUpdatedNotificationParam,
+        _c: NotificationContext<RoleClient>,
+    ) {
+        self.updated.lock().unwrap().push(p.uri);
+    }
+
+    async fn on_resource_list_changed(&self, _c: NotificationContext<RoleClient>) {
+        *self.list_changed.lock().unwrap() += 1;
     }
 
     #[allow(deprecated)]
