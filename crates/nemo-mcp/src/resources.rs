@@ -1,4 +1,6 @@
-//! `nemo://timeline` and `nemo://jobs/{id}`, for hosts that show resources.
+//! `nemo://timeline`, `nemo://jobs/{id}` and `nemo://exports/{job_id}`, for hosts that show
+//! resources. An export's resource is what its `resource_link` points to: readable through the
+//! server by any host, also one on another machine over `--http` (a `file://` link is not).
 
 use crate::app::App;
 use crate::tools::TimelineView;
@@ -11,6 +13,9 @@ pub fn list(app: &App) -> ListResourcesResult {
         .with_description("The current project's timeline (tracks, segments, length)")
         .with_mime_type("application/json")];
     for job in app.jobs.list().into_iter().take(20) {
+        if let Some(e) = ExportView::of(&job) {
+            v.push(e.resource());
+        }
         v.push(
             Resource::new(format!("nemo://jobs/{}", job.id), format!("job {}", job.id))
                 .with_description(format!("{:?} job, {:?}", job.kind, job.status))
@@ -21,12 +26,70 @@ pub fn list(app: &App) -> ListResourcesResult {
 }
 
 pub fn templates() -> ListResourceTemplatesResult {
-    ListResourceTemplatesResult::with_all_items(vec![ResourceTemplate::new(
-        "nemo://jobs/{id}",
-        "job",
-    )
-    .with_description("A generation, export or upload job and its result")
-    .with_mime_type("application/json")])
+    ListResourceTemplatesResult::with_all_items(vec![
+        ResourceTemplate::new("nemo://jobs/{id}", "job")
+            .with_description("A generation, export or upload job and its result")
+            .with_mime_type("application/json"),
+        ResourceTemplate::new("nemo://exports/{job_id}", "export")
+            .with_description(
+                "A saved MP4: where it is on this machine, NemoVideo's https URL, size and length",
+            )
+            .with_mime_type("application/json"),
+    ])
+}
+
+/// A finished export, as its resource tells it.
+#[derive(serde::Serialize)]
+pub struct ExportView {
+    pub job_id: String,
+    /// The MP4 on the machine that runs the server.
+    pub path: String,
+    pub file_uri: String,
+    /// NemoVideo's URL of the file (reachable from anywhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+}
+
+impl ExportView {
+    pub fn uri_of(job_id: &str) -> String {
+        format!("nemo://exports/{job_id}")
+    }
+
+    pub fn of(job: &crate::jobs::Job) -> Option<ExportView> {
+        if job.kind != crate::jobs::JobKind::Export
+            || job.status != crate::jobs::JobStatus::Succeeded
+        {
+            return None;
+        }
+        let r = job.result.as_ref()?;
+        let path = r["path"].as_str()?.to_string();
+        Some(ExportView {
+            job_id: job.id.clone(),
+            file_uri: crate::paths::file_uri(std::path::Path::new(&path)),
+            path,
+            url: r["url"].as_str().map(str::to_string),
+            size_bytes: r["size_bytes"].as_u64(),
+            duration_s: r["duration_s"].as_f64(),
+        })
+    }
+
+    pub fn resource(&self) -> Resource {
+        let name = std::path::Path::new(&self.path)
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| self.job_id.clone());
+        let mut r = Resource::new(Self::uri_of(&self.job_id), name)
+            .with_description("An exported MP4: its local path and NemoVideo's https URL")
+            .with_mime_type("application/json");
+        if let Some(size) = self.size_bytes {
+            r = r.with_size(size);
+        }
+        r
+    }
 }
 
 pub async fn read(app: &App, uri: &str) -> Result<ReadResourceResult, McpError> {
@@ -37,6 +100,22 @@ pub async fn read(app: &App, uri: &str) -> Result<ReadResourceResult, McpError> 
             .await
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         serde_json::to_string_pretty(&TimelineView::of(&state, false))
+    } else if let Some(id) = uri.strip_prefix("nemo://exports/") {
+        let export = app
+            .jobs
+            .get(id)
+            .as_ref()
+            .and_then(ExportView::of)
+            .ok_or_else(|| {
+                McpError::resource_not_found(
+                    format!(
+                        "no finished export {}",
+                        id.chars().take(64).collect::<String>()
+                    ),
+                    None,
+                )
+            })?;
+        serde_json::to_string_pretty(&export)
     } else if let Some(id) = uri.strip_prefix("nemo://jobs/") {
         let job = app.jobs.get(id).ok_or_else(|| {
             McpError::resource_not_found(

@@ -258,13 +258,16 @@ impl JobAnswer<Value> {
         let mut content = vec![ContentBlock::text(self.text())];
         if self.kind == JobKind::Export && self.status == JobStatus::Succeeded {
             if let Some(path) = self.result.as_ref().and_then(|r| r["path"].as_str()) {
+                // A link any host can read through this server (`resources/read`), also over
+                // `--http` from another machine: the export's metadata, path and https URL.
                 let name = std::path::Path::new(path)
                     .file_name()
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_default();
                 let mut res =
-                    Resource::new(crate::paths::file_uri(std::path::Path::new(path)), name)
-                        .with_mime_type("video/mp4");
+                    Resource::new(crate::resources::ExportView::uri_of(&self.job_id), name)
+                        .with_description("The saved MP4: its local path and NemoVideo's https URL")
+                        .with_mime_type("application/json");
                 if let Some(size) = self.result.as_ref().and_then(|r| r["size_bytes"].as_u64()) {
                     res = res.with_size(size);
                 }

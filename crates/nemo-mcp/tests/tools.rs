@@ -128,8 +128,21 @@ async fn quick_edit_in_three_calls() {
         .contains("/workspace/claim?ct=clm_"));
     let link = e.content.iter().find_map(|c| c.as_resource_link().cloned());
     let link = link.expect("a resource_link to the file");
-    assert!(link.uri.starts_with("file:///") && link.uri.ends_with(".mp4"));
-    assert_eq!(link.mime_type.as_deref(), Some("video/mp4"));
+    assert!(link.uri.starts_with("nemo://exports/exp_"), "{}", link.uri);
+    // The link is readable through the server (from any host, also over --http).
+    let read = h
+        .client
+        .read_resource(ReadResourceRequestParams::new(link.uri.clone()))
+        .await
+        .unwrap();
+    let ResourceContents::TextResourceContents { text, .. } = &read.contents[0] else {
+        panic!("not text: {read:?}");
+    };
+    let export: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(export["path"], body(&e)["result"]["path"]);
+    assert!(export["file_uri"].as_str().unwrap().starts_with("file:///"));
+    assert!(export["url"].as_str().unwrap().starts_with("http"));
+    assert_eq!(link.mime_type.as_deref(), Some("application/json"));
     // Every request carried attribution; the message went once.
     assert!(h
         .sim
