@@ -21,6 +21,8 @@ pub enum Code {
     OutputDirUnwritable,
     /// The instruction would cost more than the caller's `max_credits`.
     OverBudget,
+    /// The user was asked before spending and did not agree: nothing was sent.
+    NotConfirmed,
     /// A lost project whose media could not all be restored: nothing was sent.
     ProjectNotRestored,
     /// The turn's outcome could not be read back from the project.

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod confirm;
 pub mod credits;
 pub mod demo;
 pub mod doctor;

@@ -192,6 +192,15 @@ impl NemoServer {
             })
             .await
             .unwrap_or(job);
+        if job
+            .error
+            .as_ref()
+            .is_some_and(|e| e.code == Code::OutOfCredits)
+        {
+            if let Some(url) = app.client.register_url() {
+                crate::confirm::show_link(&ctx.peer, &url);
+            }
+        }
         let mut view = JobView::of(&job);
         view.note = note;
         Ok(view.into_result())
@@ -368,14 +377,26 @@ impl NemoServer {
         }
         // Cost guard: refuse, sending nothing, what the user cannot or did not agree to pay.
         let estimate = crate::credits::estimate(app, &instruction);
-        match app.client.credits().await {
+        let available = match app.client.credits().await {
             Ok(c) => {
                 if let Err(e) = crate::credits::guard(app, &estimate, args.max_credits, c.available)
                 {
+                    if e.code == Code::OutOfCredits {
+                        if let Some(url) = app.client.register_url() {
+                            crate::confirm::show_link(&ctx.peer, &url);
+                        }
+                    }
                     return fail(e);
                 }
+                c.available
             }
             Err(e) => return fail(app.err(&e)),
+        };
+        // Where the host can ask the user, spending that leaves few credits is asked first.
+        if crate::confirm::needed(app, &estimate, available) {
+            if let Err(e) = crate::confirm::spend(&ctx.peer, &estimate, available).await {
+                return fail(e);
+            }
         }
         // A project created by this message speaks the message's language.
         let language = args

@@ -32,6 +32,11 @@ pub struct Settings {
     /// schedule after a cut turn): this first wait, doubling, `settle_reads` times (1, 2, 4, 8 s).
     pub settle_first: Duration,
     pub settle_reads: u32,
+    /// Ask the user (MCP elicitation, where the host supports it) before a `generate` that would
+    /// leave fewer credits than this (`NEMO_CONFIRM_BELOW`, default 20).
+    pub confirm_below: i64,
+    /// Ask before any spending (`NEMO_CONFIRM=always`).
+    pub confirm_always: bool,
 }
 
 fn env(k: &str) -> Option<String> {
@@ -92,6 +97,8 @@ impl Settings {
             recovery_reads: 5,
             settle_first: Duration::from_secs(1),
             settle_reads: 4,
+            confirm_below: 20,
+            confirm_always: false,
         }
     }
 
@@ -124,6 +131,16 @@ impl Settings {
                 ),
             }
         }
+        if let Some(v) = env("NEMO_CONFIRM_BELOW") {
+            match v.parse::<i64>() {
+                Ok(n) => s.confirm_below = n,
+                Err(_) => tracing::warn!(
+                    "NEMO_CONFIRM_BELOW={v:?} is not a whole number; using {}",
+                    s.confirm_below
+                ),
+            }
+        }
+        s.confirm_always = env("NEMO_CONFIRM").is_some_and(|v| v.eq_ignore_ascii_case("always"));
         if let Some(d) = env_ms("NEMO_PROGRESS_INTERVAL_MS") {
             s.progress_every = d;
         }
