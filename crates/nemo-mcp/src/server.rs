@@ -579,7 +579,11 @@ impl NemoServer {
                     .next("call list_jobs to see the jobs"),
             );
         };
-        if job.kind == JobKind::Export && !job.status.is_finished() {
+        if job.status.is_finished() {
+            let note = Some("This job had already finished; nothing was stopped.".to_string());
+            return self.answer(app, job, Some(0.0), &ctx, note).await;
+        }
+        if job.kind == JobKind::Export {
             if let Some(rid) = &job.render_id {
                 let _ = app
                     .client

@@ -735,3 +735,66 @@ async fn texts_are_written_for_a_model() {
         .await;
     assert!(!text_of(&bad).starts_with("Error (unknown_job): exp_"));
 }
+
+/// One real result of each tool as a model receives it (text, then structured content), for
+/// README's Tools section: `cargo test -p nemo-mcp --test tools readme -- --nocapture`.
+#[tokio::test]
+async fn readme_results_of_each_tool() {
+    let h = Harness::start().await;
+    let show = |name: &str, r: &CallToolResult| {
+        let mut s = r.structured_content.clone().unwrap_or_default();
+        // Long lists shortened for the page.
+        if let Some(a) = s.pointer_mut("/tracks").and_then(|t| t.as_array_mut()) {
+            a.truncate(1);
+        }
+        println!(
+            "#### `{name}`\n\n```text\n{}\n```\n\n```json\n{}\n```\n",
+            text_of(r),
+            serde_json::to_string(&s).unwrap()
+        );
+    };
+    let r = h.call("connect", json!({})).await;
+    show("connect", &r);
+    let up = h
+        .call(
+            "upload_media",
+            json!({"paths": [h.media("product-1.png", &png(64, 48)), h.media("logo.png", &png(32, 32))]}),
+        )
+        .await;
+    show("upload_media", &up);
+    let g = h
+        .call("generate", json!({"instruction": PROMO, "wait_s": 0}))
+        .await;
+    show("generate (still running)", &g);
+    let done = h
+        .call(
+            "get_job",
+            json!({"job_id": body(&g)["job_id"], "wait_s": 30}),
+        )
+        .await;
+    show("get_job (the generation, done)", &done);
+    let r = h.call("get_timeline", json!({})).await;
+    show("get_timeline", &r);
+    let r = h.call("get_credits", json!({})).await;
+    show("get_credits", &r);
+    let x = h
+        .call("export_video", json!({"filename": "spring promo"}))
+        .await;
+    let x = if body(&x)["status"] == "running" {
+        h.call(
+            "get_job",
+            json!({"job_id": body(&x)["job_id"], "wait_s": 30}),
+        )
+        .await
+    } else {
+        x
+    };
+    show("export_video", &x);
+    let r = h.call("list_jobs", json!({})).await;
+    show("list_jobs", &r);
+    let c = h
+        .call("cancel_job", json!({"job_id": body(&g)["job_id"]}))
+        .await;
+    show("cancel_job (a finished job: nothing to stop)", &c);
+    assert_eq!(body(&x)["status"], "succeeded");
+}
