@@ -108,12 +108,21 @@ fn paths_like(typed: &str, policy: &crate::paths::InputPolicy) -> Vec<String> {
         None => return Vec::new(),
     };
     let dir_path = std::path::Path::new(&dir);
-    let inside = policy
-        .lexical
-        .iter()
-        .any(|a| dir_path.starts_with(a) || a.starts_with(dir_path) && dir_path != a);
-    if !dir_path.is_absolute() || !inside {
+    if !dir_path.is_absolute() {
         return Vec::new();
+    }
+    // Above an allowed folder, only the allowed folders themselves are offered: listing a
+    // folder outside them would tell what is there.
+    if !policy.lexical.iter().any(|a| dir_path.starts_with(a)) {
+        let mut roots: Vec<String> = policy
+            .lexical
+            .iter()
+            .map(|a| format!("{}/", a.display()))
+            .filter(|a| a.starts_with(&typed))
+            .collect();
+        roots.sort();
+        roots.dedup();
+        return roots;
     }
     let Ok(entries) = std::fs::read_dir(dir_path) else {
         return Vec::new();

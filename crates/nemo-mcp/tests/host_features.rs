@@ -88,6 +88,15 @@ async fn prompt_files_and_job_ids_are_completed() {
         .await
         .unwrap();
     assert!(outside.is_empty(), "{outside:?}");
+    // Above the allowed folder: the allowed folder itself, never what else is there.
+    let parent = media.parent().unwrap();
+    std::fs::create_dir_all(parent.join("private-stuff")).unwrap();
+    let above = h
+        .client
+        .complete_prompt_simple("quick_edit", "files", format!("{}/", parent.display()))
+        .await
+        .unwrap();
+    assert_eq!(above, vec![format!("{}/", media.display())]);
     // Job ids of this client's jobs.
     upload_two(&h).await;
     let ids = h
