@@ -703,18 +703,12 @@ async fn texts_are_written_for_a_model() {
         .as_str()
         .unwrap()
         .contains("export_video"));
-    // (rmcp's client numbers progress tokens itself, so the export's are told by their total.)
-    let (x, _) = h.call_tracked("export_video", json!({})).await;
+    let (x, token) = h.call_tracked("export_video", json!({})).await;
     let x = h.finish(body(&x)).await;
     assert_eq!(x["status"], "succeeded", "{x}");
     let last = h
-        .recorder
-        .progress
-        .lock()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|p| p.total.is_some())
+        .progress_for(&token)
+        .last()
         .cloned()
         .expect("export progress");
     assert_eq!((last.progress, last.total), (100.0, Some(100.0)));

@@ -60,7 +60,6 @@ pub struct Harness {
     pub app: Arc<App>,
     pub client: RunningService<RoleClient, Recorder>,
     pub recorder: Recorder,
-    next_token: Mutex<i64>,
 }
 
 pub fn png(w: u32, h: u32) -> Vec<u8> {
@@ -117,7 +116,6 @@ impl Harness {
             app,
             client,
             recorder,
-            next_token: Mutex::new(0),
         }
     }
 
@@ -139,22 +137,26 @@ impl Harness {
             .unwrap()
     }
 
-    /// A call with a progress token (so the server sends progress notifications).
+    /// A call with a progress token (so the server sends progress notifications), and that token.
+    /// rmcp's client numbers the token of every request itself (a token set by the caller is
+    /// replaced), so it is read from the request as sent.
     pub async fn call_tracked(
         &self,
         name: &'static str,
         args: Value,
     ) -> (CallToolResult, ProgressToken) {
-        let token = {
-            let mut n = self.next_token.lock().unwrap();
-            *n += 1;
-            ProgressToken(NumberOrString::Number(*n))
-        };
-        let mut params = Self::params(name, args);
-        let mut meta = RequestMetaObject::default();
-        meta.set_progress_token(token.clone());
-        params.meta = Some(meta);
-        (self.client.call_tool(params).await.unwrap(), token)
+        let request =
+            ClientRequest::CallToolRequest(CallToolRequest::new(Self::params(name, args)));
+        let handle = self
+            .client
+            .send_cancellable_request(request, rmcp::service::PeerRequestOptions::no_options())
+            .await
+            .unwrap();
+        let token = handle.progress_token.clone();
+        match handle.await_response().await.unwrap() {
+            ServerResult::CallToolResult(r) => (r, token),
+            other => panic!("not a tool result: {other:?}"),
+        }
     }
 
     pub fn progress_for(&self, token: &ProgressToken) -> Vec<ProgressNotificationParam> {
