@@ -1,7 +1,7 @@
 //! The built `nemo-mcp` binary, driven by a real MCP client (rmcp over a child process's stdio),
 //! against nemo-sim, with HOME, output and allowed folders in a temporary directory.
 
-use e2e::binary;
+use e2e::{binary, call, follow};
 use nemo_sim::{Sim, SimConfig, SimHandle};
 use rmcp::model::*;
 use rmcp::service::RunningService;
@@ -82,41 +82,6 @@ impl World {
             .map(|e| e.path())
             .collect()
     }
-}
-
-async fn call(
-    c: &RunningService<RoleClient, ()>,
-    name: &'static str,
-    args: Value,
-) -> (Value, bool) {
-    let r = c
-        .call_tool(
-            CallToolRequestParams::new(name)
-                .with_arguments(args.as_object().cloned().unwrap_or_default()),
-        )
-        .await
-        .unwrap();
-    (
-        r.structured_content.clone().unwrap_or(Value::Null),
-        r.is_error == Some(true),
-    )
-}
-
-/// Follow a job with get_job; returns the final body and how many get_job calls it took.
-async fn follow(c: &RunningService<RoleClient, ()>, mut body: Value) -> (Value, u32) {
-    let mut polls = 0;
-    while body["status"] == "running" {
-        polls += 1;
-        assert!(polls < 50, "too many polls");
-        body = call(
-            c,
-            "get_job",
-            json!({"job_id": body["job_id"], "wait_s": 20}),
-        )
-        .await
-        .0;
-    }
-    (body, polls)
 }
 
 fn kill(pid: Option<u32>) {

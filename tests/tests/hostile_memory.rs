@@ -2,12 +2,11 @@
 //! far larger than announced. The server's peak memory (VmHWM) must stay under 64 MB, whatever
 //! the backend sends.
 
-use e2e::binary;
+use e2e::{binary, call, follow};
 use nemo_sim::{Fault, FaultAction, Route, Sim, SimConfig};
-use rmcp::model::*;
 use rmcp::transport::TokioChildProcess;
 use rmcp::ServiceExt;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::process::Stdio;
 
 /// Peak resident memory of a process, in MB (Linux).
@@ -42,36 +41,6 @@ async fn peak_memory_stays_under_64_mb_against_hostile_bodies() {
         .unwrap();
     let pid = transport.id().expect("a pid");
     let client = ().serve(transport).await.unwrap();
-    let call = |name: &'static str, args: Value| {
-        let c = &client;
-        async move {
-            let r = c
-                .call_tool(
-                    CallToolRequestParams::new(name)
-                        .with_arguments(args.as_object().cloned().unwrap_or_default()),
-                )
-                .await
-                .unwrap();
-            (
-                r.structured_content.clone().unwrap_or(Value::Null),
-                r.is_error == Some(true),
-            )
-        }
-    };
-    let follow = |mut b: Value| {
-        let c = &call;
-        async move {
-            for _ in 0..50 {
-                if b["status"] != "running" {
-                    break;
-                }
-                b = c("get_job", json!({"job_id": b["job_id"], "wait_s": 20}))
-                    .await
-                    .0;
-            }
-            b
-        }
-    };
     let control = sim.control();
     // 1. Huge JSON replies to a read and to the state.
     control.inject(Fault::new(
@@ -80,7 +49,7 @@ async fn peak_memory_stays_under_64_mb_against_hostile_bodies() {
             bytes: 1_500_000_000,
         },
     ));
-    let (e, err) = call("get_credits", json!({})).await;
+    let (e, err) = call(&client, "get_credits", json!({})).await;
     assert!(err && e["code"] == "unsafe_answer", "{e}");
     // 2. A project, then a turn whose stream starts with a 256 MB line.
     let png = nemo_mcp::demo::sample_png(64, 48, [30, 120, 200], 2);
@@ -92,18 +61,19 @@ async fn peak_memory_stays_under_64_mb_against_hostile_bodies() {
             p.display().to_string()
         })
         .collect();
-    let (up, _) = call("upload_media", json!({"paths": paths})).await;
-    assert_eq!(follow(up).await["status"], "succeeded");
+    let (up, _) = call(&client, "upload_media", json!({"paths": paths})).await;
+    assert_eq!(follow(&client, up).await.0["status"], "succeeded");
     control.inject(Fault::new(
         Route::RunSse,
         FaultAction::HugeSseLine { bytes: 256 << 20 },
     ));
     let (g, _) = call(
+        &client,
         "generate",
         json!({"instruction": "combine these images into a 10-second video with music"}),
     )
     .await;
-    assert_eq!(follow(g).await["status"], "succeeded");
+    assert_eq!(follow(&client, g).await.0["status"], "succeeded");
     // 3. A download 1.5 GB larger than announced.
     control.inject(
         Fault::new(
@@ -114,8 +84,8 @@ async fn peak_memory_stays_under_64_mb_against_hostile_bodies() {
         )
         .times(2),
     );
-    let (x, _) = call("export_video", json!({})).await;
-    let x = follow(x).await;
+    let (x, _) = call(&client, "export_video", json!({})).await;
+    let x = follow(&client, x).await.0;
     let code = if x["error"].is_object() {
         &x["error"]["code"]
     } else {
