@@ -31,7 +31,7 @@ fn free_port() -> u16 {
 
 /// The server over HTTP against a simulator, in its own home folder.
 struct Server {
-    _sim: nemo_sim::SimHandle,
+    sim: nemo_sim::SimHandle,
     home: tempfile::TempDir,
     child: tokio::process::Child,
     url: String,
@@ -72,7 +72,7 @@ impl Server {
             .trim()
             .to_string();
         Server {
-            _sim: sim,
+            sim,
             home,
             child,
             url: format!("http://127.0.0.1:{port}/mcp"),
@@ -247,6 +247,45 @@ async fn two_sessions_work_on_two_projects_and_never_see_each_others_jobs() {
     assert_eq!(peek["structuredContent"]["code"], "unknown_job", "{peek}");
     let b_tl = s.call(&b, "get_timeline", json!({})).await;
     assert_eq!(b_tl["structuredContent"]["media_count"], 0, "{b_tl}");
+    // An edit in the first session: sent once, charged once, to the first session's project;
+    // the second session's timeline stays empty.
+    let mut g = s
+        .call(
+            &a,
+            "generate",
+            json!({"instruction": "combine these images into a 10-second video with music"}),
+        )
+        .await["structuredContent"]
+        .clone();
+    for _ in 0..20 {
+        if g["status"] != "running" {
+            break;
+        }
+        g = s
+            .call(&a, "get_job", json!({"job_id": g["job_id"], "wait_s": 20}))
+            .await["structuredContent"]
+            .clone();
+    }
+    assert_eq!(g["status"], "succeeded", "{g}");
+    let control = s.sim.control();
+    assert_eq!(control.attempted_messages().len(), 1, "messages sent");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while control.accounts().iter().any(|u| u.frozen > 0) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "credits never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let left: i64 = control
+        .accounts()
+        .iter()
+        .map(|u| u.available + u.frozen)
+        .sum();
+    assert_eq!(100 - left, 50, "credits charged");
+    let b_tl = s.call(&b, "get_timeline", json!({})).await;
+    assert_eq!(b_tl["structuredContent"]["media_count"], 0, "{b_tl}");
+    assert_eq!(b_tl["structuredContent"]["exportable"], false, "{b_tl}");
     row(
         "`--http`: a second MCP session calls `list_jobs`, `get_job` with the first one's job id, and `get_timeline`",
         "no jobs, `unknown_job`, an empty timeline: each session has its own project and jobs",
