@@ -1,9 +1,19 @@
 //! The `ServerHandler` wiring: server info, and resources and prompts next to the tools.
 
 use crate::server::NemoServer;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::*;
 use rmcp::service::RequestContext;
 use rmcp::{tool_handler, ErrorData as McpError, RoleServer, ServerHandler};
+
+/// The error the extension names for an id it does not know (-32602).
+fn unknown_task(id: &str) -> McpError {
+    let id: String = id.chars().take(64).collect();
+    McpError::invalid_params(
+        format!("no task {id} (tasks are the jobs list_jobs shows)"),
+        None,
+    )
+}
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for NemoServer {
@@ -19,6 +29,7 @@ impl ServerHandler for NemoServer {
                 .enable_prompts()
                 .enable_logging()
                 .enable_completions()
+                .enable_tasks()
                 .build(),
         )
         .with_server_info(
@@ -29,6 +40,51 @@ impl ServerHandler for NemoServer {
                 .with_icons(crate::icon::icons()),
         )
         .with_instructions(crate::INSTRUCTIONS)
+    }
+
+    /// The tools, except that a job-starting call from a host that declared tasks answers with
+    /// the job as a task ([`crate::tasks`]).
+    async fn call_tool(
+        &self,
+        r: CallToolRequestParams,
+        mut c: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let slot = crate::tasks::TaskSlot::for_call(&r.name, &c);
+        if let Some(slot) = &slot {
+            c.extensions.insert(slot.clone());
+        }
+        let response = self
+            .tool_router
+            .call(ToolCallContext::new(self, r, c))
+            .await?;
+        match slot.and_then(|s| s.take()) {
+            Some(job) => Ok(CallToolResponse::Task(CreateTaskResult::new(
+                crate::tasks::task_of(&job),
+            ))),
+            None => Ok(response),
+        }
+    }
+
+    async fn get_task(
+        &self,
+        r: GetTaskParams,
+        c: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        match self.app_for(&c).jobs.get(&r.task_id) {
+            Some(job) => Ok(GetTaskResult::new(crate::tasks::detailed(&job))),
+            None => Err(unknown_task(&r.task_id)),
+        }
+    }
+
+    async fn cancel_task(
+        &self,
+        r: CancelTaskParams,
+        c: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        match crate::server::stop_job(&self.app_for(&c), &r.task_id).await {
+            Some(_) => Ok(()),
+            None => Err(unknown_task(&r.task_id)),
+        }
     }
 
     async fn list_resources(

@@ -21,6 +21,7 @@ pub mod resources;
 pub mod schema;
 pub mod server;
 pub mod settings;
+pub mod tasks;
 pub mod tools;
 pub mod uploads;
 pub mod views;

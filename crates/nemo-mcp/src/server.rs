@@ -74,6 +74,21 @@ fn same_request_note(job: &Job) -> String {
     )
 }
 
+/// Stop a job (`cancel_job`, `tasks/cancel`): its work stops, and a render is also cancelled
+/// on NemoVideo. The job as it was, or `None` if unknown.
+pub(crate) async fn stop_job(app: &App, id: &str) -> Option<Job> {
+    let job = app.jobs.cancel(id)?;
+    if job.kind == JobKind::Export && !job.status.is_finished() {
+        if let Some(rid) = &job.render_id {
+            let _ = app
+                .client
+                .cancel_render(&nemo_client::RenderId::from_journal(rid.clone()))
+                .await;
+        }
+    }
+    Some(job)
+}
+
 fn credits_view(app: &App, c: nemo_client::Credits) -> CreditsView {
     let low = c.available < crate::credits::LOW_CREDITS;
     let next_step = low.then(|| crate::credits::more_credits_step(app));
@@ -167,6 +182,26 @@ impl NemoServer {
         if let Some(info) = ctx.client_info() {
             self.app_for(ctx).client.set_host_hint(&info.name);
         }
+    }
+
+    /// A job this call started (or its request_id names): a task for a host that declared
+    /// tasks ([`crate::tasks`]), else a bounded wait.
+    async fn answer_or_task(
+        &self,
+        app: &App,
+        job: Job,
+        wait_s: Option<f64>,
+        ctx: &RequestContext<RoleServer>,
+        note: Option<String>,
+    ) -> ToolResult {
+        if let Some(slot) = crate::tasks::TaskSlot::of(ctx) {
+            if !job.status.is_finished() {
+                slot.record(&job);
+                // Replaced by the task in `call_tool`; never seen.
+                return Ok(CallToolResult::success(vec![]));
+            }
+        }
+        self.answer(app, job, wait_s, ctx, note).await
     }
 
     /// Wait (bounded) for a job while sending progress, then answer it.
@@ -319,7 +354,7 @@ impl NemoServer {
         let job = app.jobs.spawn(Job::new(JobKind::Upload), move |jctx| {
             jobs::upload::run(app2, jctx, files, urls, rejected)
         });
-        self.answer(app, job, args.wait_s, &ctx, None).await
+        self.answer_or_task(app, job, args.wait_s, &ctx, None).await
     }
 
     #[tool(
@@ -356,7 +391,7 @@ impl NemoServer {
             .and_then(|r| app.jobs.by_request(JobKind::Generate, r))
         {
             let note = Some(same_request_note(&job));
-            return self.answer(app, job, args.wait_s, &ctx, note).await;
+            return self.answer_or_task(app, job, args.wait_s, &ctx, note).await;
         }
         // Exports, credit and status questions and uploads never go to the backend agent (it
         // would spend credits and do nothing), but only when that is all the instruction is.
@@ -437,7 +472,7 @@ impl NemoServer {
                 (j, note)
             }
         };
-        self.answer(app, job, args.wait_s, &ctx, note).await
+        self.answer_or_task(app, job, args.wait_s, &ctx, note).await
     }
 
     /// The answer to an instruction that is wholly an export, credits, status or upload
@@ -500,7 +535,7 @@ impl NemoServer {
                 (j, note)
             }
         };
-        self.answer(app, job, wait_s, ctx, note).await
+        self.answer_or_task(app, job, wait_s, ctx, note).await
     }
 
     #[tool(
@@ -573,7 +608,7 @@ impl NemoServer {
             Err(e) => return fail(e),
         };
         let app = &self.app_for(&ctx);
-        let Some(job) = app.jobs.cancel(id) else {
+        let Some(job) = stop_job(app, id).await else {
             return fail(
                 ToolError::new(Code::UnknownJob, format!("no job {id}"))
                     .next("call list_jobs to see the jobs"),
@@ -582,14 +617,6 @@ impl NemoServer {
         if job.status.is_finished() {
             let note = Some("This job had already finished; nothing was stopped.".to_string());
             return self.answer(app, job, Some(0.0), &ctx, note).await;
-        }
-        if job.kind == JobKind::Export {
-            if let Some(rid) = &job.render_id {
-                let _ = app
-                    .client
-                    .cancel_render(&nemo_client::RenderId::from_journal(rid.clone()))
-                    .await;
-            }
         }
         self.answer(app, job, Some(5.0), &ctx, None).await
     }
@@ -679,7 +706,7 @@ impl NemoServer {
             .and_then(|r| app.jobs.by_request(JobKind::Export, r))
         {
             let note = Some(same_request_note(&job));
-            return self.answer(app, job, args.wait_s, &ctx, note).await;
+            return self.answer_or_task(app, job, args.wait_s, &ctx, note).await;
         }
         match app.in_project(|| app.client.state()).await {
             Ok((s, notice)) if !s.timeline.is_exportable() => {
