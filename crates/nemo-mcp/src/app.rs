@@ -68,7 +68,14 @@ impl App {
     /// Pick up the journal: finished jobs are listed again; running ones are resumed (a render
     /// is polled and downloaded; a generation is recovered from state, never re-sent).
     pub fn resume_jobs(self: &Arc<Self>) {
-        for job in self.jobs.journal().load_all(&self.settings.output_dir) {
+        // `make_video` jobs last: they follow their steps, which must be known by then.
+        let (videos, steps): (Vec<_>, Vec<_>) = self
+            .jobs
+            .journal()
+            .load_all(&self.settings.output_dir)
+            .into_iter()
+            .partition(|j| j.kind == JobKind::Video);
+        for job in steps.into_iter().chain(videos) {
             if job.status.is_finished() {
                 self.jobs.restore_finished(job);
                 continue;
@@ -83,6 +90,9 @@ impl App {
                 JobKind::Generate => {
                     self.jobs
                         .spawn(job, move |ctx| jobs::generation::resume(app, ctx));
+                }
+                JobKind::Video => {
+                    self.jobs.spawn(job, move |ctx| jobs::video::run(app, ctx));
                 }
                 JobKind::Upload => {
                     let mut job = job;

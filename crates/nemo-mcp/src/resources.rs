@@ -10,7 +10,7 @@ use rmcp::ErrorData as McpError;
 
 pub fn list(app: &App) -> ListResourcesResult {
     let mut v = vec![Resource::new("nemo://timeline", "timeline")
-        .with_description("The current project's timeline (tracks, segments, length)")
+        .with_description("The current project's timeline (tracks, segments, length, raw draft)")
         .with_mime_type("application/json")];
     for job in app.jobs.list().into_iter().take(20) {
         if let Some(e) = ExportView::of(&job) {
@@ -99,7 +99,9 @@ pub async fn read(app: &App, uri: &str) -> Result<ReadResourceResult, McpError> 
             .state()
             .await
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-        serde_json::to_string_pretty(&TimelineView::of(&state, false))
+        // With the raw draft: a host or user reading the resource wants all of it; the tool's
+        // answer, read by the model on every turn, stays short.
+        serde_json::to_string_pretty(&TimelineView::of(&state, true))
     } else if let Some(id) = uri.strip_prefix("nemo://exports/") {
         let export = app
             .jobs

@@ -137,7 +137,22 @@ pub fn lean_output(schema: &Value) -> Value {
     // Field names say what the fields are; README's Tools section shows a real result of each
     // tool. Descriptions would double the schemas a model reads on every turn.
     strip(&mut v, "description");
+    drop_type_beside_enum(&mut v);
     v
+}
+
+/// `{"enum": [...], "type": "string"}` says the type twice: the values are strings.
+fn drop_type_beside_enum(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if o.contains_key("enum") {
+                o.remove("type");
+            }
+            o.values_mut().for_each(drop_type_beside_enum);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_type_beside_enum),
+        _ => {}
+    }
 }
 
 /// Remove `key` from every schema position (never a property that happens to be named so).

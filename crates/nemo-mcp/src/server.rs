@@ -47,10 +47,25 @@ fn check_job_id(id: &str) -> Result<&str, ToolError> {
         Ok(id)
     } else {
         Err(
-            ToolError::invalid("job_id must look like gen_…, exp_… or upl_… (see list_jobs)")
+            ToolError::invalid("job_id must look like vid_…, gen_…, exp_… or upl_… (see list_jobs)")
                 .next("call list_jobs"),
         )
     }
+}
+
+fn check_instruction(raw: &str) -> Result<String, ToolError> {
+    let instruction = raw.trim().to_string();
+    if instruction.is_empty() {
+        return Err(ToolError::invalid(
+            "the instruction is empty: say what to create or change",
+        ));
+    }
+    if instruction.chars().count() > MAX_INSTRUCTION {
+        return Err(ToolError::invalid(format!(
+            "the instruction is too long (at most {MAX_INSTRUCTION} characters)"
+        )));
+    }
+    Ok(instruction)
 }
 
 /// An idempotency key: up to 128 visible ASCII characters.
@@ -77,6 +92,15 @@ fn same_request_note(job: &Job) -> String {
 /// Stop a job (`cancel_job`, `tasks/cancel`): its work stops, and a render is also cancelled
 /// on NemoVideo. The job as it was, or `None` if unknown.
 pub(crate) async fn stop_job(app: &App, id: &str) -> Option<Job> {
+    let job = stop_one(app, id).await?;
+    // make_video: its steps stop with it.
+    for step in job.plan.iter().flat_map(|p| p.steps()) {
+        stop_one(app, step).await;
+    }
+    Some(job)
+}
+
+async fn stop_one(app: &App, id: &str) -> Option<Job> {
     let job = app.jobs.cancel(id)?;
     if job.kind == JobKind::Export && !job.status.is_finished() {
         if let Some(rid) = &job.render_id {
@@ -87,6 +111,30 @@ pub(crate) async fn stop_job(app: &App, id: &str) -> Option<Job> {
         }
     }
     Some(job)
+}
+
+/// The cost guard, then (where the host can ask) the user's yes: refuses, sending nothing, what
+/// the user cannot or did not agree to pay. The estimate, when the instruction may go.
+pub(crate) async fn agree_to_spend(
+    app: &App,
+    ctx: &RequestContext<RoleServer>,
+    instruction: &str,
+    max_credits: Option<i64>,
+) -> Result<crate::credits::Estimate, ToolError> {
+    let estimate = crate::credits::estimate(app, instruction);
+    let available = app.client.credits().await.map_err(|e| app.err(&e))?.available;
+    if let Err(e) = crate::credits::guard(app, &estimate, max_credits, available) {
+        if e.code == Code::OutOfCredits {
+            if let Some(url) = app.client.register_url() {
+                crate::confirm::show_link(&ctx.peer, &url);
+            }
+        }
+        return Err(e);
+    }
+    if crate::confirm::needed(app, &estimate, available) {
+        crate::confirm::spend(&ctx.peer, &estimate, available).await?;
+    }
+    Ok(estimate)
 }
 
 fn credits_view(app: &App, c: nemo_client::Credits) -> CreditsView {
@@ -242,8 +290,8 @@ impl NemoServer {
     }
 
     #[tool(
-        title = "Connect to NemoVideo",
-        description = "Account, credits and the project's browser link. Optional; new_project=true starts over. Serves: \"新项目\".",
+        title = "Connect",
+        description = "Account, credits, project link. new_project=true starts over. 「新项目」",
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
         output_schema = schema_for_output::<ConnectView>()
     )]
@@ -292,7 +340,7 @@ impl NemoServer {
                 .as_ref()
                 .and_then(|c| c.user_id.clone())
                 .or(session.user_id.clone()),
-            credits,
+            credits: credits.available,
             project_id: session.session_id.to_string(),
             new_project,
             project_link: app.client.claim_link().await.ok(),
@@ -314,8 +362,11 @@ impl NemoServer {
         };
         let mut text = format!(
             "Connected to NemoVideo ({} account): {} credits available. Project {}.",
-            view.account, view.credits.available, view.project_id
+            view.account, view.credits, view.project_id
         );
+        if let Some(n) = &credits.next_step {
+            text.push_str(&format!(" Running low: {n}"));
+        }
         if let Some(l) = &view.project_link {
             text.push_str(&format!("\nOpen it in a browser: {l}"));
         }
@@ -329,7 +380,7 @@ impl NemoServer {
 
     #[tool(
         title = "Upload media",
-        description = "Add images, videos or audio (absolute paths or http(s) URLs), each checked first. A job: waits up to 45 s. Serves: \"上传\".",
+        description = "Add images, videos or audio. Waits up to 45 s. 「上传」",
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
         output_schema = schema_for_output::<JobAnswer<UploadResult>>()
     )]
@@ -358,8 +409,8 @@ impl NemoServer {
     }
 
     #[tool(
-        title = "Create or edit the video",
-        description = "NemoVideo's AI creates or edits the video from an instruction. Spends credits (about 50 an edit, 100 a generated clip); export, credits, status and upload requests are answered free. A job: waits up to 45 s. Serves: \"加字幕\".",
+        title = "Edit the video",
+        description = "NemoVideo's AI edits the video: about 50 credits an edit, 100 a generated clip; export, credit, status and upload requests are free. Waits up to 45 s. 「加字幕」",
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
         output_schema = schema_for_output::<JobAnswer<GenerateOutput>>()
     )]
@@ -370,17 +421,10 @@ impl NemoServer {
     ) -> ToolResult {
         self.hint(&ctx);
         let app = &self.app_for(&ctx);
-        let instruction = args.instruction.trim().to_string();
-        if instruction.is_empty() {
-            return fail(ToolError::invalid(
-                "the instruction is empty: say what to create or change",
-            ));
-        }
-        if instruction.chars().count() > MAX_INSTRUCTION {
-            return fail(ToolError::invalid(format!(
-                "the instruction is too long (at most {MAX_INSTRUCTION} characters)"
-            )));
-        }
+        let instruction = match check_instruction(&args.instruction) {
+            Ok(i) => i,
+            Err(e) => return fail(e),
+        };
         let request_id = match check_request_id(args.request_id.as_deref()) {
             Ok(r) => r,
             Err(e) => return fail(e),
@@ -410,61 +454,120 @@ impl NemoServer {
             };
             return self.answer(app, job, Some(1.0), &ctx, None).await;
         }
-        // Cost guard: refuse, sending nothing, what the user cannot or did not agree to pay.
-        let estimate = crate::credits::estimate(app, &instruction);
-        let available = match app.client.credits().await {
-            Ok(c) => {
-                if let Err(e) = crate::credits::guard(app, &estimate, args.max_credits, c.available)
-                {
-                    if e.code == Code::OutOfCredits {
-                        if let Some(url) = app.client.register_url() {
-                            crate::confirm::show_link(&ctx.peer, &url);
-                        }
-                    }
-                    return fail(e);
-                }
-                c.available
-            }
-            Err(e) => return fail(app.err(&e)),
-        };
-        // Where the host can ask the user, spending that leaves few credits is asked first.
-        if crate::confirm::needed(app, &estimate, available) {
-            if let Err(e) = crate::confirm::spend(&ctx.peer, &estimate, available).await {
-                return fail(e);
-            }
-        }
-        // A project created by this message speaks the message's language.
-        let language = args
-            .language
-            .as_deref()
-            .and_then(crate::language::parse_argument)
-            .unwrap_or_else(|| {
-                crate::language::of_instruction(&instruction, &app.settings.client.language)
-            });
-        let sid = match app.session_id(Some(&language)).await {
-            Ok(s) => s,
+        let estimate = match agree_to_spend(app, &ctx, &instruction, args.max_credits).await {
+            Ok(e) => e,
             Err(e) => return fail(e),
         };
-        if let Some(running) = app.jobs.running_generation(&sid) {
-            let note = Some(format!(
-                "A generation is already running in this project, so this instruction was NOT sent. Wait for job {} with get_job, then send it again.",
-                running.id
-            ));
-            return self.answer(app, running, Some(0.0), &ctx, note).await;
-        }
-        let mut job = Job::new(JobKind::Generate);
-        job.instruction = Some(instruction.clone());
-        job.session_id = Some(sid);
-        job.request_id = request_id;
-        job.cost_kind = Some(estimate.kind);
-        let app2 = app.clone();
+        let language = crate::language::for_project(None, &instruction, app);
         let req = jobs::generation::Request {
             instruction,
             also_export: routed.also_export,
         };
+        let started =
+            jobs::generation::start(app, req, &language, request_id, estimate.kind).await;
+        let (job, note) = match started {
+            Ok(jobs::generation::Started::New(j)) => (j, None),
+            Ok(jobs::generation::Started::SameRequest(j)) => {
+                let note = Some(same_request_note(&j));
+                (j, note)
+            }
+            Ok(jobs::generation::Started::Busy(running)) => {
+                let note = Some(format!(
+                    "A generation is already running in this project, so this instruction was NOT sent. Wait for job {} with get_job, then send it again.",
+                    running.id
+                ));
+                return self.answer(app, running, Some(0.0), &ctx, note).await;
+            }
+            Err(e) => return fail(e),
+        };
+        self.answer_or_task(app, job, args.wait_s, &ctx, note).await
+    }
+
+    #[tool(
+        title = "Make a video",
+        description = "upload_media, generate, export_video in one job; credits as generate. Waits up to 45 s. 「做个视频」",
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
+        output_schema = schema_for_output::<JobAnswer<jobs::video::VideoResult>>()
+    )]
+    async fn make_video(
+        &self,
+        Parameters(args): Parameters<MakeVideoArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        self.hint(&ctx);
+        let app = &self.app_for(&ctx);
+        let instruction = match check_instruction(&args.instruction) {
+            Ok(i) => i,
+            Err(e) => return fail(e),
+        };
+        let request_id = match check_request_id(args.request_id.as_deref()) {
+            Ok(r) => r,
+            Err(e) => return fail(e),
+        };
+        if let Some(job) = request_id
+            .as_deref()
+            .and_then(|r| app.jobs.by_request(JobKind::Video, r))
+        {
+            let note = Some(same_request_note(&job));
+            return self.answer_or_task(app, job, args.wait_s, &ctx, note).await;
+        }
+        // The instruction must be for the AI: an export, credits, status or upload request
+        // would be paid for and do nothing.
+        let routed = route(&instruction);
+        if routed.intent != Intent::Agent {
+            return fail(ToolError::invalid(format!(
+                "make_video needs an instruction describing the video; this reads as {} request, which is not sent to the AI",
+                match routed.intent {
+                    Intent::Export => "an export",
+                    Intent::Credits => "a credits",
+                    Intent::Status => "a status",
+                    _ => "an upload",
+                }
+            ))
+            .next("say what the video should be, e.g. \"combine these photos into a 30-second promo with music\""));
+        }
+        let export = args.export.unwrap_or(true);
+        if export {
+            if let Err(e) = jobs::export::check_output_dir_async(&app.settings.output_dir).await {
+                return fail(e);
+            }
+        }
+        let paths = args.paths.unwrap_or_default();
+        let urls = args.urls.unwrap_or_default();
+        let inputs = if paths.is_empty() && urls.is_empty() {
+            None
+        } else {
+            match check_inputs_blocking(app.clone(), paths, urls).await {
+                Ok(c) => Some(c),
+                Err(e) => return fail(e),
+            }
+        };
+        // Agreed before anything is uploaded: a refusal leaves no trace.
+        let estimate = match agree_to_spend(app, &ctx, &instruction, args.max_credits).await {
+            Ok(e) => e,
+            Err(e) => return fail(e),
+        };
+        let upload = inputs.map(|c| {
+            let app2 = app.clone();
+            app.jobs.spawn(Job::new(JobKind::Upload), move |jctx| {
+                jobs::upload::run(app2, jctx, c.files, c.urls, c.rejected)
+            })
+        });
+        let mut job = Job::new(JobKind::Video);
+        job.request_id = request_id;
+        job.plan = Some(jobs::video::VideoPlan {
+            language: crate::language::for_project(None, &instruction, app),
+            instruction,
+            export,
+            cost_kind: estimate.kind,
+            upload: upload.map(|u| u.id),
+            generate: None,
+            export_job: None,
+        });
+        let app2 = app.clone();
         let (job, note) = match app
             .jobs
-            .spawn_once(job, move |jctx| jobs::generation::run(app2, jctx, req))
+            .spawn_once(job, move |jctx| jobs::video::run(app2, jctx))
         {
             Spawned::Started(j) => (j, None),
             Spawned::Existing(j) => {
@@ -522,13 +625,7 @@ impl NemoServer {
         if let Err(e) = jobs::export::check_output_dir_async(&app.settings.output_dir).await {
             return fail(e);
         }
-        let app2 = app.clone();
-        let mut job = Job::new(JobKind::Export);
-        job.request_id = request_id;
-        let (job, note) = match app
-            .jobs
-            .spawn_once(job, move |jctx| jobs::export::run(app2, jctx, filename))
-        {
+        let (job, note) = match jobs::export::start(app, filename, request_id) {
             Spawned::Started(j) => (j, None),
             Spawned::Existing(j) => {
                 let note = Some(same_request_note(&j));
@@ -540,7 +637,7 @@ impl NemoServer {
 
     #[tool(
         title = "Wait for a job",
-        description = "Wait up to 45 s for a job of generate, export_video or upload_media: the only polling tool. Serves: \"好了吗\".",
+        description = "Wait up to 45 s for a job: the only polling tool. 「好了吗」",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<JobView>()
     )]
@@ -565,7 +662,7 @@ impl NemoServer {
 
     #[tool(
         title = "List jobs",
-        description = "Recent jobs: what was asked, status, credits, saved file. Serves: \"任务\".",
+        description = "Recent jobs and their results. 「任务」",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<JobsView>()
     )]
@@ -594,7 +691,7 @@ impl NemoServer {
 
     #[tool(
         title = "Cancel a job",
-        description = "Stop a job: a render is cancelled on NemoVideo; a generation is no longer followed. Serves: \"取消\".",
+        description = "Stop a job (and its render on NemoVideo). 「取消」",
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = true),
         output_schema = schema_for_output::<JobView>()
     )]
@@ -622,8 +719,8 @@ impl NemoServer {
     }
 
     #[tool(
-        title = "Credit balance",
-        description = "Available, reserved and total credits; what to do when low. Free. Serves: \"余额\".",
+        title = "Credits",
+        description = "Credit balance; what to do when low. 「余额」",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true),
         output_schema = schema_for_output::<CreditsView>()
     )]
@@ -647,21 +744,17 @@ impl NemoServer {
     }
 
     #[tool(
-        title = "Show the timeline",
-        description = "Tracks, segments, length, and whether it can be exported. Free. Serves: \"时间线\".",
+        title = "Timeline",
+        description = "Tracks, segments, length, and whether it can be exported. 「时间线」",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true),
         output_schema = schema_for_output::<TimelineView>()
     )]
-    async fn get_timeline(
-        &self,
-        Parameters(args): Parameters<TimelineArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> ToolResult {
+    async fn get_timeline(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
         self.hint(&ctx);
         let app = &self.app_for(&ctx);
         match app.in_project(|| app.client.state()).await {
             Ok((state, notice)) => {
-                let mut v = TimelineView::of(&state, args.include_draft.unwrap_or(false));
+                let mut v = TimelineView::of(&state, false);
                 v.notice = notice;
                 let text = format!(
                     "{}\nMedia in the project: {}. Exportable: {}.",
@@ -677,7 +770,7 @@ impl NemoServer {
 
     #[tool(
         title = "Export the MP4",
-        description = "Render and save the MP4 in the output folder (free). A job: waits up to 45 s. Serves: \"导出\".",
+        description = "Render and save the MP4 (free). Waits up to 45 s. 「导出」",
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
         output_schema = schema_for_output::<JobAnswer<ExportResult>>()
     )]

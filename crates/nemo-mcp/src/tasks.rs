@@ -1,6 +1,7 @@
 //! The tasks extension (SEP-2663, `io.modelcontextprotocol/tasks`).
 //!
-//! For a host that declares the extension, `generate`, `export_video` and `upload_media` answer
+//! For a host that declares the extension, `make_video`, `generate`, `export_video` and
+//! `upload_media` answer
 //! with a task instead of waiting. A task *is* a journaled job: its id is the job id,
 //! `tasks/get` reads the job, `tasks/cancel` cancels it, and a restarted server answers for the
 //! tasks its previous run created, because the journal resumes their jobs.
@@ -17,7 +18,7 @@ use rmcp::RoleServer;
 use std::sync::{Arc, Mutex};
 
 /// The tools whose work is a job, and so may become a task.
-pub const TASK_TOOLS: [&str; 3] = ["generate", "export_video", "upload_media"];
+pub const TASK_TOOLS: [&str; 4] = ["generate", "export_video", "upload_media", "make_video"];
 
 /// Set in a tool call's context when the call may answer with a task: the tool records the job
 /// it started instead of waiting for it.
@@ -50,7 +51,7 @@ impl TaskSlot {
 /// How often a client should ask: a generation reads a stream for minutes, the rest move faster.
 fn poll_interval_ms(kind: JobKind) -> u64 {
     match kind {
-        JobKind::Generate => 5_000,
+        JobKind::Generate | JobKind::Video => 5_000,
         JobKind::Export | JobKind::Upload => 2_000,
     }
 }

@@ -10,7 +10,7 @@ pub struct ConnectArgs {
     /// Start a new, empty project.
     #[serde(default)]
     pub new_project: Option<bool>,
-    /// Of a new project (en, zh-CN…).
+    /// Of a new project.
     #[serde(default)]
     pub language: Option<String>,
 }
@@ -20,31 +20,43 @@ pub struct UploadArgs {
     /// Absolute paths or ~/….
     #[serde(default)]
     pub paths: Option<Vec<String>>,
-    /// http(s) URLs NemoVideo fetches.
     #[serde(default)]
     pub urls: Option<Vec<String>>,
-    /// Default 45.
     #[serde(default)]
     pub wait_s: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GenerateArgs {
-    /// The user's words, e.g. "combine these images into a 30-second promo".
+    /// The user's words.
     pub instruction: String,
-    /// Of a new project.
-    #[serde(default)]
-    pub language: Option<String>,
-    /// Send even an export, credits, status or upload request.
+    /// Send even a request that is no edit.
     #[serde(default)]
     pub send_anyway: Option<bool>,
     /// Send nothing if it would cost more.
     #[serde(default)]
     pub max_credits: Option<i64>,
-    /// The same key returns the same job, never sends again.
+    /// Same key, same job: never sent twice.
     #[serde(default)]
     pub request_id: Option<String>,
-    /// Default 45.
+    #[serde(default)]
+    pub wait_s: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct MakeVideoArgs {
+    /// The user's words.
+    pub instruction: String,
+    #[serde(default)]
+    pub paths: Option<Vec<String>>,
+    #[serde(default)]
+    pub urls: Option<Vec<String>>,
+    #[serde(default)]
+    pub export: Option<bool>,
+    #[serde(default)]
+    pub max_credits: Option<i64>,
+    #[serde(default)]
+    pub request_id: Option<String>,
     #[serde(default)]
     pub wait_s: Option<f64>,
 }
@@ -66,24 +78,15 @@ pub struct RoutedAnswer {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetJobArgs {
-    /// From generate, export_video or upload_media.
     pub job_id: String,
-    /// Default 45; 0 just looks.
+    /// 0 just looks.
     #[serde(default)]
     pub wait_s: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct JobIdArgs {
-    /// From generate, export_video or upload_media.
     pub job_id: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct TimelineArgs {
-    /// Add the raw draft JSON (large).
-    #[serde(default)]
-    pub include_draft: Option<bool>,
 }
 
 /// No output options: the seeds' render request has none (always an MP4 at high quality, at
@@ -91,13 +94,12 @@ pub struct TimelineArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportArgs {
-    /// Name of the MP4; default: from the title.
+    /// Default: the title.
     #[serde(default)]
     pub filename: Option<String>,
-    /// The same key returns the same job.
+    /// Same key, same job.
     #[serde(default)]
     pub request_id: Option<String>,
-    /// Default 45.
     #[serde(default)]
     pub wait_s: Option<f64>,
 }
@@ -121,7 +123,8 @@ pub struct ConnectView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
     pub user_id: Option<String>,
-    pub credits: CreditsView,
+    /// Credits available (get_credits has the details).
+    pub credits: i64,
     pub project_id: String,
     #[schemars(skip)]
     pub new_project: bool,
@@ -156,7 +159,6 @@ pub struct SegmentView {
 pub struct TrackView {
     /// video, audio, text or other.
     pub kind: String,
-    pub description: String,
     pub segments: Vec<SegmentView>,
 }
 
@@ -195,7 +197,6 @@ impl TimelineView {
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_string))
                         .unwrap_or_default(),
-                    description: t.describe(),
                     segments: t
                         .segments
                         .iter()

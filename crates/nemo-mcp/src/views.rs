@@ -82,6 +82,10 @@ impl JobSummary {
         let field = |k: &str| r.and_then(|v| v.get(k));
         let asked = match job.kind {
             JobKind::Generate => job.instruction.as_deref().map(|i| snippet(i, 60)),
+            JobKind::Video => job
+                .plan
+                .as_ref()
+                .map(|p| snippet(&p.instruction, 60)),
             JobKind::Upload => field("uploaded").and_then(Value::as_array).map(|items| {
                 let names: Vec<String> = items
                     .iter()
@@ -109,6 +113,7 @@ impl JobSummary {
             JobKind::Generate => "generate",
             JobKind::Export => "export",
             JobKind::Upload => "upload",
+            JobKind::Video => "make_video",
         };
         let status = match self.status {
             JobStatus::Running => "running",
@@ -236,6 +241,7 @@ impl JobAnswer<Value> {
                 }
                 t
             }
+            (JobStatus::Succeeded, JobKind::Video) => self.video_text(),
             (JobStatus::Cancelled, _) => format!("Cancelled (job {}).", self.job_id),
             (JobStatus::Failed, _) => format!("Failed: {} (job {}).", self.message, self.job_id),
         };
@@ -243,6 +249,41 @@ impl JobAnswer<Value> {
             out = format!("{n}\n{out}");
         }
         out
+    }
+
+    /// `make_video`'s result: the file first, then what NemoVideo did and what it cost.
+    fn video_text(&self) -> String {
+        let r = |k: &str| self.result.as_ref().map_or(Value::Null, |v| v[k].clone());
+        let s = |k: &str| r(k).as_str().unwrap_or_default().to_string();
+        let mut t = match r("path").as_str() {
+            Some(path) => {
+                let mb = r("size_bytes").as_u64().unwrap_or(0) as f64 / 1_048_576.0;
+                format!("Made the video and saved it to {path} ({mb:.1} MB).")
+            }
+            None => "Made the edit; no MP4 was saved.".to_string(),
+        };
+        if !s("reply").is_empty() {
+            t.push_str(&format!("\nNemoVideo's AI replied: \"{}\"", s("reply")));
+        }
+        t.push_str(&format!("\nWhat changed: {}\n{}", s("changes"), s("timeline")));
+        let (up, present) = (r("uploaded"), r("already_present"));
+        if up.as_u64().unwrap_or(0) + present.as_u64().unwrap_or(0) > 0 {
+            t.push_str(&format!("\nUploaded {up} item(s), {present} already in the project."));
+        }
+        for rej in r("rejected").as_array().into_iter().flatten() {
+            let f = |k: &str| rej[k].as_str().unwrap_or_default().to_string();
+            t.push_str(&format!("\nNot uploaded: {} ({})", f("input"), f("reason")));
+        }
+        match (r("credits_spent").as_i64(), r("credits_left").as_i64()) {
+            (Some(spent), Some(left)) => t.push_str(&format!("\nCredits spent: {spent} ({left} left).")),
+            (Some(spent), None) => t.push_str(&format!("\nCredits spent: {spent}.")),
+            _ => t.push_str("\nCredits spent: unknown."),
+        }
+        if !s("notice").is_empty() {
+            t.push_str(&format!("\nNote: {}", s("notice")));
+        }
+        t.push_str(&format!("\nNext: {}", s("next_step")));
+        t
     }
 
     /// The tool result: a failed job is an error result (the model must read it).
@@ -256,7 +297,16 @@ impl JobAnswer<Value> {
             return e.to_result();
         }
         let mut content = vec![ContentBlock::text(self.text())];
-        if self.kind == JobKind::Export && self.status == JobStatus::Succeeded {
+        let export_job = match self.kind {
+            JobKind::Export => Some(self.job_id.clone()),
+            JobKind::Video => self
+                .result
+                .as_ref()
+                .and_then(|r| r["export_job"].as_str())
+                .map(str::to_string),
+            _ => None,
+        };
+        if let (Some(export_job), JobStatus::Succeeded) = (export_job, self.status) {
             if let Some(path) = self.result.as_ref().and_then(|r| r["path"].as_str()) {
                 // A link any host can read through this server (`resources/read`), also over
                 // `--http` from another machine: the export's metadata, path and https URL.
@@ -265,7 +315,7 @@ impl JobAnswer<Value> {
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_default();
                 let mut res =
-                    Resource::new(crate::resources::ExportView::uri_of(&self.job_id), name)
+                    Resource::new(crate::resources::ExportView::uri_of(&export_job), name)
                         .with_description("The saved MP4: its local path and NemoVideo's https URL")
                         .with_mime_type("application/json");
                 if let Some(size) = self.result.as_ref().and_then(|r| r["size_bytes"].as_u64()) {
@@ -330,8 +380,10 @@ impl Progress {
             return;
         }
         let (value, total) = match (job.kind, job.progress_pct) {
-            (JobKind::Export | JobKind::Upload, _) if done => (100.0, Some(100.0)),
-            (JobKind::Export | JobKind::Upload, pct) => {
+            (JobKind::Export | JobKind::Upload | JobKind::Video, _) if done => {
+                (100.0, Some(100.0))
+            }
+            (JobKind::Export | JobKind::Upload | JobKind::Video, pct) => {
                 let v = pct.unwrap_or(0.0).max(self.last_value + 0.001).min(100.0);
                 (v, Some(100.0))
             }

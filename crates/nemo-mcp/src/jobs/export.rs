@@ -58,6 +58,14 @@ pub async fn check_output_dir_async(dir: &std::path::Path) -> Result<(), ToolErr
         .unwrap_or_else(|e| Err(ToolError::new(Code::Internal, e.to_string())))
 }
 
+/// Start an export job (or find the one this request_id started).
+pub fn start(app: &Arc<App>, stem: Option<String>, request_id: Option<String>) -> super::Spawned {
+    let mut job = super::Job::new(super::JobKind::Export);
+    job.request_id = request_id;
+    let app2 = app.clone();
+    app.jobs.spawn_once(job, move |ctx| run(app2, ctx, stem))
+}
+
 pub async fn run(app: Arc<App>, ctx: JobCtx, stem: Option<String>) -> Result<Value, ToolError> {
     check_output_dir_async(&app.settings.output_dir).await?;
     ctx.progress(Some(1.0), "reading the timeline");

@@ -83,6 +83,43 @@ struct Prepared {
     notice: Option<String>,
 }
 
+/// What [`start`] did.
+#[derive(Debug)]
+pub enum Started {
+    New(super::Job),
+    /// A generation with this request_id exists; nothing was sent.
+    SameRequest(super::Job),
+    /// A generation is running in the project (one at a time); nothing was sent.
+    Busy(super::Job),
+}
+
+/// Start a generation in the current project (created in `language` if there is none): the
+/// one place a paid message is started from. The caller has passed the cost guard.
+pub async fn start(
+    app: &Arc<App>,
+    req: Request,
+    language: &str,
+    request_id: Option<String>,
+    cost: crate::credits::CostKind,
+) -> Result<Started, ToolError> {
+    let sid = app.session_id(Some(language)).await?;
+    if let Some(running) = app.jobs.running_generation(&sid) {
+        return Ok(Started::Busy(running));
+    }
+    let mut job = super::Job::new(super::JobKind::Generate);
+    job.instruction = Some(req.instruction.clone());
+    job.session_id = Some(sid);
+    job.request_id = request_id;
+    job.cost_kind = Some(cost);
+    let app2 = app.clone();
+    Ok(
+        match app.jobs.spawn_once(job, move |ctx| run(app2, ctx, req)) {
+            super::Spawned::Started(j) => Started::New(j),
+            super::Spawned::Existing(j) => Started::SameRequest(j),
+        },
+    )
+}
+
 pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<Value, ToolError> {
     let mut p = prepare(&app, &ctx).await?;
     ctx.progress(None, "sending the instruction to NemoVideo");

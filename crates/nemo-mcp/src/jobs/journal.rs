@@ -12,12 +12,12 @@ pub struct Journal {
 /// Finished jobs kept, in memory and on disk, for `list_jobs` (older ones are pruned).
 pub const KEEP_FINISHED: usize = 200;
 
-/// A job id as this server makes them: `gen_`, `exp_` or `upl_` and 12 hex digits.
+/// A job id as this server makes them: `gen_`, `exp_`, `upl_` or `vid_` and 12 hex digits.
 pub fn valid_job_id(id: &str) -> bool {
     let Some((prefix, hex)) = id.split_once('_') else {
         return false;
     };
-    matches!(prefix, "gen" | "exp" | "upl")
+    matches!(prefix, "gen" | "exp" | "upl" | "vid")
         && hex.len() == 12
         && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }

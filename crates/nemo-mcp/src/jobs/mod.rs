@@ -7,6 +7,7 @@ pub mod export;
 pub mod generation;
 pub mod journal;
 pub mod upload;
+pub mod video;
 
 use crate::errors::ToolError;
 use chrono::{DateTime, Utc};
@@ -28,14 +29,17 @@ pub enum JobKind {
     Generate,
     Export,
     Upload,
+    /// `make_video`: upload, generate and export as one job.
+    Video,
 }
 
 impl JobKind {
-    fn prefix(self) -> &'static str {
+    pub(crate) fn prefix(self) -> &'static str {
         match self {
             JobKind::Generate => "gen",
             JobKind::Export => "exp",
             JobKind::Upload => "upl",
+            JobKind::Video => "vid",
         }
     }
 }
@@ -90,6 +94,9 @@ pub struct Job {
     /// The MCP session (over `--http`) whose job this is; others never see it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// A `make_video` job: its steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<video::VideoPlan>,
 }
 
 impl Job {
@@ -120,6 +127,7 @@ impl Job {
             request_id: None,
             cost_kind: None,
             owner: None,
+            plan: None,
         }
     }
 
@@ -425,6 +433,7 @@ impl JobManager {
                     request_id: j.request_id.clone(),
                     cost_kind: j.cost_kind,
                     owner: j.owner.clone(),
+                    plan: j.plan.clone(),
                 }
             })
             .filter(|j| j.owner == self.owner)

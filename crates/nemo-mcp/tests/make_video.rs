@@ -1,0 +1,430 @@
+//! `make_video`: the seeds' quick edit (upload, generate, export) in one call plus bounded
+//! `get_job` waits, under every fault of the fault suite. Each case counts, from the
+//! simulator's log, the messages sent and the credits charged, and checks that no render is
+//! left running. Run with `--nocapture` for the table in docs/reliability.md.
+
+mod common;
+
+use common::*;
+use nemo_sim::{Fault, FaultAction, Route, SimConfig};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const START: i64 = 1000;
+const EDIT: &str = "combine these images into a 10-second video with music";
+
+fn sim() -> SimConfig {
+    let mut c = SimConfig::fast();
+    c.starting_credits = START;
+    c
+}
+
+async fn harness() -> Harness {
+    Harness::with(sim(), |_| {}).await
+}
+
+/// make_video with two fresh images, followed to its end: (final body, error at once?).
+async fn make(h: &Harness, extra: Value) -> (Value, bool) {
+    let mut args = json!({
+        "instruction": EDIT,
+        "paths": [h.media("a.png", &png(16, 16)), h.media("b.png", &png(16, 16))],
+    });
+    if let (Some(a), Some(e)) = (args.as_object_mut(), extra.as_object()) {
+        a.extend(e.clone());
+    }
+    let r = h.call("make_video", args).await;
+    if r.is_error == Some(true) {
+        return (body(&r), true);
+    }
+    (h.finish(body(&r)).await, false)
+}
+
+/// (messages sent, credits charged), once every turn has settled on the backend.
+async fn counts(h: &Harness) -> (usize, i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let accounts = h.sim.control().accounts();
+        if accounts.iter().all(|a| a.frozen == 0) || tokio::time::Instant::now() > deadline {
+            let left: i64 = accounts.iter().map(|a| a.available + a.frozen).sum();
+            let charged = if accounts.is_empty() { 0 } else { START - left };
+            return (h.sim.control().attempted_messages().len(), charged);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn uploads(h: &Harness) -> usize {
+    h.sim
+        .log()
+        .iter()
+        .filter(|x| x.path.contains("/upload"))
+        .count()
+}
+
+fn no_orphan_render(h: &Harness) {
+    for (id, status) in h.sim.control().renders() {
+        assert!(
+            status == "completed" || status == "failed",
+            "render {id} left {status}"
+        );
+    }
+}
+
+/// A saved MP4 and one charged edit.
+async fn assert_made(h: &Harness, done: &Value, case: &str) {
+    assert_eq!(done["status"], "succeeded", "{case}: {done}");
+    let path = done["result"]["path"].as_str().unwrap_or_default();
+    assert!(path.ends_with(".mp4"), "{case}: {done}");
+    assert_eq!(
+        std::fs::metadata(path).map(|m| m.len()).ok(),
+        done["result"]["size_bytes"].as_u64(),
+        "{case}: the whole file"
+    );
+    assert_eq!(counts(h).await, (1, 50), "{case}: (messages sent, credits charged)");
+    no_orphan_render(h);
+    println!("| {case} | saved the MP4 | 1 | 50 |");
+}
+
+/// A failure with this code, after `expect` (messages sent, credits charged).
+async fn assert_failed(h: &Harness, done: &Value, code: &str, expect: (usize, i64), case: &str) {
+    let e = error_of(done);
+    assert_eq!(e["code"], code, "{case}: {done}");
+    assert!(e["next_step"].is_string() || e["retryable"].is_boolean(), "{case}: {done}");
+    assert_eq!(counts(h).await, expect, "{case}: (messages sent, credits charged)");
+    no_orphan_render(h);
+    println!("| {case} | `{code}` | {} | {} |", expect.0, expect.1);
+}
+
+#[tokio::test]
+async fn one_call_uploads_generates_and_saves_the_mp4() {
+    let h = harness().await;
+    let r = h
+        .call(
+            "make_video",
+            json!({"instruction": EDIT, "paths": [h.media("a.png", &png(16, 16)), h.media("b.png", &png(16, 16))]}),
+        )
+        .await;
+    let text = text_of(&r);
+    let done = h.finish(body(&r)).await;
+    assert_made(&h, &done, "no fault").await;
+    assert_eq!(done["result"]["uploaded"], 2);
+    assert!(done["result"]["reply"].as_str().unwrap().contains("10 seconds"));
+    assert!(done["job_id"].as_str().unwrap().starts_with("vid_"));
+    // Three steps, each an ordinary job; listed under make_video.
+    let jobs = body(&h.call("list_jobs", json!({})).await);
+    let kinds: Vec<&str> = jobs["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["kind"].as_str().unwrap())
+        .collect();
+    for k in ["video", "upload", "generate", "export"] {
+        assert!(kinds.contains(&k), "{k} in {kinds:?}");
+    }
+    let renders = h
+        .sim
+        .log()
+        .iter()
+        .filter(|x| x.path == "/api/render/proxy/lambda")
+        .count();
+    assert_eq!(renders, 1, "one render");
+    // What the model reads: the file first, then the AI's words and the cost.
+    let last = h
+        .call("get_job", json!({"job_id": done["job_id"], "wait_s": 0}))
+        .await;
+    let t = text_of(&last);
+    assert!(t.starts_with("Made the video and saved it to "), "{t}");
+    assert!(t.contains("Credits spent: 50"), "{t}");
+    assert!(
+        last.content.iter().any(|c| c.as_resource_link().is_some()),
+        "a link to the export resource"
+    );
+    assert!(!text.is_empty());
+}
+
+#[tokio::test]
+async fn without_export_it_stops_after_the_edit() {
+    let h = harness().await;
+    let (done, err) = make(&h, json!({"export": false})).await;
+    assert!(!err, "{done}");
+    assert_eq!(done["status"], "succeeded");
+    assert!(done["result"].get("path").is_none(), "{done}");
+    assert!(h.sim.control().renders().is_empty());
+    assert!(done["result"]["next_step"].as_str().unwrap().contains("export_video"));
+    assert_eq!(counts(&h).await, (1, 50));
+}
+
+#[tokio::test]
+async fn refused_calls_upload_nothing_and_send_nothing() {
+    let h = harness().await;
+    // Not an instruction for the AI.
+    let (e, err) = make(&h, json!({"instruction": "export the video"})).await;
+    assert!(err, "{e}");
+    assert_eq!(e["code"], "invalid_argument", "{e}");
+    // Over the caller's budget.
+    let (e, err) = make(&h, json!({"max_credits": 10})).await;
+    assert!(err, "{e}");
+    assert_eq!(e["code"], "over_budget", "{e}");
+    assert_eq!(uploads(&h), 0, "nothing uploaded");
+    assert_eq!(counts(&h).await, (0, 0));
+}
+
+#[tokio::test]
+async fn the_same_request_id_is_one_video() {
+    let h = harness().await;
+    let (a, _) = make(&h, json!({"request_id": "promo-1"})).await;
+    let (b, _) = make(&h, json!({"request_id": "promo-1"})).await;
+    assert_eq!(a["job_id"], b["job_id"]);
+    assert_eq!(counts(&h).await, (1, 50));
+}
+
+#[tokio::test]
+async fn cancelling_stops_the_step_that_runs() {
+    let h = Harness::with(sim().with_time_scale(0.2), |_| {}).await;
+    let r = h
+        .call(
+            "make_video",
+            json!({"instruction": EDIT, "paths": [h.media("a.png", &png(16, 16))], "wait_s": 0}),
+        )
+        .await;
+    let id = body(&r)["job_id"].clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while h.sim.control().renders().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no render");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let c = body(&h.call("cancel_job", json!({"job_id": id})).await);
+    assert_eq!(c["status"], "cancelled", "{c}");
+    let renders = h.sim.control().renders();
+    assert_eq!(renders[0].1, "failed", "the render was cancelled on the backend");
+    let jobs = body(&h.call("list_jobs", json!({})).await).to_string();
+    assert!(!jobs.contains("\"running\""), "no step left running: {jobs}");
+}
+
+#[tokio::test]
+async fn a_restart_mid_edit_finishes_the_video_without_resending() {
+    let h = Harness::with(sim().with_time_scale(0.1), |s| {
+        s.recovery_first = Duration::from_millis(400);
+        s.recovery_then = Duration::from_millis(400);
+    })
+    .await;
+    let r = h
+        .call(
+            "make_video",
+            json!({"instruction": "combine into a 20 second video", "paths": [h.media("a.png", &png(10, 10))], "wait_s": 0}),
+        )
+        .await;
+    let id = body(&r)["job_id"].as_str().unwrap().to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while h.sim.control().messages().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "never sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let Harness { sim, dir, app, client, .. } = h;
+    let settings = app.settings.clone();
+    let _ = client.cancel().await;
+    app.jobs.shutdown().await;
+    drop(app);
+    let journal = dir.path().join("state/jobs").join(format!("{id}.json"));
+    let j: Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
+    assert_eq!(j["status"], "running");
+    assert!(j["plan"]["generate"].is_string(), "the step is journaled: {j}");
+
+    let h2 = Harness::on(sim, dir, settings).await;
+    let done = h2.finish(json!({"status": "running", "job_id": id})).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(done["result"]["path"].as_str().unwrap().ends_with(".mp4"));
+    assert_eq!(counts(&h2).await, (1, 50), "sent once, charged once");
+}
+
+// --- Under every fault of the fault suite ------------------------------------------------
+
+#[tokio::test]
+async fn fault_token_expired() {
+    let h = harness().await;
+    h.call("get_credits", json!({})).await;
+    h.sim.control().expire_tokens();
+    let (done, _) = make(&h, json!({})).await;
+    assert_made(&h, &done, "token expired before the call").await;
+}
+
+#[tokio::test]
+async fn fault_session_lost() {
+    let h = harness().await;
+    upload_two(&h).await;
+    let sid = h.app.client.session(None).await.unwrap().session_id.get();
+    h.sim.control().drop_session(sid);
+    let (done, _) = make(&h, json!({})).await;
+    assert_made(&h, &done, "project lost before the call").await;
+}
+
+#[tokio::test]
+async fn fault_rate_limited_token() {
+    let h = harness().await;
+    h.sim.control().inject(Fault::new(
+        Route::Token,
+        FaultAction::RateLimit { retry_after_s: 0 },
+    ));
+    let (done, _) = make(&h, json!({})).await;
+    assert_made(&h, &done, "429 on the token request").await;
+}
+
+#[tokio::test]
+async fn fault_server_error_bursts() {
+    let h = harness().await;
+    for (route, times) in [(Route::Credits, 3), (Route::State, 3), (Route::RenderStatus, 5)] {
+        h.sim.control().inject(
+            Fault::new(route, FaultAction::Status { status: 503, body: "busy".into() }).times(times),
+        );
+    }
+    let (done, _) = make(&h, json!({})).await;
+    assert_made(&h, &done, "5xx bursts on credits, state and render status").await;
+}
+
+#[tokio::test]
+async fn fault_connection_dropped_mid_upload() {
+    let h = harness().await;
+    h.sim.control().inject(Fault::new(
+        Route::Upload,
+        FaultAction::DropMidBody { after_bytes: 200 },
+    ));
+    let (done, _) = make(&h, json!({})).await;
+    assert_made(&h, &done, "connection dropped mid-upload").await;
+}
+
+#[tokio::test]
+async fn fault_upload_always_dropped() {
+    let h = harness().await;
+    h.sim.control().inject(
+        Fault::new(Route::Upload, FaultAction::DropMidBody { after_bytes: 200 }).times(50),
+    );
+    let (done, _) = make(&h, json!({})).await;
+    assert_failed(&h, &done, "backend_unavailable", (0, 0), "upload dropped every time").await;
+    let msg = error_of(&done)["message"].as_str().unwrap_or_default().to_string();
+    assert!(msg.contains("nothing was sent"), "{msg}");
+}
+
+#[tokio::test]
+async fn fault_stream_cut() {
+    let h = Harness::with(sim().with_time_scale(0.02), |s| {
+        s.recovery_first = Duration::from_millis(300);
+        s.recovery_then = Duration::from_millis(300);
+    })
+    .await;
+    h.sim.control().inject(Fault::new(
+        Route::RunSse,
+        FaultAction::CutStream { after_events: 2 },
+    ));
+    let (done, _) = make(&h, json!({})).await;
+    assert_made(&h, &done, "SSE stream cut after 2 events").await;
+    assert!(done["result"]["notice"].as_str().unwrap_or_default().contains("project state"));
+}
+
+#[tokio::test]
+async fn fault_heartbeats_only() {
+    let h = Harness::with(sim().with_time_scale(0.005), |s| {
+        s.recovery_first = Duration::from_millis(50);
+        s.recovery_then = Duration::from_millis(50);
+    })
+    .await;
+    h.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::HeartbeatsOnly));
+    let (done, _) = make(&h, json!({})).await;
+    assert_failed(&h, &done, "no_result", (1, 0), "SSE heartbeats only").await;
+    assert!(h.sim.control().renders().is_empty(), "no export of an unknown result");
+}
+
+#[tokio::test]
+async fn fault_malformed_frames() {
+    let h = harness().await;
+    h.sim.control().set_silence(Some(false));
+    h.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::MalformedFrames));
+    let (done, _) = make(&h, json!({})).await;
+    assert_made(&h, &done, "malformed SSE frames").await;
+}
+
+#[tokio::test]
+async fn fault_render_submit_fails_once() {
+    let h = harness().await;
+    h.sim.control().inject(Fault::new(
+        Route::RenderSubmit,
+        FaultAction::Status { status: 500, body: String::new() },
+    ));
+    let (done, _) = make(&h, json!({})).await;
+    assert_made(&h, &done, "render submit fails once (HTTP 500)").await;
+    assert_eq!(h.sim.control().renders().len(), 1);
+}
+
+#[tokio::test]
+async fn fault_render_fails() {
+    let h = harness().await;
+    h.sim.control().fail_next_render();
+    let (done, _) = make(&h, json!({})).await;
+    assert_failed(&h, &done, "render_failed", (1, 50), "render fails on the backend").await;
+    let e = error_of(&done);
+    assert!(e["message"].as_str().unwrap().contains("the edit was made"), "{e}");
+    assert!(e["next_step"].as_str().unwrap().contains("export_video"), "{e}");
+}
+
+#[tokio::test]
+async fn fault_download_cut() {
+    let h = harness().await;
+    h.sim.control().inject(Fault::new(
+        Route::Download,
+        FaultAction::DropMidBody { after_bytes: 4096 },
+    ));
+    let (done, _) = make(&h, json!({})).await;
+    assert_made(&h, &done, "download cut midway").await;
+    assert_eq!(h.outputs().len(), 1, "no .part left");
+}
+
+#[tokio::test]
+async fn fault_out_of_credits() {
+    let h = harness().await;
+    h.call("get_credits", json!({})).await;
+    h.sim.control().set_credits(None, 20);
+    let (e, err) = make(&h, json!({})).await;
+    assert!(err, "{e}");
+    assert_out_of_credits_with_link(&h, &e);
+    assert_eq!(uploads(&h), 0, "refused before uploading");
+    assert!(h.sim.control().attempted_messages().is_empty());
+    println!("| out of credits | `out_of_credits`, nothing uploaded | 0 | 0 |");
+}
+
+#[tokio::test]
+async fn fault_export_blocked_by_plan() {
+    let h = harness().await;
+    h.sim.control().inject(Fault::new(
+        Route::RenderSubmit,
+        FaultAction::Status { status: 402, body: String::new() },
+    ));
+    let (done, _) = make(&h, json!({})).await;
+    assert_failed(&h, &done, "export_blocked_by_plan", (1, 50), "HTTP 402 on export").await;
+}
+
+#[tokio::test]
+async fn fault_unwritable_output_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let h = Harness::with(sim(), |s| s.output_dir = blocker.join("videos")).await;
+    let (e, err) = make(&h, json!({})).await;
+    assert!(err, "{e}");
+    assert_eq!(e["code"], "output_dir_unwritable");
+    assert_eq!(uploads(&h), 0, "refused before uploading");
+    assert_eq!(counts(&h).await, (0, 0));
+    println!("| output folder unwritable | `output_dir_unwritable`, nothing uploaded | 0 | 0 |");
+}
+
+#[tokio::test]
+async fn fault_backend_slower_than_the_wait() {
+    let h = harness().await;
+    h.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::Delay { ms: 1500 }));
+    let (done, _) = make(&h, json!({"wait_s": 0.5})).await;
+    assert_made(&h, &done, "backend slower than the call's wait").await;
+}
