@@ -37,6 +37,9 @@ pub struct MediaRecord {
     /// The backend's name for the asset (its CDN URL or file name).
     #[serde(default)]
     pub asset: Option<String>,
+    /// Bytes sent (files only): a file of another size need not be hashed to know it is new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -232,8 +235,9 @@ impl App {
                 .upload_files(&list, None)
                 .await
                 .map_err(|e| self.err(&e))?;
-            for (i, (record, _)) in media.into_iter().enumerate() {
+            for (i, (record, m)) in media.into_iter().enumerate() {
                 restored.push(MediaRecord {
+                    size: Some(m.size),
                     sha256: up.hashes.get(i).cloned().or(record.sha256),
                     asset: up.assets.get(i).and_then(|a| a.url.clone()),
                     source: record.source,
@@ -246,6 +250,7 @@ impl App {
                     asset: up.assets.first().and_then(|a| a.url.clone()),
                     source: MediaSource::Url { url },
                     sha256: None,
+                    size: None,
                 }),
                 Err(e) => missing.push(format!("{url} ({e})")),
             }

@@ -637,7 +637,7 @@ impl NemoServer {
 
     #[tool(
         title = "Wait for a job",
-        description = "Wait up to 45 s for a job: the only polling tool. 「好了吗」",
+        description = "Wait up to 45 s for a job. 「好了吗」",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<JobView>()
     )]
@@ -691,7 +691,7 @@ impl NemoServer {
 
     #[tool(
         title = "Cancel a job",
-        description = "Stop a job (and its render on NemoVideo). 「取消」",
+        description = "Stop a job and its render. 「取消」",
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = true),
         output_schema = schema_for_output::<JobView>()
     )]

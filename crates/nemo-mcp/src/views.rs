@@ -233,6 +233,10 @@ impl JobAnswer<Value> {
             (JobStatus::Succeeded, JobKind::Upload) => {
                 let up = r("uploaded").as_array().map(Vec::len).unwrap_or(0);
                 let mut t = format!("Uploaded {up} item(s); the project now has {} media item(s).", r("project_media"));
+                let present: Vec<String> = r("already_present").as_array().into_iter().flatten().filter_map(|p| p.as_str().map(str::to_string)).collect();
+                if !present.is_empty() {
+                    t.push_str(&format!("\nAlready in the project, not sent again: {}", present.join(", ")));
+                }
                 for rej in r("rejected").as_array().into_iter().flatten() {
                     t.push_str(&format!("\nNot uploaded: {} ({})", s(rej["input"].clone()), s(rej["reason"].clone())));
                 }

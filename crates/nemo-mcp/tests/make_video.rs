@@ -428,3 +428,61 @@ async fn fault_backend_slower_than_the_wait() {
     let (done, _) = make(&h, json!({"wait_s": 0.5})).await;
     assert_made(&h, &done, "backend slower than the call's wait").await;
 }
+
+// --- Upload dedupe -----------------------------------------------------------------------
+
+/// Upload requests the simulator received.
+fn upload_requests(h: &Harness) -> usize {
+    uploads(h)
+}
+
+#[tokio::test]
+async fn a_repeated_upload_sends_zero_bytes() {
+    let h = harness().await;
+    let a = h.media("a.png", &png(32, 32));
+    let first = body(&h.call("upload_media", json!({"paths": [a]})).await);
+    assert_eq!(first["status"], "succeeded", "{first}");
+    let sent = upload_requests(&h);
+    assert_eq!(sent, 1);
+    // The same bytes under another name, and the same file again: neither is sent.
+    let copy = h.media("copy-of-a.png", &png(32, 32));
+    let again = h.call("upload_media", json!({"paths": [a, copy]})).await;
+    let b = body(&again);
+    assert_eq!(b["status"], "succeeded", "{b}");
+    assert_eq!(upload_requests(&h), sent, "zero bytes sent again");
+    assert_eq!(b["result"]["already_present"].as_array().unwrap().len(), 2, "{b}");
+    assert!(text_of(&again).contains("not sent again"), "{}", text_of(&again));
+    assert_eq!(b["result"]["project_media"], 1);
+    // A different file of the same size is sent.
+    let other = h.media("other.png", &nemo_mcp::demo::sample_png(32, 32, [1, 2, 3], 7));
+    let b = body(&h.call("upload_media", json!({"paths": [other]})).await);
+    assert_eq!(b["result"]["uploaded"].as_array().unwrap().len(), 1, "{b}");
+    assert_eq!(upload_requests(&h), sent + 1);
+}
+
+#[tokio::test]
+async fn a_url_already_fetched_into_the_project_is_skipped() {
+    let h = harness().await;
+    let url = "https://example.com/clip.mp4";
+    let first = body(&h.call("upload_media", json!({"urls": [url]})).await);
+    assert_eq!(first["status"], "succeeded", "{first}");
+    let fetched = h.sim.log().iter().filter(|x| x.path.contains("/upload")).count();
+    assert_eq!(fetched, 1, "the first time, the URL is sent");
+    let again = body(&h.call("upload_media", json!({"urls": [url]})).await);
+    assert_eq!(again["result"]["already_present"][0], url, "{again}");
+    assert_eq!(
+        h.sim.log().iter().filter(|x| x.path.contains("/upload")).count(),
+        fetched
+    );
+}
+
+#[tokio::test]
+async fn a_new_project_gets_the_file_again() {
+    let h = harness().await;
+    let a = h.media("a.png", &png(32, 32));
+    h.call("upload_media", json!({"paths": [a]})).await;
+    h.call("connect", json!({"new_project": true})).await;
+    let b = body(&h.call("upload_media", json!({"paths": [a]})).await);
+    assert_eq!(b["result"]["uploaded"].as_array().unwrap().len(), 1, "{b}");
+    assert_eq!(uploads(&h), 2, "another project has not got it");
+}

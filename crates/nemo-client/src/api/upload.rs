@@ -39,6 +39,20 @@ pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
     Ok(hex(&h.finalize()))
 }
 
+/// The SHA-256 (hex) of a checked file's bytes, read by position from its held handle (the
+/// same bytes an upload would send). Blocking.
+pub fn sha256_media(file: &crate::validate::MediaFile) -> std::io::Result<String> {
+    const CHUNK: u64 = 256 * 1024;
+    let mut h = Sha256::new();
+    let mut pos = 0;
+    while pos < file.size {
+        let len = CHUNK.min(file.size - pos);
+        h.update(file.bytes_at(pos, len as usize)?);
+        pos += len;
+    }
+    Ok(hex(&h.finalize()))
+}
+
 /// Notices an upload that stopped moving: no byte taken for `idle` while the body is sent,
 /// or no answer within `request` once it is all sent.
 struct Watchdog {

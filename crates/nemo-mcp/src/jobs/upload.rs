@@ -55,6 +55,9 @@ impl UploadedItem {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct UploadResult {
     pub uploaded: Vec<UploadedItem>,
+    /// Already in this project (same bytes, or same URL): not sent again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub already_present: Vec<String>,
     pub rejected: Vec<RejectedInput>,
     /// Media in the project now.
     pub project_media: usize,
@@ -66,6 +69,51 @@ pub struct UploadResult {
     pub next_step: String,
 }
 
+/// Leave out what this server already put into the current project: a file with the same
+/// bytes (hashed only when a recorded upload has its size) or the same URL. The project is the
+/// one the upload would go to; without one, there is nothing to compare with.
+async fn skip_present(
+    app: &App,
+    files: Vec<(String, MediaFile)>,
+    urls: Vec<String>,
+) -> (Vec<(String, MediaFile)>, Vec<String>, Vec<String>) {
+    let known = match app.client.session(None).await {
+        Ok(s) => app.projects.media(s.session_id),
+        Err(_) => Vec::new(),
+    };
+    if known.is_empty() {
+        return (files, urls, Vec::new());
+    }
+    let mut present = Vec::new();
+    let mut send = Vec::new();
+    for (input, file) in files {
+        let maybe = known
+            .iter()
+            .any(|m| m.sha256.is_some() && m.size.is_none_or(|s| s == file.size));
+        let hash = if maybe {
+            let f = file.clone();
+            tokio::task::spawn_blocking(move || nemo_client::sha256_media(&f))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        } else {
+            None
+        };
+        if hash.is_some() && known.iter().any(|m| m.sha256 == hash) {
+            present.push(input);
+        } else {
+            send.push((input, file));
+        }
+    }
+    let (url_present, url_send): (Vec<_>, Vec<_>) = urls.into_iter().partition(|u| {
+        known
+            .iter()
+            .any(|m| matches!(&m.source, MediaSource::Url { url } if url == u))
+    });
+    present.extend(url_present);
+    (send, url_send, present)
+}
+
 pub async fn run(
     app: Arc<App>,
     ctx: JobCtx,
@@ -73,6 +121,7 @@ pub async fn run(
     urls: Vec<String>,
     rejected: Vec<RejectedInput>,
 ) -> Result<Value, ToolError> {
+    let (files, urls, already_present) = skip_present(&app, files, urls).await;
     let mut uploaded = Vec::new();
     let mut records = Vec::new();
     let mut notices = Vec::new();
@@ -117,6 +166,7 @@ pub async fn run(
                     },
                     sha256: up.hashes.get(i).cloned(),
                     asset: asset.url.clone(),
+                    size: Some(f.size),
                 });
             }
             uploaded.push(UploadedItem::new(input, asset));
@@ -136,6 +186,7 @@ pub async fn run(
                 source: MediaSource::Url { url: url.clone() },
                 sha256: None,
                 asset: asset.url.clone(),
+                size: None,
             });
             uploaded.push(UploadedItem::new(url, asset));
         }
@@ -151,6 +202,7 @@ pub async fn run(
         .unwrap_or(uploaded.len());
     let result = UploadResult {
         uploaded,
+        already_present,
         rejected,
         project_media,
         notice: (!notices.is_empty()).then(|| notices.join(" ")),
