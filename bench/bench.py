@@ -139,7 +139,7 @@ def cold_start(cmd, env, runs):
         s = Stdio(cmd, env)
         s.init()
         r = s.send("tools/list", {})
-        assert len(r["result"]["tools"]) == 9, r
+        assert len(r["result"]["tools"]) == 10, r
         times.append(time.perf_counter() - t0)
         rss.append(proc_status(s.p.pid, "VmHWM") or 0)
         s.close()

@@ -1,7 +1,8 @@
 """The quick edit driven by the official Python MCP SDK against the built nemo-mcp binary,
 with nemo-sim as the backend. Run: python quick_edit.py <nemo-mcp binary> <nemo-sim binary>
 
-Checks: 9 tools listed; upload_media + generate + export_video (+ get_job polls) leave one MP4
+Checks: 10 tools listed; upload_media + generate + export_video (+ get_job polls) leave one MP4;
+make_video does the same in one call; a repeated upload sends nothing
 in the output folder; progress notifications arrive; a tool error comes back as isError."""
 
 import asyncio
@@ -85,7 +86,7 @@ async def main(server_bin, sim_bin):
                     await session.initialize()
                     tools = await session.list_tools()
                     names = sorted(t.name for t in tools.tools)
-                    assert len(names) == 9, names
+                    assert len(names) == 10, names
 
                     async def call(name, args):
                         r = await session.call_tool(name, args, progress_callback=on_progress)
@@ -109,6 +110,17 @@ async def main(server_bin, sim_bin):
                         assert f.read(8)[4:8] == b"ftyp"
                     assert len(os.listdir(out)) == 1, os.listdir(out)
                     assert progress, "no progress notifications"
+                    # The same quick edit as one call, in a new project: the files are sent again
+                    # there (another project), the video is saved as a second MP4.
+                    await session.call_tool("connect", {"new_project": True})
+                    one = await call("make_video", {"paths": paths, "instruction": PROMO})
+                    assert one["status"] == "succeeded", one
+                    assert one["result"]["uploaded"] == 6, one
+                    assert os.path.isfile(one["result"]["path"]), one
+                    assert len(os.listdir(out)) == 2, os.listdir(out)
+                    # Uploading the same files to that project again sends nothing.
+                    again = await call("upload_media", {"paths": paths})
+                    assert len(again["result"]["already_present"]) == 6, again
                     bad = await session.call_tool("get_job", {"job_id": "gen_nope"})
                     assert field(bad, "is_error", "isError"), bad
                     print(json.dumps({"python_sdk_quick_edit": "ok", "tools": len(names),

@@ -20,7 +20,7 @@ pub mod validate;
 
 pub use api::account::Credits;
 pub use api::agent::{AgentStream, TurnReply};
-pub use api::render::{part_path, RenderId, RenderState, RenderStatus, RenderWait};
+pub use api::render::{part_path, PollClock, RenderId, RenderState, RenderStatus, RenderWait};
 pub use api::upload::{sha256_file, sha256_media, UploadProgress, Uploaded};
 pub use auth::{Token, TokenSource};
 pub use client::Client;

@@ -1,7 +1,8 @@
 //! `nemo-mcp demo`: the whole quick edit, offline. An embedded nemo-sim plays NemoVideo, this
 //! server runs in-process, and a real MCP client (rmcp, over a pipe) calls its tools exactly as a
-//! host would: upload five product photos and a logo, generate a 30-second promo, refine it,
-//! export. Progress goes to stderr; the MP4's path to stdout.
+//! host would: make a 30-second promo from five product photos and a logo in one call
+//! (`make_video`), refine it with `generate`, export it again. Progress goes to stderr; the
+//! MP4's path to stdout.
 
 use crate::settings::Settings;
 use rmcp::model::*;
@@ -157,25 +158,30 @@ async fn demo(output_dir: Option<PathBuf>) -> Result<PathBuf, String> {
     };
 
     let paths: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
-    say("3. upload_media: the six images");
-    let up = call("upload_media", json!({"paths": paths})).await?;
-    say(&format!(
-        "   uploaded {} files",
-        up["result"]["uploaded"].as_array().map_or(0, Vec::len)
-    ));
     let instruction =
         "combine these images into a 30-second promo video with music and text overlays";
-    say(&format!("4. generate: \"{instruction}\""));
-    let g = call("generate", json!({"instruction": instruction})).await?;
-    print_generation(&g);
-    say("5. generate: a refinement (\"add a title \\\"Spring Sale\\\"\")");
+    say(&format!(
+        "3. make_video: the six images, \"{instruction}\" (upload, generate, export in one job)"
+    ));
+    let first = call(
+        "make_video",
+        json!({"paths": paths, "instruction": instruction}),
+    )
+    .await?;
+    say(&format!(
+        "   uploaded {} files; first cut saved to {}",
+        first["result"]["uploaded"],
+        first["result"]["path"].as_str().unwrap_or("?")
+    ));
+    print_generation(&first);
+    say("4. generate: a refinement (\"add a title \\\"Spring Sale\\\"\")");
     let g2 = call(
         "generate",
         json!({"instruction": "add a title \"Spring Sale\""}),
     )
     .await?;
     print_generation(&g2);
-    say("6. export_video");
+    say("5. export_video");
     let e = call("export_video", json!({"filename": "spring-sale-promo"})).await?;
     let path = PathBuf::from(
         e["result"]["path"]

@@ -60,14 +60,13 @@ pub fn get(name: &str, args: Option<&JsonObject>) -> Result<GetPromptResult, Mcp
     let text = match name {
         "quick_edit" => format!(
             "Make this video with the NemoVideo tools: {goal}\n\
-             1. upload_media with paths [{files}].\n\
-             2. generate with the description as the instruction.\n\
-             3. export_video, then tell me the saved path.\n\
-             If a tool answers status \"running\", call get_job with its job_id (it waits by itself)."
+             Call make_video once, with paths [{files}] and the description as the instruction: it \
+             uploads, generates and exports. If it answers status \"running\", call get_job with \
+             its job_id (it waits by itself) until it is done, then tell me the saved path."
         ),
         "batch" => format!(
             "Make one video per set of files: {goal}\nFiles: {files}\n\
-             For each set: connect with new_project=true, upload_media, generate, export_video. \
+             For each set: connect with new_project=true, then make_video with the set's files. \
              Report each saved path. Follow running jobs with get_job; do not start two generations in one project."
         ),
         "iterative" => format!(

@@ -1,4 +1,4 @@
-//! The MCP server: nine tools over the NemoVideo client and the job manager.
+//! The MCP server: ten tools over the NemoVideo client and the job manager.
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
@@ -46,10 +46,10 @@ fn check_job_id(id: &str) -> Result<&str, ToolError> {
     if ok {
         Ok(id)
     } else {
-        Err(
-            ToolError::invalid("job_id must look like vid_…, gen_…, exp_… or upl_… (see list_jobs)")
-                .next("call list_jobs"),
+        Err(ToolError::invalid(
+            "job_id must look like vid_…, gen_…, exp_… or upl_… (see list_jobs)",
         )
+        .next("call list_jobs"))
     }
 }
 
@@ -122,7 +122,12 @@ pub(crate) async fn agree_to_spend(
     max_credits: Option<i64>,
 ) -> Result<crate::credits::Estimate, ToolError> {
     let estimate = crate::credits::estimate(app, instruction);
-    let available = app.client.credits().await.map_err(|e| app.err(&e))?.available;
+    let available = app
+        .client
+        .credits()
+        .await
+        .map_err(|e| app.err(&e))?
+        .available;
     if let Err(e) = crate::credits::guard(app, &estimate, max_credits, available) {
         if e.code == Code::OutOfCredits {
             if let Some(url) = app.client.register_url() {
@@ -463,8 +468,7 @@ impl NemoServer {
             instruction,
             also_export: routed.also_export,
         };
-        let started =
-            jobs::generation::start(app, req, &language, request_id, estimate.kind).await;
+        let started = jobs::generation::start(app, req, &language, request_id, estimate.kind).await;
         let (job, note) = match started {
             Ok(jobs::generation::Started::New(j)) => (j, None),
             Ok(jobs::generation::Started::SameRequest(j)) => {

@@ -90,7 +90,7 @@ impl Settings {
             allowed_lexical: lexical,
             default_wait: DEFAULT_WAIT,
             progress_every: Duration::from_secs(5),
-            render_poll: Duration::from_secs(5),
+            render_poll: Duration::from_secs(10),
             render_timeout: Duration::from_secs(20 * 60),
             recovery_first: Duration::from_secs(30),
             recovery_then: Duration::from_secs(60),

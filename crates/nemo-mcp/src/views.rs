@@ -82,10 +82,7 @@ impl JobSummary {
         let field = |k: &str| r.and_then(|v| v.get(k));
         let asked = match job.kind {
             JobKind::Generate => job.instruction.as_deref().map(|i| snippet(i, 60)),
-            JobKind::Video => job
-                .plan
-                .as_ref()
-                .map(|p| snippet(&p.instruction, 60)),
+            JobKind::Video => job.plan.as_ref().map(|p| snippet(&p.instruction, 60)),
             JobKind::Upload => field("uploaded").and_then(Value::as_array).map(|items| {
                 let names: Vec<String> = items
                     .iter()
@@ -269,17 +266,25 @@ impl JobAnswer<Value> {
         if !s("reply").is_empty() {
             t.push_str(&format!("\nNemoVideo's AI replied: \"{}\"", s("reply")));
         }
-        t.push_str(&format!("\nWhat changed: {}\n{}", s("changes"), s("timeline")));
+        t.push_str(&format!(
+            "\nWhat changed: {}\n{}",
+            s("changes"),
+            s("timeline")
+        ));
         let (up, present) = (r("uploaded"), r("already_present"));
         if up.as_u64().unwrap_or(0) + present.as_u64().unwrap_or(0) > 0 {
-            t.push_str(&format!("\nUploaded {up} item(s), {present} already in the project."));
+            t.push_str(&format!(
+                "\nUploaded {up} item(s), {present} already in the project."
+            ));
         }
         for rej in r("rejected").as_array().into_iter().flatten() {
             let f = |k: &str| rej[k].as_str().unwrap_or_default().to_string();
             t.push_str(&format!("\nNot uploaded: {} ({})", f("input"), f("reason")));
         }
         match (r("credits_spent").as_i64(), r("credits_left").as_i64()) {
-            (Some(spent), Some(left)) => t.push_str(&format!("\nCredits spent: {spent} ({left} left).")),
+            (Some(spent), Some(left)) => {
+                t.push_str(&format!("\nCredits spent: {spent} ({left} left)."))
+            }
             (Some(spent), None) => t.push_str(&format!("\nCredits spent: {spent}.")),
             _ => t.push_str("\nCredits spent: unknown."),
         }
@@ -384,9 +389,7 @@ impl Progress {
             return;
         }
         let (value, total) = match (job.kind, job.progress_pct) {
-            (JobKind::Export | JobKind::Upload | JobKind::Video, _) if done => {
-                (100.0, Some(100.0))
-            }
+            (JobKind::Export | JobKind::Upload | JobKind::Video, _) if done => (100.0, Some(100.0)),
             (JobKind::Export | JobKind::Upload | JobKind::Video, pct) => {
                 let v = pct.unwrap_or(0.0).max(self.last_value + 0.001).min(100.0);
                 (v, Some(100.0))

@@ -80,7 +80,11 @@ async fn assert_made(h: &Harness, done: &Value, case: &str) {
         done["result"]["size_bytes"].as_u64(),
         "{case}: the whole file"
     );
-    assert_eq!(counts(h).await, (1, 50), "{case}: (messages sent, credits charged)");
+    assert_eq!(
+        counts(h).await,
+        (1, 50),
+        "{case}: (messages sent, credits charged)"
+    );
     no_orphan_render(h);
     println!("| {case} | saved the MP4 | 1 | 50 |");
 }
@@ -89,8 +93,15 @@ async fn assert_made(h: &Harness, done: &Value, case: &str) {
 async fn assert_failed(h: &Harness, done: &Value, code: &str, expect: (usize, i64), case: &str) {
     let e = error_of(done);
     assert_eq!(e["code"], code, "{case}: {done}");
-    assert!(e["next_step"].is_string() || e["retryable"].is_boolean(), "{case}: {done}");
-    assert_eq!(counts(h).await, expect, "{case}: (messages sent, credits charged)");
+    assert!(
+        e["next_step"].is_string() || e["retryable"].is_boolean(),
+        "{case}: {done}"
+    );
+    assert_eq!(
+        counts(h).await,
+        expect,
+        "{case}: (messages sent, credits charged)"
+    );
     no_orphan_render(h);
     println!("| {case} | `{code}` | {} | {} |", expect.0, expect.1);
 }
@@ -108,7 +119,10 @@ async fn one_call_uploads_generates_and_saves_the_mp4() {
     let done = h.finish(body(&r)).await;
     assert_made(&h, &done, "no fault").await;
     assert_eq!(done["result"]["uploaded"], 2);
-    assert!(done["result"]["reply"].as_str().unwrap().contains("10 seconds"));
+    assert!(done["result"]["reply"]
+        .as_str()
+        .unwrap()
+        .contains("10 seconds"));
     assert!(done["job_id"].as_str().unwrap().starts_with("vid_"));
     // Three steps, each an ordinary job; listed under make_video.
     let jobs = body(&h.call("list_jobs", json!({})).await);
@@ -150,7 +164,10 @@ async fn without_export_it_stops_after_the_edit() {
     assert_eq!(done["status"], "succeeded");
     assert!(done["result"].get("path").is_none(), "{done}");
     assert!(h.sim.control().renders().is_empty());
-    assert!(done["result"]["next_step"].as_str().unwrap().contains("export_video"));
+    assert!(done["result"]["next_step"]
+        .as_str()
+        .unwrap()
+        .contains("export_video"));
     assert_eq!(counts(&h).await, (1, 50));
 }
 
@@ -196,9 +213,15 @@ async fn cancelling_stops_the_step_that_runs() {
     let c = body(&h.call("cancel_job", json!({"job_id": id})).await);
     assert_eq!(c["status"], "cancelled", "{c}");
     let renders = h.sim.control().renders();
-    assert_eq!(renders[0].1, "failed", "the render was cancelled on the backend");
+    assert_eq!(
+        renders[0].1, "failed",
+        "the render was cancelled on the backend"
+    );
     let jobs = body(&h.call("list_jobs", json!({})).await).to_string();
-    assert!(!jobs.contains("\"running\""), "no step left running: {jobs}");
+    assert!(
+        !jobs.contains("\"running\""),
+        "no step left running: {jobs}"
+    );
 }
 
 #[tokio::test]
@@ -220,7 +243,13 @@ async fn a_restart_mid_edit_finishes_the_video_without_resending() {
         assert!(tokio::time::Instant::now() < deadline, "never sent");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let Harness { sim, dir, app, client, .. } = h;
+    let Harness {
+        sim,
+        dir,
+        app,
+        client,
+        ..
+    } = h;
     let settings = app.settings.clone();
     let _ = client.cancel().await;
     app.jobs.shutdown().await;
@@ -228,7 +257,10 @@ async fn a_restart_mid_edit_finishes_the_video_without_resending() {
     let journal = dir.path().join("state/jobs").join(format!("{id}.json"));
     let j: Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
     assert_eq!(j["status"], "running");
-    assert!(j["plan"]["generate"].is_string(), "the step is journaled: {j}");
+    assert!(
+        j["plan"]["generate"].is_string(),
+        "the step is journaled: {j}"
+    );
 
     let h2 = Harness::on(sim, dir, settings).await;
     let done = h2.finish(json!({"status": "running", "job_id": id})).await;
@@ -272,9 +304,20 @@ async fn fault_rate_limited_token() {
 #[tokio::test]
 async fn fault_server_error_bursts() {
     let h = harness().await;
-    for (route, times) in [(Route::Credits, 3), (Route::State, 3), (Route::RenderStatus, 5)] {
+    for (route, times) in [
+        (Route::Credits, 3),
+        (Route::State, 3),
+        (Route::RenderStatus, 5),
+    ] {
         h.sim.control().inject(
-            Fault::new(route, FaultAction::Status { status: 503, body: "busy".into() }).times(times),
+            Fault::new(
+                route,
+                FaultAction::Status {
+                    status: 503,
+                    body: "busy".into(),
+                },
+            )
+            .times(times),
         );
     }
     let (done, _) = make(&h, json!({})).await;
@@ -295,12 +338,22 @@ async fn fault_connection_dropped_mid_upload() {
 #[tokio::test]
 async fn fault_upload_always_dropped() {
     let h = harness().await;
-    h.sim.control().inject(
-        Fault::new(Route::Upload, FaultAction::DropMidBody { after_bytes: 200 }).times(50),
-    );
+    h.sim
+        .control()
+        .inject(Fault::new(Route::Upload, FaultAction::DropMidBody { after_bytes: 200 }).times(50));
     let (done, _) = make(&h, json!({})).await;
-    assert_failed(&h, &done, "backend_unavailable", (0, 0), "upload dropped every time").await;
-    let msg = error_of(&done)["message"].as_str().unwrap_or_default().to_string();
+    assert_failed(
+        &h,
+        &done,
+        "backend_unavailable",
+        (0, 0),
+        "upload dropped every time",
+    )
+    .await;
+    let msg = error_of(&done)["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(msg.contains("nothing was sent"), "{msg}");
 }
 
@@ -317,7 +370,10 @@ async fn fault_stream_cut() {
     ));
     let (done, _) = make(&h, json!({})).await;
     assert_made(&h, &done, "SSE stream cut after 2 events").await;
-    assert!(done["result"]["notice"].as_str().unwrap_or_default().contains("project state"));
+    assert!(done["result"]["notice"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("project state"));
 }
 
 #[tokio::test]
@@ -332,7 +388,10 @@ async fn fault_heartbeats_only() {
         .inject(Fault::new(Route::RunSse, FaultAction::HeartbeatsOnly));
     let (done, _) = make(&h, json!({})).await;
     assert_failed(&h, &done, "no_result", (1, 0), "SSE heartbeats only").await;
-    assert!(h.sim.control().renders().is_empty(), "no export of an unknown result");
+    assert!(
+        h.sim.control().renders().is_empty(),
+        "no export of an unknown result"
+    );
 }
 
 #[tokio::test]
@@ -351,7 +410,10 @@ async fn fault_render_submit_fails_once() {
     let h = harness().await;
     h.sim.control().inject(Fault::new(
         Route::RenderSubmit,
-        FaultAction::Status { status: 500, body: String::new() },
+        FaultAction::Status {
+            status: 500,
+            body: String::new(),
+        },
     ));
     let (done, _) = make(&h, json!({})).await;
     assert_made(&h, &done, "render submit fails once (HTTP 500)").await;
@@ -363,10 +425,23 @@ async fn fault_render_fails() {
     let h = harness().await;
     h.sim.control().fail_next_render();
     let (done, _) = make(&h, json!({})).await;
-    assert_failed(&h, &done, "render_failed", (1, 50), "render fails on the backend").await;
+    assert_failed(
+        &h,
+        &done,
+        "render_failed",
+        (1, 50),
+        "render fails on the backend",
+    )
+    .await;
     let e = error_of(&done);
-    assert!(e["message"].as_str().unwrap().contains("the edit was made"), "{e}");
-    assert!(e["next_step"].as_str().unwrap().contains("export_video"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("the edit was made"),
+        "{e}"
+    );
+    assert!(
+        e["next_step"].as_str().unwrap().contains("export_video"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -399,10 +474,20 @@ async fn fault_export_blocked_by_plan() {
     let h = harness().await;
     h.sim.control().inject(Fault::new(
         Route::RenderSubmit,
-        FaultAction::Status { status: 402, body: String::new() },
+        FaultAction::Status {
+            status: 402,
+            body: String::new(),
+        },
     ));
     let (done, _) = make(&h, json!({})).await;
-    assert_failed(&h, &done, "export_blocked_by_plan", (1, 50), "HTTP 402 on export").await;
+    assert_failed(
+        &h,
+        &done,
+        "export_blocked_by_plan",
+        (1, 50),
+        "HTTP 402 on export",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -450,11 +535,22 @@ async fn a_repeated_upload_sends_zero_bytes() {
     let b = body(&again);
     assert_eq!(b["status"], "succeeded", "{b}");
     assert_eq!(upload_requests(&h), sent, "zero bytes sent again");
-    assert_eq!(b["result"]["already_present"].as_array().unwrap().len(), 2, "{b}");
-    assert!(text_of(&again).contains("not sent again"), "{}", text_of(&again));
+    assert_eq!(
+        b["result"]["already_present"].as_array().unwrap().len(),
+        2,
+        "{b}"
+    );
+    assert!(
+        text_of(&again).contains("not sent again"),
+        "{}",
+        text_of(&again)
+    );
     assert_eq!(b["result"]["project_media"], 1);
     // A different file of the same size is sent.
-    let other = h.media("other.png", &nemo_mcp::demo::sample_png(32, 32, [1, 2, 3], 7));
+    let other = h.media(
+        "other.png",
+        &nemo_mcp::demo::sample_png(32, 32, [1, 2, 3], 7),
+    );
     let b = body(&h.call("upload_media", json!({"paths": [other]})).await);
     assert_eq!(b["result"]["uploaded"].as_array().unwrap().len(), 1, "{b}");
     assert_eq!(upload_requests(&h), sent + 1);
@@ -466,12 +562,21 @@ async fn a_url_already_fetched_into_the_project_is_skipped() {
     let url = "https://example.com/clip.mp4";
     let first = body(&h.call("upload_media", json!({"urls": [url]})).await);
     assert_eq!(first["status"], "succeeded", "{first}");
-    let fetched = h.sim.log().iter().filter(|x| x.path.contains("/upload")).count();
+    let fetched = h
+        .sim
+        .log()
+        .iter()
+        .filter(|x| x.path.contains("/upload"))
+        .count();
     assert_eq!(fetched, 1, "the first time, the URL is sent");
     let again = body(&h.call("upload_media", json!({"urls": [url]})).await);
     assert_eq!(again["result"]["already_present"][0], url, "{again}");
     assert_eq!(
-        h.sim.log().iter().filter(|x| x.path.contains("/upload")).count(),
+        h.sim
+            .log()
+            .iter()
+            .filter(|x| x.path.contains("/upload"))
+            .count(),
         fetched
     );
 }

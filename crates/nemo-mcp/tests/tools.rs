@@ -507,7 +507,7 @@ async fn connect_resources_prompts_and_secrets() {
         )
         .await
         .unwrap();
-    assert!(serde_json::to_string(&p).unwrap().contains("export_video"));
+    assert!(serde_json::to_string(&p).unwrap().contains("make_video"));
     // The token is in no result and nowhere on disk but the private credentials file.
     let token = h.token();
     assert!(!serde_json::to_string(&c).unwrap().contains(&token));

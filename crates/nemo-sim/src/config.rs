@@ -245,6 +245,10 @@ pub struct SimConfig {
     /// Tests: when the handle is dropped, fail (panic) if any request was refused as unlike the
     /// seeds' form, so every test that uses the simulator also checks the client's requests.
     pub fail_on_refusal: bool,
+    /// A realistic render profile (seconds, before the time scale): each render takes a time
+    /// drawn from this range (the contract: 30–90 s) and its progress is uneven (slow to start,
+    /// faster later). `None`: every render takes the nominal 40 s, progress linear.
+    pub render_secs: Option<(f64, f64)>,
 }
 
 impl Default for SimConfig {
@@ -258,6 +262,7 @@ impl Default for SimConfig {
             max_upload_bytes: 500 * 1024 * 1024,
             max_upload_bytes_free_tools: 200 * 1024 * 1024,
             starting_credits: 100,
+            render_secs: None,
             registered_tokens: Vec::new(),
             strict: true,
             fail_on_refusal: false,
@@ -285,6 +290,33 @@ impl SimConfig {
     pub fn with_time_scale(mut self, time_scale: f64) -> Self {
         self.time_scale = time_scale;
         self
+    }
+
+    /// How long the render with this id takes (scaled): drawn from [`SimConfig::render_secs`]
+    /// by the id (so it is the same on every status request), else the nominal time.
+    pub fn render_time(&self, id: &str) -> Duration {
+        let Some((lo, hi)) = self
+            .render_secs
+            .filter(|(lo, hi)| lo.is_finite() && hi >= lo)
+        else {
+            return self.scaled(timing::RENDER);
+        };
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut h);
+        let u = (h.finish() % 10_000) as f64 / 10_000.0;
+        self.scaled(Duration::from_secs_f64((lo + (hi - lo) * u).max(0.0)))
+    }
+
+    /// Progress (0–1) after `x` (0–1) of the render time: linear, or uneven in the realistic
+    /// profile (slow to start, as encoders warm up, then faster).
+    pub fn render_progress(&self, x: f64) -> f64 {
+        let x = x.clamp(0.0, 1.0);
+        if self.render_secs.is_some() {
+            x.powf(1.4)
+        } else {
+            x
+        }
     }
 
     /// Scale a nominal duration by the time scale.

@@ -23,6 +23,10 @@ struct Args {
     /// Where uploads and renders are kept (a temporary directory by default).
     #[arg(long)]
     data_dir: Option<std::path::PathBuf>,
+    /// A realistic render profile: each render takes LO to HI seconds (before the time scale),
+    /// with uneven progress, e.g. `--render-secs 30-90` (the contract's range).
+    #[arg(long, value_parser = parse_range)]
+    render_secs: Option<(f64, f64)>,
     /// Use the built-in encoder even when ffmpeg is installed.
     #[arg(long)]
     builtin_renderer: bool,
@@ -42,6 +46,7 @@ async fn main() -> std::process::ExitCode {
         time_scale: args.time_scale,
         data_dir: args.data_dir,
         strict: !args.lenient,
+        render_secs: args.render_secs,
         ..Default::default()
     };
     if args.builtin_renderer {
@@ -54,4 +59,15 @@ async fn main() -> std::process::ExitCode {
         }
     }
     nemo_sim::serve_forever(config).await
+}
+
+fn parse_range(s: &str) -> Result<(f64, f64), String> {
+    let (lo, hi) = s.split_once('-').ok_or("expected LO-HI, e.g. 30-90")?;
+    let lo: f64 = lo.trim().parse().map_err(|e| format!("{lo}: {e}"))?;
+    let hi: f64 = hi.trim().parse().map_err(|e| format!("{hi}: {e}"))?;
+    if lo.is_finite() && hi.is_finite() && 0.0 <= lo && lo <= hi {
+        Ok((lo, hi))
+    } else {
+        Err("LO and HI must be numbers with 0 <= LO <= HI".into())
+    }
 }

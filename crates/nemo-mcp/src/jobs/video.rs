@@ -142,7 +142,11 @@ fn save_plan(ctx: &JobCtx, plan: &VideoPlan) {
 
 /// The generation step, keyed by this job's id: after a restart the step already started is
 /// found, never started (and paid for) twice.
-async fn start_generation(app: &Arc<App>, ctx: &JobCtx, plan: &VideoPlan) -> Result<Job, ToolError> {
+async fn start_generation(
+    app: &Arc<App>,
+    ctx: &JobCtx,
+    plan: &VideoPlan,
+) -> Result<Job, ToolError> {
     use super::generation::{start, Request, Started};
     let req = Request {
         instruction: plan.instruction.clone(),
@@ -201,7 +205,10 @@ async fn follow(
             }
         }
         if rx.changed().await.is_err() {
-            return Err(ToolError::new(Code::Internal, format!("step {id} vanished")));
+            return Err(ToolError::new(
+                Code::Internal,
+                format!("step {id} vanished"),
+            ));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Contract §7–9: submit a render, poll it, cancel it, download the file.
 
 use crate::app::AppState;
-use crate::config::{timing, RenderShape};
+use crate::config::RenderShape;
 use crate::faults::FaultAction;
 use crate::render_file;
 use crate::reply::ApiError;
@@ -103,7 +103,7 @@ async fn run_render(
     assets: Vec<crate::world::Asset>,
     failure: Option<String>,
 ) {
-    let total = s.config.scaled(timing::RENDER);
+    let total = s.config.render_time(&id);
     tokio::time::sleep(total / 10).await;
     let set = |f: &dyn Fn(&mut Render)| {
         let mut w = s.world();
@@ -152,8 +152,9 @@ fn progress(s: &AppState, r: &Render) -> u8 {
         RenderStatus::Pending => 0,
         RenderStatus::Failed => r.progress,
         RenderStatus::Processing => {
-            let total = s.config.scaled(timing::RENDER).as_secs_f64().max(1e-6);
-            ((r.started.elapsed().as_secs_f64() / total) * 100.0).clamp(1.0, 99.0) as u8
+            let total = s.config.render_time(&r.id).as_secs_f64().max(1e-6);
+            let x = r.started.elapsed().as_secs_f64() / total;
+            (s.config.render_progress(x) * 100.0).clamp(1.0, 99.0) as u8
         }
     }
 }
