@@ -168,7 +168,8 @@ async fn connection_dropped_mid_upload() {
     let r = h
         .call(
             "upload_media",
-            json!({"paths": [h.media("c.png", &png(400, 300))]}),
+            // Other bytes than big.png: the same bytes would not be sent again at all.
+            json!({"paths": [h.media("c.png", &nemo_mcp::demo::sample_png(400, 300, [9, 9, 9], 3))]}),
         )
         .await;
     assert_eq!(r.is_error, Some(true));

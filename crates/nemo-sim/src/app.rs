@@ -29,11 +29,18 @@ pub struct Shared {
     pub log: Mutex<Vec<LoggedRequest>>,
     /// `None`: about 30% of edits are silent (deterministic); `Some(b)`: all or none.
     pub silence: Mutex<Option<bool>>,
+    /// When the simulator started: the log's and the renders' times are counted from it.
+    pub epoch: std::time::Instant,
 }
 
 pub type AppState = Arc<Shared>;
 
 impl Shared {
+    /// Milliseconds since the simulator started.
+    pub fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
     /// Locks never poison in practice (handlers do not panic while holding them); if one did,
     /// the simulator keeps serving with the state as it was.
     pub fn world(&self) -> MutexGuard<'_, World> {
@@ -288,8 +295,10 @@ async fn log_and_fault(State(s): State<AppState>, req: Request, next: Next) -> R
         let mut log = s.log();
         let h = req.headers();
         let seq = log.len() as u64 + 1;
+        let at_ms = s.now_ms();
         log.push(LoggedRequest {
             seq,
+            at_ms,
             method,
             path,
             skill_source: header(h, "x-skill-source"),

@@ -56,6 +56,7 @@ impl Sim {
             faults: Mutex::default(),
             log: Mutex::default(),
             silence: Mutex::default(),
+            epoch: std::time::Instant::now(),
         });
         let router = app::router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();

@@ -6,6 +6,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LoggedRequest {
     pub seq: u64,
+    /// When it arrived, in milliseconds since the simulator started.
+    pub at_ms: u64,
     pub method: String,
     pub path: String,
     pub skill_source: Option<String>,

@@ -27,6 +27,9 @@ struct Args {
     /// with uneven progress, e.g. `--render-secs 30-90` (the contract's range).
     #[arg(long, value_parser = parse_range)]
     render_secs: Option<(f64, f64)>,
+    /// Credits a new anonymous user starts with (the real backend: 100).
+    #[arg(long, default_value_t = 100)]
+    starting_credits: i64,
     /// Use the built-in encoder even when ffmpeg is installed.
     #[arg(long)]
     builtin_renderer: bool,
@@ -47,6 +50,7 @@ async fn main() -> std::process::ExitCode {
         data_dir: args.data_dir,
         strict: !args.lenient,
         render_secs: args.render_secs,
+        starting_credits: args.starting_credits,
         ..Default::default()
     };
     if args.builtin_renderer {

@@ -131,6 +131,8 @@ pub struct Render {
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub started: Instant,
+    /// When it completed, in milliseconds since the simulator started (for benchmarks).
+    pub completed_ms: Option<u64>,
 }
 
 #[derive(Debug, Default)]

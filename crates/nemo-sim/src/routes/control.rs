@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/silence", post(silence))
         .route("/clock", post(clock))
         .route("/log", get(log))
+        .route("/renders", get(renders))
         .route("/accounts", get(accounts))
 }
 
@@ -79,6 +80,18 @@ async fn clock(State(s): State<AppState>, Json(c): Json<Clock>) -> Response {
 }
 async fn log(State(s): State<AppState>) -> Response {
     Json(control(&s).log()).into_response()
+}
+/// Every render: id, status, and when it completed (ms since start; benchmarks).
+async fn renders(State(s): State<AppState>) -> Response {
+    let w = s.world();
+    let v: Vec<_> = w
+        .renders
+        .values()
+        .map(|r| {
+            serde_json::json!({"id": r.id, "status": r.status.as_str(), "completed_ms": r.completed_ms})
+        })
+        .collect();
+    Json(v).into_response()
 }
 async fn accounts(State(s): State<AppState>) -> Response {
     Json(control(&s).accounts()).into_response()

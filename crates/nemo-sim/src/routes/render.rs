@@ -89,6 +89,7 @@ pub async fn submit(
             created_at: now,
             completed_at: None,
             started: Instant::now(),
+            completed_ms: None,
         },
     );
     drop(w);
@@ -131,8 +132,10 @@ async fn run_render(
         }
     }
     let now = s.world().now();
+    let now_ms = s.now_ms();
     match produced {
         Ok(size) => set(&|r| {
+            r.completed_ms = Some(now_ms);
             r.status = RenderStatus::Completed;
             r.progress = 100;
             r.output = Some(path.clone());
