@@ -22,6 +22,8 @@ pub struct Settings {
     pub default_wait: Duration,
     /// Progress is notified at least this often while a call waits.
     pub progress_every: Duration,
+    /// The longest gap between two render polls (while the progress says nothing); near the
+    /// predicted finish they come closer (`nemo_client::PollClock`). `NEMO_RENDER_POLL_MS`.
     pub render_poll: Duration,
     pub render_timeout: Duration,
     /// The contract's recovery after a broken stream: first wait, later waits, reads.

@@ -803,4 +803,26 @@ async fn readme_results_of_each_tool() {
         .await;
     show("cancel_job (a finished job: nothing to stop)", &c);
     assert_eq!(body(&x)["status"], "succeeded");
+    // The quick edit in one call, in a new project (the same files are sent again there).
+    h.call("connect", json!({"new_project": true})).await;
+    let m = h
+        .call(
+            "make_video",
+            json!({"paths": [h.media("product-1.png", &png(64, 48)), h.media("logo.png", &png(32, 32))],
+                   "instruction": PROMO, "wait_s": 30}),
+        )
+        .await;
+    let m = h.finish(body(&m)).await;
+    let m = h
+        .call("get_job", json!({"job_id": m["job_id"], "wait_s": 0}))
+        .await;
+    show("make_video (followed to its end)", &m);
+    let again = h
+        .call(
+            "upload_media",
+            json!({"paths": [h.media("logo.png", &png(32, 32))]}),
+        )
+        .await;
+    show("upload_media (a file already in the project)", &again);
+    assert_eq!(body(&m)["status"], "succeeded");
 }
