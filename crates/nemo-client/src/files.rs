@@ -23,6 +23,24 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Write `bytes` to `path` atomically with mode 0600.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    off_the_workers(|| write_private_now(path, bytes))
+}
+
+/// Run a durable write (it waits for `fsync`) where it does not hold up other requests: on a
+/// multi-threaded runtime the worker hands its other tasks over first. The write stays
+/// synchronous on purpose: what it records (a render id before the render is submitted) must
+/// be on disk before the caller goes on.
+fn off_the_workers<T>(write: impl FnOnce() -> T) -> T {
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi {
+        tokio::task::block_in_place(write)
+    } else {
+        write()
+    }
+}
+
+fn write_private_now(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     private_dir(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");

@@ -111,6 +111,12 @@ pub fn parse_argument(value: &str) -> Option<String> {
     ok.then(|| v.replace('_', "-"))
 }
 
+/// The language of a project a message may create: the instruction's, else the configured one
+/// (a project created by a message speaks the message's language).
+pub fn for_project(instruction: &str, app: &crate::app::App) -> String {
+    of_instruction(instruction, &app.settings.client.language)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,12 +188,4 @@ mod tests {
         assert_eq!(parse_argument("en; rm -rf"), None);
         assert_eq!(parse_argument("x".repeat(40).as_str()), None);
     }
-}
-
-/// The language of a project a message may create: the caller's, else the instruction's, else
-/// the configured one (a project created by a message speaks the message's language).
-pub fn for_project(argument: Option<&str>, instruction: &str, app: &crate::app::App) -> String {
-    argument
-        .and_then(parse_argument)
-        .unwrap_or_else(|| of_instruction(instruction, &app.settings.client.language))
 }

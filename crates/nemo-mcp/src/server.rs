@@ -463,7 +463,7 @@ impl NemoServer {
             Ok(e) => e,
             Err(e) => return fail(e),
         };
-        let language = crate::language::for_project(None, &instruction, app);
+        let language = crate::language::for_project(&instruction, app);
         let req = jobs::generation::Request {
             instruction,
             also_export: routed.also_export,
@@ -560,7 +560,7 @@ impl NemoServer {
         let mut job = Job::new(JobKind::Video);
         job.request_id = request_id;
         job.plan = Some(jobs::video::VideoPlan {
-            language: crate::language::for_project(None, &instruction, app),
+            language: crate::language::for_project(&instruction, app),
             instruction,
             export,
             cost_kind: estimate.kind,
