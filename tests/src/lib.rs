@@ -5,23 +5,26 @@ use rmcp::service::{RoleClient, RunningService};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-/// The `nemo-mcp` binary of this workspace, next to the running test's own executable (built by
-/// `cargo test --workspace`; built here if it is missing).
+/// The `nemo-mcp` binary of this workspace, next to the running test's own executable, built
+/// (once per test process) from the sources being tested: a binary left from an older build is
+/// never tested in their place (cargo rebuilds it only if they changed).
 pub fn binary() -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
     let exe = std::env::current_exe().expect("the test knows its own path");
     let dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("tests run from target/<profile>/deps");
-    let bin = dir.join(format!("nemo-mcp{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", "nemo-mcp", "--bin", "nemo-mcp"])
-            .status()
-            .expect("cargo runs");
+    BUILT.call_once(|| {
+        let mut build = std::process::Command::new(env!("CARGO"));
+        build.args(["build", "-q", "-p", "nemo-mcp", "--bin", "nemo-mcp"]);
+        if dir.file_name().is_some_and(|p| p == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo runs");
         assert!(status.success(), "building nemo-mcp failed");
-    }
-    bin
+    });
+    dir.join(format!("nemo-mcp{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// Call a tool; its structured content and whether it is an error result.

@@ -471,11 +471,34 @@ async fn rate_limit_with_retry_after_is_honoured_once() {
         FaultAction::RateLimit { retry_after_s: 0 },
     ));
     e.client.credits().await.unwrap();
+    // Retry-After: 1 s, capped by these (fast) timeouts at `rate_limit_max_wait` (200 ms): the
+    // retry comes once, and no sooner than the wait, as the simulator's request log shows.
+    let credits_path = "/api/credits/balance/simple";
+    let before = e
+        .sim
+        .log()
+        .iter()
+        .filter(|x| x.path == credits_path)
+        .count();
     e.sim.control().inject(Fault::new(
         Route::Credits,
-        FaultAction::RateLimit { retry_after_s: 0 },
+        FaultAction::RateLimit { retry_after_s: 1 },
     ));
     e.client.credits().await.unwrap();
+    let asked: Vec<u64> = e
+        .sim
+        .log()
+        .iter()
+        .filter(|x| x.path == credits_path)
+        .skip(before)
+        .map(|x| x.at_ms)
+        .collect();
+    assert_eq!(asked.len(), 2, "one 429, one retry: {asked:?}");
+    assert!(
+        asked[1] - asked[0] >= 200,
+        "the retry came {} ms after the 429, before the wait",
+        asked[1] - asked[0]
+    );
     e.sim
         .control()
         .inject(Fault::new(Route::Credits, FaultAction::RateLimit { retry_after_s: 5 }).times(2));
@@ -611,8 +634,13 @@ async fn heartbeat_only_streams_time_out_and_errors_end_turns() {
     );
     // The stalled turn goes on server-side for a while; the backend refuses another meanwhile.
     let mut busy = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while let Err(Error::Busy) = e.turn("hello").await {
         busy += 1;
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the backend stayed busy"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(busy > 0, "the backend was still busy with the stalled turn");

@@ -28,13 +28,18 @@ async fn a_render_in_flight_is_finished_and_downloaded_once_after_a_restart() {
         .path()
         .join("state/jobs")
         .join(format!("{job_id}.json"));
-    for _ in 0..100 {
-        if std::fs::read_to_string(&journal)
-            .unwrap_or_default()
-            .contains("render_")
-        {
-            break;
-        }
+    // The claim is about a render in flight: the render id must be journaled (and the render
+    // submitted) before the "kill", or the test would pass through the never-submitted path.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .contains("render_")
+        || h.sim.control().renders().is_empty()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the render was never submitted"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let Harness {
