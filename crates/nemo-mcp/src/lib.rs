@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod app;
+mod calls;
 pub mod cli;
 pub mod confirm;
 pub mod credits;

@@ -1,6 +1,7 @@
 //! The MCP server: ten tools over the NemoVideo client and the job manager.
 
 use crate::app::App;
+use crate::calls::*;
 use crate::errors::{Code, ToolError};
 use crate::jobs::{self, Job, JobKind, Spawned};
 use crate::jobs::{export::ExportResult, upload::UploadResult};
@@ -16,8 +17,6 @@ use rmcp::model::*;
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, ErrorData as McpError, RoleServer};
 use std::sync::Arc;
-
-const MAX_INSTRUCTION: usize = 4000;
 
 #[derive(Clone)]
 pub struct NemoServer {
@@ -36,122 +35,6 @@ type ToolResult = Result<CallToolResult, McpError>;
 
 fn fail(e: ToolError) -> ToolResult {
     Ok(e.to_result())
-}
-
-fn check_job_id(id: &str) -> Result<&str, ToolError> {
-    let id = id.trim();
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok {
-        Ok(id)
-    } else {
-        Err(ToolError::invalid(
-            "job_id must look like vid_…, gen_…, exp_… or upl_… (see list_jobs)",
-        )
-        .next("call list_jobs"))
-    }
-}
-
-fn check_instruction(raw: &str) -> Result<String, ToolError> {
-    let instruction = raw.trim().to_string();
-    if instruction.is_empty() {
-        return Err(ToolError::invalid(
-            "the instruction is empty: say what to create or change",
-        ));
-    }
-    if instruction.chars().count() > MAX_INSTRUCTION {
-        return Err(ToolError::invalid(format!(
-            "the instruction is too long (at most {MAX_INSTRUCTION} characters)"
-        )));
-    }
-    Ok(instruction)
-}
-
-/// An idempotency key: up to 128 visible ASCII characters.
-fn check_request_id(raw: Option<&str>) -> Result<Option<String>, ToolError> {
-    let Some(r) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
-        return Ok(None);
-    };
-    if r.len() > 128 || !r.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ToolError::invalid(
-            "request_id must be 1 to 128 visible ASCII characters",
-        ));
-    }
-    Ok(Some(r.to_string()))
-}
-
-fn same_request_note(job: &Job) -> String {
-    format!(
-        "This request_id was already used by job {} (started {}), so nothing was sent again; this is that job.",
-        job.id,
-        job.created_at.format("%H:%M:%S UTC")
-    )
-}
-
-/// Stop a job (`cancel_job`, `tasks/cancel`): its work stops, and a render is also cancelled
-/// on NemoVideo. The job as it was, or `None` if unknown.
-pub(crate) async fn stop_job(app: &App, id: &str) -> Option<Job> {
-    let job = stop_one(app, id).await?;
-    // make_video: its steps stop with it.
-    for step in job.plan.iter().flat_map(|p| p.steps()) {
-        stop_one(app, step).await;
-    }
-    Some(job)
-}
-
-async fn stop_one(app: &App, id: &str) -> Option<Job> {
-    let job = app.jobs.cancel(id)?;
-    if job.kind == JobKind::Export && !job.status.is_finished() {
-        if let Some(rid) = &job.render_id {
-            let _ = app
-                .client
-                .cancel_render(&nemo_client::RenderId::from_journal(rid.clone()))
-                .await;
-        }
-    }
-    Some(job)
-}
-
-/// The cost guard, then (where the host can ask) the user's yes: refuses, sending nothing, what
-/// the user cannot or did not agree to pay. The estimate, when the instruction may go.
-pub(crate) async fn agree_to_spend(
-    app: &App,
-    ctx: &RequestContext<RoleServer>,
-    instruction: &str,
-    max_credits: Option<i64>,
-) -> Result<crate::credits::Estimate, ToolError> {
-    let estimate = crate::credits::estimate(app, instruction);
-    let available = app
-        .client
-        .credits()
-        .await
-        .map_err(|e| app.err(&e))?
-        .available;
-    if let Err(e) = crate::credits::guard(app, &estimate, max_credits, available) {
-        if e.code == Code::OutOfCredits {
-            if let Some(url) = app.client.register_url() {
-                crate::confirm::show_link(&ctx.peer, &url);
-            }
-        }
-        return Err(e);
-    }
-    if crate::confirm::needed(app, &estimate, available) {
-        crate::confirm::spend(&ctx.peer, &estimate, available).await?;
-    }
-    Ok(estimate)
-}
-
-fn credits_view(app: &App, c: nemo_client::Credits) -> CreditsView {
-    let low = c.available < crate::credits::LOW_CREDITS;
-    let next_step = low.then(|| crate::credits::more_credits_step(app));
-    CreditsView {
-        available: c.available,
-        frozen: c.frozen,
-        total: c.total,
-        low,
-        next_step,
-    }
 }
 
 #[tool_router]
@@ -426,19 +309,18 @@ impl NemoServer {
     ) -> ToolResult {
         self.hint(&ctx);
         let app = &self.app_for(&ctx);
-        let instruction = match check_instruction(&args.instruction) {
-            Ok(i) => i,
-            Err(e) => return fail(e),
-        };
-        let request_id = match check_request_id(args.request_id.as_deref()) {
-            Ok(r) => r,
+        let checked = check_paid_call(
+            app,
+            JobKind::Generate,
+            &args.instruction,
+            args.request_id.as_deref(),
+        );
+        let (instruction, request_id, earlier) = match checked {
+            Ok(c) => c,
             Err(e) => return fail(e),
         };
         // The same key: the job it started, whatever it was; nothing is sent again.
-        if let Some(job) = request_id
-            .as_deref()
-            .and_then(|r| app.jobs.by_request(JobKind::Generate, r))
-        {
+        if let Some(job) = earlier {
             let note = Some(same_request_note(&job));
             return self.answer_or_task(app, job, args.wait_s, &ctx, note).await;
         }
@@ -500,18 +382,17 @@ impl NemoServer {
     ) -> ToolResult {
         self.hint(&ctx);
         let app = &self.app_for(&ctx);
-        let instruction = match check_instruction(&args.instruction) {
-            Ok(i) => i,
+        let checked = check_paid_call(
+            app,
+            JobKind::Video,
+            &args.instruction,
+            args.request_id.as_deref(),
+        );
+        let (instruction, request_id, earlier) = match checked {
+            Ok(c) => c,
             Err(e) => return fail(e),
         };
-        let request_id = match check_request_id(args.request_id.as_deref()) {
-            Ok(r) => r,
-            Err(e) => return fail(e),
-        };
-        if let Some(job) = request_id
-            .as_deref()
-            .and_then(|r| app.jobs.by_request(JobKind::Video, r))
-        {
+        if let Some(job) = earlier {
             let note = Some(same_request_note(&job));
             return self.answer_or_task(app, job, args.wait_s, &ctx, note).await;
         }
@@ -569,16 +450,10 @@ impl NemoServer {
             export_job: None,
         });
         let app2 = app.clone();
-        let (job, note) = match app
-            .jobs
-            .spawn_once(job, move |jctx| jobs::video::run(app2, jctx))
-        {
-            Spawned::Started(j) => (j, None),
-            Spawned::Existing(j) => {
-                let note = Some(same_request_note(&j));
-                (j, note)
-            }
-        };
+        let (job, note) = with_note(
+            app.jobs
+                .spawn_once(job, move |jctx| jobs::video::run(app2, jctx)),
+        );
         self.answer_or_task(app, job, args.wait_s, &ctx, note).await
     }
 
@@ -629,13 +504,7 @@ impl NemoServer {
         if let Err(e) = jobs::export::check_output_dir_async(&app.settings.output_dir).await {
             return fail(e);
         }
-        let (job, note) = match jobs::export::start(app, filename, request_id) {
-            Spawned::Started(j) => (j, None),
-            Spawned::Existing(j) => {
-                let note = Some(same_request_note(&j));
-                (j, note)
-            }
-        };
+        let (job, note) = with_note(jobs::export::start(app, filename, request_id));
         self.answer_or_task(app, job, wait_s, ctx, note).await
     }
 

@@ -238,31 +238,17 @@ async fn a_restart_mid_edit_finishes_the_video_without_resending() {
         )
         .await;
     let id = body(&r)["job_id"].as_str().unwrap().to_string();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while h.sim.control().messages().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "never sent");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let Harness {
-        sim,
-        dir,
-        app,
-        client,
-        ..
-    } = h;
-    let settings = app.settings.clone();
-    let _ = client.cancel().await;
-    app.jobs.shutdown().await;
-    drop(app);
-    let journal = dir.path().join("state/jobs").join(format!("{id}.json"));
-    let j: Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
+    until("the message sent", || {
+        !h.sim.control().messages().is_empty()
+    })
+    .await;
+    let h2 = h.restart().await;
+    let j = h2.journal_entry(&id);
     assert_eq!(j["status"], "running");
     assert!(
         j["plan"]["generate"].is_string(),
         "the step is journaled: {j}"
     );
-
-    let h2 = Harness::on(sim, dir, settings).await;
     let done = h2.finish(json!({"status": "running", "job_id": id})).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert!(done["result"]["path"].as_str().unwrap().ends_with(".mp4"));

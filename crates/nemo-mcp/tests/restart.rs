@@ -42,20 +42,9 @@ async fn a_render_in_flight_is_finished_and_downloaded_once_after_a_restart() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let Harness {
-        sim,
-        dir,
-        app,
-        client,
-        ..
-    } = h;
-    let settings = app.settings.clone();
-    let _ = client.cancel().await;
     // The "kill": the old server's job tasks stop (and are waited for); the journal stays as
     // the crash left it, with the render id.
-    app.jobs.shutdown().await;
-    drop(app);
-    let h2 = Harness::on(sim, dir, settings).await;
+    let h2 = h.restart().await;
     let done = h2
         .finish(json!({"status": "running", "job_id": job_id}))
         .await;
@@ -99,22 +88,9 @@ async fn a_generation_in_flight_is_recovered_from_state_never_resent() {
     );
     assert_eq!(running["status"], "running");
     let job_id = running["job_id"].as_str().unwrap().to_string();
-    let Harness {
-        sim,
-        dir,
-        app,
-        client,
-        ..
-    } = h;
-    let settings = app.settings.clone();
-    let _ = client.cancel().await;
     // The "kill": the old job's stream is dropped mid-turn; the journal still says running.
-    app.jobs.shutdown().await;
-    drop(app);
-    let journal = dir.path().join("state/jobs").join(format!("{job_id}.json"));
-    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
-    assert_eq!(j["status"], "running");
-    let h2 = Harness::on(sim, dir, settings).await;
+    let h2 = h.restart().await;
+    assert_eq!(h2.journal_entry(&job_id)["status"], "running");
     let done = h2
         .finish(json!({"status": "running", "job_id": job_id}))
         .await;

@@ -225,32 +225,17 @@ async fn a_task_outlives_a_restart_and_its_message_is_never_resent() {
     )
     .await;
     // The turn is under way on the backend (the message was accepted), then the server dies.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while h.sim.control().messages().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "message never sent");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let Harness {
-        sim,
-        dir,
-        app,
-        client,
-        ..
-    } = h;
-    let settings = app.settings.clone();
-    let _ = client.cancel().await;
+    until("the message sent", || {
+        !h.sim.control().messages().is_empty()
+    })
+    .await;
     let _ = c.cancel().await;
-    app.jobs.shutdown().await;
-    drop(app);
-
-    let journal = dir
-        .path()
-        .join("state/jobs")
-        .join(format!("{}.json", gen.task_id));
-    let j: Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
-    assert_eq!(j["status"], "running", "the task was cut off mid-turn");
-
-    let h2 = Harness::on(sim, dir, settings).await;
+    let h2 = h.restart().await;
+    assert_eq!(
+        h2.journal_entry(&gen.task_id)["status"],
+        "running",
+        "the task was cut off mid-turn"
+    );
     let c2 = tasks_client(h2.app.clone()).await;
     let ended = settle(&c2, &gen.task_id).await;
     let r = result_of(ended);

@@ -119,6 +119,34 @@ impl Harness {
         }
     }
 
+    /// A "kill" and a restart: the server's job tasks stop without an outcome (the journal keeps
+    /// them `running`, as a crash leaves it), then a new server starts on the same simulator
+    /// and folder and resumes them.
+    pub async fn restart(self) -> Harness {
+        let Harness {
+            sim,
+            dir,
+            app,
+            client,
+            ..
+        } = self;
+        let settings = app.settings.clone();
+        let _ = client.cancel().await;
+        app.jobs.shutdown().await;
+        drop(app);
+        Harness::on(sim, dir, settings).await
+    }
+
+    /// A job's journal entry as on disk.
+    pub fn journal_entry(&self, job_id: &str) -> Value {
+        let path = self
+            .dir
+            .path()
+            .join("state/jobs")
+            .join(format!("{job_id}.json"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
     pub fn media(&self, name: &str, bytes: &[u8]) -> String {
         let p = self.dir.path().join("media").join(name);
         std::fs::write(&p, bytes).unwrap();
@@ -221,6 +249,15 @@ impl Harness {
         )
         .unwrap();
         c["token"].as_str().unwrap().to_string()
+    }
+}
+
+/// Wait (with a deadline) until `done` holds; `what` names it if it never does.
+pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "{what}: never");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
