@@ -1,9 +1,9 @@
 //! What every tool call shares: the NemoVideo client, the settings and the jobs.
 
-use crate::errors::{Code, ToolError};
-use crate::jobs::{self, JobKind, JobManager, JobStatus};
+use crate::errors::ToolError;
 use crate::settings::Settings;
-use nemo_client::Client;
+use crate::store::JobManager;
+use nemo_client::{Client, SessionId};
 use std::sync::Arc;
 
 pub struct App {
@@ -65,60 +65,12 @@ impl App {
         }
     }
 
-    /// Pick up the journal: finished jobs are listed again; running ones are resumed (a render
-    /// is polled and downloaded; a generation is recovered from state, never re-sent).
-    pub fn resume_jobs(self: &Arc<Self>) {
-        // `make_video` jobs last: they follow their steps, which must be known by then.
-        let (videos, steps): (Vec<_>, Vec<_>) = self
-            .jobs
-            .journal()
-            .load_all(&self.settings.output_dir)
-            .into_iter()
-            .partition(|j| j.kind == JobKind::Video);
-        for job in steps.into_iter().chain(videos) {
-            if job.status.is_finished() {
-                self.jobs.restore_finished(job);
-                continue;
-            }
-            tracing::info!(job = %job.id, kind = ?job.kind, "resuming a job left running by a previous run");
-            let app = self.clone();
-            match job.kind {
-                JobKind::Export => {
-                    self.jobs
-                        .spawn(job, move |ctx| jobs::export::resume(app, ctx));
-                }
-                JobKind::Generate => {
-                    self.jobs
-                        .spawn(job, move |ctx| jobs::generation::resume(app, ctx));
-                }
-                JobKind::Video => {
-                    self.jobs.spawn(job, move |ctx| jobs::video::run(app, ctx));
-                }
-                JobKind::Upload => {
-                    let mut job = job;
-                    job.status = JobStatus::Failed;
-                    job.finished_at = Some(chrono::Utc::now());
-                    let e = ToolError::new(
-                        Code::Interrupted,
-                        "the upload was interrupted by a restart of the server",
-                    )
-                    .retryable(None)
-                    .next("call upload_media again with the same files");
-                    job.message = e.message.clone();
-                    job.error = Some(e);
-                    self.jobs.journal().save(&job);
-                    self.jobs.restore_finished(job);
-                }
-            }
-        }
-    }
-
-    /// The session id as text, creating the session if needed.
-    pub async fn session_id(&self, language: Option<&str>) -> Result<String, ToolError> {
+    /// The session id, creating the session if needed.
+    pub async fn session_id(&self, language: Option<&str>) -> Result<SessionId, ToolError> {
         self.client
             .session(language)
             .await
-            .map(|s| s.session_id.to_string())
+            .map(|s| s.session_id)
             .map_err(|e| self.err(&e))
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::jobs::{Job, JobKind, Spawned};
+use crate::store::{Job, JobKind, Spawned};
 use crate::tools::CreditsView;
 use rmcp::service::RequestContext;
 use rmcp::RoleServer;
@@ -94,7 +94,7 @@ pub(crate) fn same_request_note(job: &Job) -> String {
 pub(crate) async fn stop_job(app: &App, id: &str) -> Option<Job> {
     let job = stop_one(app, id).await?;
     // make_video: its steps stop with it.
-    for step in job.plan.iter().flat_map(|p| p.steps()) {
+    for step in job.video_plan().iter().flat_map(|p| p.steps()) {
         stop_one(app, step).await;
     }
     Some(job)
@@ -102,12 +102,9 @@ pub(crate) async fn stop_job(app: &App, id: &str) -> Option<Job> {
 
 pub(crate) async fn stop_one(app: &App, id: &str) -> Option<Job> {
     let job = app.jobs.cancel(id)?;
-    if job.kind == JobKind::Export && !job.status.is_finished() {
-        if let Some(rid) = &job.render_id {
-            let _ = app
-                .client
-                .cancel_render(&nemo_client::RenderId::from_journal(rid.clone()))
-                .await;
+    if job.kind() == JobKind::Export && !job.status().is_finished() {
+        if let Some(rid) = job.export_data().and_then(|e| e.render_id.as_ref()) {
+            let _ = app.client.cancel_render(rid).await;
         }
     }
     Some(job)

@@ -142,7 +142,7 @@ async fn run(cli: Cli) -> ExitCode {
                     .unwrap_or_else(|| app.settings.client.state_dir.join("http-token")),
                 allow_remote: cli.allow_remote,
             };
-            app.resume_jobs();
+            crate::jobs::resume_all(&app);
             crate::http::serve(app, options)
                 .await
                 .map_err(|e| e.to_string())

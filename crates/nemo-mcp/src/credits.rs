@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::jobs::{JobKind, JobStatus};
+use crate::store::JobStatus;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -71,11 +71,10 @@ pub fn estimate(app: &App, instruction: &str) -> Estimate {
         .list()
         .into_iter()
         .filter(|j| {
-            j.kind == JobKind::Generate
-                && j.status == JobStatus::Succeeded
-                && j.cost_kind == Some(kind)
+            j.status() == JobStatus::Succeeded
+                && j.generation_data().and_then(|g| g.cost_kind) == Some(kind)
         })
-        .filter_map(|j| j.result.as_ref()?.get("credits_spent")?.as_i64())
+        .filter_map(|j| j.credits_spent())
         .filter(|&c| c > 0)
         .take(5)
         .collect();

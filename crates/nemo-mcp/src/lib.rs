@@ -22,6 +22,7 @@ pub mod resources;
 pub mod schema;
 pub mod server;
 pub mod settings;
+pub mod store;
 pub mod tasks;
 pub mod tools;
 pub mod uploads;
@@ -42,7 +43,7 @@ to generate. Give users the links the tools return (project, registration) as th
 /// Serve MCP on stdin/stdout until the client goes away.
 pub async fn serve_stdio(app: std::sync::Arc<App>) -> Result<(), String> {
     use rmcp::ServiceExt;
-    app.resume_jobs();
+    crate::jobs::resume_all(&app);
     let server = NemoServer::new(app.clone())
         .serve(rmcp::transport::stdio())
         .await

@@ -189,7 +189,7 @@ impl Subscriptions {
             tokio::spawn(async move {
                 loop {
                     let kind = match events.recv().await {
-                        Ok(crate::jobs::JobEvent::Finished { kind, .. }) => kind,
+                        Ok(crate::store::JobEvent::Finished { kind, .. }) => kind,
                         Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                             continue
                         }
@@ -198,7 +198,7 @@ impl Subscriptions {
                     if !me.has(&uri) {
                         return;
                     }
-                    if kind != crate::jobs::JobKind::Export
+                    if kind != crate::store::JobKind::Export
                         && peer.notify_resource_updated(updated(&uri)).await.is_err()
                     {
                         return;
@@ -220,7 +220,7 @@ impl Subscriptions {
                 if !me.has(&uri) {
                     return;
                 }
-                let finished = rx.borrow_and_update().status.is_finished();
+                let finished = rx.borrow_and_update().status().is_finished();
                 if peer.notify_resource_updated(updated(&uri)).await.is_err() || finished {
                     return;
                 }
@@ -248,7 +248,7 @@ pub fn announce_new_jobs(app: &Arc<App>, peer: Peer<RoleServer>) {
     tokio::spawn(async move {
         loop {
             match events.recv().await {
-                Ok(crate::jobs::JobEvent::Started { .. }) => {
+                Ok(crate::store::JobEvent::Started { .. }) => {
                     if peer.notify_resource_list_changed().await.is_err() {
                         return;
                     }

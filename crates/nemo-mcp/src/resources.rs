@@ -18,7 +18,7 @@ pub fn list(app: &App) -> ListResourcesResult {
         }
         v.push(
             Resource::new(format!("nemo://jobs/{}", job.id), format!("job {}", job.id))
-                .with_description(format!("{:?} job, {:?}", job.kind, job.status))
+                .with_description(format!("{:?} job, {:?}", job.kind(), job.status()))
                 .with_mime_type("application/json"),
         );
     }
@@ -59,21 +59,15 @@ impl ExportView {
         format!("nemo://exports/{job_id}")
     }
 
-    pub fn of(job: &crate::jobs::Job) -> Option<ExportView> {
-        if job.kind != crate::jobs::JobKind::Export
-            || job.status != crate::jobs::JobStatus::Succeeded
-        {
-            return None;
-        }
-        let r = job.result.as_ref()?;
-        let path = r["path"].as_str()?.to_string();
+    pub fn of(job: &crate::store::Job) -> Option<ExportView> {
+        let r = job.export_data()?.outcome.result()?;
         Some(ExportView {
             job_id: job.id.clone(),
-            file_uri: crate::paths::file_uri(std::path::Path::new(&path)),
-            path,
-            url: r["url"].as_str().map(str::to_string),
-            size_bytes: r["size_bytes"].as_u64(),
-            duration_s: r["duration_s"].as_f64(),
+            file_uri: crate::paths::file_uri(std::path::Path::new(&r.path)),
+            path: r.path.clone(),
+            url: r.url.clone(),
+            size_bytes: Some(r.size_bytes),
+            duration_s: r.duration_s,
         })
     }
 

@@ -3,11 +3,14 @@
 use crate::app::App;
 use crate::calls::*;
 use crate::errors::{Code, ToolError};
-use crate::jobs::{self, Job, JobKind, Spawned};
-use crate::jobs::{export::ExportResult, upload::UploadResult};
+use crate::jobs;
+use crate::store::results::{
+    ExportResult, GenerateOutput, RoutedAnswer, UploadResult, VideoPlan, VideoResult,
+};
+use crate::store::{Job, JobKind, Spawned};
 use crate::tools::*;
 use crate::uploads::{check_inputs_blocking, CheckedInputs};
-use crate::views::{structured, GenerateOutput, JobAnswer, JobSummary, JobView, Progress};
+use crate::views::{structured, JobAnswer, JobSummary, JobView, Progress};
 use nemo_client::routing::{route, Intent};
 use nemo_client::TokenSource;
 use rmcp::handler::server::common::schema_for_output;
@@ -131,7 +134,7 @@ impl NemoServer {
         note: Option<String>,
     ) -> ToolResult {
         if let Some(slot) = crate::tasks::TaskSlot::of(ctx) {
-            if !job.status.is_finished() {
+            if !job.status().is_finished() {
                 slot.record(&job);
                 // Replaced by the task in `call_tool`; never seen.
                 return Ok(CallToolResult::success(vec![]));
@@ -163,11 +166,7 @@ impl NemoServer {
             })
             .await
             .unwrap_or(job);
-        if job
-            .error
-            .as_ref()
-            .is_some_and(|e| e.code == Code::OutOfCredits)
-        {
+        if job.error().is_some_and(|e| e.code == Code::OutOfCredits) {
             if let Some(url) = app.client.register_url() {
                 crate::confirm::show_link(&ctx.peer, &url);
             }
@@ -290,7 +289,8 @@ impl NemoServer {
             Err(e) => return fail(e),
         };
         let app2 = app.clone();
-        let job = app.jobs.spawn(Job::new(JobKind::Upload), move |jctx| {
+        let inputs = jobs::upload::inputs(&files, &urls);
+        let job = app.jobs.spawn(Job::upload(inputs), move |jctx| {
             jobs::upload::run(app2, jctx, files, urls, rejected)
         });
         self.answer_or_task(app, job, args.wait_s, &ctx, None).await
@@ -332,11 +332,9 @@ impl NemoServer {
                 Ok(a) => a,
                 Err(e) => return fail(e),
             };
-            let mut job = Job::new(JobKind::Generate);
-            job.instruction = Some(instruction);
-            job.request_id = request_id;
-            let value = serde_json::to_value(&answer).unwrap_or_default();
-            let job = match app.jobs.spawn_once(job, move |_| async move { Ok(value) }) {
+            let job = Job::generation(instruction, None).with_request_id(request_id);
+            let answer = GenerateOutput::NotSent(answer);
+            let job = match app.jobs.spawn_once(job, move |_| async move { Ok(answer) }) {
                 Spawned::Started(j) | Spawned::Existing(j) => j,
             };
             return self.answer(app, job, Some(1.0), &ctx, None).await;
@@ -373,7 +371,7 @@ impl NemoServer {
         title = "Make a video",
         description = "upload_media, generate, export_video in one job; credits as generate. Waits up to 45 s. 「做个视频」",
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
-        output_schema = schema_for_output::<JobAnswer<jobs::video::VideoResult>>()
+        output_schema = schema_for_output::<JobAnswer<VideoResult>>()
     )]
     async fn make_video(
         &self,
@@ -434,13 +432,12 @@ impl NemoServer {
         };
         let upload = inputs.map(|c| {
             let app2 = app.clone();
-            app.jobs.spawn(Job::new(JobKind::Upload), move |jctx| {
+            let inputs = jobs::upload::inputs(&c.files, &c.urls);
+            app.jobs.spawn(Job::upload(inputs), move |jctx| {
                 jobs::upload::run(app2, jctx, c.files, c.urls, c.rejected)
             })
         });
-        let mut job = Job::new(JobKind::Video);
-        job.request_id = request_id;
-        job.plan = Some(jobs::video::VideoPlan {
+        let job = Job::video(VideoPlan {
             language: crate::language::for_project(&instruction, app),
             instruction,
             export,
@@ -448,7 +445,8 @@ impl NemoServer {
             upload: upload.map(|u| u.id),
             generate: None,
             export_job: None,
-        });
+        })
+        .with_request_id(request_id);
         let app2 = app.clone();
         let (job, note) = with_note(
             app.jobs
@@ -584,7 +582,7 @@ impl NemoServer {
                     .next("call list_jobs to see the jobs"),
             );
         };
-        if job.status.is_finished() {
+        if job.status().is_finished() {
             let note = Some("This job had already finished; nothing was stopped.".to_string());
             return self.answer(app, job, Some(0.0), &ctx, note).await;
         }

@@ -10,7 +10,7 @@
 //! second store would lose every task on restart and could disagree with `get_job` about the
 //! same piece of work.
 
-use crate::jobs::{Job, JobKind, JobStatus};
+use crate::store::{Job, JobKind, JobStatus};
 use crate::views::JobView;
 use rmcp::model::{DetailedTask, JsonObject, Task, TaskPayload, TaskStatus};
 use rmcp::service::RequestContext;
@@ -62,11 +62,11 @@ pub fn task_of(job: &Job) -> Task {
     let updated = job.finished_at.unwrap_or_else(chrono::Utc::now);
     let mut task = Task::new(
         job.id.clone(),
-        status_of(job.status),
+        status_of(job.status()),
         job.created_at.to_rfc3339(),
         updated.to_rfc3339(),
     )
-    .with_poll_interval_ms(poll_interval_ms(job.kind));
+    .with_poll_interval_ms(poll_interval_ms(job.kind()));
     task.status_message = Some(status_message(job));
     task
 }
@@ -83,14 +83,14 @@ fn status_of(status: JobStatus) -> TaskStatus {
 
 fn status_message(job: &Job) -> String {
     match job.progress_pct {
-        Some(p) if job.status == JobStatus::Running => format!("{} ({p:.0}%)", job.message),
+        Some(p) if job.status() == JobStatus::Running => format!("{} ({p:.0}%)", job.message),
         _ => job.message.clone(),
     }
 }
 
 /// The task with its payload: a finished job carries the same tool result `get_job` gives.
 pub fn detailed(job: &Job) -> DetailedTask {
-    let payload = match job.status {
+    let payload = match job.status() {
         JobStatus::Running => TaskPayload::Working,
         JobStatus::Cancelled => TaskPayload::Cancelled,
         JobStatus::Succeeded | JobStatus::Failed => TaskPayload::Completed {
@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn a_job_maps_onto_the_task_it_is() {
-        let mut job = Job::new(JobKind::Export);
+        let mut job = Job::export();
         job.progress_pct = Some(41.6);
         job.message = "rendering".into();
         let running = detailed(&job);
@@ -126,7 +126,8 @@ mod tests {
         assert_eq!(running.task.poll_interval_ms, Some(2_000));
         assert_eq!(running.task.ttl_ms, None);
 
-        job.status = JobStatus::Failed;
+        let e = crate::errors::ToolError::new(crate::errors::Code::RenderFailed, "render failed");
+        job.work.end(crate::store::Ended::Failed(e));
         job.message = "render failed".into();
         job.finished_at = Some(chrono::Utc::now());
         let failed = detailed(&job);
@@ -136,7 +137,7 @@ mod tests {
         };
         assert_eq!(result["isError"], serde_json::Value::Bool(true));
 
-        job.status = JobStatus::Cancelled;
+        job.work.end(crate::store::Ended::Cancelled);
         assert_eq!(detailed(&job).status(), TaskStatus::Cancelled);
     }
 }

@@ -1,6 +1,6 @@
 //! Tool arguments and the typed answers that are not jobs.
 
-use crate::jobs::upload::RejectedInput;
+use crate::store::results::RejectedInput;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -59,21 +59,6 @@ pub struct MakeVideoArgs {
     pub request_id: Option<String>,
     #[serde(default)]
     pub wait_s: Option<f64>,
-}
-
-/// A `generate` instruction answered here without the AI (nothing sent, nothing charged).
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct RoutedAnswer {
-    /// export, credits, status or upload.
-    pub routed_as: String,
-    pub answer: String,
-    /// The tool to call for it.
-    pub tool: String,
-    /// false: not sent to NemoVideo.
-    #[schemars(skip)]
-    pub sent: bool,
-    #[schemars(skip)]
-    pub credits_spent: i64,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

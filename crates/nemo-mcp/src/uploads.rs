@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::jobs::upload::RejectedInput;
+use crate::store::results::RejectedInput;
 use nemo_client::{validate, MediaFile};
 
 /// At most this many paths and URLs per call.

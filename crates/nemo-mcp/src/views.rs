@@ -2,14 +2,16 @@
 //! short text for people; and the progress notifications sent while a call waits.
 
 use crate::errors::{Code, ToolError};
-use crate::jobs::{Job, JobKind, JobStatus};
+use crate::store::results::{
+    ExportResult, GenerateOutput, GenerateResult, RoutedAnswer, UploadResult, VideoResult,
+};
+use crate::store::{Job, JobKind, JobStatus, Work};
 use rmcp::model::{
     CallToolResult, ContentBlock, ProgressNotificationParam, ProgressToken, Resource,
 };
 use rmcp::service::{Peer, RoleServer};
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// A job as a tool answers it: `running` (call `get_job`), or finished with `result` or
@@ -44,9 +46,44 @@ pub struct JobAnswer<R> {
     pub note: Option<String>,
 }
 
-/// Any job, its result untyped: what `get_job` and `cancel_job` answer (the result is the one
-/// of the tool that started the job).
-pub type JobView = JobAnswer<Value>;
+/// Any job: what `get_job` and `cancel_job` answer (the result is the one of the tool that
+/// started the job).
+pub type JobView = JobAnswer<AnyResult>;
+
+/// The typed result of any kind of job.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum AnyResult {
+    Generate(GenerateOutput),
+    Export(ExportResult),
+    Upload(UploadResult),
+    Video(VideoResult),
+}
+
+impl AnyResult {
+    pub fn of(job: &Job) -> Option<AnyResult> {
+        Some(match &job.work {
+            Work::Generate(g) => AnyResult::Generate(g.outcome.result()?.clone()),
+            Work::Export(e) => AnyResult::Export(e.outcome.result()?.clone()),
+            Work::Upload(u) => AnyResult::Upload(u.outcome.result()?.clone()),
+            Work::Video(v) => AnyResult::Video(v.outcome.result()?.clone()),
+        })
+    }
+}
+
+/// In `get_job`'s schema: the result of whichever tool started the job (each tool's own
+/// `outputSchema` describes it), so the schema says no more than "an object".
+impl JsonSchema for AnyResult {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AnyResult".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        any_json(generator)
+    }
+}
 
 /// One line of `list_jobs`.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -78,47 +115,29 @@ fn snippet(text: &str, max: usize) -> String {
 
 impl JobSummary {
     pub fn of(job: &Job) -> JobSummary {
-        let r = job.result.as_ref();
-        let field = |k: &str| r.and_then(|v| v.get(k));
-        let asked = match job.kind {
-            JobKind::Generate => job.instruction.as_deref().map(|i| snippet(i, 60)),
-            JobKind::Video => job.plan.as_ref().map(|p| snippet(&p.instruction, 60)),
-            JobKind::Upload => field("uploaded").and_then(Value::as_array).map(|items| {
-                let names: Vec<String> = items
-                    .iter()
-                    .filter_map(|i| i["filename"].as_str().or(i["input"].as_str()))
-                    .map(|n| snippet(n, 40))
-                    .collect();
-                snippet(&names.join(", "), 80)
-            }),
-            JobKind::Export => None,
+        let asked = match &job.work {
+            Work::Generate(_) | Work::Video(_) => job.instruction().map(|i| snippet(i, 60)),
+            Work::Upload(u) => {
+                let names: Vec<String> = u.inputs.iter().map(|n| snippet(n, 40)).collect();
+                (!names.is_empty()).then(|| snippet(&names.join(", "), 80))
+            }
+            Work::Export(_) => None,
         };
         JobSummary {
             job_id: job.id.clone(),
-            kind: job.kind,
-            status: job.status,
+            kind: job.kind(),
+            status: job.status(),
             asked,
-            credits_spent: field("credits_spent").and_then(Value::as_i64),
-            path: field("path").and_then(Value::as_str).map(str::to_string),
+            credits_spent: job.credits_spent(),
+            path: job.saved_path().map(str::to_string),
             message: job.message.clone(),
         }
     }
 
     /// `generate "combine these…": succeeded, 50 credits (gen_…)`: the id last.
     pub fn line(&self) -> String {
-        let kind = match self.kind {
-            JobKind::Generate => "generate",
-            JobKind::Export => "export",
-            JobKind::Upload => "upload",
-            JobKind::Video => "make_video",
-        };
-        let status = match self.status {
-            JobStatus::Running => "running",
-            JobStatus::Succeeded => "succeeded",
-            JobStatus::Failed => "failed",
-            JobStatus::Cancelled => "cancelled",
-        };
-        let mut t = kind.to_string();
+        let status = self.status.name();
+        let mut t = self.kind.tool().to_string();
         if let Some(a) = &self.asked {
             t.push_str(&format!(" \"{a}\""));
         }
@@ -136,45 +155,27 @@ impl JobSummary {
     }
 }
 
-/// What `generate` answers when done: the edit's outcome, or (for an instruction that is
-/// only an export, credits, status or upload request) the answer given here, free.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(untagged)]
-#[allow(dead_code)]
-pub enum GenerateOutput {
-    Edited(crate::jobs::generation::GenerateResult),
-    NotSent(crate::tools::RoutedAnswer),
-}
-
-impl JobAnswer<Value> {
+impl JobAnswer<AnyResult> {
     pub fn of(job: &Job) -> JobView {
         JobView {
             job_id: job.id.clone(),
-            kind: job.kind,
-            status: job.status,
+            kind: job.kind(),
+            status: job.status(),
             elapsed_s: job.elapsed_s(),
             progress_pct: job.progress_pct.map(|p| (p * 10.0).round() / 10.0),
             message: job.message.clone(),
-            poll_after_s: (job.status == JobStatus::Running).then_some(match job.kind {
+            poll_after_s: (job.status() == JobStatus::Running).then_some(match job.kind() {
                 JobKind::Generate => 5,
                 _ => 2,
             }),
-            result: job.result.clone(),
-            error: job.error.clone(),
+            result: AnyResult::of(job),
+            error: job.error().cloned(),
             note: None,
         }
     }
 
     fn text(&self) -> String {
-        let r = |k: &str| {
-            self.result
-                .as_ref()
-                .and_then(|v| v.get(k))
-                .cloned()
-                .unwrap_or(Value::Null)
-        };
-        let s = |v: Value| v.as_str().map(str::to_string).unwrap_or_default();
-        let mut out = match (self.status, self.kind) {
+        let mut out = match (self.status, &self.result) {
             (JobStatus::Running, _) => format!(
                 "Still running ({} s{}): {}. Call get_job with job_id \"{}\" to wait for it (it waits up to 45 s itself).",
                 self.elapsed_s.round(),
@@ -182,67 +183,14 @@ impl JobAnswer<Value> {
                 self.message,
                 self.job_id
             ),
-            (JobStatus::Succeeded, JobKind::Generate) if r("routed_as").is_string() => format!(
-                "{}\nThis was not sent to NemoVideo's AI and nothing was charged. The tool for it: {}.",
-                s(r("answer")),
-                s(r("tool"))
-            ),
-            (JobStatus::Succeeded, JobKind::Generate) => {
-                let reply = s(r("reply"));
-                let spent = match (r("credits_spent").as_i64(), r("credits_left").as_i64()) {
-                    (Some(spent), Some(left)) => format!("Credits spent: {spent} ({left} left)."),
-                    (Some(spent), None) => format!("Credits spent: {spent}."),
-                    _ => "Credits spent: unknown.".to_string(),
-                };
-                // An edit that changed nothing says so first, with what it still cost.
-                let mut t = if r("changed").as_bool() == Some(false) {
-                    let mut t = format!("No change was made to the timeline. {spent}");
-                    if !reply.is_empty() {
-                        t.push_str(&format!("\nNemoVideo's AI replied: \"{reply}\""));
-                    }
-                    t.push_str(&format!("\n{}", s(r("timeline"))));
-                    t
-                } else {
-                    let mut t = if reply.is_empty() {
-                        "NemoVideo made the edit without comment.".to_string()
-                    } else {
-                        format!("NemoVideo's AI replied: \"{reply}\"")
-                    };
-                    t.push_str(&format!("\nWhat changed: {}\n{}\n{spent}", s(r("changes")), s(r("timeline"))));
-                    t
-                };
-                for k in ["recovered", "notice"] {
-                    if let Some(n) = r(k).as_str() {
-                        t.push_str(&format!("\nNote: {n}"));
-                    }
-                }
-                t.push_str(&format!("\nNext: {}", s(r("next_step"))));
-                t
-            }
-            (JobStatus::Succeeded, JobKind::Export) => {
-                let mb = r("size_bytes").as_u64().unwrap_or(0) as f64 / 1_048_576.0;
-                let mut t = format!("Saved the video to {} ({mb:.1} MB).", s(r("path")));
-                if let Some(link) = r("project_link").as_str() {
-                    t.push_str(&format!("\nOpen the project in a browser: {link}"));
-                }
-                t
-            }
-            (JobStatus::Succeeded, JobKind::Upload) => {
-                let up = r("uploaded").as_array().map(Vec::len).unwrap_or(0);
-                let mut t = format!("Uploaded {up} item(s); the project now has {} media item(s).", r("project_media"));
-                let present: Vec<String> = r("already_present").as_array().into_iter().flatten().filter_map(|p| p.as_str().map(str::to_string)).collect();
-                if !present.is_empty() {
-                    t.push_str(&format!("\nAlready in the project, not sent again: {}", present.join(", ")));
-                }
-                for rej in r("rejected").as_array().into_iter().flatten() {
-                    t.push_str(&format!("\nNot uploaded: {} ({})", s(rej["input"].clone()), s(rej["reason"].clone())));
-                }
-                if let Some(n) = r("notice").as_str() {
-                    t.push_str(&format!("\nNote: {n}"));
-                }
-                t
-            }
-            (JobStatus::Succeeded, JobKind::Video) => self.video_text(),
+            (JobStatus::Succeeded, Some(r)) => match r {
+                AnyResult::Generate(GenerateOutput::NotSent(r)) => routed_text(r),
+                AnyResult::Generate(GenerateOutput::Edited(r)) => generate_text(r),
+                AnyResult::Export(r) => export_text(r),
+                AnyResult::Upload(r) => upload_text(r),
+                AnyResult::Video(r) => video_text(r),
+            },
+            (JobStatus::Succeeded, None) => "Done.".to_string(),
             (JobStatus::Cancelled, _) => format!("Cancelled (job {}).", self.job_id),
             (JobStatus::Failed, _) => format!("Failed: {} (job {}).", self.message, self.job_id),
         };
@@ -250,49 +198,6 @@ impl JobAnswer<Value> {
             out = format!("{n}\n{out}");
         }
         out
-    }
-
-    /// `make_video`'s result: the file first, then what NemoVideo did and what it cost.
-    fn video_text(&self) -> String {
-        let r = |k: &str| self.result.as_ref().map_or(Value::Null, |v| v[k].clone());
-        let s = |k: &str| r(k).as_str().unwrap_or_default().to_string();
-        let mut t = match r("path").as_str() {
-            Some(path) => {
-                let mb = r("size_bytes").as_u64().unwrap_or(0) as f64 / 1_048_576.0;
-                format!("Made the video and saved it to {path} ({mb:.1} MB).")
-            }
-            None => "Made the edit; no MP4 was saved.".to_string(),
-        };
-        if !s("reply").is_empty() {
-            t.push_str(&format!("\nNemoVideo's AI replied: \"{}\"", s("reply")));
-        }
-        t.push_str(&format!(
-            "\nWhat changed: {}\n{}",
-            s("changes"),
-            s("timeline")
-        ));
-        let (up, present) = (r("uploaded"), r("already_present"));
-        if up.as_u64().unwrap_or(0) + present.as_u64().unwrap_or(0) > 0 {
-            t.push_str(&format!(
-                "\nUploaded {up} item(s), {present} already in the project."
-            ));
-        }
-        for rej in r("rejected").as_array().into_iter().flatten() {
-            let f = |k: &str| rej[k].as_str().unwrap_or_default().to_string();
-            t.push_str(&format!("\nNot uploaded: {} ({})", f("input"), f("reason")));
-        }
-        match (r("credits_spent").as_i64(), r("credits_left").as_i64()) {
-            (Some(spent), Some(left)) => {
-                t.push_str(&format!("\nCredits spent: {spent} ({left} left)."))
-            }
-            (Some(spent), None) => t.push_str(&format!("\nCredits spent: {spent}.")),
-            _ => t.push_str("\nCredits spent: unknown."),
-        }
-        if !s("notice").is_empty() {
-            t.push_str(&format!("\nNote: {}", s("notice")));
-        }
-        t.push_str(&format!("\nNext: {}", s("next_step")));
-        t
     }
 
     /// The tool result: a failed job is an error result (the model must read it).
@@ -306,28 +211,27 @@ impl JobAnswer<Value> {
             return e.to_result();
         }
         let mut content = vec![ContentBlock::text(self.text())];
-        let export_job = match self.kind {
-            JobKind::Export => Some(self.job_id.clone()),
-            JobKind::Video => self
-                .result
-                .as_ref()
-                .and_then(|r| r["export_job"].as_str())
-                .map(str::to_string),
+        let saved = match &self.result {
+            Some(AnyResult::Export(r)) => Some((self.job_id.clone(), &r.path, Some(r.size_bytes))),
+            Some(AnyResult::Video(r)) => r
+                .export_job
+                .clone()
+                .zip(r.path.as_ref())
+                .map(|(job, path)| (job, path, r.size_bytes)),
             _ => None,
         };
-        if let (Some(export_job), JobStatus::Succeeded) = (export_job, self.status) {
-            if let Some(path) = self.result.as_ref().and_then(|r| r["path"].as_str()) {
+        if let (Some((export_job, path, size)), JobStatus::Succeeded) = (saved, self.status) {
+            {
                 // A link any host can read through this server (`resources/read`), also over
                 // `--http` from another machine: the export's metadata, path and https URL.
                 let name = std::path::Path::new(path)
                     .file_name()
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_default();
-                let mut res =
-                    Resource::new(crate::resources::ExportView::uri_of(&export_job), name)
-                        .with_description("The saved MP4: its local path and NemoVideo's https URL")
-                        .with_mime_type("application/json");
-                if let Some(size) = self.result.as_ref().and_then(|r| r["size_bytes"].as_u64()) {
+                let mut res = Resource::new(export_uri(&export_job), name)
+                    .with_description("The saved MP4: its local path and NemoVideo's https URL")
+                    .with_mime_type("application/json");
+                if let Some(size) = size {
                     res = res.with_size(size);
                 }
                 content.push(ContentBlock::resource_link(res));
@@ -335,6 +239,125 @@ impl JobAnswer<Value> {
         }
         structured(content, &self)
     }
+}
+
+/// The resource of a saved export (see [`crate::resources`]).
+pub fn export_uri(job_id: &str) -> String {
+    format!("nemo://exports/{job_id}")
+}
+
+fn credits_line(spent: Option<i64>, left: Option<i64>) -> String {
+    match (spent, left) {
+        (Some(spent), Some(left)) => format!("Credits spent: {spent} ({left} left)."),
+        (Some(spent), None) => format!("Credits spent: {spent}."),
+        _ => "Credits spent: unknown.".to_string(),
+    }
+}
+
+fn megabytes(bytes: u64) -> f64 {
+    bytes as f64 / 1_048_576.0
+}
+
+fn routed_text(r: &RoutedAnswer) -> String {
+    format!(
+        "{}\nThis was not sent to NemoVideo's AI and nothing was charged. The tool for it: {}.",
+        r.answer, r.tool
+    )
+}
+
+fn generate_text(r: &GenerateResult) -> String {
+    let spent = credits_line(r.credits_spent, r.credits_left);
+    // An edit that changed nothing says so first, with what it still cost.
+    let mut t = if !r.changed {
+        let mut t = format!("No change was made to the timeline. {spent}");
+        if !r.reply.is_empty() {
+            t.push_str(&format!("\nNemoVideo's AI replied: \"{}\"", r.reply));
+        }
+        t.push_str(&format!("\n{}", r.timeline));
+        t
+    } else {
+        let mut t = if r.reply.is_empty() {
+            "NemoVideo made the edit without comment.".to_string()
+        } else {
+            format!("NemoVideo's AI replied: \"{}\"", r.reply)
+        };
+        t.push_str(&format!(
+            "\nWhat changed: {}\n{}\n{spent}",
+            r.changes, r.timeline
+        ));
+        t
+    };
+    for n in [&r.recovered, &r.notice].into_iter().flatten() {
+        t.push_str(&format!("\nNote: {n}"));
+    }
+    t.push_str(&format!("\nNext: {}", r.next_step));
+    t
+}
+
+fn export_text(r: &ExportResult) -> String {
+    let mut t = format!(
+        "Saved the video to {} ({:.1} MB).",
+        r.path,
+        megabytes(r.size_bytes)
+    );
+    if let Some(link) = &r.project_link {
+        t.push_str(&format!("\nOpen the project in a browser: {link}"));
+    }
+    t
+}
+
+fn upload_text(r: &UploadResult) -> String {
+    let mut t = format!(
+        "Uploaded {} item(s); the project now has {} media item(s).",
+        r.uploaded.len(),
+        r.project_media
+    );
+    if !r.already_present.is_empty() {
+        t.push_str(&format!(
+            "\nAlready in the project, not sent again: {}",
+            r.already_present.join(", ")
+        ));
+    }
+    for rej in &r.rejected {
+        t.push_str(&format!("\nNot uploaded: {} ({})", rej.input, rej.reason));
+    }
+    if let Some(n) = &r.notice {
+        t.push_str(&format!("\nNote: {n}"));
+    }
+    t
+}
+
+/// `make_video`'s result: the file first, then what NemoVideo did and what it cost.
+fn video_text(r: &VideoResult) -> String {
+    let mut t = match &r.path {
+        Some(path) => format!(
+            "Made the video and saved it to {path} ({:.1} MB).",
+            megabytes(r.size_bytes.unwrap_or(0))
+        ),
+        None => "Made the edit; no MP4 was saved.".to_string(),
+    };
+    if !r.reply.is_empty() {
+        t.push_str(&format!("\nNemoVideo's AI replied: \"{}\"", r.reply));
+    }
+    t.push_str(&format!("\nWhat changed: {}\n{}", r.changes, r.timeline));
+    if r.uploaded + r.already_present > 0 {
+        t.push_str(&format!(
+            "\nUploaded {} item(s), {} already in the project.",
+            r.uploaded, r.already_present
+        ));
+    }
+    for rej in &r.rejected {
+        t.push_str(&format!("\nNot uploaded: {} ({})", rej.input, rej.reason));
+    }
+    t.push_str(&format!(
+        "\n{}",
+        credits_line(r.credits_spent, r.credits_left)
+    ));
+    if let Some(n) = &r.notice {
+        t.push_str(&format!("\nNote: {n}"));
+    }
+    t.push_str(&format!("\nNext: {}", r.next_step));
+    t
 }
 
 /// `{}` (any JSON) for free-form fields. schemars writes `true` there, which is valid JSON
@@ -376,8 +399,8 @@ impl Progress {
         let Some(token) = self.token.clone() else {
             return;
         };
-        let done = job.status == JobStatus::Succeeded;
-        if done && job.kind != JobKind::Generate && self.last_value >= 100.0 {
+        let done = job.status() == JobStatus::Succeeded;
+        if done && job.kind() != JobKind::Generate && self.last_value >= 100.0 {
             return; // 100 was already said; progress must always rise.
         }
         // The last notification of a finished job is never dropped by the rate limit.
@@ -388,7 +411,7 @@ impl Progress {
         {
             return;
         }
-        let (value, total) = match (job.kind, job.progress_pct) {
+        let (value, total) = match (job.kind(), job.progress_pct) {
             (JobKind::Export | JobKind::Upload | JobKind::Video, _) if done => (100.0, Some(100.0)),
             (JobKind::Export | JobKind::Upload | JobKind::Video, pct) => {
                 let v = pct.unwrap_or(0.0).max(self.last_value + 0.001).min(100.0);

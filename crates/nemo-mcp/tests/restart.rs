@@ -90,7 +90,10 @@ async fn a_generation_in_flight_is_recovered_from_state_never_resent() {
     let job_id = running["job_id"].as_str().unwrap().to_string();
     // The "kill": the old job's stream is dropped mid-turn; the journal still says running.
     let h2 = h.restart().await;
-    assert_eq!(h2.journal_entry(&job_id)["status"], "running");
+    assert_eq!(
+        h2.journal_entry(&job_id).status(),
+        nemo_mcp::store::JobStatus::Running
+    );
     let done = h2
         .finish(json!({"status": "running", "job_id": job_id}))
         .await;
@@ -168,10 +171,14 @@ async fn a_journaled_render_the_backend_never_got_is_submitted_after_a_restart()
     let _ = client.cancel().await;
     app.jobs.shutdown().await;
     drop(app);
-    let mut job = nemo_mcp::jobs::Job::new(nemo_mcp::jobs::JobKind::Export);
-    job.render_id = Some("render_never_submitted".into());
-    job.output_stem = Some("resumed".into());
-    nemo_mcp::jobs::journal::Journal::new(settings.journal_dir()).save(&job);
+    let mut job = nemo_mcp::store::Job::export();
+    if let nemo_mcp::store::Work::Export(e) = &mut job.work {
+        e.render_id = Some(nemo_client::RenderId::from_journal(
+            "render_never_submitted",
+        ));
+        e.output_stem = Some("resumed".into());
+    }
+    nemo_mcp::store::journal::Journal::new(settings.journal_dir()).save(&job);
     let h2 = Harness::on(sim, dir, settings).await;
     let done = h2
         .finish(json!({"status": "running", "job_id": job.id}))

@@ -1,35 +1,14 @@
 //! An export: render the draft, poll it, download the MP4 into the output folder.
 
-use super::JobCtx;
 use crate::app::App;
 use crate::errors::{Code, ToolError};
 use crate::paths;
+use crate::store::results::ExportResult;
+use crate::store::{Job, JobCtx, Spawned};
 use nemo_client::{Error, RenderId, RenderStatus, RenderWait};
-use schemars::JsonSchema;
-use serde::Serialize;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ExportResult {
-    /// Absolute path of the saved MP4.
-    pub path: String,
-    /// NemoVideo's URL of the file.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    pub size_bytes: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_s: Option<f64>,
-    #[schemars(skip)]
-    pub render_id: String,
-    /// Opens the project in a browser.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project_link: Option<String>,
-    /// Exports are free (always 0).
-    #[schemars(skip)]
-    pub credits_spent: i64,
-}
 
 /// Check the output folder can take a file before spending a render on it.
 pub fn check_output_dir(dir: &std::path::Path) -> Result<(), ToolError> {
@@ -59,14 +38,17 @@ pub async fn check_output_dir_async(dir: &std::path::Path) -> Result<(), ToolErr
 }
 
 /// Start an export job (or find the one this request_id started).
-pub fn start(app: &Arc<App>, stem: Option<String>, request_id: Option<String>) -> super::Spawned {
-    let mut job = super::Job::new(super::JobKind::Export);
-    job.request_id = request_id;
+pub fn start(app: &Arc<App>, stem: Option<String>, request_id: Option<String>) -> Spawned {
+    let job = Job::export().with_request_id(request_id);
     let app2 = app.clone();
     app.jobs.spawn_once(job, move |ctx| run(app2, ctx, stem))
 }
 
-pub async fn run(app: Arc<App>, ctx: JobCtx, stem: Option<String>) -> Result<Value, ToolError> {
+pub async fn run(
+    app: Arc<App>,
+    ctx: JobCtx,
+    stem: Option<String>,
+) -> Result<ExportResult, ToolError> {
     check_output_dir_async(&app.settings.output_dir).await?;
     ctx.progress(Some(1.0), "reading the timeline");
     let (state, _notice) = app.in_project(|| app.client.state()).await?;
@@ -91,17 +73,21 @@ fn default_stem() -> String {
     format!("nemovideo-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"))
 }
 
-async fn submit(app: &App, ctx: &JobCtx, draft: &Value, stem: String) -> Result<Value, ToolError> {
+async fn submit(
+    app: &App,
+    ctx: &JobCtx,
+    draft: &Value,
+    stem: String,
+) -> Result<ExportResult, ToolError> {
     ctx.progress(Some(2.0), "submitting the render");
     let id = app
         .client
         .submit_render_journaled(draft, |id| {
             // Journaled before it is sent: after a crash, this render is found again.
-            let id = id.to_string();
-            let stem = stem.clone();
-            ctx.update_journaled(move |j| {
-                j.render_id = Some(id);
-                j.output_stem = Some(stem);
+            let (id, stem) = (id.clone(), stem.clone());
+            ctx.journal_export(move |e| {
+                e.render_id = Some(id);
+                e.output_stem = Some(stem);
             });
         })
         .await
@@ -110,7 +96,12 @@ async fn submit(app: &App, ctx: &JobCtx, draft: &Value, stem: String) -> Result<
 }
 
 /// Poll the render and download it.
-async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<Value, ToolError> {
+async fn follow(
+    app: &App,
+    ctx: &JobCtx,
+    id: RenderId,
+    stem: String,
+) -> Result<ExportResult, ToolError> {
     let wait = RenderWait::new(app.settings.render_poll, app.settings.render_timeout);
     let cancel = ctx.cancelled();
     let status = tokio::select! {
@@ -128,7 +119,8 @@ async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<V
     // After a restart the journaled file is reused, so its `.part` is resumed, not duplicated.
     let dest = match ctx
         .snapshot()
-        .output_path
+        .export_data()
+        .and_then(|e| e.output_path.clone())
         .filter(|p| !p.exists() && paths::is_output_file(&app.settings.output_dir, p))
     {
         Some(p) => p,
@@ -148,7 +140,7 @@ async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<V
                 .next("set NEMO_OUTPUT_DIR to a writable folder, then call get_job")
             })?;
             let journaled = p.clone();
-            ctx.update_journaled(move |j| j.output_path = Some(journaled));
+            ctx.journal_export(move |e| e.output_path = Some(journaled));
             p
         }
     };
@@ -169,7 +161,7 @@ async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<V
         })?;
     let path: PathBuf = dest.canonicalize().unwrap_or(dest);
     let project_link = app.client.claim_link().await.ok();
-    let result = ExportResult {
+    Ok(ExportResult {
         path: path.display().to_string(),
         url: status.url.clone(),
         size_bytes: size,
@@ -177,15 +169,14 @@ async fn follow(app: &App, ctx: &JobCtx, id: RenderId, stem: String) -> Result<V
         render_id: id.to_string(),
         project_link,
         credits_spent: 0,
-    };
-    serde_json::to_value(result).map_err(|e| ToolError::new(Code::Internal, e.to_string()))
+    })
 }
 
 /// After a restart: find the journaled render again and finish it (downloaded once).
-pub async fn resume(app: Arc<App>, ctx: JobCtx) -> Result<Value, ToolError> {
-    let job = ctx.snapshot();
-    let stem = job.output_stem.clone().unwrap_or_else(default_stem);
-    let Some(id) = job.render_id.clone().map(RenderId::from_journal) else {
+pub async fn resume(app: Arc<App>, ctx: JobCtx) -> Result<ExportResult, ToolError> {
+    let journaled = ctx.snapshot().export_data().cloned().unwrap_or_default();
+    let stem = journaled.output_stem.unwrap_or_else(default_stem);
+    let Some(id) = journaled.render_id else {
         // The crash came before a render was submitted: start it now.
         return run(app, ctx, Some(stem)).await;
     };

@@ -10,62 +10,16 @@
 //!   project state, never by sending again;
 //! - an error inside the stream: classified like the HTTP form of the same failure.
 
-use super::JobCtx;
 use crate::app::App;
 use crate::errors::{Code, ToolError};
 use crate::projects::Restore;
+use crate::store::results::{Delivery, GenerateOutput, GenerateResult};
+use crate::store::{Job, JobCtx, Spawned};
 use futures_util::StreamExt;
 use nemo_client::{
     AgentEvent, Error, Recovered, RecoveryWaits, SessionId, SessionState, TimelineDiff, TurnReply,
 };
-use schemars::JsonSchema;
-use serde::Serialize;
-use serde_json::Value;
 use std::sync::Arc;
-
-/// How the instruction reached NemoVideo and how its outcome was learnt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Delivery {
-    /// Sent once; the turn streamed to its end.
-    Streamed,
-    /// Sent once; the stream broke or closed before the turn ended, so the outcome was read
-    /// from the project state.
-    StreamCut,
-    /// The request failed after it may have arrived (a 5xx, a reset, no answer); the outcome was
-    /// read from the project state. It was not sent again.
-    Unconfirmed,
-}
-
-/// The result of a finished generation.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct GenerateResult {
-    /// NemoVideo's reply (may be empty).
-    pub reply: String,
-    /// What changed on the timeline.
-    pub changes: String,
-    pub changed: bool,
-    /// The timeline after, in one line.
-    pub timeline: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_s: Option<f64>,
-    pub exportable: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credits_spent: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credits_left: Option<i64>,
-    /// streamed, stream_cut or unconfirmed: how the outcome was learnt (never by sending
-    /// again).
-    #[schemars(with = "String")]
-    pub delivery: Delivery,
-    /// Read from the project state: why.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovered: Option<String>,
-    /// A lost project was replaced.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notice: Option<String>,
-    pub next_step: String,
-}
 
 /// What `generate` asks of a generation job.
 #[derive(Debug, Clone)]
@@ -86,11 +40,11 @@ struct Prepared {
 /// What [`start`] did.
 #[derive(Debug)]
 pub enum Started {
-    New(super::Job),
+    New(Job),
     /// A generation with this request_id exists; nothing was sent.
-    SameRequest(super::Job),
+    SameRequest(Job),
     /// A generation is running in the project (one at a time); nothing was sent.
-    Busy(super::Job),
+    Busy(Job),
 }
 
 /// Start a generation in the current project (created in `language` if there is none): the
@@ -103,24 +57,22 @@ pub async fn start(
     cost: crate::credits::CostKind,
 ) -> Result<Started, ToolError> {
     let sid = app.session_id(Some(language)).await?;
-    if let Some(running) = app.jobs.running_generation(&sid) {
+    if let Some(running) = app.jobs.running_generation(sid) {
         return Ok(Started::Busy(running));
     }
-    let mut job = super::Job::new(super::JobKind::Generate);
-    job.instruction = Some(req.instruction.clone());
-    job.session_id = Some(sid);
-    job.request_id = request_id;
-    job.cost_kind = Some(cost);
+    let mut job = Job::generation(req.instruction.clone(), Some(cost)).with_request_id(request_id);
+    if let crate::store::Work::Generate(g) = &mut job.work {
+        g.session_id = Some(sid);
+    }
     let app2 = app.clone();
-    Ok(
-        match app.jobs.spawn_once(job, move |ctx| run(app2, ctx, req)) {
-            super::Spawned::Started(j) => Started::New(j),
-            super::Spawned::Existing(j) => Started::SameRequest(j),
-        },
-    )
+    let work = move |ctx| async move { run(app2, ctx, req).await.map(GenerateOutput::Edited) };
+    Ok(match app.jobs.spawn_once(job, work) {
+        Spawned::Started(j) => Started::New(j),
+        Spawned::Existing(j) => Started::SameRequest(j),
+    })
 }
 
-pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<Value, ToolError> {
+pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<GenerateResult, ToolError> {
     let mut p = prepare(&app, &ctx).await?;
     ctx.progress(None, "sending the instruction to NemoVideo");
     let sent = match app
@@ -244,10 +196,10 @@ async fn prepare(app: &App, ctx: &JobCtx) -> Result<Prepared, ToolError> {
 }
 
 fn journal_before(ctx: &JobCtx, p: &Prepared) {
-    ctx.update_journaled(|j| {
-        j.state_before = Some(p.before.raw.clone());
-        j.session_id = Some(p.session.to_string());
-        j.credits_before = p.credits_before;
+    ctx.journal_generation(|g| {
+        g.state_before = Some(p.before.clone());
+        g.session_id = Some(p.session);
+        g.credits_before = p.credits_before;
     });
 }
 
@@ -300,7 +252,7 @@ async fn recover(
     delivery: Delivery,
     cause: Error,
     waits: RecoveryWaits,
-) -> Result<Value, ToolError> {
+) -> Result<GenerateResult, ToolError> {
     tracing::warn!("the turn's end was not seen ({cause}); recovering from the project state");
     ctx.progress(None, "the answer from NemoVideo was cut off; checking the project for the result (the instruction is not sent again)");
     let reads = waits.reads();
@@ -346,7 +298,7 @@ async fn finish(
     reply: String,
     delivery: Delivery,
     recovered: Option<String>,
-) -> Result<Value, ToolError> {
+) -> Result<GenerateResult, ToolError> {
     let before = &p.before;
     let diff = TimelineDiff::between(&before.timeline, &after.timeline);
     let mut changes = diff.describe();
@@ -379,7 +331,7 @@ async fn finish(
     } else {
         "upload media with upload_media or describe the video with generate".into()
     };
-    let result = GenerateResult {
+    Ok(GenerateResult {
         reply,
         changed,
         changes,
@@ -392,19 +344,16 @@ async fn finish(
         recovered,
         notice: p.notice.clone(),
         next_step,
-    };
-    serde_json::to_value(result).map_err(|e| ToolError::new(Code::Internal, e.to_string()))
+    })
 }
 
 /// After a restart: the message may have been sent; find out from the state.
-pub async fn resume(app: Arc<App>, ctx: JobCtx) -> Result<Value, ToolError> {
+pub async fn resume(app: Arc<App>, ctx: JobCtx) -> Result<GenerateOutput, ToolError> {
     let job = ctx.snapshot();
-    let session = job
-        .session_id
-        .as_deref()
-        .and_then(|s| s.parse::<u64>().ok())
-        .map(SessionId::new);
-    let (Some(raw), Some(session)) = (job.state_before.clone(), session) else {
+    let Some(g) = job.generation_data() else {
+        return Err(ToolError::new(Code::Internal, "not a generation"));
+    };
+    let (Some(before), Some(session)) = (g.state_before.clone(), g.session_id) else {
         return Err(ToolError::new(
             Code::Interrupted,
             "the server restarted before the instruction was sent (nothing was charged)",
@@ -414,15 +363,17 @@ pub async fn resume(app: Arc<App>, ctx: JobCtx) -> Result<Value, ToolError> {
     };
     let p = Prepared {
         session,
-        before: SessionState::from_data(session, &raw),
-        credits_before: job.credits_before,
+        before,
+        credits_before: g.credits_before,
         notice: None,
     };
     let req = Request {
-        instruction: job.instruction.clone().unwrap_or_default(),
+        instruction: g.instruction.clone(),
         also_export: false,
     };
     let cause = Error::StreamBroken { events: 0 };
     let waits = app.settings.recovery_waits();
-    recover(&app, &ctx, &p, &req, Delivery::StreamCut, cause, waits).await
+    recover(&app, &ctx, &p, &req, Delivery::StreamCut, cause, waits)
+        .await
+        .map(GenerateOutput::Edited)
 }

@@ -1,73 +1,12 @@
 //! An upload: validated files streamed to the backend with byte progress, and URLs.
 
-use super::JobCtx;
 use crate::app::App;
-use crate::errors::{Code, ToolError};
+use crate::errors::ToolError;
 use crate::projects::{MediaRecord, MediaSource};
+use crate::store::results::{RejectedInput, UploadResult, UploadedItem};
+use crate::store::JobCtx;
 use nemo_client::{MediaFile, UploadProgress};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::sync::Arc;
-
-/// An input that was not uploaded, and why.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct RejectedInput {
-    pub input: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct UploadedItem {
-    pub input: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filename: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file_type: Option<String>,
-    #[schemars(skip)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    #[schemars(skip)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<u64>,
-    #[schemars(skip)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<u64>,
-    #[schemars(skip)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_s: Option<f64>,
-}
-
-impl UploadedItem {
-    fn new(input: String, asset: nemo_client::state::AssetInfo) -> UploadedItem {
-        UploadedItem {
-            input,
-            filename: asset.filename,
-            file_type: asset.file_type,
-            url: asset.url,
-            width: asset.width,
-            height: asset.height,
-            duration_s: asset.duration_s,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct UploadResult {
-    pub uploaded: Vec<UploadedItem>,
-    /// Already in this project (same bytes, or same URL): not sent again.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub already_present: Vec<String>,
-    pub rejected: Vec<RejectedInput>,
-    /// Media in the project now.
-    pub project_media: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notice: Option<String>,
-    /// Uploads are free (always 0).
-    #[schemars(skip)]
-    pub credits_spent: i64,
-    pub next_step: String,
-}
 
 /// Leave out what this server already put into the current project: a file with the same
 /// bytes (hashed only when a recorded upload has its size) or the same URL. The project is the
@@ -114,13 +53,22 @@ async fn skip_present(
     (send, url_send, present)
 }
 
+/// The inputs as the caller gave them, for the job's record.
+pub fn inputs(files: &[(String, MediaFile)], urls: &[String]) -> Vec<String> {
+    files
+        .iter()
+        .map(|(input, _)| input.clone())
+        .chain(urls.iter().cloned())
+        .collect()
+}
+
 pub async fn run(
     app: Arc<App>,
     ctx: JobCtx,
     files: Vec<(String, MediaFile)>,
     urls: Vec<String>,
     rejected: Vec<RejectedInput>,
-) -> Result<Value, ToolError> {
+) -> Result<UploadResult, ToolError> {
     let (files, urls, already_present) = skip_present(&app, files, urls).await;
     let mut uploaded = Vec::new();
     let mut records = Vec::new();
@@ -200,7 +148,7 @@ pub async fn run(
         .await
         .map(|s| s.assets.len())
         .unwrap_or(uploaded.len());
-    let result = UploadResult {
+    Ok(UploadResult {
         uploaded,
         already_present,
         rejected,
@@ -208,6 +156,5 @@ pub async fn run(
         notice: (!notices.is_empty()).then(|| notices.join(" ")),
         credits_spent: 0,
         next_step: "describe the video with generate, e.g. \"combine these images into a 30-second promo video with music\"".into(),
-    };
-    serde_json::to_value(result).map_err(|e| ToolError::new(Code::Internal, e.to_string()))
+    })
 }

@@ -6,70 +6,13 @@
 //! job's id as its `request_id`: a restart finds the step that was running instead of starting
 //! it again, so the paid message is still sent at most once.
 
-use super::{Job, JobCtx, JobStatus, Spawned};
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::jobs::upload::RejectedInput;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use crate::store::results::{
+    ExportResult, GenerateOutput, GenerateResult, UploadResult, VideoPlan, VideoResult,
+};
+use crate::store::{Job, JobCtx, JobKind, JobStatus, Spawned};
 use std::sync::Arc;
-
-/// What the job still has to do, and the steps it started (journaled).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VideoPlan {
-    pub instruction: String,
-    pub language: String,
-    pub export: bool,
-    pub cost_kind: crate::credits::CostKind,
-    #[serde(default)]
-    pub upload: Option<String>,
-    #[serde(default)]
-    pub generate: Option<String>,
-    #[serde(default)]
-    pub export_job: Option<String>,
-}
-
-impl VideoPlan {
-    /// The steps started so far, in order.
-    pub fn steps(&self) -> impl Iterator<Item = &String> {
-        [&self.upload, &self.generate, &self.export_job]
-            .into_iter()
-            .flatten()
-    }
-}
-
-/// The three results in one.
-#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
-pub struct VideoResult {
-    /// The saved MP4 (absent when not exported).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size_bytes: Option<u64>,
-    /// NemoVideo's reply.
-    pub reply: String,
-    pub changes: String,
-    pub timeline: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credits_spent: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credits_left: Option<i64>,
-    /// Files and URLs sent.
-    pub uploaded: usize,
-    /// Already in the project: not sent again.
-    pub already_present: usize,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rejected: Vec<RejectedInput>,
-    /// Why there is no MP4, or how the outcome was learnt.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notice: Option<String>,
-    /// The export step (its resource: nemo://exports/{export_job}).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(skip)]
-    pub export_job: Option<String>,
-    pub next_step: String,
-}
 
 /// Progress given to each step: (start, end) in percent.
 const UPLOAD: (f64, f64) = (0.0, 20.0);
@@ -78,38 +21,45 @@ const EXPORT: (f64, f64) = (70.0, 100.0);
 
 fn plan_of(ctx: &JobCtx) -> Result<VideoPlan, ToolError> {
     ctx.snapshot()
-        .plan
+        .video_plan()
+        .cloned()
         .ok_or_else(|| ToolError::new(Code::Internal, "make_video job without its plan"))
 }
 
 /// Run (or, after a restart, resume) the job: each step not yet done is started or followed.
-pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<Value, ToolError> {
+pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
     let mut plan = plan_of(&ctx)?;
     let mut out = VideoResult::default();
     if let Some(id) = plan.upload.clone() {
         let up = follow(&app, &ctx, &id, UPLOAD, "uploading").await?;
-        take_upload(&mut out, up.result.as_ref());
+        if let Some(r) = result_of::<UploadResult>(&up) {
+            take_upload(&mut out, r);
+        }
     }
     let generation = match plan.generate.clone() {
         Some(id) => follow(&app, &ctx, &id, GENERATE, "NemoVideo").await?,
         None => {
             let job = start_generation(&app, &ctx, &plan).await?;
             plan.generate = Some(job.id.clone());
-            save_plan(&ctx, &plan);
+            ctx.journal_plan(plan.clone());
             follow(&app, &ctx, &job.id, GENERATE, "NemoVideo").await?
         }
     };
-    let g = generation.result.unwrap_or(Value::Null);
-    take_generation(&mut out, &g);
-    let exportable = g["exportable"].as_bool().unwrap_or(false);
+    let exportable = match result_of::<GenerateOutput>(&generation) {
+        Some(GenerateOutput::Edited(g)) => {
+            take_generation(&mut out, g);
+            g.exportable
+        }
+        _ => false,
+    };
     if !plan.export {
         out.next_step = "call export_video to save the MP4, or generate to change it".into();
-        return to_value(out);
+        return Ok(out);
     }
     if !exportable {
         out.notice = Some("not exported: the timeline cannot be exported yet".into());
         out.next_step = "say what the video needs with generate, then call export_video".into();
-        return to_value(out);
+        return Ok(out);
     }
     let export_id = match plan.export_job.clone() {
         Some(id) => id,
@@ -118,26 +68,23 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<Value, ToolError> {
                 Spawned::Started(j) | Spawned::Existing(j) => j.id,
             };
             plan.export_job = Some(id.clone());
-            save_plan(&ctx, &plan);
+            ctx.journal_plan(plan.clone());
             id
         }
     };
     let export = follow(&app, &ctx, &export_id, EXPORT, "exporting").await?;
-    let e = export.result.unwrap_or(Value::Null);
-    out.path = e["path"].as_str().map(str::to_string);
-    out.size_bytes = e["size_bytes"].as_u64();
+    if let Some(e) = result_of::<ExportResult>(&export) {
+        out.path = Some(e.path.clone());
+        out.size_bytes = Some(e.size_bytes);
+    }
     out.export_job = Some(export_id);
     out.next_step = "to change it, call generate, then export_video".into();
-    to_value(out)
+    Ok(out)
 }
 
-fn to_value(out: VideoResult) -> Result<Value, ToolError> {
-    serde_json::to_value(out).map_err(|e| ToolError::new(Code::Internal, e.to_string()))
-}
-
-fn save_plan(ctx: &JobCtx, plan: &VideoPlan) {
-    let plan = plan.clone();
-    ctx.update_journaled(|j| j.plan = Some(plan));
+/// A finished step's result, when the step is of the kind expected.
+fn result_of<T: crate::store::JobResult>(step: &Job) -> Option<&T> {
+    T::outcome(&step.work)?.result()
 }
 
 /// The generation step, keyed by this job's id: after a restart the step already started is
@@ -153,7 +100,7 @@ async fn start_generation(
         also_export: false,
     };
     let key = ctx.snapshot().id;
-    if let Some(started) = app.jobs.by_request(super::JobKind::Generate, &key) {
+    if let Some(started) = app.jobs.by_request(JobKind::Generate, &key) {
         return Ok(started);
     }
     match start(app, req, &plan.language, Some(key), plan.cost_kind).await? {
@@ -193,7 +140,7 @@ async fn follow(
             None => span.0,
         };
         ctx.progress(Some(pct), format!("{label}: {}", step.message));
-        match step.status {
+        match step.status() {
             JobStatus::Running => {}
             JobStatus::Succeeded => return Ok(step),
             JobStatus::Failed => return Err(step_error(&step)),
@@ -216,36 +163,30 @@ async fn follow(
 /// A failed step's error, saying which step (its code, retry advice and next step kept).
 fn step_error(step: &Job) -> ToolError {
     let mut e = step
-        .error
-        .clone()
+        .error()
+        .cloned()
         .unwrap_or_else(|| ToolError::new(Code::Failed, step.message.clone()));
-    let what = match step.kind {
-        super::JobKind::Upload => "the upload failed, so nothing was sent to NemoVideo",
-        super::JobKind::Generate => "the edit failed",
-        super::JobKind::Export => "the edit was made but the export failed",
-        super::JobKind::Video => "a step failed",
+    let what = match step.kind() {
+        JobKind::Upload => "the upload failed, so nothing was sent to NemoVideo",
+        JobKind::Generate => "the edit failed",
+        JobKind::Export => "the edit was made but the export failed",
+        JobKind::Video => "a step failed",
     };
     e.message = format!("{what}: {}", e.message);
     e
 }
 
-fn take_upload(out: &mut VideoResult, r: Option<&Value>) {
-    let Some(r) = r else { return };
-    let count = |k: &str| r[k].as_array().map_or(0, Vec::len);
-    out.uploaded = count("uploaded");
-    out.already_present = count("already_present");
-    out.rejected = serde_json::from_value(r["rejected"].clone()).unwrap_or_default();
+fn take_upload(out: &mut VideoResult, r: &UploadResult) {
+    out.uploaded = r.uploaded.len();
+    out.already_present = r.already_present.len();
+    out.rejected = r.rejected.clone();
 }
 
-fn take_generation(out: &mut VideoResult, g: &Value) {
-    let s = |k: &str| g[k].as_str().unwrap_or_default().to_string();
-    out.reply = s("reply");
-    out.changes = s("changes");
-    out.timeline = s("timeline");
-    out.credits_spent = g["credits_spent"].as_i64();
-    out.credits_left = g["credits_left"].as_i64();
-    out.notice = g["recovered"]
-        .as_str()
-        .or(g["notice"].as_str())
-        .map(str::to_string);
+fn take_generation(out: &mut VideoResult, g: &GenerateResult) {
+    out.reply = g.reply.clone();
+    out.changes = g.changes.clone();
+    out.timeline = g.timeline.clone();
+    out.credits_spent = g.credits_spent;
+    out.credits_left = g.credits_left;
+    out.notice = g.recovered.clone().or_else(|| g.notice.clone());
 }

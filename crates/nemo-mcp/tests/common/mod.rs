@@ -100,7 +100,7 @@ impl Harness {
     /// A server (a "restart") on an existing simulator and folder.
     pub async fn on(sim: SimHandle, dir: tempfile::TempDir, settings: Settings) -> Harness {
         let app = App::new(settings).unwrap();
-        app.resume_jobs();
+        nemo_mcp::jobs::resume_all(&app);
         let (a, b) = tokio::io::duplex(1 << 16);
         let server = NemoServer::new(app.clone());
         tokio::spawn(async move {
@@ -137,8 +137,8 @@ impl Harness {
         Harness::on(sim, dir, settings).await
     }
 
-    /// A job's journal entry as on disk.
-    pub fn journal_entry(&self, job_id: &str) -> Value {
+    /// A job's journal entry as on disk (in today's format).
+    pub fn journal_entry(&self, job_id: &str) -> nemo_mcp::store::Job {
         let path = self
             .dir
             .path()

@@ -1,0 +1,467 @@
+//! What a job is: the fields every job has, plus its kind's own typed data and outcome.
+//!
+//! The kinds form a sum type ([`Work`]), so an export cannot carry a session snapshot and a
+//! generation cannot carry a render id; each kind's [`Outcome`] holds that kind's own result,
+//! so a succeeded job always has its result and never an error.
+
+use super::results::{ExportResult, GenerateOutput, UploadResult, VideoPlan, VideoResult};
+use crate::credits::CostKind;
+use crate::errors::ToolError;
+use chrono::{DateTime, Utc};
+use nemo_client::{RenderId, SessionId, SessionState};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The journal format written by this version (entries without `version` are the first).
+pub const JOURNAL_VERSION: u32 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Generate,
+    Export,
+    Upload,
+    /// `make_video`: upload, generate and export as one job.
+    Video,
+}
+
+impl JobKind {
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            JobKind::Generate => "gen",
+            JobKind::Export => "exp",
+            JobKind::Upload => "upl",
+            JobKind::Video => "vid",
+        }
+    }
+
+    /// The tool that starts jobs of this kind.
+    pub fn tool(self) -> &'static str {
+        match self {
+            JobKind::Generate => "generate",
+            JobKind::Export => "export",
+            JobKind::Upload => "upload",
+            JobKind::Video => "make_video",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn is_finished(self) -> bool {
+        self != JobStatus::Running
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// How a job of result type `T` stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome<T> {
+    Running,
+    Succeeded { result: T },
+    Failed { error: ToolError },
+    Cancelled,
+}
+
+impl<T> Outcome<T> {
+    pub fn status(&self) -> JobStatus {
+        match self {
+            Outcome::Running => JobStatus::Running,
+            Outcome::Succeeded { .. } => JobStatus::Succeeded,
+            Outcome::Failed { .. } => JobStatus::Failed,
+            Outcome::Cancelled => JobStatus::Cancelled,
+        }
+    }
+
+    pub fn result(&self) -> Option<&T> {
+        match self {
+            Outcome::Succeeded { result } => Some(result),
+            _ => None,
+        }
+    }
+
+    pub fn error(&self) -> Option<&ToolError> {
+        match self {
+            Outcome::Failed { error } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// An outcome with no result: how a job of any kind fails or is cancelled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ended {
+    Failed(ToolError),
+    Cancelled,
+}
+
+impl Ended {
+    fn into_outcome<T>(self) -> Outcome<T> {
+        match self {
+            Ended::Failed(error) => Outcome::Failed { error },
+            Ended::Cancelled => Outcome::Cancelled,
+        }
+    }
+}
+
+/// A generation: one paid message and what is needed to learn its outcome after a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    pub instruction: String,
+    /// The project the message goes to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<SessionId>,
+    /// The project as it was before the message (to recover by comparing, never by
+    /// re-sending); journaled before the message is sent, dropped once the job ends.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "state_snapshot"
+    )]
+    pub state_before: Option<SessionState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits_before: Option<i64>,
+    /// Whether it was priced as an edit or as a generated clip (absent: answered here, free).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_kind: Option<CostKind>,
+    pub outcome: Outcome<GenerateOutput>,
+}
+
+/// An export: the render it submitted and the file it writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Export {
+    /// Journaled before the render is submitted: after a crash the render is found again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub render_id: Option<RenderId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_stem: Option<String>,
+    /// The reserved output file (its `.part` holds what was downloaded so far).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_path: Option<PathBuf>,
+    #[serde(default)]
+    pub outcome: Outcome<ExportResult>,
+}
+
+/// An upload: what was asked to be uploaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Upload {
+    /// The paths and URLs given (as the caller wrote them).
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    #[serde(default)]
+    pub outcome: Outcome<UploadResult>,
+}
+
+/// `make_video`: its plan and the steps it started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Video {
+    pub plan: VideoPlan,
+    pub outcome: Outcome<VideoResult>,
+}
+
+// Not derived: a derive would ask `T: Default` of every result type.
+#[allow(clippy::derivable_impls)]
+impl<T> Default for Outcome<T> {
+    fn default() -> Self {
+        Outcome::Running
+    }
+}
+
+/// A job's kind and its kind's own data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Work {
+    Generate(Generation),
+    Export(Export),
+    Upload(Upload),
+    Video(Video),
+}
+
+impl Work {
+    pub fn kind(&self) -> JobKind {
+        match self {
+            Work::Generate(_) => JobKind::Generate,
+            Work::Export(_) => JobKind::Export,
+            Work::Upload(_) => JobKind::Upload,
+            Work::Video(_) => JobKind::Video,
+        }
+    }
+
+    pub fn status(&self) -> JobStatus {
+        match self {
+            Work::Generate(g) => g.outcome.status(),
+            Work::Export(e) => e.outcome.status(),
+            Work::Upload(u) => u.outcome.status(),
+            Work::Video(v) => v.outcome.status(),
+        }
+    }
+
+    pub fn error(&self) -> Option<&ToolError> {
+        match self {
+            Work::Generate(g) => g.outcome.error(),
+            Work::Export(e) => e.outcome.error(),
+            Work::Upload(u) => u.outcome.error(),
+            Work::Video(v) => v.outcome.error(),
+        }
+    }
+
+    /// End the job without a result, whatever its kind.
+    pub fn end(&mut self, how: Ended) {
+        match self {
+            Work::Generate(g) => g.outcome = how.into_outcome(),
+            Work::Export(e) => e.outcome = how.into_outcome(),
+            Work::Upload(u) => u.outcome = how.into_outcome(),
+            Work::Video(v) => v.outcome = how.into_outcome(),
+        }
+    }
+}
+
+/// The result type of one kind of job: where it goes in [`Work`].
+pub trait JobResult: Sized + Send + 'static {
+    fn outcome(work: &Work) -> Option<&Outcome<Self>>;
+    fn outcome_mut(work: &mut Work) -> Option<&mut Outcome<Self>>;
+}
+
+macro_rules! job_result {
+    ($t:ty, $variant:ident) => {
+        impl JobResult for $t {
+            fn outcome(work: &Work) -> Option<&Outcome<Self>> {
+                match work {
+                    Work::$variant(w) => Some(&w.outcome),
+                    _ => None,
+                }
+            }
+            fn outcome_mut(work: &mut Work) -> Option<&mut Outcome<Self>> {
+                match work {
+                    Work::$variant(w) => Some(&mut w.outcome),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+job_result!(GenerateOutput, Generate);
+job_result!(ExportResult, Export);
+job_result!(UploadResult, Upload);
+job_result!(VideoResult, Video);
+
+/// A job, as kept in memory and in the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// [`JOURNAL_VERSION`] when written.
+    #[serde(default)]
+    pub version: u32,
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// 0–100 when the work has a measurable size (renders, uploads, downloads).
+    pub progress_pct: Option<f64>,
+    pub message: String,
+    /// Counts signs of life (events, polls, bytes): rises while the job works.
+    pub activity: u64,
+    /// The caller's idempotency key: the same key returns this job and never sends again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The MCP session (over `--http`) whose job this is; others never see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    pub work: Work,
+}
+
+impl Job {
+    pub fn new(work: Work) -> Job {
+        let id = format!(
+            "{}_{}",
+            work.kind().prefix(),
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        Job {
+            version: JOURNAL_VERSION,
+            id,
+            created_at: Utc::now(),
+            finished_at: None,
+            progress_pct: None,
+            message: "starting".into(),
+            activity: 0,
+            request_id: None,
+            owner: None,
+            work,
+        }
+    }
+
+    /// A generation of `instruction`, not yet sent.
+    pub fn generation(instruction: impl Into<String>, cost_kind: Option<CostKind>) -> Job {
+        Job::new(Work::Generate(Generation {
+            instruction: instruction.into(),
+            session_id: None,
+            state_before: None,
+            credits_before: None,
+            cost_kind,
+            outcome: Outcome::Running,
+        }))
+    }
+
+    pub fn export() -> Job {
+        Job::new(Work::Export(Export::default()))
+    }
+
+    pub fn upload(inputs: Vec<String>) -> Job {
+        Job::new(Work::Upload(Upload {
+            inputs,
+            outcome: Outcome::Running,
+        }))
+    }
+
+    pub fn video(plan: VideoPlan) -> Job {
+        Job::new(Work::Video(Video {
+            plan,
+            outcome: Outcome::Running,
+        }))
+    }
+
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Job {
+        self.request_id = request_id;
+        self
+    }
+
+    pub fn kind(&self) -> JobKind {
+        self.work.kind()
+    }
+
+    pub fn status(&self) -> JobStatus {
+        self.work.status()
+    }
+
+    pub fn error(&self) -> Option<&ToolError> {
+        self.work.error()
+    }
+
+    /// The instruction of a generation or a `make_video`.
+    pub fn instruction(&self) -> Option<&str> {
+        match &self.work {
+            Work::Generate(g) => Some(&g.instruction),
+            Work::Video(v) => Some(&v.plan.instruction),
+            _ => None,
+        }
+    }
+
+    pub fn generation_data(&self) -> Option<&Generation> {
+        match &self.work {
+            Work::Generate(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    pub fn export_data(&self) -> Option<&Export> {
+        match &self.work {
+            Work::Export(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn video_plan(&self) -> Option<&VideoPlan> {
+        match &self.work {
+            Work::Video(v) => Some(&v.plan),
+            _ => None,
+        }
+    }
+
+    /// The credits this job spent, when known (only a generation spends).
+    pub fn credits_spent(&self) -> Option<i64> {
+        match &self.work {
+            Work::Generate(g) => match g.outcome.result()? {
+                GenerateOutput::Edited(r) => r.credits_spent,
+                GenerateOutput::NotSent(_) => Some(0),
+            },
+            Work::Video(v) => v.outcome.result()?.credits_spent,
+            _ => None,
+        }
+    }
+
+    /// The saved MP4, when this job made one.
+    pub fn saved_path(&self) -> Option<&str> {
+        match &self.work {
+            Work::Export(e) => e.outcome.result().map(|r| r.path.as_str()),
+            Work::Video(v) => v.outcome.result()?.path.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn elapsed_s(&self) -> f64 {
+        let end = self.finished_at.unwrap_or_else(Utc::now);
+        ((end - self.created_at).num_milliseconds().max(0) as f64 / 1000.0 * 10.0).round() / 10.0
+    }
+
+    /// The job without what only a running generation needs (the state snapshot): what lists
+    /// and views hold.
+    pub fn light(&self) -> Job {
+        let work = match &self.work {
+            Work::Generate(g) => Work::Generate(Generation {
+                instruction: g.instruction.clone(),
+                session_id: g.session_id,
+                state_before: None,
+                credits_before: g.credits_before,
+                cost_kind: g.cost_kind,
+                outcome: g.outcome.clone(),
+            }),
+            w => w.clone(),
+        };
+        Job {
+            version: self.version,
+            id: self.id.clone(),
+            created_at: self.created_at,
+            finished_at: self.finished_at,
+            progress_pct: self.progress_pct,
+            message: self.message.clone(),
+            activity: self.activity,
+            request_id: self.request_id.clone(),
+            owner: self.owner.clone(),
+            work,
+        }
+    }
+}
+
+/// A session snapshot is journaled as the backend's answer it was read from, and read back
+/// through the same lenient parser.
+mod state_snapshot {
+    use nemo_client::{SessionId, SessionState};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Snapshot {
+        session_id: SessionId,
+        data: serde_json::Value,
+    }
+
+    pub fn serialize<S: Serializer>(s: &Option<SessionState>, ser: S) -> Result<S::Ok, S::Error> {
+        s.as_ref()
+            .map(|s| Snapshot {
+                session_id: s.session_id,
+                data: s.raw.clone(),
+            })
+            .serialize(ser)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SessionState>, D::Error> {
+        Ok(Option::<Snapshot>::deserialize(d)?
+            .map(|s| SessionState::from_data(s.session_id, &s.data)))
+    }
+}

@@ -1,0 +1,526 @@
+//! The job store: every job the server runs (a generation reading its stream, a render being
+//! polled and downloaded, an upload), held in memory for waiting callers and journaled on
+//! every change that a restart needs. Callers wait a bounded time and get either the result or
+//! `running` with the job id. What each kind of job does lives in [`crate::jobs`].
+
+pub mod job;
+pub mod journal;
+mod journal_v1;
+pub mod results;
+
+pub use job::{Ended, Job, JobKind, JobResult, JobStatus, Outcome, Work};
+
+use crate::errors::ToolError;
+use chrono::{DateTime, Utc};
+use journal::Journal;
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// What [`JobManager::spawn_once`] did.
+#[derive(Debug)]
+pub enum Spawned {
+    Started(Job),
+    /// A job with the same idempotency key existed; nothing was started.
+    Existing(Job),
+}
+
+struct Cell {
+    tx: watch::Sender<Job>,
+    cancel: CancellationToken,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// The jobs of one project's clients: the process's own, or one HTTP session's. Jobs are
+/// journaled in one folder; each manager sees only the jobs of its owner.
+#[derive(Clone)]
+pub struct JobManager {
+    cells: Arc<Mutex<HashMap<String, Arc<Cell>>>>,
+    journal: Journal,
+    owner: Option<String>,
+    /// Jobs started and finished (for resource subscriptions and `list_changed`).
+    events: tokio::sync::broadcast::Sender<JobEvent>,
+}
+
+/// A job appeared or finished.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobEvent {
+    Started { id: String, kind: JobKind },
+    Finished { id: String, kind: JobKind },
+}
+
+/// Handed to a running job to report progress and keep its journal entry current.
+#[derive(Clone)]
+pub struct JobCtx {
+    cell: Arc<Cell>,
+    journal: Journal,
+}
+
+impl JobCtx {
+    pub fn update(&self, f: impl FnOnce(&mut Job)) {
+        self.cell.tx.send_modify(|j| {
+            f(j);
+            j.activity += 1;
+        });
+    }
+    /// Change and write to the journal (for what a restart needs).
+    pub fn update_journaled(&self, f: impl FnOnce(&mut Job)) {
+        self.update(f);
+        self.journal.save(&self.cell.tx.borrow());
+    }
+    pub fn progress(&self, pct: Option<f64>, message: impl Into<String>) {
+        let message = message.into();
+        self.update(|j| {
+            if pct.is_some() {
+                j.progress_pct = pct.map(|p| p.clamp(0.0, 100.0));
+            }
+            j.message = message;
+        });
+    }
+    /// Change a generation's own data and journal it (no-op for other kinds).
+    pub fn journal_generation(&self, f: impl FnOnce(&mut job::Generation)) {
+        self.update_journaled(|j| {
+            if let Work::Generate(g) = &mut j.work {
+                f(g)
+            }
+        });
+    }
+    /// Change an export's own data and journal it (no-op for other kinds).
+    pub fn journal_export(&self, f: impl FnOnce(&mut job::Export)) {
+        self.update_journaled(|j| {
+            if let Work::Export(e) = &mut j.work {
+                f(e)
+            }
+        });
+    }
+    /// Journal a `make_video`'s plan (no-op for other kinds).
+    pub fn journal_plan(&self, plan: results::VideoPlan) {
+        self.update_journaled(|j| {
+            if let Work::Video(v) = &mut j.work {
+                v.plan = plan
+            }
+        });
+    }
+    pub fn snapshot(&self) -> Job {
+        self.cell.tx.borrow().clone()
+    }
+    pub fn cancelled(&self) -> CancellationToken {
+        self.cell.cancel.clone()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl JobManager {
+    pub fn new(journal_dir: PathBuf) -> JobManager {
+        JobManager {
+            cells: Arc::default(),
+            journal: Journal::new(journal_dir),
+            owner: None,
+            events: tokio::sync::broadcast::channel(64).0,
+        }
+    }
+
+    /// Jobs started and finished from now on.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<JobEvent> {
+        self.events.subscribe()
+    }
+
+    /// Every change of a job this manager's owner may see, from now on.
+    pub fn watch(&self, id: &str) -> Option<watch::Receiver<Job>> {
+        self.cell(id).map(|c| c.tx.subscribe())
+    }
+
+    /// The jobs of another owner (an HTTP session), journaled in the same folder.
+    pub fn scoped(&self, owner: &str) -> JobManager {
+        JobManager {
+            cells: Arc::default(),
+            journal: self.journal.clone(),
+            owner: Some(owner.to_string()),
+            events: tokio::sync::broadcast::channel(64).0,
+        }
+    }
+
+    /// The cell of a job this manager's owner may see.
+    fn cell(&self, id: &str) -> Option<Arc<Cell>> {
+        let cell = lock(&self.cells).get(id).cloned()?;
+        let visible = cell.tx.borrow().owner == self.owner;
+        visible.then_some(cell)
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Start `work` as a job. It ends as `succeeded` with its value, `failed` with its error,
+    /// or `cancelled` when [`JobManager::cancel`] is called.
+    pub fn spawn<T, F, Fut>(&self, job: Job, work: F) -> Job
+    where
+        T: JobResult,
+        F: FnOnce(JobCtx) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, ToolError>> + Send + 'static,
+    {
+        match self.spawn_once(job, work) {
+            Spawned::Started(job) | Spawned::Existing(job) => job,
+        }
+    }
+
+    /// Like [`JobManager::spawn`], unless a job of the same kind already carries the new job's
+    /// `request_id`: then nothing starts and that job is returned. The check and the start
+    /// happen under one lock, so two calls with one key start one job.
+    pub fn spawn_once<T, F, Fut>(&self, mut job: Job, work: F) -> Spawned
+    where
+        T: JobResult,
+        F: FnOnce(JobCtx) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, ToolError>> + Send + 'static,
+    {
+        if job.owner.is_none() {
+            job.owner = self.owner.clone();
+        }
+        let (tx, _) = watch::channel(job.clone());
+        let cell = Arc::new(Cell {
+            tx,
+            cancel: CancellationToken::new(),
+            task: Mutex::new(None),
+        });
+        {
+            let mut cells = lock(&self.cells);
+            if let Some(key) = &job.request_id {
+                let same = cells.values().find(|c| {
+                    let j = c.tx.borrow();
+                    j.kind() == job.kind()
+                        && j.request_id.as_ref() == Some(key)
+                        && j.owner == job.owner
+                });
+                if let Some(existing) = same {
+                    return Spawned::Existing(existing.tx.borrow().clone());
+                }
+            }
+            cells.insert(job.id.clone(), cell.clone());
+        }
+        self.journal.save(&job);
+        let _ = self.events.send(JobEvent::Started {
+            id: job.id.clone(),
+            kind: job.kind(),
+        });
+        let ctx = JobCtx {
+            cell: cell.clone(),
+            journal: self.journal.clone(),
+        };
+        let journal = self.journal.clone();
+        let task_cell = cell.clone();
+        let manager = self.clone();
+        let handle = tokio::spawn(async move {
+            let cell = task_cell;
+            let cancel = cell.cancel.clone();
+            let outcome = tokio::select! {
+                r = work(ctx) => Some(r),
+                _ = cancel.cancelled() => None,
+            };
+            cell.tx.send_modify(|j| {
+                j.finished_at = Some(Utc::now());
+                j.activity += 1;
+                match outcome {
+                    Some(Ok(result)) => match T::outcome_mut(&mut j.work) {
+                        Some(slot) => {
+                            *slot = Outcome::Succeeded { result };
+                            j.progress_pct = j.progress_pct.map(|_| 100.0);
+                            j.message = "done".into();
+                        }
+                        // Unreachable by construction: each kind's work returns its own result.
+                        None => {
+                            let e = ToolError::new(
+                                crate::errors::Code::Internal,
+                                "a job finished with another kind's result",
+                            );
+                            j.message = e.message.clone();
+                            j.work.end(Ended::Failed(e));
+                        }
+                    },
+                    Some(Err(e)) => {
+                        j.message = e.message.clone();
+                        j.work.end(Ended::Failed(e));
+                    }
+                    None => {
+                        j.message = "cancelled".into();
+                        j.work.end(Ended::Cancelled);
+                    }
+                }
+                // Needed only to recover a running generation: a finished job drops it.
+                if let Work::Generate(g) = &mut j.work {
+                    g.state_before = None;
+                }
+            });
+            journal.save(&cell.tx.borrow());
+            let (id, kind) = {
+                let j = cell.tx.borrow();
+                (j.id.clone(), j.kind())
+            };
+            let _ = manager.events.send(JobEvent::Finished { id, kind });
+            manager.prune();
+        });
+        *lock(&cell.task) = Some(handle);
+        Spawned::Started(job)
+    }
+
+    /// Stop every job task without recording an outcome: the journal keeps them `running`, so
+    /// the next start resumes them (what a kill does, done tidily).
+    pub async fn shutdown(&self) {
+        let tasks: Vec<_> = lock(&self.cells)
+            .values()
+            .filter_map(|c| lock(&c.task).take())
+            .collect();
+        for t in &tasks {
+            t.abort();
+        }
+        // Wait until each task has really stopped (one running on another thread stops at its
+        // next await), so nothing writes to the journal after this returns.
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Keep the newest [`journal::KEEP_FINISHED`] finished jobs, in memory and in the journal.
+    pub fn prune(&self) {
+        let mut cells = lock(&self.cells);
+        let mut finished: Vec<(DateTime<Utc>, String)> = cells
+            .values()
+            .filter_map(|c| {
+                let j = c.tx.borrow();
+                j.status()
+                    .is_finished()
+                    .then(|| (j.created_at, j.id.clone()))
+            })
+            .collect();
+        if finished.len() <= journal::KEEP_FINISHED {
+            return;
+        }
+        finished.sort();
+        let drop = finished.len() - journal::KEEP_FINISHED;
+        for (_, id) in finished.into_iter().take(drop) {
+            cells.remove(&id);
+            self.journal.remove(&id);
+        }
+    }
+
+    /// How many jobs are held in memory.
+    pub fn held(&self) -> usize {
+        lock(&self.cells).len()
+    }
+
+    /// Register a finished job read from the journal (for `get_job`/`list_jobs`).
+    pub fn restore_finished(&self, job: Job) {
+        let (tx, _) = watch::channel(job.clone());
+        lock(&self.cells).insert(
+            job.id,
+            Arc::new(Cell {
+                tx,
+                cancel: CancellationToken::new(),
+                task: Mutex::new(None),
+            }),
+        );
+    }
+
+    pub fn get(&self, id: &str) -> Option<Job> {
+        self.cell(id).map(|c| c.tx.borrow().clone())
+    }
+
+    /// Recent jobs, newest first, without the state snapshots a running generation keeps.
+    pub fn list(&self) -> Vec<Job> {
+        let mut v: Vec<Job> = lock(&self.cells)
+            .values()
+            .map(|c| c.tx.borrow().light())
+            .filter(|j| j.owner == self.owner)
+            .collect();
+        v.sort_by_key(|j| std::cmp::Reverse(j.created_at));
+        v
+    }
+
+    /// The job of this kind started with this idempotency key, if any.
+    pub fn by_request(&self, kind: JobKind, request_id: &str) -> Option<Job> {
+        lock(&self.cells).values().find_map(|c| {
+            let j = c.tx.borrow();
+            (j.kind() == kind
+                && j.request_id.as_deref() == Some(request_id)
+                && j.owner == self.owner)
+                .then(|| j.clone())
+        })
+    }
+
+    /// The generation running in a session, if any (one at a time per session).
+    pub fn running_generation(&self, session_id: nemo_client::SessionId) -> Option<Job> {
+        self.list().into_iter().find(|j| {
+            j.status() == JobStatus::Running
+                && j.generation_data()
+                    .is_some_and(|g| g.session_id == Some(session_id))
+        })
+    }
+
+    /// Stop a job; returns it as it was, or `None` if unknown.
+    pub fn cancel(&self, id: &str) -> Option<Job> {
+        let cell = self.cell(id)?;
+        cell.cancel.cancel();
+        let job = cell.tx.borrow().clone();
+        Some(job)
+    }
+
+    /// Wait until the job finishes, `max` passes, or `stop` fires; `on_tick` is called on each
+    /// change and at least every `tick` (for progress notifications).
+    pub async fn wait<F, Fut>(
+        &self,
+        id: &str,
+        max: Duration,
+        tick: Duration,
+        stop: &CancellationToken,
+        mut on_tick: F,
+    ) -> Option<Job>
+    where
+        F: FnMut(Job) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let cell = self.cell(id)?;
+        let mut rx = cell.tx.subscribe();
+        let deadline = tokio::time::Instant::now() + max;
+        let mut ticker = tokio::time::interval(tick.max(Duration::from_millis(10)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let job = rx.borrow_and_update().clone();
+            if job.status().is_finished() {
+                return Some(job);
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return Some(job),
+                _ = tokio::time::sleep_until(deadline) => return Some(rx.borrow().clone()),
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return Some(rx.borrow().clone());
+                    }
+                    let now = rx.borrow().clone();
+                    on_tick(now).await;
+                }
+                _ = ticker.tick() => on_tick(job).await,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload_result() -> results::UploadResult {
+        results::UploadResult {
+            uploaded: Vec::new(),
+            already_present: vec!["a.png".into()],
+            rejected: Vec::new(),
+            project_media: 1,
+            notice: None,
+            credits_spent: 0,
+            next_step: "generate".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn jobs_finish_wait_and_cancel() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = JobManager::new(dir.path().to_path_buf());
+        let job = m.spawn(Job::upload(vec!["a.png".into()]), |ctx| async move {
+            ctx.progress(Some(50.0), "half");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(upload_result())
+        });
+        let stop = CancellationToken::new();
+        let mut ticks = 0;
+        let done = m
+            .wait(
+                &job.id,
+                Duration::from_secs(5),
+                Duration::from_millis(10),
+                &stop,
+                |_| {
+                    ticks += 1;
+                    async {}
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(done.status(), JobStatus::Succeeded);
+        let Work::Upload(u) = &done.work else {
+            panic!("an upload job is an upload: {done:?}")
+        };
+        assert_eq!(u.outcome.result(), Some(&upload_result()));
+        assert_eq!(done.progress_pct, Some(100.0));
+        assert!(ticks > 0);
+        // Bounded wait returns a running job.
+        let slow = m.spawn(Job::export(), |_| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Err::<results::ExportResult, _>(ToolError::new(crate::errors::Code::Internal, "never"))
+        });
+        let r = m
+            .wait(
+                &slow.id,
+                Duration::from_millis(30),
+                Duration::from_millis(10),
+                &stop,
+                |_| async {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status(), JobStatus::Running);
+        // A cancelled caller stops waiting at once; the job runs on.
+        let caller = CancellationToken::new();
+        caller.cancel();
+        let r = m
+            .wait(
+                &slow.id,
+                Duration::from_secs(30),
+                Duration::from_secs(1),
+                &caller,
+                |_| async {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status(), JobStatus::Running);
+        m.cancel(&slow.id).unwrap();
+        let r = m
+            .wait(
+                &slow.id,
+                Duration::from_secs(5),
+                Duration::from_millis(10),
+                &stop,
+                |_| async {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status(), JobStatus::Cancelled);
+        // All journaled; a torn file is skipped.
+        std::fs::write(dir.path().join("torn.json"), b"{\"id\":").unwrap();
+        let loaded = m.journal().load_all(dir.path());
+        assert_eq!(loaded.len(), 2);
+        assert!(loaded.iter().all(|j| j.status().is_finished()));
+        // Finished jobs are pruned to the newest KEEP_FINISHED, in memory and on disk.
+        for _ in 0..(journal::KEEP_FINISHED + 20) {
+            let j = m.spawn(Job::upload(Vec::new()), |_| async { Ok(upload_result()) });
+            m.wait(
+                &j.id,
+                Duration::from_secs(5),
+                Duration::from_secs(1),
+                &stop,
+                |_| async {},
+            )
+            .await
+            .unwrap();
+        }
+        assert_eq!(m.held(), journal::KEEP_FINISHED);
+        assert_eq!(
+            m.journal().load_all(dir.path()).len(),
+            journal::KEEP_FINISHED
+        );
+    }
+}

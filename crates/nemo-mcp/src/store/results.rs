@@ -1,0 +1,208 @@
+//! The typed results of each kind of job: what a finished job holds, what its tool's
+//! `outputSchema` describes, and what views and texts are built from.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// How the instruction reached NemoVideo and how its outcome was learnt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Sent once; the turn streamed to its end.
+    Streamed,
+    /// Sent once; the stream broke or closed before the turn ended, so the outcome was read
+    /// from the project state.
+    StreamCut,
+    /// The request failed after it may have arrived (a 5xx, a reset, no answer); the outcome was
+    /// read from the project state. It was not sent again.
+    Unconfirmed,
+}
+
+/// The result of a finished generation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GenerateResult {
+    /// NemoVideo's reply (may be empty).
+    pub reply: String,
+    /// What changed on the timeline.
+    pub changes: String,
+    pub changed: bool,
+    /// The timeline after, in one line.
+    pub timeline: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    pub exportable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits_spent: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits_left: Option<i64>,
+    /// streamed, stream_cut or unconfirmed: how the outcome was learnt (never by sending
+    /// again).
+    #[schemars(with = "String")]
+    pub delivery: Delivery,
+    /// Read from the project state: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<String>,
+    /// A lost project was replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    pub next_step: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExportResult {
+    /// Absolute path of the saved MP4.
+    pub path: String,
+    /// NemoVideo's URL of the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub size_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    #[schemars(skip)]
+    pub render_id: String,
+    /// Opens the project in a browser.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_link: Option<String>,
+    /// Exports are free (always 0).
+    #[schemars(skip)]
+    pub credits_spent: i64,
+}
+
+/// An input that was not uploaded, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RejectedInput {
+    pub input: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UploadedItem {
+    pub input: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_type: Option<String>,
+    #[schemars(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[schemars(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u64>,
+    #[schemars(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    #[schemars(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+}
+
+impl UploadedItem {
+    pub fn new(input: String, asset: nemo_client::state::AssetInfo) -> UploadedItem {
+        UploadedItem {
+            input,
+            filename: asset.filename,
+            file_type: asset.file_type,
+            url: asset.url,
+            width: asset.width,
+            height: asset.height,
+            duration_s: asset.duration_s,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UploadResult {
+    pub uploaded: Vec<UploadedItem>,
+    /// Already in this project (same bytes, or same URL): not sent again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub already_present: Vec<String>,
+    pub rejected: Vec<RejectedInput>,
+    /// Media in the project now.
+    pub project_media: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    /// Uploads are free (always 0).
+    #[schemars(skip)]
+    pub credits_spent: i64,
+    pub next_step: String,
+}
+
+/// What the job still has to do, and the steps it started (journaled).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoPlan {
+    pub instruction: String,
+    pub language: String,
+    pub export: bool,
+    pub cost_kind: crate::credits::CostKind,
+    #[serde(default)]
+    pub upload: Option<String>,
+    #[serde(default)]
+    pub generate: Option<String>,
+    #[serde(default)]
+    pub export_job: Option<String>,
+}
+
+impl VideoPlan {
+    /// The steps started so far, in order.
+    pub fn steps(&self) -> impl Iterator<Item = &String> {
+        [&self.upload, &self.generate, &self.export_job]
+            .into_iter()
+            .flatten()
+    }
+}
+
+/// The three results in one.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct VideoResult {
+    /// The saved MP4 (absent when not exported).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+    /// NemoVideo's reply.
+    pub reply: String,
+    pub changes: String,
+    pub timeline: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits_spent: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits_left: Option<i64>,
+    /// Files and URLs sent.
+    pub uploaded: usize,
+    /// Already in the project: not sent again.
+    pub already_present: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<RejectedInput>,
+    /// Why there is no MP4, or how the outcome was learnt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    /// The export step (its resource: nemo://exports/{export_job}).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub export_job: Option<String>,
+    pub next_step: String,
+}
+
+/// A `generate` instruction answered here without the AI (nothing sent, nothing charged).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoutedAnswer {
+    /// export, credits, status or upload.
+    pub routed_as: String,
+    pub answer: String,
+    /// The tool to call for it.
+    pub tool: String,
+    /// false: not sent to NemoVideo.
+    #[schemars(skip)]
+    pub sent: bool,
+    #[schemars(skip)]
+    pub credits_spent: i64,
+}
+
+/// What `generate` answers when done: the edit's outcome, or (for an instruction that is
+/// only an export, credits, status or upload request) the answer given here, free.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum GenerateOutput {
+    Edited(GenerateResult),
+    NotSent(RoutedAnswer),
+}
