@@ -1,10 +1,13 @@
 //! What every tool call shares: the NemoVideo client, the settings and the jobs.
 
-use crate::errors::ToolError;
+use crate::errors::{Code, ToolError};
+use crate::projects::{check_file, MediaRecord, MediaSource, Restore, Restored};
 use crate::settings::Settings;
 use crate::store::JobManager;
+use nemo_client::{validate, Error};
 use nemo_client::{Client, SessionId};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 pub struct App {
     pub client: Client,
@@ -36,6 +39,20 @@ impl App {
             jobs: self.jobs.scoped(owner),
             projects: self.projects.clone(),
         })
+    }
+
+    /// What to tell a user who needs more credits.
+    pub fn more_credits_step(&self) -> String {
+        crate::credits::more_credits_step(self.client.register_url(), &self.settings.client.web_url)
+    }
+
+    /// The cost estimate for an instruction, from this account's recent turns.
+    pub fn estimate(&self, instruction: &str) -> crate::credits::Estimate {
+        let past = self.jobs.list().into_iter().filter_map(|j| {
+            let kind = j.generation_data()?.cost_kind?;
+            Some((kind, j.credits_spent()?))
+        });
+        crate::credits::estimate(instruction, past)
     }
 
     pub fn err(&self, e: &nemo_client::Error) -> ToolError {
@@ -72,5 +89,181 @@ impl App {
             .await
             .map(|s| s.session_id)
             .map_err(|e| self.err(&e))
+    }
+}
+
+impl App {
+    /// Replace the lost project `lost` with a new one holding the same media. With
+    /// [`Restore::All`], when any recorded file moved or changed, nothing is created and the
+    /// error lists what is missing; a URL that fails is reported the same way.
+    pub async fn restore_project(
+        &self,
+        lost: SessionId,
+        need: Restore,
+    ) -> Result<Restored, ToolError> {
+        let _guard = self.projects.lock.lock().await;
+        // Another call may have restored it meanwhile.
+        if let Ok(current) = self.client.session(None).await {
+            if current.session_id != lost {
+                return Ok(Restored {
+                    session: current.session_id,
+                    restored: 0,
+                    missing: Vec::new(),
+                });
+            }
+        }
+        let records = self.projects.media(lost);
+        let mut missing = Vec::new();
+        let mut files = Vec::new();
+        let mut urls = Vec::new();
+        for r in &records {
+            match &r.source {
+                MediaSource::File { path } => {
+                    match check_file(path.clone(), r.sha256.clone()).await {
+                        Ok(()) => files.push(r.clone()),
+                        Err(why) => missing.push(why),
+                    }
+                }
+                MediaSource::Url { url } => urls.push(url.clone()),
+            }
+        }
+        let not_restored = |missing: &[String]| {
+            ToolError::new(
+                Code::ProjectNotRestored,
+                format!(
+                    "NemoVideo has lost the project {lost}, and its media cannot all be uploaded again, so nothing was sent (nothing was charged). Missing: {}",
+                    missing.join("; ")
+                ),
+            )
+            .next("ask the user for the missing files, upload them with upload_media, then call generate again")
+        };
+        if need == Restore::All && !missing.is_empty() {
+            return Err(not_restored(&missing));
+        }
+        let session = self
+            .client
+            .replace_session(lost)
+            .await
+            .map_err(|e| self.err(&e))?
+            .session_id;
+        let mut restored = Vec::new();
+        let limit = self.settings.client.profile.max_upload_bytes();
+        let mut media = Vec::new();
+        for r in &files {
+            if let MediaSource::File { path } = &r.source {
+                let p = path.clone();
+                // Opening may block (a slow disk, a network mount): off the async workers.
+                let checked =
+                    tokio::task::spawn_blocking(move || validate::validate_media_file(&p, limit))
+                        .await
+                        .unwrap_or_else(|e| Err(validate::Rejection::Unreadable(e.to_string())));
+                match checked {
+                    Ok(m) => media.push((r.clone(), m)),
+                    Err(why) => missing.push(format!("{} ({why})", path.display())),
+                }
+            }
+        }
+        if !media.is_empty() {
+            let list: Vec<_> = media.iter().map(|(_, m)| m.clone()).collect();
+            let up = self
+                .client
+                .upload_files(&list, None)
+                .await
+                .map_err(|e| self.err(&e))?;
+            for (i, (record, m)) in media.into_iter().enumerate() {
+                restored.push(MediaRecord {
+                    size: Some(m.size),
+                    sha256: up.hashes.get(i).cloned().or(record.sha256),
+                    asset: up.assets.get(i).and_then(|a| a.url.clone()),
+                    source: record.source,
+                });
+            }
+        }
+        for url in urls {
+            match self.client.upload_urls(std::slice::from_ref(&url)).await {
+                Ok(up) => restored.push(MediaRecord {
+                    asset: up.assets.first().and_then(|a| a.url.clone()),
+                    source: MediaSource::Url { url },
+                    sha256: None,
+                    size: None,
+                }),
+                Err(e) => missing.push(format!("{url} ({e})")),
+            }
+        }
+        let count = restored.len();
+        self.projects.record_locked(session, restored);
+        if need == Restore::All && !missing.is_empty() {
+            return Err(not_restored(&missing));
+        }
+        Ok(Restored {
+            session,
+            restored: count,
+            missing,
+        })
+    }
+
+    /// Run `op` on the current project; if the backend lost it, restore what can be restored
+    /// and run `op` once more. The notice tells the user what happened.
+    pub async fn in_project<T, F, Fut>(&self, op: F) -> Result<(T, Option<String>), ToolError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = nemo_client::Result<T>>,
+    {
+        match op().await {
+            Ok(v) => Ok((v, None)),
+            Err(Error::SessionLost {
+                session: Some(lost),
+                ..
+            }) => {
+                let r = self.restore_project(lost, Restore::Possible).await?;
+                let v = op().await.map_err(|e| self.err(&e))?;
+                Ok((v, Some(r.notice(lost))))
+            }
+            Err(e) => Err(self.err(&e)),
+        }
+    }
+}
+
+/// The most MCP sessions with a project of their own held at once (least recently used go).
+const MAX_SESSIONS: usize = 512;
+
+/// One project per MCP session, made on first use.
+#[derive(Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<String, (Arc<App>, u64)>>,
+    clock: std::sync::atomic::AtomicU64,
+}
+
+impl Sessions {
+    /// The project of this MCP session, forked from `base` on first use.
+    pub fn app(&self, base: &Arc<App>, session: &str) -> Arc<App> {
+        let now = self
+            .clock
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((app, used)) = map.get_mut(session) {
+            *used = now;
+            return app.clone();
+        }
+        if map.len() >= MAX_SESSIONS {
+            if let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        let app = base.fork(session);
+        map.insert(session.to_string(), (app.clone(), now));
+        app
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }

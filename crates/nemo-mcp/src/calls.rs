@@ -118,14 +118,16 @@ pub(crate) async fn agree_to_spend(
     instruction: &str,
     max_credits: Option<i64>,
 ) -> Result<crate::credits::Estimate, ToolError> {
-    let estimate = crate::credits::estimate(app, instruction);
+    let estimate = app.estimate(instruction);
     let available = app
         .client
         .credits()
         .await
         .map_err(|e| app.err(&e))?
         .available;
-    if let Err(e) = crate::credits::guard(app, &estimate, max_credits, available) {
+    if let Err(e) = crate::credits::guard(&estimate, max_credits, available, || {
+        app.more_credits_step()
+    }) {
         if e.code == Code::OutOfCredits {
             if let Some(url) = app.client.register_url() {
                 crate::confirm::show_link(&ctx.peer, &url);
@@ -141,7 +143,7 @@ pub(crate) async fn agree_to_spend(
 
 pub(crate) fn credits_view(app: &App, c: nemo_client::Credits) -> CreditsView {
     let low = c.available < crate::credits::LOW_CREDITS;
-    let next_step = low.then(|| crate::credits::more_credits_step(app));
+    let next_step = low.then(|| app.more_credits_step());
     CreditsView {
         available: c.available,
         frozen: c.frozen,

@@ -1,9 +1,7 @@
 //! What a `generate` will cost, before it is sent: the guard that refuses an instruction the
 //! user cannot or did not agree to pay for, and the links a user needs when credits run low.
 
-use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::store::JobStatus;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -63,19 +61,14 @@ pub struct Estimate {
 }
 
 /// The estimate for an instruction: the most this account's recent turns of the same kind
-/// cost (what it pays is what it will likely pay again), else the contract's figure.
-pub fn estimate(app: &App, instruction: &str) -> Estimate {
+/// cost (what it pays is what it will likely pay again), else the contract's figure. `past`:
+/// the kind and cost of recent finished turns, newest first.
+pub fn estimate(instruction: &str, past: impl IntoIterator<Item = (CostKind, i64)>) -> Estimate {
     let kind = CostKind::of(instruction);
-    let spent: Vec<i64> = app
-        .jobs
-        .list()
+    let spent: Vec<i64> = past
         .into_iter()
-        .filter(|j| {
-            j.status() == JobStatus::Succeeded
-                && j.generation_data().and_then(|g| g.cost_kind) == Some(kind)
-        })
-        .filter_map(|j| j.credits_spent())
-        .filter(|&c| c > 0)
+        .filter(|&(k, c)| k == kind && c > 0)
+        .map(|(_, c)| c)
         .take(5)
         .collect();
     match spent.iter().max() {
@@ -97,23 +90,20 @@ pub fn estimate(app: &App, instruction: &str) -> Estimate {
 
 /// Where to get more credits: the registration link for anonymous accounts (more free
 /// credits), else the web site's top-up.
-pub fn more_credits_step(app: &App) -> String {
-    match app.client.register_url() {
+pub fn more_credits_step(register_url: Option<String>, web_url: &str) -> String {
+    match register_url {
         Some(url) => format!("give the user this registration link for more free credits: {url}"),
-        None => format!(
-            "the user can top up credits at {}",
-            app.settings.client.web_url
-        ),
+        None => format!("the user can top up credits at {web_url}"),
     }
 }
 
 /// Refuse, before anything is sent, an instruction whose estimated cost is above the caller's
 /// `max_credits` or above what the account has.
 pub fn guard(
-    app: &App,
     estimate: &Estimate,
     max_credits: Option<i64>,
     available: i64,
+    more_credits: impl FnOnce() -> String,
 ) -> Result<(), ToolError> {
     let what = format!(
         "this instruction would cost about {} credits ({})",
@@ -134,7 +124,7 @@ pub fn guard(
             Code::OutOfCredits,
             format!("{what}, and {available} are available; nothing was sent"),
         )
-        .next(more_credits_step(app)));
+        .next(more_credits()));
     }
     Ok(())
 }

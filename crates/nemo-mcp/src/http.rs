@@ -6,16 +6,15 @@
 //! server binds to loopback unless told otherwise, and each MCP session works on its own
 //! project: one host never sees or edits another's video.
 
-use crate::app::App;
+use crate::app::{App, Sessions};
 use crate::server::NemoServer;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// How `--http` is secured.
 #[derive(Debug, Clone)]
@@ -27,50 +26,6 @@ pub struct HttpOptions {
     pub token_file: PathBuf,
     /// Serve on a non-loopback address (`--allow-remote`).
     pub allow_remote: bool,
-}
-
-/// The most MCP sessions with a project of their own held at once (least recently used go).
-const MAX_SESSIONS: usize = 512;
-
-/// One project per MCP session, made on first use.
-#[derive(Default)]
-pub struct Sessions {
-    map: Mutex<HashMap<String, (Arc<App>, u64)>>,
-    clock: std::sync::atomic::AtomicU64,
-}
-
-impl Sessions {
-    /// The project of this MCP session, forked from `base` on first use.
-    pub fn app(&self, base: &Arc<App>, session: &str) -> Arc<App> {
-        let now = self
-            .clock
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((app, used)) = map.get_mut(session) {
-            *used = now;
-            return app.clone();
-        }
-        if map.len() >= MAX_SESSIONS {
-            if let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone())
-            {
-                map.remove(&oldest);
-            }
-        }
-        let app = base.fork(session);
-        map.insert(session.to_string(), (app.clone(), now));
-        app
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Read the token from `path`, or make a new random one there (mode 0600).

@@ -111,12 +111,6 @@ pub fn parse_argument(value: &str) -> Option<String> {
     ok.then(|| v.replace('_', "-"))
 }
 
-/// The language of a project a message may create: the instruction's, else the configured one
-/// (a project created by a message speaks the message's language).
-pub fn for_project(instruction: &str, app: &crate::app::App) -> String {
-    of_instruction(instruction, &app.settings.client.language)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,7 @@
 //! One private JSON file per project under `state/projects/`, listing each upload: where it came
 //! from (a local path or a URL), the SHA-256 of the bytes sent, and what the backend called it.
 
-use crate::app::App;
-use crate::errors::{Code, ToolError};
-use nemo_client::{validate, Error, SessionId};
+use nemo_client::SessionId;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -53,7 +51,7 @@ struct ProjectFile {
 pub struct Ledger {
     dir: PathBuf,
     /// Serialises read-modify-write of the files and whole restorations.
-    lock: tokio::sync::Mutex<()>,
+    pub(crate) lock: tokio::sync::Mutex<()>,
 }
 
 impl Ledger {
@@ -80,7 +78,7 @@ impl Ledger {
         self.record_locked(session, items);
     }
 
-    fn record_locked(&self, session: SessionId, items: Vec<MediaRecord>) {
+    pub(crate) fn record_locked(&self, session: SessionId, items: Vec<MediaRecord>) {
         let mut media = self.media(session);
         for item in items {
             if !media
@@ -139,7 +137,7 @@ impl Restored {
 }
 
 /// Why a recorded file can no longer be sent as it was.
-async fn check_file(path: PathBuf, sha256: Option<String>) -> Result<(), String> {
+pub(crate) async fn check_file(path: PathBuf, sha256: Option<String>) -> Result<(), String> {
     tokio::task::spawn_blocking(move || {
         if !path.is_file() {
             return Err(format!("{} (moved or deleted)", path.display()));
@@ -155,136 +153,4 @@ async fn check_file(path: PathBuf, sha256: Option<String>) -> Result<(), String>
     })
     .await
     .unwrap_or_else(|e| Err(format!("checking a file failed: {e}")))
-}
-
-impl App {
-    /// Replace the lost project `lost` with a new one holding the same media. With
-    /// [`Restore::All`], when any recorded file moved or changed, nothing is created and the
-    /// error lists what is missing; a URL that fails is reported the same way.
-    pub async fn restore_project(
-        &self,
-        lost: SessionId,
-        need: Restore,
-    ) -> Result<Restored, ToolError> {
-        let _guard = self.projects.lock.lock().await;
-        // Another call may have restored it meanwhile.
-        if let Ok(current) = self.client.session(None).await {
-            if current.session_id != lost {
-                return Ok(Restored {
-                    session: current.session_id,
-                    restored: 0,
-                    missing: Vec::new(),
-                });
-            }
-        }
-        let records = self.projects.media(lost);
-        let mut missing = Vec::new();
-        let mut files = Vec::new();
-        let mut urls = Vec::new();
-        for r in &records {
-            match &r.source {
-                MediaSource::File { path } => {
-                    match check_file(path.clone(), r.sha256.clone()).await {
-                        Ok(()) => files.push(r.clone()),
-                        Err(why) => missing.push(why),
-                    }
-                }
-                MediaSource::Url { url } => urls.push(url.clone()),
-            }
-        }
-        let not_restored = |missing: &[String]| {
-            ToolError::new(
-                Code::ProjectNotRestored,
-                format!(
-                    "NemoVideo has lost the project {lost}, and its media cannot all be uploaded again, so nothing was sent (nothing was charged). Missing: {}",
-                    missing.join("; ")
-                ),
-            )
-            .next("ask the user for the missing files, upload them with upload_media, then call generate again")
-        };
-        if need == Restore::All && !missing.is_empty() {
-            return Err(not_restored(&missing));
-        }
-        let session = self
-            .client
-            .replace_session(lost)
-            .await
-            .map_err(|e| self.err(&e))?
-            .session_id;
-        let mut restored = Vec::new();
-        let limit = self.settings.client.profile.max_upload_bytes();
-        let mut media = Vec::new();
-        for r in &files {
-            if let MediaSource::File { path } = &r.source {
-                let p = path.clone();
-                // Opening may block (a slow disk, a network mount): off the async workers.
-                let checked =
-                    tokio::task::spawn_blocking(move || validate::validate_media_file(&p, limit))
-                        .await
-                        .unwrap_or_else(|e| Err(validate::Rejection::Unreadable(e.to_string())));
-                match checked {
-                    Ok(m) => media.push((r.clone(), m)),
-                    Err(why) => missing.push(format!("{} ({why})", path.display())),
-                }
-            }
-        }
-        if !media.is_empty() {
-            let list: Vec<_> = media.iter().map(|(_, m)| m.clone()).collect();
-            let up = self
-                .client
-                .upload_files(&list, None)
-                .await
-                .map_err(|e| self.err(&e))?;
-            for (i, (record, m)) in media.into_iter().enumerate() {
-                restored.push(MediaRecord {
-                    size: Some(m.size),
-                    sha256: up.hashes.get(i).cloned().or(record.sha256),
-                    asset: up.assets.get(i).and_then(|a| a.url.clone()),
-                    source: record.source,
-                });
-            }
-        }
-        for url in urls {
-            match self.client.upload_urls(std::slice::from_ref(&url)).await {
-                Ok(up) => restored.push(MediaRecord {
-                    asset: up.assets.first().and_then(|a| a.url.clone()),
-                    source: MediaSource::Url { url },
-                    sha256: None,
-                    size: None,
-                }),
-                Err(e) => missing.push(format!("{url} ({e})")),
-            }
-        }
-        let count = restored.len();
-        self.projects.record_locked(session, restored);
-        if need == Restore::All && !missing.is_empty() {
-            return Err(not_restored(&missing));
-        }
-        Ok(Restored {
-            session,
-            restored: count,
-            missing,
-        })
-    }
-
-    /// Run `op` on the current project; if the backend lost it, restore what can be restored
-    /// and run `op` once more. The notice tells the user what happened.
-    pub async fn in_project<T, F, Fut>(&self, op: F) -> Result<(T, Option<String>), ToolError>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = nemo_client::Result<T>>,
-    {
-        match op().await {
-            Ok(v) => Ok((v, None)),
-            Err(Error::SessionLost {
-                session: Some(lost),
-                ..
-            }) => {
-                let r = self.restore_project(lost, Restore::Possible).await?;
-                let v = op().await.map_err(|e| self.err(&e))?;
-                Ok((v, Some(r.notice(lost))))
-            }
-            Err(e) => Err(self.err(&e)),
-        }
-    }
 }

@@ -26,7 +26,7 @@ pub struct NemoServer {
     /// The process's own project (stdio, and HTTP requests outside any MCP session).
     pub(crate) app: Arc<App>,
     /// Over `--http`: one project per MCP session.
-    sessions: Option<Arc<crate::http::Sessions>>,
+    sessions: Option<Arc<crate::app::Sessions>>,
     /// The least severe log level this client wants as `notifications/message`.
     pub(crate) log_level: Arc<std::sync::Mutex<crate::notices::LogLevel>>,
     /// Resources this client subscribed to.
@@ -91,7 +91,7 @@ impl NemoServer {
     }
 
     /// A server whose MCP sessions each get their own project (`--http`).
-    pub fn per_session(app: Arc<App>, sessions: Arc<crate::http::Sessions>) -> NemoServer {
+    pub fn per_session(app: Arc<App>, sessions: Arc<crate::app::Sessions>) -> NemoServer {
         NemoServer {
             sessions: Some(sessions),
             ..NemoServer::new(app)
@@ -343,7 +343,7 @@ impl NemoServer {
             Ok(e) => e,
             Err(e) => return fail(e),
         };
-        let language = crate::language::for_project(&instruction, app);
+        let language = crate::language::of_instruction(&instruction, &app.settings.client.language);
         let req = jobs::generation::Request {
             instruction,
             also_export: routed.also_export,
@@ -438,7 +438,7 @@ impl NemoServer {
             })
         });
         let job = Job::video(VideoPlan {
-            language: crate::language::for_project(&instruction, app),
+            language: crate::language::of_instruction(&instruction, &app.settings.client.language),
             instruction,
             export,
             cost_kind: estimate.kind,

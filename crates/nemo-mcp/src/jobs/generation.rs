@@ -227,7 +227,7 @@ async fn in_stream_failure(app: &App, p: &Prepared, message: &str) -> ToolError 
         spent.map_or("unknown".into(), |s| s.to_string())
     );
     match e {
-        Error::OutOfCredits { .. } => t.next_step = Some(crate::credits::more_credits_step(app)),
+        Error::OutOfCredits { .. } => t.next_step = Some(app.more_credits_step()),
         // The next generate finds the project lost before sending and restores it first.
         Error::SessionLost { .. } | Error::TokenInvalid { from_env: false } => {
             t.retryable = true;
@@ -318,10 +318,7 @@ async fn finish(
     let next_step = if !changed {
         let mut n = "nothing changed: rephrase the instruction more concretely (what to add or change, with lengths and texts), e.g. \"combine these images into a 30-second video with background music and text overlays\", and call generate again".to_string();
         if low {
-            n.push_str(&format!(
-                "; credits are low: {}",
-                crate::credits::more_credits_step(app)
-            ));
+            n.push_str(&format!("; credits are low: {}", app.more_credits_step()));
         }
         n
     } else if exportable && req.also_export {
