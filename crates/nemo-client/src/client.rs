@@ -392,49 +392,10 @@ impl Client {
         loop {
             let token = self.token().await?;
             let request = build(&self.inner.http, &token)?.headers(self.attribution_headers());
-            let sent = match replay {
-                // The wait for the response headers is bounded: a stall there may mean the
-                // backend took the message and is slow to answer, or that it never will.
-                Replay::Paid => match tokio::time::timeout(t.sse_headers, request.send()).await {
-                    Ok(r) => r.map_err(Error::paid_transport),
-                    Err(_) => Err(Error::Unconfirmed {
-                        message: format!(
-                            "no response within {} s",
-                            t.sse_headers.as_secs_f64().round()
-                        ),
-                    }),
-                },
-                _ => request.send().await.map_err(Error::transport),
-            };
-            let outcome = match sent {
-                Err(e) => Err(e),
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let is_json = resp
-                        .headers()
-                        .get(reqwest::header::CONTENT_TYPE)
-                        .and_then(|v| v.to_str().ok())
-                        .is_some_and(|v| v.contains("json"));
-                    if want == Want::Stream && (200..300).contains(&status) && !is_json {
-                        return Ok(Answer::Stream(resp));
-                    }
-                    let retry = retry_after(&resp);
-                    match crate::limits::read_body(resp, crate::limits::MAX_JSON_BYTES, t.idle)
-                        .await
-                    {
-                        Err(e) if replay == Replay::Paid => Err(Error::Unconfirmed {
-                            message: format!("HTTP {status}, then {e}"),
-                        }),
-                        Err(e) => Err(e),
-                        Ok(body) => match envelope::parse(status, &body, retry) {
-                            Ok(v) => return Ok(Answer::Json(v)),
-                            Err(f) => Ok(f),
-                        },
-                    }
-                }
-            };
+            let outcome = self.attempt(want, replay, request).await;
             let failure = match outcome {
-                Ok(f) => f,
+                Ok(Ok(answer)) => return Ok(answer),
+                Ok(Err(f)) => f,
                 // Only a transient failure is tried again; an unsafe answer is not a hiccup.
                 Err(e @ Error::Transient { .. }) if idempotent && attempt < t.get_attempts => {
                     tracing::debug!(attempt, "transient failure, retrying: {e}");
@@ -471,6 +432,50 @@ impl Client {
                 }
                 _ => return Err(self.failure_to_error(failure, source)),
             }
+        }
+    }
+
+    /// One attempt: the answer, the backend's refusal to weigh (`Ok(Err(failure))`), or an
+    /// error that ends the call (or, if transient and idempotent, is retried by the caller).
+    async fn attempt(
+        &self,
+        want: Want,
+        replay: Replay,
+        request: RequestBuilder,
+    ) -> Result<std::result::Result<Answer, Failure>> {
+        let t = &self.inner.config.timeouts;
+        let resp = match replay {
+            // The wait for the response headers is bounded: a stall there may mean the backend
+            // took the message and is slow to answer, or that it never will.
+            Replay::Paid => match tokio::time::timeout(t.sse_headers, request.send()).await {
+                Ok(r) => r.map_err(Error::paid_transport)?,
+                Err(_) => {
+                    return Err(Error::Unconfirmed {
+                        message: format!(
+                            "no response within {} s",
+                            t.sse_headers.as_secs_f64().round()
+                        ),
+                    })
+                }
+            },
+            _ => request.send().await.map_err(Error::transport)?,
+        };
+        let status = resp.status().as_u16();
+        let is_json = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json"));
+        if want == Want::Stream && (200..300).contains(&status) && !is_json {
+            return Ok(Ok(Answer::Stream(resp)));
+        }
+        let retry = retry_after(&resp);
+        match crate::limits::read_body(resp, crate::limits::MAX_JSON_BYTES, t.idle).await {
+            Err(e) if replay == Replay::Paid => Err(Error::Unconfirmed {
+                message: format!("HTTP {status}, then {e}"),
+            }),
+            Err(e) => Err(e),
+            Ok(body) => Ok(envelope::parse(status, &body, retry).map(Answer::Json)),
         }
     }
 

@@ -209,50 +209,58 @@ pub fn interpret(frame: &Frame, out: &mut Vec<AgentEvent>) {
             .unwrap_or_else(|| e.to_string());
         return out.push(AgentEvent::Error(msg));
     }
-    if let Some(t) = v.get("type").and_then(Value::as_str) {
-        let text = |k: &str| {
-            v.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let name = text("name");
-        match t {
-            "text" | "message" => {
-                let content = v
-                    .get("content")
-                    .or_else(|| v.get("text"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                if !content.is_empty() {
-                    out.push(AgentEvent::Text(content.to_string()));
-                }
-            }
-            "tool_call" | "toolCall" => out.push(AgentEvent::ToolCall {
-                name,
-                args: v
-                    .get("args")
-                    .or_else(|| v.get("arguments"))
-                    .cloned()
-                    .unwrap_or(Value::Null),
-            }),
-            "tool_result" | "toolResult" => out.push(AgentEvent::ToolResult {
-                name,
-                result: v.get("result").cloned().unwrap_or(Value::Null),
-            }),
-            "heartbeat" | "ping" => out.push(AgentEvent::Heartbeat),
-            "error" => out.push(AgentEvent::Error(text("message").if_empty(text("content")))),
-            _ => {}
-        }
-        return;
+    match v.get("type").and_then(Value::as_str) {
+        Some(t) => typed_event(&v, t, out),
+        None => adk_event(&v, out),
     }
-    // ADK events.
-    if let Some(code) = get(&v, "errorCode", "error_code") {
+}
+
+/// The `{"type": …}` form of an event.
+fn typed_event(v: &Value, t: &str, out: &mut Vec<AgentEvent>) {
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let name = text("name");
+    match t {
+        "text" | "message" => {
+            let content = v
+                .get("content")
+                .or_else(|| v.get("text"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !content.is_empty() {
+                out.push(AgentEvent::Text(content.to_string()));
+            }
+        }
+        "tool_call" | "toolCall" => out.push(AgentEvent::ToolCall {
+            name,
+            args: v
+                .get("args")
+                .or_else(|| v.get("arguments"))
+                .cloned()
+                .unwrap_or(Value::Null),
+        }),
+        "tool_result" | "toolResult" => out.push(AgentEvent::ToolResult {
+            name,
+            result: v.get("result").cloned().unwrap_or(Value::Null),
+        }),
+        "heartbeat" | "ping" => out.push(AgentEvent::Heartbeat),
+        "error" => out.push(AgentEvent::Error(text("message").if_empty(text("content")))),
+        _ => {}
+    }
+}
+
+/// An ADK event: an error code, or content parts (text, function calls and responses).
+fn adk_event(v: &Value, out: &mut Vec<AgentEvent>) {
+    if let Some(code) = get(v, "errorCode", "error_code") {
         let code = code
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| code.to_string());
-        let msg = get(&v, "errorMessage", "error_message")
+        let msg = get(v, "errorMessage", "error_message")
             .and_then(Value::as_str)
             .unwrap_or_default();
         return out.push(AgentEvent::Error(if msg.is_empty() {
@@ -280,37 +288,8 @@ pub fn interpret(frame: &Frame, out: &mut Vec<AgentEvent>) {
     for p in parts {
         if p.get("thought").and_then(Value::as_bool) == Some(true) {
             thoughts = true;
-            continue;
-        }
-        if let Some(text) = p.get("text").and_then(Value::as_str) {
-            if system && text.trim_start().starts_with("Error") {
-                out.push(AgentEvent::Error(
-                    text.trim_start()
-                        .trim_start_matches("Error:")
-                        .trim()
-                        .to_string(),
-                ));
-            } else if !partial && !text.is_empty() {
-                out.push(AgentEvent::Text(text.to_string()));
-            }
-        } else if let Some(call) = get(p, "functionCall", "function_call") {
-            out.push(AgentEvent::ToolCall {
-                name: call
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                args: call.get("args").cloned().unwrap_or(Value::Null),
-            });
-        } else if let Some(resp) = get(p, "functionResponse", "function_response") {
-            out.push(AgentEvent::ToolResult {
-                name: resp
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                result: resp.get("response").cloned().unwrap_or(Value::Null),
-            });
+        } else {
+            adk_part(p, partial, system, out);
         }
     }
     if out.len() == before {
@@ -319,6 +298,38 @@ pub fn interpret(frame: &Frame, out: &mut Vec<AgentEvent>) {
         }
         // Partial chunks, thoughts, user echoes: signs of life, nothing to show.
         out.push(AgentEvent::Heartbeat);
+    }
+}
+
+/// One content part of an ADK event (not a thought).
+fn adk_part(p: &Value, partial: bool, system: bool, out: &mut Vec<AgentEvent>) {
+    let name_of = |x: &Value| {
+        x.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    if let Some(text) = p.get("text").and_then(Value::as_str) {
+        if system && text.trim_start().starts_with("Error") {
+            out.push(AgentEvent::Error(
+                text.trim_start()
+                    .trim_start_matches("Error:")
+                    .trim()
+                    .to_string(),
+            ));
+        } else if !partial && !text.is_empty() {
+            out.push(AgentEvent::Text(text.to_string()));
+        }
+    } else if let Some(call) = get(p, "functionCall", "function_call") {
+        out.push(AgentEvent::ToolCall {
+            name: name_of(call),
+            args: call.get("args").cloned().unwrap_or(Value::Null),
+        });
+    } else if let Some(resp) = get(p, "functionResponse", "function_response") {
+        out.push(AgentEvent::ToolResult {
+            name: name_of(resp),
+            result: resp.get("response").cloned().unwrap_or(Value::Null),
+        });
     }
 }
 

@@ -112,21 +112,7 @@ impl App {
                 });
             }
         }
-        let records = self.projects.media(lost);
-        let mut missing = Vec::new();
-        let mut files = Vec::new();
-        let mut urls = Vec::new();
-        for r in &records {
-            match &r.source {
-                MediaSource::File { path } => {
-                    match check_file(path.clone(), r.sha256.clone()).await {
-                        Ok(()) => files.push(r.clone()),
-                        Err(why) => missing.push(why),
-                    }
-                }
-                MediaSource::Url { url } => urls.push(url.clone()),
-            }
-        }
+        let (files, urls, mut missing) = still_present(self.projects.media(lost)).await;
         let not_restored = |missing: &[String]| {
             ToolError::new(
                 Code::ProjectNotRestored,
@@ -146,6 +132,27 @@ impl App {
             .await
             .map_err(|e| self.err(&e))?
             .session_id;
+        let restored = self.reupload(files, urls, &mut missing).await?;
+        let count = restored.len();
+        self.projects.record_locked(session, restored);
+        if need == Restore::All && !missing.is_empty() {
+            return Err(not_restored(&missing));
+        }
+        Ok(Restored {
+            session,
+            restored: count,
+            missing,
+        })
+    }
+
+    /// Upload recorded media again into the current project; what fails is added to
+    /// `missing`.
+    async fn reupload(
+        &self,
+        files: Vec<MediaRecord>,
+        urls: Vec<String>,
+        missing: &mut Vec<String>,
+    ) -> Result<Vec<MediaRecord>, ToolError> {
         let mut restored = Vec::new();
         let limit = self.settings.client.profile.max_upload_bytes();
         let mut media = Vec::new();
@@ -190,16 +197,7 @@ impl App {
                 Err(e) => missing.push(format!("{url} ({e})")),
             }
         }
-        let count = restored.len();
-        self.projects.record_locked(session, restored);
-        if need == Restore::All && !missing.is_empty() {
-            return Err(not_restored(&missing));
-        }
-        Ok(Restored {
-            session,
-            restored: count,
-            missing,
-        })
+        Ok(restored)
     }
 
     /// Run `op` on the current project; if the backend lost it, restore what can be restored
@@ -266,4 +264,22 @@ impl Sessions {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The recorded files still as they were (same bytes) and the recorded URLs; what moved or
+/// changed is `missing`.
+async fn still_present(records: Vec<MediaRecord>) -> (Vec<MediaRecord>, Vec<String>, Vec<String>) {
+    let mut missing = Vec::new();
+    let mut files = Vec::new();
+    let mut urls = Vec::new();
+    for r in records {
+        match &r.source {
+            MediaSource::File { path } => match check_file(path.clone(), r.sha256.clone()).await {
+                Ok(()) => files.push(r),
+                Err(why) => missing.push(why),
+            },
+            MediaSource::Url { url } => urls.push(url.clone()),
+        }
+    }
+    (files, urls, missing)
 }

@@ -60,7 +60,6 @@ async fn demo(output_dir: Option<PathBuf>) -> Result<PathBuf, String> {
         .tempdir()
         .map_err(|e| e.to_string())?;
     let media = work.path().join("media");
-    std::fs::create_dir_all(&media).map_err(|e| e.to_string())?;
     let out = output_dir.unwrap_or_else(|| std::env::temp_dir().join("nemo-mcp-demo"));
     say("nemo-mcp demo: the quick edit against a built-in NemoVideo simulator (no network, no account)");
     let sim = nemo_sim::Sim::start(nemo_sim::SimConfig {
@@ -70,92 +69,12 @@ async fn demo(output_dir: Option<PathBuf>) -> Result<PathBuf, String> {
     .await
     .map_err(|e| format!("simulator: {e}"))?;
     say(&format!("1. simulator on {}", sim.base_url()));
-
-    let mut inputs = Vec::new();
-    let colors = [
-        [220, 80, 60],
-        [60, 160, 90],
-        [50, 110, 210],
-        [240, 190, 40],
-        [150, 70, 180],
-    ];
-    for (i, c) in colors.iter().enumerate() {
-        let p = media.join(format!("product-{}.png", i + 1));
-        std::fs::write(&p, sample_png(640, 480, *c, i as u32)).map_err(|e| e.to_string())?;
-        inputs.push(p);
-    }
-    let logo = media.join("logo.png");
-    std::fs::write(&logo, sample_png(320, 320, [20, 20, 20], 9)).map_err(|e| e.to_string())?;
-    inputs.push(logo);
+    let inputs = make_media(&media)?;
     say(&format!(
         "2. made five product photos and a logo in {}",
         media.display()
     ));
-
-    let mut client = nemo_client::Config::new(sim.base_url(), work.path().join("state"))
-        .with_web_url(sim.web_url())
-        .with_client_id_file(work.path().join("client_id"));
-    client.platform_override = Some("demo".into());
-    let mut settings = Settings::new(client, out.clone(), vec![media.clone()]);
-    settings.render_poll = Duration::from_millis(250);
-    settings.progress_every = Duration::from_millis(500);
-    let app = crate::App::new(settings)?;
-
-    let (server_io, client_io) = tokio::io::duplex(1 << 16);
-    let server = crate::NemoServer::new(app);
-    tokio::spawn(async move {
-        if let Ok(running) = server.serve(server_io).await {
-            let _ = running.waiting().await;
-        }
-    });
-    let peer = Printer::default()
-        .serve(client_io)
-        .await
-        .map_err(|e| format!("MCP client: {e}"))?;
-    let mut token = 0;
-    let mut call = async |name: &'static str, args: Value| -> Result<Value, String> {
-        token += 1;
-        let mut meta = RequestMetaObject::default();
-        meta.set_progress_token(ProgressToken(NumberOrString::Number(token)));
-        let mut params = CallToolRequestParams::new(name)
-            .with_arguments(args.as_object().cloned().unwrap_or_default());
-        params.meta = Some(meta);
-        let r = peer
-            .call_tool(params)
-            .await
-            .map_err(|e| format!("{name}: {e}"))?;
-        let body = r.structured_content.clone().unwrap_or(Value::Null);
-        if r.is_error == Some(true) {
-            return Err(format!(
-                "{name}: {}",
-                body["message"].as_str().unwrap_or("failed")
-            ));
-        }
-        let mut body = body;
-        // Follow a job that is still running, as a host would.
-        while body["status"] == "running" {
-            let id = body["job_id"].clone();
-            let r = peer
-                .call_tool(
-                    CallToolRequestParams::new("get_job").with_arguments(
-                        json!({"job_id": id})
-                            .as_object()
-                            .cloned()
-                            .unwrap_or_default(),
-                    ),
-                )
-                .await
-                .map_err(|e| format!("get_job: {e}"))?;
-            if r.is_error == Some(true) {
-                return Err(format!(
-                    "{name}: {}",
-                    r.structured_content.unwrap_or_default()["message"]
-                ));
-            }
-            body = r.structured_content.unwrap_or_default();
-        }
-        Ok(body)
-    };
+    let mut host = Host::connect(&sim, work.path(), out, media).await?;
 
     let paths: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let instruction =
@@ -163,11 +82,12 @@ async fn demo(output_dir: Option<PathBuf>) -> Result<PathBuf, String> {
     say(&format!(
         "3. make_video: the six images, \"{instruction}\" (upload, generate, export in one job)"
     ));
-    let first = call(
-        "make_video",
-        json!({"paths": paths, "instruction": instruction}),
-    )
-    .await?;
+    let first = host
+        .call(
+            "make_video",
+            json!({"paths": paths, "instruction": instruction}),
+        )
+        .await?;
     say(&format!(
         "   uploaded {} files; first cut saved to {}",
         first["result"]["uploaded"],
@@ -175,14 +95,17 @@ async fn demo(output_dir: Option<PathBuf>) -> Result<PathBuf, String> {
     ));
     print_generation(&first);
     say("4. generate: a refinement (\"add a title \\\"Spring Sale\\\"\")");
-    let g2 = call(
-        "generate",
-        json!({"instruction": "add a title \"Spring Sale\""}),
-    )
-    .await?;
+    let g2 = host
+        .call(
+            "generate",
+            json!({"instruction": "add a title \"Spring Sale\""}),
+        )
+        .await?;
     print_generation(&g2);
     say("5. export_video");
-    let e = call("export_video", json!({"filename": "spring-sale-promo"})).await?;
+    let e = host
+        .call("export_video", json!({"filename": "spring-sale-promo"}))
+        .await?;
     let path = PathBuf::from(
         e["result"]["path"]
             .as_str()
@@ -196,8 +119,103 @@ async fn demo(output_dir: Option<PathBuf>) -> Result<PathBuf, String> {
         started.elapsed().as_secs_f64()
     ));
     check_playable(&path);
-    let _ = peer.cancel().await;
+    let _ = host.peer.cancel().await;
     Ok(path)
+}
+
+/// Five product photos and a logo, as PNGs in `dir`.
+fn make_media(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let mut inputs = Vec::new();
+    let colors = [
+        [220, 80, 60],
+        [60, 160, 90],
+        [50, 110, 210],
+        [240, 190, 40],
+        [150, 70, 180],
+    ];
+    for (i, c) in colors.iter().enumerate() {
+        let p = dir.join(format!("product-{}.png", i + 1));
+        std::fs::write(&p, sample_png(640, 480, *c, i as u32)).map_err(|e| e.to_string())?;
+        inputs.push(p);
+    }
+    let logo = dir.join("logo.png");
+    std::fs::write(&logo, sample_png(320, 320, [20, 20, 20], 9)).map_err(|e| e.to_string())?;
+    inputs.push(logo);
+    Ok(inputs)
+}
+
+/// The MCP client side of the demo: calls tools as a host would, following running jobs.
+struct Host {
+    peer: rmcp::service::RunningService<RoleClient, Printer>,
+    token: i64,
+}
+
+impl Host {
+    /// This server, in-process over a pipe, against the simulator.
+    async fn connect(
+        sim: &nemo_sim::SimHandle,
+        work: &Path,
+        out: PathBuf,
+        media: PathBuf,
+    ) -> Result<Host, String> {
+        let mut client = nemo_client::Config::new(sim.base_url(), work.join("state"))
+            .with_web_url(sim.web_url())
+            .with_client_id_file(work.join("client_id"));
+        client.platform_override = Some("demo".into());
+        let mut settings = Settings::new(client, out, vec![media]);
+        settings.render_poll = Duration::from_millis(250);
+        settings.progress_every = Duration::from_millis(500);
+        let app = crate::App::new(settings)?;
+        let (server_io, client_io) = tokio::io::duplex(1 << 16);
+        let server = crate::NemoServer::new(app);
+        tokio::spawn(async move {
+            if let Ok(running) = server.serve(server_io).await {
+                let _ = running.waiting().await;
+            }
+        });
+        let peer = Printer::default()
+            .serve(client_io)
+            .await
+            .map_err(|e| format!("MCP client: {e}"))?;
+        Ok(Host { peer, token: 0 })
+    }
+
+    /// Call a tool (with a progress token) and wait for its job, as a host would.
+    async fn call(&mut self, name: &'static str, args: Value) -> Result<Value, String> {
+        self.token += 1;
+        let mut meta = RequestMetaObject::default();
+        meta.set_progress_token(ProgressToken(NumberOrString::Number(self.token)));
+        let mut params = CallToolRequestParams::new(name)
+            .with_arguments(args.as_object().cloned().unwrap_or_default());
+        params.meta = Some(meta);
+        let mut r = self
+            .peer
+            .call_tool(params)
+            .await
+            .map_err(|e| format!("{name}: {e}"))?;
+        loop {
+            let body = r.structured_content.clone().unwrap_or(Value::Null);
+            if r.is_error == Some(true) {
+                return Err(format!(
+                    "{name}: {}",
+                    body["message"].as_str().unwrap_or("failed")
+                ));
+            }
+            if body["status"] != "running" {
+                return Ok(body);
+            }
+            let args = json!({"job_id": body["job_id"]});
+            r = self
+                .peer
+                .call_tool(
+                    CallToolRequestParams::new("get_job")
+                        .with_arguments(args.as_object().cloned().unwrap_or_default()),
+                )
+                .await
+                .map_err(|e| format!("get_job: {e}"))?;
+        }
+    }
 }
 
 fn print_generation(v: &Value) {

@@ -67,6 +67,17 @@ async fn check(settings: &Settings) -> Report {
             return r;
         }
     };
+    check_reach(&client, c, &mut r).await;
+    if r.failures == 0 {
+        check_account(&client, c, &mut r).await;
+    } else {
+        r.warn("token", "not checked (the API is unreachable)");
+    }
+    check_folders(settings, &mut r);
+    r
+}
+
+async fn check_reach(client: &Client, c: &nemo_client::Config, r: &mut Report) {
     match client.ping().await {
         Ok(status) => r.ok(
             "API reachable",
@@ -84,69 +95,72 @@ async fn check(settings: &Settings) -> Report {
             );
         }
     }
-    if r.failures == 0 {
-        match client.credits().await {
-            Ok(credits) => {
-                match client.token_source() {
-                    TokenSource::Environment => r.ok("token", "NEMO_TOKEN accepted"),
-                    TokenSource::Anonymous => {
-                        let expiry = client
-                            .credentials()
-                            .await
-                            .and_then(|c| c.expires_at)
-                            .map(|e| format!(", expires {}", e.format("%Y-%m-%d %H:%M UTC")))
-                            .unwrap_or_default();
-                        r.ok("token", format!("anonymous token valid{expiry}"));
-                    }
-                }
-                if credits.available < 50 {
-                    let fix = client
-                        .register_url()
-                        .map(|u| format!("register for more: {u}"))
-                        .unwrap_or_else(|| format!("top up at {}", c.web_url));
-                    r.warn(
-                        "credits",
-                        format!(
-                            "{} available: less than one edit ({fix})",
-                            credits.available
-                        ),
-                    );
-                } else {
-                    r.ok(
-                        "credits",
-                        format!(
-                            "{} available, {} reserved",
-                            credits.available, credits.frozen
-                        ),
-                    );
+}
+
+/// The token, the credits and the project.
+async fn check_account(client: &Client, c: &nemo_client::Config, r: &mut Report) {
+    match client.credits().await {
+        Ok(credits) => {
+            match client.token_source() {
+                TokenSource::Environment => r.ok("token", "NEMO_TOKEN accepted"),
+                TokenSource::Anonymous => {
+                    let expiry = client
+                        .credentials()
+                        .await
+                        .and_then(|c| c.expires_at)
+                        .map(|e| format!(", expires {}", e.format("%Y-%m-%d %H:%M UTC")))
+                        .unwrap_or_default();
+                    r.ok("token", format!("anonymous token valid{expiry}"));
                 }
             }
-            Err(e @ nemo_client::Error::TokenInvalid { .. }) => {
-                r.fail(
-                    "token",
-                    &e,
-                    "set a valid NEMO_TOKEN, or unset it to use a free anonymous token",
+            if credits.available < crate::credits::LOW_CREDITS {
+                let fix = client
+                    .register_url()
+                    .map(|u| format!("register for more: {u}"))
+                    .unwrap_or_else(|| format!("top up at {}", c.web_url));
+                r.warn(
+                    "credits",
+                    format!(
+                        "{} available: less than one edit ({fix})",
+                        credits.available
+                    ),
+                );
+            } else {
+                r.ok(
+                    "credits",
+                    format!(
+                        "{} available, {} reserved",
+                        credits.available, credits.frozen
+                    ),
                 );
             }
-            Err(e) => r.fail(
+        }
+        Err(e @ nemo_client::Error::TokenInvalid { .. }) => {
+            r.fail(
                 "token",
                 &e,
-                "run doctor again later; if it persists, check NEMO_API_URL",
+                "set a valid NEMO_TOKEN, or unset it to use a free anonymous token",
+            );
+        }
+        Err(e) => r.fail(
+            "token",
+            &e,
+            "run doctor again later; if it persists, check NEMO_API_URL",
+        ),
+    }
+    if r.failures == 0 {
+        match client.session(None).await {
+            Ok(s) => r.ok("session", format!("project {}", s.session_id)),
+            Err(e) => r.fail(
+                "session",
+                e,
+                "start over with a new project (connect with new_project=true)",
             ),
         }
-        if r.failures == 0 {
-            match client.session(None).await {
-                Ok(s) => r.ok("session", format!("project {}", s.session_id)),
-                Err(e) => r.fail(
-                    "session",
-                    e,
-                    "start over with a new project (connect with new_project=true)",
-                ),
-            }
-        }
-    } else {
-        r.warn("token", "not checked (the API is unreachable)");
     }
+}
+
+fn check_folders(settings: &Settings, r: &mut Report) {
     match crate::jobs::export::check_output_dir(&settings.output_dir) {
         Ok(()) => r.ok(
             "output folder",
@@ -172,5 +186,4 @@ async fn check(settings: &Settings) -> Report {
             .collect();
         r.ok("allowed folders", dirs.join(", "));
     }
-    r
 }

@@ -42,7 +42,20 @@ fn rewrite(v: &Value, defs: &Map<String, Value>, depth: usize) -> Value {
             out.extend(inlined);
         }
     }
-    // `anyOf`/`oneOf` of one schema and `null`: that schema.
+    rewrite_alternatives(obj, defs, depth, &mut out);
+    for (k, val) in obj {
+        rewrite_key(k, val, defs, depth, &mut out);
+    }
+    Value::Object(out)
+}
+
+/// `anyOf`/`oneOf`: of one schema and `null`, that schema; of constants, an `enum`.
+fn rewrite_alternatives(
+    obj: &Map<String, Value>,
+    defs: &Map<String, Value>,
+    depth: usize,
+    out: &mut Map<String, Value>,
+) {
     for key in ["anyOf", "oneOf"] {
         if let Some(members) = obj.get(key).and_then(Value::as_array) {
             let non_null: Vec<&Value> = members
@@ -65,53 +78,60 @@ fn rewrite(v: &Value, defs: &Map<String, Value>, depth: usize) -> Value {
             }
         }
     }
-    for (k, val) in obj {
-        match k.as_str() {
-            "$schema" | "$defs" | "$ref" | "anyOf" | "oneOf" | "title" | "format" | "nullable" => {}
-            "default" if val.is_null() => {}
-            "minimum" if val == &Value::from(0) => {}
-            "type" => {
-                let t = match val {
-                    Value::Array(ts) => ts
-                        .iter()
-                        .find(|t| t.as_str() != Some("null"))
-                        .cloned()
-                        .unwrap_or(Value::String("string".into())),
-                    t => t.clone(),
-                };
-                out.insert("type".into(), t);
-            }
-            "properties" => {
-                let props: Map<String, Value> = val
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(name, s)| (name.clone(), rewrite(s, defs, depth + 1)))
-                    .collect();
-                out.insert(k.clone(), Value::Object(props));
-            }
-            "items" | "additionalProperties" if val.is_object() => {
-                out.insert(k.clone(), rewrite(val, defs, depth + 1));
-            }
-            "enum" => {
-                let kept: Vec<Value> = val
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|e| !e.is_null())
+}
+
+/// One key of a schema object, rewritten into `out` (or dropped).
+fn rewrite_key(
+    k: &str,
+    val: &Value,
+    defs: &Map<String, Value>,
+    depth: usize,
+    out: &mut Map<String, Value>,
+) {
+    match k {
+        "$schema" | "$defs" | "$ref" | "anyOf" | "oneOf" | "title" | "format" | "nullable" => {}
+        "default" if val.is_null() => {}
+        "minimum" if val == &Value::from(0) => {}
+        "type" => {
+            let t = match val {
+                Value::Array(ts) => ts
+                    .iter()
+                    .find(|t| t.as_str() != Some("null"))
                     .cloned()
-                    .collect();
-                out.insert(k.clone(), Value::Array(kept));
-            }
-            "const" => {
-                out.insert("enum".into(), Value::Array(vec![val.clone()]));
-            }
-            _ => {
-                out.insert(k.clone(), val.clone());
-            }
+                    .unwrap_or(Value::String("string".into())),
+                t => t.clone(),
+            };
+            out.insert("type".into(), t);
+        }
+        "properties" => {
+            let props: Map<String, Value> = val
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(name, s)| (name.clone(), rewrite(s, defs, depth + 1)))
+                .collect();
+            out.insert(k.to_string(), Value::Object(props));
+        }
+        "items" | "additionalProperties" if val.is_object() => {
+            out.insert(k.to_string(), rewrite(val, defs, depth + 1));
+        }
+        "enum" => {
+            let kept: Vec<Value> = val
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| !e.is_null())
+                .cloned()
+                .collect();
+            out.insert(k.to_string(), Value::Array(kept));
+        }
+        "const" => {
+            out.insert("enum".into(), Value::Array(vec![val.clone()]));
+        }
+        _ => {
+            out.insert(k.to_string(), val.clone());
         }
     }
-    Value::Object(out)
 }
 
 /// The values of a `oneOf` whose members are all string constants or enums.

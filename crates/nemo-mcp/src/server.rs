@@ -247,21 +247,7 @@ impl NemoServer {
                 )
             }),
         };
-        let mut text = format!(
-            "Connected to NemoVideo ({} account): {} credits available. Project {}.",
-            view.account, view.credits, view.project_id
-        );
-        if let Some(n) = &credits.next_step {
-            text.push_str(&format!(" Running low: {n}"));
-        }
-        if let Some(l) = &view.project_link {
-            text.push_str(&format!("\nOpen it in a browser: {l}"));
-        }
-        if let Some(l) = &view.register_link {
-            text.push_str(&format!(
-                "\nRegister to keep your work and get more credits: {l}"
-            ));
-        }
+        let text = connect_text(&view, credits.next_step.as_deref());
         Ok(structured(vec![ContentBlock::text(text)], &view))
     }
 
@@ -394,20 +380,8 @@ impl NemoServer {
             let note = Some(same_request_note(&job));
             return self.answer_or_task(app, job, args.wait_s, &ctx, note).await;
         }
-        // The instruction must be for the AI: an export, credits, status or upload request
-        // would be paid for and do nothing.
-        let routed = route(&instruction);
-        if routed.intent != Intent::Agent {
-            return fail(ToolError::invalid(format!(
-                "make_video needs an instruction describing the video; this reads as {} request, which is not sent to the AI",
-                match routed.intent {
-                    Intent::Export => "an export",
-                    Intent::Credits => "a credits",
-                    Intent::Status => "a status",
-                    _ => "an upload",
-                }
-            ))
-            .next("say what the video should be, e.g. \"combine these photos into a 30-second promo with music\""));
+        if let Err(e) = for_the_ai(&instruction) {
+            return fail(e);
         }
         let export = args.export.unwrap_or(true);
         if export {
@@ -686,4 +660,40 @@ impl NemoServer {
         self.start_export(app, filename, request_id, args.wait_s, &ctx)
             .await
     }
+}
+
+/// What `connect` says: account, credits, project, and the links to give the user.
+fn connect_text(view: &ConnectView, low_credits: Option<&str>) -> String {
+    let mut text = format!(
+        "Connected to NemoVideo ({} account): {} credits available. Project {}.",
+        view.account, view.credits, view.project_id
+    );
+    if let Some(n) = low_credits {
+        text.push_str(&format!(" Running low: {n}"));
+    }
+    if let Some(l) = &view.project_link {
+        text.push_str(&format!("\nOpen it in a browser: {l}"));
+    }
+    if let Some(l) = &view.register_link {
+        text.push_str(&format!(
+            "\nRegister to keep your work and get more credits: {l}"
+        ));
+    }
+    text
+}
+
+/// `make_video`'s instruction must be for the AI: an export, credits, status or upload request
+/// would be paid for and do nothing.
+fn for_the_ai(instruction: &str) -> Result<(), ToolError> {
+    let what = match route(instruction).intent {
+        Intent::Agent => return Ok(()),
+        Intent::Export => "an export",
+        Intent::Credits => "a credits",
+        Intent::Status => "a status",
+        Intent::Upload => "an upload",
+    };
+    Err(ToolError::invalid(format!(
+        "make_video needs an instruction describing the video; this reads as {what} request, which is not sent to the AI"
+    ))
+    .next("say what the video should be, e.g. \"combine these photos into a 30-second promo with music\""))
 }

@@ -422,18 +422,13 @@ impl Client {
         }))
     }
 
-    async fn download_once(
+    /// The file's response: from the start, or from byte `have` (a `Range` request).
+    async fn request_download(
         &self,
         url: &reqwest::Url,
         same_origin: bool,
-        part: &Path,
-        announced: Option<u64>,
-        on_bytes: &(impl Fn(u64, Option<u64>) + Send + Sync),
-    ) -> Result<u64> {
-        let have = tokio::fs::symlink_metadata(part)
-            .await
-            .map(|m| m.len())
-            .unwrap_or(0);
+        have: u64,
+    ) -> Result<reqwest::Response> {
         let download = self.inner.download.clone();
         let answer = self
             .execute(Want::Stream, Replay::Retry, |_, token| {
@@ -460,6 +455,22 @@ impl Client {
                 message: "the download answered with JSON instead of a file".into(),
             });
         };
+        Ok(resp)
+    }
+
+    async fn download_once(
+        &self,
+        url: &reqwest::Url,
+        same_origin: bool,
+        part: &Path,
+        announced: Option<u64>,
+        on_bytes: &(impl Fn(u64, Option<u64>) + Send + Sync),
+    ) -> Result<u64> {
+        let have = tokio::fs::symlink_metadata(part)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0);
+        let resp = self.request_download(url, same_origin, have).await?;
         let resumed = resp.status().as_u16() == 206;
         let offered = resp
             .content_length()

@@ -97,7 +97,7 @@ pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<GenerateRes
         }
         other => other,
     };
-    let mut stream = match sent {
+    let stream = match sent {
         Ok(s) => s,
         Err(e @ Error::Unconfirmed { .. }) => {
             let waits = app.settings.recovery_waits();
@@ -106,18 +106,7 @@ pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<GenerateRes
         // Refused before it was taken: nothing was sent, nothing charged.
         Err(e) => return Err(app.err(&e)),
     };
-    let mut reply = TurnReply::default();
-    let mut broken = None;
-    while let Some(event) = stream.next().await {
-        match event {
-            Ok(e) => {
-                reply.push(&e);
-                ctx.progress(None, progress_line(&e, &reply, &ctx));
-            }
-            Err(e) => broken = Some(e),
-        }
-    }
-    drop(stream);
+    let (reply, broken) = read_turn(stream, &ctx).await;
     if let Some(e) = broken {
         let waits = app.settings.recovery_waits();
         return recover(&app, &ctx, &p, &req, Delivery::StreamCut, e, waits).await;
@@ -136,6 +125,47 @@ pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<GenerateRes
         let waits = app.settings.recovery_waits();
         return recover(&app, &ctx, &p, &req, Delivery::StreamCut, cause, waits).await;
     }
+    let after = settled_state(&app, &ctx, &p, &reply).await?;
+    finish(
+        &app,
+        &p,
+        &req,
+        &after,
+        nemo_client::gui::strip_offers(&reply.reply()),
+        Delivery::Streamed,
+        None,
+    )
+    .await
+}
+
+/// Read the turn's stream to its end: the reply, and the error that cut it, if any. The
+/// stream is dropped (its request stopped) on return.
+async fn read_turn(
+    mut stream: impl futures_util::Stream<Item = Result<AgentEvent, Error>> + Unpin,
+    ctx: &JobCtx,
+) -> (TurnReply, Option<Error>) {
+    let mut reply = TurnReply::default();
+    let mut broken = None;
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(e) => {
+                reply.push(&e);
+                ctx.progress(None, progress_line(&e, &reply, ctx));
+            }
+            Err(e) => broken = Some(e),
+        }
+    }
+    (reply, broken)
+}
+
+/// The project after a finished turn; when the turn did work but nothing shows yet, read
+/// again for a while (the change may land a moment later).
+async fn settled_state(
+    app: &App,
+    ctx: &JobCtx,
+    p: &Prepared,
+    reply: &TurnReply,
+) -> Result<SessionState, ToolError> {
     let mut after = app
         .client
         .state_of(p.session)
@@ -153,16 +183,7 @@ pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<GenerateRes
             after = *now;
         }
     }
-    finish(
-        &app,
-        &p,
-        &req,
-        &after,
-        nemo_client::gui::strip_offers(&reply.reply()),
-        Delivery::Streamed,
-        None,
-    )
-    .await
+    Ok(after)
 }
 
 /// The project (restored first if the backend lost it) and its state before the message,

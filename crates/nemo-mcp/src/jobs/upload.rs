@@ -62,6 +62,15 @@ pub fn inputs(files: &[(String, MediaFile)], urls: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// What was sent: the items, what to record in the project ledger, notices, and the project.
+#[derive(Default)]
+struct Sent {
+    uploaded: Vec<UploadedItem>,
+    records: Vec<MediaRecord>,
+    notices: Vec<String>,
+    session: Option<nemo_client::SessionId>,
+}
+
 pub async fn run(
     app: Arc<App>,
     ctx: JobCtx,
@@ -70,91 +79,107 @@ pub async fn run(
     rejected: Vec<RejectedInput>,
 ) -> Result<UploadResult, ToolError> {
     let (files, urls, already_present) = skip_present(&app, files, urls).await;
-    let mut uploaded = Vec::new();
-    let mut records = Vec::new();
-    let mut notices = Vec::new();
-    let mut session = None;
+    let mut sent = Sent::default();
     if !files.is_empty() {
-        let total: u64 = files.iter().map(|(_, f)| f.size).sum();
-        ctx.progress(
-            Some(0.0),
-            format!(
-                "uploading {} file(s), {} MB",
-                files.len(),
-                total / 1_000_000
-            ),
-        );
-        let progress_ctx = ctx.clone();
-        let progress: UploadProgress = Arc::new(move |done, total| {
-            let pct = if total > 0 {
-                done as f64 * 100.0 / total as f64
-            } else {
-                100.0
-            };
-            progress_ctx.progress(
-                Some(pct * 0.95),
-                format!("uploaded {} of {} MB", done / 1_000_000, total / 1_000_000),
-            );
-        });
-        let media: Vec<MediaFile> = files.iter().map(|(_, f)| f.clone()).collect();
-        let (up, notice) = app
-            .in_project(|| app.client.upload_files(&media, Some(progress.clone())))
-            .await?;
-        notices.extend(notice);
-        session = up.session_id;
-        for (i, asset) in up.assets.into_iter().enumerate() {
-            let input = files
-                .get(i)
-                .map(|(input, _)| input.clone())
-                .unwrap_or_default();
-            if let Some((_, f)) = files.get(i) {
-                records.push(MediaRecord {
-                    source: MediaSource::File {
-                        path: f.path.clone(),
-                    },
-                    sha256: up.hashes.get(i).cloned(),
-                    asset: asset.url.clone(),
-                    size: Some(f.size),
-                });
-            }
-            uploaded.push(UploadedItem::new(input, asset));
-        }
+        send_files(&app, &ctx, &files, &mut sent).await?;
     }
     if !urls.is_empty() {
-        ctx.progress(
-            Some(95.0),
-            format!("asking NemoVideo to fetch {} URL(s)", urls.len()),
-        );
-        let (up, notice) = app.in_project(|| app.client.upload_urls(&urls)).await?;
-        notices.extend(notice);
-        session = up.session_id.or(session);
-        for (i, asset) in up.assets.into_iter().enumerate() {
-            let url = urls.get(i).cloned().unwrap_or_default();
-            records.push(MediaRecord {
-                source: MediaSource::Url { url: url.clone() },
-                sha256: None,
-                asset: asset.url.clone(),
-                size: None,
-            });
-            uploaded.push(UploadedItem::new(url, asset));
-        }
+        send_urls(&app, &ctx, &urls, &mut sent).await?;
     }
-    if let Some(session) = session {
-        app.projects.record(session, records).await;
+    if let Some(session) = sent.session {
+        app.projects.record(session, sent.records).await;
     }
     let project_media = app
         .client
         .state()
         .await
         .map(|s| s.assets.len())
-        .unwrap_or(uploaded.len());
+        .unwrap_or(sent.uploaded.len());
     Ok(UploadResult {
-        uploaded,
+        uploaded: sent.uploaded,
         already_present,
         rejected,
         project_media,
-        notice: (!notices.is_empty()).then(|| notices.join(" ")),
+        notice: (!sent.notices.is_empty()).then(|| sent.notices.join(" ")),
         credits_spent: 0,
         next_step: "describe the video with generate, e.g. \"combine these images into a 30-second promo video with music\"".into(),
     })
+}
+
+/// Stream the files with byte progress (0–95%).
+async fn send_files(
+    app: &App,
+    ctx: &JobCtx,
+    files: &[(String, MediaFile)],
+    sent: &mut Sent,
+) -> Result<(), ToolError> {
+    let total: u64 = files.iter().map(|(_, f)| f.size).sum();
+    ctx.progress(
+        Some(0.0),
+        format!(
+            "uploading {} file(s), {} MB",
+            files.len(),
+            total / 1_000_000
+        ),
+    );
+    let progress_ctx = ctx.clone();
+    let progress: UploadProgress = Arc::new(move |done, total| {
+        let pct = if total > 0 {
+            done as f64 * 100.0 / total as f64
+        } else {
+            100.0
+        };
+        progress_ctx.progress(
+            Some(pct * 0.95),
+            format!("uploaded {} of {} MB", done / 1_000_000, total / 1_000_000),
+        );
+    });
+    let media: Vec<MediaFile> = files.iter().map(|(_, f)| f.clone()).collect();
+    let (up, notice) = app
+        .in_project(|| app.client.upload_files(&media, Some(progress.clone())))
+        .await?;
+    sent.notices.extend(notice);
+    sent.session = up.session_id;
+    for (i, asset) in up.assets.into_iter().enumerate() {
+        let Some((input, f)) = files.get(i) else {
+            continue;
+        };
+        sent.records.push(MediaRecord {
+            source: MediaSource::File {
+                path: f.path.clone(),
+            },
+            sha256: up.hashes.get(i).cloned(),
+            asset: asset.url.clone(),
+            size: Some(f.size),
+        });
+        sent.uploaded.push(UploadedItem::new(input.clone(), asset));
+    }
+    Ok(())
+}
+
+/// Ask the backend to fetch the URLs.
+async fn send_urls(
+    app: &App,
+    ctx: &JobCtx,
+    urls: &[String],
+    sent: &mut Sent,
+) -> Result<(), ToolError> {
+    ctx.progress(
+        Some(95.0),
+        format!("asking NemoVideo to fetch {} URL(s)", urls.len()),
+    );
+    let (up, notice) = app.in_project(|| app.client.upload_urls(urls)).await?;
+    sent.notices.extend(notice);
+    sent.session = up.session_id.or(sent.session);
+    for (i, asset) in up.assets.into_iter().enumerate() {
+        let url = urls.get(i).cloned().unwrap_or_default();
+        sent.records.push(MediaRecord {
+            source: MediaSource::Url { url: url.clone() },
+            sha256: None,
+            asset: asset.url.clone(),
+            size: None,
+        });
+        sent.uploaded.push(UploadedItem::new(url, asset));
+    }
+    Ok(())
 }

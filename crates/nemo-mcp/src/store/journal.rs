@@ -206,10 +206,9 @@ mod tests {
 
     /// Entries written by the first format (no `version`, one bag of fields, untyped results)
     /// load as today's typed jobs, and are written back in today's format.
-    #[test]
-    fn the_first_journal_format_loads() {
-        use crate::store::results::GenerateOutput;
-        use crate::store::JobStatus;
+    /// The first format's fixtures in a journal folder, loaded: (journal folder, output
+    /// folder, the folders' guards, the jobs).
+    fn load_v1_fixtures() -> (PathBuf, PathBuf, [tempfile::TempDir; 2], Vec<Job>) {
         let fixtures =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/journal-v1");
         let dir = tempfile::tempdir().unwrap();
@@ -223,9 +222,16 @@ mod tests {
             let text = text.replace("{OUT}", out_dir.to_str().unwrap());
             std::fs::write(jobs_dir.join(path.file_name().unwrap()), text).unwrap();
         }
-        let j = Journal::new(&jobs_dir);
-        let loaded = j.load_all(&out_dir);
+        let loaded = Journal::new(&jobs_dir).load_all(&out_dir);
         assert_eq!(loaded.len(), 7, "every entry of the first format loads");
+        (jobs_dir, out_dir, [dir, out], loaded)
+    }
+
+    #[test]
+    fn the_first_journal_format_loads() {
+        use crate::store::results::GenerateOutput;
+        use crate::store::JobStatus;
+        let (_, out_dir, _guards, loaded) = load_v1_fixtures();
         let by_id = |id: &str| loaded.iter().find(|j| j.id == id).unwrap();
 
         let edited = by_id("gen_0a1b2c3d4e5f");
@@ -290,8 +296,13 @@ mod tests {
         let plan = video.video_plan().unwrap();
         assert_eq!(plan.export_job.as_deref(), Some("exp_3d4e5f607182"));
         assert_eq!(plan.steps().count(), 3);
+    }
 
-        // Written back in today's format, and read back the same.
+    /// Written back in today's format, and read back the same.
+    #[test]
+    fn upgraded_entries_are_written_in_todays_format() {
+        let (jobs_dir, out_dir, _guards, loaded) = load_v1_fixtures();
+        let j = Journal::new(&jobs_dir);
         for job in &loaded {
             j.save(job);
         }

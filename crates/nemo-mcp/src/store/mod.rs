@@ -117,6 +117,42 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Record how a job ended: its result in its kind's slot, its error, or its cancellation.
+fn finish<T: JobResult>(j: &mut Job, outcome: Option<Result<T, ToolError>>) {
+    j.finished_at = Some(Utc::now());
+    j.activity += 1;
+    match outcome {
+        Some(Ok(result)) => match T::outcome_mut(&mut j.work) {
+            Some(slot) => {
+                *slot = Outcome::Succeeded { result };
+                j.progress_pct = j.progress_pct.map(|_| 100.0);
+                j.message = "done".into();
+            }
+            // Unreachable by construction: each kind's work returns its own result.
+            None => {
+                let e = ToolError::new(
+                    crate::errors::Code::Internal,
+                    "a job finished with another kind's result",
+                );
+                j.message = e.message.clone();
+                j.work.end(Ended::Failed(e));
+            }
+        },
+        Some(Err(e)) => {
+            j.message = e.message.clone();
+            j.work.end(Ended::Failed(e));
+        }
+        None => {
+            j.message = "cancelled".into();
+            j.work.end(Ended::Cancelled);
+        }
+    }
+    // Needed only to recover a running generation: a finished job drops it.
+    if let Work::Generate(g) = &mut j.work {
+        g.state_before = None;
+    }
+}
+
 impl JobManager {
     pub fn new(journal_dir: PathBuf) -> JobManager {
         JobManager {
@@ -223,40 +259,7 @@ impl JobManager {
                 r = work(ctx) => Some(r),
                 _ = cancel.cancelled() => None,
             };
-            cell.tx.send_modify(|j| {
-                j.finished_at = Some(Utc::now());
-                j.activity += 1;
-                match outcome {
-                    Some(Ok(result)) => match T::outcome_mut(&mut j.work) {
-                        Some(slot) => {
-                            *slot = Outcome::Succeeded { result };
-                            j.progress_pct = j.progress_pct.map(|_| 100.0);
-                            j.message = "done".into();
-                        }
-                        // Unreachable by construction: each kind's work returns its own result.
-                        None => {
-                            let e = ToolError::new(
-                                crate::errors::Code::Internal,
-                                "a job finished with another kind's result",
-                            );
-                            j.message = e.message.clone();
-                            j.work.end(Ended::Failed(e));
-                        }
-                    },
-                    Some(Err(e)) => {
-                        j.message = e.message.clone();
-                        j.work.end(Ended::Failed(e));
-                    }
-                    None => {
-                        j.message = "cancelled".into();
-                        j.work.end(Ended::Cancelled);
-                    }
-                }
-                // Needed only to recover a running generation: a finished job drops it.
-                if let Work::Generate(g) = &mut j.work {
-                    g.state_before = None;
-                }
-            });
+            cell.tx.send_modify(|j| finish(j, outcome));
             journal.save(&cell.tx.borrow());
             let (id, kind) = {
                 let j = cell.tx.borrow();
@@ -457,6 +460,14 @@ mod tests {
         assert_eq!(u.outcome.result(), Some(&upload_result()));
         assert_eq!(done.progress_pct, Some(100.0));
         assert!(ticks > 0);
+    }
+
+    #[tokio::test]
+    async fn a_wait_is_bounded_and_a_job_can_be_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = JobManager::new(dir.path().to_path_buf());
+        let stop = CancellationToken::new();
+        m.spawn(Job::upload(Vec::new()), |_| async { Ok(upload_result()) });
         // Bounded wait returns a running job.
         let slow = m.spawn(Job::export(), |_| async {
             tokio::time::sleep(Duration::from_secs(60)).await;
@@ -504,6 +515,13 @@ mod tests {
         let loaded = m.journal().load_all(dir.path());
         assert_eq!(loaded.len(), 2);
         assert!(loaded.iter().all(|j| j.status().is_finished()));
+    }
+
+    #[tokio::test]
+    async fn finished_jobs_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = JobManager::new(dir.path().to_path_buf());
+        let stop = CancellationToken::new();
         // Finished jobs are pruned to the newest KEEP_FINISHED, in memory and on disk.
         for _ in 0..(journal::KEEP_FINISHED + 20) {
             let j = m.spawn(Job::upload(Vec::new()), |_| async { Ok(upload_result()) });
