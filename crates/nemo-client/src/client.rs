@@ -69,6 +69,22 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Client {
+    /// A client for the API in `config`; nothing is sent until the first call, which gets a
+    /// token (free anonymous credits, or `NEMO_TOKEN`) and keeps it in the state folder.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = nemo_sim::Sim::start(nemo_sim::SimConfig::fast()).await?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let config = nemo_client::Config::new(sim.base_url(), dir.path().join("state"))
+    /// #     .with_client_id_file(dir.path().join("client_id"));
+    /// use nemo_client::Client;
+    /// let client = Client::new(config)?;
+    /// let project = client.session(Some("en")).await?; // made on first use, then kept
+    /// assert_eq!(client.session(None).await?.session_id, project.session_id);
+    /// # Ok(()) }
+    /// ```
     pub fn new(config: Config) -> Result<Client> {
         let http = reqwest::Client::builder()
             .connect_timeout(config.timeouts.connect)

@@ -136,6 +136,13 @@ impl Error {
     }
 
     /// Whether the same call may succeed if tried again later.
+    ///
+    /// ```
+    /// use nemo_client::Error;
+    /// use std::time::Duration;
+    /// assert!(Error::RateLimited { retry_after: Duration::from_secs(2) }.retryable());
+    /// assert!(!Error::OutOfCredits { register_url: None }.retryable());
+    /// ```
     pub fn retryable(&self) -> bool {
         matches!(
             self,

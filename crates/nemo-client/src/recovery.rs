@@ -61,7 +61,27 @@ pub enum Recovered {
 
 impl Client {
     /// Poll `session`'s state until it differs from `before`, waiting as `waits` says.
-    /// `on_read` is told the number of each read (for progress).
+    /// `on_read` is told the number of each read (for progress). This is how a turn whose
+    /// stream broke is finished: by reading, never by sending the paid message again.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = nemo_sim::Sim::start(nemo_sim::SimConfig::fast()).await?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let config = nemo_client::Config::new(sim.base_url(), dir.path().join("state"))
+    /// #     .with_client_id_file(dir.path().join("client_id"));
+    /// use nemo_client::{Recovered, RecoveryWaits};
+    /// use std::time::Duration;
+    /// let client = nemo_client::Client::new(config)?;
+    /// let before = client.state().await?;
+    /// let waits = RecoveryWaits::quick(Duration::from_millis(10), 2);
+    /// match client.recover_by_state(before.session_id, &before, &waits, |_| {}).await? {
+    ///     Recovered::Changed(after) => println!("{}", after.timeline.summary()),
+    ///     Recovered::Unchanged { reads, .. } => assert_eq!(reads, waits.reads()),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn recover_by_state(
         &self,
         session: SessionId,

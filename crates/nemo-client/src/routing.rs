@@ -203,6 +203,15 @@ const CLAUSE_BREAKS: &[&str] = &[
 ];
 
 /// Route a phrase. See the module documentation for the rules.
+///
+/// ```
+/// use nemo_client::routing::{route, Intent};
+/// assert_eq!(route("export it").intent, Intent::Export);
+/// assert_eq!(route("how many credits do I have?").intent, Intent::Credits);
+/// let edit = route("add music, then export");
+/// assert_eq!(edit.intent, Intent::Agent);
+/// assert!(edit.also_export, "the export is done by a tool, not sent to the AI");
+/// ```
 pub fn route(text: &str) -> Routed {
     let plain = unquote(text);
     let intent = whole_request(&plain).unwrap_or(Intent::Agent);

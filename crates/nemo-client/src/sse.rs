@@ -37,6 +37,20 @@ impl Decoder {
         Self::default()
     }
 
+    /// Feed bytes as they arrive (frames may be split anywhere); whole frames go to `out`.
+    ///
+    /// ```
+    /// use nemo_client::sse::{interpret, Decoder};
+    /// use nemo_client::AgentEvent;
+    /// let mut decoder = Decoder::new();
+    /// let (mut frames, mut events) = (Vec::new(), Vec::new());
+    /// decoder.feed(b"data: {\"type\":\"text\",\"con", &mut frames);
+    /// decoder.feed(b"tent\":\"Done!\"}\n\n", &mut frames);
+    /// for frame in &frames {
+    ///     interpret(frame, &mut events);
+    /// }
+    /// assert_eq!(events, vec![AgentEvent::Text("Done!".into())]);
+    /// ```
     pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<Frame>) {
         let cap = crate::limits::MAX_SSE_LINE_BYTES;
         while !bytes.is_empty() {

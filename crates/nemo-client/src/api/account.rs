@@ -15,6 +15,20 @@ pub struct Credits {
 }
 
 impl Client {
+    /// The account's credits: `available` to spend, `frozen` (reserved by running work).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = nemo_sim::Sim::start(nemo_sim::SimConfig::fast()).await?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let config = nemo_client::Config::new(sim.base_url(), dir.path().join("state"))
+    /// #     .with_client_id_file(dir.path().join("client_id"));
+    /// let client = nemo_client::Client::new(config)?;
+    /// let credits = client.credits().await?;
+    /// assert!(credits.available > 0, "a new anonymous account starts with free credits");
+    /// # Ok(()) }
+    /// ```
     pub async fn credits(&self) -> Result<Credits> {
         let d = self
             .json(Method::GET, "/api/credits/balance/simple", None)

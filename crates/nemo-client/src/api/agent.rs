@@ -129,6 +129,26 @@ impl Client {
     }
 
     /// Send one message to the agent in the current project. See [`Client::send_message_to`].
+    /// The message is paid for: it is sent once, never retried; read the stream to its end.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = nemo_sim::Sim::start(nemo_sim::SimConfig::fast()).await?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let config = nemo_client::Config::new(sim.base_url(), dir.path().join("state"))
+    /// #     .with_client_id_file(dir.path().join("client_id"));
+    /// use futures_util::StreamExt;
+    /// use nemo_client::TurnReply;
+    /// let client = nemo_client::Client::new(config)?;
+    /// let mut stream = client.send_message("make a 10-second video with a title \"Hello\"").await?;
+    /// let mut reply = TurnReply::default();
+    /// while let Some(event) = stream.next().await {
+    ///     reply.push(&event?);
+    /// }
+    /// assert!(reply.is_complete(), "the turn ended with a final answer");
+    /// # Ok(()) }
+    /// ```
     pub async fn send_message(&self, message: &str) -> Result<AgentStream> {
         let session = self.session(None).await?.session_id;
         self.send_message_to(session, message).await

@@ -245,6 +245,32 @@ impl PollClock {
 impl Client {
     /// Submit a draft for rendering (passed back byte-for-byte). A failed submit is retried once
     /// with a new id; errors that another try cannot fix (plan, token, credits) are not.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = nemo_sim::Sim::start(nemo_sim::SimConfig::fast()).await?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let config = nemo_client::Config::new(sim.base_url(), dir.path().join("state"))
+    /// #     .with_client_id_file(dir.path().join("client_id"));
+    /// use futures_util::StreamExt;
+    /// use nemo_client::RenderWait;
+    /// let client = nemo_client::Client::new(config)?;
+    /// # let photo = dir.path().join("photo.png");
+    /// # std::fs::write(&photo, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0")?;
+    /// # let limit = client.config().profile.max_upload_bytes();
+    /// # let file = nemo_client::validate::validate_media_file(&photo, limit)?;
+    /// # client.upload_files(&[file], None).await?;
+    /// let mut turn = client.send_message("combine these into a 10-second video with music").await?;
+    /// while let Some(event) = turn.next().await { event?; }
+    /// let state = client.state().await?;
+    /// let id = client.submit_render(&state.draft).await?;
+    /// let done = client.wait_render(&id, &RenderWait::default(), |_| {}).await?;
+    /// let mp4 = dir.path().join("promo.mp4");
+    /// let bytes = client.download_render(&id, &done, &mp4, |_, _| {}).await?;
+    /// assert_eq!(std::fs::metadata(&mp4)?.len(), bytes);
+    /// # Ok(()) }
+    /// ```
     pub async fn submit_render(&self, draft: &Value) -> Result<RenderId> {
         self.submit_render_journaled(draft, |_| {}).await
     }

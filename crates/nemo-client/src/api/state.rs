@@ -8,6 +8,20 @@ use reqwest::Method;
 
 impl Client {
     /// The current state of the current project (the draft, assets, canvas).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = nemo_sim::Sim::start(nemo_sim::SimConfig::fast()).await?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let config = nemo_client::Config::new(sim.base_url(), dir.path().join("state"))
+    /// #     .with_client_id_file(dir.path().join("client_id"));
+    /// let client = nemo_client::Client::new(config)?;
+    /// let state = client.state().await?;
+    /// assert!(!state.timeline.is_exportable(), "a new project has nothing to export yet");
+    /// println!("{}", state.timeline.summary());
+    /// # Ok(()) }
+    /// ```
     pub async fn state(&self) -> Result<SessionState> {
         let session = self.session(None).await?.session_id;
         self.state_of(session).await

@@ -167,6 +167,25 @@ impl Client {
     /// GET: a backend may reject a lost session (or an expired token) before reading the body,
     /// which the sender only sees as a broken connection; the check replaces the session or
     /// renews the token so that the retry can succeed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = nemo_sim::Sim::start(nemo_sim::SimConfig::fast()).await?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let config = nemo_client::Config::new(sim.base_url(), dir.path().join("state"))
+    /// #     .with_client_id_file(dir.path().join("client_id"));
+    /// use nemo_client::validate::validate_media_file;
+    /// let client = nemo_client::Client::new(config)?;
+    /// # let photo = dir.path().join("photo.png");
+    /// # std::fs::write(&photo, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0")?;
+    /// let limit = client.config().profile.max_upload_bytes();
+    /// let file = validate_media_file(&photo, limit)?; // type, size, no symlink: checked first
+    /// let uploaded = client.upload_files(&[file], None).await?;
+    /// assert_eq!(uploaded.assets.len(), 1);
+    /// assert_eq!(uploaded.hashes.len(), 1, "each file is hashed as it streams");
+    /// # Ok(()) }
+    /// ```
     pub async fn upload_files(
         &self,
         files: &[MediaFile],
