@@ -50,7 +50,6 @@ pub struct Credentials {
     pub expires_at: Option<DateTime<Utc>>,
     pub client_id: String,
     pub api_url: String,
-    pub credits_at_issue: Option<i64>,
 }
 
 impl Credentials {

@@ -64,7 +64,8 @@ pub(crate) enum Answer {
     Stream(Response),
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// A lock that a panicked holder did not poison: the data is plain state, still valid.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -290,7 +291,6 @@ impl Client {
                         expires_at,
                         client_id,
                         api_url: cfg.api_url.clone(),
-                        credits_at_issue: data["credits"].as_i64(),
                     };
                     c.save(&cfg.credentials_path()).map_err(|e| {
                         Error::io(

@@ -238,7 +238,7 @@ impl Sessions {
         let now = self
             .clock
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = crate::store::lock(&self.map);
         if let Some((app, used)) = map.get_mut(session) {
             *used = now;
             return app.clone();
@@ -258,7 +258,7 @@ impl Sessions {
     }
 
     pub fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+        crate::store::lock(&self.map).len()
     }
 
     pub fn is_empty(&self) -> bool {

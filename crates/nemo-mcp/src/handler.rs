@@ -120,7 +120,7 @@ impl ServerHandler for NemoServer {
         r: SetLevelRequestParams,
         _c: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        *self.log_level.lock().unwrap_or_else(|e| e.into_inner()) = r.level;
+        *crate::store::lock(&self.log_level) = r.level;
         Ok(())
     }
 

@@ -4,17 +4,28 @@
 use std::io::Write;
 use tracing_subscriber::fmt::MakeWriter;
 
+/// The prefixes of NemoVideo secrets: user tokens (`nmv_usr_…`) and claim tokens (`clm_…`).
+const SECRET_PREFIXES: [&str; 2] = ["nmv_", "clm_"];
+
 /// Replace `nmv_usr_...`/`clm_...`-style secrets with a mask.
 pub fn redact(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
-    while let Some(i) = rest.find("nmv_") {
+    loop {
+        let next = SECRET_PREFIXES
+            .iter()
+            .filter_map(|p| rest.find(p).map(|i| (i, *p)))
+            .min();
+        let Some((i, prefix)) = next else {
+            break;
+        };
         out.push_str(&rest[..i]);
-        let tail = &rest[i..];
+        let tail = &rest[i + prefix.len()..];
         let end = tail
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
             .unwrap_or(tail.len());
-        out.push_str("nmv_***");
+        out.push_str(prefix);
+        out.push_str("***");
         rest = &tail[end..];
     }
     out.push_str(rest);
@@ -149,5 +160,9 @@ mod tests {
     fn tokens_are_masked() {
         assert_eq!(super::redact("token=nmv_usr_abc123 ok"), "token=nmv_*** ok");
         assert_eq!(super::redact("no secrets"), "no secrets");
+        assert_eq!(
+            super::redact("claim?token=clm_9f8e7d&x=1 then nmv_usr_z"),
+            "claim?token=clm_***&x=1 then nmv_***"
+        );
     }
 }

@@ -121,7 +121,7 @@ pub struct Restored {
 impl Restored {
     /// What the user is told.
     pub fn notice(&self, lost: SessionId) -> String {
-        let mut n = format!("NemoVideo had lost the project {lost}, so a new project was started");
+        let mut n = replaced_notice(lost);
         if self.restored > 0 {
             n.push_str(&format!(
                 " and the {} media item(s) uploaded to the old one were uploaded again",
@@ -134,6 +134,11 @@ impl Restored {
         }
         n
     }
+}
+
+/// The one way a replaced project is told: which one was lost, and that a new one started.
+pub fn replaced_notice(lost: SessionId) -> String {
+    format!("NemoVideo had lost the project {lost}, so a new project was started")
 }
 
 /// Why a recorded file can no longer be sent as it was.

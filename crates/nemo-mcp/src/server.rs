@@ -240,12 +240,10 @@ impl NemoServer {
                 .iter()
                 .map(|d| d.display().to_string())
                 .collect(),
-            notice: app.client.take_session_replaced().map(|r| {
-                format!(
-                    "the previous project ({}) was lost; a new one was started",
-                    r.old
-                )
-            }),
+            notice: app
+                .client
+                .take_session_replaced()
+                .map(|r| format!("{}.", crate::projects::replaced_notice(r.old))),
         };
         let text = connect_text(&view, credits.next_step.as_deref());
         Ok(structured(vec![ContentBlock::text(text)], &view))

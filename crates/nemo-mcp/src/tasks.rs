@@ -40,11 +40,11 @@ impl TaskSlot {
     }
 
     pub fn record(&self, job: &Job) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(job.clone());
+        *crate::store::lock(&self.0) = Some(job.clone());
     }
 
     pub fn take(&self) -> Option<Job> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+        crate::store::lock(&self.0).take()
     }
 }
 

@@ -1,6 +1,5 @@
 //! Tool arguments and the typed answers that are not jobs.
 
-use crate::store::results::RejectedInput;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -206,10 +205,4 @@ impl TimelineView {
 pub struct JobsView {
     /// Newest first.
     pub jobs: Vec<crate::views::JobSummary>,
-}
-
-/// What was wrong with each input of an upload where nothing could be sent.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct RejectedView {
-    pub rejected: Vec<RejectedInput>,
 }
