@@ -4,9 +4,12 @@ use serde_json::Value;
 
 /// The contract's numeric error codes, once.
 pub mod codes {
-    pub const TOKEN_INVALID: &[&str] = &["1001", "1010", "1011"];
-    pub const SESSION_NOT_FOUND: &str = "1002";
-    pub const OUT_OF_CREDITS: &str = "2001";
+    /// The token is invalid or expired.
+    pub const TOKEN_INVALID: [i64; 3] = [1001, 1010, 1011];
+    pub const SESSION_NOT_FOUND: i64 = 1002;
+    pub const OUT_OF_CREDITS: i64 = 2001;
+    pub const UNSUPPORTED_FILE: i64 = 4001;
+    pub const FILE_TOO_LARGE: i64 = 4002;
 }
 
 /// A failed answer, however the backend chose to say it.
@@ -22,11 +25,11 @@ impl Failure {
     /// What kind of failure this is, from the code when there is one, else the HTTP status.
     pub fn kind(&self) -> FailureKind {
         match self.code {
-            Some(1001 | 1010 | 1011) => return FailureKind::Token,
-            Some(1002) => return FailureKind::Session,
-            Some(2001) => return FailureKind::Credits,
-            Some(4001) => return FailureKind::Unsupported,
-            Some(4002) => return FailureKind::TooLarge,
+            Some(c) if codes::TOKEN_INVALID.contains(&c) => return FailureKind::Token,
+            Some(codes::SESSION_NOT_FOUND) => return FailureKind::Session,
+            Some(codes::OUT_OF_CREDITS) => return FailureKind::Credits,
+            Some(codes::UNSUPPORTED_FILE) => return FailureKind::Unsupported,
+            Some(codes::FILE_TOO_LARGE) => return FailureKind::TooLarge,
             _ => {}
         }
         let m = self.message.to_ascii_lowercase();
@@ -137,6 +140,45 @@ pub fn parse(status: u16, body: &[u8], retry_after_s: Option<u64>) -> Result<Val
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every failed answer of the corpus (written from the contract) reads as its kind, with
+    /// the backend's own words kept.
+    #[test]
+    fn contract_failures_read_as_their_kind() {
+        let corpus = include_str!("../tests/data/failures.tsv");
+        let mut rows = 0;
+        for line in corpus
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let f: Vec<&str> = line.split('\t').collect();
+            assert_eq!(f.len(), 4, "a row has four fields: {line}");
+            let status: u16 = f[0].parse().unwrap();
+            let body = if f[1] == "-" { "" } else { f[1] };
+            let failure = parse(status, body.as_bytes(), None).expect_err(line);
+            let kind = match failure.kind() {
+                FailureKind::Token => "token",
+                FailureKind::Session => "session",
+                FailureKind::Credits => "credits",
+                FailureKind::Unsupported => "unsupported",
+                FailureKind::TooLarge => "too_large",
+                FailureKind::ClientId => "client_id",
+                FailureKind::Plan => "plan",
+                FailureKind::Busy => "busy",
+                FailureKind::RateLimited => "rate_limited",
+                FailureKind::Transient => "transient",
+                FailureKind::Other => "other",
+            };
+            assert_eq!(kind, f[2], "{line}");
+            assert!(
+                failure.message.contains(f[3]),
+                "{line}: the message is {:?}",
+                failure.message
+            );
+            rows += 1;
+        }
+        assert!(rows >= 30, "the corpus was read ({rows} rows)");
+    }
 
     #[test]
     fn the_three_envelopes() {

@@ -108,33 +108,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// A stable, machine-readable name for the error.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::TokenInvalid { .. } => "token_invalid",
-            Error::SessionLost { .. } => "session_lost",
-            Error::OutOfCredits { .. } => "out_of_credits",
-            Error::UnsupportedFile { .. } => "unsupported_file",
-            Error::FileTooLarge { .. } => "file_too_large",
-            Error::ExportBlocked => "export_blocked_by_plan",
-            Error::RateLimited { .. } => "rate_limited",
-            Error::Busy => "busy",
-            Error::Transient { .. } => "backend_unavailable",
-            Error::Unconfirmed { .. } => "unconfirmed",
-            Error::ContentRefused { .. } => "content_refused",
-            Error::AgentFailed { .. } => "backend_error",
-            Error::StreamBroken { .. } => "stream_broken",
-            Error::StreamTimedOut { .. } => "stream_timed_out",
-            Error::RenderFailed { .. } => "render_failed",
-            Error::Timeout { .. } => "timeout",
-            Error::Rejected { .. } => "rejected",
-            Error::Protocol { .. } => "protocol",
-            Error::Unsafe { .. } => "unsafe_answer",
-            Error::Io { .. } => "io",
-            Error::Config(_) => "config",
-        }
-    }
-
     /// Whether the same call may succeed if tried again later.
     ///
     /// ```
@@ -214,6 +187,40 @@ impl Error {
         };
         Error::Transient {
             message: kind.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a caller may do with each error: try again (and after how long), or not. A paid
+    /// message's uncertain outcome is never "try again".
+    #[test]
+    fn retry_advice() {
+        let rate = Error::RateLimited {
+            retry_after: Duration::from_secs(7),
+        };
+        assert!(rate.retryable());
+        assert_eq!(rate.retry_after(), Some(Duration::from_secs(7)));
+        let down = Error::Transient {
+            message: "HTTP 503".into(),
+        };
+        assert!(down.retryable());
+        assert_eq!(down.retry_after(), Some(Duration::from_secs(30)));
+        assert!(Error::Busy.retryable());
+        assert_eq!(Error::Busy.retry_after(), Some(Duration::from_secs(15)));
+        for final_ in [
+            Error::OutOfCredits { register_url: None },
+            Error::ExportBlocked,
+            Error::Unconfirmed {
+                message: "no response".into(),
+            },
+            Error::TokenInvalid { from_env: true },
+        ] {
+            assert!(!final_.retryable(), "{final_:?}");
+            assert_eq!(final_.retry_after(), None, "{final_:?}");
         }
     }
 }

@@ -360,8 +360,10 @@ pub enum StreamErrorKind {
 }
 
 /// Numeric codes as whole words ("code 2001", "2001:"), not digits inside other numbers.
-fn has_code(text: &str, codes: &[&str]) -> bool {
+/// Whether one of `codes` appears in `text` as a word of its own.
+fn has_code(text: &str, codes: &[i64]) -> bool {
     text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter_map(|w| w.parse::<i64>().ok())
         .any(|w| codes.contains(&w))
 }
 
@@ -382,7 +384,7 @@ pub fn classify_stream_error(message: &str) -> StreamErrorKind {
         StreamErrorKind::OutOfCredits
     } else if has_code(&lower, &[codes::SESSION_NOT_FOUND]) || any(&["session not found"]) {
         StreamErrorKind::Session
-    } else if has_code(&lower, codes::TOKEN_INVALID)
+    } else if has_code(&lower, &codes::TOKEN_INVALID)
         || any(&[
             "token expired",
             "invalid token",

@@ -886,3 +886,44 @@ async fn host_hint_sets_the_platform() {
         .iter()
         .all(|x| x.skill_platform.as_deref() == Some("cursor")));
 }
+
+/// Recovery reads the state (never re-sends): a read that fails for a while is skipped and the
+/// reads go on, counted from 1; a read the backend refuses for good (a lost project) ends it.
+#[tokio::test]
+async fn recovery_reads_on_through_a_failure_and_stops_at_a_refusal() {
+    let e = env(Variants::default()).await;
+    let before = e.client.state().await.unwrap();
+    let sid = before.session_id;
+    let waits = RecoveryWaits::quick(Duration::from_millis(5), 3);
+    // Every try of the first read fails (a GET is tried `get_attempts` times).
+    let tries = e.client.config().timeouts.get_attempts;
+    e.sim.control().inject(
+        Fault::new(
+            Route::State,
+            FaultAction::Status {
+                status: 503,
+                body: String::new(),
+            },
+        )
+        .times(tries),
+    );
+    let mut reads = Vec::new();
+    let r = e
+        .client
+        .recover_by_state(sid, &before, &waits, |n| reads.push(n))
+        .await
+        .unwrap();
+    assert!(matches!(r, Recovered::Unchanged { reads: 3, .. }), "{r:?}");
+    assert_eq!(reads, vec![1, 2, 3], "each read is told, counted from 1");
+    e.sim
+        .control()
+        .inject(Fault::new(Route::State, FaultAction::Code { code: 1002 }));
+    let r = e
+        .client
+        .recover_by_state(sid, &before, &waits, |_| {})
+        .await;
+    assert!(
+        matches!(r, Err(Error::SessionLost { .. })),
+        "a lost project ends the recovery: {r:?}"
+    );
+}
