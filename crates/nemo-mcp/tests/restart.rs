@@ -171,23 +171,34 @@ async fn a_journaled_render_the_backend_never_got_is_submitted_after_a_restart()
     let _ = client.cancel().await;
     app.jobs.shutdown().await;
     drop(app);
-    let mut job = nemo_mcp::store::Job::export();
-    if let nemo_mcp::store::Work::Export(e) = &mut job.work {
-        e.render_id = Some(nemo_client::RenderId::from_journal(
-            "render_never_submitted",
-        ));
-        e.output_stem = Some("resumed".into());
-    }
-    nemo_mcp::store::journal::Journal::new(settings.journal_dir()).save(&job);
+    // Journaled by the previous version (format 1, no `version`): upgraded on load, resumed.
+    let job_id = "exp_0123456789ab";
+    let entry = json!({"id": job_id, "kind": "export", "status": "running",
+        "created_at": chrono::Utc::now().to_rfc3339(), "finished_at": null,
+        "progress_pct": 2.0, "message": "submitting the render", "activity": 3,
+        "result": null, "error": null, "instruction": null, "session_id": null,
+        "state_before": null, "credits_before": null, "render_id": "render_never_submitted",
+        "output_stem": "resumed", "output_path": null, "request_id": null, "cost_kind": null});
+    std::fs::create_dir_all(settings.journal_dir()).unwrap();
+    std::fs::write(
+        settings.journal_dir().join(format!("{job_id}.json")),
+        serde_json::to_vec_pretty(&entry).unwrap(),
+    )
+    .unwrap();
     let h2 = Harness::on(sim, dir, settings).await;
     let done = h2
-        .finish(json!({"status": "running", "job_id": job.id}))
+        .finish(json!({"status": "running", "job_id": job_id}))
         .await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert!(done["result"]["path"]
         .as_str()
         .unwrap()
         .ends_with("resumed.mp4"));
+    assert_eq!(
+        h2.journal_entry(job_id).version,
+        nemo_mcp::store::job::JOURNAL_VERSION,
+        "written back in today's format"
+    );
     let submits = h2
         .sim
         .log()
