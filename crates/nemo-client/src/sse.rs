@@ -362,8 +362,8 @@ pub enum StreamErrorKind {
     Other,
 }
 
-/// Numeric codes as whole words ("code 2001", "2001:"), not digits inside other numbers.
-/// Whether one of `codes` appears in `text` as a word of its own.
+/// Whether one of `codes` appears in `text` as a word of its own ("code 2001", "2001:"), not as
+/// digits inside another number.
 fn has_code(text: &str, codes: &[i64]) -> bool {
     text.split(|c: char| !c.is_ascii_alphanumeric())
         .filter_map(|w| w.parse::<i64>().ok())
@@ -559,7 +559,11 @@ mod tests {
             ("SAFETY: blocked", Refused),
             ("MAX_TOKENS", Refused),
             ("code 1002: session not found", Session),
+            ("error code 1002", Session),
+            ("Session not found", Session),
             ("1001 token expired", Token),
+            ("failed with 1010", Token),
+            ("Unauthorized", Token),
         ] {
             assert_eq!(classify_stream_error(msg), kind, "{msg}");
         }
@@ -571,6 +575,11 @@ mod tests {
         assert_eq!(decode_all(s.as_bytes()), vec![AgentEvent::Final]);
         let echo = "data: {\"content\":{\"parts\":[],\"role\":\"user\"}}\n\n";
         assert_eq!(decode_all(echo.as_bytes()), vec![AgentEvent::Heartbeat]);
+        // A partial chunk or a system event with nothing in it is a sign of life, not the end.
+        let partial = "data: {\"content\":{\"parts\":[],\"role\":\"model\"},\"partial\":true}\n\n";
+        assert_eq!(decode_all(partial.as_bytes()), vec![AgentEvent::Heartbeat]);
+        let system = "data: {\"content\":{\"parts\":[]},\"author\":\"system\"}\n\n";
+        assert_eq!(decode_all(system.as_bytes()), vec![AgentEvent::Heartbeat]);
     }
 
     #[test]
