@@ -582,6 +582,27 @@ mod tests {
         assert_eq!(decode_all(system.as_bytes()), vec![AgentEvent::Heartbeat]);
     }
 
+    /// Only the system author's "Error: …" text is an error; the agent may begin a reply with
+    /// the word, and a system notice without it is shown as text.
+    #[test]
+    fn only_a_system_error_text_is_an_error() {
+        let frame = |author: &str, text: &str| {
+            format!("data: {{\"content\":{{\"parts\":[{{\"text\":\"{text}\"}}]}},\"author\":\"{author}\"}}\n\n")
+        };
+        assert_eq!(
+            decode_all(frame("system", "Error: quota exceeded").as_bytes()),
+            vec![AgentEvent::Error("quota exceeded".into())]
+        );
+        assert_eq!(
+            decode_all(frame("nemo_agent", "Errors fixed: the clip is trimmed").as_bytes()),
+            vec![AgentEvent::Text("Errors fixed: the clip is trimmed".into())]
+        );
+        assert_eq!(
+            decode_all(frame("system", "the session was resumed").as_bytes()),
+            vec![AgentEvent::Text("the session was resumed".into())]
+        );
+    }
+
     #[test]
     fn malformed_frames_are_skipped() {
         let s = "data: {\"content\": {\"parts\": [{\"text\": \"trunc\n\ndata: not json\n\nretry: 10\n\nid: 3\n\ndata: [1,2]\n\ndata: {\"type\":\"text\",\"content\":\"ok\"}\n\n";
