@@ -55,10 +55,6 @@ pub struct ExportView {
 }
 
 impl ExportView {
-    pub fn uri_of(job_id: &str) -> String {
-        format!("nemo://exports/{job_id}")
-    }
-
     pub fn of(job: &crate::store::Job) -> Option<ExportView> {
         let r = job.export_data()?.outcome.result()?;
         Some(ExportView {
@@ -76,7 +72,7 @@ impl ExportView {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_else(|| self.job_id.clone());
-        let mut r = Resource::new(Self::uri_of(&self.job_id), name)
+        let mut r = Resource::new(crate::views::export_uri(&self.job_id), name)
             .with_description("An exported MP4: its local path and NemoVideo's https URL")
             .with_mime_type("application/json");
         if let Some(size) = self.size_bytes {
