@@ -29,20 +29,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             client.config().profile.max_upload_bytes(),
         )?);
     }
-    let uploaded = client.upload_files(&files, None).await?;
+    let project = client.create_project("en").await?.handle(&client);
+    let uploaded = project.upload(&files, None).await?;
     eprintln!("uploaded {} files", uploaded.assets.len());
 
-    let before = client.state().await?;
-    let mut stream = client
-        .send_message(
-            "combine these images into a 30-second promo video with music and text overlays",
-        )
+    let before = project.state().await?;
+    let mut stream = project
+        .send("combine these images into a 30-second promo video with music and text overlays")
         .await?;
     let mut reply = TurnReply::default();
     while let Some(event) = stream.next().await {
         reply.push(&event?);
     }
-    let after = client.state().await?;
+    let after = project.state().await?;
     eprintln!(
         "agent: {}",
         if reply.reply().is_empty() {
@@ -57,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     eprintln!("{}", after.timeline.summary());
 
-    let id = client.submit_render(&after.draft).await?;
+    let id = project.submit_render(&after.draft).await?;
     let done = client
         .wait_render(
             &id,

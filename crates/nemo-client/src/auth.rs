@@ -1,4 +1,4 @@
-//! Tokens: `NEMO_TOKEN`, else the persisted anonymous token, else a new one; and the client id
+//! Tokens: the caller's, else the persisted anonymous token, else a new one; and the client id
 //! shared with the official skill.
 
 use crate::files;
@@ -36,8 +36,8 @@ impl fmt::Display for Token {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
-    /// `NEMO_TOKEN`: cannot be renewed by us.
-    Environment,
+    /// Given by the caller ([`crate::Config::token`]): cannot be renewed by us.
+    Given,
     /// Obtained from the anonymous-token endpoint: renewed when it expires.
     Anonymous,
 }

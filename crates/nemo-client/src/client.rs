@@ -6,11 +6,9 @@ use crate::auth::{self, Credentials, Token, TokenSource};
 use crate::config::{detect_platform, Config};
 use crate::envelope::{self, Failure, FailureKind};
 use crate::error::{Error, Result};
-use crate::session::{Session, SessionId, SessionReplaced};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, RequestBuilder, Response};
-use serde_json::{json, Value};
-use std::future::Future;
+use serde_json::Value;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -29,12 +27,6 @@ pub(crate) struct Inner {
     platform: Arc<RwLock<String>>,
     credentials: Arc<tokio::sync::Mutex<Option<Credentials>>>,
     user_id: Arc<Mutex<Option<String>>>,
-    // The project.
-    session: tokio::sync::Mutex<Option<Session>>,
-    replaced: Mutex<Option<SessionReplaced>>,
-    /// Whether the project is remembered on disk (the process's own project) or only here
-    /// (a project of one HTTP client among several).
-    persist_session: bool,
 }
 
 /// What may be done again when a request fails. It decides both retries and how a failure is
@@ -71,7 +63,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Client {
     /// A client for the API in `config`; nothing is sent until the first call, which gets a
-    /// token (free anonymous credits, or `NEMO_TOKEN`) and keeps it in the state folder.
+    /// token (the one given in [`Config::token`], else a free anonymous one, kept in the state
+    /// folder).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -82,8 +75,9 @@ impl Client {
     /// #     .with_client_id_file(dir.path().join("client_id"));
     /// use nemo_client::Client;
     /// let client = Client::new(config)?;
-    /// let project = client.session(Some("en")).await?; // made on first use, then kept
-    /// assert_eq!(client.session(None).await?.session_id, project.session_id);
+    /// let credits = client.credits().await?; // the first call gets an anonymous token
+    /// assert!(client.credentials().await.is_some());
+    /// assert!(credits.available > 0);
     /// # Ok(()) }
     /// ```
     pub fn new(config: Config) -> Result<Client> {
@@ -111,31 +105,8 @@ impl Client {
                 platform: Arc::new(RwLock::new(platform)),
                 credentials: Arc::default(),
                 user_id: Arc::default(),
-                session: tokio::sync::Mutex::new(None),
-                replaced: Mutex::new(None),
-                persist_session: true,
             }),
         })
-    }
-
-    /// A client for another project of the same account: it shares the token, the user and
-    /// the connection pool, and has its own project, kept in memory only (never the one on
-    /// disk). For a server with several clients, each working on its own video.
-    pub fn fork_project(&self) -> Client {
-        let i = &self.inner;
-        Client {
-            inner: Arc::new(Inner {
-                http: i.http.clone(),
-                download: i.download.clone(),
-                config: i.config.clone(),
-                platform: i.platform.clone(),
-                credentials: i.credentials.clone(),
-                user_id: i.user_id.clone(),
-                session: tokio::sync::Mutex::new(None),
-                replaced: Mutex::new(None),
-                persist_session: false,
-            }),
-        }
     }
 
     pub fn config(&self) -> &Config {
@@ -191,8 +162,8 @@ impl Client {
 
     /// Where the token came from, once there is one.
     pub fn token_source(&self) -> TokenSource {
-        if self.inner.config.env_token.is_some() {
-            TokenSource::Environment
+        if self.inner.config.token.is_some() {
+            TokenSource::Given
         } else {
             TokenSource::Anonymous
         }
@@ -202,7 +173,7 @@ impl Client {
 
     /// The token to use now: from the environment, memory, disk, or a new anonymous one.
     pub(crate) async fn token(&self) -> Result<Token> {
-        if let Some(t) = &self.inner.config.env_token {
+        if let Some(t) = &self.inner.config.token {
             return Ok(Token::new(t.clone()));
         }
         let mut guard = self.inner.credentials.lock().await;
@@ -326,7 +297,9 @@ impl Client {
             .min(t.rate_limit_max_wait)
     }
 
-    pub(crate) fn remember_user(&self, user_id: Option<String>) {
+    /// Remember the anonymous user's id (from any answer that carried it, or a project the
+    /// caller kept) for the registration link.
+    pub fn remember_user(&self, user_id: Option<String>) {
         if let Some(u) = user_id.filter(|u| !u.is_empty()) {
             *lock(&self.inner.user_id) = Some(u);
         }
@@ -336,7 +309,7 @@ impl Client {
     /// registration page when no response has told us the user id. `None` for a `NEMO_TOKEN`
     /// (a registered account tops up instead).
     pub fn register_url(&self) -> Option<String> {
-        if self.token_source() == TokenSource::Environment {
+        if self.token_source() == TokenSource::Given {
             return None;
         }
         let web = &self.inner.config.web_url;
@@ -346,22 +319,16 @@ impl Client {
         })
     }
 
-    /// The anonymous user's id, if known: remembered from any response that carried it, else
-    /// read from the project state (one GET). Needed for the registration link.
-    pub async fn learn_user_id(&self) -> Option<String> {
-        if let Some(u) = lock(&self.inner.user_id).clone() {
-            return Some(u);
-        }
-        if self.token_source() == TokenSource::Anonymous {
-            let _ = self.state().await;
-        }
+    /// The anonymous user's id, if a response has told us (needed for the registration link;
+    /// [`crate::Project::learn_user_id`] reads it from a project when not).
+    pub fn user_id(&self) -> Option<String> {
         lock(&self.inner.user_id).clone()
     }
 
     pub(crate) fn failure_to_error(&self, f: Failure, source: TokenSource) -> Error {
         match f.kind() {
             FailureKind::Token => Error::TokenInvalid {
-                from_env: source == TokenSource::Environment,
+                given: source == TokenSource::Given,
             },
             FailureKind::Session => Error::SessionLost {
                 session: None,
@@ -527,111 +494,6 @@ impl Client {
                 message: "expected JSON".into(),
             }),
         }
-    }
-
-    // ---- session -----------------------------------------------------------------------
-
-    /// The current session: in memory, else resumed from disk, else created in `language`
-    /// (the configured [`Config::language`] when `None`).
-    pub async fn session(&self, language: Option<&str>) -> Result<Session> {
-        let mut guard = self.inner.session.lock().await;
-        if let Some(s) = guard.as_ref() {
-            return Ok(s.clone());
-        }
-        let path = self.inner.config.session_path();
-        let on_disk = self
-            .inner
-            .persist_session
-            .then(|| crate::files::read_json::<Session>(&path));
-        if let Some(s) = on_disk
-            .flatten()
-            .filter(|s| s.api_url == self.inner.config.api_url)
-        {
-            self.remember_user(s.user_id.clone());
-            *guard = Some(s.clone());
-            return Ok(s);
-        }
-        let language = language.unwrap_or(&self.inner.config.language).to_string();
-        let s = self.create_session(&language).await?;
-        *guard = Some(s.clone());
-        Ok(s)
-    }
-
-    /// Start a fresh project (a new session), replacing the current one.
-    pub async fn new_session(&self, language: &str) -> Result<Session> {
-        let mut guard = self.inner.session.lock().await;
-        let s = self.create_session(language).await?;
-        *guard = Some(s.clone());
-        Ok(s)
-    }
-
-    async fn create_session(&self, language: &str) -> Result<Session> {
-        // The seeds' body, exactly: `{"task_name":"project","language":"<lang>"}`.
-        let data = self
-            .json(
-                Method::POST,
-                "/api/tasks/me/with-session/nemo_agent",
-                Some(json!({"task_name": "project", "language": language})),
-            )
-            .await?;
-        let session_id =
-            SessionId::from_json(&data["session_id"]).ok_or_else(|| Error::Protocol {
-                message: "the new session has no session_id".into(),
-            })?;
-        let user_id = data["user_id"].as_str().map(str::to_string);
-        self.remember_user(user_id.clone());
-        let s = Session {
-            session_id,
-            task_id: data["task_id"].as_str().map(str::to_string),
-            language: language.to_string(),
-            api_url: self.inner.config.api_url.clone(),
-            user_id,
-        };
-        if self.inner.persist_session {
-            let bytes = serde_json::to_vec_pretty(&s).map_err(|e| Error::Protocol {
-                message: e.to_string(),
-            })?;
-            crate::files::write_private(&self.inner.config.session_path(), &bytes)
-                .map_err(|e| Error::io("saving the session", e))?;
-        }
-        tracing::info!(session = %session_id, "created a session");
-        Ok(s)
-    }
-
-    /// Start a new project in place of a lost one (unless another task already did) and
-    /// remember to tell the user. Restoring what the lost project held is the caller's work.
-    pub async fn replace_session(&self, lost: SessionId) -> Result<Session> {
-        let current = self.inner.session.lock().await.clone();
-        if let Some(s) = current.as_ref().filter(|s| s.session_id != lost) {
-            return Ok(s.clone());
-        }
-        let language = current
-            .map(|s| s.language)
-            .unwrap_or_else(|| self.inner.config.language.clone());
-        let s = self.new_session(&language).await?;
-        tracing::warn!(old = %lost, new = %s.session_id, "the session was lost and replaced");
-        *lock(&self.inner.replaced) = Some(SessionReplaced {
-            old: lost,
-            new: s.session_id,
-        });
-        Ok(s)
-    }
-
-    /// If the session was replaced since the last call, say so (once).
-    pub fn take_session_replaced(&self) -> Option<SessionReplaced> {
-        lock(&self.inner.replaced).take()
-    }
-
-    /// Run `f` with the current session; a lost session comes back as
-    /// [`Error::SessionLost`] naming it, never replaced behind the caller's back.
-    pub(crate) async fn with_session<T, F, Fut>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(Session) -> Fut,
-        Fut: Future<Output = Result<T>>,
-    {
-        let s = self.session(None).await?;
-        let id = s.session_id;
-        f(s).await.map_err(|e| e.in_session(id))
     }
 }
 

@@ -112,25 +112,23 @@ impl Timeouts {
     }
 }
 
-/// The client's configuration. Build it with [`Config::from_env`] or [`Config::new`] and the
-/// `with_*` methods.
+/// The client's configuration: [`Config::new`] and the `with_*` methods. Where the values come
+/// from (environment variables, a settings file) is the application's business.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
     pub api_url: String,
     pub web_url: String,
-    /// A token given by the user (`NEMO_TOKEN`); never renewed by us.
-    pub env_token: Option<String>,
-    /// A client id given by the user (`NEMO_CLIENT_ID`).
+    /// A token given by the caller (a registered account's); never renewed by us. Without one
+    /// the client gets free anonymous tokens.
+    pub token: Option<String>,
+    /// A client id given by the caller (for the anonymous-token endpoint).
     pub client_id: Option<String>,
     /// Shared with the official skill: `~/.config/nemovideo/client_id`.
     pub client_id_file: PathBuf,
-    /// Credentials and session are kept here (private files).
+    /// Anonymous credentials are kept here (a private file); the caller chooses the folder.
     pub state_dir: PathBuf,
     pub profile: Profile,
-    /// The `language` of a project created without one being asked for (`en` by default; the
-    /// server sets the host's locale).
-    pub language: String,
     /// `X-Skill-Version`; the crate version by default.
     pub skill_version: String,
     /// `X-Skill-Platform` when forced by `SKILL_SOURCE`.
@@ -149,64 +147,15 @@ impl Config {
         Config {
             web_url: DEFAULT_WEB_URL.to_string(),
             api_url,
-            env_token: None,
+            token: None,
             client_id: None,
             client_id_file: home().join(".config").join("nemovideo").join("client_id"),
             state_dir: state_dir.into(),
             profile: Profile::default(),
-            language: "en".into(),
             skill_version: env!("CARGO_PKG_VERSION").to_string(),
             platform_override: None,
             timeouts: Timeouts::default(),
         }
-    }
-
-    /// Read `NEMO_API_URL`, `NEMO_WEB_URL`, `NEMO_TOKEN`, `NEMO_CLIENT_ID`, `NEMO_STATE_DIR`,
-    /// `NEMO_PROFILE`, `NEMO_SKILL_VERSION` and `SKILL_SOURCE`.
-    pub fn from_env() -> crate::Result<Config> {
-        let var = |k: &str| {
-            std::env::var(k)
-                .ok()
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let state_dir = var("NEMO_STATE_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(default_state_dir);
-        let mut c = Config::new(
-            var("NEMO_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()),
-            state_dir,
-        );
-        if let Some(web) = var("NEMO_WEB_URL") {
-            c.web_url = web.trim_end_matches('/').to_string();
-        }
-        c.env_token = var("NEMO_TOKEN");
-        c.client_id = var("NEMO_CLIENT_ID");
-        if let Some(p) = var("NEMO_PROFILE") {
-            c.profile = Profile::parse(&p).ok_or_else(|| {
-                let names: Vec<_> = Profile::ALL.iter().map(|p| p.source()).collect();
-                crate::Error::Config(format!(
-                    "unknown NEMO_PROFILE {p:?}; one of: {}",
-                    names.join(", ")
-                ))
-            })?;
-        }
-        if let Some(v) = var("NEMO_SKILL_VERSION") {
-            c.skill_version = v;
-        }
-        c.platform_override = var("SKILL_SOURCE");
-        for url in [&c.api_url, &c.web_url] {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(crate::Error::Config(format!("not an http(s) URL: {url}")));
-            }
-        }
-        Ok(c)
-    }
-
-    /// The language of projects created without one (see [`Config::language`]).
-    pub fn with_language(mut self, language: impl Into<String>) -> Self {
-        self.language = language.into();
-        self
     }
 
     pub fn with_web_url(mut self, web: impl Into<String>) -> Self {
@@ -217,8 +166,8 @@ impl Config {
         self.profile = profile;
         self
     }
-    pub fn with_env_token(mut self, token: impl Into<String>) -> Self {
-        self.env_token = Some(token.into());
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
         self
     }
     pub fn with_client_id_file(mut self, path: impl Into<PathBuf>) -> Self {
@@ -232,16 +181,6 @@ impl Config {
     pub fn credentials_path(&self) -> PathBuf {
         self.state_dir.join("credentials.json")
     }
-    pub fn session_path(&self) -> PathBuf {
-        self.state_dir.join("session.json")
-    }
-}
-
-/// `~/.config/nemo-mcp` (or the platform's config directory).
-pub fn default_state_dir() -> PathBuf {
-    dirs::config_dir()
-        .unwrap_or_else(|| home().join(".config"))
-        .join("nemo-mcp")
 }
 
 /// `X-Skill-Platform` from where the binary is installed and what the host calls itself.

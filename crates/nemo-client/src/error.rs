@@ -13,10 +13,10 @@ pub const ACCEPTED_EXTENSIONS: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The token was rejected. An anonymous token has already been renewed once; a token from
-    /// `NEMO_TOKEN` cannot be renewed by us.
-    #[error("{}", if *from_env { "the NEMO_TOKEN from the environment was rejected (invalid or expired): set a valid token or unset NEMO_TOKEN to use a free anonymous one" } else { "the NemoVideo token was rejected even after renewing it" })]
-    TokenInvalid { from_env: bool },
+    /// The token was rejected. An anonymous token has already been renewed once; a token the
+    /// caller gave ([`crate::Config::token`]) cannot be renewed by us.
+    #[error("{}", if *given { "the NemoVideo token given to the client was rejected (invalid or expired)" } else { "the NemoVideo token was rejected even after renewing it" })]
+    TokenInvalid { given: bool },
 
     /// NemoVideo no longer knows the project (session). The client never replaces it by
     /// itself: what a lost project means (restore its media, tell the user) is the caller's call.
@@ -217,7 +217,7 @@ mod tests {
             Error::Unconfirmed {
                 message: "no response".into(),
             },
-            Error::TokenInvalid { from_env: true },
+            Error::TokenInvalid { given: true },
         ] {
             assert!(!final_.retryable(), "{final_:?}");
             assert_eq!(final_.retry_after(), None, "{final_:?}");

@@ -4,9 +4,8 @@
 //! 4, 8 s) catch the common case of a change that landed just after the stream closed.
 
 use crate::error::Result;
-use crate::session::SessionId;
 use crate::state::SessionState;
-use crate::Client;
+use crate::Project;
 use std::time::Duration;
 
 /// The waits before each state read, in order.
@@ -59,8 +58,8 @@ pub enum Recovered {
     },
 }
 
-impl Client {
-    /// Poll `session`'s state until it differs from `before`, waiting as `waits` says.
+impl Project<'_> {
+    /// Poll the project's state until it differs from `before`, waiting as `waits` says.
     /// `on_read` is told the number of each read (for progress). This is how a turn whose
     /// stream broke is finished: by reading, never by sending the paid message again.
     ///
@@ -74,17 +73,17 @@ impl Client {
     /// use nemo_client::{Recovered, RecoveryWaits};
     /// use std::time::Duration;
     /// let client = nemo_client::Client::new(config)?;
-    /// let before = client.state().await?;
+    /// let project = client.create_project("en").await?.handle(&client);
+    /// let before = project.state().await?;
     /// let waits = RecoveryWaits::quick(Duration::from_millis(10), 2);
-    /// match client.recover_by_state(before.session_id, &before, &waits, |_| {}).await? {
+    /// match project.recover(&before, &waits, |_| {}).await? {
     ///     Recovered::Changed(after) => println!("{}", after.timeline.summary()),
     ///     Recovered::Unchanged { reads, .. } => assert_eq!(reads, waits.reads()),
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn recover_by_state(
+    pub async fn recover(
         &self,
-        session: SessionId,
         before: &SessionState,
         waits: &RecoveryWaits,
         mut on_read: impl FnMut(u32),
@@ -94,7 +93,7 @@ impl Client {
             let read = i as u32 + 1;
             tokio::time::sleep(*wait).await;
             on_read(read);
-            match self.state_of(session).await {
+            match self.state().await {
                 Ok(now) if now.changed_since(before) => {
                     return Ok(Recovered::Changed(Box::new(now)))
                 }

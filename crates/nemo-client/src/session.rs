@@ -1,4 +1,4 @@
-//! Session identity and its persistence.
+//! Session (project) identity.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -44,7 +44,8 @@ impl<'de> Deserialize<'de> for SessionId {
     }
 }
 
-/// The current session, as persisted in `session.json`.
+/// A project as created: its ids, its language and the API and user it belongs to (so an
+/// application that keeps it can tell whether it still applies).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     pub session_id: SessionId,
@@ -55,13 +56,6 @@ pub struct Session {
     /// The user it was created for: a new anonymous user cannot resume it.
     #[serde(default)]
     pub user_id: Option<String>,
-}
-
-/// Told once to the caller after a session was lost and replaced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionReplaced {
-    pub old: SessionId,
-    pub new: SessionId,
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ struct Env {
     sim: SimHandle,
     dir: tempfile::TempDir,
     client: Client,
+    /// The project the test works on, made on first use.
+    session: std::sync::Mutex<Option<Session>>,
 }
 
 fn png_file(dir: &Path, name: &str) -> PathBuf {
@@ -39,7 +41,7 @@ async fn env_with(config: SimConfig) -> Env {
     let sim = Sim::start(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let client = Client::new(config_for(&sim, dir.path())).unwrap();
-    Env { sim, dir, client }
+    Env::new(sim, dir, client)
 }
 
 async fn env(variants: Variants) -> Env {
@@ -56,6 +58,29 @@ fn fast_wait() -> RenderWait {
 }
 
 impl Env {
+    fn new(sim: SimHandle, dir: tempfile::TempDir, client: Client) -> Env {
+        Env {
+            sim,
+            dir,
+            client,
+            session: Default::default(),
+        }
+    }
+
+    /// The test's project (created in English on first use).
+    async fn project(&self) -> Project<'_> {
+        let known = self.session.lock().unwrap().clone();
+        let session = match known {
+            Some(s) => s,
+            None => {
+                let s = self.client.create_project("en").await.unwrap();
+                *self.session.lock().unwrap() = Some(s.clone());
+                s
+            }
+        };
+        session.handle(&self.client)
+    }
+
     async fn upload_images(&self, n: usize) -> Uploaded {
         let files: Vec<MediaFile> = (0..n)
             .map(|i| {
@@ -66,11 +91,11 @@ impl Env {
                 .unwrap()
             })
             .collect();
-        self.client.upload_files(&files, None).await.unwrap()
+        self.project().await.upload(&files, None).await.unwrap()
     }
 
     async fn turn(&self, message: &str) -> Result<TurnReply> {
-        let mut stream = self.client.send_message(message).await?;
+        let mut stream = self.project().await.send(message).await?;
         let mut reply = TurnReply::default();
         while let Some(e) = stream.next().await {
             reply.push(&e?);
@@ -82,9 +107,9 @@ impl Env {
     async fn quick_edit(&self) -> PathBuf {
         let up = self.upload_images(3).await;
         assert_eq!(up.assets.len(), 3);
-        let before = self.client.state().await.unwrap();
+        let before = self.project().await.state().await.unwrap();
         let reply = self.turn(PROMO).await.unwrap();
-        let after = self.client.state().await.unwrap();
+        let after = self.project().await.state().await.unwrap();
         let diff = TimelineDiff::between(&before.timeline, &after.timeline);
         assert!(!diff.is_empty());
         assert!(
@@ -94,7 +119,12 @@ impl Env {
         );
         assert_eq!(after.timeline.duration_ms, Some(30_000));
         assert!(after.timeline.is_exportable());
-        let id = self.client.submit_render(&after.draft).await.unwrap();
+        let id = self
+            .project()
+            .await
+            .submit_render(&after.draft)
+            .await
+            .unwrap();
         let done = self
             .client
             .wait_render(&id, &fast_wait(), |_| {})
@@ -221,10 +251,10 @@ async fn text_replies_are_translated_and_trailing_issue_dropped() {
 }
 
 #[tokio::test]
-async fn state_is_persisted_private_and_resumed() {
+async fn credentials_are_persisted_private_and_resumed() {
     let e = env(Variants::default()).await;
     e.client.credits().await.unwrap();
-    let s1 = e.client.session(None).await.unwrap();
+    let s1 = e.project().await.id();
     let creds = e.dir.path().join("state").join("credentials.json");
     #[cfg(unix)]
     {
@@ -234,10 +264,15 @@ async fn state_is_persisted_private_and_resumed() {
             0o600
         );
     }
-    // A new client (a restart) reuses the token and the session: no new token is requested.
+    // A new client (a restart) reuses the token, and works on the project by its id: no new
+    // token is requested, no project made. (Which project is current is the caller's to keep.)
     let again = Client::new(config_for(&e.sim, e.dir.path())).unwrap();
-    assert_eq!(again.session(None).await.unwrap(), s1);
+    assert_eq!(again.project(s1).state().await.unwrap().session_id, s1);
     again.credits().await.unwrap();
+    assert!(
+        !e.dir.path().join("state").join("session.json").exists(),
+        "the client remembers no current project"
+    );
     let tokens = e
         .sim
         .log()
@@ -256,7 +291,13 @@ async fn expired_token_mid_flow_is_renewed_for_the_same_user() {
     e.sim.control().expire_tokens();
     e.turn("combine into a 10 second video").await.unwrap();
     assert_eq!(
-        e.client.state().await.unwrap().timeline.duration_ms,
+        e.project()
+            .await
+            .state()
+            .await
+            .unwrap()
+            .timeline
+            .duration_ms,
         Some(10_000)
     );
     let accounts = e.sim.control().accounts();
@@ -277,7 +318,7 @@ async fn expired_token_mid_flow_is_renewed_for_the_same_user() {
 }
 
 #[tokio::test]
-async fn environment_token_is_never_renewed() {
+async fn a_given_token_is_never_renewed() {
     let sim = Sim::start(SimConfig {
         registered_tokens: vec!["nmv_usr_registered".into()],
         ..SimConfig::fast()
@@ -285,16 +326,17 @@ async fn environment_token_is_never_renewed() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let good =
-        Client::new(config_for(&sim, dir.path()).with_env_token("nmv_usr_registered")).unwrap();
+    let good = Client::new(config_for(&sim, dir.path()).with_token("nmv_usr_registered")).unwrap();
     good.credits().await.unwrap();
-    let bad = Client::new(config_for(&sim, dir.path()).with_env_token("nmv_usr_wrong")).unwrap();
+    let bad = Client::new(config_for(&sim, dir.path()).with_token("nmv_usr_wrong")).unwrap();
     let err = bad.credits().await.unwrap_err();
     assert!(
-        matches!(err, Error::TokenInvalid { from_env: true }),
+        matches!(err, Error::TokenInvalid { given: true }),
         "{err:?}"
     );
-    assert!(err.to_string().contains("NEMO_TOKEN"));
+    // Where the token came from (an environment variable, a file) is the application's to
+    // say; the client names it only as the token it was given.
+    assert!(err.to_string().contains("given"), "{err}");
     assert!(!err.to_string().contains("nmv_usr_wrong"));
     assert_eq!(
         sim.log()
@@ -312,37 +354,29 @@ async fn environment_token_is_never_renewed() {
 #[tokio::test]
 async fn a_lost_session_is_reported_never_replaced_behind_the_callers_back() {
     let e = env(Variants::default()).await;
-    let old = e.client.session(None).await.unwrap().session_id;
+    let old = e.project().await.id();
     e.upload_images(1).await;
     assert!(e.sim.control().drop_session(old.get()));
     let media =
         vec![validate::validate_media_file(&png_file(e.dir.path(), "x.png"), 1 << 20).unwrap()];
-    let err = e.client.upload_files(&media, None).await.unwrap_err();
+    let err = e.project().await.upload(&media, None).await.unwrap_err();
     assert!(
         matches!(err, Error::SessionLost { session: Some(s), .. } if s == old),
         "{err:?}"
     );
     // The same through /run_sse (HTTP 404 {"detail": "Session not found"}): refused, not taken.
-    let err = e
-        .client
-        .send_message_to(old, "combine")
-        .await
-        .err()
-        .unwrap();
+    let err = e.client.project(old).send("combine").await.err().unwrap();
     assert!(matches!(err, Error::SessionLost { .. }), "{err:?}");
     assert!(e.sim.control().messages().is_empty(), "no turn ran");
-    // Replacing is the caller's decision, and it is reported once.
-    let new = e.client.replace_session(old).await.unwrap().session_id;
-    assert_ne!(new, old);
-    let replaced = e.client.take_session_replaced().expect("told once");
-    assert_eq!((replaced.old, replaced.new), (old, new));
-    assert!(e.client.take_session_replaced().is_none());
     assert_eq!(
-        e.client.replace_session(old).await.unwrap().session_id,
-        new,
-        "replaced once"
+        e.sim.control().session_ids().len(),
+        0,
+        "the lost project is gone, and no project was made in its place"
     );
-    let up = e.client.upload_files(&media, None).await.unwrap();
+    // Replacing is the caller's decision: a new project, worked on by its handle.
+    let new = e.client.create_project("en").await.unwrap().session_id;
+    assert_ne!(new, old);
+    let up = e.client.project(new).upload(&media, None).await.unwrap();
     assert_eq!(up.session_id, Some(new));
     assert_eq!(up.hashes.len(), 1);
     assert_eq!(
@@ -361,9 +395,9 @@ async fn a_failed_message_says_whether_it_may_have_been_accepted() {
     let mut t = Timeouts::fast();
     t.sse_headers = Duration::from_millis(400);
     let client = Client::new(config_for(&sim, dir.path()).with_timeouts(t)).unwrap();
-    let e = Env { sim, dir, client };
+    let e = Env::new(sim, dir, client);
     e.upload_images(1).await;
-    let sid = e.client.session(None).await.unwrap().session_id;
+    let sid = e.project().await.id();
     e.sim.control().set_credits(None, 1000);
     let faults = [
         FaultAction::AcceptedThenStatus { status: 502 },
@@ -375,7 +409,8 @@ async fn a_failed_message_says_whether_it_may_have_been_accepted() {
         e.sim.control().inject(Fault::new(Route::RunSse, f.clone()));
         let err = e
             .client
-            .send_message_to(sid, "make it 5 seconds")
+            .project(sid)
+            .send("make it 5 seconds")
             .await
             .err()
             .unwrap();
@@ -402,7 +437,7 @@ async fn a_failed_message_says_whether_it_may_have_been_accepted() {
             body: "{\"detail\":\"invalid body\"}".into(),
         },
     ));
-    let err = e.client.send_message_to(sid, "x").await.err().unwrap();
+    let err = e.client.project(sid).send("x").await.err().unwrap();
     assert!(
         matches!(err, Error::Rejected { status: 422, .. }),
         "{err:?}"
@@ -414,11 +449,12 @@ async fn a_failed_message_says_whether_it_may_have_been_accepted() {
     let dir2 = tempfile::tempdir().unwrap();
     let cfg = Config::new(format!("http://127.0.0.1:{port}"), dir2.path().join("s"))
         .with_client_id_file(dir2.path().join("cid"))
-        .with_env_token("nmv_usr_x")
+        .with_token("nmv_usr_x")
         .with_timeouts(Timeouts::fast());
     let offline = Client::new(cfg).unwrap();
     let err = offline
-        .send_message_to(nemo_client::SessionId::new(1), "x")
+        .project(nemo_client::SessionId::new(1))
+        .send("x")
         .await
         .err()
         .unwrap();
@@ -447,7 +483,7 @@ async fn in_stream_out_of_credits_in_every_form_gives_the_registration_link() {
             ));
             let reply = e.turn("make it 5 seconds").await.unwrap();
             let msg = reply.error.expect("an in-stream error");
-            let err = e.client.stream_failure(&msg).await;
+            let err = e.project().await.stream_failure(&msg).await;
             let Error::OutOfCredits {
                 register_url: Some(url),
             } = &err
@@ -524,7 +560,7 @@ async fn server_errors_on_gets_are_retried_with_backoff() {
     );
     assert_eq!(e.client.credits().await.unwrap().available, 100);
     c.inject(Fault::new(Route::State, FaultAction::Drop).times(2));
-    e.client.state().await.unwrap();
+    e.project().await.state().await.unwrap();
     c.inject(
         Fault::new(
             Route::Credits,
@@ -549,7 +585,7 @@ async fn server_errors_on_gets_are_retried_with_backoff() {
             body: String::new(),
         },
     ));
-    assert!(e.client.claim_link().await.is_err());
+    assert!(e.project().await.claim_link().await.is_err());
     assert_eq!(
         e.sim
             .log()
@@ -558,7 +594,7 @@ async fn server_errors_on_gets_are_retried_with_backoff() {
             .count(),
         1
     );
-    let link = e.client.claim_link().await.unwrap();
+    let link = e.project().await.claim_link().await.unwrap();
     assert!(link.starts_with(&format!("{}/workspace/claim?ct=clm_", e.sim.web_url())));
 }
 
@@ -566,7 +602,7 @@ async fn server_errors_on_gets_are_retried_with_backoff() {
 async fn dropped_stream_is_recovered_from_state_without_resending() {
     let e = env_with(SimConfig::fast().with_time_scale(0.01)).await;
     e.upload_images(2).await;
-    let before = e.client.state().await.unwrap();
+    let before = e.project().await.state().await.unwrap();
     e.sim.control().inject(Fault::new(
         Route::RunSse,
         FaultAction::CutStream { after_events: 2 },
@@ -577,7 +613,8 @@ async fn dropped_stream_is_recovered_from_state_without_resending() {
     let mut reads = 0;
     let got = e
         .client
-        .recover_by_state(before.session_id, &before, &waits, |n| reads = n)
+        .project(before.session_id)
+        .recover(&before, &waits, |n| reads = n)
         .await
         .unwrap();
     let Recovered::Changed(after) = got else {
@@ -591,11 +628,11 @@ async fn dropped_stream_is_recovered_from_state_without_resending() {
         "never re-sent"
     );
     // Nothing happened at all: after the reads, Unchanged.
-    let now = e.client.state().await.unwrap();
+    let now = e.project().await.state().await.unwrap();
     let none = e
         .client
-        .recover_by_state(
-            now.session_id,
+        .project(now.session_id)
+        .recover(
             &now,
             &RecoveryWaits::new(Duration::ZERO, Duration::from_millis(5), 3),
             |_| {},
@@ -617,7 +654,7 @@ async fn heartbeat_only_streams_time_out_and_errors_end_turns() {
     let mut t = Timeouts::fast();
     t.sse_heartbeats_only = Duration::from_millis(500);
     let client = Client::new(config_for(&sim, dir.path()).with_timeouts(t)).unwrap();
-    let e = Env { sim, dir, client };
+    let e = Env::new(sim, dir, client);
     e.upload_images(1).await;
     e.sim
         .control()
@@ -676,8 +713,8 @@ async fn dropped_download_is_retried() {
     let e = env(Variants::default()).await;
     e.upload_images(1).await;
     e.turn("combine into a 10 second video").await.unwrap();
-    let st = e.client.state().await.unwrap();
-    let id = e.client.submit_render(&st.draft).await.unwrap();
+    let st = e.project().await.state().await.unwrap();
+    let id = e.project().await.submit_render(&st.draft).await.unwrap();
     let done = e
         .client
         .wait_render(&id, &fast_wait(), |_| {})
@@ -717,9 +754,9 @@ async fn render_failures_and_submit_retry() {
     let e = env(Variants::default()).await;
     e.upload_images(1).await;
     e.turn("combine into a 10 second video").await.unwrap();
-    let st = e.client.state().await.unwrap();
+    let st = e.project().await.state().await.unwrap();
     e.sim.control().fail_next_render();
-    let id = e.client.submit_render(&st.draft).await.unwrap();
+    let id = e.project().await.submit_render(&st.draft).await.unwrap();
     let err = e
         .client
         .wait_render(&id, &fast_wait(), |_| {})
@@ -734,7 +771,7 @@ async fn render_failures_and_submit_retry() {
             body: String::new(),
         },
     ));
-    let id2 = e.client.submit_render(&st.draft).await.unwrap();
+    let id2 = e.project().await.submit_render(&st.draft).await.unwrap();
     let submits: Vec<_> = e
         .sim
         .log()
@@ -747,7 +784,7 @@ async fn render_failures_and_submit_retry() {
         .await
         .unwrap();
     // Polls survive a burst of 5xx.
-    let id3 = e.client.submit_render(&st.draft).await.unwrap();
+    let id3 = e.project().await.submit_render(&st.draft).await.unwrap();
     e.sim.control().inject(
         Fault::new(
             Route::RenderStatus,
@@ -780,7 +817,8 @@ async fn export_blocked_by_plan_is_not_credits() {
         },
     ));
     let err = e
-        .client
+        .project()
+        .await
         .submit_render(&serde_json::json!({"t": []}))
         .await
         .unwrap_err();
@@ -857,18 +895,24 @@ async fn uploads_stream_with_progress_and_survive_one_drop() {
             after_bytes: 100_000,
         },
     ));
-    let up = e.client.upload_files(&[f], Some(progress)).await.unwrap();
+    let up = e
+        .project()
+        .await
+        .upload(&[f], Some(progress))
+        .await
+        .unwrap();
     assert_eq!(up.assets[0].file_type.as_deref(), Some("video"));
     let last = *seen.lock().unwrap().last().unwrap();
     assert_eq!(last, (bytes.len() as u64, bytes.len() as u64));
     assert_eq!(
-        e.client.state().await.unwrap().assets.len(),
+        e.project().await.state().await.unwrap().assets.len(),
         1,
         "the broken attempt left nothing"
     );
     // URL uploads.
     let up = e
-        .client
+        .project()
+        .await
         .upload_urls(&["https://example.com/clip.mov".into()])
         .await
         .unwrap();
@@ -892,7 +936,7 @@ async fn host_hint_sets_the_platform() {
 #[tokio::test]
 async fn recovery_reads_on_through_a_failure_and_stops_at_a_refusal() {
     let e = env(Variants::default()).await;
-    let before = e.client.state().await.unwrap();
+    let before = e.project().await.state().await.unwrap();
     let sid = before.session_id;
     let waits = RecoveryWaits::quick(Duration::from_millis(5), 3);
     // Every try of the first read fails (a GET is tried `get_attempts` times).
@@ -910,7 +954,8 @@ async fn recovery_reads_on_through_a_failure_and_stops_at_a_refusal() {
     let mut reads = Vec::new();
     let r = e
         .client
-        .recover_by_state(sid, &before, &waits, |n| reads.push(n))
+        .project(sid)
+        .recover(&before, &waits, |n| reads.push(n))
         .await
         .unwrap();
     assert!(matches!(r, Recovered::Unchanged { reads: 3, .. }), "{r:?}");
@@ -918,10 +963,7 @@ async fn recovery_reads_on_through_a_failure_and_stops_at_a_refusal() {
     e.sim
         .control()
         .inject(Fault::new(Route::State, FaultAction::Code { code: 1002 }));
-    let r = e
-        .client
-        .recover_by_state(sid, &before, &waits, |_| {})
-        .await;
+    let r = e.client.project(sid).recover(&before, &waits, |_| {}).await;
     assert!(
         matches!(r, Err(Error::SessionLost { .. })),
         "a lost project ends the recovery: {r:?}"

@@ -1,16 +1,19 @@
 //! What every tool call shares: the NemoVideo client, the settings and the jobs.
 
+use crate::current::CurrentProject;
 use crate::errors::{Code, ToolError};
 use crate::projects::{check_file, MediaRecord, MediaSource, Restore, Restored};
 use crate::settings::Settings;
 use crate::store::JobManager;
 use nemo_client::{validate, Error};
-use nemo_client::{Client, SessionId};
+use nemo_client::{Client, Project, Session, SessionId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub struct App {
     pub client: Client,
+    /// The project the tools work on (see [`CurrentProject`]).
+    pub project: CurrentProject,
     pub settings: Settings,
     pub jobs: JobManager,
     /// The media uploaded to each project (to restore a lost one).
@@ -22,8 +25,10 @@ impl App {
         let client = Client::new(settings.client.clone()).map_err(|e| e.to_string())?;
         let jobs = JobManager::new(settings.journal_dir());
         let projects = Arc::new(crate::projects::Ledger::new(settings.projects_dir()));
+        let project = CurrentProject::remembered(settings.session_path());
         Ok(Arc::new(App {
             client,
+            project,
             settings,
             jobs,
             projects,
@@ -34,7 +39,8 @@ impl App {
     /// session over `--http`, so two hosts never see or edit each other's video.
     pub fn fork(&self, owner: &str) -> Arc<App> {
         Arc::new(App {
-            client: self.client.fork_project(),
+            client: self.client.clone(),
+            project: CurrentProject::in_memory(),
             settings: self.settings.clone(),
             jobs: self.jobs.scoped(owner),
             projects: self.projects.clone(),
@@ -82,13 +88,46 @@ impl App {
         }
     }
 
-    /// The session id, creating the session if needed.
+    /// The current project, creating it (in `language`, else the host's) if there is none.
+    pub async fn session(&self, language: Option<&str>) -> nemo_client::Result<Session> {
+        let language = language.unwrap_or(&self.settings.language);
+        self.project.get(&self.client, language).await
+    }
+
+    /// The current project's id, creating the project if needed.
     pub async fn session_id(&self, language: Option<&str>) -> Result<SessionId, ToolError> {
-        self.client
-            .session(language)
+        self.session(language)
             .await
             .map(|s| s.session_id)
             .map_err(|e| self.err(&e))
+    }
+
+    /// A handle on the current project (created if needed).
+    pub async fn current(&self) -> nemo_client::Result<Project<'_>> {
+        Ok(self.session(None).await?.handle(&self.client))
+    }
+
+    /// The current project's state (the project is created if there is none; a lost one is
+    /// reported, not restored).
+    pub async fn current_state(&self) -> nemo_client::Result<nemo_client::SessionState> {
+        self.current().await?.state().await
+    }
+
+    /// A handle on the project `id`, with its task id when it is the current project.
+    pub async fn handle(&self, id: SessionId) -> Project<'_> {
+        match self.project.peek().await {
+            Some(s) if s.session_id == id => s.handle(&self.client),
+            _ => self.client.project(id),
+        }
+    }
+
+    /// The anonymous user's id (for the registration link): known, else read from the
+    /// current project's state.
+    pub async fn learn_user_id(&self) -> Option<String> {
+        match self.project.peek().await {
+            Some(s) => s.handle(&self.client).learn_user_id().await,
+            None => self.client.user_id(),
+        }
     }
 }
 
@@ -103,7 +142,7 @@ impl App {
     ) -> Result<Restored, ToolError> {
         let _guard = self.projects.lock.lock().await;
         // Another call may have restored it meanwhile.
-        if let Ok(current) = self.client.session(None).await {
+        if let Some(current) = self.project.peek().await {
             if current.session_id != lost {
                 return Ok(Restored {
                     session: current.session_id,
@@ -127,12 +166,13 @@ impl App {
             return Err(not_restored(&missing));
         }
         let session = self
-            .client
-            .replace_session(lost)
+            .project
+            .replace(&self.client, lost, &self.settings.language)
             .await
-            .map_err(|e| self.err(&e))?
-            .session_id;
-        let restored = self.reupload(files, urls, &mut missing).await?;
+            .map_err(|e| self.err(&e))?;
+        let project = session.handle(&self.client);
+        let restored = self.reupload(&project, files, urls, &mut missing).await?;
+        let session = session.session_id;
         let count = restored.len();
         self.projects.record_locked(session, restored);
         if need == Restore::All && !missing.is_empty() {
@@ -145,10 +185,10 @@ impl App {
         })
     }
 
-    /// Upload recorded media again into the current project; what fails is added to
-    /// `missing`.
+    /// Upload recorded media again into `project`; what fails is added to `missing`.
     async fn reupload(
         &self,
+        project: &Project<'_>,
         files: Vec<MediaRecord>,
         urls: Vec<String>,
         missing: &mut Vec<String>,
@@ -172,9 +212,8 @@ impl App {
         }
         if !media.is_empty() {
             let list: Vec<_> = media.iter().map(|(_, m)| m.clone()).collect();
-            let up = self
-                .client
-                .upload_files(&list, None)
+            let up = project
+                .upload(&list, None)
                 .await
                 .map_err(|e| self.err(&e))?;
             for (i, (record, m)) in media.into_iter().enumerate() {
@@ -187,7 +226,7 @@ impl App {
             }
         }
         for url in urls {
-            match self.client.upload_urls(std::slice::from_ref(&url)).await {
+            match project.upload_urls(std::slice::from_ref(&url)).await {
                 Ok(up) => restored.push(MediaRecord {
                     asset: up.assets.first().and_then(|a| a.url.clone()),
                     source: MediaSource::Url { url },
@@ -201,20 +240,28 @@ impl App {
     }
 
     /// Run `op` on the current project; if the backend lost it, restore what can be restored
-    /// and run `op` once more. The notice tells the user what happened.
-    pub async fn in_project<T, F, Fut>(&self, op: F) -> Result<(T, Option<String>), ToolError>
+    /// and run `op` once more on the new project. The notice tells the user what happened.
+    pub async fn in_project<'a, T, F, Fut>(
+        &'a self,
+        op: F,
+    ) -> Result<(T, Option<String>), ToolError>
     where
-        F: Fn() -> Fut,
+        F: Fn(Project<'a>) -> Fut,
         Fut: std::future::Future<Output = nemo_client::Result<T>>,
     {
-        match op().await {
+        let first = match self.current().await {
+            Ok(p) => op(p).await,
+            Err(e) => Err(e),
+        };
+        match first {
             Ok(v) => Ok((v, None)),
             Err(Error::SessionLost {
                 session: Some(lost),
                 ..
             }) => {
                 let r = self.restore_project(lost, Restore::Possible).await?;
-                let v = op().await.map_err(|e| self.err(&e))?;
+                let project = self.client.project(r.session);
+                let v = op(project).await.map_err(|e| self.err(&e))?;
                 Ok((v, Some(r.notice(lost))))
             }
             Err(e) => Err(self.err(&e)),

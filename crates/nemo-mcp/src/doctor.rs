@@ -69,7 +69,7 @@ async fn check(settings: &Settings) -> Report {
     };
     check_reach(&client, c, &mut r).await;
     if r.failures == 0 {
-        check_account(&client, c, &mut r).await;
+        check_account(&client, settings, &mut r).await;
     } else {
         r.warn("token", "not checked (the API is unreachable)");
     }
@@ -98,11 +98,12 @@ async fn check_reach(client: &Client, c: &nemo_client::Config, r: &mut Report) {
 }
 
 /// The token, the credits and the project.
-async fn check_account(client: &Client, c: &nemo_client::Config, r: &mut Report) {
+async fn check_account(client: &Client, settings: &Settings, r: &mut Report) {
+    let c = &settings.client;
     match client.credits().await {
         Ok(credits) => {
             match client.token_source() {
-                TokenSource::Environment => r.ok("token", "NEMO_TOKEN accepted"),
+                TokenSource::Given => r.ok("token", "NEMO_TOKEN accepted"),
                 TokenSource::Anonymous => {
                     let expiry = client
                         .credentials()
@@ -149,7 +150,8 @@ async fn check_account(client: &Client, c: &nemo_client::Config, r: &mut Report)
         ),
     }
     if r.failures == 0 {
-        match client.session(None).await {
+        let project = crate::current::CurrentProject::remembered(settings.session_path());
+        match project.get(client, &settings.language).await {
             Ok(s) => r.ok("session", format!("project {}", s.session_id)),
             Err(e) => r.fail(
                 "session",

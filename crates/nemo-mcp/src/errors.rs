@@ -142,7 +142,9 @@ impl ToolError {
             Error::ExportBlocked => Some(format!(
                 "the user can register or upgrade at {web_url} to unlock export"
             )),
-            Error::TokenInvalid { from_env: true } => {
+            Error::TokenInvalid { given: true } => {
+                // The client knows only "a given token"; that it came from NEMO_TOKEN is ours.
+                t.message = "the NEMO_TOKEN from the environment was rejected (invalid or expired): set a valid token or unset NEMO_TOKEN to use a free anonymous one".into();
                 Some("set a valid NEMO_TOKEN (or unset it) and restart the server".into())
             }
             Error::SessionLost { .. } => {
@@ -218,5 +220,21 @@ mod tests {
         let r = ToolError::invalid("x").to_result();
         assert_eq!(r.is_error, Some(true));
         assert_eq!(r.structured_content.unwrap()["code"], "invalid_argument");
+    }
+
+    /// The client knows only "the token it was given"; that it came from `NEMO_TOKEN` (and how
+    /// to fix it) is the server's to say.
+    #[test]
+    fn a_rejected_given_token_is_named_as_nemo_token() {
+        let t = ToolError::from_client(&Error::TokenInvalid { given: true }, "https://w");
+        assert_eq!(t.code, Code::TokenInvalid);
+        assert!(t.message.contains("NEMO_TOKEN"), "{}", t.message);
+        assert!(t.next_step.unwrap().contains("NEMO_TOKEN"));
+        let renewed = ToolError::from_client(&Error::TokenInvalid { given: false }, "https://w");
+        assert!(
+            !renewed.message.contains("NEMO_TOKEN"),
+            "{}",
+            renewed.message
+        );
     }
 }

@@ -5,6 +5,7 @@ mod calls;
 pub mod cli;
 pub mod confirm;
 pub mod credits;
+pub mod current;
 pub mod demo;
 pub mod doctor;
 pub mod errors;

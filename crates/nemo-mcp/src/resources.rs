@@ -85,8 +85,7 @@ impl ExportView {
 pub async fn read(app: &App, uri: &str) -> Result<ReadResourceResult, McpError> {
     let json = if uri == "nemo://timeline" {
         let state = app
-            .client
-            .state()
+            .current_state()
             .await
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         // With the raw draft: a host or user reading the resource wants all of it; the tool's

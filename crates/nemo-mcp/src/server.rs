@@ -204,10 +204,10 @@ impl NemoServer {
         };
         let new_project = args.new_project.unwrap_or(false);
         let session = if new_project {
-            let language = language.unwrap_or_else(|| app.settings.client.language.clone());
-            app.client.new_session(&language).await
+            let language = language.unwrap_or_else(|| app.settings.language.clone());
+            app.project.start_new(&app.client, &language).await
         } else {
-            app.client.session(language.as_deref()).await
+            app.session(language.as_deref()).await
         };
         let session = match session {
             Ok(s) => s,
@@ -220,7 +220,7 @@ impl NemoServer {
         let creds = app.client.credentials().await;
         let view = ConnectView {
             account: match app.client.token_source() {
-                TokenSource::Environment => "token".into(),
+                TokenSource::Given => "token".into(),
                 TokenSource::Anonymous => "anonymous".into(),
             },
             user_id: creds
@@ -230,7 +230,7 @@ impl NemoServer {
             credits: credits.available,
             project_id: session.session_id.to_string(),
             new_project,
-            project_link: app.client.claim_link().await.ok(),
+            project_link: session.handle(&app.client).claim_link().await.ok(),
             register_link: app.client.register_url(),
             token_expires_at: creds.and_then(|c| c.expires_at).map(|e| e.to_rfc3339()),
             output_dir: app.settings.output_dir.display().to_string(),
@@ -241,8 +241,8 @@ impl NemoServer {
                 .map(|d| d.display().to_string())
                 .collect(),
             notice: app
-                .client
-                .take_session_replaced()
+                .project
+                .take_replaced()
                 .map(|r| format!("{}.", crate::projects::replaced_notice(r.old))),
         };
         let text = connect_text(&view, credits.next_step.as_deref());
@@ -327,7 +327,7 @@ impl NemoServer {
             Ok(e) => e,
             Err(e) => return fail(e),
         };
-        let language = crate::language::of_instruction(&instruction, &app.settings.client.language);
+        let language = crate::language::of_instruction(&instruction, &app.settings.language);
         let req = jobs::generation::Request {
             instruction,
             also_export: routed.also_export,
@@ -410,7 +410,7 @@ impl NemoServer {
             })
         });
         let job = Job::video(VideoPlan {
-            language: crate::language::of_instruction(&instruction, &app.settings.client.language),
+            language: crate::language::of_instruction(&instruction, &app.settings.language),
             instruction,
             export,
             cost_kind: estimate.kind,
@@ -445,7 +445,7 @@ impl NemoServer {
                 (a, "get_credits")
             }
             Intent::Status => {
-                let s = app.client.state().await.map_err(|e| app.err(&e))?;
+                let s = app.current_state().await.map_err(|e| app.err(&e))?;
                 (s.timeline.summary(), "get_timeline")
             }
             Intent::Upload | Intent::Agent => (
@@ -595,7 +595,7 @@ impl NemoServer {
     async fn get_timeline(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
         self.hint(&ctx);
         let app = &self.app_for(&ctx);
-        match app.in_project(|| app.client.state()).await {
+        match app.in_project(|p| async move { p.state().await }).await {
             Ok((state, notice)) => {
                 let mut v = TimelineView::of(&state, false);
                 v.notice = notice;
@@ -644,7 +644,7 @@ impl NemoServer {
             let note = Some(same_request_note(&job));
             return self.answer_or_task(app, job, args.wait_s, &ctx, note).await;
         }
-        match app.in_project(|| app.client.state()).await {
+        match app.in_project(|p| async move { p.state().await }).await {
             Ok((s, notice)) if !s.timeline.is_exportable() => {
                 let mut e = jobs::export::nothing_to_export();
                 if let Some(n) = notice {

@@ -12,6 +12,9 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(45);
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub client: Config,
+    /// The language of a project started before any instruction (by an upload): the host's
+    /// locale when run as a server, `en` when embedded.
+    pub language: String,
     /// Where exports are saved.
     pub output_dir: PathBuf,
     /// Local files may only be uploaded from inside these (canonical) folders.
@@ -63,6 +66,48 @@ fn env_ms(k: &str) -> Option<Duration> {
         .map(Duration::from_millis)
 }
 
+/// `~/.config/nemo-mcp` (or the platform's config directory): credentials, the current
+/// project, the job journal and the projects' media records.
+pub fn default_state_dir() -> PathBuf {
+    dirs::config_dir()
+        .or_else(|| dirs::home_dir().map(|h| h.join(".config")))
+        .unwrap_or_else(|| PathBuf::from(".config"))
+        .join("nemo-mcp")
+}
+
+/// The client's configuration from `NEMO_API_URL`, `NEMO_WEB_URL`, `NEMO_TOKEN`,
+/// `NEMO_CLIENT_ID`, `NEMO_STATE_DIR`, `NEMO_PROFILE`, `NEMO_SKILL_VERSION` and `SKILL_SOURCE`.
+pub fn client_config_from_env() -> Result<Config, String> {
+    let state_dir = env("NEMO_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(default_state_dir);
+    let mut c = Config::new(
+        env("NEMO_API_URL").unwrap_or_else(|| nemo_client::config::DEFAULT_API_URL.into()),
+        state_dir,
+    );
+    if let Some(web) = env("NEMO_WEB_URL") {
+        c = c.with_web_url(web);
+    }
+    c.token = env("NEMO_TOKEN");
+    c.client_id = env("NEMO_CLIENT_ID");
+    if let Some(p) = env("NEMO_PROFILE") {
+        c.profile = Profile::parse(&p).ok_or_else(|| {
+            let names: Vec<_> = Profile::ALL.iter().map(|p| p.source()).collect();
+            format!("unknown NEMO_PROFILE {p:?}; one of: {}", names.join(", "))
+        })?;
+    }
+    if let Some(v) = env("NEMO_SKILL_VERSION") {
+        c.skill_version = v;
+    }
+    c.platform_override = env("SKILL_SOURCE");
+    for url in [&c.api_url, &c.web_url] {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!("configuration: not an http(s) URL: {url}"));
+        }
+    }
+    Ok(c)
+}
+
 /// `~/Videos/NemoVideo` (the platform's Videos folder).
 pub fn default_output_dir() -> PathBuf {
     dirs::video_dir()
@@ -87,6 +132,7 @@ impl Settings {
         lexical.dedup();
         Settings {
             client,
+            language: "en".into(),
             output_dir,
             allowed_dirs: canonical,
             allowed_lexical: lexical,
@@ -106,9 +152,7 @@ impl Settings {
 
     /// Everything from the environment; `profile` (from `--profile`) wins over `NEMO_PROFILE`.
     pub fn from_env(profile: Option<Profile>) -> Result<Settings, String> {
-        let mut client = Config::from_env().map_err(|e| e.to_string())?;
-        // A project started before any instruction (by an upload) speaks the host's language.
-        client.language = crate::language::of_host();
+        let mut client = client_config_from_env()?;
         if let Some(p) = profile {
             client.profile = p;
         }
@@ -124,6 +168,7 @@ impl Settings {
         // The defaults are `Settings::new`'s (which canonicalizes the allowed folders); the
         // environment only overrides what it sets.
         let mut s = Settings::new(client, output_dir, allowed);
+        s.language = crate::language::of_host();
         if let Some(v) = env("NEMO_DEFAULT_WAIT_S") {
             match wait_seconds(&v) {
                 Some(wait) => s.default_wait = wait,
@@ -155,6 +200,11 @@ impl Settings {
             s.settle_first = d.min(s.settle_first);
         }
         Ok(s)
+    }
+
+    /// Where the process's own project is remembered across restarts.
+    pub fn session_path(&self) -> PathBuf {
+        self.client.state_dir.join("session.json")
     }
 
     pub fn journal_dir(&self) -> PathBuf {

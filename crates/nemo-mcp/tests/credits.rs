@@ -332,7 +332,7 @@ async fn refusals_and_other_errors_in_the_stream_are_told_apart() {
 /// The backend forgets the project; the next edit restores its two media and succeeds.
 /// Returns the lost project and the edit's answer.
 async fn lose_the_project_then_edit(h: &Harness) -> (nemo_client::SessionId, Value) {
-    let old = h.app.client.session(None).await.unwrap().session_id;
+    let old = h.app.session(None).await.unwrap().session_id;
     h.sim.control().drop_session(old.get());
     let (b, err, _) = generate(h, json!({"instruction": COMBINE})).await;
     assert!(!err, "{b}");
@@ -352,9 +352,9 @@ async fn a_lost_project_is_restored_never_replayed_into_an_empty_one() {
     upload_two(&h).await;
     let (old, b) = lose_the_project_then_edit(&h).await;
     assert_eq!(b["result"]["changed"], true, "{b}");
-    let new = h.app.client.session(None).await.unwrap().session_id;
+    let new = h.app.session(None).await.unwrap().session_id;
     assert_ne!(new, old);
-    let media = h.app.client.state().await.unwrap().assets.len();
+    let media = h.app.current_state().await.unwrap().assets.len();
     assert_eq!(media, 2, "the new project holds the same media");
     tally(
         &h,
@@ -370,7 +370,7 @@ async fn a_lost_project_is_restored_never_replayed_into_an_empty_one() {
 async fn a_lost_project_whose_media_is_gone_sends_nothing() {
     let h = Harness::with(sim(), |_| {}).await;
     upload_two(&h).await;
-    let old = h.app.client.session(None).await.unwrap().session_id;
+    let old = h.app.session(None).await.unwrap().session_id;
     std::fs::remove_file(h.dir.path().join("media/a.png")).unwrap();
     std::fs::write(h.dir.path().join("media/b.png"), png(20, 20)).unwrap();
     h.sim.control().drop_session(old.get());

@@ -79,7 +79,7 @@ async fn token_expired_mid_workflow() {
 async fn session_lost_between_upload_and_generate() {
     let h = Harness::start().await;
     upload_two(&h).await;
-    let sid = h.app.client.session(None).await.unwrap().session_id.get();
+    let sid = h.app.session(None).await.unwrap().session_id.get();
     h.sim.control().drop_session(sid);
     let (g, err) = generate(&h).await;
     // The lost project is restored (a new one with the same media), then the instruction is

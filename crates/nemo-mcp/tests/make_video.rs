@@ -270,7 +270,7 @@ async fn fault_token_expired() {
 async fn fault_session_lost() {
     let h = harness().await;
     upload_two(&h).await;
-    let sid = h.app.client.session(None).await.unwrap().session_id.get();
+    let sid = h.app.session(None).await.unwrap().session_id.get();
     h.sim.control().drop_session(sid);
     let (done, _) = make(&h, json!({})).await;
     assert_made(&h, &done, "project lost before the call").await;

@@ -238,7 +238,7 @@ async fn every_request_has_the_seed_form_in_every_profile() {
         };
         let h = Harness::with(SimConfig::fast().with_variants(variants), |s| {
             s.client.profile = profile;
-            s.client.language = "es".into();
+            s.language = "es".into();
         })
         .await;
         every_endpoint(&h).await;

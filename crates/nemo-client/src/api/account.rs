@@ -1,10 +1,10 @@
 //! Contract §5 (credits) and §10 (claim link).
 
 use crate::error::{Error, Result};
-use crate::Client;
+use crate::wire::{lenient, Int, Text};
+use crate::{Client, Project};
 use reqwest::Method;
-use serde::Serialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Credits {
@@ -33,50 +33,77 @@ impl Client {
         let d = self
             .json(Method::GET, "/api/credits/balance/simple", None)
             .await?;
-        let num = |k: &str| {
-            d[k].as_i64()
-                .or_else(|| d[k].as_f64().map(|f| f as i64))
-                .or_else(|| d[k].as_str()?.parse().ok())
-        };
-        let available = num("available").ok_or_else(|| Error::Protocol {
+        let b: Balance = crate::wire::from_value(d, "the credits")?;
+        let available = b.available.ok_or_else(|| Error::Protocol {
             message: "credits without `available`".into(),
         })?;
-        let frozen = num("frozen").unwrap_or(0);
+        let frozen = b.frozen.map_or(0, |n| n.0);
         Ok(Credits {
-            available,
+            available: available.0,
             frozen,
-            total: num("total").unwrap_or(available + frozen),
+            total: b.total.map_or(available.0 + frozen, |n| n.0),
         })
     }
+}
 
-    /// A link that opens the current project in a browser (`{web}/workspace/claim?ct=..`).
-    /// It carries a claim token, never the API token.
+/// The seeds' claim-token body.
+#[derive(Serialize)]
+struct ClaimRequest<'a> {
+    task_id: Option<&'a str>,
+    session_id: String,
+}
+
+#[derive(Deserialize)]
+struct ClaimAnswer {
+    #[serde(default, alias = "claimToken", deserialize_with = "lenient")]
+    claim_token: Option<Text>,
+}
+
+/// The credits answer: numbers as integers, floats or text.
+#[derive(Deserialize)]
+struct Balance {
+    #[serde(default, deserialize_with = "lenient")]
+    available: Option<Int>,
+    #[serde(default, deserialize_with = "lenient")]
+    frozen: Option<Int>,
+    #[serde(default, deserialize_with = "lenient")]
+    total: Option<Int>,
+}
+
+impl Project<'_> {
+    /// A link that opens the project in a browser (`{web}/workspace/claim?ct=..`). It carries
+    /// a claim token, never the API token.
     pub async fn claim_link(&self) -> Result<String> {
-        let web = self.config().web_url.clone();
-        self.with_session(|s| {
-            let web = web.clone();
-            async move {
-                let d = self
-                    .json(
-                        Method::POST,
-                        "/api/auth/claim-token",
-                        Some(json!({"task_id": s.task_id, "session_id": s.session_id.to_string()})),
-                    )
-                    .await?;
-                let ct = d["claim_token"]
-                    .as_str()
-                    .filter(|c| !c.is_empty())
-                    .ok_or_else(|| Error::Protocol {
-                        message: "no claim_token".into(),
-                    })?;
-                let ct: String = ct
-                    .chars()
-                    .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
-                    .collect();
-                Ok(format!("{web}/workspace/claim?ct={ct}"))
-            }
-        })
-        .await
+        let body = ClaimRequest {
+            task_id: self.task_id.as_deref(),
+            session_id: self.id.to_string(),
+        };
+        let d = self
+            .client
+            .json(
+                Method::POST,
+                "/api/auth/claim-token",
+                Some(crate::wire::to_value(&body)?),
+            )
+            .await
+            .map_err(|e| e.in_session(self.id))?;
+        let answer: ClaimAnswer = crate::wire::from_value(d, "the claim token")?;
+        let ct: String = answer
+            .claim_token
+            .map(|t| t.0)
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+            .collect();
+        if ct.is_empty() {
+            return Err(Error::Protocol {
+                message: "no claim_token".into(),
+            });
+        }
+        Ok(format!(
+            "{}/workspace/claim?ct={ct}",
+            self.client.config().web_url
+        ))
     }
 }
 

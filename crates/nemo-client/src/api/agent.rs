@@ -5,9 +5,9 @@ use crate::error::{Error, Result};
 use crate::session::SessionId;
 use crate::sse::{self, classify_stream_error, AgentEvent, Decoder, Frame, StreamErrorKind};
 use crate::text;
-use crate::Client;
+use crate::Project;
 use futures_util::{Stream, StreamExt};
-use serde_json::json;
+use serde::Serialize;
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -103,24 +103,43 @@ impl Reader {
     }
 }
 
-impl Client {
+/// The seeds' `/run_sse` body, exactly.
+#[derive(Serialize)]
+struct RunSse<'a> {
+    app_name: &'a str,
+    user_id: &'a str,
+    session_id: String,
+    new_message: NewMessage<'a>,
+}
+
+#[derive(Serialize)]
+struct NewMessage<'a> {
+    parts: [TextPart<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct TextPart<'a> {
+    text: &'a str,
+}
+
+impl Project<'_> {
     /// An error the agent reported inside its stream, as the same [`Error`] the HTTP form of
-    /// that failure gives (out of credits with the registration link, token, lost project),
-    /// or as a refusal, or in the backend's own words.
+    /// that failure gives (out of credits with the registration link, token, this project
+    /// lost), or as a refusal, or in the backend's own words.
     pub async fn stream_failure(&self, message: &str) -> Error {
         let message: String = message.trim().chars().take(300).collect();
         match classify_stream_error(&message) {
             StreamErrorKind::OutOfCredits => {
                 self.learn_user_id().await;
                 Error::OutOfCredits {
-                    register_url: self.register_url(),
+                    register_url: self.client.register_url(),
                 }
             }
             StreamErrorKind::Token => Error::TokenInvalid {
-                from_env: self.token_source() == crate::TokenSource::Environment,
+                given: self.client.token_source() == crate::TokenSource::Given,
             },
             StreamErrorKind::Session => Error::SessionLost {
-                session: None,
+                session: Some(self.id),
                 message,
             },
             StreamErrorKind::Refused => Error::ContentRefused { message },
@@ -128,8 +147,12 @@ impl Client {
         }
     }
 
-    /// Send one message to the agent in the current project. See [`Client::send_message_to`].
-    /// The message is paid for: it is sent once, never retried; read the stream to its end.
+    /// Send one message to the project's agent. The message is paid for and sent once:
+    /// nothing here retries after the backend may have accepted it (a re-send is charged
+    /// twice). Token renewal and a 429 are handled while the backend is still refusing, when
+    /// nothing was accepted. How a failure is reported says whether the message may have
+    /// arrived: [`Error::Unconfirmed`] when it may, any other error when it provably did not.
+    /// A lost project is [`Error::SessionLost`]: the caller decides what to do.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -141,7 +164,8 @@ impl Client {
     /// use futures_util::StreamExt;
     /// use nemo_client::TurnReply;
     /// let client = nemo_client::Client::new(config)?;
-    /// let mut stream = client.send_message("make a 10-second video with a title \"Hello\"").await?;
+    /// let project = client.create_project("en").await?.handle(&client);
+    /// let mut stream = project.send("make a 10-second video with a title \"Hello\"").await?;
     /// let mut reply = TurnReply::default();
     /// while let Some(event) = stream.next().await {
     ///     reply.push(&event?);
@@ -149,27 +173,20 @@ impl Client {
     /// assert!(reply.is_complete(), "the turn ended with a final answer");
     /// # Ok(()) }
     /// ```
-    pub async fn send_message(&self, message: &str) -> Result<AgentStream> {
-        let session = self.session(None).await?.session_id;
-        self.send_message_to(session, message).await
-    }
-
-    /// Send one message to the agent in `session`. The message is sent once: nothing here
-    /// retries after the backend may have accepted it (a re-send is charged twice). Token
-    /// renewal and a 429 are handled while the backend is still refusing, when nothing was
-    /// accepted. How a failure is reported says whether the message may have arrived:
-    /// [`Error::Unconfirmed`] when it may, any other error when it provably did not.
-    /// A lost project is [`Error::SessionLost`]: the caller decides what to do.
-    pub async fn send_message_to(&self, session: SessionId, message: &str) -> Result<AgentStream> {
-        let timeouts = self.config().timeouts.clone();
-        let url = self.url("/run_sse");
-        let body = json!({
-            "app_name": "nemo_agent",
-            "user_id": "me",
-            "session_id": session.to_string(),
-            "new_message": {"parts": [{"text": message}]},
-        });
+    pub async fn send(&self, message: &str) -> Result<AgentStream> {
+        let session = self.id;
+        let timeouts = self.client.config().timeouts.clone();
+        let url = self.client.url("/run_sse");
+        let body = RunSse {
+            app_name: "nemo_agent",
+            user_id: "me",
+            session_id: session.to_string(),
+            new_message: NewMessage {
+                parts: [TextPart { text: message }],
+            },
+        };
         let answer = self
+            .client
             .execute(Want::Stream, Replay::Paid, |http, token| {
                 Ok(http
                     .post(&url)

@@ -2,7 +2,7 @@
 
 use crate::client::{Answer, Replay, Want};
 use crate::error::{Error, Result};
-use crate::Client;
+use crate::{Client, Project};
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -242,7 +242,7 @@ impl PollClock {
     }
 }
 
-impl Client {
+impl Project<'_> {
     /// Submit a draft for rendering (passed back byte-for-byte). A failed submit is retried once
     /// with a new id; errors that another try cannot fix (plan, token, credits) are not.
     ///
@@ -260,11 +260,12 @@ impl Client {
     /// # std::fs::write(&photo, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0")?;
     /// # let limit = client.config().profile.max_upload_bytes();
     /// # let file = nemo_client::validate::validate_media_file(&photo, limit)?;
-    /// # client.upload_files(&[file], None).await?;
-    /// let mut turn = client.send_message("combine these into a 10-second video with music").await?;
+    /// let project = client.create_project("en").await?.handle(&client);
+    /// # project.upload(&[file], None).await?;
+    /// let mut turn = project.send("combine these into a 10-second video with music").await?;
     /// while let Some(event) = turn.next().await { event?; }
-    /// let state = client.state().await?;
-    /// let id = client.submit_render(&state.draft).await?;
+    /// let state = project.state().await?;
+    /// let id = project.submit_render(&state.draft).await?;
     /// let done = client.wait_render(&id, &RenderWait::default(), |_| {}).await?;
     /// let mp4 = dir.path().join("promo.mp4");
     /// let bytes = client.download_render(&id, &done, &mp4, |_, _| {}).await?;
@@ -275,7 +276,7 @@ impl Client {
         self.submit_render_journaled(draft, |_| {}).await
     }
 
-    /// Like [`Client::submit_render`], calling `before_submit` with each id before it is sent,
+    /// Like [`Project::submit_render`], calling `before_submit` with each id before it is sent,
     /// so a caller can journal it: after a crash, the id of a render that may exist is known.
     pub async fn submit_render_journaled(
         &self,
@@ -287,24 +288,21 @@ impl Client {
             tries += 1;
             let id = RenderId::generate();
             before_submit(&id);
+            let body = RenderRequest {
+                id: id.as_str(),
+                session_id: self.id.to_string(),
+                draft,
+                output: RenderOutput::SEED,
+            };
             let result = self
-                .with_session(|s| {
-                    let id = id.clone();
-                    async move {
-                        let body = RenderRequest {
-                            id: id.as_str(),
-                            session_id: s.session_id.to_string(),
-                            draft,
-                            output: RenderOutput::SEED,
-                        };
-                        let body = serde_json::to_value(&body).map_err(|e| Error::Protocol {
-                            message: format!("render body: {e}"),
-                        })?;
-                        self.json(Method::POST, "/api/render/proxy/lambda", Some(body))
-                            .await
-                    }
-                })
-                .await;
+                .client
+                .json(
+                    Method::POST,
+                    "/api/render/proxy/lambda",
+                    Some(crate::wire::to_value(&body)?),
+                )
+                .await
+                .map_err(|e| e.in_session(self.id));
             match result {
                 Ok(_) => return Ok(id),
                 Err(
@@ -316,7 +314,9 @@ impl Client {
             }
         }
     }
+}
 
+impl Client {
     pub async fn render_status(&self, id: &RenderId) -> Result<RenderStatus> {
         let d = self
             .json(

@@ -1,13 +1,13 @@
 //! Contract §6: the session state.
 
 use crate::error::Result;
-use crate::session::SessionId;
 use crate::state::SessionState;
-use crate::Client;
+use crate::{Project, TokenSource};
 use reqwest::Method;
 
-impl Client {
-    /// The current state of the current project (the draft, assets, canvas).
+impl Project<'_> {
+    /// The project's current state (the draft, assets, canvas). A project the backend no
+    /// longer knows is [`crate::Error::SessionLost`] naming it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -17,20 +17,16 @@ impl Client {
     /// # let config = nemo_client::Config::new(sim.base_url(), dir.path().join("state"))
     /// #     .with_client_id_file(dir.path().join("client_id"));
     /// let client = nemo_client::Client::new(config)?;
-    /// let state = client.state().await?;
+    /// let project = client.create_project("en").await?;
+    /// let state = client.project(project.session_id).state().await?;
     /// assert!(!state.timeline.is_exportable(), "a new project has nothing to export yet");
     /// println!("{}", state.timeline.summary());
     /// # Ok(()) }
     /// ```
     pub async fn state(&self) -> Result<SessionState> {
-        let session = self.session(None).await?.session_id;
-        self.state_of(session).await
-    }
-
-    /// The state of `session`. A project the backend no longer knows is
-    /// [`crate::Error::SessionLost`] naming it.
-    pub async fn state_of(&self, session: SessionId) -> Result<SessionState> {
+        let session = self.id;
         let d = self
+            .client
             .json(
                 Method::GET,
                 &format!("/api/state/nemo_agent/me/{session}/latest"),
@@ -38,7 +34,20 @@ impl Client {
             )
             .await
             .map_err(|e| e.in_session(session))?;
-        self.remember_user(d["user_id"].as_str().map(str::to_string));
+        self.client
+            .remember_user(d["user_id"].as_str().map(str::to_string));
         Ok(SessionState::from_data(session, &d))
+    }
+
+    /// The anonymous user's id: known from any earlier response, else read from this
+    /// project's state (one GET). Needed for the registration link.
+    pub async fn learn_user_id(&self) -> Option<String> {
+        if let Some(u) = self.client.user_id() {
+            return Some(u);
+        }
+        if self.client.token_source() == TokenSource::Anonymous {
+            let _ = self.state().await;
+        }
+        self.client.user_id()
     }
 }

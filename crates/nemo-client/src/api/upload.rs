@@ -5,11 +5,12 @@ use crate::error::{Error, Result};
 use crate::session::SessionId;
 use crate::state::AssetInfo;
 use crate::validate::MediaFile;
-use crate::Client;
+use crate::Project;
 use futures_util::StreamExt;
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -135,6 +136,13 @@ fn uploaded(session: SessionId, d: &Value) -> Uploaded {
     }
 }
 
+/// The seeds' body for media the backend fetches itself.
+#[derive(Serialize)]
+struct UrlUpload<'a> {
+    urls: &'a [String],
+    source_type: &'a str,
+}
+
 fn mime(name: &str) -> &'static str {
     let ext = name
         .rsplit_once('.')
@@ -158,13 +166,13 @@ fn mime(name: &str) -> &'static str {
     }
 }
 
-impl Client {
+impl Project<'_> {
     /// Upload validated files in one multipart request, streaming each from disk (never whole
     /// in memory). A connection that breaks mid-upload is retried once: uploads cost nothing and
-    /// the backend keeps nothing of a broken one. Before the retry the session is checked with a
-    /// GET: a backend may reject a lost session (or an expired token) before reading the body,
-    /// which the sender only sees as a broken connection; the check replaces the session or
-    /// renews the token so that the retry can succeed.
+    /// the backend keeps nothing of a broken one. Before the retry the project is checked with a
+    /// GET: a backend may reject a lost project (or an expired token) before reading the body,
+    /// which the sender only sees as a broken connection; the check reports the lost project
+    /// as [`Error::SessionLost`], or renews the token so that the retry can succeed.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -179,19 +187,20 @@ impl Client {
     /// # std::fs::write(&photo, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0")?;
     /// let limit = client.config().profile.max_upload_bytes();
     /// let file = validate_media_file(&photo, limit)?; // type, size, no symlink: checked first
-    /// let uploaded = client.upload_files(&[file], None).await?;
+    /// let project = client.create_project("en").await?.handle(&client);
+    /// let uploaded = project.upload(&[file], None).await?;
     /// assert_eq!(uploaded.assets.len(), 1);
     /// assert_eq!(uploaded.hashes.len(), 1, "each file is hashed as it streams");
     /// # Ok(()) }
     /// ```
-    pub async fn upload_files(
+    pub async fn upload(
         &self,
         files: &[MediaFile],
         progress: Option<UploadProgress>,
     ) -> Result<Uploaded> {
         if files.is_empty() {
             return Ok(Uploaded {
-                session_id: None,
+                session_id: Some(self.id),
                 assets: Vec::new(),
                 hashes: Vec::new(),
                 state_applied: false,
@@ -200,7 +209,7 @@ impl Client {
         match self.upload_once(files, progress.clone()).await {
             Err(Error::Transient { message }) => {
                 tracing::warn!(
-                    "upload interrupted ({message}); checking the session, then retrying once"
+                    "upload interrupted ({message}); checking the project, then retrying once"
                 );
                 self.state().await?;
                 self.upload_once(files, progress).await
@@ -218,14 +227,18 @@ impl Client {
         // One hasher per file, fed as its bytes stream out (the last attempt's are kept).
         let hashers: Arc<Mutex<Vec<Sha256>>> = Arc::default();
         let watchdog = Arc::new(Watchdog::new(total));
-        let timeouts = self.config().timeouts.clone();
-        let upload = self.with_session(|s| {
+        let timeouts = self.client.config().timeouts.clone();
+        let session = self.id;
+        let upload = {
             let progress = progress.clone();
             let hashers = hashers.clone();
             let watchdog = watchdog.clone();
             async move {
-                let url = self.url(&format!("/api/upload-video/nemo_agent/me/{}", s.session_id));
+                let url = self
+                    .client
+                    .url(&format!("/api/upload-video/nemo_agent/me/{session}"));
                 let answer = self
+                    .client
                     .execute(Want::Json, Replay::Once, |http, token| {
                         let sent = Arc::new(AtomicU64::new(0));
                         let mut form = Form::new();
@@ -264,7 +277,7 @@ impl Client {
                     .await?;
                 match answer {
                     Answer::Json(d) => {
-                        let mut up = uploaded(s.session_id, &d);
+                        let mut up = uploaded(session, &d);
                         up.hashes = std::mem::take(&mut *lock(&hashers))
                             .into_iter()
                             .map(|h| hex(&h.finalize()))
@@ -276,7 +289,8 @@ impl Client {
                     }),
                 }
             }
-        });
+        };
+        let upload = async move { upload.await.map_err(|e| e.in_session(session)) };
         // A peer that stops reading (or answering) ends the upload instead of holding it.
         tokio::select! {
             r = upload => r,
@@ -286,16 +300,20 @@ impl Client {
 
     /// Let the backend fetch media from http(s) URLs.
     pub async fn upload_urls(&self, urls: &[String]) -> Result<Uploaded> {
-        self.with_session(|s| async move {
-            let d = self
-                .json(
-                    Method::POST,
-                    &format!("/api/upload-video/nemo_agent/me/{}", s.session_id),
-                    Some(json!({"urls": urls, "source_type": "url"})),
-                )
-                .await?;
-            Ok(uploaded(s.session_id, &d))
-        })
-        .await
+        let session = self.id;
+        let body = UrlUpload {
+            urls,
+            source_type: "url",
+        };
+        let d = self
+            .client
+            .json(
+                Method::POST,
+                &format!("/api/upload-video/nemo_agent/me/{session}"),
+                Some(crate::wire::to_value(&body)?),
+            )
+            .await
+            .map_err(|e| e.in_session(session))?;
+        Ok(uploaded(session, &d))
     }
 }

@@ -5,7 +5,7 @@ use crate::errors::{Code, ToolError};
 use crate::paths;
 use crate::store::results::ExportResult;
 use crate::store::{Job, JobCtx, Spawned};
-use nemo_client::{Error, RenderId, RenderStatus, RenderWait};
+use nemo_client::{Error, Project, RenderId, RenderStatus, RenderWait};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,14 +51,15 @@ pub async fn run(
 ) -> Result<ExportResult, ToolError> {
     check_output_dir_async(&app.settings.output_dir).await?;
     ctx.progress(Some(1.0), "reading the timeline");
-    let (state, _notice) = app.in_project(|| app.client.state()).await?;
+    let (state, _notice) = app.in_project(|p| async move { p.state().await }).await?;
     if !state.timeline.is_exportable() {
         return Err(nothing_to_export());
     }
     let stem = stem
         .or_else(|| state.timeline.title.clone())
         .unwrap_or_else(default_stem);
-    submit(&app, &ctx, &state.draft, stem).await
+    let project = app.handle(state.session_id).await;
+    submit(&app, &project, &ctx, &state.draft, stem).await
 }
 
 pub fn nothing_to_export() -> ToolError {
@@ -75,13 +76,13 @@ fn default_stem() -> String {
 
 async fn submit(
     app: &App,
+    project: &Project<'_>,
     ctx: &JobCtx,
     draft: &Value,
     stem: String,
 ) -> Result<ExportResult, ToolError> {
     ctx.progress(Some(2.0), "submitting the render");
-    let id = app
-        .client
+    let id = project
         .submit_render_journaled(draft, |id| {
             // Journaled before it is sent: after a crash, this render is found again.
             let (id, stem) = (id.clone(), stem.clone());
@@ -160,7 +161,10 @@ async fn follow(
             e => app.err(&e),
         })?;
     let path: PathBuf = dest.canonicalize().unwrap_or(dest);
-    let project_link = app.client.claim_link().await.ok();
+    let project_link = match app.project.peek().await {
+        Some(s) => s.handle(&app.client).claim_link().await.ok(),
+        None => None,
+    };
     Ok(ExportResult {
         path: path.display().to_string(),
         url: status.url.clone(),

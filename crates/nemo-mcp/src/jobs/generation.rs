@@ -65,35 +65,32 @@ pub async fn start(
         g.session_id = Some(sid);
     }
     let app2 = app.clone();
-    let work = move |ctx| async move { run(app2, ctx, req).await.map(GenerateOutput::Edited) };
+    let work = move |ctx| async move { run(app2, ctx, req, sid).await.map(GenerateOutput::Edited) };
     Ok(match app.jobs.spawn_once(job, work) {
         Spawned::Started(j) => Started::New(j),
         Spawned::Existing(j) => Started::SameRequest(j),
     })
 }
 
-pub async fn run(app: Arc<App>, ctx: JobCtx, req: Request) -> Result<GenerateResult, ToolError> {
-    let mut p = prepare(&app, &ctx).await?;
+/// Send `req` to the project `session` once and see the turn through.
+pub async fn run(
+    app: Arc<App>,
+    ctx: JobCtx,
+    req: Request,
+    session: SessionId,
+) -> Result<GenerateResult, ToolError> {
+    let mut p = prepare(&app, &ctx, session).await?;
     ctx.progress(None, "sending the instruction to NemoVideo");
-    let sent = match app
-        .client
-        .send_message_to(p.session, &req.instruction)
-        .await
-    {
+    let sent = match app.client.project(p.session).send(&req.instruction).await {
         // A lost project refuses the message before taking it: restore it, then send once.
         Err(Error::SessionLost { .. }) => {
             let r = app.restore_project(p.session, Restore::All).await?;
             p.notice = Some(r.notice(p.session));
             p.session = r.session;
-            p.before = app
-                .client
-                .state_of(p.session)
-                .await
-                .map_err(|e| app.err(&e))?;
+            let project = app.client.project(p.session);
+            p.before = project.state().await.map_err(|e| app.err(&e))?;
             journal_before(&ctx, &p);
-            app.client
-                .send_message_to(p.session, &req.instruction)
-                .await
+            project.send(&req.instruction).await
         }
         other => other,
     };
@@ -166,20 +163,13 @@ async fn settled_state(
     p: &Prepared,
     reply: &TurnReply,
 ) -> Result<SessionState, ToolError> {
-    let mut after = app
-        .client
-        .state_of(p.session)
-        .await
-        .map_err(|e| app.err(&e))?;
+    let project = app.client.project(p.session);
+    let mut after = project.state().await.map_err(|e| app.err(&e))?;
     if !after.changed_since(&p.before) && (reply.did_work() || reply.texts.is_empty()) {
         // A finished turn that shows nothing yet: the change may land a moment later.
         ctx.progress(None, "NemoVideo finished; waiting for the change to show");
         let waits = app.settings.settle_waits();
-        if let Ok(Recovered::Changed(now)) = app
-            .client
-            .recover_by_state(p.session, &p.before, &waits, |_| {})
-            .await
-        {
+        if let Ok(Recovered::Changed(now)) = project.recover(&p.before, &waits, |_| {}).await {
             after = *now;
         }
     }
@@ -189,8 +179,8 @@ async fn settled_state(
 /// The project (restored first if the backend lost it) and its state before the message,
 /// journaled before anything is sent: after a crash we know a message may have gone out, so
 /// we recover from state and never send it again.
-async fn prepare(app: &App, ctx: &JobCtx) -> Result<Prepared, ToolError> {
-    let (before, notice) = match app.client.state().await {
+async fn prepare(app: &App, ctx: &JobCtx, session: SessionId) -> Result<Prepared, ToolError> {
+    let (before, notice) = match app.client.project(session).state().await {
         Ok(s) => (s, None),
         Err(Error::SessionLost {
             session: Some(lost),
@@ -199,7 +189,8 @@ async fn prepare(app: &App, ctx: &JobCtx) -> Result<Prepared, ToolError> {
             let r = app.restore_project(lost, Restore::All).await?;
             let s = app
                 .client
-                .state_of(r.session)
+                .project(r.session)
+                .state()
                 .await
                 .map_err(|e| app.err(&e))?;
             (s, Some(r.notice(lost)))
@@ -239,7 +230,7 @@ fn progress_line(e: &AgentEvent, reply: &TurnReply, ctx: &JobCtx) -> String {
 /// The agent's in-stream error, as the HTTP form of the same failure would be told, with
 /// what the failed turn cost.
 async fn in_stream_failure(app: &App, p: &Prepared, message: &str) -> ToolError {
-    let e = app.client.stream_failure(message).await;
+    let e = app.client.project(p.session).stream_failure(message).await;
     let mut t = app.err(&e);
     let spent = spent_since(app, p.credits_before).await;
     t.message = format!(
@@ -250,7 +241,7 @@ async fn in_stream_failure(app: &App, p: &Prepared, message: &str) -> ToolError 
     match e {
         Error::OutOfCredits { .. } => t.next_step = Some(app.more_credits_step()),
         // The next generate finds the project lost before sending and restores it first.
-        Error::SessionLost { .. } | Error::TokenInvalid { from_env: false } => {
+        Error::SessionLost { .. } | Error::TokenInvalid { given: false } => {
             t.retryable = true;
             t.next_step = Some("call generate again: a lost project is restored (same media) and an expired token renewed before anything is sent".into());
         }
@@ -279,7 +270,8 @@ async fn recover(
     let reads = waits.reads();
     let outcome = app
         .client
-        .recover_by_state(p.session, &p.before, &waits, |n| {
+        .project(p.session)
+        .recover(&p.before, &waits, |n| {
             ctx.progress(None, format!("checking the project state ({n}/{reads})"))
         })
         .await

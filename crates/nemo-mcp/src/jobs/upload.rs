@@ -16,7 +16,7 @@ async fn skip_present(
     files: Vec<(String, MediaFile)>,
     urls: Vec<String>,
 ) -> (Vec<(String, MediaFile)>, Vec<String>, Vec<String>) {
-    let known = match app.client.session(None).await {
+    let known = match app.session(None).await {
         Ok(s) => app.projects.media(s.session_id),
         Err(_) => Vec::new(),
     };
@@ -90,8 +90,7 @@ pub async fn run(
         app.projects.record(session, sent.records).await;
     }
     let project_media = app
-        .client
-        .state()
+        .current_state()
         .await
         .map(|s| s.assets.len())
         .unwrap_or(sent.uploaded.len());
@@ -136,7 +135,11 @@ async fn send_files(
     });
     let media: Vec<MediaFile> = files.iter().map(|(_, f)| f.clone()).collect();
     let (up, notice) = app
-        .in_project(|| app.client.upload_files(&media, Some(progress.clone())))
+        .in_project(|p| {
+            let progress = Some(progress.clone());
+            let media = &media;
+            async move { p.upload(media, progress).await }
+        })
         .await?;
     sent.notices.extend(notice);
     sent.session = up.session_id;
@@ -168,7 +171,9 @@ async fn send_urls(
         Some(95.0),
         format!("asking NemoVideo to fetch {} URL(s)", urls.len()),
     );
-    let (up, notice) = app.in_project(|| app.client.upload_urls(urls)).await?;
+    let (up, notice) = app
+        .in_project(|p| async move { p.upload_urls(urls).await })
+        .await?;
     sent.notices.extend(notice);
     sent.session = up.session_id.or(sent.session);
     for (i, asset) in up.assets.into_iter().enumerate() {

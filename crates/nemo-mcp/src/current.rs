@@ -1,0 +1,126 @@
+//! The project this server works on. The client library knows projects only by id
+//! (`client.project(id)`); which one is current, that the process's own project survives a
+//! restart (`session.json` in the state folder), and that a lost one is replaced by a new one
+//! holding the same media are this server's policy, kept here.
+
+use nemo_client::{Client, Session, SessionId};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Told once to the user after the backend lost the project and a new one took its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replaced {
+    pub old: SessionId,
+    pub new: SessionId,
+}
+
+pub struct CurrentProject {
+    session: tokio::sync::Mutex<Option<Session>>,
+    replaced: Mutex<Option<Replaced>>,
+    /// Where the process's own project is remembered; `None` for the project of one HTTP
+    /// session among several, kept in memory only.
+    file: Option<PathBuf>,
+}
+
+impl CurrentProject {
+    /// The process's own project, remembered in `file` across restarts.
+    pub fn remembered(file: PathBuf) -> CurrentProject {
+        CurrentProject {
+            session: tokio::sync::Mutex::new(None),
+            replaced: Mutex::new(None),
+            file: Some(file),
+        }
+    }
+
+    /// A project kept in memory only.
+    pub fn in_memory() -> CurrentProject {
+        CurrentProject {
+            session: tokio::sync::Mutex::new(None),
+            replaced: Mutex::new(None),
+            file: None,
+        }
+    }
+
+    /// The current project: in memory, else resumed from the file (when it belongs to this
+    /// API), else created in `language`. The lock is held while creating, so two calls at once
+    /// make one project.
+    pub async fn get(&self, client: &Client, language: &str) -> nemo_client::Result<Session> {
+        let mut guard = self.session.lock().await;
+        if let Some(s) = guard.as_ref() {
+            return Ok(s.clone());
+        }
+        let on_disk = self
+            .file
+            .as_deref()
+            .and_then(nemo_client::files::read_json::<Session>)
+            .filter(|s| s.api_url == client.config().api_url);
+        if let Some(s) = on_disk {
+            client.remember_user(s.user_id.clone());
+            *guard = Some(s.clone());
+            return Ok(s);
+        }
+        let s = self.create(client, language).await?;
+        *guard = Some(s.clone());
+        Ok(s)
+    }
+
+    /// The current project if there is one, without creating it.
+    pub async fn peek(&self) -> Option<Session> {
+        self.session.lock().await.clone()
+    }
+
+    /// Start a new project in place of the current one.
+    pub async fn start_new(&self, client: &Client, language: &str) -> nemo_client::Result<Session> {
+        let mut guard = self.session.lock().await;
+        let s = self.create(client, language).await?;
+        *guard = Some(s.clone());
+        Ok(s)
+    }
+
+    /// Start a new project in place of the lost `lost` (unless another call already did), in
+    /// the lost one's language, and remember to tell the user.
+    pub async fn replace(
+        &self,
+        client: &Client,
+        lost: SessionId,
+        language: &str,
+    ) -> nemo_client::Result<Session> {
+        let mut guard = self.session.lock().await;
+        if let Some(s) = guard.as_ref().filter(|s| s.session_id != lost) {
+            return Ok(s.clone());
+        }
+        let language = guard
+            .as_ref()
+            .map_or(language.to_string(), |s| s.language.clone());
+        let s = self.create(client, &language).await?;
+        *guard = Some(s.clone());
+        tracing::warn!(old = %lost, new = %s.session_id, "the project was lost and replaced");
+        *crate::store::lock(&self.replaced) = Some(Replaced {
+            old: lost,
+            new: s.session_id,
+        });
+        Ok(s)
+    }
+
+    /// If the project was replaced since the last call, say so (once).
+    pub fn take_replaced(&self) -> Option<Replaced> {
+        crate::store::lock(&self.replaced).take()
+    }
+
+    async fn create(&self, client: &Client, language: &str) -> nemo_client::Result<Session> {
+        let s = client.create_project(language).await?;
+        if let Some(file) = &self.file {
+            let bytes =
+                serde_json::to_vec_pretty(&s).map_err(|e| nemo_client::Error::Protocol {
+                    message: e.to_string(),
+                })?;
+            nemo_client::files::write_private(file, &bytes).map_err(|source| {
+                nemo_client::Error::Io {
+                    context: format!("saving the project in {}", file.display()),
+                    source,
+                }
+            })?;
+        }
+        Ok(s)
+    }
+}
