@@ -301,16 +301,33 @@ pub fn plan(session: &Session, message: &str) -> TurnPlan {
     } else {
         json!({})
     };
-    let has_video = track(&draft, 0).is_some_and(|i| {
+    let mut done: Vec<&str> = Vec::new();
+    let (kind, generated) = video_step(session, message, &it, &mut draft, zh, &mut done);
+    overlay_steps(&it, &mut draft, zh, &mut done);
+    if done.is_empty() {
+        return chat_plan(zh);
+    }
+    edit_plan(session, message, kind, draft, &done, generated, zh)
+}
+
+/// The video track: a generated clip, media combined into a video, or a new length. The
+/// turn's kind and the generated clip, if any.
+fn video_step(
+    session: &Session,
+    message: &str,
+    it: &Intent,
+    draft: &mut Value,
+    zh: bool,
+    done: &mut Vec<&'static str>,
+) -> (TurnKind, Option<Value>) {
+    let has_video = track(draft, 0).is_some_and(|i| {
         draft["t"][i]["sg"]
             .as_array()
             .is_some_and(|s| !s.is_empty())
     });
     let visuals = visual(&session.assets);
     let mut generated = None;
-    let mut done: Vec<&str> = Vec::new();
     let mut kind = TurnKind::Edit;
-
     let build_video = (it.combine && !visuals.is_empty())
         || (!has_video && !visuals.is_empty() && (it.music || it.text || it.length_ms.is_some()));
     if it.generate && (visuals.is_empty() || !it.combine) {
@@ -322,12 +339,12 @@ pub fn plan(session: &Session, message: &str) -> TurnPlan {
             json!({"id": format!("gen_{n}"), "type": "video", "prompt": message, "duration": d as f64 / 1000.0}),
         );
         let mut segments = draft["t"]
-            .get(track(&draft, 0).unwrap_or(usize::MAX))
+            .get(track(draft, 0).unwrap_or(usize::MAX))
             .and_then(|t| t["sg"].as_array().cloned())
             .unwrap_or_default();
         let st = segments.last().and_then(|s| s["et"].as_u64()).unwrap_or(0);
         segments.push(json!({"st": st, "et": st + d, "n": label, "k": "generated", "src": format!("gen_{n}")}));
-        set_track(&mut draft, 0, segments);
+        set_track(draft, 0, segments);
         let total = st + d;
         draft["d"] = json!(total);
         done.push(if zh {
@@ -343,26 +360,31 @@ pub fn plan(session: &Session, message: &str) -> TurnPlan {
             .iter()
             .map(|a| json!({"st": 0, "et": 0, "n": a.filename, "k": a.file_type, "src": a.cdn_url}))
             .collect();
-        set_track(&mut draft, 0, segments);
-        retime(&mut draft, d);
+        set_track(draft, 0, segments);
+        retime(draft, d);
         done.push(if zh {
             "把素材合成了视频"
         } else {
             "combined your media into a video"
         });
     } else if let (Some(d), true) = (it.length_ms, has_video) {
-        retime(&mut draft, d);
+        retime(draft, d);
         done.push(if zh {
             "调整了视频长度"
         } else {
             "changed the length"
         });
     }
+    (kind, generated)
+}
+
+/// Music and text, on a video that exists.
+fn overlay_steps(it: &Intent, draft: &mut Value, zh: bool, done: &mut Vec<&'static str>) {
     let d = draft["d"].as_u64().unwrap_or(0);
-    let has_video = track(&draft, 0).is_some();
+    let has_video = track(draft, 0).is_some();
     if it.music && has_video {
         set_track(
-            &mut draft,
+            draft,
             1,
             vec![json!({"st": 0, "et": d, "n": "Upbeat Corporate", "k": "bgm", "vol": 0.35})],
         );
@@ -373,7 +395,7 @@ pub fn plan(session: &Session, message: &str) -> TurnPlan {
         });
     }
     if it.remove_music {
-        if let Some(i) = track(&draft, 1) {
+        if let Some(i) = track(draft, 1) {
             if let Some(tracks) = draft["t"].as_array_mut() {
                 tracks.remove(i);
             }
@@ -397,7 +419,7 @@ pub fn plan(session: &Session, message: &str) -> TurnPlan {
             let cta = if zh { "立即选购" } else { "Shop now" };
             segments.push(json!({"st": d - 3000, "et": d, "n": cta, "k": "caption"}));
         }
-        set_track(&mut draft, 7, segments);
+        set_track(draft, 7, segments);
         draft["m"]["title"] = json!(title);
         done.push(if zh {
             "加上了文字"
@@ -405,26 +427,41 @@ pub fn plan(session: &Session, message: &str) -> TurnPlan {
             "added text overlays"
         });
     }
-    if done.is_empty() {
-        let (opening, closing) = if zh {
-            (
-                "我可以帮你制作和编辑视频。",
-                "请上传图片或视频，或者描述你想要的视频，例如“把这些图片合成30秒的宣传视频”。",
-            )
-        } else {
-            ("I can help you make and edit videos.", "Upload images or clips in the media panel, or describe the video you want, for example \"combine these images into a 30-second promo video\".")
-        };
-        return TurnPlan {
-            kind: TurnKind::Chat,
-            cost: 0,
-            opening: opening.into(),
-            closing: closing.into(),
-            tool: "reply",
-            tool_args: json!({}),
-            new_draft: None,
-            generated: None,
-        };
+}
+
+/// A message that asks for nothing the agent can do: it says what it can.
+fn chat_plan(zh: bool) -> TurnPlan {
+    let (opening, closing) = if zh {
+        (
+            "我可以帮你制作和编辑视频。",
+            "请上传图片或视频，或者描述你想要的视频，例如“把这些图片合成30秒的宣传视频”。",
+        )
+    } else {
+        ("I can help you make and edit videos.", "Upload images or clips in the media panel, or describe the video you want, for example \"combine these images into a 30-second promo video\".")
+    };
+    TurnPlan {
+        kind: TurnKind::Chat,
+        cost: 0,
+        opening: opening.into(),
+        closing: closing.into(),
+        tool: "reply",
+        tool_args: json!({}),
+        new_draft: None,
+        generated: None,
     }
+}
+
+/// The answer to an edit: what was done, in the user's language, ending with a GUI sentence.
+fn edit_plan(
+    session: &Session,
+    message: &str,
+    kind: TurnKind,
+    mut draft: Value,
+    done: &[&str],
+    generated: Option<Value>,
+    zh: bool,
+) -> TurnPlan {
+    let d = draft["d"].as_u64().unwrap_or(0);
     if draft["m"]["width"].is_null() {
         draft["m"]["width"] = json!(1920);
         draft["m"]["height"] = json!(1080);

@@ -291,40 +291,18 @@ async fn log_and_fault(State(s): State<AppState>, req: Request, next: Next) -> R
         (Some(r), None) => s.faults().take(r),
         _ => None,
     };
-    let seq = {
-        let mut log = s.log();
-        let h = req.headers();
-        let seq = log.len() as u64 + 1;
-        let at_ms = s.now_ms();
-        log.push(LoggedRequest {
-            seq,
-            at_ms,
+    let seq = log_request(
+        &s,
+        LogLine {
             method,
             path,
-            skill_source: header(h, "x-skill-source"),
-            skill_version: header(h, "x-skill-version"),
-            skill_platform: header(h, "x-skill-platform"),
-            client_id: header(h, "x-client-id"),
-            authorized: header(h, "authorization").is_some_and(|a| a.starts_with("Bearer ")),
-            content_type: header(h, "content-type"),
-            accept: header(h, "accept"),
-            body: match &seen {
-                SeenBody::Json(v) => Some(v.clone()),
-                _ => None,
-            },
-            parts: Vec::new(),
-            rejected: violation.as_ref().map(ToString::to_string),
-            body_size: header(h, "content-length").and_then(|v| v.parse().ok()),
-            // Every message received is logged, also one refused before its handler ran.
-            message: match (&seen, route) {
-                (SeenBody::Json(v), Some(Route::RunSse)) => message_text(v),
-                _ => None,
-            },
-            turn_started: false,
-            fault: fault.as_ref().map(|f| format!("{f:?}")),
-        });
-        seq
-    };
+            route,
+            headers: req.headers(),
+            seen: &seen,
+            violation: violation.as_ref(),
+            fault: fault.as_ref(),
+        },
+    );
     if let (Some(route), Some(v)) = (route, &violation) {
         tracing::warn!(path = %req.uri().path(), "strict: refused: {v}");
         return refuse(&s, route, v);
@@ -333,7 +311,59 @@ async fn log_and_fault(State(s): State<AppState>, req: Request, next: Next) -> R
     let Some(action) = fault else {
         return next.run(req).await;
     };
-    match action {
+    apply_fault(&s, route, action, req, next).await
+}
+
+/// What [`log_request`] records of one request.
+struct LogLine<'a> {
+    method: String,
+    path: String,
+    route: Option<Route>,
+    headers: &'a axum::http::HeaderMap,
+    seen: &'a SeenBody,
+    violation: Option<&'a strict::Violation>,
+    fault: Option<&'a FaultAction>,
+}
+
+/// Log a request as it arrived (also one refused before its handler ran); its number.
+fn log_request(s: &AppState, l: LogLine<'_>) -> u64 {
+    let mut log = s.log();
+    let h = l.headers;
+    let seq = log.len() as u64 + 1;
+    let at_ms = s.now_ms();
+    log.push(LoggedRequest {
+        seq,
+        at_ms,
+        method: l.method,
+        path: l.path,
+        skill_source: header(h, "x-skill-source"),
+        skill_version: header(h, "x-skill-version"),
+        skill_platform: header(h, "x-skill-platform"),
+        client_id: header(h, "x-client-id"),
+        authorized: header(h, "authorization").is_some_and(|a| a.starts_with("Bearer ")),
+        content_type: header(h, "content-type"),
+        accept: header(h, "accept"),
+        body: match l.seen {
+            SeenBody::Json(v) => Some(v.clone()),
+            _ => None,
+        },
+        parts: Vec::new(),
+        rejected: l.violation.map(ToString::to_string),
+        body_size: header(h, "content-length").and_then(|v| v.parse().ok()),
+        // Every message received is logged, also one refused before its handler ran.
+        message: match (l.seen, l.route) {
+            (SeenBody::Json(v), Some(Route::RunSse)) => message_text(v),
+            _ => None,
+        },
+        turn_started: false,
+        fault: l.fault.map(|f| format!("{f:?}")),
+    });
+    seq
+}
+
+/// A fault that answers in the handler's place; `Err` hands the action back.
+fn answer_fault(s: &AppState, action: FaultAction) -> Result<Response, FaultAction> {
+    Ok(match action {
         FaultAction::Status { status, body } => {
             let status = axum::http::StatusCode::from_u16(status)
                 .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
@@ -344,11 +374,52 @@ async fn log_and_fault(State(s): State<AppState>, req: Request, next: Next) -> R
             s.err(e, e.message())
         }
         FaultAction::RateLimit { retry_after_s } => reply::rate_limited(retry_after_s),
+        FaultAction::Drop => dropped_connection(),
+        FaultAction::HugeBody { bytes } => {
+            let head = Bytes::from_static(b"{\"code\":0,\"data\":{\"pad\":\"");
+            let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) })
+                .chain(filler(bytes));
+            let mut r = Body::from_stream(body).into_response();
+            r.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        FaultAction::Redirect { location } => (
+            axum::http::StatusCode::FOUND,
+            [(axum::http::header::LOCATION, location)],
+        )
+            .into_response(),
+        FaultAction::Serve { content_type, body } => {
+            let mut r = body.into_response();
+            if let Ok(v) = axum::http::HeaderValue::from_str(&content_type) {
+                r.headers_mut().insert(axum::http::header::CONTENT_TYPE, v);
+            }
+            r
+        }
+        other => return Err(other),
+    })
+}
+
+/// Apply a scripted fault: answer in the handler's place, or run the handler and spoil its
+/// request or answer.
+async fn apply_fault(
+    s: &AppState,
+    route: Option<Route>,
+    action: FaultAction,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let action = match answer_fault(s, action) {
+        Ok(response) => return response,
+        Err(action) => action,
+    };
+    match action {
         FaultAction::Delay { ms } => {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             next.run(req).await
         }
-        FaultAction::Drop => dropped_connection(),
         FaultAction::DropMidBody { after_bytes } if route == Some(Route::Upload) => {
             let (parts, body) = req.into_parts();
             let cut = truncate(body.into_data_stream(), after_bytes);
@@ -364,36 +435,7 @@ async fn log_and_fault(State(s): State<AppState>, req: Request, next: Next) -> R
                 Body::from_stream(truncate(body.into_data_stream(), after_bytes)),
             )
         }
-        FaultAction::HugeBody { bytes } => {
-            let head = Bytes::from_static(b"{\"code\":0,\"data\":{\"pad\":\"");
-            let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) })
-                .chain(filler(bytes));
-            let mut r = Body::from_stream(body).into_response();
-            r.headers_mut().insert(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            );
-            r
-        }
-        FaultAction::HugeSseLine { bytes } => {
-            let response = next.run(req).await;
-            let (parts, body) = response.into_parts();
-            let line = futures_util::stream::once(async { Ok(Bytes::from_static(b"data: ")) })
-                .chain(filler(bytes))
-                .chain(futures_util::stream::once(async {
-                    Ok(Bytes::from_static(b"\n\n"))
-                }))
-                .chain(
-                    body.into_data_stream()
-                        .map(|c| c.map_err(std::io::Error::other)),
-                );
-            Response::from_parts(parts, Body::from_stream(line))
-        }
-        FaultAction::Redirect { location } => (
-            axum::http::StatusCode::FOUND,
-            [(axum::http::header::LOCATION, location)],
-        )
-            .into_response(),
+        FaultAction::HugeSseLine { bytes } => huge_sse_line(next.run(req).await, bytes),
         FaultAction::StallMidBody { after_bytes } if route == Some(Route::Upload) => {
             // Read part of the body, then read no more: the sender's writes stall.
             let mut body = req.into_body().into_data_stream();
@@ -415,37 +457,47 @@ async fn log_and_fault(State(s): State<AppState>, req: Request, next: Next) -> R
             let stalled = passed.chain(futures_util::stream::pending());
             Response::from_parts(parts, Body::from_stream(stalled))
         }
-        FaultAction::ExtraBytes { bytes } => {
-            let response = next.run(req).await;
-            let (mut parts, body) = response.into_parts();
-            if let Some(len) = parts
-                .headers
-                .get(axum::http::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-            {
-                if let Ok(v) = axum::http::HeaderValue::from_str(&(len + bytes).to_string()) {
-                    parts.headers.insert(axum::http::header::CONTENT_LENGTH, v);
-                }
-            }
-            let more = body
-                .into_data_stream()
-                .map(|c| c.map_err(std::io::Error::other))
-                .chain(filler(bytes));
-            Response::from_parts(parts, Body::from_stream(more))
-        }
-        FaultAction::Serve { content_type, body } => {
-            let mut r = body.into_response();
-            if let Ok(v) = axum::http::HeaderValue::from_str(&content_type) {
-                r.headers_mut().insert(axum::http::header::CONTENT_TYPE, v);
-            }
-            r
-        }
+        FaultAction::ExtraBytes { bytes } => extra_bytes(next.run(req).await, bytes),
         stream_fault => {
             req.extensions_mut().insert(StreamFault(stream_fault));
             next.run(req).await
         }
     }
+}
+
+/// The answer after one SSE line of `bytes` bytes (longer than any real one).
+fn huge_sse_line(response: Response, bytes: u64) -> Response {
+    let (parts, body) = response.into_parts();
+    let line = futures_util::stream::once(async { Ok(Bytes::from_static(b"data: ")) })
+        .chain(filler(bytes))
+        .chain(futures_util::stream::once(async {
+            Ok(Bytes::from_static(b"\n\n"))
+        }))
+        .chain(
+            body.into_data_stream()
+                .map(|c| c.map_err(std::io::Error::other)),
+        );
+    Response::from_parts(parts, Body::from_stream(line))
+}
+
+/// The answer with `bytes` more bytes than its `Content-Length` announces.
+fn extra_bytes(response: Response, bytes: u64) -> Response {
+    let (mut parts, body) = response.into_parts();
+    if let Some(len) = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&(len + bytes).to_string()) {
+            parts.headers.insert(axum::http::header::CONTENT_LENGTH, v);
+        }
+    }
+    let more = body
+        .into_data_stream()
+        .map(|c| c.map_err(std::io::Error::other))
+        .chain(filler(bytes));
+    Response::from_parts(parts, Body::from_stream(more))
 }
 
 /// `bytes` bytes of `x`, generated as they are sent (the simulator holds none of it).
