@@ -197,6 +197,32 @@ fn u32s(v: &[u32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_be_bytes()).collect()
 }
 
+/// The sample description: one `avc1` entry with its `avcC` (the SPS and the PPS).
+fn stsd(sps: &[u8], pps: &[u8]) -> Vec<u8> {
+    let mut avcc = vec![1, sps[1], sps[2], sps[3], 0xff, 0xe1];
+    avcc.extend_from_slice(&(sps.len() as u16).to_be_bytes());
+    avcc.extend_from_slice(sps);
+    avcc.push(1);
+    avcc.extend_from_slice(&(pps.len() as u16).to_be_bytes());
+    avcc.extend_from_slice(pps);
+    let avcc = boxed(b"avcC", &avcc);
+    let mut avc1 = vec![0; 6];
+    avc1.extend_from_slice(&1u16.to_be_bytes());
+    avc1.extend_from_slice(&[0; 16]);
+    avc1.extend_from_slice(&(WIDTH as u16).to_be_bytes());
+    avc1.extend_from_slice(&(HEIGHT as u16).to_be_bytes());
+    avc1.extend_from_slice(&u32s(&[0x0048_0000, 0x0048_0000, 0]));
+    avc1.extend_from_slice(&1u16.to_be_bytes());
+    avc1.extend_from_slice(&[0; 32]);
+    avc1.extend_from_slice(&[0x00, 0x18, 0xff, 0xff]);
+    avc1.extend_from_slice(&avcc);
+    full(
+        b"stsd",
+        0,
+        &[&1u32.to_be_bytes()[..], &boxed(b"avc1", &avc1)].concat(),
+    )
+}
+
 /// Encode scenes into a complete MP4 file.
 pub fn encode(scenes: &[Scene]) -> Vec<u8> {
     let mut samples: Vec<Vec<u8>> = Vec::new();
@@ -259,28 +285,7 @@ pub fn encode(scenes: &[Scene]) -> Vec<u8> {
     );
     let dinf = boxed(b"dinf", &dref);
 
-    let mut avcc = vec![1, sps[1], sps[2], sps[3], 0xff, 0xe1];
-    avcc.extend_from_slice(&(sps.len() as u16).to_be_bytes());
-    avcc.extend_from_slice(&sps);
-    avcc.push(1);
-    avcc.extend_from_slice(&(pps.len() as u16).to_be_bytes());
-    avcc.extend_from_slice(&pps);
-    let avcc = boxed(b"avcC", &avcc);
-    let mut avc1 = vec![0; 6];
-    avc1.extend_from_slice(&1u16.to_be_bytes());
-    avc1.extend_from_slice(&[0; 16]);
-    avc1.extend_from_slice(&(WIDTH as u16).to_be_bytes());
-    avc1.extend_from_slice(&(HEIGHT as u16).to_be_bytes());
-    avc1.extend_from_slice(&u32s(&[0x0048_0000, 0x0048_0000, 0]));
-    avc1.extend_from_slice(&1u16.to_be_bytes());
-    avc1.extend_from_slice(&[0; 32]);
-    avc1.extend_from_slice(&[0x00, 0x18, 0xff, 0xff]);
-    avc1.extend_from_slice(&avcc);
-    let stsd = full(
-        b"stsd",
-        0,
-        &[&1u32.to_be_bytes()[..], &boxed(b"avc1", &avc1)].concat(),
-    );
+    let stsd = stsd(&sps, &pps);
     let stts = full(b"stts", 0, &u32s(&[1, n, 1]));
     let stss = full(
         b"stss",

@@ -87,18 +87,15 @@ async fn ffmpeg_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-async fn ffmpeg(
-    draft: &Value,
+/// The video inputs (one per scene: a picture, or a color where a scene has none) and their
+/// scaling filters.
+fn scene_inputs(
     video: &[(u64, u64, Option<PathBuf>)],
     total_ms: u64,
-    title: Option<&str>,
-    with_music: bool,
-    out: &Path,
-) -> std::io::Result<()> {
-    let w = draft["m"]["width"].as_u64().unwrap_or(1920);
-    let h = draft["m"]["height"].as_u64().unwrap_or(1080);
-    let mut args: Vec<String> = vec!["-y".into(), "-v".into(), "error".into()];
-    let mut filters = Vec::new();
+    (w, h): (u64, u64),
+    args: &mut Vec<String>,
+    filters: &mut Vec<String>,
+) -> usize {
     let scenes: Vec<(u64, Option<PathBuf>)> = if video.is_empty() {
         vec![(total_ms, None)]
     } else {
@@ -128,7 +125,23 @@ async fn ffmpeg(
             "[{i}:v]scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=10,format=yuv420p[v{i}]"
         ));
     }
-    let n = scenes.len();
+    scenes.len()
+}
+
+/// ffmpeg's arguments for the draft: scenes, concatenation, the title, music, H.264 in MP4.
+fn ffmpeg_args(
+    draft: &Value,
+    video: &[(u64, u64, Option<PathBuf>)],
+    total_ms: u64,
+    title: Option<&str>,
+    with_music: bool,
+    out: &Path,
+) -> Vec<String> {
+    let w = draft["m"]["width"].as_u64().unwrap_or(1920);
+    let h = draft["m"]["height"].as_u64().unwrap_or(1080);
+    let mut args: Vec<String> = vec!["-y".into(), "-v".into(), "error".into()];
+    let mut filters = Vec::new();
+    let n = scene_inputs(video, total_ms, (w, h), &mut args, &mut filters);
     if with_music {
         // Inputs first: the music is the last input.
         args.extend(["-f", "lavfi", "-t"].map(String::from));
@@ -181,23 +194,36 @@ async fn ffmpeg(
         .map(String::from),
     );
     args.push(out.display().to_string());
-    let run = |args: Vec<String>| async move {
-        let o = tokio::process::Command::new("ffmpeg")
-            .args(&args)
-            .output()
-            .await?;
-        if o.status.success() {
-            Ok(())
-        } else {
-            Err(std::io::Error::other(
-                String::from_utf8_lossy(&o.stderr)
-                    .chars()
-                    .take(400)
-                    .collect::<String>(),
-            ))
-        }
-    };
-    match run(args.clone()).await {
+    args
+}
+
+async fn run_ffmpeg(args: &[String]) -> std::io::Result<()> {
+    let o = tokio::process::Command::new("ffmpeg")
+        .args(args)
+        .output()
+        .await?;
+    if o.status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            String::from_utf8_lossy(&o.stderr)
+                .chars()
+                .take(400)
+                .collect::<String>(),
+        ))
+    }
+}
+
+async fn ffmpeg(
+    draft: &Value,
+    video: &[(u64, u64, Option<PathBuf>)],
+    total_ms: u64,
+    title: Option<&str>,
+    with_music: bool,
+    out: &Path,
+) -> std::io::Result<()> {
+    let args = ffmpeg_args(draft, video, total_ms, title, with_music, out);
+    match run_ffmpeg(&args).await {
         // drawtext needs a font; without one, render without the title rather than fail.
         Err(_) if title.is_some() => {
             let args: Vec<String> = args
@@ -211,7 +237,7 @@ async fn ffmpeg(
                 })
                 .map(|a| if a == "[out]" { "[cat]".to_string() } else { a })
                 .collect();
-            run(args).await
+            run_ffmpeg(&args).await
         }
         r => r,
     }

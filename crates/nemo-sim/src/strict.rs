@@ -94,34 +94,7 @@ pub fn check(
             }
             Ok(())
         }
-        Route::RunSse => {
-            let accepts =
-                header(headers, "accept").is_some_and(|a| a.contains("text/event-stream"));
-            if !accepts {
-                return malformed("Accept: text/event-stream is required".into());
-            }
-            let b = json_body(body)?;
-            let m = exact(
-                b,
-                "the body",
-                &["app_name", "user_id", "session_id", "new_message"],
-            )?;
-            constant(m, "app_name", "nemo_agent")?;
-            constant(m, "user_id", "me")?;
-            let sid = non_empty(m, "session_id")?;
-            if !sid.bytes().all(|c| c.is_ascii_digit()) {
-                return malformed(format!("session_id {sid:?} is not a session id"));
-            }
-            let msg = exact(&m["new_message"], "new_message", &["parts"])?;
-            let parts = msg["parts"].as_array().filter(|p| !p.is_empty());
-            let Some(parts) = parts else {
-                return malformed("new_message.parts must be a non-empty list".into());
-            };
-            for p in parts {
-                non_empty(exact(p, "a part", &["text"])?, "text")?;
-            }
-            Ok(())
-        }
+        Route::RunSse => run_sse(headers, body),
         Route::Upload => match body {
             SeenBody::Multipart => Ok(()),
             SeenBody::Json(b) => {
@@ -135,25 +108,7 @@ pub fn check(
             }
             _ => malformed("an upload is multipart/form-data or a JSON list of urls".into()),
         },
-        Route::RenderSubmit => {
-            let b = json_body(body)?;
-            let m = exact(
-                b,
-                "the render body",
-                &["id", "sessionId", "draft", "output"],
-            )?;
-            let id = non_empty(m, "id")?;
-            if !id.starts_with("render_") {
-                return malformed(format!("id {id:?} is not render_<ts>"));
-            }
-            non_empty(m, "sessionId")?;
-            if !m["draft"].is_object() {
-                return malformed("draft must be the state's draft object".into());
-            }
-            let out = exact(&m["output"], "output", &["format", "quality"])?;
-            constant(out, "format", "mp4")?;
-            constant(out, "quality", "high")
-        }
+        Route::RenderSubmit => render_submit(body),
         Route::Claim => {
             let b = json_body(body)?;
             let m = exact(b, "the claim body", &["task_id", "session_id"])?;
@@ -169,6 +124,58 @@ pub fn check(
             _ => malformed("this request has no body".into()),
         },
     }
+}
+
+/// `/run_sse`: the event-stream Accept and the seeds' body, exactly.
+fn run_sse(headers: &HeaderMap, body: &SeenBody) -> Result<(), Violation> {
+    let malformed = |m: String| Err(Violation::Malformed(m));
+    let accepts = header(headers, "accept").is_some_and(|a| a.contains("text/event-stream"));
+    if !accepts {
+        return malformed("Accept: text/event-stream is required".into());
+    }
+    let b = json_body(body)?;
+    let m = exact(
+        b,
+        "the body",
+        &["app_name", "user_id", "session_id", "new_message"],
+    )?;
+    constant(m, "app_name", "nemo_agent")?;
+    constant(m, "user_id", "me")?;
+    let sid = non_empty(m, "session_id")?;
+    if !sid.bytes().all(|c| c.is_ascii_digit()) {
+        return malformed(format!("session_id {sid:?} is not a session id"));
+    }
+    let msg = exact(&m["new_message"], "new_message", &["parts"])?;
+    let parts = msg["parts"].as_array().filter(|p| !p.is_empty());
+    let Some(parts) = parts else {
+        return malformed("new_message.parts must be a non-empty list".into());
+    };
+    for p in parts {
+        non_empty(exact(p, "a part", &["text"])?, "text")?;
+    }
+    Ok(())
+}
+
+/// A render submit: `render_<ts>`, the session, the state's draft, the seeds' output.
+fn render_submit(body: &SeenBody) -> Result<(), Violation> {
+    let malformed = |m: String| Err(Violation::Malformed(m));
+    let b = json_body(body)?;
+    let m = exact(
+        b,
+        "the render body",
+        &["id", "sessionId", "draft", "output"],
+    )?;
+    let id = non_empty(m, "id")?;
+    if !id.starts_with("render_") {
+        return malformed(format!("id {id:?} is not render_<ts>"));
+    }
+    non_empty(m, "sessionId")?;
+    if !m["draft"].is_object() {
+        return malformed("draft must be the state's draft object".into());
+    }
+    let out = exact(&m["output"], "output", &["format", "quality"])?;
+    constant(out, "format", "mp4")?;
+    constant(out, "quality", "high")
 }
 
 fn json_body(body: &SeenBody) -> Result<&Value, Violation> {

@@ -72,10 +72,16 @@ struct Balance {
 
 impl Project<'_> {
     /// A link that opens the project in a browser (`{web}/workspace/claim?ct=..`). It carries
-    /// a claim token, never the API token.
+    /// a claim token, never the API token. The request names the project's task: the handle's
+    /// ([`Project::with_task_id`]), else the one its state gives.
     pub async fn claim_link(&self) -> Result<String> {
+        // The seeds send the task id along; a handle made from a bare id reads it first.
+        let task_id = match &self.task_id {
+            Some(t) => Some(t.clone()),
+            None => self.state().await?.task_id,
+        };
         let body = ClaimRequest {
-            task_id: self.task_id.as_deref(),
+            task_id: task_id.as_deref(),
             session_id: self.id.to_string(),
         };
         let d = self

@@ -33,76 +33,33 @@ pub async fn run_sse(
         Ok(u) => u,
         Err(r) => return r,
     };
-    let Some(Json(body)) = body else {
-        return detail(StatusCode::UNPROCESSABLE_ENTITY, "body must be JSON");
+    let (sid, text) = match read_message(body) {
+        Ok(m) => m,
+        Err(r) => return r,
     };
-    let text = crate::app::message_text(&body).unwrap_or_default();
-    if body["app_name"] != "nemo_agent" || text.trim().is_empty() {
-        return detail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "app_name, session_id and new_message.parts[].text are required",
-        );
-    }
-    let Some(sid) = parse_session_id(&body["session_id"]) else {
-        return detail(
-            StatusCode::NOT_FOUND,
-            "Session not found: missing session_id",
-        );
-    };
-    // Plan, check credits and freeze them under one lock.
-    let plan = {
-        let mut w = s.world();
-        let Some(session) = w.sessions.get(&sid).filter(|x| x.user_id == user) else {
-            return detail(StatusCode::NOT_FOUND, &format!("Session not found: {sid}"));
-        };
-        if session.turn_running {
-            return detail(
-                StatusCode::CONFLICT,
-                "a message is already being processed in this session",
-            );
-        }
-        let plan = agent::plan(session, &text);
-        let Some(account) = w.user_mut(&user) else {
-            return detail(StatusCode::NOT_FOUND, "user not found");
-        };
-        if account.available < plan.cost {
-            drop(w);
-            return s.err(ApiError::NoCredits, "insufficient credits");
-        }
-        account.available -= plan.cost;
-        account.frozen += plan.cost;
-        if let Some(session) = w.sessions.get_mut(&sid) {
-            session.turn_running = true;
-            session.turns += 1;
-        }
-        plan
+    let plan = match begin_turn(&s, sid, &user, &text) {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     s.log_turn_started(seq.0);
     let turn_no = s.world().sessions.get(&sid).map(|x| x.turns).unwrap_or(0);
-    let silent = plan.kind != TurnKind::Chat
-        && s.silence
-            .lock()
-            .map(|g| *g)
-            .unwrap_or(None)
-            // About 30% of edits say nothing, deterministically per session and turn.
-            .unwrap_or_else(|| (sid.wrapping_mul(31) + turn_no as u64 * 7) % 10 < 3);
+    let silent = is_silent(&s, sid, turn_no, &plan);
     let fault = fault.map(|Extension(StreamFault(a))| a);
     let (tx, rx) = mpsc::channel::<String>(64);
     let writer = FrameWriter::new(
         s.config.variants,
         format!("e-{}", uuid::Uuid::new_v4().simple()),
     );
-    tokio::spawn(run_turn(
-        s.clone(),
+    let turn = Turn {
+        s: s.clone(),
         sid,
         user,
         plan,
         silent,
         turn_no,
-        fault.clone(),
-        writer,
-        tx,
-    ));
+        fault: fault.clone(),
+    };
+    tokio::spawn(run_turn(turn, writer, tx));
 
     // The turn is accepted and runs (and is charged) whatever happens to this answer.
     match fault {
@@ -120,6 +77,81 @@ pub async fn run_sse(
         Some(FaultAction::CutStream { after_events }) => Some(after_events as usize),
         _ => None,
     };
+    event_stream(rx, cut_after)
+}
+
+/// The session and the message's text, or the backend's 422/404 for a body without them.
+// A refusal is the answer itself, built once and sent at once: no need to box it.
+#[allow(clippy::result_large_err)]
+fn read_message(body: Option<Json<Value>>) -> Result<(u64, String), Response> {
+    let Some(Json(body)) = body else {
+        return Err(detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body must be JSON",
+        ));
+    };
+    let text = crate::app::message_text(&body).unwrap_or_default();
+    if body["app_name"] != "nemo_agent" || text.trim().is_empty() {
+        return Err(detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "app_name, session_id and new_message.parts[].text are required",
+        ));
+    }
+    let Some(sid) = parse_session_id(&body["session_id"]) else {
+        return Err(detail(
+            StatusCode::NOT_FOUND,
+            "Session not found: missing session_id",
+        ));
+    };
+    Ok((sid, text))
+}
+
+/// Plan the turn, check the credits and freeze them, under one lock.
+#[allow(clippy::result_large_err)]
+fn begin_turn(s: &AppState, sid: u64, user: &str, text: &str) -> Result<agent::TurnPlan, Response> {
+    let mut w = s.world();
+    let Some(session) = w.sessions.get(&sid).filter(|x| x.user_id == user) else {
+        return Err(detail(
+            StatusCode::NOT_FOUND,
+            &format!("Session not found: {sid}"),
+        ));
+    };
+    if session.turn_running {
+        return Err(detail(
+            StatusCode::CONFLICT,
+            "a message is already being processed in this session",
+        ));
+    }
+    let plan = agent::plan(session, text);
+    let Some(account) = w.user_mut(user) else {
+        return Err(detail(StatusCode::NOT_FOUND, "user not found"));
+    };
+    if account.available < plan.cost {
+        drop(w);
+        return Err(s.err(ApiError::NoCredits, "insufficient credits"));
+    }
+    account.available -= plan.cost;
+    account.frozen += plan.cost;
+    if let Some(session) = w.sessions.get_mut(&sid) {
+        session.turn_running = true;
+        session.turns += 1;
+    }
+    Ok(plan)
+}
+
+/// Whether this edit says nothing: as set by the test, else about 30% of edits,
+/// deterministically per session and turn.
+fn is_silent(s: &AppState, sid: u64, turn_no: u32, plan: &agent::TurnPlan) -> bool {
+    plan.kind != TurnKind::Chat
+        && s.silence
+            .lock()
+            .map(|g| *g)
+            .unwrap_or(None)
+            .unwrap_or_else(|| (sid.wrapping_mul(31) + turn_no as u64 * 7) % 10 < 3)
+}
+
+/// The `text/event-stream` answer of the turn's frames, cut after `cut_after` of them.
+fn event_stream(rx: mpsc::Receiver<String>, cut_after: Option<usize>) -> Response {
     let frames = tokio_stream_from(rx);
     let body = match cut_after {
         Some(k) => {
@@ -173,9 +205,8 @@ impl Out {
     }
 }
 
-/// Runs one turn to its end whether or not anybody still listens.
-#[allow(clippy::too_many_arguments)]
-async fn run_turn(
+/// One accepted turn.
+struct Turn {
     s: AppState,
     sid: u64,
     user: String,
@@ -183,98 +214,120 @@ async fn run_turn(
     silent: bool,
     turn_no: u32,
     fault: Option<FaultAction>,
-    mut w: FrameWriter,
-    tx: mpsc::Sender<String>,
-) {
+}
+
+/// Runs one turn to its end whether or not anybody still listens.
+async fn run_turn(turn: Turn, mut w: FrameWriter, tx: mpsc::Sender<String>) {
     let mut out = Out { tx: Some(tx) };
-    let beat = s
-        .config
-        .scaled(timing::HEARTBEAT)
-        .max(Duration::from_millis(1));
-    let work = s.config.scaled(match plan.kind {
-        TurnKind::Chat => timing::TEXT_TURN,
-        TurnKind::Edit => timing::EDIT_TURN,
-        TurnKind::Generate => timing::GENERATION_TURN,
-    });
-    let hb = w.heartbeat();
-    let outcome_ok = match &fault {
+    let outcome_ok = match &turn.fault {
         Some(FaultAction::HeartbeatsOnly) => {
-            heartbeats(&out, &hb, beat, s.config.scaled(timing::STALL)).await;
+            let beat = turn.beat();
+            let stall = turn.s.config.scaled(timing::STALL);
+            heartbeats(&out, &w.heartbeat(), beat, stall).await;
             false
         }
         Some(FaultAction::StreamError { form, code }) => {
-            tokio::time::sleep(work / 4).await;
-            let msg = match (code, form) {
-                (Some(2001), _) => "insufficient credits (code 2001)".to_string(),
-                (Some(c), _) => format!("request failed (code {c})"),
-                (None, StreamErrorForm::Unescaped) => {
-                    "model call failed: \"quota\" exceeded".to_string()
-                }
-                (None, _) => "model call failed: quota exceeded".to_string(),
-            };
-            let f = w.error(*form, &msg);
+            tokio::time::sleep(turn.work() / 4).await;
+            let f = w.error(*form, &stream_error_message(*code, *form));
             out.send(f).await;
             false
         }
         _ => {
-            if let Some(t) = w.thought("Planning the edit from the user's media.") {
-                out.send(t).await;
-            }
-            if !silent {
-                out.send_all(w.text(&plan.opening)).await;
-            }
-            if matches!(fault, Some(FaultAction::MalformedFrames)) {
-                out.send_all(w.malformed()).await;
-            }
-            out.send(w.tool_call(plan.tool, &plan.tool_args)).await;
-            if matches!(fault, Some(FaultAction::CloseWithOpenCall)) {
-                out.close();
-            }
-            heartbeats(&out, &hb, beat, work).await;
-            out.send(w.tool_result(plan.tool, &json!({"status": "ok"})))
-                .await;
-            if !silent {
-                out.send_all(w.text(&plan.closing)).await;
-                // Now and then the backend trails a normal answer with this line.
-                if turn_no % 4 == 3 && plan.kind != TurnKind::Chat {
-                    out.send_all(
-                        w.text("I encountered a temporary issue. Please try again later."),
-                    )
-                    .await;
-                }
-            } else if turn_no % 2 == 0 {
-                // Silent turns end either right after the tool's response or, as here, with
-                // an empty final model event: the contract leaves it open.
-                if let Some(f) = w.final_empty() {
-                    out.send(f).await;
-                }
-            }
+            play(&turn, &mut w, &mut out).await;
             true
         }
     };
-    if let Some(FaultAction::LateState { ms }) = fault {
+    if let Some(FaultAction::LateState { ms }) = turn.fault {
         out.close();
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    let mut world = s.world();
-    if let Some(session) = world.sessions.get_mut(&sid) {
+    settle(turn, outcome_ok);
+    // Dropping `out` closes the stream: the end of the turn.
+}
+
+impl Turn {
+    fn beat(&self) -> Duration {
+        self.s
+            .config
+            .scaled(timing::HEARTBEAT)
+            .max(Duration::from_millis(1))
+    }
+
+    fn work(&self) -> Duration {
+        self.s.config.scaled(match self.plan.kind {
+            TurnKind::Chat => timing::TEXT_TURN,
+            TurnKind::Edit => timing::EDIT_TURN,
+            TurnKind::Generate => timing::GENERATION_TURN,
+        })
+    }
+}
+
+fn stream_error_message(code: Option<i64>, form: StreamErrorForm) -> String {
+    match (code, form) {
+        (Some(2001), _) => "insufficient credits (code 2001)".to_string(),
+        (Some(c), _) => format!("request failed (code {c})"),
+        (None, StreamErrorForm::Unescaped) => "model call failed: \"quota\" exceeded".to_string(),
+        (None, _) => "model call failed: quota exceeded".to_string(),
+    }
+}
+
+/// A turn that works: a thought, the opening, the tool call, heartbeats while it works, the
+/// tool's result and the closing (or silence).
+async fn play(turn: &Turn, w: &mut FrameWriter, out: &mut Out) {
+    let (plan, fault) = (&turn.plan, &turn.fault);
+    if let Some(t) = w.thought("Planning the edit from the user's media.") {
+        out.send(t).await;
+    }
+    if !turn.silent {
+        out.send_all(w.text(&plan.opening)).await;
+    }
+    if matches!(fault, Some(FaultAction::MalformedFrames)) {
+        out.send_all(w.malformed()).await;
+    }
+    out.send(w.tool_call(plan.tool, &plan.tool_args)).await;
+    if matches!(fault, Some(FaultAction::CloseWithOpenCall)) {
+        out.close();
+    }
+    heartbeats(out, &w.heartbeat(), turn.beat(), turn.work()).await;
+    out.send(w.tool_result(plan.tool, &json!({"status": "ok"})))
+        .await;
+    if !turn.silent {
+        out.send_all(w.text(&plan.closing)).await;
+        // Now and then the backend trails a normal answer with this line.
+        if turn.turn_no % 4 == 3 && plan.kind != TurnKind::Chat {
+            out.send_all(w.text("I encountered a temporary issue. Please try again later."))
+                .await;
+        }
+    } else if turn.turn_no % 2 == 0 {
+        // Silent turns end either right after the tool's response or, as here, with an empty
+        // final model event: the contract leaves it open.
+        if let Some(f) = w.final_empty() {
+            out.send(f).await;
+        }
+    }
+}
+
+/// The turn's end in the world: the draft changed (if it worked), the credits charged or
+/// given back.
+fn settle(turn: Turn, outcome_ok: bool) {
+    let mut world = turn.s.world();
+    if let Some(session) = world.sessions.get_mut(&turn.sid) {
         session.turn_running = false;
-        if outcome_ok && fault != Some(FaultAction::NoChange) {
-            if let Some(d) = plan.new_draft {
+        if outcome_ok && turn.fault != Some(FaultAction::NoChange) {
+            if let Some(d) = turn.plan.new_draft {
                 session.draft = d;
             }
-            if let Some(g) = plan.generated {
+            if let Some(g) = turn.plan.generated {
                 session.generated_media.push(g);
             }
         }
     }
-    if let Some(account) = world.user_mut(&user) {
-        account.frozen -= plan.cost;
+    if let Some(account) = world.user_mut(&turn.user) {
+        account.frozen -= turn.plan.cost;
         if !outcome_ok {
-            account.available += plan.cost;
+            account.available += turn.plan.cost;
         }
     }
-    // Dropping `out` closes the stream: the end of the turn.
 }
 
 async fn heartbeats(out: &Out, hb: &str, beat: Duration, total: Duration) {

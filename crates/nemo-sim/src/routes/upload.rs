@@ -174,45 +174,8 @@ async fn file_assets(
         let n = s.world().next();
         let stored = format!("{n}_{name}");
         let path = dir.join(&stored);
-        let mut file = tokio::fs::File::create(&path)
-            .await
-            .map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
-        let (mut size, mut hash, mut head) = (0u64, media::FNV_OFFSET, Vec::new());
-        let mut field = field;
-        loop {
-            let chunk = match field.chunk().await {
-                Ok(Some(c)) => c,
-                Ok(None) => break,
-                Err(_) => {
-                    drop(file);
-                    let _ = tokio::fs::remove_file(&path).await;
-                    return Err(UploadError::Broken);
-                }
-            };
-            size += chunk.len() as u64;
-            if size > limit {
-                drop(file);
-                let _ = tokio::fs::remove_file(&path).await;
-                let mb = limit / (1024 * 1024);
-                return Err(reject(
-                    ApiError::FileTooLarge,
-                    format!("file too large: {name} (limit {mb} MB)"),
-                ));
-            }
-            if head.len() < media::HEAD_BYTES {
-                let take = (media::HEAD_BYTES - head.len()).min(chunk.len());
-                head.extend_from_slice(&chunk[..take]);
-            }
-            hash = media::fnv1a(&chunk, hash);
-            file.write_all(&chunk)
-                .await
-                .map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
-        }
-        file.flush()
-            .await
-            .map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
+        let (hash, head) = store_part(field, &path, &name, limit).await?;
         if s.config.strict && !media::content_matches(&name, &head) {
-            drop(file);
             let _ = tokio::fs::remove_file(&path).await;
             return Err(reject(
                 ApiError::UnsupportedFile,
@@ -232,6 +195,53 @@ async fn file_assets(
         });
     }
     Ok(out)
+}
+
+/// Write one part to `path` as it streams in, at most `limit` bytes: its hash and its first
+/// bytes. A part that breaks off or is too large leaves no file behind.
+async fn store_part(
+    mut field: axum::extract::multipart::Field<'_>,
+    path: &std::path::Path,
+    name: &str,
+    limit: u64,
+) -> Result<(u64, Vec<u8>), UploadError> {
+    let mut file = tokio::fs::File::create(path)
+        .await
+        .map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
+    let (mut size, mut hash, mut head) = (0u64, media::FNV_OFFSET, Vec::new());
+    loop {
+        let chunk = match field.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(_) => {
+                drop(file);
+                let _ = tokio::fs::remove_file(path).await;
+                return Err(UploadError::Broken);
+            }
+        };
+        size += chunk.len() as u64;
+        if size > limit {
+            drop(file);
+            let _ = tokio::fs::remove_file(path).await;
+            let mb = limit / (1024 * 1024);
+            return Err(reject(
+                ApiError::FileTooLarge,
+                format!("file too large: {name} (limit {mb} MB)"),
+            ));
+        }
+        if head.len() < media::HEAD_BYTES {
+            let take = (media::HEAD_BYTES - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        hash = media::fnv1a(&chunk, hash);
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
+    }
+    file.flush()
+        .await
+        .map_err(|e| reject(ApiError::Invalid, e.to_string()))?;
+    Ok((hash, head))
 }
 
 /// Uploaded files, served back at their `cdn_url`.
