@@ -56,6 +56,21 @@ pub(crate) enum Answer {
     Stream(Response),
 }
 
+/// The anonymous-token answer: `data.token`, `data.user_id`, `data.credits`, `data.expires_at`.
+#[derive(serde::Deserialize)]
+struct TokenAnswer {
+    #[serde(default, deserialize_with = "crate::wire::lenient")]
+    token: Option<String>,
+    #[serde(default, alias = "userId", deserialize_with = "crate::wire::lenient")]
+    user_id: Option<crate::wire::Text>,
+    #[serde(
+        default,
+        alias = "expiresAt",
+        deserialize_with = "crate::wire::lenient"
+    )]
+    expires_at: Option<String>,
+}
+
 /// A lock that a panicked holder did not poison: the data is plain state, still valid.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -243,16 +258,18 @@ impl Client {
                     .await?;
             match envelope::parse(status, &body, retry_after) {
                 Ok(data) => {
-                    let token = data["token"]
-                        .as_str()
-                        .filter(|t| !t.is_empty())
-                        .ok_or_else(|| Error::Protocol {
-                            message: "the anonymous-token answer has no token".into(),
-                        })?;
-                    let user_id = data["user_id"].as_str().map(str::to_string);
-                    let expires_at = data["expires_at"]
-                        .as_str()
-                        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    let answer: TokenAnswer = crate::wire::from_value(data, "the anonymous token")?;
+                    let token =
+                        answer
+                            .token
+                            .filter(|t| !t.is_empty())
+                            .ok_or_else(|| Error::Protocol {
+                                message: "the anonymous-token answer has no token".into(),
+                            })?;
+                    let user_id = answer.user_id.map(|t| t.0);
+                    let expires_at = answer
+                        .expires_at
+                        .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
                         .map(|d| d.with_timezone(&chrono::Utc))
                         // The contract: anonymous tokens live 7 days.
                         .or_else(|| Some(chrono::Utc::now() + chrono::Duration::days(7)));

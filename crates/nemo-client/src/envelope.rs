@@ -1,5 +1,7 @@
 //! The three response envelopes and the many error forms, read leniently into one result.
 
+use crate::wire::{lenient, Int};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The contract's numeric error codes, once.
@@ -65,29 +67,48 @@ pub enum FailureKind {
     Other,
 }
 
-fn message_of(v: &Value) -> Option<String> {
-    for key in [
-        "message",
-        "error",
-        "detail",
-        "msg",
-        "errorMessage",
-        "error_message",
-    ] {
-        match &v[key] {
-            Value::String(s) if !s.is_empty() => return Some(s.clone()),
-            Value::Object(_) | Value::Array(_) => return Some(v[key].to_string()),
-            _ => {}
-        }
-    }
-    None
+/// Any of the three envelopes (`{code, message, data}`, `{success, data, error}`, a bare
+/// object) and any error form (`message`, `error`, `detail`, `msg`, `errorMessage`,
+/// `error_message`; a string or an object), read leniently: a field in a shape we do not know
+/// counts as absent. The message spellings are separate fields, in the order they are
+/// believed: one answer may carry several.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct EnvelopeWire {
+    #[serde(deserialize_with = "lenient")]
+    code: Option<Int>,
+    #[serde(deserialize_with = "lenient")]
+    success: Option<bool>,
+    data: Value,
+    message: Value,
+    error: Value,
+    detail: Value,
+    msg: Value,
+    #[serde(rename = "errorMessage")]
+    error_message_camel: Value,
+    error_message: Value,
 }
 
-fn code_of(v: &Value) -> Option<i64> {
-    match &v["code"] {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+impl EnvelopeWire {
+    fn of(v: &Value) -> EnvelopeWire {
+        serde_json::from_value(v.clone()).unwrap_or_default()
+    }
+
+    fn message(&self) -> Option<String> {
+        [
+            &self.message,
+            &self.error,
+            &self.detail,
+            &self.msg,
+            &self.error_message_camel,
+            &self.error_message,
+        ]
+        .into_iter()
+        .find_map(|m| match m {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Object(_) | Value::Array(_) => Some(m.to_string()),
+            _ => None,
+        })
     }
 }
 
@@ -116,23 +137,24 @@ pub fn parse(status: u16, body: &[u8], retry_after_s: Option<u64>) -> Result<Val
         retry_after_s,
     };
     if !(200..300).contains(&status) {
-        let v = json.unwrap_or(Value::Null);
-        return Err(fail(code_of(&v), message_of(&v)));
+        let e = json.as_ref().map(EnvelopeWire::of).unwrap_or_default();
+        return Err(fail(e.code.map(|c| c.0), e.message()));
     }
     let Some(v) = json else {
         return Err(fail(None, Some("the answer was not JSON".into())));
     };
-    if let Some(code) = code_of(&v).filter(|_| v.get("code").is_some()) {
+    let e = EnvelopeWire::of(&v);
+    if let Some(Int(code)) = e.code {
         if code != 0 && code != 200 {
-            return Err(fail(Some(code), message_of(&v)));
+            return Err(fail(Some(code), e.message()));
         }
-        return Ok(v.get("data").cloned().unwrap_or(Value::Null));
+        return Ok(e.data);
     }
-    if let Some(ok) = v.get("success").and_then(Value::as_bool) {
+    if let Some(ok) = e.success {
         if !ok {
-            return Err(fail(None, message_of(&v)));
+            return Err(fail(None, e.message()));
         }
-        return Ok(v.get("data").cloned().unwrap_or(Value::Null));
+        return Ok(e.data);
     }
     Ok(v)
 }

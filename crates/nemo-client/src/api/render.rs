@@ -2,6 +2,7 @@
 
 use crate::client::{Answer, Replay, Want};
 use crate::error::{Error, Result};
+use crate::wire::lenient;
 use crate::{Client, Project};
 use futures_util::StreamExt;
 use reqwest::Method;
@@ -71,17 +72,63 @@ pub struct RenderStatus {
     pub size: Option<u64>,
 }
 
+/// A render status as the backend sends it, in any of the contract's shapes: the fields at the
+/// top level or one level down in `data`, the URL as `output.url`, `outputUrl`, `output_url` or
+/// `url`. The spellings are separate fields, not serde aliases, because an answer may carry two
+/// of them at once, and the order below decides which wins. A field in a shape we do not know
+/// is dropped, never fatal.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StatusWire {
+    #[serde(deserialize_with = "lenient")]
+    status: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    progress: Option<f64>,
+    #[serde(deserialize_with = "lenient")]
+    output: Option<OutputWire>,
+    #[serde(rename = "outputUrl", deserialize_with = "lenient")]
+    output_url_camel: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    output_url: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    url: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    error: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    message: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    duration: Option<f64>,
+    #[serde(deserialize_with = "lenient")]
+    size: Option<u64>,
+    #[serde(deserialize_with = "lenient")]
+    data: Option<Box<StatusWire>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OutputWire {
+    #[serde(deserialize_with = "lenient")]
+    url: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    duration: Option<f64>,
+    #[serde(deserialize_with = "lenient")]
+    size: Option<u64>,
+}
+
+fn filled(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
 impl RenderStatus {
     /// Read a status in any of the contract's shapes (after the envelope is unwrapped).
     pub fn from_json(v: &Value) -> RenderStatus {
+        let wire: StatusWire = serde_json::from_value(v.clone()).unwrap_or_default();
         // Some shapes nest the fields one level deeper under `data`.
-        let d = if v.get("status").is_none() && v.get("data").is_some_and(Value::is_object) {
-            &v["data"]
-        } else {
-            v
+        let d = match wire.data {
+            Some(inner) if wire.status.is_none() => *inner,
+            _ => wire,
         };
-        let s = |x: &Value| x.as_str().filter(|s| !s.is_empty()).map(str::to_string);
-        let status = s(&d["status"]).unwrap_or_default().to_ascii_lowercase();
+        let status = filled(d.status).unwrap_or_default().to_ascii_lowercase();
         let state = match status.as_str() {
             "pending" | "queued" => RenderState::Pending,
             "processing" | "running" | "rendering" => RenderState::Processing,
@@ -89,20 +136,17 @@ impl RenderStatus {
             "failed" | "error" | "cancelled" | "canceled" => RenderState::Failed,
             other => RenderState::Unknown(other.to_string()),
         };
-        let url = s(&d["output"]["url"])
-            .or_else(|| s(&d["outputUrl"]))
-            .or_else(|| s(&d["output_url"]))
-            .or_else(|| s(&d["url"]));
-        let progress = d["progress"].as_f64().map(|p| p.clamp(0.0, 100.0) as u8);
+        let output = d.output.unwrap_or_default();
         RenderStatus {
             state,
-            progress,
-            url,
-            error: s(&d["error"]).or_else(|| s(&d["message"]).filter(|_| status == "failed")),
-            duration_s: d["output"]["duration"]
-                .as_f64()
-                .or_else(|| d["duration"].as_f64()),
-            size: d["output"]["size"].as_u64().or_else(|| d["size"].as_u64()),
+            progress: d.progress.map(|p| p.clamp(0.0, 100.0) as u8),
+            url: filled(output.url)
+                .or_else(|| filled(d.output_url_camel))
+                .or_else(|| filled(d.output_url))
+                .or_else(|| filled(d.url)),
+            error: filled(d.error).or_else(|| filled(d.message).filter(|_| status == "failed")),
+            duration_s: output.duration.or(d.duration),
+            size: output.size.or(d.size),
         }
     }
 }

@@ -34,9 +34,9 @@ impl Project<'_> {
             )
             .await
             .map_err(|e| e.in_session(session))?;
-        self.client
-            .remember_user(d["user_id"].as_str().map(str::to_string));
-        Ok(SessionState::from_data(session, &d))
+        let state = SessionState::from_data(session, &d);
+        self.client.remember_user(state.user_id.clone());
+        Ok(state)
     }
 
     /// The anonymous user's id: known from any earlier response, else read from this

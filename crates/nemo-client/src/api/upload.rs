@@ -125,14 +125,12 @@ pub struct Uploaded {
 }
 
 fn uploaded(session: SessionId, d: &Value) -> Uploaded {
+    let answer = crate::state::answer::UploadAnswer::from_data(d);
     Uploaded {
         session_id: Some(session),
         hashes: Vec::new(),
-        assets: d["files"]
-            .as_array()
-            .map(|a| a.iter().map(AssetInfo::from_json).collect())
-            .unwrap_or_default(),
-        state_applied: d["session_state_applied"].as_bool().unwrap_or(false),
+        assets: answer.files,
+        state_applied: answer.session_state_applied.unwrap_or(false),
     }
 }
 

@@ -2,7 +2,9 @@
 //! the render call untouched); what is known of it (`t`/`tt`/`sg`/`d`/`m`) is read leniently for
 //! summaries, the exportable check and diffs.
 
-use crate::session::SessionId;
+pub(crate) mod answer;
+
+pub use answer::{AssetInfo, SessionState};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -258,89 +260,6 @@ impl Track {
         } else {
             format!("{}: {name} ({})", self.kind.label(), detail.join(", "))
         }
-    }
-}
-
-/// An uploaded or generated asset, as the state lists it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AssetInfo {
-    pub filename: Option<String>,
-    pub file_type: Option<String>,
-    pub url: Option<String>,
-    pub width: Option<u64>,
-    pub height: Option<u64>,
-    pub duration_s: Option<f64>,
-}
-
-impl AssetInfo {
-    pub fn from_json(v: &Value) -> AssetInfo {
-        let s = |keys: &[&str]| first(v, keys).and_then(Value::as_str).map(str::to_string);
-        AssetInfo {
-            filename: s(&["filename", "file_name", "name"]),
-            file_type: s(&["file_type", "fileType", "type"]),
-            url: s(&["cdn_url", "cdnUrl", "url"]),
-            width: first(v, &["width"]).and_then(Value::as_u64),
-            height: first(v, &["height"]).and_then(Value::as_u64),
-            duration_s: first(v, &["duration"]).and_then(Value::as_f64),
-        }
-    }
-}
-
-/// A session's state: the opaque draft and typed views of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionState {
-    pub session_id: SessionId,
-    pub task_id: Option<String>,
-    pub user_id: Option<String>,
-    /// The draft exactly as the backend sent it (pass it back untouched to render).
-    pub draft: Value,
-    pub timeline: Timeline,
-    pub assets: Vec<AssetInfo>,
-    pub generated_media: usize,
-    pub canvas: Option<(u64, u64)>,
-    /// The whole answer, to keep it (e.g. in a journal) and rebuild this view later.
-    pub raw: Value,
-}
-
-impl SessionState {
-    pub fn from_data(session_id: SessionId, data: &Value) -> SessionState {
-        let state = data.get("state").unwrap_or(data);
-        let draft = state.get("draft").cloned().unwrap_or(Value::Null);
-        let canvas = state
-            .get("canvas_config")
-            .or_else(|| state.get("canvasConfig"))
-            .and_then(|c| Some((c.get("width")?.as_u64()?, c.get("height")?.as_u64()?)));
-        SessionState {
-            session_id,
-            task_id: data
-                .get("task_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            user_id: data
-                .get("user_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            timeline: Timeline::from_draft(&draft),
-            draft,
-            assets: state
-                .get("video_infos")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().map(AssetInfo::from_json).collect())
-                .unwrap_or_default(),
-            generated_media: state
-                .get("generated_media")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len),
-            canvas,
-            raw: data.clone(),
-        }
-    }
-
-    /// Whether anything a person would care about differs.
-    pub fn changed_since(&self, before: &SessionState) -> bool {
-        self.draft != before.draft
-            || self.assets.len() != before.assets.len()
-            || self.generated_media != before.generated_media
     }
 }
 
