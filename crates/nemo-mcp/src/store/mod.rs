@@ -3,11 +3,13 @@
 //! every change that a restart needs. Callers wait a bounded time and get either the result or
 //! `running` with the job id. What each kind of job does lives in [`crate::jobs`].
 
+mod ctx;
 pub mod job;
 pub mod journal;
 mod journal_v1;
 pub mod results;
 
+pub use ctx::JobCtx;
 pub use job::{Ended, Job, JobKind, JobResult, JobStatus, Outcome, Work};
 
 use crate::errors::ToolError;
@@ -51,66 +53,6 @@ pub struct JobManager {
 pub enum JobEvent {
     Started { id: String, kind: JobKind },
     Finished { id: String, kind: JobKind },
-}
-
-/// Handed to a running job to report progress and keep its journal entry current.
-#[derive(Clone)]
-pub struct JobCtx {
-    cell: Arc<Cell>,
-    journal: Journal,
-}
-
-impl JobCtx {
-    pub fn update(&self, f: impl FnOnce(&mut Job)) {
-        self.cell.tx.send_modify(|j| {
-            f(j);
-            j.activity += 1;
-        });
-    }
-    /// Change and write to the journal (for what a restart needs).
-    pub fn update_journaled(&self, f: impl FnOnce(&mut Job)) {
-        self.update(f);
-        self.journal.save(&self.cell.tx.borrow());
-    }
-    pub fn progress(&self, pct: Option<f64>, message: impl Into<String>) {
-        let message = message.into();
-        self.update(|j| {
-            if pct.is_some() {
-                j.progress_pct = pct.map(|p| p.clamp(0.0, 100.0));
-            }
-            j.message = message;
-        });
-    }
-    /// Change a generation's own data and journal it (no-op for other kinds).
-    pub fn journal_generation(&self, f: impl FnOnce(&mut job::Generation)) {
-        self.update_journaled(|j| {
-            if let Work::Generate(g) = &mut j.work {
-                f(g)
-            }
-        });
-    }
-    /// Change an export's own data and journal it (no-op for other kinds).
-    pub fn journal_export(&self, f: impl FnOnce(&mut job::Export)) {
-        self.update_journaled(|j| {
-            if let Work::Export(e) = &mut j.work {
-                f(e)
-            }
-        });
-    }
-    /// Journal a `make_video`'s plan (no-op for other kinds).
-    pub fn journal_plan(&self, plan: results::VideoPlan) {
-        self.update_journaled(|j| {
-            if let Work::Video(v) = &mut j.work {
-                v.plan = plan
-            }
-        });
-    }
-    pub fn snapshot(&self) -> Job {
-        self.cell.tx.borrow().clone()
-    }
-    pub fn cancelled(&self) -> CancellationToken {
-        self.cell.cancel.clone()
-    }
 }
 
 /// A lock that a panicked holder did not poison: the data is plain state, still valid.

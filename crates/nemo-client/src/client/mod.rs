@@ -1,8 +1,11 @@
-//! The `Client`: one pooled HTTP client, the token, the session, attribution, and the rules for
-//! retrying (renew a token once, honour a 429 once, retry GETs on transient failures, replace a
-//! lost session once). API areas live in `api/`, one file each.
+//! The `Client`: one pooled HTTP client, the token (`token.rs`), attribution, and the rules for
+//! retrying (renew a token once, honour a 429 once, retry GETs on transient failures; a paid
+//! message never). The account is the client's; projects are handles on it
+//! ([`crate::Project`]). API areas live in `api/`, one file each.
 
-use crate::auth::{self, Credentials, Token, TokenSource};
+mod token;
+
+use crate::auth::{Credentials, Token, TokenSource};
 use crate::config::{detect_platform, Config};
 use crate::envelope::{self, Failure, FailureKind};
 use crate::error::{Error, Result};
@@ -54,21 +57,6 @@ pub(crate) enum Want {
 pub(crate) enum Answer {
     Json(Value),
     Stream(Response),
-}
-
-/// The anonymous-token answer: `data.token`, `data.user_id`, `data.credits`, `data.expires_at`.
-#[derive(serde::Deserialize)]
-struct TokenAnswer {
-    #[serde(default, deserialize_with = "crate::wire::lenient")]
-    token: Option<String>,
-    #[serde(default, alias = "userId", deserialize_with = "crate::wire::lenient")]
-    user_id: Option<crate::wire::Text>,
-    #[serde(
-        default,
-        alias = "expiresAt",
-        deserialize_with = "crate::wire::lenient"
-    )]
-    expires_at: Option<String>,
 }
 
 /// A lock that a panicked holder did not poison: the data is plain state, still valid.
@@ -181,128 +169,6 @@ impl Client {
             TokenSource::Given
         } else {
             TokenSource::Anonymous
-        }
-    }
-
-    // ---- token -------------------------------------------------------------------------
-
-    /// The token to use now: from the environment, memory, disk, or a new anonymous one.
-    pub(crate) async fn token(&self) -> Result<Token> {
-        if let Some(t) = &self.inner.config.token {
-            return Ok(Token::new(t.clone()));
-        }
-        let mut guard = self.inner.credentials.lock().await;
-        let now = chrono::Utc::now();
-        if let Some(c) = guard.as_ref().filter(|c| !c.expired(now)) {
-            return Ok(c.token.clone());
-        }
-        let path = self.inner.config.credentials_path();
-        if let Some(c) = Credentials::load(&path)
-            .filter(|c| c.api_url == self.inner.config.api_url && !c.expired(now))
-        {
-            self.remember_user(c.user_id.clone());
-            let t = c.token.clone();
-            *guard = Some(c);
-            return Ok(t);
-        }
-        let c = self.anonymous_token().await?;
-        let t = c.token.clone();
-        *guard = Some(c);
-        Ok(t)
-    }
-
-    /// The credentials in use (anonymous tokens only), for `doctor` and `connect`.
-    pub async fn credentials(&self) -> Option<Credentials> {
-        self.inner.credentials.lock().await.clone()
-    }
-
-    /// Replace a rejected anonymous token (unless another task already did).
-    async fn renew(&self, rejected: &Token) -> Result<()> {
-        let mut guard = self.inner.credentials.lock().await;
-        if guard.as_ref().is_some_and(|c| &c.token != rejected) {
-            return Ok(());
-        }
-        tracing::info!(
-            "the anonymous token was rejected; getting a new one for the same client id"
-        );
-        *guard = Some(self.anonymous_token().await?);
-        Ok(())
-    }
-
-    async fn anonymous_token(&self) -> Result<Credentials> {
-        let cfg = &self.inner.config;
-        let io = |e| {
-            Error::io(
-                format!("client id file {}", cfg.client_id_file.display()),
-                e,
-            )
-        };
-        let mut client_id =
-            auth::load_or_create_client_id(cfg.client_id.as_deref(), &cfg.client_id_file)
-                .map_err(io)?;
-        let (mut client_id_retried, mut rate_retried) = (false, false);
-        loop {
-            let resp = self
-                .inner
-                .http
-                .post(self.url("/api/auth/anonymous-token"))
-                .headers(self.attribution_headers())
-                .header("X-Client-Id", &client_id)
-                .timeout(cfg.timeouts.request)
-                .send()
-                .await
-                .map_err(Error::transport)?;
-            let (status, retry_after) = (resp.status().as_u16(), retry_after(&resp));
-            let body =
-                crate::limits::read_body(resp, crate::limits::MAX_JSON_BYTES, cfg.timeouts.idle)
-                    .await?;
-            match envelope::parse(status, &body, retry_after) {
-                Ok(data) => {
-                    let answer: TokenAnswer = crate::wire::from_value(data, "the anonymous token")?;
-                    let token =
-                        answer
-                            .token
-                            .filter(|t| !t.is_empty())
-                            .ok_or_else(|| Error::Protocol {
-                                message: "the anonymous-token answer has no token".into(),
-                            })?;
-                    let user_id = answer.user_id.map(|t| t.0);
-                    let expires_at = answer
-                        .expires_at
-                        .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
-                        .map(|d| d.with_timezone(&chrono::Utc))
-                        // The contract: anonymous tokens live 7 days.
-                        .or_else(|| Some(chrono::Utc::now() + chrono::Duration::days(7)));
-                    let c = Credentials {
-                        token: Token::new(token),
-                        user_id: user_id.clone(),
-                        expires_at,
-                        client_id,
-                        api_url: cfg.api_url.clone(),
-                    };
-                    c.save(&cfg.credentials_path()).map_err(|e| {
-                        Error::io(
-                            format!("saving credentials in {}", cfg.state_dir.display()),
-                            e,
-                        )
-                    })?;
-                    self.remember_user(user_id);
-                    return Ok(c);
-                }
-                Err(f) if status == 400 && !client_id_retried && cfg.client_id.is_none() => {
-                    tracing::warn!(
-                        "the backend rejected our client id ({}); making a new one",
-                        f.message
-                    );
-                    client_id_retried = true;
-                    client_id = auth::new_client_id(&cfg.client_id_file).map_err(io)?;
-                }
-                Err(f) if f.kind() == FailureKind::RateLimited && !rate_retried => {
-                    rate_retried = true;
-                    tokio::time::sleep(self.rate_limit_wait(&f)).await;
-                }
-                Err(f) => return Err(self.failure_to_error(f, TokenSource::Anonymous)),
-            }
         }
     }
 
