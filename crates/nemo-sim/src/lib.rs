@@ -4,6 +4,7 @@ mod agent;
 mod app;
 pub mod config;
 pub mod faults;
+mod gate;
 pub mod log;
 mod media;
 mod mp4;

@@ -35,17 +35,6 @@ pub struct TurnPlan {
 pub const EDIT_COST: i64 = 50;
 pub const GENERATION_COST: i64 = 100;
 
-#[derive(Debug, Default)]
-struct Intent {
-    combine: bool,
-    music: bool,
-    text: bool,
-    generate: bool,
-    remove_music: bool,
-    length_ms: Option<u64>,
-    title: Option<String>,
-}
-
 /// How the agent tells a user with its web editor what to do next (English, Chinese), in the
 /// seeds' spellings too ("Drag/drop", "拖拽"). A client must rewrite every one of them.
 pub const GUI_SENTENCES: &[(&str, &str)] = &[
@@ -95,135 +84,9 @@ pub const GUI_SENTENCES: &[(&str, &str)] = &[
     ),
 ];
 
-fn has(text: &str, words: &[&str]) -> bool {
-    words.iter().any(|w| text.contains(w))
-}
+mod intent;
 
-/// A duration in the text: "30-second", "30 seconds", "30s", "1 minute", "30秒", "1分钟".
-pub fn duration_ms(text: &str) -> Option<u64> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
-            i += 1;
-        }
-        let number: String = chars[start..i].iter().collect();
-        let rest: String = chars[i..]
-            .iter()
-            .collect::<String>()
-            .trim_start_matches([' ', '-'])
-            .to_lowercase();
-        let Ok(n) = number.parse::<f64>() else {
-            continue;
-        };
-        let unit = if rest.starts_with("sec")
-            || rest.starts_with("秒")
-            || rest.starts_with("s ")
-            || rest == "s"
-            || rest.starts_with("s,")
-            || rest.starts_with("s.")
-        {
-            1000.0
-        } else if rest.starts_with("min") || rest.starts_with("分钟") {
-            60_000.0
-        } else {
-            continue;
-        };
-        let ms = n * unit;
-        if (1000.0..=600_000.0).contains(&ms) {
-            return Some(ms as u64);
-        }
-    }
-    None
-}
-
-/// Text in quotes ("..", “..”, '..', 「..」), the usual way people give a title.
-fn quoted(text: &str) -> Option<String> {
-    for (open, close) in [('"', '"'), ('“', '”'), ('「', '」'), ('\'', '\'')] {
-        if let Some(a) = text.find(open) {
-            let rest = &text[a + open.len_utf8()..];
-            if let Some(b) = rest.find(close) {
-                let q = rest[..b].trim();
-                if !q.is_empty() && q.chars().count() <= 80 {
-                    return Some(q.to_string());
-                }
-            }
-        }
-    }
-    None
-}
-
-fn intent(message: &str) -> Intent {
-    let m = message.to_lowercase();
-    let remove_music = has(
-        &m,
-        &[
-            "remove music",
-            "remove the music",
-            "no music",
-            "without music",
-            "去掉音乐",
-            "删除音乐",
-        ],
-    );
-    Intent {
-        combine: has(
-            &m,
-            &[
-                "combine",
-                "merge",
-                "promo",
-                "slideshow",
-                "montage",
-                "video from",
-                "make a video",
-                "create a video",
-                "into a",
-                "合成",
-                "拼接",
-                "制作",
-            ],
-        ),
-        music: !remove_music
-            && has(
-                &m,
-                &[
-                    "music",
-                    "bgm",
-                    "soundtrack",
-                    "song",
-                    "audio track",
-                    "音乐",
-                    "配乐",
-                ],
-            ),
-        text: has(
-            &m,
-            &[
-                "text", "title", "caption", "overlay", "subtitle", "文字", "标题", "字幕",
-            ],
-        ),
-        generate: has(
-            &m,
-            &[
-                "generate",
-                "ai video of",
-                "ai clip",
-                "a clip of",
-                "a video of",
-                "生成",
-            ],
-        ),
-        remove_music,
-        length_ms: duration_ms(&m),
-        title: quoted(message),
-    }
-}
+use intent::{intent, Intent};
 
 fn is_chinese(session: &Session, message: &str) -> bool {
     session.language.starts_with("zh")
@@ -505,6 +368,7 @@ fn edit_plan(
 
 #[cfg(test)]
 mod tests {
+    use super::intent::duration_ms;
     use super::*;
 
     fn session(images: usize) -> Session {
