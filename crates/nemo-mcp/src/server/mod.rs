@@ -40,140 +40,17 @@ fn fail(e: ToolError) -> ToolResult {
     Ok(e.to_result())
 }
 
+mod answer;
+mod build;
+
+use answer::{connect_text, for_the_ai};
+
 #[tool_router]
 impl NemoServer {
-    pub fn new(app: Arc<App>) -> NemoServer {
-        NemoServer {
-            app,
-            sessions: None,
-            log_level: Arc::new(std::sync::Mutex::new(crate::notices::default_level())),
-            subscriptions: Arc::default(),
-            tool_router: Self::lean_router(),
-        }
-    }
-
-    /// The tools as hosts read them: schemas in the common subset of function declarations
-    /// ([`crate::schema::lean`]), and the icon.
-    fn lean_router() -> ToolRouter<NemoServer> {
-        let mut router = Self::tool_router();
-        for route in router.map.values_mut() {
-            let tool = &mut route.attr;
-            let input = serde_json::Value::Object((*tool.input_schema).clone());
-            if let serde_json::Value::Object(o) = crate::schema::lean(&input) {
-                tool.input_schema = Arc::new(o);
-            }
-            if let Some(out) = &tool.output_schema {
-                let v = serde_json::Value::Object((**out).clone());
-                if let serde_json::Value::Object(o) = crate::schema::lean_output(&v) {
-                    tool.output_schema = Some(Arc::new(o));
-                }
-            }
-            tool.icons = Some(crate::icon::tool_icons());
-            // Hints equal to the specification's defaults are left out (each costs context on
-            // every turn), except `destructiveHint` on a tool that writes: said out loud.
-            if let Some(a) = tool.annotations.as_mut() {
-                let read_only = a.read_only_hint == Some(true);
-                if !read_only {
-                    a.read_only_hint = None;
-                }
-                if read_only {
-                    a.destructive_hint = None;
-                    a.idempotent_hint = None;
-                } else if a.idempotent_hint == Some(false) {
-                    a.idempotent_hint = None;
-                }
-                if a.open_world_hint == Some(true) {
-                    a.open_world_hint = None;
-                }
-            }
-        }
-        router
-    }
-
-    /// A server whose MCP sessions each get their own project (`--http`).
-    pub fn per_session(app: Arc<App>, sessions: Arc<crate::app::Sessions>) -> NemoServer {
-        NemoServer {
-            sessions: Some(sessions),
-            ..NemoServer::new(app)
-        }
-    }
-
     /// Whether this server's log events may go to its client: not over `--http`, where the
     /// process's events concern every session's projects.
     pub(crate) fn forwards_logs(&self) -> bool {
         self.sessions.is_none()
-    }
-
-    /// The project this request works on: its MCP session's over `--http`, else the process's.
-    pub(crate) fn app_for(&self, ctx: &RequestContext<RoleServer>) -> Arc<App> {
-        let session = ctx
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|p| p.headers.get("mcp-session-id"))
-            .and_then(|v| v.to_str().ok());
-        match (&self.sessions, session) {
-            (Some(sessions), Some(id)) => sessions.app(&self.app, id),
-            _ => self.app.clone(),
-        }
-    }
-
-    fn hint(&self, ctx: &RequestContext<RoleServer>) {
-        if let Some(info) = ctx.client_info() {
-            self.app_for(ctx).client.set_host_hint(&info.name);
-        }
-    }
-
-    /// A job this call started (or its request_id names): a task for a host that declared
-    /// tasks ([`crate::tasks`]), else a bounded wait.
-    async fn answer_or_task(
-        &self,
-        app: &App,
-        job: Job,
-        wait_s: Option<f64>,
-        ctx: &RequestContext<RoleServer>,
-        note: Option<String>,
-    ) -> ToolResult {
-        if let Some(slot) = crate::tasks::TaskSlot::of(ctx) {
-            if !job.status().is_finished() {
-                slot.record(&job);
-                // Replaced by the task in `call_tool`; never seen.
-                return Ok(CallToolResult::success(vec![]));
-            }
-        }
-        self.answer(app, job, wait_s, ctx, note).await
-    }
-
-    /// Wait (bounded) for a job while sending progress, then answer it.
-    async fn answer(
-        &self,
-        app: &App,
-        job: Job,
-        wait_s: Option<f64>,
-        ctx: &RequestContext<RoleServer>,
-        note: Option<String>,
-    ) -> ToolResult {
-        let max = app.settings.wait(wait_s);
-        let progress = Arc::new(tokio::sync::Mutex::new(Progress::new(
-            ctx.peer.clone(),
-            ctx.meta.get_progress_token(),
-        )));
-        let tick = app.settings.progress_every;
-        let job = app
-            .jobs
-            .wait(&job.id, max, tick, &ctx.ct, |j| {
-                let progress = progress.clone();
-                async move { progress.lock().await.report(&j).await }
-            })
-            .await
-            .unwrap_or(job);
-        if job.error().is_some_and(|e| e.code == Code::OutOfCredits) {
-            if let Some(url) = app.client.register_url() {
-                crate::confirm::show_link(&ctx.peer, &url);
-            }
-        }
-        let mut view = JobView::of(&job);
-        view.note = note;
-        Ok(view.into_result())
     }
 
     #[tool(
@@ -427,57 +304,6 @@ impl NemoServer {
         self.answer_or_task(app, job, args.wait_s, &ctx, note).await
     }
 
-    /// The answer to an instruction that is wholly an export, credits, status or upload
-    /// request: given here, free; the host is told which tool does it.
-    async fn routed_answer(&self, app: &App, intent: Intent) -> Result<RoutedAnswer, ToolError> {
-        let (answer, tool) = match intent {
-            Intent::Export => (
-                "This is a request to export, which the AI cannot do: call export_video to render the timeline and save the MP4.".to_string(),
-                "export_video",
-            ),
-            Intent::Credits => {
-                let c = app.client.credits().await.map_err(|e| app.err(&e))?;
-                let v = credits_view(app, c);
-                let mut a = format!("{} credits available ({} reserved).", v.available, v.frozen);
-                if let Some(n) = v.next_step {
-                    a.push_str(&format!(" Running low: {n}"));
-                }
-                (a, "get_credits")
-            }
-            Intent::Status => {
-                let s = app.current_state().await.map_err(|e| app.err(&e))?;
-                (s.timeline.summary(), "get_timeline")
-            }
-            Intent::Upload | Intent::Agent => (
-                "Uploading is done by the upload_media tool with the files' absolute paths or URLs, not by the AI.".to_string(),
-                "upload_media",
-            ),
-        };
-        Ok(RoutedAnswer {
-            routed_as: intent.name().to_string(),
-            answer,
-            tool: tool.to_string(),
-            sent: false,
-            credits_spent: 0,
-        })
-    }
-
-    async fn start_export(
-        &self,
-        app: &Arc<App>,
-        filename: Option<String>,
-        request_id: Option<String>,
-        wait_s: Option<f64>,
-        ctx: &RequestContext<RoleServer>,
-    ) -> ToolResult {
-        // Fail fast (no job) on what can be checked right away.
-        if let Err(e) = jobs::export::check_output_dir_async(&app.settings.output_dir).await {
-            return fail(e);
-        }
-        let (job, note) = with_note(jobs::export::start(app, filename, request_id));
-        self.answer_or_task(app, job, wait_s, ctx, note).await
-    }
-
     #[tool(
         title = "Wait for a job",
         description = "Wait up to 45 s for a job. 「好了吗」",
@@ -658,40 +484,4 @@ impl NemoServer {
         self.start_export(app, filename, request_id, args.wait_s, &ctx)
             .await
     }
-}
-
-/// What `connect` says: account, credits, project, and the links to give the user.
-fn connect_text(view: &ConnectView, low_credits: Option<&str>) -> String {
-    let mut text = format!(
-        "Connected to NemoVideo ({} account): {} credits available. Project {}.",
-        view.account, view.credits, view.project_id
-    );
-    if let Some(n) = low_credits {
-        text.push_str(&format!(" Running low: {n}"));
-    }
-    if let Some(l) = &view.project_link {
-        text.push_str(&format!("\nOpen it in a browser: {l}"));
-    }
-    if let Some(l) = &view.register_link {
-        text.push_str(&format!(
-            "\nRegister to keep your work and get more credits: {l}"
-        ));
-    }
-    text
-}
-
-/// `make_video`'s instruction must be for the AI: an export, credits, status or upload request
-/// would be paid for and do nothing.
-fn for_the_ai(instruction: &str) -> Result<(), ToolError> {
-    let what = match route(instruction).intent {
-        Intent::Agent => return Ok(()),
-        Intent::Export => "an export",
-        Intent::Credits => "a credits",
-        Intent::Status => "a status",
-        Intent::Upload => "an upload",
-    };
-    Err(ToolError::invalid(format!(
-        "make_video needs an instruction describing the video; this reads as {what} request, which is not sent to the AI"
-    ))
-    .next("say what the video should be, e.g. \"combine these photos into a 30-second promo with music\""))
 }

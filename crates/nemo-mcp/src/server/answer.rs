@@ -1,0 +1,149 @@
+//! How a tool answers: a job's result within the wait (or a task), a routed question, an export started; and the texts.
+
+use super::*;
+
+impl NemoServer {
+    /// A job this call started (or its request_id names): a task for a host that declared
+    /// tasks ([`crate::tasks`]), else a bounded wait.
+    pub(super) async fn answer_or_task(
+        &self,
+        app: &App,
+        job: Job,
+        wait_s: Option<f64>,
+        ctx: &RequestContext<RoleServer>,
+        note: Option<String>,
+    ) -> ToolResult {
+        if let Some(slot) = crate::tasks::TaskSlot::of(ctx) {
+            if !job.status().is_finished() {
+                slot.record(&job);
+                // Replaced by the task in `call_tool`; never seen.
+                return Ok(CallToolResult::success(vec![]));
+            }
+        }
+        self.answer(app, job, wait_s, ctx, note).await
+    }
+
+    /// Wait (bounded) for a job while sending progress, then answer it.
+    pub(super) async fn answer(
+        &self,
+        app: &App,
+        job: Job,
+        wait_s: Option<f64>,
+        ctx: &RequestContext<RoleServer>,
+        note: Option<String>,
+    ) -> ToolResult {
+        let max = app.settings.wait(wait_s);
+        let progress = Arc::new(tokio::sync::Mutex::new(Progress::new(
+            ctx.peer.clone(),
+            ctx.meta.get_progress_token(),
+        )));
+        let tick = app.settings.progress_every;
+        let job = app
+            .jobs
+            .wait(&job.id, max, tick, &ctx.ct, |j| {
+                let progress = progress.clone();
+                async move { progress.lock().await.report(&j).await }
+            })
+            .await
+            .unwrap_or(job);
+        if job.error().is_some_and(|e| e.code == Code::OutOfCredits) {
+            if let Some(url) = app.client.register_url() {
+                crate::confirm::show_link(&ctx.peer, &url);
+            }
+        }
+        let mut view = JobView::of(&job);
+        view.note = note;
+        Ok(view.into_result())
+    }
+
+    /// The answer to an instruction that is wholly an export, credits, status or upload
+    /// request: given here, free; the host is told which tool does it.
+    pub(super) async fn routed_answer(
+        &self,
+        app: &App,
+        intent: Intent,
+    ) -> Result<RoutedAnswer, ToolError> {
+        let (answer, tool) = match intent {
+            Intent::Export => (
+                "This is a request to export, which the AI cannot do: call export_video to render the timeline and save the MP4.".to_string(),
+                "export_video",
+            ),
+            Intent::Credits => {
+                let c = app.client.credits().await.map_err(|e| app.err(&e))?;
+                let v = credits_view(app, c);
+                let mut a = format!("{} credits available ({} reserved).", v.available, v.frozen);
+                if let Some(n) = v.next_step {
+                    a.push_str(&format!(" Running low: {n}"));
+                }
+                (a, "get_credits")
+            }
+            Intent::Status => {
+                let s = app.current_state().await.map_err(|e| app.err(&e))?;
+                (s.timeline.summary(), "get_timeline")
+            }
+            Intent::Upload | Intent::Agent => (
+                "Uploading is done by the upload_media tool with the files' absolute paths or URLs, not by the AI.".to_string(),
+                "upload_media",
+            ),
+        };
+        Ok(RoutedAnswer {
+            routed_as: intent.name().to_string(),
+            answer,
+            tool: tool.to_string(),
+            sent: false,
+            credits_spent: 0,
+        })
+    }
+
+    pub(super) async fn start_export(
+        &self,
+        app: &Arc<App>,
+        filename: Option<String>,
+        request_id: Option<String>,
+        wait_s: Option<f64>,
+        ctx: &RequestContext<RoleServer>,
+    ) -> ToolResult {
+        // Fail fast (no job) on what can be checked right away.
+        if let Err(e) = jobs::export::check_output_dir_async(&app.settings.output_dir).await {
+            return fail(e);
+        }
+        let (job, note) = with_note(jobs::export::start(app, filename, request_id));
+        self.answer_or_task(app, job, wait_s, ctx, note).await
+    }
+}
+
+/// What `connect` says: account, credits, project, and the links to give the user.
+pub(super) fn connect_text(view: &ConnectView, low_credits: Option<&str>) -> String {
+    let mut text = format!(
+        "Connected to NemoVideo ({} account): {} credits available. Project {}.",
+        view.account, view.credits, view.project_id
+    );
+    if let Some(n) = low_credits {
+        text.push_str(&format!(" Running low: {n}"));
+    }
+    if let Some(l) = &view.project_link {
+        text.push_str(&format!("\nOpen it in a browser: {l}"));
+    }
+    if let Some(l) = &view.register_link {
+        text.push_str(&format!(
+            "\nRegister to keep your work and get more credits: {l}"
+        ));
+    }
+    text
+}
+
+/// `make_video`'s instruction must be for the AI: an export, credits, status or upload request
+/// would be paid for and do nothing.
+pub(super) fn for_the_ai(instruction: &str) -> Result<(), ToolError> {
+    let what = match route(instruction).intent {
+        Intent::Agent => return Ok(()),
+        Intent::Export => "an export",
+        Intent::Credits => "a credits",
+        Intent::Status => "a status",
+        Intent::Upload => "an upload",
+    };
+    Err(ToolError::invalid(format!(
+        "make_video needs an instruction describing the video; this reads as {what} request, which is not sent to the AI"
+    ))
+    .next("say what the video should be, e.g. \"combine these photos into a 30-second promo with music\""))
+}

@@ -1,0 +1,80 @@
+//! Making the server: the tool router as hosts read it, one project per MCP session, the host's name.
+
+use super::*;
+
+impl NemoServer {
+    pub fn new(app: Arc<App>) -> NemoServer {
+        NemoServer {
+            app,
+            sessions: None,
+            log_level: Arc::new(std::sync::Mutex::new(crate::notices::default_level())),
+            subscriptions: Arc::default(),
+            tool_router: Self::lean_router(),
+        }
+    }
+
+    /// The tools as hosts read them: schemas in the common subset of function declarations
+    /// ([`crate::schema::lean`]), and the icon.
+    pub(super) fn lean_router() -> ToolRouter<NemoServer> {
+        let mut router = Self::tool_router();
+        for route in router.map.values_mut() {
+            let tool = &mut route.attr;
+            let input = serde_json::Value::Object((*tool.input_schema).clone());
+            if let serde_json::Value::Object(o) = crate::schema::lean(&input) {
+                tool.input_schema = Arc::new(o);
+            }
+            if let Some(out) = &tool.output_schema {
+                let v = serde_json::Value::Object((**out).clone());
+                if let serde_json::Value::Object(o) = crate::schema::lean_output(&v) {
+                    tool.output_schema = Some(Arc::new(o));
+                }
+            }
+            tool.icons = Some(crate::icon::tool_icons());
+            // Hints equal to the specification's defaults are left out (each costs context on
+            // every turn), except `destructiveHint` on a tool that writes: said out loud.
+            if let Some(a) = tool.annotations.as_mut() {
+                let read_only = a.read_only_hint == Some(true);
+                if !read_only {
+                    a.read_only_hint = None;
+                }
+                if read_only {
+                    a.destructive_hint = None;
+                    a.idempotent_hint = None;
+                } else if a.idempotent_hint == Some(false) {
+                    a.idempotent_hint = None;
+                }
+                if a.open_world_hint == Some(true) {
+                    a.open_world_hint = None;
+                }
+            }
+        }
+        router
+    }
+
+    /// A server whose MCP sessions each get their own project (`--http`).
+    pub fn per_session(app: Arc<App>, sessions: Arc<crate::app::Sessions>) -> NemoServer {
+        NemoServer {
+            sessions: Some(sessions),
+            ..NemoServer::new(app)
+        }
+    }
+
+    /// The project this request works on: its MCP session's over `--http`, else the process's.
+    pub(crate) fn app_for(&self, ctx: &RequestContext<RoleServer>) -> Arc<App> {
+        let session = ctx
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| p.headers.get("mcp-session-id"))
+            .and_then(|v| v.to_str().ok());
+        match (&self.sessions, session) {
+            (Some(sessions), Some(id)) => sessions.app(&self.app, id),
+            _ => self.app.clone(),
+        }
+    }
+
+    pub(super) fn hint(&self, ctx: &RequestContext<RoleServer>) {
+        if let Some(info) = ctx.client_info() {
+            self.app_for(ctx).client.set_host_hint(&info.name);
+        }
+    }
+}
