@@ -4,13 +4,57 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
+use serde_json::Value;
+
+/// The bad inputs (`tests/data/bad_inputs.jsonl`: label, tool, arguments), with their
+/// placeholders filled in: `$MEDIA/` and `$OUTSIDE/` for the allowed and an outside folder,
+/// `$REPEAT:c:n` for `n` times the character `c`, `$LIST:n:item` for a list of `n` items.
+fn corpus(media: &std::path::Path, outside: &std::path::Path) -> Vec<(String, String, Value)> {
+    fn fill(v: Value, media: &str, outside: &str) -> Value {
+        match v {
+            Value::String(s) => {
+                if let Some(rest) = s.strip_prefix("$LIST:") {
+                    let (n, item) = rest.split_once(':').expect("$LIST:n:item");
+                    let item = fill(Value::String(item.into()), media, outside);
+                    return Value::Array(vec![item; n.parse().expect("a count")]);
+                }
+                if let Some(rest) = s.strip_prefix("$REPEAT:") {
+                    let (c, n) = rest.split_once(':').expect("$REPEAT:c:n");
+                    return Value::String(c.repeat(n.parse().expect("a count")));
+                }
+                Value::String(s.replace("$MEDIA", media).replace("$OUTSIDE", outside))
+            }
+            Value::Array(a) => {
+                Value::Array(a.into_iter().map(|x| fill(x, media, outside)).collect())
+            }
+            Value::Object(o) => Value::Object(
+                o.into_iter()
+                    .map(|(k, x)| (k, fill(x, media, outside)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    let (media, outside) = (media.display().to_string(), outside.display().to_string());
+    include_str!("data/bad_inputs.jsonl")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let c: Value = serde_json::from_str(line).expect("a JSON line");
+            let text = |k: &str| c[k].as_str().expect("label and tool").to_string();
+            (
+                text("label"),
+                text("tool"),
+                fill(c["args"].clone(), &media, &outside),
+            )
+        })
+        .collect()
+}
 
 #[tokio::test]
 async fn bad_inputs_get_clear_errors_and_send_nothing() {
     let h = Harness::start().await;
     let media = h.dir.path().join("media");
-    let p = |name: &str| media.join(name).display().to_string();
     std::fs::write(media.join("empty.png"), b"").unwrap();
     std::fs::write(media.join("text.png"), b"hello, I am text").unwrap();
     std::fs::write(media.join("tool.exe"), b"MZ\x90\0").unwrap();
@@ -33,204 +77,13 @@ async fn bad_inputs_get_clear_errors_and_send_nothing() {
         media.join("escape.png"),
     )
     .unwrap();
-    let huge_text = "a".repeat(1024 * 1024);
-
-    let cases: Vec<(&str, &'static str, Value)> = vec![
-        ("generate: no arguments", "generate", json!({})),
-        (
-            "generate: instruction is a number",
-            "generate",
-            json!({"instruction": 42}),
-        ),
-        (
-            "generate: instruction is null",
-            "generate",
-            json!({"instruction": null}),
-        ),
-        (
-            "generate: instruction is a list",
-            "generate",
-            json!({"instruction": ["a"]}),
-        ),
-        (
-            "generate: empty instruction",
-            "generate",
-            json!({"instruction": ""}),
-        ),
-        (
-            "generate: whitespace instruction",
-            "generate",
-            json!({"instruction": " \n\t "}),
-        ),
-        (
-            "generate: 1 MB instruction",
-            "generate",
-            json!({"instruction": huge_text}),
-        ),
-        (
-            "generate: wait_s is text",
-            "generate",
-            json!({"instruction": "hi", "wait_s": "soon"}),
-        ),
-        ("get_job: no job_id", "get_job", json!({})),
-        (
-            "get_job: unknown id",
-            "get_job",
-            json!({"job_id": "gen_000000000000"}),
-        ),
-        (
-            "get_job: path-like id",
-            "get_job",
-            json!({"job_id": "../../etc/passwd"}),
-        ),
-        (
-            "get_job: 10 000-character id",
-            "get_job",
-            json!({"job_id": "x".repeat(10_000)}),
-        ),
-        (
-            "cancel_job: unknown id",
-            "cancel_job",
-            json!({"job_id": "exp_000000000000"}),
-        ),
-        ("upload_media: no arguments", "upload_media", json!({})),
-        (
-            "upload_media: empty lists",
-            "upload_media",
-            json!({"paths": [], "urls": []}),
-        ),
-        (
-            "upload_media: paths is a string",
-            "upload_media",
-            json!({"paths": "/tmp/a.png"}),
-        ),
-        (
-            "upload_media: 51 inputs",
-            "upload_media",
-            json!({"paths": vec![p("a.png"); 51]}),
-        ),
-        (
-            "upload: nonexistent path",
-            "upload_media",
-            json!({"paths": [p("nope.png")]}),
-        ),
-        (
-            "upload: a directory",
-            "upload_media",
-            json!({"paths": [p("folder.png")]}),
-        ),
-        (
-            "upload: empty file",
-            "upload_media",
-            json!({"paths": [p("empty.png")]}),
-        ),
-        (
-            "upload: text named .png (wrong magic bytes)",
-            "upload_media",
-            json!({"paths": [p("text.png")]}),
-        ),
-        (
-            "upload: unsupported extension (.exe)",
-            "upload_media",
-            json!({"paths": [p("tool.exe")]}),
-        ),
-        (
-            "upload: no extension",
-            "upload_media",
-            json!({"paths": [p("noext")]}),
-        ),
-        (
-            "upload: 600 MB file (over the 500 MB limit)",
-            "upload_media",
-            json!({"paths": [p("huge.mp4")]}),
-        ),
-        (
-            "upload: symlink escaping the allowed folders",
-            "upload_media",
-            json!({"paths": [p("escape.png")]}),
-        ),
-        (
-            "upload: `..` traversal",
-            "upload_media",
-            json!({"paths": [format!("{}/../media/a.png", media.display())]}),
-        ),
-        (
-            "upload: file outside the allowed folders",
-            "upload_media",
-            json!({"paths": [outside_dir.path().join("secret.png").display().to_string()]}),
-        ),
-        (
-            "upload: ~/.ssh/id_rsa-like key",
-            "upload_media",
-            json!({"paths": [p(".ssh/id_rsa")]}),
-        ),
-        (
-            "upload: a real PNG inside .ssh",
-            "upload_media",
-            json!({"paths": [p(".ssh/id_rsa.png")]}),
-        ),
-        (
-            "upload: relative path",
-            "upload_media",
-            json!({"paths": ["photos/a.png"]}),
-        ),
-        (
-            "upload: path with a NUL byte",
-            "upload_media",
-            json!({"paths": ["/tmp/a\u{0}.png"]}),
-        ),
-        (
-            "upload: file: URL",
-            "upload_media",
-            json!({"urls": ["file:///etc/passwd"]}),
-        ),
-        (
-            "upload: data: URL",
-            "upload_media",
-            json!({"urls": ["data:image/png;base64,iVBORw0KGgo="]}),
-        ),
-        (
-            "upload: javascript: URL",
-            "upload_media",
-            json!({"urls": ["javascript:alert(1)"]}),
-        ),
-        (
-            "upload: URL without a host",
-            "upload_media",
-            json!({"urls": ["https:///a.png"]}),
-        ),
-        (
-            "upload: URL with a password",
-            "upload_media",
-            json!({"urls": ["https://user:pw@example.com/a.png"]}),
-        ),
-        (
-            "upload: file: path given as a path",
-            "upload_media",
-            json!({"paths": ["file:///etc/passwd"]}),
-        ),
-        (
-            "export_video: resolution (no such option)",
-            "export_video",
-            json!({"resolution": "8k"}),
-        ),
-        (
-            "export_video: 1000-character filename",
-            "export_video",
-            json!({"filename": "n".repeat(1000)}),
-        ),
-        (
-            "connect: new_project is text",
-            "connect",
-            json!({"new_project": "yes please"}),
-        ),
-    ];
+    let cases = corpus(&media, outside_dir.path());
     assert!(cases.len() >= 30);
     println!("| input | answer |\n|---|---|");
     for (label, tool, args) in &cases {
         let r = h
             .client
-            .call_tool(Harness::params(tool, args.clone()))
+            .call_tool(Harness::params(tool.clone(), args.clone()))
             .await
             .unwrap_or_else(|e| panic!("{label}: answered as a protocol error: {e}"));
         assert_eq!(r.is_error, Some(true), "{label}: {}", text_of(&r));

@@ -153,7 +153,10 @@ impl Harness {
         p.display().to_string()
     }
 
-    pub fn params(name: &'static str, args: Value) -> CallToolRequestParams {
+    pub fn params(
+        name: impl Into<std::borrow::Cow<'static, str>>,
+        args: Value,
+    ) -> CallToolRequestParams {
         CallToolRequestParams::new(name)
             .with_arguments(args.as_object().cloned().unwrap_or_default())
     }
