@@ -44,7 +44,8 @@ pub async fn produce(
 
     if config.renderer == Renderer::Auto && ffmpeg_available().await {
         let tmp = out.with_extension("ffmpeg.mp4");
-        match ffmpeg(draft, &video, total_ms, title.as_deref(), with_music, &tmp).await {
+        let args = ffmpeg_args(draft, &video, total_ms, title.as_deref(), with_music, &tmp);
+        match ffmpeg(args, title.is_some()).await {
             Ok(()) => {
                 tokio::fs::rename(&tmp, out).await?;
                 return Ok(tokio::fs::metadata(out).await?.len());
@@ -214,18 +215,11 @@ async fn run_ffmpeg(args: &[String]) -> std::io::Result<()> {
     }
 }
 
-async fn ffmpeg(
-    draft: &Value,
-    video: &[(u64, u64, Option<PathBuf>)],
-    total_ms: u64,
-    title: Option<&str>,
-    with_music: bool,
-    out: &Path,
-) -> std::io::Result<()> {
-    let args = ffmpeg_args(draft, video, total_ms, title, with_music, out);
+/// Run ffmpeg with `args`; when it fails on a title (drawtext needs a font), render again
+/// without the title rather than fail.
+async fn ffmpeg(args: Vec<String>, titled: bool) -> std::io::Result<()> {
     match run_ffmpeg(&args).await {
-        // drawtext needs a font; without one, render without the title rather than fail.
-        Err(_) if title.is_some() => {
+        Err(_) if titled => {
             let args: Vec<String> = args
                 .into_iter()
                 .map(|a| {

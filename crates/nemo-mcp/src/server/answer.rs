@@ -2,7 +2,39 @@
 
 use super::*;
 
+/// Where a paid call stands after its checks.
+pub(super) enum PaidCall {
+    /// Go on with the checked instruction and request id.
+    Go(String, Option<String>),
+    /// Answer at once: a refusal, or the job an earlier call with the same request_id
+    /// started (nothing is sent again).
+    Answered(ToolResult),
+}
+
 impl NemoServer {
+    /// The checks every paid call (`generate`, `make_video`) starts with.
+    pub(super) async fn paid_call(
+        &self,
+        app: &App,
+        kind: JobKind,
+        (instruction, request_id): (&str, Option<&str>),
+        wait_s: Option<f64>,
+        ctx: &RequestContext<RoleServer>,
+    ) -> PaidCall {
+        let (instruction, request_id, earlier) =
+            match check_paid_call(app, kind, instruction, request_id) {
+                Ok(c) => c,
+                Err(e) => return PaidCall::Answered(fail(e)),
+            };
+        match earlier {
+            Some(job) => {
+                let note = Some(same_request_note(&job));
+                PaidCall::Answered(self.answer_or_task(app, job, wait_s, ctx, note).await)
+            }
+            None => PaidCall::Go(instruction, request_id),
+        }
+    }
+
     /// A job this call started (or its request_id names): a task for a host that declared
     /// tasks ([`crate::tasks`]), else a bounded wait.
     pub(super) async fn answer_or_task(

@@ -43,7 +43,7 @@ fn fail(e: ToolError) -> ToolResult {
 mod answer;
 mod build;
 
-use answer::{connect_text, for_the_ai};
+use answer::{connect_text, for_the_ai, PaidCall};
 
 #[tool_router]
 impl NemoServer {
@@ -170,21 +170,14 @@ impl NemoServer {
     ) -> ToolResult {
         self.hint(&ctx);
         let app = &self.app_for(&ctx);
-        let checked = check_paid_call(
-            app,
-            JobKind::Generate,
-            &args.instruction,
-            args.request_id.as_deref(),
-        );
-        let (instruction, request_id, earlier) = match checked {
-            Ok(c) => c,
-            Err(e) => return fail(e),
+        let call = (args.instruction.as_str(), args.request_id.as_deref());
+        let (instruction, request_id) = match self
+            .paid_call(app, JobKind::Generate, call, args.wait_s, &ctx)
+            .await
+        {
+            PaidCall::Go(i, r) => (i, r),
+            PaidCall::Answered(answer) => return answer,
         };
-        // The same key: the job it started, whatever it was; nothing is sent again.
-        if let Some(job) = earlier {
-            let note = Some(same_request_note(&job));
-            return self.answer_or_task(app, job, args.wait_s, &ctx, note).await;
-        }
         // Exports, credit and status questions and uploads never go to the backend agent (it
         // would spend credits and do nothing), but only when that is all the instruction is.
         let routed = route(&instruction);
@@ -241,20 +234,14 @@ impl NemoServer {
     ) -> ToolResult {
         self.hint(&ctx);
         let app = &self.app_for(&ctx);
-        let checked = check_paid_call(
-            app,
-            JobKind::Video,
-            &args.instruction,
-            args.request_id.as_deref(),
-        );
-        let (instruction, request_id, earlier) = match checked {
-            Ok(c) => c,
-            Err(e) => return fail(e),
+        let call = (args.instruction.as_str(), args.request_id.as_deref());
+        let (instruction, request_id) = match self
+            .paid_call(app, JobKind::Video, call, args.wait_s, &ctx)
+            .await
+        {
+            PaidCall::Go(i, r) => (i, r),
+            PaidCall::Answered(answer) => return answer,
         };
-        if let Some(job) = earlier {
-            let note = Some(same_request_note(&job));
-            return self.answer_or_task(app, job, args.wait_s, &ctx, note).await;
-        }
         if let Err(e) = for_the_ai(&instruction) {
             return fail(e);
         }
