@@ -104,11 +104,31 @@ impl EnvelopeWire {
             &self.error_message,
         ]
         .into_iter()
-        .find_map(|m| match m {
-            Value::String(s) if !s.is_empty() => Some(s.clone()),
-            Value::Object(_) | Value::Array(_) => Some(m.to_string()),
-            _ => None,
-        })
+        .find_map(|m| readable(m, 3))
+    }
+}
+
+/// The words a person can read in an error field: a non-empty string as it is; in an object
+/// (`{"error": {"reason": .., "message": ..}}`) its own message field; in a list (FastAPI's
+/// `{"detail": [{"msg": ..}]}`) each item's, joined. An object with no message field is shown
+/// as JSON rather than dropped. `depth` bounds the walk into a hostile nesting.
+fn readable(m: &Value, depth: u8) -> Option<String> {
+    const INNER: [&str; 5] = ["message", "msg", "detail", "error", "reason"];
+    match m {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Object(o) if depth > 0 => INNER
+            .iter()
+            .find_map(|k| o.get(*k).and_then(|v| readable(v, depth - 1)))
+            .or_else(|| (!o.is_empty()).then(|| m.to_string())),
+        Value::Array(items) if depth > 0 => {
+            let parts: Vec<String> = items
+                .iter()
+                .filter_map(|i| readable(i, depth - 1))
+                .collect();
+            (!parts.is_empty()).then(|| parts.join("; "))
+        }
+        Value::Object(_) | Value::Array(_) => Some(m.to_string()),
+        _ => None,
     }
 }
 
@@ -200,6 +220,46 @@ mod tests {
             rows += 1;
         }
         assert!(rows >= 30, "the corpus was read ({rows} rows)");
+    }
+
+    /// The message is the backend's words, not the JSON around them, and an empty spelling
+    /// gives way to the next one.
+    #[test]
+    fn structured_errors_read_as_words() {
+        let cases: [(&[u8], &str); 6] = [
+            (
+                br#"{"detail": [{"loc": ["body"], "msg": "field required"}, {"msg": "too long"}]}"#,
+                "field required; too long",
+            ),
+            (
+                br#"{"success": false, "error": {"reason": "quota", "detail": "daily limit"}}"#,
+                "daily limit",
+            ),
+            (
+                br#"{"code": 4001, "message": "", "error": "bad type"}"#,
+                "bad type",
+            ),
+            (br#"{"error": {"message": {"text": 1}}}"#, r#"{"text":1}"#),
+            (
+                br#"{"error": {"why": "unknown"}, "detail": "later"}"#,
+                r#"{"why":"unknown"}"#,
+            ),
+            (br#"{"error": [], "msg": "the msg"}"#, "the msg"),
+        ];
+        for (body, message) in cases {
+            let status = if body.starts_with(br#"{"code""#) {
+                200
+            } else {
+                400
+            };
+            let failure = parse(status, body, None).unwrap_err();
+            assert_eq!(
+                failure.message,
+                message,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 
     #[test]

@@ -116,6 +116,20 @@ mod tests {
         );
     }
 
+    /// The contract lists no error in the simplified family; `{"type":"error"}` is its natural
+    /// spelling, and a turn that says it failed must not pass for a silent edit.
+    #[test]
+    fn a_simplified_error_event_is_an_error() {
+        let s = "data: {\"type\":\"error\",\"message\":\"quota\"}\n\ndata: {\"type\":\"error\",\"content\":\"broke\"}\n\n";
+        assert_eq!(
+            decode_all(s.as_bytes()),
+            vec![
+                AgentEvent::Error("quota".into()),
+                AgentEvent::Error("broke".into())
+            ]
+        );
+    }
+
     #[test]
     fn the_four_error_forms() {
         let cases = [
@@ -193,7 +207,7 @@ mod tests {
 
     #[test]
     fn malformed_frames_are_skipped() {
-        let s = "data: {\"content\": {\"parts\": [{\"text\": \"trunc\n\ndata: not json\n\nretry: 10\n\nid: 3\n\ndata: [1,2]\n\ndata: {\"type\":\"text\",\"content\":\"ok\"}\n\n";
+        let s = "data: {\"content\": {\"parts\": [{\"text\": \"trunc\n\ndata: not json\n\ndata: log line \"error\": \"not ours\"\n\nretry: 10\n\nid: 3\n\ndata: [1,2]\n\ndata: {\"type\":\"text\",\"content\":\"ok\"}\n\n";
         assert_eq!(
             decode_all(s.as_bytes()),
             vec![AgentEvent::Text("ok".into())]

@@ -217,4 +217,24 @@ mod tests {
         let flat = SessionState::from_data(SessionId::new(7), &json!({"draft": {"d": 1}}));
         assert_eq!(flat.draft, json!({"d": 1}));
     }
+
+    /// Each of the three things a person sees counts as a change on its own.
+    #[test]
+    fn a_change_in_any_one_part_is_a_change() {
+        let state = |draft: Value, assets: usize, media: usize| {
+            SessionState::from_data(
+                SessionId::new(7),
+                &json!({"state": {
+                    "draft": draft,
+                    "video_infos": vec![json!({"url": "https://cdn/a"}); assets],
+                    "generated_media": vec![json!({}); media],
+                }}),
+            )
+        };
+        let before = state(json!({"t": [1]}), 1, 0);
+        assert!(!state(json!({"t": [1]}), 1, 0).changed_since(&before));
+        assert!(state(json!({"t": [2]}), 1, 0).changed_since(&before));
+        assert!(state(json!({"t": [1]}), 2, 0).changed_since(&before));
+        assert!(state(json!({"t": [1]}), 1, 1).changed_since(&before));
+    }
 }

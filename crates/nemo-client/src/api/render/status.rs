@@ -90,6 +90,9 @@ impl RenderStatus {
             other => RenderState::Unknown(other.to_string()),
         };
         let output = d.output.unwrap_or_default();
+        // A message on a live render is progress talk ("encoding"), not a failure.
+        let error =
+            filled(d.error).or_else(|| filled(d.message).filter(|_| state == RenderState::Failed));
         RenderStatus {
             state,
             progress: d.progress.map(|p| p.clamp(0.0, 100.0) as u8),
@@ -97,7 +100,7 @@ impl RenderStatus {
                 .or_else(|| filled(d.output_url_camel))
                 .or_else(|| filled(d.output_url))
                 .or_else(|| filled(d.url)),
-            error: filled(d.error).or_else(|| filled(d.message).filter(|_| status == "failed")),
+            error,
             duration_s: output.duration.or(d.duration),
             size: output.size.or(d.size),
         }
@@ -141,5 +144,24 @@ mod tests {
                 .as_deref(),
             Some("u3")
         );
+    }
+
+    /// A status at the top level is read there even when a `data` object comes with it; only
+    /// a failed render's message is its error, whichever word says it failed.
+    #[test]
+    fn top_level_status_and_failure_messages() {
+        let both = RenderStatus::from_json(
+            &json!({"status":"completed","url":"u4","data":{"status":"processing"}}),
+        );
+        assert_eq!(
+            (both.state, both.url.as_deref()),
+            (RenderState::Completed, Some("u4"))
+        );
+        let live = RenderStatus::from_json(&json!({"status":"processing","message":"encoding"}));
+        assert_eq!(live.error, None);
+        for word in ["failed", "error", "cancelled"] {
+            let failed = RenderStatus::from_json(&json!({"status": word, "message":"codec"}));
+            assert_eq!(failed.error.as_deref(), Some("codec"), "{word}");
+        }
     }
 }
