@@ -226,7 +226,7 @@ mod tests {
     /// gives way to the next one.
     #[test]
     fn structured_errors_read_as_words() {
-        let cases: [(&[u8], &str); 6] = [
+        let cases: [(&[u8], &str); 8] = [
             (
                 br#"{"detail": [{"loc": ["body"], "msg": "field required"}, {"msg": "too long"}]}"#,
                 "field required; too long",
@@ -245,6 +245,12 @@ mod tests {
                 r#"{"why":"unknown"}"#,
             ),
             (br#"{"error": [], "msg": "the msg"}"#, "the msg"),
+            // Past three levels the rest is shown as JSON, not walked.
+            (
+                br#"{"error": {"error": {"error": {"error": {"error": "deep"}}}}}"#,
+                r#"{"error":"deep"}"#,
+            ),
+            (br#"{"detail": [[[["in a list"]]]]}"#, r#"["in a list"]"#),
         ];
         for (body, message) in cases {
             let status = if body.starts_with(br#"{"code""#) {
