@@ -2,7 +2,8 @@
 //! a number comes as a JSON number, a float or a string, and whether an id is a string or a
 //! number; these types accept every form the contract lists and turn them into one strict value,
 //! so each request and answer is a plain `#[derive(Deserialize)]` type with `#[serde(alias)]`
-//! for the field names that vary.
+//! for a camelCase spelling of a field (read through [`from_value`], which keeps the snake_case
+//! one when both come), and separate fields, read in order, for names that differ otherwise.
 
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
@@ -58,10 +59,41 @@ pub(crate) fn to_value(body: &impl Serialize) -> Result<Value> {
 }
 
 /// An answer's `data` as the type `T`; `what` names it in the error.
-pub(crate) fn from_value<T: DeserializeOwned>(data: Value, what: &str) -> Result<T> {
+pub(crate) fn from_value<T: DeserializeOwned>(mut data: Value, what: &str) -> Result<T> {
+    drop_camel_twins(&mut data);
     serde_json::from_value(data).map_err(|e| Error::Protocol {
         message: format!("{what}: unexpected shape ({e})"),
     })
+}
+
+/// Serde refuses an object that carries a field under its name and its `alias` at once
+/// ("duplicate field"), which would fail a good answer from a backend that sends both
+/// spellings. The contract's spelling is snake_case: when both are present, the camelCase
+/// twin goes, so the aliases in this crate only ever see one of the two.
+fn drop_camel_twins(data: &mut Value) {
+    let Value::Object(map) = data else { return };
+    let twins: Vec<String> = map
+        .keys()
+        .filter(|k| k.chars().any(|c| c.is_ascii_uppercase()))
+        .filter(|k| map.contains_key(&snake_case(k)))
+        .cloned()
+        .collect();
+    for k in twins {
+        map.remove(&k);
+    }
+}
+
+fn snake_case(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 4);
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -95,5 +127,26 @@ mod tests {
             s.t, None,
             "an extra in an unknown shape is dropped, not fatal"
         );
+    }
+
+    #[derive(Deserialize, Debug)]
+    struct Aliased {
+        #[serde(default, alias = "sessionId", deserialize_with = "lenient")]
+        session_id: Option<Text>,
+        #[serde(default, alias = "expiresAt")]
+        expires_at: Option<String>,
+    }
+
+    /// Either spelling alone is read; both at once is a good answer too (the contract's
+    /// snake_case wins), not a "duplicate field" failure.
+    #[test]
+    fn a_field_in_both_spellings_is_not_a_duplicate() {
+        let both = json!({"session_id": "1", "sessionId": "2", "expiresAt": "x"});
+        let a: Aliased = from_value(both, "test").unwrap();
+        assert_eq!(a.session_id, Some(Text("1".into())));
+        assert_eq!(a.expires_at.as_deref(), Some("x"));
+        let camel: Aliased = from_value(json!({"sessionId": 3}), "test").unwrap();
+        assert_eq!(camel.session_id, Some(Text("3".into())));
+        assert_eq!(snake_case("claimToken"), "claim_token");
     }
 }

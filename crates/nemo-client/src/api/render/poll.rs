@@ -167,7 +167,7 @@ mod tests {
             n += 1.0;
         }
         let (late_a, late_f) = (adaptive.1 / n, fixed.1 / n);
-        println!(
+        eprintln!(
             "renders of 30–90 s, progress (t/T)^{shape}: adaptive {} polls, {late_a:.2} s late on average; fixed 10 s {} polls, {late_f:.2} s late",
             adaptive.0, fixed.0
         );
