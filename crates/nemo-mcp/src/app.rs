@@ -260,7 +260,8 @@ impl App {
                 ..
             }) => {
                 let r = self.restore_project(lost, Restore::Possible).await?;
-                let project = self.client.project(r.session);
+                // The new project's handle carries its task id (a claim link needs it).
+                let project = self.handle(r.session).await;
                 let v = op(project).await.map_err(|e| self.err(&e))?;
                 Ok((v, Some(r.notice(lost))))
             }

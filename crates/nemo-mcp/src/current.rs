@@ -25,19 +25,19 @@ pub struct CurrentProject {
 impl CurrentProject {
     /// The process's own project, remembered in `file` across restarts.
     pub fn remembered(file: PathBuf) -> CurrentProject {
-        CurrentProject {
-            session: tokio::sync::Mutex::new(None),
-            replaced: Mutex::new(None),
-            file: Some(file),
-        }
+        CurrentProject::kept_in(Some(file))
     }
 
     /// A project kept in memory only.
     pub fn in_memory() -> CurrentProject {
+        CurrentProject::kept_in(None)
+    }
+
+    fn kept_in(file: Option<PathBuf>) -> CurrentProject {
         CurrentProject {
             session: tokio::sync::Mutex::new(None),
             replaced: Mutex::new(None),
-            file: None,
+            file,
         }
     }
 

@@ -84,3 +84,43 @@ async fn doctor_passes_and_names_each_problem_with_its_fix() {
         "the token is never printed"
     );
 }
+
+/// A wrong setting stops the server before it starts, named on stderr with what is allowed
+/// (exit 2), and stdout, the MCP channel, stays empty.
+#[tokio::test]
+async fn a_bad_setting_is_named_and_the_server_does_not_start() {
+    let home = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "NEMO_PROFILE",
+            "bogus",
+            "unknown NEMO_PROFILE \"bogus\"; one of: ",
+        ),
+        (
+            "NEMO_API_URL",
+            "ftp://api.example",
+            "not an http(s) URL: ftp://api.example",
+        ),
+        (
+            "NEMO_WEB_URL",
+            "file:///etc",
+            "not an http(s) URL: file:///etc",
+        ),
+    ];
+    for (key, value, said) in cases {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_nemo-mcp"))
+            .env("HOME", home.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("NEMO_STATE_DIR")
+            .env_remove("NEMO_PROFILE")
+            .env(key, value)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
+        assert!(stderr.contains(said), "{key}: {stderr}");
+        assert!(out.stdout.is_empty(), "{key}: stdout {:?}", out.stdout);
+    }
+}
