@@ -1,5 +1,8 @@
 //! Helpers shared by the end-to-end tests in `tests/`.
 
+pub mod proxy;
+pub mod tls;
+
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::{RoleClient, RunningService};
 use serde_json::{json, Value};

@@ -134,6 +134,9 @@ pub struct Config {
     /// `X-Skill-Platform` when forced by `SKILL_SOURCE`.
     pub platform_override: Option<String>,
     pub timeouts: Timeouts,
+    /// Proxies and trusted roots; none and the system's store unless set
+    /// ([`crate::NetworkSettings::from_env`] reads the usual variables).
+    pub network: crate::NetworkSettings,
 }
 
 fn home() -> PathBuf {
@@ -155,6 +158,7 @@ impl Config {
             skill_version: env!("CARGO_PKG_VERSION").to_string(),
             platform_override: None,
             timeouts: Timeouts::default(),
+            network: crate::NetworkSettings::default(),
         }
     }
 
@@ -176,6 +180,10 @@ impl Config {
     }
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
+        self
+    }
+    pub fn with_network(mut self, network: crate::NetworkSettings) -> Self {
+        self.network = network;
         self
     }
     pub fn credentials_path(&self) -> PathBuf {

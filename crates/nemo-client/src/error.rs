@@ -47,6 +47,24 @@ pub enum Error {
     #[error("the backend is still working on the previous message in this session")]
     Busy,
 
+    /// The server's certificate is not signed by any root we trust: typically a company's
+    /// TLS-inspecting gateway whose CA is not installed (or not named in `SSL_CERT_FILE`).
+    /// Nothing was sent past the handshake.
+    #[error("the certificate of {host} is not trusted ({reason}); trusted roots: {trust}")]
+    CertificateUntrusted {
+        host: String,
+        reason: String,
+        trust: String,
+    },
+
+    /// The HTTP proxy in the way did not carry the request. Nothing reached NemoVideo.
+    #[error("the proxy {proxy} {problem}")]
+    Proxy {
+        /// The proxy's URL, its password masked.
+        proxy: String,
+        problem: ProxyProblem,
+    },
+
     /// Network trouble or a 5xx: worth trying again later.
     #[error("NemoVideo is unreachable or failing right now: {message}")]
     Transient { message: String },
@@ -107,6 +125,28 @@ pub enum Error {
     Config(String),
 }
 
+/// What went wrong with a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProxyProblem {
+    /// HTTP 407: the proxy wants a user and password.
+    AuthRequired,
+    /// The proxy answered but would not open the connection (a `CONNECT` refused).
+    Refused,
+    /// The proxy itself could not be reached.
+    Unreachable,
+}
+
+impl std::fmt::Display for ProxyProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ProxyProblem::AuthRequired => "asks for authentication (HTTP 407)",
+            ProxyProblem::Refused => "refused to connect to NemoVideo",
+            ProxyProblem::Unreachable => "could not be reached",
+        })
+    }
+}
+
 impl Error {
     /// Whether the same call may succeed if tried again later.
     ///
@@ -149,6 +189,18 @@ impl Error {
         }
     }
 
+    /// A body that broke off after the answer began (never a certificate or a proxy: those fail
+    /// before any answer).
+    pub(crate) fn broken(e: reqwest::Error) -> Error {
+        Error::Transient {
+            message: if e.is_timeout() {
+                "timed out".into()
+            } else {
+                "the connection broke off".into()
+            },
+        }
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {
         Error::Io {
             context: context.into(),
@@ -157,18 +209,24 @@ impl Error {
     }
 
     /// A transport failure of a paid request: only a failure to connect proves that nothing
-    /// left (DNS, refused, TLS all fail in the connect phase); anything later is unconfirmed.
-    pub(crate) fn paid_transport(e: reqwest::Error) -> Error {
+    /// left (DNS, refused, TLS, a proxy's refusal all fail in the connect phase); anything later
+    /// is unconfirmed.
+    pub(crate) fn paid_transport(e: reqwest::Error, net: &crate::network::Network) -> Error {
         if e.is_connect() {
-            Error::transport(e)
+            Error::transport(e, net)
         } else {
             Error::Unconfirmed {
-                message: Error::transport(e).to_string(),
+                message: Error::transport(e, net).to_string(),
             }
         }
     }
 
-    pub(crate) fn transport(e: reqwest::Error) -> Error {
+    /// A request that got no answer: a certificate or a proxy named as the cause where it is one
+    /// ([`crate::network::failure`]), else a transient failure.
+    pub(crate) fn transport(e: reqwest::Error, net: &crate::network::Network) -> Error {
+        if let Some(named) = crate::network::failure::classify(&e, net) {
+            return named;
+        }
         if e.is_redirect() {
             // Our redirect policy refused a hop (see `egress`), or there were too many.
             return Error::Unsafe {

@@ -31,7 +31,7 @@ pub(crate) async fn read_body(
                     message: format!("the reply stalled for {} s", idle.as_secs()),
                 })
             }
-            Ok(r) => r.map_err(Error::transport)?,
+            Ok(r) => r.map_err(Error::broken)?,
         };
         let Some(chunk) = chunk else {
             return Ok(body);

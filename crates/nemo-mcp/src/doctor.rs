@@ -67,6 +67,7 @@ async fn check(settings: &Settings) -> Report {
             return r;
         }
     };
+    check_network(&client, &mut r).await;
     check_reach(&client, c, &mut r).await;
     if r.failures == 0 {
         check_account(&client, settings, &mut r).await;
@@ -77,6 +78,35 @@ async fn check(settings: &Settings) -> Report {
     r
 }
 
+/// The proxy and the trusted roots in use, and TLS through them to the API and on the
+/// download path (which has its own address rules).
+async fn check_network(client: &Client, r: &mut Report) {
+    let net = client.network();
+    r.ok("proxy", &net.proxy);
+    r.ok("trusted certificates", &net.trust);
+    for problem in &net.trust.problems {
+        r.warn("trusted certificates", problem);
+    }
+    let api = &client.config().api_url;
+    let tls = if api.starts_with("https://") {
+        "TLS verified"
+    } else {
+        "plain http, no TLS"
+    };
+    match client.probe_download_path().await {
+        Ok(status) => r.ok(
+            "download path",
+            format!("{api} answered (HTTP {status}, {tls})"),
+        ),
+        Err(e) => {
+            let fix = crate::errors::ToolError::from_client(&e, &client.config().web_url)
+                .next_step
+                .unwrap_or_else(|| "check your network and proxy settings".into());
+            r.fail("download path", e, fix);
+        }
+    }
+}
+
 async fn check_reach(client: &Client, c: &nemo_client::Config, r: &mut Report) {
     match client.ping().await {
         Ok(status) => r.ok(
@@ -84,17 +114,31 @@ async fn check_reach(client: &Client, c: &nemo_client::Config, r: &mut Report) {
             format!("{} answered (HTTP {status})", c.api_url),
         ),
         // Getting the token was refused: the API did answer; the token check reports why.
-        Err(e) if !matches!(e, nemo_client::Error::Transient { .. }) => {
+        Err(e) if !is_network_failure(&e) => {
             r.ok("API reachable", format!("{} answered: {e}", c.api_url))
         }
         Err(e) => {
             r.fail(
                 "API reachable",
-                e,
-                format!("check your network, or NEMO_API_URL (now {})", c.api_url),
+                &e,
+                crate::errors::ToolError::from_client(&e, &c.web_url)
+                    .next_step
+                    .filter(|_| !matches!(e, nemo_client::Error::Transient { .. }))
+                    .unwrap_or_else(|| {
+                        format!("check your network, or NEMO_API_URL (now {})", c.api_url)
+                    }),
             );
         }
     }
+}
+
+fn is_network_failure(e: &nemo_client::Error) -> bool {
+    matches!(
+        e,
+        nemo_client::Error::Transient { .. }
+            | nemo_client::Error::CertificateUntrusted { .. }
+            | nemo_client::Error::Proxy { .. }
+    )
 }
 
 /// The token, the credits and the project.

@@ -37,6 +37,12 @@ pub enum Code {
     RateLimited,
     Busy,
     BackendUnavailable,
+    /// The server's certificate is not trusted (a TLS-inspecting gateway's CA not installed).
+    CertificateUntrusted,
+    /// The proxy wants a user and password (HTTP 407).
+    ProxyAuthRequired,
+    /// The proxy refused the connection or could not be reached.
+    ProxyFailed,
     Unconfirmed,
     ContentRefused,
     BackendError,
@@ -65,6 +71,12 @@ impl Code {
             Error::RateLimited { .. } => Code::RateLimited,
             Error::Busy => Code::Busy,
             Error::Transient { .. } => Code::BackendUnavailable,
+            Error::CertificateUntrusted { .. } => Code::CertificateUntrusted,
+            Error::Proxy {
+                problem: nemo_client::ProxyProblem::AuthRequired,
+                ..
+            } => Code::ProxyAuthRequired,
+            Error::Proxy { .. } => Code::ProxyFailed,
             Error::Unconfirmed { .. } => Code::Unconfirmed,
             Error::ContentRefused { .. } => Code::ContentRefused,
             Error::AgentFailed { .. } => Code::BackendError,
@@ -168,6 +180,18 @@ impl ToolError {
             )),
             Error::Transient { .. } => Some(
                 "try again in a little while; the request never reached NemoVideo, so nothing was charged".into(),
+            ),
+            Error::CertificateUntrusted { .. } => Some(
+                "nothing was sent. If a company gateway inspects TLS, install its CA certificate in the system's trust store, or point SSL_CERT_FILE at it (a PEM file), then restart the server; `nemo-mcp doctor` shows which certificates are trusted".into(),
+            ),
+            Error::Proxy {
+                problem: nemo_client::ProxyProblem::AuthRequired,
+                ..
+            } => Some(
+                "nothing reached NemoVideo. Put the proxy's user and password in its URL (HTTPS_PROXY=http://user:password@host:port), then restart the server".into(),
+            ),
+            Error::Proxy { .. } => Some(
+                "nothing reached NemoVideo. Check HTTPS_PROXY / HTTP_PROXY / NO_PROXY (`nemo-mcp doctor` shows the proxy in use), or ask IT to allow NemoVideo through the proxy".into(),
             ),
             Error::UnsupportedFile { .. } => Some(format!(
                 "use one of: {}",

@@ -17,6 +17,7 @@ pub mod language;
 pub mod logging;
 pub mod notices;
 pub mod paths;
+pub mod placeholders;
 pub mod projects;
 pub mod prompts;
 pub mod resources;

@@ -44,11 +44,11 @@ pub struct Settings {
     pub confirm_always: bool,
 }
 
+/// A setting from the environment: `None` when unset, empty, or an unexpanded `${…}`
+/// placeholder (`crate::placeholders`); the home folder expanded.
 fn env(k: &str) -> Option<String> {
-    std::env::var(k)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
+    let raw = std::env::var(k).ok()?;
+    crate::placeholders::resolve(k, &raw, dirs::home_dir().as_deref())
 }
 
 /// A wait in seconds as text, bounded to `0..=MAX_WAIT`; `None` for what is not a finite number
@@ -100,6 +100,7 @@ pub fn client_config_from_env() -> Result<Config, String> {
         c.skill_version = v;
     }
     c.platform_override = env("SKILL_SOURCE");
+    c.network = nemo_client::NetworkSettings::from_env()?;
     for url in [&c.api_url, &c.web_url] {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(format!("configuration: not an http(s) URL: {url}"));
@@ -159,7 +160,7 @@ impl Settings {
         let output_dir = env("NEMO_OUTPUT_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(default_output_dir);
-        let allowed = match std::env::var_os("NEMO_ALLOWED_DIRS").filter(|v| !v.is_empty()) {
+        let allowed = match env("NEMO_ALLOWED_DIRS") {
             Some(v) => std::env::split_paths(&v)
                 .filter(|p| !p.as_os_str().is_empty())
                 .collect(),

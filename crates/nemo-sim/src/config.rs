@@ -249,6 +249,10 @@ pub struct SimConfig {
     /// drawn from this range (the contract: 30–90 s) and its progress is uneven (slow to start,
     /// faster later). `None`: every render takes the nominal 40 s, progress linear.
     pub render_secs: Option<(f64, f64)>,
+    /// The origin clients reach this instance by, when a front (a TLS terminator, a reverse
+    /// proxy) stands before it: the upload and render URLs it hands out use it. `None`: its own
+    /// `http://127.0.0.1:PORT`.
+    pub public_url: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -263,6 +267,7 @@ impl Default for SimConfig {
             max_upload_bytes_free_tools: 200 * 1024 * 1024,
             starting_credits: 100,
             render_secs: None,
+            public_url: None,
             registered_tokens: Vec::new(),
             strict: true,
             fail_on_refusal: false,
@@ -284,6 +289,11 @@ impl SimConfig {
 
     pub fn with_variants(mut self, variants: Variants) -> Self {
         self.variants = variants;
+        self
+    }
+
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into().trim_end_matches('/').to_string());
         self
     }
 

@@ -48,7 +48,10 @@ impl Sim {
                 (t.path().to_path_buf(), Some(t))
             }
         };
-        let base_url = format!("http://{addr}");
+        let base_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
         let shared: AppState = Arc::new(Shared {
             config,
             base_url: base_url.clone(),

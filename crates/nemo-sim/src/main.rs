@@ -33,6 +33,10 @@ struct Args {
     /// Use the built-in encoder even when ffmpeg is installed.
     #[arg(long)]
     builtin_renderer: bool,
+    /// The origin clients reach this instance by, when a front (TLS, a reverse proxy) stands
+    /// before it, e.g. `https://localhost:8443`: the URLs it hands out use it.
+    #[arg(long)]
+    public_url: Option<String>,
 }
 
 #[tokio::main]
@@ -51,6 +55,7 @@ async fn main() -> std::process::ExitCode {
         strict: !args.lenient,
         render_secs: args.render_secs,
         starting_credits: args.starting_credits,
+        public_url: args.public_url.map(|u| u.trim_end_matches('/').to_string()),
         ..Default::default()
     };
     if args.builtin_renderer {

@@ -129,7 +129,21 @@ impl Client {
             .timeout(self.config().timeouts.connect)
             .send()
             .await
-            .map_err(Error::transport)?;
+            .map_err(|e| Error::transport(e, &self.inner.network))?;
+        Ok(r.status().as_u16())
+    }
+
+    /// Whether the download path (its proxy, trusted roots and address rules) reaches the API's
+    /// origin. Any HTTP answer is a yes; no token is sent.
+    pub async fn probe_download_path(&self) -> Result<u16> {
+        let r = self
+            .inner
+            .download
+            .get(self.url("/"))
+            .timeout(self.config().timeouts.request)
+            .send()
+            .await
+            .map_err(|e| Error::transport(e, &self.inner.network))?;
         Ok(r.status().as_u16())
     }
 }

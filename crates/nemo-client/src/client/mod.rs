@@ -23,8 +23,10 @@ pub struct Client {
 
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
-    /// Downloads: every hop checked by [`crate::egress`], a read timeout.
+    /// Downloads: every hop checked by [`crate::network::egress`], a read timeout.
     pub(crate) download: reqwest::Client,
+    /// The proxy and the trusted roots every connection uses (and errors are named by).
+    pub(crate) network: crate::network::Network,
     pub(crate) config: Config,
     // The account: shared by every project of this client.
     platform: Arc<RwLock<String>>,
@@ -84,26 +86,27 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn new(config: Config) -> Result<Client> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.timeouts.connect)
-            .user_agent(concat!("nemo-client/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        let network = crate::network::Network::new(&config.network);
+        let http = network
+            .api_client(config.timeouts.connect)
+            .map_err(Error::Config)?;
         let platform = config.platform_override.clone().unwrap_or_else(|| {
             let exe = std::env::current_exe().ok();
             let home = dirs::home_dir().unwrap_or_default();
             detect_platform(exe.as_deref(), &home, None).to_string()
         });
-        let download = crate::egress::download_client(
-            &config.api_url,
-            config.timeouts.connect,
-            config.timeouts.idle,
-        )
-        .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        let download = network
+            .download_client(
+                &config.api_url,
+                config.timeouts.connect,
+                config.timeouts.idle,
+            )
+            .map_err(Error::Config)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 download,
+                network,
                 config,
                 platform: Arc::new(RwLock::new(platform)),
                 credentials: Arc::default(),
@@ -114,6 +117,11 @@ impl Client {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The proxy rules and trusted roots in use (what `doctor` shows).
+    pub fn network(&self) -> &crate::network::Network {
+        &self.inner.network
     }
 
     /// The host's name (MCP `clientInfo.name`): a Cursor host makes the platform `cursor`.
@@ -314,7 +322,7 @@ impl Client {
             // The wait for the response headers is bounded: a stall there may mean the backend
             // took the message and is slow to answer, or that it never will.
             Replay::Paid => match tokio::time::timeout(t.sse_headers, request.send()).await {
-                Ok(r) => r.map_err(Error::paid_transport)?,
+                Ok(r) => r.map_err(|e| Error::paid_transport(e, &self.inner.network))?,
                 Err(_) => {
                     return Err(Error::Unconfirmed {
                         message: format!(
@@ -324,8 +332,14 @@ impl Client {
                     })
                 }
             },
-            _ => request.send().await.map_err(Error::transport)?,
+            _ => request
+                .send()
+                .await
+                .map_err(|e| Error::transport(e, &self.inner.network))?,
         };
+        if let Some(e) = self.proxy_refusal(&resp) {
+            return Err(e);
+        }
         let status = resp.status().as_u16();
         let is_json = resp
             .headers()
@@ -343,6 +357,21 @@ impl Client {
             Err(e) => Err(e),
             Ok(body) => Ok(envelope::parse(status, &body, retry).map(Answer::Json)),
         }
+    }
+
+    /// An answer from the proxy rather than the backend: a 407 can only come from a proxy on a
+    /// plain-http request (over https the tunnel reports it, [`crate::network::failure`]).
+    pub(crate) fn proxy_refusal(&self, resp: &Response) -> Option<Error> {
+        if resp.status().as_u16() != 407 {
+            return None;
+        }
+        let proxy = self.inner.network.proxy.proxy_for(resp.url());
+        Some(Error::Proxy {
+            proxy: proxy
+                .map(crate::network::proxy::display)
+                .unwrap_or_else(|| "in use".into()),
+            problem: crate::ProxyProblem::AuthRequired,
+        })
     }
 
     /// A JSON call: `GET` is retried on transient failures, everything else is not.

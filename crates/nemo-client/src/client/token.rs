@@ -88,7 +88,10 @@ impl Client {
                 .timeout(cfg.timeouts.request)
                 .send()
                 .await
-                .map_err(Error::transport)?;
+                .map_err(|e| Error::transport(e, &self.inner.network))?;
+            if let Some(e) = self.proxy_refusal(&resp) {
+                return Err(e);
+            }
             let (status, retry_after) = (resp.status().as_u16(), retry_after(&resp));
             let body =
                 crate::limits::read_body(resp, crate::limits::MAX_JSON_BYTES, cfg.timeouts.idle)

@@ -13,7 +13,7 @@ impl Client {
     /// Uses the status URL, else the `/download` fallback. A broken transfer is resumed (or
     /// restarted) once. Returns the number of bytes.
     ///
-    /// The backend chooses the URL, so it is checked ([`crate::egress`]): the API's own origin,
+    /// The backend chooses the URL, so it is checked ([`crate::network::egress`]): the API's own origin,
     /// or a public `https` host, on every redirect hop. The file is capped at the announced
     /// size (else [`crate::limits::MAX_DOWNLOAD_BYTES`]), a stall ends it, and it must be an
     /// MP4 (`ftyp` with a known brand) before it takes its name.
@@ -33,7 +33,10 @@ impl Client {
         let url = reqwest::Url::parse(&raw).map_err(|_| Error::Protocol {
             message: "the render's download URL is not a URL".into(),
         })?;
-        let policy = crate::egress::DownloadPolicy::new(&self.config().api_url);
+        let policy = crate::network::egress::DownloadPolicy::new(
+            &self.config().api_url,
+            &self.inner.network.proxy,
+        );
         let part = part_path(dest);
         if let Err(why) = policy.check(&url) {
             // Nothing was fetched: the reserved `.part` goes too.
@@ -142,7 +145,7 @@ impl Client {
         let mut written = if resumed { have } else { 0 };
         let mut body = resp.bytes_stream();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(Error::transport)?;
+            let chunk = chunk.map_err(Error::broken)?;
             if written + chunk.len() as u64 > cap {
                 return Err(Error::Unsafe {
                     message: format!("the download went past its announced size ({cap} bytes)"),

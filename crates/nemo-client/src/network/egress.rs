@@ -4,9 +4,13 @@
 //! only to the API's own origin (same scheme, host and port: how the backend proxies renders),
 //! or to an `https` host whose every address is public. The same rule holds for every redirect
 //! hop, and host names are checked after DNS resolution, by the resolver that connects.
+//!
+//! Through a proxy the rule is about the download's target, never the proxy: the proxy may well
+//! be `proxy.corp` on a private address. The target's name is then resolved by the proxy, not
+//! here, so it is checked by name (see [`DownloadPolicy::check`] and `docs/security.md`).
 
+use super::ProxyRules;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 /// The scheme, host and port of a URL, lower-cased; `None` if it is not an http(s) URL.
 pub fn origin(url: &reqwest::Url) -> Option<(String, String, u16)> {
@@ -47,16 +51,36 @@ pub fn is_private(ip: IpAddr) -> bool {
     }
 }
 
+/// Names that only ever mean this machine or its local network: refused as a download target
+/// reached through a proxy, where the name is not resolved here.
+fn is_local_name(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    !host.contains('.')
+        || [
+            "localhost",
+            "local",
+            "internal",
+            "lan",
+            "home.arpa",
+            "intranet",
+            "corp",
+        ]
+        .iter()
+        .any(|s| host == *s || host.ends_with(&format!(".{s}")))
+}
+
 /// The rule for one URL (the first one, or any redirect hop).
 #[derive(Debug, Clone)]
 pub struct DownloadPolicy {
     api: Option<(String, String, u16)>,
+    proxy: ProxyRules,
 }
 
 impl DownloadPolicy {
-    pub fn new(api_url: &str) -> DownloadPolicy {
+    pub fn new(api_url: &str, proxy: &ProxyRules) -> DownloadPolicy {
         DownloadPolicy {
             api: reqwest::Url::parse(api_url).ok().as_ref().and_then(origin),
+            proxy: proxy.clone(),
         }
     }
 
@@ -65,8 +89,27 @@ impl DownloadPolicy {
         self.api.is_some() && origin(url) == self.api
     }
 
-    /// `Ok` if a download may fetch `url`; else why not. Host names are checked again when
-    /// they resolve ([`GuardedResolver`]).
+    /// The names this machine resolves without the private-address rule: the API's host (it
+    /// may be local: a test backend, a company's front) and the proxies' hosts. Only a request
+    /// to the API's origin, or one carried by a proxy, ever asks for them ([`Self::check`]).
+    pub fn resolved_here(&self) -> Vec<String> {
+        let mut names = self.proxy.proxy_hosts();
+        if let Some((_, host, _)) = &self.api {
+            names.push(host.trim_matches(['[', ']']).to_string());
+        }
+        names
+    }
+
+    /// `Ok` if a download may fetch `url`; else why not.
+    ///
+    /// - The API's own origin: always.
+    /// - Anything else: `https`, no credentials, no private or local address literal.
+    /// - Reached directly: its name is resolved by [`GuardedResolver`], which refuses private
+    ///   addresses; a name that resolver exempts (the API's host on another port, a proxy's
+    ///   host) is refused here.
+    /// - Reached through a proxy: the proxy resolves the name, so the name itself must not be
+    ///   one that only means a local machine (`localhost`, a single label such as `router`,
+    ///   `.local`, `.internal`, `.lan`, `.home.arpa`, `.intranet`, `.corp`).
     pub fn check(&self, url: &reqwest::Url) -> Result<(), String> {
         if self.is_api(url) {
             return Ok(());
@@ -77,16 +120,29 @@ impl DownloadPolicy {
         if !url.username().is_empty() || url.password().is_some() {
             return Err("a download URL with credentials in it".into());
         }
-        match url.host() {
+        let name = match url.host() {
             Some(url::Host::Ipv4(ip)) if is_private(IpAddr::V4(ip)) => {
-                Err("a download URL pointing at a private or local address".into())
+                return Err("a download URL pointing at a private or local address".into())
             }
             Some(url::Host::Ipv6(ip)) if is_private(IpAddr::V6(ip)) => {
-                Err("a download URL pointing at a private or local address".into())
+                return Err("a download URL pointing at a private or local address".into())
             }
-            Some(_) => Ok(()),
-            None => Err("a download URL without a host".into()),
+            Some(url::Host::Domain(d)) => d.to_ascii_lowercase(),
+            Some(_) => return Ok(()),
+            None => return Err("a download URL without a host".into()),
+        };
+        if self.proxy.proxy_for(url).is_some() {
+            if is_local_name(&name) {
+                return Err(format!(
+                    "a download URL naming a local host ({name}) through the proxy"
+                ));
+            }
+        } else if self.resolved_here().contains(&name) {
+            return Err(format!(
+                "a download URL on {name} outside the API's own origin"
+            ));
         }
+        Ok(())
     }
 
     /// The same rule for every redirect hop.
@@ -103,19 +159,18 @@ impl DownloadPolicy {
     }
 }
 
-/// A resolver that refuses private and local addresses for every host but the API's own
-/// (which may well be local: a proxy, a test backend).
+/// A resolver that refuses private and local addresses for every host but the exempt ones:
+/// the API's own (which may well be local) and the proxies' (see
+/// [`DownloadPolicy::resolved_here`]).
 #[derive(Debug, Clone)]
 pub struct GuardedResolver {
-    api_host: Option<String>,
+    exempt: Vec<String>,
 }
 
 impl GuardedResolver {
-    pub fn new(api_url: &str) -> GuardedResolver {
+    pub fn new(exempt: Vec<String>) -> GuardedResolver {
         GuardedResolver {
-            api_host: reqwest::Url::parse(api_url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_ascii_lowercase)),
+            exempt: exempt.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
         }
     }
 }
@@ -123,7 +178,7 @@ impl GuardedResolver {
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_ascii_lowercase();
-        let exempt = self.api_host.as_deref() == Some(host.as_str());
+        let exempt = self.exempt.contains(&host);
         Box::pin(async move {
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
@@ -137,22 +192,6 @@ impl reqwest::dns::Resolve for GuardedResolver {
             Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })
     }
-}
-
-/// The HTTP client for downloads: the policy on every hop, the guarded resolver, and a read
-/// timeout so a stalled transfer ends.
-pub fn download_client(
-    api_url: &str,
-    connect: std::time::Duration,
-    idle: std::time::Duration,
-) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(connect)
-        .read_timeout(idle)
-        .redirect(DownloadPolicy::new(api_url).redirects())
-        .dns_resolver(Arc::new(GuardedResolver::new(api_url)))
-        .user_agent(concat!("nemo-client/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 #[cfg(test)]
@@ -183,7 +222,7 @@ mod tests {
 
     #[test]
     fn urls() {
-        let p = DownloadPolicy::new("http://127.0.0.1:8787");
+        let p = DownloadPolicy::new("http://127.0.0.1:8787", &ProxyRules::none());
         let u = |s: &str| reqwest::Url::parse(s).unwrap();
         assert!(p
             .check(&u("http://127.0.0.1:8787/api/render/proxy/r/download"))
@@ -207,10 +246,56 @@ mod tests {
     #[tokio::test]
     async fn the_resolver_refuses_local_names_but_the_apis() {
         use reqwest::dns::Resolve;
-        let r = GuardedResolver::new("http://localhost:8787");
+        let p = DownloadPolicy::new("http://localhost:8787", &ProxyRules::none());
+        let r = GuardedResolver::new(p.resolved_here());
         let name = |s: &str| s.parse::<reqwest::dns::Name>().unwrap();
         assert!(r.resolve(name("localhost")).await.is_ok());
-        let other = GuardedResolver::new("https://api.example.com");
+        let other = GuardedResolver::new(vec!["api.example.com".into()]);
         assert!(other.resolve(name("localhost")).await.is_err());
+    }
+
+    /// Through a proxy on a private address (`proxy.corp`, here `localhost`), the proxy's name
+    /// resolves here; the target's rules are unchanged, and a target that names a local host is
+    /// refused by name since the proxy, not this machine, resolves it.
+    #[tokio::test]
+    async fn through_a_proxy_the_rules_are_the_targets() {
+        use reqwest::dns::Resolve;
+        let proxy = ProxyRules::from_values(
+            None,
+            Some(("HTTPS_PROXY", "http://localhost:3128".into())),
+            None,
+            Some("direct.example.com".into()),
+        )
+        .unwrap();
+        let p = DownloadPolicy::new("https://api.example.com", &proxy);
+        let u = |s: &str| reqwest::Url::parse(s).unwrap();
+        assert!(p.check(&u("https://cdn.example.com/x.mp4")).is_ok());
+        assert!(p.check(&u("https://api.example.com/r/x.mp4")).is_ok());
+        for bad in [
+            "https://localhost/x.mp4",
+            "https://router/x.mp4",
+            "https://nas.local/x.mp4",
+            "https://metadata.google.internal/x",
+            "https://10.0.0.1/x.mp4",
+            "http://cdn.example.com/x.mp4",
+        ] {
+            assert!(p.check(&u(bad)).is_err(), "{bad}");
+        }
+        // A proxy's own name is never a direct target (the resolver exempts it).
+        let direct = ProxyRules::from_values(
+            None,
+            Some(("HTTPS_PROXY", "http://proxy.example.com:3128".into())),
+            None,
+            Some("proxy.example.com".into()),
+        )
+        .unwrap();
+        let q = DownloadPolicy::new("https://api.example.com", &direct);
+        assert!(q.check(&u("https://proxy.example.com/x.mp4")).is_err());
+        // Reached directly, the API's host on another port would resolve unguarded: refused.
+        let none = DownloadPolicy::new("http://localhost:8787", &ProxyRules::none());
+        assert!(none.check(&u("https://localhost:8443/x.mp4")).is_err());
+        let r = GuardedResolver::new(p.resolved_here());
+        let name = |s: &str| s.parse::<reqwest::dns::Name>().unwrap();
+        assert!(r.resolve(name("localhost")).await.is_ok());
     }
 }
