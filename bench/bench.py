@@ -228,6 +228,9 @@ def curl_quick_edit(base, images, out_path, poll_s, transcript=None):
     return steps
 
 
+MARKER = "<!-- written by bench/cold_start.sh -->"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mcp", required=True)
@@ -645,8 +648,15 @@ def write_doc(r, a):
         "Reproduce: `bash bench/run` (writes this file).",
     ]
     path = os.path.join(ROOT, "docs", "benchmarks.md")
+    # Sections other scripts write (bench/cold_start.sh) follow a marker and are kept.
+    kept = ""
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+        if MARKER in old:
+            kept = "\n" + old[old.index(MARKER):]
     with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write("\n".join(lines) + "\n" + kept)
     print("\n".join(lines))
 
 

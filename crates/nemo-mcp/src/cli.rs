@@ -31,6 +31,11 @@ pub struct Cli {
     /// With --http: allow a non-loopback address (the bearer token still guards it).
     #[arg(long, requires = "http")]
     allow_remote: bool,
+    /// Folders local files may be uploaded from, instead of NEMO_ALLOWED_DIRS (a bundle's
+    /// setting arrives this way). A `${…}` a host left unexpanded is ignored; `${HOME}` is
+    /// expanded.
+    #[arg(long = "allowed-dirs", num_args = 0.., value_name = "DIR")]
+    allowed_dirs: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -115,7 +120,7 @@ async fn run(cli: Cli) -> ExitCode {
         _ => {}
     }
     let settings = match Settings::from_env(cli.profile) {
-        Ok(s) => s,
+        Ok(s) => s.with_allowed_dirs_given(&cli.allowed_dirs),
         Err(e) => {
             tracing::error!("configuration: {e}");
             eprintln!("nemo-mcp: configuration error: {e}");

@@ -203,6 +203,26 @@ impl Settings {
         Ok(s)
     }
 
+    /// Folders given on the command line (`--allowed-dirs`) replace the environment's, once
+    /// placeholders are resolved; none left (all unexpanded `${…}`) keeps the environment's.
+    pub fn with_allowed_dirs_given(self, given: &[String]) -> Settings {
+        let home = dirs::home_dir();
+        let dirs: Vec<PathBuf> = given
+            .iter()
+            .filter_map(|d| crate::placeholders::resolve("--allowed-dirs", d, home.as_deref()))
+            .map(PathBuf::from)
+            .collect();
+        if dirs.is_empty() {
+            return self;
+        }
+        let fresh = Settings::new(self.client.clone(), self.output_dir.clone(), dirs);
+        Settings {
+            allowed_dirs: fresh.allowed_dirs,
+            allowed_lexical: fresh.allowed_lexical,
+            ..self
+        }
+    }
+
     /// Where the process's own project is remembered across restarts.
     pub fn session_path(&self) -> PathBuf {
         self.client.state_dir.join("session.json")
@@ -254,5 +274,24 @@ mod tests {
         for bad in ["NaN", "inf", "-inf", "soon", ""] {
             assert_eq!(wait_seconds(bad), None, "{bad}");
         }
+    }
+
+    /// A bundle passes its folders as arguments; one the host left as `${user_config.…}` is
+    /// no folder, and `${HOME}` is the home folder.
+    #[test]
+    fn folders_given_on_the_command_line_replace_the_environments_but_placeholders_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let env_dir = dir.path().join("env");
+        let given = dir.path().join("given");
+        std::fs::create_dir_all(&env_dir).unwrap();
+        std::fs::create_dir_all(&given).unwrap();
+        let client = Config::new("http://127.0.0.1:1", dir.path().join("state"));
+        let s = Settings::new(client, dir.path().join("out"), vec![env_dir.clone()]);
+        let kept = s
+            .clone()
+            .with_allowed_dirs_given(&["${user_config.allowed_dirs}".to_string()]);
+        assert_eq!(kept.allowed_dirs, vec![env_dir.canonicalize().unwrap()]);
+        let replaced = s.with_allowed_dirs_given(&[given.display().to_string()]);
+        assert_eq!(replaced.allowed_dirs, vec![given.canonicalize().unwrap()]);
     }
 }
