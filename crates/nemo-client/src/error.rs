@@ -207,46 +207,6 @@ impl Error {
             source,
         }
     }
-
-    /// A transport failure of a paid request: only a failure to connect proves that nothing
-    /// left (DNS, refused, TLS, a proxy's refusal all fail in the connect phase); anything later
-    /// is unconfirmed.
-    pub(crate) fn paid_transport(e: reqwest::Error, net: &crate::network::Network) -> Error {
-        if e.is_connect() {
-            Error::transport(e, net)
-        } else {
-            Error::Unconfirmed {
-                message: Error::transport(e, net).to_string(),
-            }
-        }
-    }
-
-    /// A request that got no answer: a certificate or a proxy named as the cause where it is one
-    /// ([`crate::network::failure`]), else a transient failure.
-    pub(crate) fn transport(e: reqwest::Error, net: &crate::network::Network) -> Error {
-        if let Some(named) = crate::network::failure::classify(&e, net) {
-            return named;
-        }
-        if e.is_redirect() {
-            // Our redirect policy refused a hop (see `egress`), or there were too many.
-            return Error::Unsafe {
-                message: "a redirect to an address outside the allowed ones was refused".into(),
-            };
-        }
-        // reqwest's message can contain the URL; ours never carry tokens (none is ever in a URL).
-        let kind = if e.is_timeout() {
-            "timed out"
-        } else if e.is_connect() {
-            "could not connect"
-        } else if e.is_body() || e.is_decode() {
-            "the connection broke off"
-        } else {
-            "request failed"
-        };
-        Error::Transient {
-            message: kind.to_string(),
-        }
-    }
 }
 
 #[cfg(test)]

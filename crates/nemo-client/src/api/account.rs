@@ -129,7 +129,7 @@ impl Client {
             .timeout(self.config().timeouts.connect)
             .send()
             .await
-            .map_err(|e| Error::transport(e, &self.inner.network))?;
+            .map_err(|e| crate::network::failure::transport(e, &self.inner.network))?;
         Ok(r.status().as_u16())
     }
 
@@ -143,7 +143,7 @@ impl Client {
             .timeout(self.config().timeouts.request)
             .send()
             .await
-            .map_err(|e| Error::transport(e, &self.inner.network))?;
+            .map_err(|e| crate::network::failure::transport(e, &self.inner.network))?;
         Ok(r.status().as_u16())
     }
 }

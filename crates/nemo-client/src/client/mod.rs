@@ -322,7 +322,9 @@ impl Client {
             // The wait for the response headers is bounded: a stall there may mean the backend
             // took the message and is slow to answer, or that it never will.
             Replay::Paid => match tokio::time::timeout(t.sse_headers, request.send()).await {
-                Ok(r) => r.map_err(|e| Error::paid_transport(e, &self.inner.network))?,
+                Ok(r) => {
+                    r.map_err(|e| crate::network::failure::paid_transport(e, &self.inner.network))?
+                }
                 Err(_) => {
                     return Err(Error::Unconfirmed {
                         message: format!(
@@ -335,7 +337,7 @@ impl Client {
             _ => request
                 .send()
                 .await
-                .map_err(|e| Error::transport(e, &self.inner.network))?,
+                .map_err(|e| crate::network::failure::transport(e, &self.inner.network))?,
         };
         if let Some(e) = self.proxy_refusal(&resp) {
             return Err(e);

@@ -88,7 +88,7 @@ impl Client {
                 .timeout(cfg.timeouts.request)
                 .send()
                 .await
-                .map_err(|e| Error::transport(e, &self.inner.network))?;
+                .map_err(|e| crate::network::failure::transport(e, &self.inner.network))?;
             if let Some(e) = self.proxy_refusal(&resp) {
                 return Err(e);
             }
