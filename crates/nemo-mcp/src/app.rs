@@ -18,6 +18,16 @@ pub struct App {
     pub jobs: JobManager,
     /// The media uploaded to each project (to restore a lost one).
     pub projects: Arc<crate::projects::Ledger>,
+    /// What each turn charged, across restarts (shared by every MCP session).
+    pub spend: Arc<crate::spend::Ledger>,
+    /// The MCP session this App serves: the process over stdio, the session over `--http`.
+    pub session_key: String,
+    /// The free account's warnings this MCP session has given.
+    pub clock: crate::clock::Clock,
+    /// Every project this installation created or opened (shared by every MCP session).
+    pub library: Arc<crate::library::Library>,
+    /// State files set aside because they could not be read, told once.
+    damaged: Arc<Mutex<Vec<String>>>,
 }
 
 impl App {
@@ -26,12 +36,23 @@ impl App {
         let jobs = JobManager::new(settings.journal_dir());
         let projects = Arc::new(crate::projects::Ledger::new(settings.projects_dir()));
         let project = CurrentProject::remembered(settings.session_path());
+        let spend = Arc::new(crate::spend::Ledger::open(settings.spend_path()));
+        let (library, kept) = crate::library::Library::open(settings.library_path());
+        let damaged = kept.map(|k| k.notice(
+            "The project library",
+            "It starts empty again; the projects themselves still exist on NemoVideo, and connect with a project_id reopens one.",
+        ));
         Ok(Arc::new(App {
             client,
             project,
             settings,
             jobs,
             projects,
+            spend,
+            session_key: format!("process-{}", uuid::Uuid::new_v4().simple()),
+            clock: crate::clock::Clock::default(),
+            library: Arc::new(library),
+            damaged: Arc::new(Mutex::new(damaged.into_iter().collect())),
         }))
     }
 
@@ -44,6 +65,11 @@ impl App {
             settings: self.settings.clone(),
             jobs: self.jobs.scoped(owner),
             projects: self.projects.clone(),
+            spend: self.spend.clone(),
+            session_key: owner.to_string(),
+            clock: crate::clock::Clock::default(),
+            library: self.library.clone(),
+            damaged: Arc::default(),
         })
     }
 
@@ -59,6 +85,43 @@ impl App {
             Some((kind, j.credits_spent()?))
         });
         crate::credits::estimate(instruction, past)
+    }
+
+    /// What was spent today, in the current project and in this MCP session.
+    pub async fn spent(&self) -> crate::spend::Spent {
+        let project = self.project.peek().await.map(|s| s.session_id.to_string());
+        self.spend.spent(project.as_deref(), &self.session_key)
+    }
+
+    /// When the free account's token expires (`None` for a given token or an unknown expiry).
+    pub async fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        if self.client.token_source() != nemo_client::TokenSource::Anonymous {
+            return None;
+        }
+        self.client.credentials().await?.expires_at
+    }
+
+    /// The free account's warning due in this MCP session, if any ([`crate::clock`]).
+    pub async fn clock_notice(&self) -> Option<String> {
+        let expires_at = self.token_expiry().await?;
+        self.clock.due(
+            Some(expires_at),
+            chrono::Utc::now(),
+            self.client.register_url().as_deref(),
+        )
+    }
+
+    /// Record what a turn charged, in the spend ledger.
+    pub fn record_charge(&self, job_id: &str, project: SessionId, credits: Option<i64>) {
+        if let Some(credits) = credits {
+            self.spend.record(crate::spend::Charge {
+                job_id: job_id.to_string(),
+                at: chrono::Utc::now(),
+                project: project.to_string(),
+                session: self.session_key.clone(),
+                credits,
+            });
+        }
     }
 
     pub fn err(&self, e: &nemo_client::Error) -> ToolError {
@@ -91,7 +154,56 @@ impl App {
     /// The current project, creating it (in `language`, else the host's) if there is none.
     pub async fn session(&self, language: Option<&str>) -> nemo_client::Result<Session> {
         let language = language.unwrap_or(&self.settings.language);
-        self.project.get(&self.client, language).await
+        let s = self.project.get(&self.client, language).await?;
+        self.library.touch(&s);
+        Ok(s)
+    }
+
+    /// Reopen the project `id` as the current one (from the library, or by its id alone). A
+    /// project NemoVideo no longer has is said so, and the restore path applies: a new project
+    /// with the media this server uploaded to the old one. Returns the project and what to tell.
+    pub async fn reopen(&self, id: SessionId) -> Result<(Session, Option<String>), ToolError> {
+        let api = &self.settings.client.api_url;
+        let session = self
+            .library
+            .get(id)
+            .map(|e| e.session)
+            .filter(|s| &s.api_url == api)
+            .unwrap_or_else(|| Session {
+                session_id: id,
+                task_id: None,
+                language: self.settings.language.clone(),
+                api_url: api.clone(),
+                user_id: None,
+            });
+        let state = session.handle(&self.client).state().await;
+        self.project
+            .open(session.clone())
+            .await
+            .map_err(|e| self.err(&e))?;
+        match state {
+            Ok(_) => {
+                self.library.touch(&session);
+                Ok((session, None))
+            }
+            Err(Error::SessionLost { .. }) => {
+                let r = self.restore_project(id, Restore::Possible).await?;
+                let s = self.session(None).await.map_err(|e| self.err(&e))?;
+                let notice = format!(
+                    "NemoVideo no longer has the project {id} (an anonymous token's projects are not reachable after it lapses; a project can also expire). {}",
+                    r.notice(id)
+                );
+                Ok((s, Some(notice)))
+            }
+            Err(e) => Err(self.err(&e)),
+        }
+    }
+
+    /// What could not be read from the state folder, and what that means (each told once).
+    pub fn take_state_notices(&self) -> Option<String> {
+        let mut all: Vec<String> = std::mem::take(&mut *crate::store::lock(&self.damaged));
+        all.extend(self.project.take_damaged());
+        (!all.is_empty()).then(|| all.join(" "))
     }
 
     /// The current project's id, creating the project if needed.

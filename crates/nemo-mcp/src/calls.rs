@@ -7,6 +7,7 @@ use crate::store::{Job, JobKind, Spawned};
 use crate::tools::CreditsView;
 use rmcp::service::RequestContext;
 use rmcp::RoleServer;
+use std::sync::Arc;
 
 /// The longest instruction sent to the AI, in characters.
 pub(crate) const MAX_INSTRUCTION: usize = 4000;
@@ -91,7 +92,44 @@ pub(crate) fn same_request_note(job: &Job) -> String {
 
 /// Stop a job (`cancel_job`, `tasks/cancel`): its work stops, and a render is also cancelled
 /// on NemoVideo. The job as it was, or `None` if unknown.
-pub(crate) async fn stop_job(app: &App, id: &str) -> Option<Job> {
+/// What a cancelled generation's answer says: the message was sent, so NemoVideo may finish
+/// it and charge for it; how to see what happened.
+pub(crate) const CANCELLED_TURN_NOTE: &str = "Stopped following it, but the instruction had already been sent: NemoVideo may still carry it out and charge for it. If it does, this job records the change and its cost (call get_job in a minute); get_timeline and get_credits show the project and the balance.";
+
+/// After a cancelled generation whose message was sent: read the project as a broken turn is
+/// read (never sending again); a change that shows is recorded in the job, with its cost in the
+/// spend ledger.
+fn watch_cancelled_turn(
+    app: Arc<App>,
+    job_id: String,
+    session: nemo_client::SessionId,
+    before: nemo_client::SessionState,
+    credits_before: Option<i64>,
+) {
+    tokio::spawn(async move {
+        let waits = app.settings.recovery_waits();
+        let project = app.client.project(session);
+        let Ok(nemo_client::Recovered::Changed(after)) =
+            project.recover(&before, &waits, |_| {}).await
+        else {
+            return;
+        };
+        let total = app.client.credits().await.ok().map(|c| c.total);
+        let spent = credits_before.zip(total).map(|(b, a)| (b - a).max(0));
+        app.record_charge(&job_id, session, spent);
+        let changes =
+            nemo_client::TimelineDiff::between(&before.timeline, &after.timeline).describe();
+        let cost = spent.map_or("an unknown number of".to_string(), |s| s.to_string());
+        app.jobs.amend(&job_id, |j| {
+            j.message = format!(
+                "cancelled, but NemoVideo carried out the instruction anyway and charged {cost} credits: {changes}"
+            );
+        });
+        tracing::info!(job = %job_id, "a cancelled generation was carried out anyway");
+    });
+}
+
+pub(crate) async fn stop_job(app: &Arc<App>, id: &str) -> Option<Job> {
     let job = stop_one(app, id).await?;
     // make_video: its steps stop with it.
     for step in job.video_plan().iter().flat_map(|p| p.steps()) {
@@ -100,8 +138,16 @@ pub(crate) async fn stop_job(app: &App, id: &str) -> Option<Job> {
     Some(job)
 }
 
-pub(crate) async fn stop_one(app: &App, id: &str) -> Option<Job> {
+pub(crate) async fn stop_one(app: &Arc<App>, id: &str) -> Option<Job> {
+    let sent = app.jobs.get(id).and_then(|j| {
+        let g = j.generation_data()?;
+        let running = !j.status().is_finished();
+        Some((g.session_id?, g.state_before.clone()?, g.credits_before)).filter(|_| running)
+    });
     let job = app.jobs.cancel(id)?;
+    if let Some((session, before, credits_before)) = sent {
+        watch_cancelled_turn(app.clone(), job.id.clone(), session, before, credits_before);
+    }
     if job.kind() == JobKind::Export && !job.status().is_finished() {
         if let Some(rid) = job.export_data().and_then(|e| e.render_id.as_ref()) {
             let _ = app.client.cancel_render(rid).await;
@@ -117,8 +163,13 @@ pub(crate) async fn agree_to_spend(
     ctx: &RequestContext<RoleServer>,
     instruction: &str,
     max_credits: Option<i64>,
+    confirmed: bool,
 ) -> Result<crate::credits::Estimate, ToolError> {
     let estimate = app.estimate(instruction);
+    // The budgets first: they need no network, and refuse before anything is asked or sent.
+    app.settings
+        .budgets
+        .check(estimate.credits, &app.spent().await)?;
     let available = app
         .client
         .credits()
@@ -135,7 +186,16 @@ pub(crate) async fn agree_to_spend(
         }
         return Err(e);
     }
-    if crate::confirm::needed(app, &estimate, available) {
+    let can_ask = ctx
+        .peer
+        .peer_info()
+        .is_some_and(|i| i.capabilities.elicitation.is_some());
+    if app.settings.confirm_spending && !can_ask && !confirmed {
+        return Err(crate::confirm::required(&estimate, available));
+    }
+    if can_ask
+        && (app.settings.confirm_spending || crate::confirm::needed(app, &estimate, available))
+    {
         crate::confirm::spend(&ctx.peer, &estimate, available).await?;
     }
     Ok(estimate)
@@ -150,5 +210,47 @@ pub(crate) fn credits_view(app: &App, c: nemo_client::Credits) -> CreditsView {
         total: c.total,
         low,
         next_step,
+        spent: None,
+        token_expires_at: None,
     }
+}
+
+/// What `get_credits` says: the balance, what was spent, the budgets, the free account's clock.
+pub(crate) async fn credits_text(app: &App, v: &CreditsView) -> String {
+    let mut text = format!(
+        "{} credits available ({} reserved, {} total).",
+        v.available, v.frozen, v.total
+    );
+    if let Some(s) = &v.spent {
+        text.push_str(&format!(
+            " Spent today: {}; in this project: {}; in this session: {}.",
+            s.today, s.this_project, s.this_session
+        ));
+    }
+    let b = &app.settings.budgets;
+    if b.spending_off {
+        text.push_str(" Spending is turned off (NEMO_ALLOW_SPENDING=0).");
+    }
+    if let Some(d) = b.per_day {
+        text.push_str(&format!(" Daily budget: {d} (NEMO_MAX_CREDITS_PER_DAY)."));
+    }
+    if let Some(s) = b.per_session {
+        text.push_str(&format!(
+            " Session budget: {s} (NEMO_MAX_CREDITS_PER_SESSION)."
+        ));
+    }
+    if let Some(n) = &v.next_step {
+        text.push_str(&format!(" Running low: {n}"));
+    }
+    if let Some(expires_at) = app.token_expiry().await {
+        text.push_str(&format!(
+            "\n{} Then {}.",
+            crate::clock::expiry_line(expires_at, chrono::Utc::now()),
+            crate::clock::AFTER_EXPIRY
+        ));
+    }
+    if let Some(n) = app.clock_notice().await {
+        text.push_str(&format!("\n{n}"));
+    }
+    text
 }

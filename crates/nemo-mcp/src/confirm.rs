@@ -63,6 +63,23 @@ pub async fn spend(
 }
 
 /// Show the registration or top-up page (URL elicitation), without waiting for it.
+/// The answer to a paid call that needs the user's agreement on a host that cannot ask
+/// (no elicitation: Claude Desktop, claude.ai): the estimate, nothing sent, and how to go on.
+pub fn required(estimate: &Estimate, available: i64) -> ToolError {
+    let left = (available - estimate.credits).max(0);
+    ToolError::new(
+        Code::ConfirmationRequired,
+        format!(
+            "this would spend about {} credits ({}), leaving about {left} of {available}; spending needs the user's confirmation (NEMO_CONFIRM_SPENDING), so nothing was sent",
+            estimate.credits, estimate.basis
+        ),
+    )
+    .next(format!(
+        "ask the user whether to spend about {} credits; only if they agree, call the same tool again with the same arguments and confirm: true",
+        estimate.credits
+    ))
+}
+
 pub fn show_link(peer: &Peer<RoleServer>, url: &str) {
     let Ok(parsed) = url::Url::parse(url) else {
         return;

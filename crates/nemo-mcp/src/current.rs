@@ -17,6 +17,8 @@ pub struct Replaced {
 pub struct CurrentProject {
     session: tokio::sync::Mutex<Option<Session>>,
     replaced: Mutex<Option<Replaced>>,
+    /// The remembered project's file, set aside because it could not be read: told once.
+    damaged: Mutex<Option<crate::damaged::KeptAside>>,
     /// Where the process's own project is remembered; `None` for the project of one HTTP
     /// session among several, kept in memory only.
     file: Option<PathBuf>,
@@ -37,6 +39,7 @@ impl CurrentProject {
         CurrentProject {
             session: tokio::sync::Mutex::new(None),
             replaced: Mutex::new(None),
+            damaged: Mutex::new(None),
             file,
         }
     }
@@ -52,7 +55,13 @@ impl CurrentProject {
         let on_disk = self
             .file
             .as_deref()
-            .and_then(nemo_client::files::read_json::<Session>)
+            .and_then(|f| {
+                let (session, kept) = crate::damaged::read_or_keep_aside::<Session>(f);
+                if kept.is_some() {
+                    *crate::store::lock(&self.damaged) = kept;
+                }
+                session
+            })
             .filter(|s| s.api_url == client.config().api_url);
         if let Some(s) = on_disk {
             client.remember_user(s.user_id.clone());
@@ -102,6 +111,23 @@ impl CurrentProject {
         Ok(s)
     }
 
+    /// Make `session` the current project (reopened from the library) and remember it.
+    pub async fn open(&self, session: Session) -> nemo_client::Result<()> {
+        let mut guard = self.session.lock().await;
+        self.remember(&session)?;
+        *guard = Some(session);
+        Ok(())
+    }
+
+    /// If the remembered project's file was damaged and set aside, what that means (once).
+    pub fn take_damaged(&self) -> Option<String> {
+        let kept = crate::store::lock(&self.damaged).take()?;
+        Some(kept.notice(
+            "The saved reference to the current project",
+            "So a new, empty project was started. The old project still exists on NemoVideo: list_projects shows the projects this server made, and connect with its project_id reopens it.",
+        ))
+    }
+
     /// If the project was replaced since the last call, say so (once).
     pub fn take_replaced(&self) -> Option<Replaced> {
         crate::store::lock(&self.replaced).take()
@@ -109,11 +135,15 @@ impl CurrentProject {
 
     async fn create(&self, client: &Client, language: &str) -> nemo_client::Result<Session> {
         let s = client.create_project(language).await?;
+        self.remember(&s)?;
+        Ok(s)
+    }
+
+    fn remember(&self, s: &Session) -> nemo_client::Result<()> {
         if let Some(file) = &self.file {
-            let bytes =
-                serde_json::to_vec_pretty(&s).map_err(|e| nemo_client::Error::Protocol {
-                    message: e.to_string(),
-                })?;
+            let bytes = serde_json::to_vec_pretty(s).map_err(|e| nemo_client::Error::Protocol {
+                message: e.to_string(),
+            })?;
             nemo_client::files::write_private(file, &bytes).map_err(|source| {
                 nemo_client::Error::Io {
                     context: format!("saving the project in {}", file.display()),
@@ -121,6 +151,6 @@ impl CurrentProject {
                 }
             })?;
         }
-        Ok(s)
+        Ok(())
     }
 }

@@ -23,6 +23,11 @@ pub enum Code {
     OverBudget,
     /// The user was asked before spending and did not agree: nothing was sent.
     NotConfirmed,
+    /// Spending needs the user's confirmation and this host cannot ask: nothing was sent; call
+    /// again with `confirm: true` once the user agrees.
+    ConfirmationRequired,
+    /// `NEMO_ALLOW_SPENDING=0`: paid tools are turned off; nothing was sent.
+    SpendingDisabled,
     /// A lost project whose media could not all be restored: nothing was sent.
     ProjectNotRestored,
     /// The turn's outcome could not be read back from the project.

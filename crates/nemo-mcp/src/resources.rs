@@ -8,10 +8,26 @@ use crate::views::JobView;
 use rmcp::model::*;
 use rmcp::ErrorData as McpError;
 
+/// The library's projects, most recently used first, with what each cost and whether its
+/// exports are still on disk: `list_projects` and `nemo://projects`.
+pub async fn projects(app: &App, limit: usize) -> Vec<crate::library::ProjectView> {
+    let current = app.project.peek().await.map(|s| s.session_id);
+    app.library.list(limit, current, |id| {
+        app.spend.spent(Some(id), &app.session_key).this_project
+    })
+}
+
 pub fn list(app: &App) -> ListResourcesResult {
-    let mut v = vec![Resource::new("nemo://timeline", "timeline")
-        .with_description("The current project's timeline (tracks, segments, length, raw draft)")
-        .with_mime_type("application/json")];
+    let mut v = vec![
+        Resource::new("nemo://timeline", "timeline")
+            .with_description(
+                "The current project's timeline (tracks, segments, length, raw draft)",
+            )
+            .with_mime_type("application/json"),
+        Resource::new("nemo://projects", "projects")
+            .with_description("The projects this installation made or opened, newest first")
+            .with_mime_type("application/json"),
+    ];
     for job in app.jobs.list().into_iter().take(20) {
         if let Some(e) = ExportView::of(&job) {
             v.push(e.resource());
@@ -91,6 +107,8 @@ pub async fn read(app: &App, uri: &str) -> Result<ReadResourceResult, McpError> 
         // With the raw draft: a host or user reading the resource wants all of it; the tool's
         // answer, read by the model on every turn, stays short.
         serde_json::to_string_pretty(&TimelineView::of(&state, true))
+    } else if uri == "nemo://projects" {
+        serde_json::to_string_pretty(&projects(app, 100).await)
     } else if let Some(id) = uri.strip_prefix("nemo://exports/") {
         let export = app
             .jobs

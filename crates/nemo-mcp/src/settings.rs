@@ -42,6 +42,11 @@ pub struct Settings {
     pub confirm_below: i64,
     /// Ask before any spending (`NEMO_CONFIRM=always`).
     pub confirm_always: bool,
+    /// Confirm every paid call (`NEMO_CONFIRM_SPENDING=1`): by elicitation where the host has
+    /// it, else by answering with the estimate and waiting for a call with `confirm: true`.
+    pub confirm_spending: bool,
+    /// `NEMO_ALLOW_SPENDING`, `NEMO_MAX_CREDITS_PER_DAY`, `NEMO_MAX_CREDITS_PER_SESSION`.
+    pub budgets: crate::spend::Budgets,
 }
 
 /// A setting from the environment: `None` when unset, empty, or an unexpanded `${…}`
@@ -64,6 +69,29 @@ fn env_ms(k: &str) -> Option<Duration> {
     env(k)
         .and_then(|v| v.parse::<u64>().ok())
         .map(Duration::from_millis)
+}
+
+/// A yes/no setting: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` (a bundle passes
+/// `true`/`false`). Anything else is a configuration error naming the setting: a guard on
+/// spending must not be guessed.
+fn env_flag(k: &str) -> Result<Option<bool>, String> {
+    let Some(v) = env(k) else { return Ok(None) };
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(Some(true)),
+        "0" | "false" | "no" | "off" => Ok(Some(false)),
+        _ => Err(format!("{k}={v:?}: expected 1 or 0 (true or false)")),
+    }
+}
+
+/// A credit budget: a whole number of credits, at least 0. Anything else is a configuration
+/// error naming the setting.
+fn env_credits(k: &str) -> Result<Option<i64>, String> {
+    let Some(v) = env(k) else { return Ok(None) };
+    v.parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0)
+        .map(|n| Some(n as i64))
+        .ok_or_else(|| format!("{k}={v:?}: expected a whole number of credits"))
 }
 
 /// `~/.config/nemo-mcp` (or the platform's config directory): credentials, the current
@@ -148,6 +176,8 @@ impl Settings {
             settle_reads: 4,
             confirm_below: 20,
             confirm_always: false,
+            confirm_spending: false,
+            budgets: crate::spend::Budgets::default(),
         }
     }
 
@@ -189,6 +219,12 @@ impl Settings {
             }
         }
         s.confirm_always = env("NEMO_CONFIRM").is_some_and(|v| v.eq_ignore_ascii_case("always"));
+        s.confirm_spending = env_flag("NEMO_CONFIRM_SPENDING")?.unwrap_or(false);
+        s.budgets = crate::spend::Budgets {
+            spending_off: !env_flag("NEMO_ALLOW_SPENDING")?.unwrap_or(true),
+            per_day: env_credits("NEMO_MAX_CREDITS_PER_DAY")?,
+            per_session: env_credits("NEMO_MAX_CREDITS_PER_SESSION")?,
+        };
         if let Some(d) = env_ms("NEMO_PROGRESS_INTERVAL_MS") {
             s.progress_every = d;
         }
@@ -226,6 +262,16 @@ impl Settings {
     /// Where the process's own project is remembered across restarts.
     pub fn session_path(&self) -> PathBuf {
         self.client.state_dir.join("session.json")
+    }
+
+    /// The project library.
+    pub fn library_path(&self) -> PathBuf {
+        self.client.state_dir.join("library.json")
+    }
+
+    /// The spend ledger (one line per charged turn).
+    pub fn spend_path(&self) -> PathBuf {
+        self.client.state_dir.join("spend.jsonl")
     }
 
     pub fn journal_dir(&self) -> PathBuf {

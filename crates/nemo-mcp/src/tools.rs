@@ -9,6 +9,9 @@ pub struct ConnectArgs {
     /// Start a new, empty project.
     #[serde(default)]
     pub new_project: Option<bool>,
+    /// Reopen this project (see list_projects).
+    #[serde(default)]
+    pub project_id: Option<String>,
     /// Of a new project.
     #[serde(default)]
     pub language: Option<String>,
@@ -35,6 +38,9 @@ pub struct GenerateArgs {
     /// Send nothing if it would cost more.
     #[serde(default)]
     pub max_credits: Option<i64>,
+    /// The user agreed to the estimate.
+    #[serde(default)]
+    pub confirm: Option<bool>,
     /// Same key, same job: never sent twice.
     #[serde(default)]
     pub request_id: Option<String>,
@@ -54,6 +60,9 @@ pub struct MakeVideoArgs {
     pub export: Option<bool>,
     #[serde(default)]
     pub max_credits: Option<i64>,
+    /// The user agreed to the estimate.
+    #[serde(default)]
+    pub confirm: Option<bool>,
     #[serde(default)]
     pub request_id: Option<String>,
     #[serde(default)]
@@ -88,6 +97,19 @@ pub struct ExportArgs {
     pub wait_s: Option<f64>,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListProjectsArgs {
+    /// At most this many (default 20).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProjectsView {
+    #[schemars(with = "Vec<serde_json::Value>")]
+    pub projects: Vec<crate::library::ProjectView>,
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CreditsView {
     pub available: i64,
@@ -98,6 +120,14 @@ pub struct CreditsView {
     pub low: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_step: Option<String>,
+    /// Spent today, in this project and in this session (from the spend ledger).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub spent: Option<crate::spend::Spent>,
+    /// When the free account's token expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub token_expires_at: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

@@ -161,10 +161,17 @@ async fn follow(
             e => app.err(&e),
         })?;
     let path: PathBuf = dest.canonicalize().unwrap_or(dest);
-    let project_link = match app.project.peek().await {
+    let project = app.project.peek().await;
+    let project_link = match &project {
         Some(s) => s.handle(&app.client).claim_link().await.ok(),
         None => None,
     };
+    if let Some(s) = &project {
+        app.library.exported(s.session_id, &path, size);
+        if let Some(link) = &project_link {
+            app.library.linked(s.session_id, link);
+        }
+    }
     Ok(ExportResult {
         path: path.display().to_string(),
         url: status.url.clone(),

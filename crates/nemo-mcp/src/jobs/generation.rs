@@ -125,6 +125,7 @@ pub async fn run(
     let after = settled_state(&app, &ctx, &p, &reply).await?;
     finish(
         &app,
+        &ctx,
         &p,
         &req,
         &after,
@@ -286,10 +287,21 @@ async fn recover(
     match outcome {
         Recovered::Changed(after) => {
             let note = format!("{how}, so this was read from the project state; the instruction was not sent again");
-            finish(app, p, req, &after, String::new(), delivery, Some(note)).await
+            finish(
+                app,
+                ctx,
+                p,
+                req,
+                &after,
+                String::new(),
+                delivery,
+                Some(note),
+            )
+            .await
         }
         Recovered::Unchanged { .. } => {
             let spent = spent_since(app, p.credits_before).await;
+            app.record_charge(&ctx.snapshot().id, p.session, spent);
             Err(ToolError::new(
                 Code::NoResult,
                 format!(
@@ -303,8 +315,10 @@ async fn recover(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn finish(
     app: &App,
+    ctx: &JobCtx,
     p: &Prepared,
     req: &Request,
     after: &SessionState,
@@ -326,6 +340,8 @@ async fn finish(
         .credits_before
         .zip(credits.map(|c| c.total))
         .map(|(b, a)| (b - a).max(0));
+    app.record_charge(&ctx.snapshot().id, p.session, credits_spent);
+    app.library.after_turn(p.session, &req.instruction, after);
     let low = credits.is_some_and(|c| c.available < crate::credits::LOW_CREDITS);
     let exportable = after.timeline.is_exportable();
     let next_step = if !changed {

@@ -84,7 +84,8 @@ impl NemoServer {
             }
         }
         let mut view = JobView::of(&job);
-        view.note = note;
+        let note = join_notes(note, app.take_state_notices());
+        view.note = join_notes(note, app.clock_notice().await);
         Ok(view.into_result())
     }
 
@@ -144,6 +145,14 @@ impl NemoServer {
     }
 }
 
+/// Two notes as one.
+pub(super) fn join_notes(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(format!("{a} {b}")),
+        (a, b) => a.or(b),
+    }
+}
+
 /// What `connect` says: account, credits, project, and the links to give the user.
 pub(super) fn connect_text(view: &ConnectView, low_credits: Option<&str>) -> String {
     let mut text = format!(
@@ -152,6 +161,9 @@ pub(super) fn connect_text(view: &ConnectView, low_credits: Option<&str>) -> Str
     );
     if let Some(n) = low_credits {
         text.push_str(&format!(" Running low: {n}"));
+    }
+    if let Some(n) = &view.notice {
+        text.push_str(&format!("\n{n}"));
     }
     if let Some(l) = &view.project_link {
         text.push_str(&format!("\nOpen it in a browser: {l}"));

@@ -1,4 +1,4 @@
-//! The MCP server: ten tools over the NemoVideo client and the job manager.
+//! The MCP server: eleven tools over the NemoVideo client and the job manager.
 
 use crate::app::App;
 use crate::calls::*;
@@ -43,7 +43,7 @@ fn fail(e: ToolError) -> ToolResult {
 mod answer;
 mod build;
 
-use answer::{connect_text, for_the_ai, PaidCall};
+use answer::{connect_text, for_the_ai, join_notes, PaidCall};
 
 #[tool_router]
 impl NemoServer {
@@ -80,7 +80,38 @@ impl NemoServer {
             }
         };
         let new_project = args.new_project.unwrap_or(false);
-        let session = if new_project {
+        let reopen = match args
+            .project_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(_) if new_project => {
+                return fail(ToolError::invalid(
+                    "give either new_project or project_id, not both",
+                ))
+            }
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(n) => Some(nemo_client::SessionId::new(n)),
+                Err(_) => {
+                    return fail(
+                        ToolError::invalid("project_id must be a project's number")
+                            .next("call list_projects to see the projects and their ids"),
+                    )
+                }
+            },
+        };
+        let mut reopened_notice = None;
+        let session = if let Some(id) = reopen {
+            match app.reopen(id).await {
+                Ok((s, notice)) => {
+                    reopened_notice = notice;
+                    Ok(s)
+                }
+                Err(e) => return fail(e),
+            }
+        } else if new_project {
             let language = language.unwrap_or_else(|| app.settings.language.clone());
             app.project.start_new(&app.client, &language).await
         } else {
@@ -117,12 +148,30 @@ impl NemoServer {
                 .iter()
                 .map(|d| d.display().to_string())
                 .collect(),
-            notice: app
-                .project
-                .take_replaced()
-                .map(|r| format!("{}.", crate::projects::replaced_notice(r.old))),
+            notice: join_notes(
+                join_notes(
+                    reopened_notice,
+                    app.project
+                        .take_replaced()
+                        .map(|r| format!("{}.", crate::projects::replaced_notice(r.old))),
+                ),
+                app.take_state_notices(),
+            ),
         };
-        let text = connect_text(&view, credits.next_step.as_deref());
+        if let Some(link) = &view.project_link {
+            app.library.linked(session.session_id, link);
+        }
+        let mut text = connect_text(&view, credits.next_step.as_deref());
+        if let Some(expires_at) = app.token_expiry().await {
+            text.push_str(&format!(
+                "\n{} Then {}.",
+                crate::clock::expiry_line(expires_at, chrono::Utc::now()),
+                crate::clock::AFTER_EXPIRY
+            ));
+        }
+        if let Some(n) = app.clock_notice().await {
+            text.push_str(&format!("\n{n}"));
+        }
         Ok(structured(vec![ContentBlock::text(text)], &view))
     }
 
@@ -193,10 +242,12 @@ impl NemoServer {
             };
             return self.answer(app, job, Some(1.0), &ctx, None).await;
         }
-        let estimate = match agree_to_spend(app, &ctx, &instruction, args.max_credits).await {
-            Ok(e) => e,
-            Err(e) => return fail(e),
-        };
+        let confirmed = args.confirm.unwrap_or(false);
+        let estimate =
+            match agree_to_spend(app, &ctx, &instruction, args.max_credits, confirmed).await {
+                Ok(e) => e,
+                Err(e) => return fail(e),
+            };
         let language = crate::language::of_instruction(&instruction, &app.settings.language);
         let req = jobs::generation::Request {
             instruction,
@@ -262,10 +313,12 @@ impl NemoServer {
             }
         };
         // Agreed before anything is uploaded: a refusal leaves no trace.
-        let estimate = match agree_to_spend(app, &ctx, &instruction, args.max_credits).await {
-            Ok(e) => e,
-            Err(e) => return fail(e),
-        };
+        let confirmed = args.confirm.unwrap_or(false);
+        let estimate =
+            match agree_to_spend(app, &ctx, &instruction, args.max_credits, confirmed).await {
+                Ok(e) => e,
+                Err(e) => return fail(e),
+            };
         let upload = inputs.map(|c| {
             let app2 = app.clone();
             let inputs = jobs::upload::inputs(&c.files, &c.urls);
@@ -371,7 +424,43 @@ impl NemoServer {
             let note = Some("This job had already finished; nothing was stopped.".to_string());
             return self.answer(app, job, Some(0.0), &ctx, note).await;
         }
-        self.answer(app, job, Some(5.0), &ctx, None).await
+        let sent_turn = job
+            .generation_data()
+            .is_some_and(|g| g.state_before.is_some())
+            || job.video_plan().is_some_and(|p| p.generate.is_some());
+        let note = sent_turn.then(|| CANCELLED_TURN_NOTE.to_string());
+        self.answer(app, job, Some(5.0), &ctx, note).await
+    }
+
+    #[tool(
+        title = "Projects",
+        description = "Projects made here, newest first; reopen with connect project_id. 「我的项目」",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<ProjectsView>()
+    )]
+    async fn list_projects(
+        &self,
+        Parameters(args): Parameters<ListProjectsArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        let app = &self.app_for(&ctx);
+        let projects =
+            crate::resources::projects(app, args.limit.unwrap_or(20).clamp(1, 100) as usize).await;
+        let mut text = if projects.is_empty() {
+            "No projects yet: connect or upload_media starts one.".to_string()
+        } else {
+            format!(
+                "{} project(s), most recently used first (reopen one with connect {{project_id}}):\n",
+                projects.len()
+            )
+        };
+        for (i, p) in projects.iter().enumerate() {
+            text.push_str(&format!("{}. {}\n", i + 1, p.line()));
+        }
+        Ok(structured(
+            vec![ContentBlock::text(text.trim_end().to_string())],
+            &ProjectsView { projects },
+        ))
     }
 
     #[tool(
@@ -385,15 +474,13 @@ impl NemoServer {
         let app = &self.app_for(&ctx);
         match app.client.credits().await {
             Ok(c) => {
-                let v = credits_view(app, c);
-                let mut text = format!(
-                    "{} credits available ({} reserved, {} total).",
-                    v.available, v.frozen, v.total
-                );
-                if let Some(n) = &v.next_step {
-                    text.push_str(&format!(" Running low: {n}"));
-                }
-                Ok(structured(vec![ContentBlock::text(text)], &v))
+                let mut v = credits_view(app, c);
+                v.spent = Some(app.spent().await);
+                v.token_expires_at = app.token_expiry().await.map(|e| e.to_rfc3339());
+                Ok(structured(
+                    vec![ContentBlock::text(credits_text(app, &v).await)],
+                    &v,
+                ))
             }
             Err(e) => fail(app.err(&e)),
         }

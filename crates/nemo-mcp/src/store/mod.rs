@@ -308,6 +308,14 @@ impl JobManager {
         })
     }
 
+    /// Change a job after the fact (what became known of a cancelled generation) and journal it.
+    pub fn amend(&self, id: &str, f: impl FnOnce(&mut Job)) {
+        if let Some(cell) = self.cell(id) {
+            cell.tx.send_modify(f);
+            self.journal.save(&cell.tx.borrow());
+        }
+    }
+
     /// Stop a job; returns it as it was, or `None` if unknown.
     pub fn cancel(&self, id: &str) -> Option<Job> {
         let cell = self.cell(id)?;

@@ -1,0 +1,275 @@
+//! The project library: every project this installation created or opened, so that yesterday's
+//! promo can be found and reopened in today's chat (`list_projects`, `connect {project_id}`,
+//! the `nemo://projects` resource). One private JSON file in the state folder; what a project
+//! cost comes from the spend ledger, whether its exports are still on disk is looked up when
+//! listed.
+
+use chrono::{DateTime, Utc};
+use nemo_client::{Session, SessionId};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// At most this many projects are kept (the least recently used go first).
+const MAX_PROJECTS: usize = 200;
+
+/// One saved MP4 of a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SavedExport {
+    pub path: String,
+    pub size_bytes: u64,
+    pub saved_at: DateTime<Utc>,
+    /// Whether the file is still there, with its size (looked up when listed).
+    #[serde(default)]
+    pub on_disk: bool,
+}
+
+/// What the library knows of one project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub session: Session,
+    /// The first instruction that changed it, shortened.
+    #[serde(default)]
+    pub title: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    /// The last timeline summary seen.
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub media_count: usize,
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    #[serde(default)]
+    pub exports: Vec<SavedExport>,
+    /// The last browser link given for it (claim links expire; `connect` makes a fresh one).
+    #[serde(default)]
+    pub project_link: Option<String>,
+}
+
+/// A project as `list_projects` shows it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ProjectView {
+    pub project_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub created_at: String,
+    pub last_used_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    pub media_count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    pub credits_spent: i64,
+    pub exports: Vec<SavedExport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_link: Option<String>,
+    pub current: bool,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct LibraryFile {
+    projects: Vec<Entry>,
+}
+
+pub struct Library {
+    file: PathBuf,
+    entries: Mutex<Vec<Entry>>,
+}
+
+fn title_of(instruction: &str) -> String {
+    let t: String = instruction.split_whitespace().collect::<Vec<_>>().join(" ");
+    if t.chars().count() <= 60 {
+        t
+    } else {
+        format!("{}…", t.chars().take(59).collect::<String>())
+    }
+}
+
+impl Library {
+    /// The library in `file`. A file that cannot be read is kept aside (`crate::damaged`) and
+    /// the library starts empty; the caller says so.
+    pub fn open(file: PathBuf) -> (Library, Option<crate::damaged::KeptAside>) {
+        let (parsed, kept) = crate::damaged::read_or_keep_aside::<LibraryFile>(&file);
+        let entries = parsed.map(|f| f.projects).unwrap_or_default();
+        (
+            Library {
+                file,
+                entries: Mutex::new(entries),
+            },
+            kept,
+        )
+    }
+
+    fn save(&self, entries: &[Entry]) {
+        let body = LibraryFile {
+            projects: entries.to_vec(),
+        };
+        let result = serde_json::to_vec_pretty(&body)
+            .map_err(std::io::Error::other)
+            .and_then(|b| nemo_client::files::write_private(&self.file, &b));
+        if let Err(e) = result {
+            tracing::error!("could not save the project library: {e}");
+        }
+    }
+
+    /// Change (or, given its session, add) a project's entry and save.
+    fn update(&self, id: SessionId, session: Option<&Session>, f: impl FnOnce(&mut Entry)) {
+        let mut entries = crate::store::lock(&self.entries);
+        let now = Utc::now();
+        let i = match (
+            entries.iter().position(|e| e.session.session_id == id),
+            session,
+        ) {
+            (Some(i), _) => i,
+            (None, None) => return,
+            (None, Some(session)) => {
+                entries.push(Entry {
+                    session: session.clone(),
+                    title: None,
+                    created_at: now,
+                    last_used_at: now,
+                    summary: None,
+                    media_count: 0,
+                    duration_s: None,
+                    exports: Vec::new(),
+                    project_link: None,
+                });
+                entries.len() - 1
+            }
+        };
+        let e = &mut entries[i];
+        e.last_used_at = now;
+        f(e);
+        if entries.len() > MAX_PROJECTS {
+            entries.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+            entries.truncate(MAX_PROJECTS);
+        }
+        self.save(&entries);
+    }
+
+    /// Note that `session`'s project is in use (added if new). Saved at most once a minute
+    /// for a known project: every tool call passes here.
+    pub fn touch(&self, session: &Session) {
+        let fresh = crate::store::lock(&self.entries)
+            .iter()
+            .find(|e| e.session.session_id == session.session_id)
+            .is_some_and(|e| Utc::now() - e.last_used_at < chrono::Duration::seconds(60));
+        if !fresh {
+            self.update(session.session_id, Some(session), |_| {});
+        }
+    }
+
+    /// After a turn: what the project now is.
+    pub fn after_turn(&self, id: SessionId, instruction: &str, state: &nemo_client::SessionState) {
+        self.update(id, None, |e| {
+            if e.title.is_none() && !state.timeline.tracks.is_empty() {
+                e.title = Some(title_of(instruction));
+            }
+            e.summary = Some(state.timeline.summary());
+            e.media_count = state.assets.len() + state.generated_media;
+            e.duration_s = state.timeline.duration_ms.map(|ms| ms as f64 / 1000.0);
+        });
+    }
+
+    /// A saved MP4.
+    pub fn exported(&self, id: SessionId, path: &Path, size_bytes: u64) {
+        self.update(id, None, |e| {
+            e.exports.push(SavedExport {
+                path: path.display().to_string(),
+                size_bytes,
+                saved_at: Utc::now(),
+                on_disk: true,
+            });
+            if e.title.is_none() {
+                e.title = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+            }
+        });
+    }
+
+    /// The browser link last given for a project.
+    pub fn linked(&self, id: SessionId, link: &str) {
+        self.update(id, None, |e| e.project_link = Some(link.to_string()));
+    }
+
+    /// The project with this id, if the library has it.
+    pub fn get(&self, id: SessionId) -> Option<Entry> {
+        crate::store::lock(&self.entries)
+            .iter()
+            .find(|e| e.session.session_id == id)
+            .cloned()
+    }
+
+    /// The projects, most recently used first, at most `limit`, as shown.
+    pub fn list(
+        &self,
+        limit: usize,
+        current: Option<SessionId>,
+        spent: impl Fn(&str) -> i64,
+    ) -> Vec<ProjectView> {
+        let mut entries = crate::store::lock(&self.entries).clone();
+        entries.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+        entries
+            .into_iter()
+            .take(limit)
+            .map(|e| {
+                let id = e.session.session_id.to_string();
+                let exports = e
+                    .exports
+                    .into_iter()
+                    .map(|mut x| {
+                        x.on_disk = std::fs::metadata(&x.path)
+                            .is_ok_and(|m| m.is_file() && m.len() == x.size_bytes);
+                        x
+                    })
+                    .collect();
+                ProjectView {
+                    credits_spent: spent(&id),
+                    current: current == Some(e.session.session_id),
+                    project_id: id,
+                    title: e.title,
+                    created_at: e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    last_used_at: e.last_used_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    summary: e.summary,
+                    media_count: e.media_count,
+                    duration_s: e.duration_s,
+                    exports,
+                    project_link: e.project_link,
+                }
+            })
+            .collect()
+    }
+}
+
+impl ProjectView {
+    /// `Spring promo — project 5529…, last used 2026-12-01 18:02 UTC; 30 s, 6 media; 50 credits; 1 export (on disk)`.
+    pub fn line(&self) -> String {
+        let mut s = format!(
+            "{} — project {}{}, last used {}",
+            self.title.as_deref().unwrap_or("(untitled)"),
+            self.project_id,
+            if self.current { " (current)" } else { "" },
+            self.last_used_at
+        );
+        if let Some(d) = self.duration_s {
+            s.push_str(&format!("; {d:.0} s"));
+        }
+        s.push_str(&format!(
+            ", {} media; {} credits",
+            self.media_count, self.credits_spent
+        ));
+        for x in &self.exports {
+            s.push_str(&format!(
+                "; {} ({})",
+                x.path,
+                if x.on_disk {
+                    "on disk"
+                } else {
+                    "no longer on disk"
+                }
+            ));
+        }
+        s
+    }
+}

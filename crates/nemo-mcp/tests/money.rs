@@ -1,0 +1,213 @@
+//! Money over time, counted on nemo-sim's side: messages sent and credits charged on every
+//! path. Spending turned off, a daily and a per-session budget (kept across a restart by the
+//! spend ledger), and confirmation on a host without elicitation (`confirm: true`) and with it
+//! (the dialog, whatever the model passes).
+
+mod common;
+
+use common::*;
+use nemo_mcp::NemoServer;
+use nemo_sim::SimConfig;
+use rmcp::model::*;
+use rmcp::service::RequestContext;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+
+const EDIT: &str = "combine these images into a 10-second video with music";
+const TITLE: &str = "add a title \"Spring sale\"";
+
+/// (messages sent, credits charged of the 100 an account starts with), once turns settled.
+async fn counts(h: &Harness) -> (usize, i64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let accounts = h.sim.control().accounts();
+        if accounts.iter().all(|a| a.frozen == 0) || tokio::time::Instant::now() > deadline {
+            let left: i64 = accounts.iter().map(|a| a.available + a.frozen).sum();
+            let charged = if accounts.is_empty() { 0 } else { 100 - left };
+            return (h.sim.control().attempted_messages().len(), charged);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn generate(h: &Harness, args: serde_json::Value) -> (serde_json::Value, bool) {
+    let r = h.call("generate", args).await;
+    if r.is_error == Some(true) {
+        return (body(&r), true);
+    }
+    (h.finish(body(&r)).await, false)
+}
+
+#[tokio::test]
+async fn with_spending_off_paid_tools_refuse_and_free_ones_act() {
+    let h = Harness::with(SimConfig::fast(), |s| s.budgets.spending_off = true).await;
+    upload_two(&h).await;
+    let (b, err) = generate(&h, json!({"instruction": EDIT})).await;
+    assert!(err, "{b}");
+    assert_eq!(b["code"], "spending_disabled");
+    assert!(b["message"]
+        .as_str()
+        .unwrap()
+        .contains("NEMO_ALLOW_SPENDING=0"));
+    let r = h
+        .call(
+            "make_video",
+            json!({"instruction": EDIT, "paths": [h.media("c.png", &png(16, 16))]}),
+        )
+        .await;
+    assert_eq!(body(&r)["code"], "spending_disabled");
+    let t = h.call("get_timeline", json!({})).await;
+    assert_ne!(t.is_error, Some(true), "a free tool still acts");
+    let c = h.call("get_credits", json!({})).await;
+    assert!(
+        text_of(&c).contains("Spending is turned off"),
+        "{}",
+        text_of(&c)
+    );
+    assert_eq!(counts(&h).await, (0, 0));
+}
+
+#[tokio::test]
+async fn the_daily_budget_holds_across_a_restart() {
+    let h = Harness::with(SimConfig::fast(), |s| s.budgets.per_day = Some(80)).await;
+    upload_two(&h).await;
+    let (b, err) = generate(&h, json!({"instruction": EDIT})).await;
+    assert!(!err && b["status"] == "succeeded", "{b}");
+    assert_eq!(counts(&h).await, (1, 50));
+    let (b, err) = generate(&h, json!({"instruction": TITLE})).await;
+    assert!(err, "{b}");
+    assert_eq!(b["code"], "over_budget");
+    let m = b["message"].as_str().unwrap();
+    assert!(
+        m.contains("NEMO_MAX_CREDITS_PER_DAY") && m.contains("50 of the 80"),
+        "{m}"
+    );
+    assert_eq!(counts(&h).await, (1, 50));
+    let h = h.restart().await;
+    let (b, err) = generate(&h, json!({"instruction": TITLE})).await;
+    assert!(
+        err && b["code"] == "over_budget",
+        "the ledger was kept: {b}"
+    );
+    let c = h.call("get_credits", json!({})).await;
+    assert_eq!(body(&c)["spent"]["today"], 50, "{}", body(&c));
+    assert!(text_of(&c).contains("Spent today: 50"), "{}", text_of(&c));
+    assert_eq!(counts(&h).await, (1, 50));
+}
+
+#[tokio::test]
+async fn the_session_budget_counts_this_session_only() {
+    let h = Harness::with(SimConfig::fast(), |s| s.budgets.per_session = Some(60)).await;
+    upload_two(&h).await;
+    let (b, _) = generate(&h, json!({"instruction": EDIT})).await;
+    assert_eq!(b["status"], "succeeded", "{b}");
+    let (b, err) = generate(&h, json!({"instruction": TITLE})).await;
+    assert!(err && b["code"] == "over_budget", "{b}");
+    assert!(b["message"]
+        .as_str()
+        .unwrap()
+        .contains("NEMO_MAX_CREDITS_PER_SESSION"));
+    assert_eq!(counts(&h).await, (1, 50));
+    // A restart is a new MCP session (stdio): its budget starts again.
+    let h = h.restart().await;
+    let (b, err) = generate(&h, json!({"instruction": TITLE})).await;
+    assert!(!err && b["status"] == "succeeded", "{b}");
+    assert_eq!(counts(&h).await, (2, 100));
+}
+
+#[tokio::test]
+async fn without_elicitation_the_estimate_comes_back_and_confirm_true_sends_once() {
+    let h = Harness::with(SimConfig::fast(), |s| s.confirm_spending = true).await;
+    upload_two(&h).await;
+    let (b, err) = generate(&h, json!({"instruction": EDIT})).await;
+    assert!(err, "{b}");
+    assert_eq!(b["code"], "confirmation_required");
+    assert!(
+        b["message"].as_str().unwrap().contains("about 50 credits"),
+        "{b}"
+    );
+    assert!(
+        b["next_step"].as_str().unwrap().contains("confirm: true"),
+        "{b}"
+    );
+    assert_eq!(counts(&h).await, (0, 0));
+    let (b, err) = generate(&h, json!({"instruction": EDIT, "confirm": true})).await;
+    assert!(!err && b["status"] == "succeeded", "{b}");
+    assert_eq!(counts(&h).await, (1, 50));
+    // make_video asks the same way, before anything is uploaded.
+    let uploads = h
+        .sim
+        .log()
+        .iter()
+        .filter(|x| x.path.contains("upload"))
+        .count();
+    let r = h
+        .call(
+            "make_video",
+            json!({"instruction": TITLE, "paths": [h.media("c.png", &png(16, 16))]}),
+        )
+        .await;
+    assert_eq!(body(&r)["code"], "confirmation_required");
+    let after = h
+        .sim
+        .log()
+        .iter()
+        .filter(|x| x.path.contains("upload"))
+        .count();
+    assert_eq!(after, uploads, "nothing uploaded before the confirmation");
+    assert_eq!(counts(&h).await, (1, 50));
+}
+
+#[derive(Clone)]
+struct Dialog {
+    forms: Arc<Mutex<Vec<String>>>,
+}
+
+impl ClientHandler for Dialog {
+    fn get_info(&self) -> ClientConfig {
+        let mut caps = ClientCapabilities::default();
+        caps.elicitation =
+            Some(ElicitationCapability::new().with_form(FormElicitationCapability::new()));
+        ClientConfig::new(caps, Implementation::new("dialog-host", "1"))
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _c: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, rmcp::ErrorData> {
+        if let ElicitRequestParams::FormElicitationParams { message, .. } = request {
+            self.forms.lock().unwrap().push(message);
+        }
+        // The user says no.
+        Ok(ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": false})))
+    }
+}
+
+#[tokio::test]
+async fn with_elicitation_the_dialog_decides_even_when_the_model_says_confirm() {
+    let h = Harness::with(SimConfig::fast(), |s| s.confirm_spending = true).await;
+    upload_two(&h).await;
+    let (a, b) = tokio::io::duplex(1 << 16);
+    let server = NemoServer::new(h.app.clone());
+    tokio::spawn(async move {
+        if let Ok(s) = server.serve(a).await {
+            let _ = s.waiting().await;
+        }
+    });
+    let dialog = Dialog {
+        forms: Arc::default(),
+    };
+    let c = dialog.clone().serve(b).await.unwrap();
+    let r = c
+        .call_tool(Harness::params(
+            "generate",
+            json!({"instruction": EDIT, "confirm": true}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(body(&r)["code"], "not_confirmed", "{}", text_of(&r));
+    assert_eq!(dialog.forms.lock().unwrap().len(), 1);
+    assert_eq!(counts(&h).await, (0, 0));
+}
