@@ -102,7 +102,7 @@ impl NemoServer {
                 }
             },
         };
-        let mut reopened_notice = None;
+        let mut reopened_notice: Option<String> = None;
         let session = if let Some(id) = reopen {
             match app.reopen(id).await {
                 Ok((s, notice)) => {
@@ -121,6 +121,7 @@ impl NemoServer {
             Ok(s) => s,
             Err(e) => return fail(app.err(&e)),
         };
+        app.library.touch(&session);
         let credits = match app.client.credits().await {
             Ok(c) => credits_view(app, c),
             Err(e) => return fail(app.err(&e)),
