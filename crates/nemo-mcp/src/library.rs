@@ -143,7 +143,7 @@ impl Library {
         e.last_used_at = now;
         f(e);
         if entries.len() > MAX_PROJECTS {
-            entries.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+            entries.sort_by_key(|e| std::cmp::Reverse(e.last_used_at));
             entries.truncate(MAX_PROJECTS);
         }
         self.save(&entries);
@@ -209,7 +209,7 @@ impl Library {
         spent: impl Fn(&str) -> i64,
     ) -> Vec<ProjectView> {
         let mut entries = crate::store::lock(&self.entries).clone();
-        entries.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.last_used_at));
         entries
             .into_iter()
             .take(limit)
