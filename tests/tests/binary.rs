@@ -342,7 +342,7 @@ async fn stdout_carries_only_json_rpc_even_for_garbage_input() {
         if v["id"] == 2 {
             got_list = v["result"]["tools"]
                 .as_array()
-                .is_some_and(|t| t.len() == 10);
+                .is_some_and(|t| t.len() == 11);
             break;
         }
     }

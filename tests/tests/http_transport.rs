@@ -147,7 +147,7 @@ async fn the_server_over_streamable_http() {
         .await
         .unwrap(),
     );
-    assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 10);
+    assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 11);
     let credits = s.call(&session, "get_credits", json!({})).await;
     assert_eq!(credits["structuredContent"]["available"], 100, "{credits}");
     s.child.kill().await.ok();

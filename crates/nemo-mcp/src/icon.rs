@@ -7,11 +7,6 @@ use rmcp::model::Icon;
 /// `data:image/svg+xml,…`: a 24×24 SVG, percent-encoded where a URI needs it.
 pub const ICON_URI: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 8 8'%3E%3Cpath d='M0 1h8v6H0zm3 1v4l3-2z'/%3E%3C/svg%3E";
 
-/// The icon as a tool carries it (the data URI names its own type).
-pub fn tool_icons() -> Vec<Icon> {
-    vec![Icon::new(ICON_URI)]
-}
-
 pub fn icons() -> Vec<Icon> {
     vec![Icon::new(ICON_URI).with_mime_type("image/svg+xml")]
 }

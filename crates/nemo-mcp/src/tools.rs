@@ -99,15 +99,23 @@ pub struct ExportArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListProjectsArgs {
-    /// At most this many (default 20).
     #[serde(default)]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProjectsView {
-    #[schemars(with = "Vec<serde_json::Value>")]
+    #[schemars(with = "Vec<ProjectBrief>")]
     pub projects: Vec<crate::library::ProjectView>,
+}
+
+/// The part of a listed project its schema names (the rest is in the text and the object).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub struct ProjectBrief {
+    project_id: String,
+    title: Option<String>,
+    current: bool,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

@@ -595,6 +595,7 @@ async fn annotations_are_honest_and_each_has_its_reason() {
         ("cancel_job", false, true, true, true,
          "stops work the user started (a render is cancelled on the backend); twice is the same"),
         ("get_credits", true, false, true, true, "reads the account's balance from NemoVideo"),
+        ("list_projects", true, false, true, false, "reads this installation's project library"),
         ("get_timeline", true, false, true, true, "reads the project's state from NemoVideo"),
         ("export_video", false, false, false, true,
          "writes a new file each time, never over an existing one"),
@@ -676,13 +677,18 @@ async fn input_schemas_use_the_common_subset() {
         nemo_mcp::schema::outside_subset(&input, &format!("{}.input", t.name), &mut found);
         assert_eq!(input["type"], "object", "{}", t.name);
         assert!(t.title.is_some(), "{} has no title", t.name);
-        assert!(
-            t.icons.as_ref().is_some_and(|i| !i.is_empty()),
-            "{} has no icon",
-            t.name
-        );
+        // The server's icon comes once, in `initialize`; not again on every tool.
+        assert!(t.icons.is_none(), "{} repeats the server's icon", t.name);
     }
     assert!(found.is_empty(), "outside the subset: {found:?}");
+    let info = h.client.peer_info().unwrap();
+    assert!(
+        info.server_info
+            .as_ref()
+            .and_then(|s| s.icons.as_ref())
+            .is_some_and(|i| !i.is_empty()),
+        "the server has its icon"
+    );
     // The walk finds what schemars writes by default (so it can fail).
     let raw = serde_json::to_value(schemars::schema_for!(nemo_mcp::tools::GenerateArgs)).unwrap();
     let mut raw_found = Vec::new();

@@ -14,7 +14,9 @@ impl NemoServer {
     }
 
     /// The tools as hosts read them: schemas in the common subset of function declarations
-    /// ([`crate::schema::lean`]), and the icon.
+    /// ([`crate::schema::lean`]). No per-tool icon: it would be the server's own icon (sent once
+    /// in `initialize`) repeated on every tool, about 160 characters each that a host model
+    /// reads on every turn and no model uses.
     pub(super) fn lean_router() -> ToolRouter<NemoServer> {
         let mut router = Self::tool_router();
         for route in router.map.values_mut() {
@@ -29,7 +31,6 @@ impl NemoServer {
                     tool.output_schema = Some(Arc::new(o));
                 }
             }
-            tool.icons = Some(crate::icon::tool_icons());
             // Hints equal to the specification's defaults are left out (each costs context on
             // every turn), except `destructiveHint` on a tool that writes: said out loud.
             if let Some(a) = tool.annotations.as_mut() {
