@@ -19,6 +19,8 @@ pub enum Code {
     Interrupted,
     NothingToExport,
     OutputDirUnwritable,
+    /// The disk holding the output folder is full.
+    DiskFull,
     /// The instruction would cost more than the caller's `max_credits`.
     OverBudget,
     /// The user was asked before spending and did not agree: nothing was sent.

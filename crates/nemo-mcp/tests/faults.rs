@@ -332,6 +332,70 @@ async fn download_cut_midway() {
     );
 }
 
+/// A download that fails for good (here every attempt is cut; a full disk is the same path):
+/// no `.part` is left, the error says the render is kept, and the next export of the same,
+/// unchanged timeline downloads that render instead of rendering again.
+#[tokio::test]
+async fn a_failed_download_leaves_nothing_and_the_next_export_downloads_the_same_render() {
+    let h = Harness::start().await;
+    upload_two(&h).await;
+    generate(&h).await;
+    h.sim.control().inject(Fault {
+        times: 50,
+        ..Fault::new(
+            Route::Download,
+            FaultAction::DropMidBody { after_bytes: 4096 },
+        )
+    });
+    let (e, failed) = export(&h).await;
+    assert!(failed, "{e}");
+    let err = error_of(&e);
+    assert!(
+        err["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("downloaded again, not rendered again"),
+        "{e}"
+    );
+    assert!(
+        h.outputs().is_empty(),
+        "nothing left behind: {:?}",
+        h.outputs()
+    );
+    h.sim.control().clear_faults();
+    let (e2, failed) = export(&h).await;
+    assert!(!failed, "{e2}");
+    assert_eq!(h.outputs().len(), 1, "{:?}", h.outputs());
+    let submits = h
+        .sim
+        .log()
+        .iter()
+        .filter(|r| r.path == "/api/render/proxy/lambda")
+        .count();
+    assert_eq!(
+        submits, 1,
+        "the finished render was reused, not rendered again"
+    );
+    // A changed timeline is rendered anew.
+    let g = h
+        .call("generate", json!({"instruction": "add a title \"Sale\""}))
+        .await;
+    h.finish(body(&g)).await;
+    let (_, failed) = export(&h).await;
+    assert!(!failed);
+    let submits = h
+        .sim
+        .log()
+        .iter()
+        .filter(|r| r.path == "/api/render/proxy/lambda")
+        .count();
+    assert_eq!(submits, 2);
+    row(
+        "download fails for good",
+        "`next_step`: export_video again, which downloads the same finished render (one render submitted); no `.part` left",
+    );
+}
+
 #[tokio::test]
 async fn out_of_credits() {
     let h = Harness::start().await;

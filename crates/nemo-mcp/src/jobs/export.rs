@@ -58,8 +58,83 @@ pub async fn run(
     let stem = stem
         .or_else(|| state.timeline.title.clone())
         .unwrap_or_else(default_stem);
+    let draft_sha256 = draft_sha256(&state.draft);
+    if let Some(id) = finished_unsaved_render(&app, &draft_sha256) {
+        // The same timeline was rendered and only its download failed: download it again,
+        // instead of rendering again.
+        let (rid, s, sha) = (id.clone(), stem.clone(), draft_sha256.clone());
+        ctx.journal_export(move |e| {
+            e.render_id = Some(rid);
+            e.output_stem = Some(s);
+            e.draft_sha256 = Some(sha);
+        });
+        ctx.progress(
+            Some(5.0),
+            "the same timeline was rendered already: downloading it again",
+        );
+        return follow(&app, &ctx, id, stem).await;
+    }
     let project = app.handle(state.session_id).await;
-    submit(&app, &project, &ctx, &state.draft, stem).await
+    submit(&app, &project, &ctx, &state.draft, stem, draft_sha256).await
+}
+
+fn draft_sha256(draft: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(draft).unwrap_or_default();
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A render of this very draft that finished on NemoVideo but whose export failed after
+/// (the download, a full disk): the newest such.
+fn finished_unsaved_render(app: &App, draft_sha256: &str) -> Option<RenderId> {
+    app.jobs.list().into_iter().find_map(|j| {
+        let e = j.export_data()?;
+        let failed = j.status() == crate::store::JobStatus::Failed;
+        (failed && e.rendered && e.draft_sha256.as_deref() == Some(draft_sha256))
+            .then(|| e.render_id.clone())
+            .flatten()
+    })
+}
+
+/// A download that failed, told by what the user can do. A full disk or an unwritable folder
+/// names the folder; the render stays on NemoVideo for the next export of the same timeline.
+fn download_failure(app: &App, e: &Error, dir: &std::path::Path, id: &RenderId) -> ToolError {
+    let again = format!(
+        "then call export_video again: the finished render {id} is downloaded again, not rendered again"
+    );
+    match e {
+        Error::Io { source, .. } if is_disk_full(source) => ToolError::new(
+            Code::DiskFull,
+            format!(
+                "the disk holding the output folder {} is full, so the video could not be saved (no partial file was left)",
+                dir.display()
+            ),
+        )
+        .next(format!("free some disk space, or set NEMO_OUTPUT_DIR to a folder on another disk, {again}")),
+        Error::Io { source, .. } => ToolError::new(
+            Code::OutputDirUnwritable,
+            format!(
+                "the video could not be written to the output folder {} ({source}); no partial file was left",
+                dir.display()
+            ),
+        )
+        .next(format!("make the folder writable or set NEMO_OUTPUT_DIR, {again}")),
+        e => {
+            let mut t = app.err(e);
+            t.next_step = Some(format!("wait a little, {again}"));
+            t
+        }
+    }
+}
+
+fn is_disk_full(e: &std::io::Error) -> bool {
+    // ENOSPC, and EDQUOT (a quota is as full as a disk).
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.kind() == std::io::ErrorKind::QuotaExceeded
+        || matches!(e.raw_os_error(), Some(28) | Some(122))
 }
 
 pub fn nothing_to_export() -> ToolError {
@@ -80,15 +155,17 @@ async fn submit(
     ctx: &JobCtx,
     draft: &Value,
     stem: String,
+    draft_sha256: String,
 ) -> Result<ExportResult, ToolError> {
     ctx.progress(Some(2.0), "submitting the render");
     let id = project
         .submit_render_journaled(draft, |id| {
             // Journaled before it is sent: after a crash, this render is found again.
-            let (id, stem) = (id.clone(), stem.clone());
+            let (id, stem, sha) = (id.clone(), stem.clone(), draft_sha256.clone());
             ctx.journal_export(move |e| {
                 e.render_id = Some(id);
                 e.output_stem = Some(stem);
+                e.draft_sha256 = Some(sha);
             });
         })
         .await
@@ -116,6 +193,7 @@ async fn follow(
             return Err(ToolError::new(Code::Cancelled, "the export was cancelled"));
         }
     };
+    ctx.journal_export(|e| e.rendered = true);
     check_output_dir_async(&app.settings.output_dir).await?;
     // After a restart the journaled file is reused, so its `.part` is resumed, not duplicated.
     let dest = match ctx
@@ -150,16 +228,22 @@ async fn follow(
         .client
         .download_render(&id, &status, &dest, |n, total| {
             if let Some(t) = total.filter(|t| *t > 0) {
-                ctx.progress(Some(90.0 + 10.0 * n as f64 / t as f64), format!("downloading {}%", n * 100 / t));
+                ctx.progress(
+                    Some(90.0 + 10.0 * n as f64 / t as f64),
+                    format!("downloading {}%", n * 100 / t),
+                );
             }
         })
-        .await
-        .map_err(|e| match e {
-            Error::Io { .. } => ToolError::from_client(&e, &app.settings.client.web_url)
-                .retryable(None)
-                .next(format!("free some disk space or set NEMO_OUTPUT_DIR, then call get_job; the render {id} is kept")),
-            e => app.err(&e),
-        })?;
+        .await;
+    let size = match size {
+        Ok(size) => size,
+        Err(e) => {
+            // Nothing half-written stays in the output folder: the next export of this
+            // timeline downloads the finished render from the start.
+            let _ = tokio::fs::remove_file(nemo_client::part_path(&dest)).await;
+            return Err(download_failure(app, &e, &app.settings.output_dir, &id));
+        }
+    };
     let path: PathBuf = dest.canonicalize().unwrap_or(dest);
     let project = app.project.peek().await;
     let project_link = match &project {
@@ -197,5 +281,18 @@ pub async fn resume(app: Arc<App>, ctx: JobCtx) -> Result<ExportResult, ToolErro
         Err(Error::Rejected { status: 404, .. }) => run(app, ctx, Some(stem)).await,
         Err(e) if e.retryable() => follow(&app, &ctx, id, stem).await,
         Err(e) => Err(app.err(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_disk_full;
+
+    #[test]
+    fn a_full_disk_or_quota_is_told_as_such() {
+        assert!(is_disk_full(&std::io::Error::from_raw_os_error(28)));
+        assert!(is_disk_full(&std::io::Error::from_raw_os_error(122)));
+        assert!(!is_disk_full(&std::io::Error::from_raw_os_error(13)));
+        assert!(!is_disk_full(&std::io::Error::other("broken pipe")));
     }
 }

@@ -156,6 +156,13 @@ pub struct Export {
     /// The reserved output file (its `.part` holds what was downloaded so far).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_path: Option<PathBuf>,
+    /// SHA-256 of the draft that was rendered: an unchanged timeline's next export reuses a
+    /// render that finished but was not saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_sha256: Option<String>,
+    /// The render finished on NemoVideo (what failed after this was the download).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rendered: bool,
     #[serde(default)]
     pub outcome: Outcome<ExportResult>,
 }

@@ -88,6 +88,8 @@ impl JobV1 {
                 render_id: self.render_id.clone().map(RenderId::from_journal),
                 output_stem: self.output_stem.clone(),
                 output_path: self.output_path.clone(),
+                draft_sha256: None,
+                rendered: false,
                 outcome: self.outcome()?,
             }),
             KindV1::Upload => Work::Upload(Upload {
