@@ -37,6 +37,9 @@ async fn doctor_passes_and_names_each_problem_with_its_fix() {
     assert!(ok, "{text}");
     assert!(text.contains("all checks passed"), "{text}");
     for check in [
+        "proxy: none",
+        "trusted certificates",
+        "download path",
         "API reachable",
         "token",
         "credits",
@@ -59,6 +62,22 @@ async fn doctor_passes_and_names_each_problem_with_its_fix() {
             && text.contains("fix: check your network, or NEMO_API_URL"),
         "{text}"
     );
+
+    // A proxy that cannot be reached is named as the cause, its password masked.
+    let mut proxied = base.clone();
+    proxied.push(("HTTP_PROXY", "http://corp:s3cret@127.0.0.1:9".into()));
+    let (ok, text) = doctor(home.path(), &proxied).await;
+    assert!(!ok);
+    assert!(
+        text.contains("ok    proxy: https → direct, http → http://corp:***@127.0.0.1:9"),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAIL  download path") && text.contains("could not be reached"),
+        "{text}"
+    );
+    assert!(text.contains("fix: nothing reached NemoVideo"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
 
     let blocker = home.path().join("a-file");
     std::fs::write(&blocker, b"x").unwrap();

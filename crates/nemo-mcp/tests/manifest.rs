@@ -54,6 +54,20 @@ fn the_manifest_offers_the_settings_and_passes_each_to_the_server() {
     assert_eq!(env["NEMO_TOKEN"], "${user_config.token}");
     assert_eq!(env["NEMO_OUTPUT_DIR"], "${user_config.output_dir}");
     assert_eq!(env["NEMO_PROFILE"], "${user_config.profile}");
+    // Money over time: the confirmation, the switch and the budgets.
+    for (setting, var, kind) in [
+        ("confirm_spending", "NEMO_CONFIRM_SPENDING", "boolean"),
+        ("allow_spending", "NEMO_ALLOW_SPENDING", "boolean"),
+        ("max_credits_per_day", "NEMO_MAX_CREDITS_PER_DAY", "number"),
+        (
+            "max_credits_per_session",
+            "NEMO_MAX_CREDITS_PER_SESSION",
+            "number",
+        ),
+    ] {
+        assert_eq!(config[setting]["type"], kind, "{setting}");
+        assert_eq!(env[var], format!("${{user_config.{setting}}}"), "{var}");
+    }
     let args: Vec<&str> = mcp["args"]
         .as_array()
         .unwrap()
