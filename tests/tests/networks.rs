@@ -58,6 +58,15 @@ impl World {
         World::around(sim, api_url)
     }
 
+    /// The same, with the test CA written to a file and named by `SSL_CERT_FILE`.
+    async fn behind_trusted_tls() -> (World, (&'static str, String)) {
+        let ca = TestCa::new();
+        let w = World::behind_tls(&ca).await;
+        let file = w.path("gateway-ca.pem");
+        ca.write_ca(&file);
+        (w, ("SSL_CERT_FILE", file.display().to_string()))
+    }
+
     fn around(sim: SimHandle, api_url: String) -> World {
         let home = tempfile::tempdir().unwrap();
         for d in ["media", "out"] {
@@ -166,13 +175,8 @@ async fn the_quick_edit_goes_through_a_real_proxy_named_by_host_name() {
 
 #[tokio::test]
 async fn the_quick_edit_goes_through_an_https_front_trusted_by_ssl_cert_file() {
-    let ca = TestCa::new();
-    let w = World::behind_tls(&ca).await;
-    let ca_file = w.path("gateway-ca.pem");
-    ca.write_ca(&ca_file);
-    let c = w
-        .server(&[("SSL_CERT_FILE", ca_file.display().to_string())])
-        .await;
+    let (w, trust) = World::behind_trusted_tls().await;
+    let c = w.server(&[trust]).await;
     w.quick_edit(&c).await;
     assert_eq!(w.messages_sent(), 1);
     c.cancel().await.unwrap();
@@ -204,11 +208,7 @@ async fn a_proxy_that_wants_a_password_is_named_and_a_password_in_its_url_gets_t
     }) else {
         return;
     };
-    let ca = TestCa::new();
-    let w = World::behind_tls(&ca).await;
-    let ca_file = w.path("gateway-ca.pem");
-    ca.write_ca(&ca_file);
-    let trust = ("SSL_CERT_FILE", ca_file.display().to_string());
+    let (w, trust) = World::behind_trusted_tls().await;
     let c = w
         .server(&[("HTTPS_PROXY", proxy.url()), trust.clone()])
         .await;
@@ -243,16 +243,8 @@ async fn a_proxy_that_refuses_the_connection_is_named_as_the_cause() {
     }) else {
         return;
     };
-    let ca = TestCa::new();
-    let w = World::behind_tls(&ca).await;
-    let ca_file = w.path("gateway-ca.pem");
-    ca.write_ca(&ca_file);
-    let c = w
-        .server(&[
-            ("HTTPS_PROXY", proxy.url()),
-            ("SSL_CERT_FILE", ca_file.display().to_string()),
-        ])
-        .await;
+    let (w, trust) = World::behind_trusted_tls().await;
+    let c = w.server(&[("HTTPS_PROXY", proxy.url()), trust]).await;
     let error = refused_generate(&w, &c).await;
     assert_eq!(error["code"], "proxy_failed", "{error}");
     assert!(

@@ -111,6 +111,23 @@ impl App {
         )
     }
 
+    /// What `connect` and `get_credits` always add for a free account: when its token expires
+    /// and what that means, then the warning due in this session, if any (each on its line).
+    pub async fn clock_text(&self) -> String {
+        let mut text = String::new();
+        if let Some(expires_at) = self.token_expiry().await {
+            text.push_str(&format!(
+                "\n{} Then {}.",
+                crate::clock::expiry_line(expires_at, chrono::Utc::now()),
+                crate::clock::AFTER_EXPIRY
+            ));
+        }
+        if let Some(n) = self.clock_notice().await {
+            text.push_str(&format!("\n{n}"));
+        }
+        text
+    }
+
     /// Record what a turn charged, in the spend ledger.
     pub fn record_charge(&self, job_id: &str, project: SessionId, credits: Option<i64>) {
         if let Some(credits) = credits {

@@ -242,15 +242,6 @@ pub(crate) async fn credits_text(app: &App, v: &CreditsView) -> String {
     if let Some(n) = &v.next_step {
         text.push_str(&format!(" Running low: {n}"));
     }
-    if let Some(expires_at) = app.token_expiry().await {
-        text.push_str(&format!(
-            "\n{} Then {}.",
-            crate::clock::expiry_line(expires_at, chrono::Utc::now()),
-            crate::clock::AFTER_EXPIRY
-        ));
-    }
-    if let Some(n) = app.clock_notice().await {
-        text.push_str(&format!("\n{n}"));
-    }
+    text.push_str(&app.clock_text().await);
     text
 }

@@ -279,12 +279,7 @@ async fn render_submit_failure_is_retried_with_a_new_id() {
         1,
         "one render on the backend"
     );
-    let submits = h
-        .sim
-        .log()
-        .iter()
-        .filter(|x| x.path == "/api/render/proxy/lambda")
-        .count();
+    let submits = render_submits(&h);
     assert_eq!(submits, 2);
     no_duplicates_no_orphans(&h);
     row(
@@ -366,12 +361,7 @@ async fn a_failed_download_leaves_nothing_and_the_next_export_downloads_the_same
     let (e2, failed) = export(&h).await;
     assert!(!failed, "{e2}");
     assert_eq!(h.outputs().len(), 1, "{:?}", h.outputs());
-    let submits = h
-        .sim
-        .log()
-        .iter()
-        .filter(|r| r.path == "/api/render/proxy/lambda")
-        .count();
+    let submits = render_submits(&h);
     assert_eq!(
         submits, 1,
         "the finished render was reused, not rendered again"
@@ -383,12 +373,7 @@ async fn a_failed_download_leaves_nothing_and_the_next_export_downloads_the_same
     h.finish(body(&g)).await;
     let (_, failed) = export(&h).await;
     assert!(!failed);
-    let submits = h
-        .sim
-        .log()
-        .iter()
-        .filter(|r| r.path == "/api/render/proxy/lambda")
-        .count();
+    let submits = render_submits(&h);
     assert_eq!(submits, 2);
     row(
         "download fails for good",

@@ -11,19 +11,6 @@ use std::time::Duration;
 
 const EDIT: &str = "combine these images into a 10-second video with music";
 
-async fn counts(h: &Harness) -> (usize, i64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let accounts = h.sim.control().accounts();
-        if accounts.iter().all(|a| a.frozen == 0) || tokio::time::Instant::now() > deadline {
-            let left: i64 = accounts.iter().map(|a| a.available + a.frozen).sum();
-            let charged = if accounts.is_empty() { 0 } else { 100 - left };
-            return (h.sim.control().attempted_messages().len(), charged);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn projects(h: &Harness) -> Vec<Value> {
     let r = h.call("list_projects", json!({})).await;
     assert_ne!(r.is_error, Some(true), "{}", text_of(&r));

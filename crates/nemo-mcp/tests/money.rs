@@ -17,20 +17,6 @@ use std::sync::{Arc, Mutex};
 const EDIT: &str = "combine these images into a 10-second video with music";
 const TITLE: &str = "add a title \"Spring sale\"";
 
-/// (messages sent, credits charged of the 100 an account starts with), once turns settled.
-async fn counts(h: &Harness) -> (usize, i64) {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let accounts = h.sim.control().accounts();
-        if accounts.iter().all(|a| a.frozen == 0) || tokio::time::Instant::now() > deadline {
-            let left: i64 = accounts.iter().map(|a| a.available + a.frozen).sum();
-            let charged = if accounts.is_empty() { 0 } else { 100 - left };
-            return (h.sim.control().attempted_messages().len(), charged);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 async fn generate(h: &Harness, args: serde_json::Value) -> (serde_json::Value, bool) {
     let r = h.call("generate", args).await;
     if r.is_error == Some(true) {

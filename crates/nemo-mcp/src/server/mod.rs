@@ -163,16 +163,7 @@ impl NemoServer {
             app.library.linked(session.session_id, link);
         }
         let mut text = connect_text(&view, credits.next_step.as_deref());
-        if let Some(expires_at) = app.token_expiry().await {
-            text.push_str(&format!(
-                "\n{} Then {}.",
-                crate::clock::expiry_line(expires_at, chrono::Utc::now()),
-                crate::clock::AFTER_EXPIRY
-            ));
-        }
-        if let Some(n) = app.clock_notice().await {
-            text.push_str(&format!("\n{n}"));
-        }
+        text.push_str(&app.clock_text().await);
         Ok(structured(vec![ContentBlock::text(text)], &view))
     }
 

@@ -303,3 +303,27 @@ pub fn error_of(b: &Value) -> Value {
         b.clone()
     }
 }
+
+/// (messages sent, credits charged of the 100 an account starts with), counted on nemo-sim's
+/// side once every turn has settled (nothing reserved).
+pub async fn counts(h: &Harness) -> (usize, i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let accounts = h.sim.control().accounts();
+        if accounts.iter().all(|a| a.frozen == 0) || tokio::time::Instant::now() > deadline {
+            let left: i64 = accounts.iter().map(|a| a.available + a.frozen).sum();
+            let charged = if accounts.is_empty() { 0 } else { 100 - left };
+            return (h.sim.control().attempted_messages().len(), charged);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How many renders were submitted to nemo-sim.
+pub fn render_submits(h: &Harness) -> usize {
+    h.sim
+        .log()
+        .iter()
+        .filter(|r| r.path == "/api/render/proxy/lambda")
+        .count()
+}
