@@ -116,10 +116,11 @@ impl App {
     pub async fn clock_text(&self) -> String {
         let mut text = String::new();
         if let Some(expires_at) = self.token_expiry().await {
+            let after = crate::clock::AFTER_EXPIRY;
             text.push_str(&format!(
-                "\n{} Then {}.",
+                "\n{} W{}.",
                 crate::clock::expiry_line(expires_at, chrono::Utc::now()),
-                crate::clock::AFTER_EXPIRY
+                after.strip_prefix('w').unwrap_or(after)
             ));
         }
         if let Some(n) = self.clock_notice().await {
