@@ -1,7 +1,7 @@
 """The quick edit driven by the official Python MCP SDK against the built nemo-mcp binary,
 with nemo-sim as the backend. Run: python quick_edit.py <nemo-mcp binary> <nemo-sim binary>
 
-Checks: 10 tools listed; upload_media + generate + export_video (+ get_job polls) leave one MP4;
+Checks: the tools listed are the MCPB manifest's; upload_media + generate + export_video (+ get_job polls) leave one MP4;
 make_video does the same in one call; a repeated upload sends nothing
 in the output folder; progress notifications arrive; a tool error comes back as isError."""
 
@@ -18,6 +18,11 @@ import zlib
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+
+# The tools every host is told about before installing (the MCPB manifest): the server must
+# list exactly these.
+MANIFEST_TOOLS = [t["name"] for t in json.load(open(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "mcp-manifest.json")))["tools"]]
 
 PROMO = "combine these images into a 30-second promo video with music and text overlays"
 
@@ -86,7 +91,7 @@ async def main(server_bin, sim_bin):
                     await session.initialize()
                     tools = await session.list_tools()
                     names = sorted(t.name for t in tools.tools)
-                    assert len(names) == 10, names
+                    assert sorted(names) == sorted(MANIFEST_TOOLS), names
 
                     async def call(name, args):
                         r = await session.call_tool(name, args, progress_callback=on_progress)
