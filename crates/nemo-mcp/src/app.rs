@@ -200,10 +200,8 @@ impl App {
             .await
             .map_err(|e| self.err(&e))?;
         match state {
-            Ok(_) => {
-                self.library.touch(&session);
-                Ok((session, None))
-            }
+            // `connect` notes the project as used in the library.
+            Ok(_) => Ok((session, None)),
             Err(Error::SessionLost { .. }) => {
                 let r = self.restore_project(id, Restore::Possible).await?;
                 let s = self.session(None).await.map_err(|e| self.err(&e))?;

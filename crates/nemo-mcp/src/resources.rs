@@ -12,9 +12,8 @@ use rmcp::ErrorData as McpError;
 /// exports are still on disk: `list_projects` and `nemo://projects`.
 pub async fn projects(app: &App, limit: usize) -> Vec<crate::library::ProjectView> {
     let current = app.project.peek().await.map(|s| s.session_id);
-    app.library.list(limit, current, |id| {
-        app.spend.spent(Some(id), &app.session_key).this_project
-    })
+    app.library
+        .list(limit, current, |id| app.spend.spent_in_project(id))
 }
 
 pub fn list(app: &App) -> ListResourcesResult {

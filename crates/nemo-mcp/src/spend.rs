@@ -110,6 +110,15 @@ impl Ledger {
         f.sync_data()
     }
 
+    /// What was spent in `project` (one sum, for a list of projects).
+    pub fn spent_in_project(&self, project: &str) -> i64 {
+        crate::store::lock(&self.charges)
+            .iter()
+            .filter(|c| c.project == project)
+            .map(|c| c.credits)
+            .sum()
+    }
+
     /// What was spent today, in `project`, and in `session`.
     pub fn spent(&self, project: Option<&str>, session: &str) -> Spent {
         let today = Local::now().date_naive();

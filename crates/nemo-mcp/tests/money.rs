@@ -143,6 +143,16 @@ async fn without_elicitation_the_estimate_comes_back_and_confirm_true_sends_once
         .count();
     assert_eq!(after, uploads, "nothing uploaded before the confirmation");
     assert_eq!(counts(&h).await, (1, 50));
+    // Confirmed, make_video sends its instruction once.
+    let r = h
+        .call(
+            "make_video",
+            json!({"instruction": TITLE, "paths": [h.media("c.png", &png(16, 16))], "confirm": true, "export": false}),
+        )
+        .await;
+    let b = h.finish(body(&r)).await;
+    assert_eq!(b["status"], "succeeded", "{b}");
+    assert_eq!(counts(&h).await, (2, 100));
 }
 
 #[derive(Clone)]

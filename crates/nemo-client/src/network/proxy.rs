@@ -119,12 +119,13 @@ impl ProxyRules {
                     .filter(|(_, v)| !v.is_empty())
             })
         };
+        // Under CGI only the lower-case name: the upper-case one comes from a request header.
         let cgi = std::env::var_os("REQUEST_METHOD").is_some();
-        let http = if cgi {
-            get(["http_proxy", "http_proxy"])
+        let http = get(if cgi {
+            ["http_proxy"; 2]
         } else {
-            get(["HTTP_PROXY", "http_proxy"])
-        };
+            ["HTTP_PROXY", "http_proxy"]
+        });
         ProxyRules::from_values(
             http,
             get(["HTTPS_PROXY", "https_proxy"]),
