@@ -18,6 +18,8 @@ pub enum Code {
     Cancelled,
     Interrupted,
     NothingToExport,
+    /// An exported file was moved, changed or deleted after it was saved.
+    ExportMissing,
     OutputDirUnwritable,
     /// The disk holding the output folder is full.
     DiskFull,

@@ -30,6 +30,7 @@ impl ServerHandler for NemoServer {
                 .enable_logging()
                 .enable_completions()
                 .enable_tasks()
+                .enable_extensions_with(crate::player::server_extensions())
                 .build(),
         )
         .with_server_info(
@@ -65,6 +66,28 @@ impl ServerHandler for NemoServer {
         }
     }
 
+    /// The tools; for a client that renders MCP Apps, linked to the player view and with its
+    /// app-only tool ([`crate::player::tools_for`]). The list depends on the client's declared
+    /// capabilities, so it is never cached as public.
+    async fn list_tools(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        c: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let renders = crate::player::client_renders(&c);
+        let mut result = ListToolsResult::with_all_items(crate::player::tools_for(
+            self.tool_router.list_all(),
+            renders,
+        ));
+        if c.protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
+        {
+            result.ttl_ms = Some(0);
+            result.cache_scope = Some(CacheScope::Private);
+        }
+        Ok(result)
+    }
+
     async fn get_task(
         &self,
         r: GetTaskParams,
@@ -92,15 +115,24 @@ impl ServerHandler for NemoServer {
         _r: Option<PaginatedRequestParams>,
         c: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        Ok(crate::resources::list(&self.app_for(&c)))
+        let mut list = crate::resources::list(&self.app_for(&c));
+        if crate::player::client_renders(&c) {
+            list.resources.insert(0, crate::player::resource());
+        }
+        Ok(list)
     }
 
     async fn list_resource_templates(
         &self,
         _r: Option<PaginatedRequestParams>,
-        _c: RequestContext<RoleServer>,
+        c: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        Ok(crate::resources::templates())
+        let mut list = crate::resources::templates();
+        if crate::player::client_renders(&c) {
+            list.resource_templates
+                .push(crate::player::thumbnail_template());
+        }
+        Ok(list)
     }
 
     async fn read_resource(
@@ -108,6 +140,14 @@ impl ServerHandler for NemoServer {
         r: ReadResourceRequestParams,
         c: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        if r.uri == crate::player::URI {
+            return Ok(ReadResourceResult::new(vec![crate::player::contents()]).into());
+        }
+        if r.uri.starts_with(crate::player::THUMBNAILS) {
+            return crate::player::read_thumbnail(self.app_for(&c), &r.uri)
+                .await
+                .map(Into::into);
+        }
         crate::resources::read(&self.app_for(&c), &r.uri)
             .await
             .map(Into::into)

@@ -21,6 +21,8 @@ pub mod logging;
 pub mod notices;
 pub mod paths;
 pub mod placeholders;
+pub mod player;
+pub mod previews;
 pub mod projects;
 pub mod prompts;
 pub mod resources;

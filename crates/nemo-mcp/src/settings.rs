@@ -45,6 +45,9 @@ pub struct Settings {
     /// Confirm every paid call (`NEMO_CONFIRM_SPENDING=1`): by elicitation where the host has
     /// it, else by answering with the estimate and waiting for a call with `confirm: true`.
     pub confirm_spending: bool,
+    /// A small poster frame (image content) on an export's result for hosts without the player
+    /// view, when `ffmpeg` is on PATH (`NEMO_POSTER`, default on).
+    pub poster: bool,
     /// `NEMO_ALLOW_SPENDING`, `NEMO_MAX_CREDITS_PER_DAY`, `NEMO_MAX_CREDITS_PER_SESSION`.
     pub budgets: crate::spend::Budgets,
 }
@@ -177,6 +180,7 @@ impl Settings {
             confirm_below: 20,
             confirm_always: false,
             confirm_spending: false,
+            poster: true,
             budgets: crate::spend::Budgets::default(),
         }
     }
@@ -220,6 +224,7 @@ impl Settings {
         }
         s.confirm_always = env("NEMO_CONFIRM").is_some_and(|v| v.eq_ignore_ascii_case("always"));
         s.confirm_spending = env_flag("NEMO_CONFIRM_SPENDING")?.unwrap_or(false);
+        s.poster = env_flag("NEMO_POSTER")?.unwrap_or(true);
         s.budgets = crate::spend::Budgets {
             spending_off: !env_flag("NEMO_ALLOW_SPENDING")?.unwrap_or(true),
             per_day: env_credits("NEMO_MAX_CREDITS_PER_DAY")?,

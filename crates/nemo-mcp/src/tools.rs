@@ -244,3 +244,18 @@ pub struct JobsView {
     /// Newest first.
     pub jobs: Vec<crate::views::JobSummary>,
 }
+
+/// `read_export_piece` (app-only: the player view calls it).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PieceArgs {
+    pub job_id: String,
+    #[serde(default)]
+    pub offset: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct TimelineArgs {
+    /// Add a storyboard image.
+    #[serde(default)]
+    pub storyboard: Option<bool>,
+}

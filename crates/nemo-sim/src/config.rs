@@ -253,6 +253,10 @@ pub struct SimConfig {
     /// proxy) stands before it: the upload and render URLs it hands out use it. `None`: its own
     /// `http://127.0.0.1:PORT`.
     pub public_url: Option<String>,
+    /// With ffmpeg: render the video at this constant bitrate (kbit/s, padded), so exports are
+    /// as large as real ones (a 1080p export runs 8–30 Mbit/s: tens of MB). `None`: as small as
+    /// the encoder makes it.
+    pub render_kbps: Option<u32>,
 }
 
 impl Default for SimConfig {
@@ -268,6 +272,7 @@ impl Default for SimConfig {
             starting_credits: 100,
             render_secs: None,
             public_url: None,
+            render_kbps: None,
             registered_tokens: Vec::new(),
             strict: true,
             fail_on_refusal: false,

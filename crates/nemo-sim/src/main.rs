@@ -37,6 +37,10 @@ struct Args {
     /// before it, e.g. `https://localhost:8443`: the URLs it hands out use it.
     #[arg(long)]
     public_url: Option<String>,
+    /// With ffmpeg: render at this constant video bitrate in kbit/s (exports as large as real
+    /// ones), e.g. `--render-kbps 32000` makes a 10-second export about 40 MB.
+    #[arg(long)]
+    render_kbps: Option<u32>,
 }
 
 #[tokio::main]
@@ -56,6 +60,7 @@ async fn main() -> std::process::ExitCode {
         render_secs: args.render_secs,
         starting_credits: args.starting_credits,
         public_url: args.public_url.map(|u| u.trim_end_matches('/').to_string()),
+        render_kbps: args.render_kbps,
         ..Default::default()
     };
     if args.builtin_renderer {

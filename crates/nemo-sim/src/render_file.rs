@@ -45,6 +45,7 @@ pub async fn produce(
     if config.renderer == Renderer::Auto && ffmpeg_available().await {
         let tmp = out.with_extension("ffmpeg.mp4");
         let args = ffmpeg_args(draft, &video, total_ms, title.as_deref(), with_music, &tmp);
+        let args = with_bitrate(args, config.render_kbps);
         match ffmpeg(args, title.is_some()).await {
             Ok(()) => {
                 tokio::fs::rename(&tmp, out).await?;
@@ -195,6 +196,19 @@ fn ffmpeg_args(
         .map(String::from),
     );
     args.push(out.display().to_string());
+    args
+}
+
+/// A constant bitrate (x264 pads with filler data) placed before the output path.
+fn with_bitrate(mut args: Vec<String>, kbps: Option<u32>) -> Vec<String> {
+    if let Some(k) = kbps.filter(|k| *k > 0) {
+        let out = args.pop().unwrap_or_default();
+        let rate = format!("{k}k");
+        args.extend(["-b:v", &rate, "-minrate", &rate, "-maxrate", &rate].map(String::from));
+        args.extend(["-bufsize".into(), format!("{}k", k / 2)]);
+        args.extend(["-x264-params", "nal-hrd=cbr"].map(String::from));
+        args.push(out);
+    }
     args
 }
 

@@ -86,7 +86,13 @@ impl NemoServer {
         let mut view = JobView::of(&job);
         let note = join_notes(note, app.take_state_notices());
         view.note = join_notes(note, app.clock_notice().await);
-        Ok(view.into_result())
+        let mut result = view.into_result();
+        if app.settings.poster && !crate::player::client_renders(ctx) {
+            if let Some(poster) = poster_of(&job).await {
+                result.content.push(poster);
+            }
+        }
+        Ok(result)
     }
 
     /// The answer to an instruction that is wholly an export, credits, status or upload
@@ -143,6 +149,26 @@ impl NemoServer {
         let (job, note) = with_note(jobs::export::start(app, filename, request_id));
         self.answer_or_task(app, job, wait_s, ctx, note).await
     }
+}
+
+/// A finished export's poster frame as image content, for a host without the player view:
+/// only when `ffmpeg` is on PATH (otherwise the result is unchanged).
+async fn poster_of(job: &Job) -> Option<ContentBlock> {
+    let (path, duration) = if let Some(r) = job.export_data().and_then(|e| e.outcome.result()) {
+        (r.path.clone(), r.duration_s)
+    } else {
+        (job.video_result()?.path.clone()?, None)
+    };
+    let jpeg = tokio::task::spawn_blocking(move || {
+        let ffmpeg = crate::previews::ffmpeg()?;
+        crate::previews::poster::poster(&ffmpeg, std::path::Path::new(&path), duration)
+    })
+    .await
+    .ok()??;
+    Some(ContentBlock::image(
+        crate::player::base64(&jpeg),
+        "image/jpeg",
+    ))
 }
 
 /// Two notes as one.

@@ -42,6 +42,7 @@ fn fail(e: ToolError) -> ToolResult {
 
 mod answer;
 mod build;
+mod player;
 
 use answer::{connect_text, for_the_ai, join_notes, PaidCall};
 
@@ -484,7 +485,11 @@ impl NemoServer {
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true),
         output_schema = schema_for_output::<TimelineView>()
     )]
-    async fn get_timeline(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
+    async fn get_timeline(
+        &self,
+        Parameters(args): Parameters<TimelineArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
         self.hint(&ctx);
         let app = &self.app_for(&ctx);
         match app.in_project(|p| async move { p.state().await }).await {
@@ -497,7 +502,23 @@ impl NemoServer {
                     v.media_count,
                     if v.exportable { "yes" } else { "no" }
                 );
-                Ok(structured(vec![ContentBlock::text(text)], &v))
+                let mut content = vec![ContentBlock::text(text)];
+                if args.storyboard.unwrap_or(false) {
+                    let (v2, app2) = (v, app.clone());
+                    let (board, back) = tokio::task::spawn_blocking(move || {
+                        let media = crate::previews::LocalMedia::of(&app2);
+                        let ffmpeg = crate::previews::ffmpeg();
+                        (
+                            crate::previews::storyboard::make(&v2, &media, ffmpeg.as_deref()),
+                            v2,
+                        )
+                    })
+                    .await
+                    .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+                    v = back;
+                    content.extend(crate::previews::storyboard::content(board));
+                }
+                Ok(structured(content, &v))
             }
             Err(e) => fail(e),
         }

@@ -384,6 +384,22 @@ impl Job {
         }
     }
 
+    /// What an upload job uploaded, once it finished.
+    pub fn upload_result(&self) -> Option<&UploadResult> {
+        match &self.work {
+            Work::Upload(u) => u.outcome.result(),
+            _ => None,
+        }
+    }
+
+    /// What a `make_video` job made, once it finished.
+    pub fn video_result(&self) -> Option<&VideoResult> {
+        match &self.work {
+            Work::Video(v) => v.outcome.result(),
+            _ => None,
+        }
+    }
+
     pub fn video_plan(&self) -> Option<&VideoPlan> {
         match &self.work {
             Work::Video(v) => Some(&v.plan),

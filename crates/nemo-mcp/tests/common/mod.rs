@@ -20,9 +20,22 @@ pub struct Recorder {
     pub updated: Arc<Mutex<Vec<String>>>,
     /// How many `notifications/resources/list_changed` came.
     pub list_changed: Arc<Mutex<usize>>,
+    /// Declares the MCP Apps extension (a host that renders views).
+    pub renders_apps: bool,
 }
 
 impl ClientHandler for Recorder {
+    fn get_info(&self) -> ClientConfig {
+        if !self.renders_apps {
+            return ClientConfig::default();
+        }
+        let mut caps = ClientCapabilities::default();
+        let mut ui = JsonObject::new();
+        ui.insert("mimeTypes".into(), json!(["text/html;profile=mcp-app"]));
+        caps.extensions = Some([("io.modelcontextprotocol/ui".to_string(), ui)].into());
+        ClientConfig::new(caps, Implementation::new("nemo-tests", "0"))
+    }
+
     async fn on_progress(&self, p: ProgressNotificationParam, _c: NotificationContext<RoleClient>) {
         self.progress.lock().unwrap().push(p);
     }
@@ -97,8 +110,29 @@ impl Harness {
         Self::on(sim, dir, settings).await
     }
 
+    /// A host that renders MCP Apps (declares the UI extension).
+    pub async fn rendering_apps(sim: SimConfig) -> Harness {
+        let sim = Sim::start(sim).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings_for(&sim, dir.path());
+        let recorder = Recorder {
+            renders_apps: true,
+            ..Recorder::default()
+        };
+        Self::on_with(sim, dir, settings, recorder).await
+    }
+
     /// A server (a "restart") on an existing simulator and folder.
     pub async fn on(sim: SimHandle, dir: tempfile::TempDir, settings: Settings) -> Harness {
+        Self::on_with(sim, dir, settings, Recorder::default()).await
+    }
+
+    async fn on_with(
+        sim: SimHandle,
+        dir: tempfile::TempDir,
+        settings: Settings,
+        recorder: Recorder,
+    ) -> Harness {
         let app = App::new(settings).unwrap();
         nemo_mcp::jobs::resume_all(&app);
         let (a, b) = tokio::io::duplex(1 << 16);
@@ -108,7 +142,6 @@ impl Harness {
                 let _ = s.waiting().await;
             }
         });
-        let recorder = Recorder::default();
         let client = recorder.clone().serve(b).await.unwrap();
         Harness {
             sim,

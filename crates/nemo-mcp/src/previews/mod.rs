@@ -1,0 +1,160 @@
+//! Previews without the player view, for hosts that show images and for the model itself:
+//! a storyboard of the timeline (`get_timeline {storyboard: true}`), a poster frame on an
+//! export's result, and the thumbnails the player view shows in its timeline lanes.
+//!
+//! Everything is made here from the media this server uploaded (the backend's draft is opaque
+//! beyond track kinds, times and labels, so a segment is matched to an upload by its label):
+//! images need nothing else; a frame of a video needs `ffmpeg` on PATH and is left out (a
+//! labelled tile instead) when it is not there.
+
+mod font;
+pub mod poster;
+pub mod storyboard;
+
+use crate::app::App;
+use image::RgbImage;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::SystemTime;
+
+/// The local files this server uploaded, by file name (lower case, with and without extension).
+#[derive(Debug, Default, Clone)]
+pub struct LocalMedia {
+    by_name: HashMap<String, PathBuf>,
+}
+
+impl LocalMedia {
+    /// From the upload jobs this server knows (newest first: a newer upload of a name wins).
+    pub fn of(app: &App) -> LocalMedia {
+        let mut media = LocalMedia::default();
+        for job in app.jobs.list().iter().rev() {
+            let Some(result) = job.upload_result() else {
+                continue;
+            };
+            for item in &result.uploaded {
+                let path = Path::new(&item.input);
+                if path.is_absolute() {
+                    media.add(path, item.filename.as_deref());
+                }
+            }
+        }
+        media
+    }
+
+    pub fn add(&mut self, path: &Path, backend_name: Option<&str>) {
+        let own = path.file_name().map(|n| n.to_string_lossy().to_string());
+        for name in own.iter().map(String::as_str).chain(backend_name) {
+            let name = name.to_lowercase();
+            if let Some((stem, _)) = name.rsplit_once('.') {
+                self.by_name.insert(stem.to_string(), path.to_path_buf());
+            }
+            self.by_name.insert(name, path.to_path_buf());
+        }
+    }
+
+    /// The file a segment label names, if this server uploaded it and it is still there.
+    pub fn find(&self, label: &str) -> Option<&Path> {
+        let path = self.by_name.get(&label.trim().to_lowercase())?;
+        path.is_file().then_some(path.as_path())
+    }
+}
+
+/// What a file is, by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    /// An image this server decodes itself.
+    Image,
+    /// A video: a frame needs ffmpeg.
+    Video,
+    Other,
+}
+
+pub fn kind_of(path: &Path) -> MediaKind {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "jpg" | "jpeg" | "png" => MediaKind::Image,
+        "mp4" | "mov" | "m4v" | "webm" | "mkv" | "avi" => MediaKind::Video,
+        _ => MediaKind::Other,
+    }
+}
+
+/// `ffmpeg` on PATH, if there is one.
+pub fn ffmpeg() -> Option<PathBuf> {
+    let name = if cfg!(windows) {
+        "ffmpeg.exe"
+    } else {
+        "ffmpeg"
+    };
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// An image shrunk to fit inside `w`×`h` (aspect kept), cached by file, size and time written:
+/// a storyboard asked for twice decodes nothing the second time.
+pub fn shrunk(path: &Path, w: u32, h: u32) -> Option<RgbImage> {
+    type Key = (PathBuf, u64, Option<SystemTime>, u32, u32);
+    static CACHE: OnceLock<Mutex<HashMap<Key, RgbImage>>> = OnceLock::new();
+    let meta = std::fs::metadata(path).ok()?;
+    let key = (path.to_path_buf(), meta.len(), meta.modified().ok(), w, h);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = crate::store::lock(cache).get(&key) {
+        return Some(hit.clone());
+    }
+    let img = image::ImageReader::open(path)
+        .ok()?
+        .with_guessed_format()
+        .ok()?
+        .decode()
+        .ok()?
+        .thumbnail(w, h)
+        .to_rgb8();
+    let mut cache = crate::store::lock(cache);
+    if cache.len() >= 256 {
+        cache.clear();
+    }
+    cache.insert(key, img.clone());
+    Some(img)
+}
+
+/// A thumbnail of an uploaded image the label names, as JPEG (the player view's timeline).
+pub fn thumbnail(media: &LocalMedia, label: &str) -> Option<Vec<u8>> {
+    let path = media.find(label)?;
+    if kind_of(path) != MediaKind::Image {
+        return None;
+    }
+    jpeg(&shrunk(path, 96, 54)?, 75)
+}
+
+/// JPEG bytes of an image.
+pub fn jpeg(img: &RgbImage, quality: u8) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(img)
+        .ok()?;
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_find_uploaded_files_by_name_with_or_without_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("Shoe.PNG");
+        std::fs::write(&p, b"x").unwrap();
+        let mut m = LocalMedia::default();
+        m.add(&p, Some("shoe_1.png"));
+        assert_eq!(m.find("shoe.png"), Some(p.as_path()));
+        assert_eq!(m.find("Shoe"), Some(p.as_path()));
+        assert_eq!(m.find("shoe_1"), Some(p.as_path()));
+        assert_eq!(m.find("other"), None);
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(m.find("shoe.png"), None, "a file gone is not found");
+    }
+}

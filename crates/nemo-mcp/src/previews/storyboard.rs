@@ -1,0 +1,278 @@
+//! The storyboard: the timeline's visual segments as tiles in time order, each the segment's
+//! uploaded image (or a video's frame with ffmpeg, or a labelled tile), with its times under it.
+//! Text overlays are named in words next to the image (any script reads there; the tile font
+//! is ASCII). JPEG, at most [`MAX_BYTES`].
+
+use super::{font, kind_of, LocalMedia, MediaKind};
+use crate::tools::TimelineView;
+use image::{Rgb, RgbImage};
+use std::path::Path;
+
+/// The most a storyboard may weigh.
+pub const MAX_BYTES: usize = 200 * 1024;
+/// Tiles at most (a longer timeline is sampled evenly).
+const MAX_TILES: usize = 20;
+const TILE_W: u32 = 192;
+const TILE_H: u32 = 108;
+const CAPTION_H: u32 = 18;
+const GAP: u32 = 6;
+const COLUMNS: usize = 5;
+
+/// A storyboard and what it shows.
+#[derive(Debug)]
+pub struct Storyboard {
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    /// Tiles drawn, and how many of them are the segment's own picture.
+    pub tiles: usize,
+    pub pictures: usize,
+    /// One line for the model and the user: what the tiles are and the text overlays.
+    pub caption: String,
+}
+
+/// A visual segment as a tile.
+struct Tile<'a> {
+    start: f64,
+    end: Option<f64>,
+    label: &'a str,
+}
+
+fn clock(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+/// Makes the storyboard; `None` when the timeline has no visual segment.
+pub fn make(t: &TimelineView, media: &LocalMedia, ffmpeg: Option<&Path>) -> Option<Storyboard> {
+    let mut tiles: Vec<Tile> = t
+        .tracks
+        .iter()
+        .filter(|k| k.kind == "video")
+        .flat_map(|k| &k.segments)
+        .map(|s| Tile {
+            start: s.start_s.unwrap_or(0.0),
+            end: s.end_s,
+            label: s.label.as_deref().unwrap_or(""),
+        })
+        .collect();
+    if tiles.is_empty() {
+        return None;
+    }
+    tiles.sort_by(|a, b| a.start.total_cmp(&b.start));
+    if tiles.len() > MAX_TILES {
+        let n = tiles.len();
+        let keep: Vec<usize> = (0..MAX_TILES).map(|i| i * n / MAX_TILES).collect();
+        let mut i = 0;
+        tiles.retain(|_| {
+            let k = keep.contains(&i);
+            i += 1;
+            k
+        });
+    }
+    let columns = tiles.len().min(COLUMNS) as u32;
+    let rows = tiles.len().div_ceil(COLUMNS) as u32;
+    let width = GAP + columns * (TILE_W + GAP);
+    let height = GAP + rows * (TILE_H + CAPTION_H + GAP);
+    let mut board = RgbImage::from_pixel(width, height, Rgb([24, 24, 27]));
+    let mut pictures = 0;
+    for (i, tile) in tiles.iter().enumerate() {
+        let x = GAP + (i as u32 % COLUMNS as u32) * (TILE_W + GAP);
+        let y = GAP + (i as u32 / COLUMNS as u32) * (TILE_H + CAPTION_H + GAP);
+        match picture(media, tile.label, ffmpeg) {
+            Some(img) => {
+                pictures += 1;
+                let (w, h) = img.dimensions();
+                fill(&mut board, x, y, TILE_W, TILE_H, Rgb([0, 0, 0]));
+                image::imageops::replace(
+                    &mut board,
+                    &img,
+                    (x + (TILE_W - w.min(TILE_W)) / 2) as i64,
+                    (y + (TILE_H - h.min(TILE_H)) / 2) as i64,
+                );
+            }
+            None => labelled(&mut board, x, y, tile.label, media.find(tile.label)),
+        }
+        let times = match tile.end {
+            Some(end) => format!("{}-{}", clock(tile.start), clock(end)),
+            None => clock(tile.start),
+        };
+        font::draw(
+            &mut board,
+            &times,
+            x + 2,
+            y + TILE_H + 5,
+            1,
+            Rgb([200, 200, 205]),
+        );
+    }
+    let jpeg = [80u8, 60, 40]
+        .iter()
+        .filter_map(|q| super::jpeg(&board, *q))
+        .find(|b| b.len() <= MAX_BYTES)?;
+    Some(Storyboard {
+        jpeg,
+        width,
+        height,
+        tiles: tiles.len(),
+        pictures,
+        caption: caption(t, tiles.len(), pictures),
+    })
+}
+
+/// The storyboard as content blocks: the image and its caption, or why there is none.
+pub fn content(board: Option<Storyboard>) -> Vec<rmcp::model::ContentBlock> {
+    use rmcp::model::ContentBlock;
+    match board {
+        Some(b) => vec![
+            ContentBlock::image(crate::player::base64(&b.jpeg), "image/jpeg"),
+            ContentBlock::text(b.caption),
+        ],
+        None => vec![ContentBlock::text(
+            "No storyboard: the timeline has no video or image segment yet.",
+        )],
+    }
+}
+
+/// The segment's own picture, shrunk to the tile.
+fn picture(media: &LocalMedia, label: &str, ffmpeg: Option<&Path>) -> Option<RgbImage> {
+    let path = media.find(label)?;
+    match kind_of(path) {
+        MediaKind::Image => super::shrunk(path, TILE_W, TILE_H),
+        MediaKind::Video => super::poster::frame(ffmpeg?, path, TILE_W, 0.5)
+            .and_then(|png| image::load_from_memory(&png).ok())
+            .map(|i| i.thumbnail(TILE_W, TILE_H).to_rgb8()),
+        MediaKind::Other => None,
+    }
+}
+
+/// A tile without a picture: its kind and name in the tile font.
+fn labelled(board: &mut RgbImage, x: u32, y: u32, label: &str, file: Option<&Path>) {
+    fill(board, x, y, TILE_W, TILE_H, Rgb([55, 65, 81]));
+    let kind = match file.map(kind_of) {
+        Some(MediaKind::Image) => "IMAGE",
+        _ => "VIDEO",
+    };
+    font::draw(board, kind, x + 8, y + 8, 2, Rgb([255, 255, 255]));
+    let name: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(((TILE_W - 16) / 6) as usize)
+        .collect();
+    font::draw(board, &name, x + 8, y + 34, 1, Rgb([229, 231, 235]));
+}
+
+fn fill(board: &mut RgbImage, x: u32, y: u32, w: u32, h: u32, color: Rgb<u8>) {
+    for py in y..(y + h).min(board.height()) {
+        for px in x..(x + w).min(board.width()) {
+            board.put_pixel(px, py, color);
+        }
+    }
+}
+
+/// "Storyboard: 6 segments (5 with their picture). Text overlays: "Summer Sale" 0:00-0:03; …"
+fn caption(t: &TimelineView, tiles: usize, pictures: usize) -> String {
+    let mut s = format!(
+        "Storyboard: {tiles} visual segment(s) in time order ({pictures} with their picture, the others as labelled tiles)."
+    );
+    let overlays: Vec<String> = t
+        .tracks
+        .iter()
+        .filter(|k| k.kind == "text")
+        .flat_map(|k| &k.segments)
+        .map(|g| {
+            let times = match (g.start_s, g.end_s) {
+                (Some(a), Some(b)) => format!(" {}-{}", clock(a), clock(b)),
+                (Some(a), None) => format!(" from {}", clock(a)),
+                _ => String::new(),
+            };
+            format!("\"{}\"{times}", g.label.as_deref().unwrap_or(""))
+        })
+        .collect();
+    if !overlays.is_empty() {
+        s.push_str(&format!(" Text overlays: {}.", overlays.join("; ")));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::{SegmentView, TrackView};
+
+    fn seg(a: f64, b: f64, label: &str) -> SegmentView {
+        SegmentView {
+            start_s: Some(a),
+            end_s: Some(b),
+            label: Some(label.into()),
+            volume_pct: None,
+        }
+    }
+
+    fn timeline(tracks: Vec<TrackView>) -> TimelineView {
+        TimelineView {
+            summary: String::new(),
+            duration_s: Some(30.0),
+            exportable: true,
+            tracks,
+            media_count: 0,
+            canvas: None,
+            draft: None,
+            notice: None,
+        }
+    }
+
+    #[test]
+    fn images_become_tiles_and_overlays_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut media = LocalMedia::default();
+        let mut segments = vec![];
+        for i in 0..10u32 {
+            let p = dir.path().join(format!("photo{i}.png"));
+            RgbImage::from_pixel(640, 480, Rgb([(i * 20) as u8, 100, 200]))
+                .save(&p)
+                .unwrap();
+            media.add(&p, None);
+            segments.push(seg(
+                i as f64 * 3.0,
+                i as f64 * 3.0 + 3.0,
+                &format!("photo{i}.png"),
+            ));
+        }
+        segments.push(seg(30.0, 33.0, "clip.mp4"));
+        let t = timeline(vec![
+            TrackView {
+                kind: "video".into(),
+                segments,
+            },
+            TrackView {
+                kind: "text".into(),
+                segments: vec![seg(0.0, 3.0, "<img src=x onerror=alert(1)>")],
+            },
+        ]);
+        let b = make(&t, &media, None).unwrap();
+        assert_eq!((b.tiles, b.pictures), (11, 10));
+        assert!(b.jpeg.len() <= MAX_BYTES);
+        assert_eq!(&b.jpeg[..2], &[0xFF, 0xD8]);
+        let decoded = image::load_from_memory(&b.jpeg).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (b.width, b.height));
+        assert!(b
+            .caption
+            .contains("\"<img src=x onerror=alert(1)>\" 0:00-0:03"));
+    }
+
+    #[test]
+    fn no_visual_segment_no_storyboard() {
+        let t = timeline(vec![TrackView {
+            kind: "audio".into(),
+            segments: vec![seg(0.0, 3.0, "music")],
+        }]);
+        assert!(make(&t, &LocalMedia::default(), None).is_none());
+    }
+}
