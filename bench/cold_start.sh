@@ -40,11 +40,5 @@ echo "| artifact | bytes |"
 echo "|---|---|"
 for f in "$DIST"/*; do echo "| $(basename "$f") | $(stat -c %s "$f") |"; done
 } > "$WORK/section.md"
-python3 - "$DOC" "$WORK/section.md" "$MARKER" <<'PY'
-import sys
-doc, section, marker = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3]
-text = open(doc).read()
-text = (text[: text.index(marker)].rstrip("\n") if marker in text else text.rstrip("\n")) + "\n\n" + section
-open(doc, "w").write(text)
-PY
+python3 "$ROOT/bench/section.py" "$DOC" "$WORK/section.md" "$MARKER"
 cat "$WORK/section.md"

@@ -286,6 +286,32 @@ async fn two_sessions_work_on_two_projects_and_never_see_each_others_jobs() {
     let b_tl = s.call(&b, "get_timeline", json!({})).await;
     assert_eq!(b_tl["structuredContent"]["media_count"], 0, "{b_tl}");
     assert_eq!(b_tl["structuredContent"]["exportable"], false, "{b_tl}");
+    // The first session's export: its bytes are readable by that session's player view only.
+    let mut e = s.call(&a, "export_video", json!({})).await["structuredContent"].clone();
+    for _ in 0..20 {
+        if e["status"] != "running" {
+            break;
+        }
+        e = s
+            .call(&a, "get_job", json!({"job_id": e["job_id"], "wait_s": 20}))
+            .await["structuredContent"]
+            .clone();
+    }
+    assert_eq!(e["status"], "succeeded", "{e}");
+    let piece = json!({"job_id": e["job_id"], "offset": 0});
+    let own = s.call(&a, "read_export_piece", piece.clone()).await;
+    assert_eq!(own["structuredContent"]["offset"], 0, "{own}");
+    assert!(own["structuredContent"]["data"]
+        .as_str()
+        .is_some_and(|d| !d.is_empty()));
+    let other = s.call(&b, "read_export_piece", piece).await;
+    assert_eq!(other["isError"], true, "{other}");
+    assert_eq!(other["structuredContent"]["code"], "unknown_job", "{other}");
+    row(
+        "`--http`: a second MCP session's player view asks for the first one's export by job id (`read_export_piece`)",
+        "`unknown_job`: exports are read through their own session's jobs only",
+        "two_sessions_work_on_two_projects_and_never_see_each_others_jobs",
+    );
     row(
         "`--http`: a second MCP session calls `list_jobs`, `get_job` with the first one's job id, and `get_timeline`",
         "no jobs, `unknown_job`, an empty timeline: each session has its own project and jobs",

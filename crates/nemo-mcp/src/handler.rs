@@ -20,19 +20,20 @@ impl ServerHandler for NemoServer {
     // `logging` is deprecated from protocol 2026-07-28 (SEP-2577); today's hosts still use it.
     #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_resources()
-                .enable_resources_subscribe()
-                .enable_resources_list_changed()
-                .enable_prompts()
-                .enable_logging()
-                .enable_completions()
-                .enable_tasks()
-                .enable_extensions_with(crate::player::server_extensions())
-                .build(),
-        )
+        let mut capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_resources_subscribe()
+            .enable_resources_list_changed()
+            .enable_prompts()
+            .enable_logging()
+            .enable_completions()
+            .enable_tasks()
+            .build();
+        // Added to the tasks extension the builder declared (its `enable_extensions_with`
+        // would replace that).
+        crate::player::declare(&mut capabilities);
+        ServerConfig::new(capabilities)
         .with_server_info(
             Implementation::new("nemo-mcp", env!("CARGO_PKG_VERSION"))
                 .with_title("NemoVideo")

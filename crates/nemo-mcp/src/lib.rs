@@ -10,6 +10,7 @@ pub mod current;
 pub mod damaged;
 pub mod demo;
 pub mod doctor;
+pub mod encoding;
 pub mod errors;
 mod handler;
 pub mod http;

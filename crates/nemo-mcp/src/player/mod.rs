@@ -39,11 +39,12 @@ pub fn client_renders(ctx: &RequestContext<RoleServer>) -> bool {
         })
 }
 
-/// The server's declaration of the extension (in `initialize`).
-pub fn server_extensions() -> ExtensionCapabilities {
-    let mut e = ExtensionCapabilities::new();
-    e.insert(EXTENSION.to_string(), JsonObject::new());
-    e
+/// Declares the extension in the server's capabilities (in `initialize`), next to any other.
+pub fn declare(capabilities: &mut ServerCapabilities) {
+    capabilities
+        .extensions
+        .get_or_insert_with(ExtensionCapabilities::new)
+        .insert(EXTENSION.to_string(), JsonObject::new());
 }
 
 /// `_meta` linking a tool to the view: the current key and the older flat one (hosts of the
@@ -126,16 +127,10 @@ pub async fn read_thumbnail(
     .flatten()
     .ok_or_else(|| rmcp::ErrorData::resource_not_found("no uploaded image has this name", None))?;
     Ok(ReadResourceResult::new(vec![ResourceContents::blob(
-        base64(&jpeg),
+        crate::encoding::base64(&jpeg),
         uri,
     )
     .with_mime_type("image/jpeg")]))
-}
-
-/// Standard base64 with padding.
-pub fn base64(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[cfg(test)]

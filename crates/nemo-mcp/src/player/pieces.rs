@@ -154,7 +154,7 @@ pub fn read(file: &ExportFile, offset: u64) -> Result<Piece, ToolError> {
         total_bytes: file.size,
         done: offset + length == file.size,
         mime_type: "video/mp4",
-        data: crate::player::base64(&buf),
+        data: crate::encoding::base64(&buf),
     })
 }
 
@@ -192,7 +192,7 @@ mod tests {
         assert_eq!(b.length, 1000);
         assert_eq!(
             format!("{}{}", a.data, b.data),
-            crate::player::base64(&bytes)
+            crate::encoding::base64(&bytes)
         );
         assert!(read(&file, bytes.len() as u64).is_err());
     }

@@ -105,20 +105,46 @@ pub fn shrunk(path: &Path, w: u32, h: u32) -> Option<RgbImage> {
     if let Some(hit) = crate::store::lock(cache).get(&key) {
         return Some(hit.clone());
     }
-    let img = image::ImageReader::open(path)
-        .ok()?
-        .with_guessed_format()
-        .ok()?
-        .decode()
-        .ok()?
-        .thumbnail(w, h)
-        .to_rgb8();
+    let img = match jpeg_scaled(path, w, h) {
+        Some(small) => image::DynamicImage::ImageRgb8(small)
+            .thumbnail(w, h)
+            .to_rgb8(),
+        None => image::ImageReader::open(path)
+            .ok()?
+            .with_guessed_format()
+            .ok()?
+            .decode()
+            .ok()?
+            .thumbnail(w, h)
+            .to_rgb8(),
+    };
     let mut cache = crate::store::lock(cache);
     if cache.len() >= 256 {
         cache.clear();
     }
     cache.insert(key, img.clone());
     Some(img)
+}
+
+/// A JPEG decoded at the smallest of 1/8, 1/4, 1/2 or full size that still covers `w`×`h`:
+/// the decoder skips most of the work (a 1080p photo for a 192-pixel tile decodes at 1/8 in
+/// about a tenth of the time). `None` for a file that is not a baseline/progressive JPEG in a
+/// colour model this handles (the general decoder takes it then).
+fn jpeg_scaled(path: &Path, w: u32, h: u32) -> Option<RgbImage> {
+    use jpeg_decoder::PixelFormat;
+    let file = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+    let mut d = jpeg_decoder::Decoder::new(file);
+    d.read_info().ok()?;
+    let want = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+    let (sw, sh) = d.scale(want(w), want(h)).ok()?;
+    let pixels = d.decode().ok()?;
+    let format = d.info()?.pixel_format;
+    let rgb: Vec<u8> = match format {
+        PixelFormat::RGB24 => pixels,
+        PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
+        _ => return None,
+    };
+    RgbImage::from_raw(u32::from(sw), u32::from(sh), rgb)
 }
 
 /// A thumbnail of an uploaded image the label names, as JPEG (the player view's timeline).

@@ -76,10 +76,11 @@ pub fn make(t: &TimelineView, media: &LocalMedia, ffmpeg: Option<&Path>) -> Opti
     let height = GAP + rows * (TILE_H + CAPTION_H + GAP);
     let mut board = RgbImage::from_pixel(width, height, Rgb([24, 24, 27]));
     let mut pictures = 0;
-    for (i, tile) in tiles.iter().enumerate() {
+    let images = pictures_of(&tiles, media, ffmpeg);
+    for (i, (tile, image)) in tiles.iter().zip(images).enumerate() {
         let x = GAP + (i as u32 % COLUMNS as u32) * (TILE_W + GAP);
         let y = GAP + (i as u32 / COLUMNS as u32) * (TILE_H + CAPTION_H + GAP);
-        match picture(media, tile.label, ffmpeg) {
+        match image {
             Some(img) => {
                 pictures += 1;
                 let (w, h) = img.dimensions();
@@ -125,13 +126,37 @@ pub fn content(board: Option<Storyboard>) -> Vec<rmcp::model::ContentBlock> {
     use rmcp::model::ContentBlock;
     match board {
         Some(b) => vec![
-            ContentBlock::image(crate::player::base64(&b.jpeg), "image/jpeg"),
+            ContentBlock::image(crate::encoding::base64(&b.jpeg), "image/jpeg"),
             ContentBlock::text(b.caption),
         ],
         None => vec![ContentBlock::text(
             "No storyboard: the timeline has no video or image segment yet.",
         )],
     }
+}
+
+/// Every tile's picture, decoded on all cores (decoding is most of a first storyboard's time).
+fn pictures_of(tiles: &[Tile], media: &LocalMedia, ffmpeg: Option<&Path>) -> Vec<Option<RgbImage>> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
+    let chunk = tiles.len().div_ceil(workers).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = tiles
+            .chunks(chunk)
+            .map(|part| {
+                let worker = s.spawn(move || {
+                    part.iter()
+                        .map(|t| picture(media, t.label, ffmpeg))
+                        .collect::<Vec<_>>()
+                });
+                (part.len(), worker)
+            })
+            .collect();
+        // A worker that panicked (a decoder bug on a strange file) leaves its tiles labelled.
+        handles
+            .into_iter()
+            .flat_map(|(n, h)| h.join().unwrap_or_else(|_| vec![None; n]))
+            .collect()
+    })
 }
 
 /// The segment's own picture, shrunk to the tile.

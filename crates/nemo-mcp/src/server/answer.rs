@@ -166,7 +166,7 @@ async fn poster_of(job: &Job) -> Option<ContentBlock> {
     .await
     .ok()??;
     Some(ContentBlock::image(
-        crate::player::base64(&jpeg),
+        crate::encoding::base64(&jpeg),
         "image/jpeg",
     ))
 }
