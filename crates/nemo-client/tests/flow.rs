@@ -189,6 +189,7 @@ async fn quick_edit_under_every_variant_combination() {
                         multiline_data: n % 5 == 2,
                         render_without_url: n % 6 == 3,
                         token_without_user: n % 7 == 4,
+                        upload_without_cdn_url: n % 8 == 5,
                         ..Variants::default()
                     });
                 }

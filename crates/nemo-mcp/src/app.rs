@@ -28,6 +28,8 @@ pub struct App {
     pub library: Arc<crate::library::Library>,
     /// State files set aside because they could not be read, told once.
     damaged: Arc<Mutex<Vec<String>>>,
+    /// What each paid turn of the account cost (shared by every MCP session and variant).
+    pub meter: Arc<crate::meter::CreditMeter>,
 }
 
 impl App {
@@ -53,6 +55,7 @@ impl App {
             clock: crate::clock::Clock::default(),
             library: Arc::new(library),
             damaged: Arc::new(Mutex::new(damaged.into_iter().collect())),
+            meter: Arc::default(),
         }))
     }
 
@@ -70,6 +73,26 @@ impl App {
             clock: crate::clock::Clock::default(),
             library: self.library.clone(),
             damaged: Arc::default(),
+            meter: self.meter.clone(),
+        })
+    }
+
+    /// The same account, settings and jobs working in a project of their own: a variant's
+    /// ([`crate::jobs::variants`]). `session`: the project when it exists (after a restart),
+    /// else it is created in the variant's language on first use.
+    pub fn for_project(&self, session: Option<nemo_client::Session>) -> Arc<App> {
+        Arc::new(App {
+            client: self.client.clone(),
+            project: CurrentProject::holding(session),
+            settings: self.settings.clone(),
+            jobs: self.jobs.clone(),
+            projects: self.projects.clone(),
+            spend: self.spend.clone(),
+            session_key: self.session_key.clone(),
+            clock: crate::clock::Clock::default(),
+            library: self.library.clone(),
+            damaged: Arc::default(),
+            meter: self.meter.clone(),
         })
     }
 

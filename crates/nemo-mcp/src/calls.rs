@@ -129,13 +129,18 @@ fn watch_cancelled_turn(
     });
 }
 
-pub(crate) async fn stop_job(app: &Arc<App>, id: &str) -> Option<Job> {
-    let job = stop_one(app, id).await?;
-    // make_video: its steps stop with it.
-    for step in job.video_plan().iter().flat_map(|p| p.steps()) {
-        stop_one(app, step).await;
-    }
-    Some(job)
+pub(crate) fn stop_job<'a>(
+    app: &'a Arc<App>,
+    id: &'a str,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Job>> + Send + 'a>> {
+    Box::pin(async move {
+        let job = stop_one(app, id).await?;
+        // make_video: its steps stop with it; a set's variants (make_video jobs) with theirs.
+        for step in job.video_plan().iter().flat_map(|p| p.steps()) {
+            stop_job(app, step).await;
+        }
+        Some(job)
+    })
 }
 
 pub(crate) async fn stop_one(app: &Arc<App>, id: &str) -> Option<Job> {
@@ -165,7 +170,17 @@ pub(crate) async fn agree_to_spend(
     max_credits: Option<i64>,
     confirmed: bool,
 ) -> Result<crate::credits::Estimate, ToolError> {
-    let estimate = app.estimate(instruction);
+    agree_to_estimate(app, ctx, app.estimate(instruction), max_credits, confirmed).await
+}
+
+/// [`agree_to_spend`] for an estimate already made (a set of variants: their sum).
+pub(crate) async fn agree_to_estimate(
+    app: &App,
+    ctx: &RequestContext<RoleServer>,
+    estimate: crate::credits::Estimate,
+    max_credits: Option<i64>,
+    confirmed: bool,
+) -> Result<crate::credits::Estimate, ToolError> {
     // The budgets first: they need no network, and refuse before anything is asked or sent.
     app.settings
         .budgets

@@ -22,6 +22,9 @@ pub struct CurrentProject {
     /// Where the process's own project is remembered; `None` for the project of one HTTP
     /// session among several, kept in memory only.
     file: Option<PathBuf>,
+    /// Set for a variant's project ([`CurrentProject::holding`]): the jobs working in it
+    /// journal it, so that they resume in it after a restart.
+    pinned: bool,
 }
 
 impl CurrentProject {
@@ -41,6 +44,25 @@ impl CurrentProject {
             replaced: Mutex::new(None),
             damaged: Mutex::new(None),
             file,
+            pinned: false,
+        }
+    }
+
+    /// A variant's project: `session` when given (resuming), else created on first use.
+    pub fn holding(session: Option<Session>) -> CurrentProject {
+        CurrentProject {
+            session: tokio::sync::Mutex::new(session),
+            pinned: true,
+            ..CurrentProject::kept_in(None)
+        }
+    }
+
+    /// The project, when this is a variant's ([`CurrentProject::holding`]) and it exists.
+    pub async fn pinned(&self) -> Option<Session> {
+        if self.pinned {
+            self.peek().await
+        } else {
+            None
         }
     }
 

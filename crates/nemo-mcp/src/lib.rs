@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod language;
 pub mod library;
 pub mod logging;
+pub mod meter;
 pub mod notices;
 pub mod paths;
 pub mod placeholders;

@@ -48,6 +48,8 @@ pub struct Settings {
     /// A small poster frame (image content) on an export's result for hosts without the player
     /// view, when `ffmpeg` is on PATH (`NEMO_POSTER`, default on).
     pub poster: bool,
+    /// Variants of one `make_video` running at once (`NEMO_VARIANT_CONCURRENCY`, 1–6, default 3).
+    pub variant_concurrency: usize,
     /// `NEMO_ALLOW_SPENDING`, `NEMO_MAX_CREDITS_PER_DAY`, `NEMO_MAX_CREDITS_PER_SESSION`.
     pub budgets: crate::spend::Budgets,
 }
@@ -181,6 +183,7 @@ impl Settings {
             confirm_always: false,
             confirm_spending: false,
             poster: true,
+            variant_concurrency: crate::jobs::variants::DEFAULT_CONCURRENCY,
             budgets: crate::spend::Budgets::default(),
         }
     }
@@ -225,6 +228,18 @@ impl Settings {
         s.confirm_always = env("NEMO_CONFIRM").is_some_and(|v| v.eq_ignore_ascii_case("always"));
         s.confirm_spending = env_flag("NEMO_CONFIRM_SPENDING")?.unwrap_or(false);
         s.poster = env_flag("NEMO_POSTER")?.unwrap_or(true);
+        if let Some(v) = env("NEMO_VARIANT_CONCURRENCY") {
+            let max = crate::jobs::variants::MAX_VARIANTS;
+            s.variant_concurrency = v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "NEMO_VARIANT_CONCURRENCY={v:?}: expected a whole number from 1 to {max}"
+                    )
+                })?;
+        }
         s.budgets = crate::spend::Budgets {
             spending_off: !env_flag("NEMO_ALLOW_SPENDING")?.unwrap_or(true),
             per_day: env_credits("NEMO_MAX_CREDITS_PER_DAY")?,

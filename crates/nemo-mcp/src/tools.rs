@@ -67,6 +67,9 @@ pub struct MakeVideoArgs {
     pub request_id: Option<String>,
     #[serde(default)]
     pub wait_s: Option<f64>,
+    /// One project and MP4 each, e.g. "square 1:1".
+    #[serde(default)]
+    pub variants: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -329,6 +329,15 @@ fn upload_text(r: &UploadResult) -> String {
 
 /// `make_video`'s result: the file first, then what NemoVideo did and what it cost.
 fn video_text(r: &VideoResult) -> String {
+    if !r.variants.is_empty() {
+        // A set of variants: its summary lists each version.
+        let mut t = r.reply.clone();
+        if let Some(n) = &r.notice {
+            t.push_str(&format!("\n{n}"));
+        }
+        t.push_str(&format!("\nNext: {}", r.next_step));
+        return t;
+    }
     let mut t = match &r.path {
         Some(path) => format!(
             "Made the video and saved it to {path} ({:.1} MB).",

@@ -153,6 +153,9 @@ pub struct Variants {
     pub render_without_url: bool,
     /// The anonymous-token response carries only `token` and `credits` (newer servers).
     pub token_without_user: bool,
+    /// Upload responses leave `cdn_url` out (the contract: fields may be missing), so a client
+    /// cannot give the media to another project by reference.
+    pub upload_without_cdn_url: bool,
     /// No response carries `user_id` (token, session, state): a client must still give a
     /// registration link when credits run out. By default, this run's choice.
     pub no_user_id: bool,
@@ -175,6 +178,7 @@ impl Default for Variants {
             multiline_data: false,
             render_without_url: false,
             token_without_user: false,
+            upload_without_cdn_url: false,
             no_user_id: run.no_user_id,
             error_form: run.error_form,
         }
@@ -208,6 +212,7 @@ impl Variants {
             ("multiline", _) => self.multiline_data = flag()?,
             ("render_without_url", _) => self.render_without_url = flag()?,
             ("token_without_user", _) => self.token_without_user = flag()?,
+            ("upload_without_cdn_url", _) => self.upload_without_cdn_url = flag()?,
             ("no_user_id", _) => self.no_user_id = flag()?,
             ("errors", "code") => self.error_form = ErrorForm::CodeIn200,
             ("errors", "status") => self.error_form = ErrorForm::StatusOnly,

@@ -197,6 +197,10 @@ impl SimControl {
             u.available = available;
         }
     }
+    /// Each turn's charge as it settled: (session id, credits; 0 for a turn given back).
+    pub fn charges(&self) -> Vec<(u64, i64)> {
+        self.shared.world().charges.clone()
+    }
     pub fn fail_next_render(&self) {
         self.shared.world().fail_next_render = true;
     }

@@ -148,6 +148,8 @@ pub struct World {
     /// Added to the wall clock: tests move time forward to expire tokens.
     pub clock_offset: chrono::Duration,
     pub fail_next_render: bool,
+    /// Each turn's charge: (session id, credits), in the order the turns settled.
+    pub charges: Vec<(u64, i64)>,
     next_id: u64,
 }
 

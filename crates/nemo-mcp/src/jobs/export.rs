@@ -50,6 +50,9 @@ pub async fn run(
     stem: Option<String>,
 ) -> Result<ExportResult, ToolError> {
     check_output_dir_async(&app.settings.output_dir).await?;
+    if let Some(project) = app.project.pinned().await {
+        ctx.journal_export(move |e| e.project = Some(project));
+    }
     ctx.progress(Some(1.0), "reading the timeline");
     let (state, _notice) = app.in_project(|p| async move { p.state().await }).await?;
     if !state.timeline.is_exportable() {

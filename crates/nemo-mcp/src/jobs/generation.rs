@@ -80,6 +80,8 @@ pub async fn run(
     session: SessionId,
 ) -> Result<GenerateResult, ToolError> {
     let mut p = prepare(&app, &ctx, session).await?;
+    // Counted in the account's meter from here; forgotten if the turn never ends.
+    let _turn = app.meter.started(&ctx.snapshot().id, p.credits_before);
     ctx.progress(None, "sending the instruction to NemoVideo");
     let sent = match app.client.project(p.session).send(&req.instruction).await {
         // A lost project refuses the message before taking it: restore it, then send once.
@@ -109,7 +111,7 @@ pub async fn run(
         return recover(&app, &ctx, &p, &req, Delivery::StreamCut, e, waits).await;
     }
     if let Some(message) = reply.error.clone().filter(|_| reply.texts.is_empty()) {
-        return Err(in_stream_failure(&app, &p, &message).await);
+        return Err(in_stream_failure(&app, &ctx.snapshot().id, &p, &message).await);
     }
     if !reply.is_complete() {
         // A clean close in the middle of a turn: the backend may still be working.
@@ -230,10 +232,10 @@ fn progress_line(e: &AgentEvent, reply: &TurnReply, ctx: &JobCtx) -> String {
 
 /// The agent's in-stream error, as the HTTP form of the same failure would be told, with
 /// what the failed turn cost.
-async fn in_stream_failure(app: &App, p: &Prepared, message: &str) -> ToolError {
+async fn in_stream_failure(app: &App, job: &str, p: &Prepared, message: &str) -> ToolError {
     let e = app.client.project(p.session).stream_failure(message).await;
     let mut t = app.err(&e);
-    let spent = spent_since(app, p.credits_before).await;
+    let spent = spent_since(app, job, p.credits_before).await;
     t.message = format!(
         "{} (the instruction was sent once; credits spent: {})",
         t.message,
@@ -251,9 +253,10 @@ async fn in_stream_failure(app: &App, p: &Prepared, message: &str) -> ToolError 
     t
 }
 
-async fn spent_since(app: &App, credits_before: Option<i64>) -> Option<i64> {
+/// What the turn `job` cost, from the account's meter ([`crate::meter`]).
+async fn spent_since(app: &App, job: &str, credits_before: Option<i64>) -> Option<i64> {
     let now = app.client.credits().await.ok()?.total;
-    Some((credits_before? - now).max(0))
+    app.meter.ended(job, now, credits_before)
 }
 
 /// The turn's end was not seen: read the project state (never re-send) until it changes.
@@ -300,7 +303,7 @@ async fn recover(
             .await
         }
         Recovered::Unchanged { .. } => {
-            let spent = spent_since(app, p.credits_before).await;
+            let spent = spent_since(app, &ctx.snapshot().id, p.credits_before).await;
             app.record_charge(&ctx.snapshot().id, p.session, spent);
             Err(ToolError::new(
                 Code::NoResult,
@@ -336,10 +339,10 @@ async fn finish(
     }
     let changed = !diff.is_empty() || after.changed_since(before);
     let credits = app.client.credits().await.ok();
-    let credits_spent = p
-        .credits_before
-        .zip(credits.map(|c| c.total))
-        .map(|(b, a)| (b - a).max(0));
+    let credits_spent = credits.and_then(|c| {
+        app.meter
+            .ended(&ctx.snapshot().id, c.total, p.credits_before)
+    });
     app.record_charge(&ctx.snapshot().id, p.session, credits_spent);
     app.library.after_turn(p.session, &req.instruction, after);
     let low = credits.is_some_and(|c| c.available < crate::credits::LOW_CREDITS);

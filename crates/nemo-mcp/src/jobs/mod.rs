@@ -5,6 +5,7 @@
 pub mod export;
 pub mod generation;
 pub mod upload;
+pub mod variants;
 pub mod video;
 
 use crate::app::App;
@@ -15,20 +16,29 @@ use std::sync::Arc;
 /// Pick up the journal: finished jobs are listed again; running ones are resumed (a render is
 /// polled and downloaded; a generation is recovered from state, never re-sent).
 pub fn resume_all(app: &Arc<App>) {
-    // `make_video` jobs last: they follow their steps, which must be known by then.
+    // `make_video` jobs last, and sets of variants after them: each follows its steps, which
+    // must be known by then.
     let (videos, steps): (Vec<_>, Vec<_>) = app
         .jobs
         .journal()
         .load_all(&app.settings.output_dir)
         .into_iter()
         .partition(|j| j.kind() == JobKind::Video);
-    for job in steps.into_iter().chain(videos) {
+    let (sets, videos): (Vec<_>, Vec<_>) = videos
+        .into_iter()
+        .partition(|j| j.video_plan().is_some_and(|p| p.set.is_some()));
+    for job in steps.into_iter().chain(videos).chain(sets) {
         if job.status().is_finished() {
             app.jobs.restore_finished(job);
             continue;
         }
         tracing::info!(job = %job.id, kind = ?job.kind(), "resuming a job left running by a previous run");
-        let app2 = app.clone();
+        // A variant's steps work in the variant's project, never in the current one.
+        let app2 = match &job.work {
+            Work::Export(e) if e.project.is_some() => app.for_project(e.project.clone()),
+            Work::Video(v) if v.plan.project.is_some() => app.for_project(v.plan.project.clone()),
+            _ => app.clone(),
+        };
         match &job.work {
             Work::Export(_) => {
                 app.jobs.spawn(job, move |ctx| export::resume(app2, ctx));

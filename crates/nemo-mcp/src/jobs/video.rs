@@ -29,6 +29,9 @@ fn plan_of(ctx: &JobCtx) -> Result<VideoPlan, ToolError> {
 /// Run (or, after a restart, resume) the job: each step not yet done is started or followed.
 pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
     let mut plan = plan_of(&ctx)?;
+    if plan.set.is_some() {
+        return super::variants::run(app, ctx, plan).await;
+    }
     let mut out = VideoResult::default();
     if let Some(id) = plan.upload.clone() {
         let up = follow(&app, &ctx, &id, UPLOAD, "uploading").await?;
@@ -64,7 +67,8 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
     let export_id = match plan.export_job.clone() {
         Some(id) => id,
         None => {
-            let id = match super::export::start(&app, None, Some(ctx.snapshot().id)) {
+            let stem = plan.filename.clone();
+            let id = match super::export::start(&app, stem, Some(ctx.snapshot().id)) {
                 Spawned::Started(j) | Spawned::Existing(j) => j.id,
             };
             plan.export_job = Some(id.clone());

@@ -43,6 +43,7 @@ fn fail(e: ToolError) -> ToolResult {
 mod answer;
 mod build;
 mod player;
+mod variants;
 
 use answer::{connect_text, for_the_ai, join_notes, PaidCall};
 
@@ -289,6 +290,10 @@ impl NemoServer {
         if let Err(e) = for_the_ai(&instruction) {
             return fail(e);
         }
+        let variants = match variants::check_variants(args.variants) {
+            Ok(v) => v,
+            Err(e) => return fail(e),
+        };
         let export = args.export.unwrap_or(true);
         if export {
             if let Err(e) = jobs::export::check_output_dir_async(&app.settings.output_dir).await {
@@ -305,8 +310,21 @@ impl NemoServer {
                 Err(e) => return fail(e),
             }
         };
-        // Agreed before anything is uploaded: a refusal leaves no trace.
         let confirmed = args.confirm.unwrap_or(false);
+        if !variants.is_empty() {
+            let req = variants::SetRequest {
+                instruction,
+                request_id,
+                variants,
+                inputs,
+                export,
+                max_credits: args.max_credits,
+                confirmed,
+                wait_s: args.wait_s,
+            };
+            return self.make_set(app, &ctx, req).await;
+        }
+        // Agreed before anything is uploaded: a refusal leaves no trace.
         let estimate =
             match agree_to_spend(app, &ctx, &instruction, args.max_credits, confirmed).await {
                 Ok(e) => e,
@@ -327,6 +345,9 @@ impl NemoServer {
             upload: upload.map(|u| u.id),
             generate: None,
             export_job: None,
+            project: None,
+            filename: None,
+            set: None,
         })
         .with_request_id(request_id);
         let app2 = app.clone();
@@ -416,6 +437,9 @@ impl NemoServer {
         if job.status().is_finished() {
             let note = Some("This job had already finished; nothing was stopped.".to_string());
             return self.answer(app, job, Some(0.0), &ctx, note).await;
+        }
+        if let Some(note) = variants::cancelled_set_note(app, &job) {
+            return self.answer(app, job, Some(5.0), &ctx, Some(note)).await;
         }
         let sent_turn = job
             .generation_data()

@@ -148,6 +148,9 @@ pub struct Generation {
 /// An export: the render it submitted and the file it writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Export {
+    /// A variant's project (absent: the current project): a resumed export works there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<nemo_client::Session>,
     /// Journaled before the render is submitted: after a crash the render is found again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub render_id: Option<RenderId>,

@@ -85,6 +85,7 @@ impl JobV1 {
                 outcome: self.outcome()?,
             }),
             KindV1::Export => Work::Export(Export {
+                project: None,
                 render_id: self.render_id.clone().map(RenderId::from_journal),
                 output_stem: self.output_stem.clone(),
                 output_path: self.output_path.clone(),

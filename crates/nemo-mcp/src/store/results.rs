@@ -140,15 +140,82 @@ pub struct VideoPlan {
     pub generate: Option<String>,
     #[serde(default)]
     pub export_job: Option<String>,
+    /// A variant's own project: its steps work there, never in the current project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<nemo_client::Session>,
+    /// The export's file name (a variant's label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// A set of variants ([`crate::jobs::variants`]): what each one is and has started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<VariantSet>,
 }
 
 impl VideoPlan {
-    /// The steps started so far, in order.
+    /// The steps started so far, in order (for a set: each variant's upload and job).
     pub fn steps(&self) -> impl Iterator<Item = &String> {
-        [&self.upload, &self.generate, &self.export_job]
-            .into_iter()
-            .flatten()
+        let own = [&self.upload, &self.generate, &self.export_job].into_iter();
+        let variants = self
+            .set
+            .iter()
+            .flat_map(|s| s.slots.iter())
+            .flat_map(|v| [&v.upload, &v.job]);
+        own.chain(variants).flatten()
     }
+}
+
+/// One request's variants: the media once, then a project and a `make_video` job per variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct VariantSet {
+    /// The local files given (checked again after a restart) and the URLs.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// How the later projects get the media: the URLs NemoVideo gave the first upload (sent by
+    /// reference), or `None` before that upload finished or when it gave none (sent again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<Vec<String>>,
+    /// How many variants run at once.
+    pub concurrency: usize,
+    pub slots: Vec<VariantSlot>,
+}
+
+/// One variant of a set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct VariantSlot {
+    /// As the caller wrote it ("vertical 9:16 for TikTok").
+    pub label: String,
+    /// The base instruction with the variant's own words.
+    pub instruction: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<nemo_client::Session>,
+    /// Its upload job (the files for the first; by reference, or the files again, for others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<String>,
+    /// Its own `make_video` job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+}
+
+/// What became of one variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct VariantOutcome {
+    pub label: String,
+    /// made, edited (not exported), failed, cancelled or not_started.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+    pub credits_spent: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    /// Why it was not made (its error's code and message).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The three results in one.
@@ -180,6 +247,10 @@ pub struct VideoResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
     pub export_job: Option<String>,
+    /// A set of variants: each one's outcome, in the order asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub variants: Vec<VariantOutcome>,
     pub next_step: String,
 }
 

@@ -1,5 +1,6 @@
 //! What a message asks for, read from its words (English and Chinese): combine, music, text,
-//! generate, remove music, a length, a quoted title.
+//! generate, remove music, a length, a quoted title, a shape (9:16, 1:1, 16:9) and a language
+//! for the text ("in Chinese").
 
 #[derive(Debug, Default)]
 pub(super) struct Intent {
@@ -10,6 +11,39 @@ pub(super) struct Intent {
     pub(super) remove_music: bool,
     pub(super) length_ms: Option<u64>,
     pub(super) title: Option<String>,
+    /// The canvas asked for: (width, height).
+    pub(super) canvas: Option<(u64, u64)>,
+    /// The text asked for in Chinese.
+    pub(super) chinese: bool,
+}
+
+/// The shape a message asks for, by ratio or by platform.
+fn canvas(m: &str) -> Option<(u64, u64)> {
+    if has(
+        m,
+        &[
+            "9:16", "vertical", "portrait", "tiktok", "reels", "shorts", "竖屏", "竖版",
+        ],
+    ) {
+        Some((1080, 1920))
+    } else if has(m, &["1:1", "square", "方形", "正方形"]) {
+        Some((1080, 1080))
+    } else if has(
+        m,
+        &[
+            "16:9",
+            "landscape",
+            "horizontal",
+            "widescreen",
+            "youtube",
+            "横屏",
+            "横版",
+        ],
+    ) {
+        Some((1920, 1080))
+    } else {
+        None
+    }
 }
 
 fn has(text: &str, words: &[&str]) -> bool {
@@ -139,5 +173,7 @@ pub(super) fn intent(message: &str) -> Intent {
         remove_music,
         length_ms: duration_ms(&m),
         title: quoted(message),
+        canvas: canvas(&m),
+        chinese: has(&m, &["in chinese", "chinese version", "mandarin", "中文"]),
     }
 }

@@ -157,8 +157,8 @@ fn set_track(draft: &mut Value, tt: u64, segments: Vec<Value>) {
 
 /// Decide what a message does to a session. Pure: the caller applies the result.
 pub fn plan(session: &Session, message: &str) -> TurnPlan {
-    let zh = is_chinese(session, message);
     let it = intent(message);
+    let zh = it.chinese || is_chinese(session, message);
     let mut draft = if session.draft.is_object() {
         session.draft.clone()
     } else {
@@ -167,6 +167,15 @@ pub fn plan(session: &Session, message: &str) -> TurnPlan {
     let mut done: Vec<&str> = Vec::new();
     let (kind, generated) = video_step(session, message, &it, &mut draft, zh, &mut done);
     overlay_steps(&it, &mut draft, zh, &mut done);
+    if let Some((w, h)) = it.canvas.filter(|_| track(&draft, 0).is_some()) {
+        draft["m"]["width"] = json!(w);
+        draft["m"]["height"] = json!(h);
+        done.push(if zh {
+            "调整了画面比例"
+        } else {
+            "set the frame shape"
+        });
+    }
     if done.is_empty() {
         return chat_plan(zh);
     }

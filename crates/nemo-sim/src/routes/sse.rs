@@ -322,11 +322,19 @@ fn settle(turn: Turn, outcome_ok: bool) {
             }
         }
     }
-    if let Some(account) = world.user_mut(&turn.user) {
+    let charged = world.user_mut(&turn.user).map(|account| {
         account.frozen -= turn.plan.cost;
         if !outcome_ok {
             account.available += turn.plan.cost;
         }
+        if outcome_ok {
+            turn.plan.cost
+        } else {
+            0
+        }
+    });
+    if let Some(c) = charged {
+        world.charges.push((turn.sid, c));
     }
 }
 

@@ -67,12 +67,37 @@ pub async fn upload(State(s): State<AppState>, Path(sid): Path<String>, req: Req
             )),
         }
     };
-    let assets = match assets {
+    let mut assets = match assets {
         Ok(a) if a.is_empty() => return s.err(ApiError::Invalid, "no files in the request"),
         Ok(a) => a,
         Err((e, m)) => return s.err(e, &m),
     };
-    let files: Vec<Value> = assets.iter().map(Asset::to_json).collect();
+    if is_json {
+        // A URL of this backend's own CDN is fetched from it, as a real backend's would be:
+        // the same file, with what was learnt of it at its first upload.
+        let w = s.world();
+        for a in assets.iter_mut() {
+            let known = w
+                .sessions
+                .values()
+                .flat_map(|x| x.assets.iter())
+                .find(|k| k.cdn_url == a.cdn_url && k.path.is_some());
+            if let Some(k) = known {
+                *a = Asset {
+                    cdn_url: a.cdn_url.clone(),
+                    ..k.clone()
+                };
+            }
+        }
+    }
+    let mut files: Vec<Value> = assets.iter().map(Asset::to_json).collect();
+    if s.config.variants.upload_without_cdn_url {
+        for f in files.iter_mut() {
+            if let Some(o) = f.as_object_mut() {
+                o.remove("cdn_url");
+            }
+        }
+    }
     let mut w = s.world();
     let Some(session) = w.sessions.get_mut(&sid) else {
         drop(w);

@@ -1,0 +1,472 @@
+//! `make_video` with `variants`: several versions of one video from one request.
+//!
+//! The set is one parent job (a `make_video` job whose plan holds a [`VariantSet`]); each
+//! variant is an ordinary `make_video` job of its own in a project of its own ([`App::for_project`]),
+//! so it is listed, journaled and resumed like any other and sends its instruction at most once.
+//! The parent was agreed to (estimate, budgets, confirmation) once for the whole set before it
+//! started; it then:
+//! 1. sends the media once, into the first variant's project;
+//! 2. gives every later project the media by reference: an upload of the URLs NemoVideo gave
+//!    that first upload (the contract's URL upload), or the files again when it gave none;
+//! 3. runs the variants `concurrency` at a time and follows each to its end; one that runs out
+//!    of credits, is refused or fails to render does not stop the others;
+//! 4. answers with each variant's outcome, what was not sent and why, and the credits.
+//!
+//! Every step is journaled in the plan before the next one starts (the project, the upload
+//! job, the variant's job), and a variant's job is keyed by the parent's id and its index: after
+//! a restart the parent finds what each variant had started instead of starting it again.
+
+use crate::app::App;
+use crate::errors::{Code, ToolError};
+use crate::store::results::{UploadResult, VariantOutcome, VariantSet, VideoPlan, VideoResult};
+use crate::store::{Job, JobCtx, JobKind, JobStatus, Spawned};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// At most this many variants in one request.
+pub const MAX_VARIANTS: usize = 6;
+/// Variants running at once unless `NEMO_VARIANT_CONCURRENCY` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 3;
+
+/// A variant's instruction: the base instruction, then what differs.
+pub fn instruction_for(base: &str, variant: &str) -> String {
+    let base = base.trim().trim_end_matches(['.', '。', ' ']);
+    format!("{base}; this version: {}", variant.trim())
+}
+
+/// The plan shared by the variants' tasks; every change is journaled at once.
+struct Shared {
+    ctx: JobCtx,
+    plan: Mutex<VideoPlan>,
+}
+
+impl Shared {
+    async fn set(&self) -> VariantSet {
+        self.plan.lock().await.set.clone().unwrap_or_default()
+    }
+
+    async fn update(&self, f: impl FnOnce(&mut VariantSet)) {
+        let mut plan = self.plan.lock().await;
+        if let Some(set) = plan.set.as_mut() {
+            f(set);
+        }
+        self.ctx.journal_plan(plan.clone());
+    }
+}
+
+/// Run (or resume) the set. Boxed: a set's variants are `make_video` jobs, whose runner
+/// starts sets (a recursion the compiler can only see through as a `Send` trait object).
+pub fn run(
+    app: Arc<App>,
+    ctx: JobCtx,
+    plan: VideoPlan,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<VideoResult, ToolError>> + Send>> {
+    Box::pin(run_set(app, ctx, plan))
+}
+
+async fn run_set(app: Arc<App>, ctx: JobCtx, plan: VideoPlan) -> Result<VideoResult, ToolError> {
+    let shared = Arc::new(Shared {
+        ctx: ctx.clone(),
+        plan: Mutex::new(plan),
+    });
+    let set = shared.set().await;
+    let n = set.slots.len();
+    let has_media = !set.paths.is_empty() || !set.urls.is_empty();
+    let mut uploaded = 0;
+    if has_media {
+        ctx.progress(Some(1.0), "uploading the media once, for every version");
+        uploaded = first_upload(&app, &shared).await?;
+    }
+    let permits = Arc::new(tokio::sync::Semaphore::new(set.concurrency.max(1)));
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // All in this task (no detached tasks): cancelling the parent drops what has not started.
+    let outcomes = futures_util::future::join_all((0..n).map(|k| {
+        let (app, shared, permits, done) =
+            (app.clone(), shared.clone(), permits.clone(), done.clone());
+        async move {
+            let _permit = permits.acquire().await;
+            let outcome = run_slot(&app, &shared, k, has_media).await;
+            let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            shared.ctx.progress(
+                Some(5.0 + 95.0 * finished as f64 / n as f64),
+                format!("{finished} of {n} versions finished"),
+            );
+            outcome
+        }
+    }))
+    .await;
+    let set = shared.set().await;
+    summarize(
+        outcomes,
+        uploaded,
+        set.references.as_ref().is_some_and(|r| !r.is_empty()),
+    )
+}
+
+/// The media into the first variant's project; the URLs NemoVideo gave them are kept as the
+/// later projects' references. Returns how many items were uploaded.
+async fn first_upload(app: &Arc<App>, shared: &Shared) -> Result<usize, ToolError> {
+    let set = shared.set().await;
+    let first = project_of(app, shared, 0).await?;
+    let upload_id = match set.slots[0].upload.clone() {
+        Some(id) => id,
+        None => {
+            let id = start_upload(&first, shared, 0, &set, None).await?;
+            shared
+                .update(|s| s.slots[0].upload = Some(id.clone()))
+                .await;
+            id
+        }
+    };
+    let up = follow(app, &upload_id)
+        .await
+        .ok_or_else(|| unknown(&upload_id))?;
+    let result = match (up.status(), up.upload_result()) {
+        (JobStatus::Succeeded, Some(r)) => r.clone(),
+        _ => {
+            let e = up.error().cloned().unwrap_or_else(|| {
+                ToolError::new(Code::Failed, format!("the upload {} did not finish", up.id))
+            });
+            return Err(ToolError {
+                message: format!(
+                    "the media could not be uploaded, so no version was sent: {}",
+                    e.message
+                ),
+                ..e
+            });
+        }
+    };
+    if set.references.is_none() {
+        shared
+            .update(|s| s.references = Some(references(&result)))
+            .await;
+    }
+    Ok(result.uploaded.len())
+}
+
+/// The URLs NemoVideo gave every uploaded item, or none when any lacks one (the contract's
+/// upload response may leave `cdn_url` out): then the later projects get the files again.
+fn references(r: &UploadResult) -> Vec<String> {
+    let urls: Vec<String> = r.uploaded.iter().filter_map(|i| i.url.clone()).collect();
+    if urls.len() == r.uploaded.len() {
+        urls
+    } else {
+        Vec::new()
+    }
+}
+
+/// The variant's project, created (and journaled) on first use.
+async fn project_of(app: &Arc<App>, shared: &Shared, k: usize) -> Result<Arc<App>, ToolError> {
+    let (slot, language) = {
+        let plan = shared.plan.lock().await;
+        let set = plan.set.as_ref().ok_or_else(no_set)?;
+        (set.slots[k].clone(), plan.language.clone())
+    };
+    let variant = app.for_project(slot.project.clone());
+    if slot.project.is_none() {
+        let language = crate::language::of_instruction(&slot.instruction, &language);
+        let session = variant
+            .session(Some(&language))
+            .await
+            .map_err(|e| app.err(&e))?;
+        shared.update(|s| s.slots[k].project = Some(session)).await;
+    }
+    Ok(variant)
+}
+
+fn no_set() -> ToolError {
+    ToolError::new(Code::Internal, "a set of variants without its plan")
+}
+
+/// An upload job into the variant's project: the given media (`refs: None`) or the references.
+async fn start_upload(
+    variant: &Arc<App>,
+    shared: &Shared,
+    k: usize,
+    set: &VariantSet,
+    refs: Option<Vec<String>>,
+) -> Result<String, ToolError> {
+    let key = format!("{}_u{k}", shared.ctx.snapshot().id);
+    if let Some(j) = variant.jobs.by_request(JobKind::Upload, &key) {
+        return Ok(j.id);
+    }
+    let (files, urls, rejected) = match refs {
+        Some(urls) => (Vec::new(), urls, Vec::new()),
+        None => {
+            let c = crate::uploads::check_inputs_blocking(
+                variant.clone(),
+                set.paths.clone(),
+                set.urls.clone(),
+            )
+            .await?;
+            (c.files, c.urls, c.rejected)
+        }
+    };
+    let inputs = super::upload::inputs(&files, &urls);
+    let v = variant.clone();
+    let job = Job::upload(inputs).with_request_id(Some(key));
+    let job = match variant.jobs.spawn_once(job, move |jctx| {
+        super::upload::run(v, jctx, files, urls, rejected)
+    }) {
+        Spawned::Started(j) | Spawned::Existing(j) => j,
+    };
+    Ok(job.id)
+}
+
+/// One variant, from its project to its end.
+async fn run_slot(app: &Arc<App>, shared: &Shared, k: usize, has_media: bool) -> VariantOutcome {
+    let set = shared.set().await;
+    let slot = set.slots[k].clone();
+    let mut outcome = VariantOutcome {
+        label: slot.label.clone(),
+        status: "failed".into(),
+        path: None,
+        size_bytes: None,
+        credits_spent: 0,
+        project_id: slot.project.as_ref().map(|p| p.session_id.to_string()),
+        job_id: slot.job.clone(),
+        error: None,
+    };
+    match start_slot(app, shared, k, has_media).await {
+        Ok(job_id) => {
+            outcome.job_id = Some(job_id.clone());
+            match follow(app, &job_id).await {
+                Some(job) => read_outcome(app, &job, &mut outcome),
+                None => outcome.error = Some(unknown(&job_id).message),
+            }
+        }
+        Err(e) => outcome.error = Some(format!("{}: {}", e.code.as_str(), e.message)),
+    }
+    if let Some(p) = shared.set().await.slots[k].project.as_ref() {
+        outcome.project_id = Some(p.session_id.to_string());
+    }
+    outcome
+}
+
+/// The variant's project, upload and job, each started once; the job's id.
+async fn start_slot(
+    app: &Arc<App>,
+    shared: &Shared,
+    k: usize,
+    has_media: bool,
+) -> Result<String, ToolError> {
+    let variant = project_of(app, shared, k).await?;
+    let set = shared.set().await;
+    if let Some(job) = set.slots[k].job.clone() {
+        return Ok(job);
+    }
+    if has_media && set.slots[k].upload.is_none() {
+        let refs = set.references.clone().filter(|r| !r.is_empty());
+        let id = start_upload(&variant, shared, k, &set, refs).await?;
+        shared.update(|s| s.slots[k].upload = Some(id)).await;
+    }
+    let (set, parent) = {
+        let plan = shared.plan.lock().await;
+        (plan.set.clone().ok_or_else(no_set)?, plan.clone())
+    };
+    let slot = &set.slots[k];
+    let key = format!("{}_v{k}", shared.ctx.snapshot().id);
+    let plan = VideoPlan {
+        instruction: slot.instruction.clone(),
+        language: crate::language::of_instruction(&slot.instruction, &parent.language),
+        export: parent.export,
+        cost_kind: crate::credits::CostKind::of(&slot.instruction),
+        upload: slot.upload.clone(),
+        generate: None,
+        export_job: None,
+        project: slot.project.clone(),
+        filename: Some(slot.label.clone()),
+        set: None,
+    };
+    let v = variant.clone();
+    let job = Job::video(plan).with_request_id(Some(key));
+    let job = match variant
+        .jobs
+        .spawn_once(job, move |jctx| super::video::run(v, jctx))
+    {
+        Spawned::Started(j) | Spawned::Existing(j) => j,
+    };
+    let id = job.id.clone();
+    shared.update(|s| s.slots[k].job = Some(id.clone())).await;
+    Ok(id)
+}
+
+/// A job followed to its end: its final state (`None`: no longer known, the journal pruned).
+async fn follow(app: &App, id: &str) -> Option<Job> {
+    let Some(mut rx) = app.jobs.watch(id) else {
+        return app.jobs.get(id);
+    };
+    loop {
+        let job = rx.borrow_and_update().clone();
+        if job.status().is_finished() || rx.changed().await.is_err() {
+            return Some(job);
+        }
+    }
+}
+
+fn unknown(id: &str) -> ToolError {
+    ToolError::new(
+        Code::Interrupted,
+        format!("job {id} is no longer known (the journal was pruned or removed)"),
+    )
+}
+
+/// What a variant's finished job says.
+fn read_outcome(app: &App, job: &Job, out: &mut VariantOutcome) {
+    let generation = job
+        .video_plan()
+        .and_then(|p| p.generate.as_deref())
+        .and_then(|g| app.jobs.get(g));
+    out.credits_spent = generation
+        .as_ref()
+        .and_then(Job::credits_spent)
+        .unwrap_or(0);
+    match job.status() {
+        JobStatus::Succeeded => {
+            let r = job.video_result();
+            out.path = r.and_then(|r| r.path.clone());
+            out.size_bytes = r.and_then(|r| r.size_bytes);
+            out.status = if out.path.is_some() { "made" } else { "edited" }.into();
+            if out.path.is_none() {
+                out.error = r.and_then(|r| r.notice.clone());
+            }
+        }
+        JobStatus::Cancelled => out.status = "cancelled".into(),
+        JobStatus::Running => out.status = "unknown".into(),
+        JobStatus::Failed => {
+            out.status = "failed".into();
+            let e = job.error();
+            let sent = generation.is_some();
+            out.error = e.map(|e| {
+                let what = if sent {
+                    ""
+                } else {
+                    " (its instruction was not sent)"
+                };
+                format!("{}: {}{what}", e.code.as_str(), e.message)
+            });
+        }
+    }
+}
+
+/// The set's answer: each variant, the total, and a failure when nothing was made.
+fn summarize(
+    outcomes: Vec<VariantOutcome>,
+    uploaded: usize,
+    by_reference: bool,
+) -> Result<VideoResult, ToolError> {
+    let credits: i64 = outcomes.iter().map(|o| o.credits_spent).sum();
+    let made = outcomes
+        .iter()
+        .filter(|o| o.status == "made" || o.status == "edited")
+        .count();
+    let lines: Vec<String> = outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, o)| line(i, o))
+        .collect();
+    let summary = format!(
+        "{made} of {} versions made, {credits} credits in all.\n{}",
+        outcomes.len(),
+        lines.join("\n")
+    );
+    if made == 0 {
+        return Err(
+            ToolError::new(Code::Failed, format!("no version was made. {summary}"))
+                .next("read each version's reason; fix what it says, then call make_video again"),
+        );
+    }
+    let media = match (uploaded, by_reference) {
+        (0, _) => None,
+        (n, true) => Some(format!(
+            "The media ({n} item(s)) were uploaded once; the other versions' projects got them by NemoVideo's URLs."
+        )),
+        (n, false) => Some(format!(
+            "The media ({n} item(s)) were uploaded to the first version's project; NemoVideo gave no URLs for them, so each other project got them uploaded again."
+        )),
+    };
+    Ok(VideoResult {
+        reply: summary,
+        credits_spent: Some(credits),
+        uploaded,
+        notice: media,
+        variants: outcomes,
+        next_step: "each version is its own project: to change one, connect with its project_id, then generate and export_video".into(),
+        ..VideoResult::default()
+    })
+}
+
+/// `1. vertical 9:16 for TikTok: saved /…/x.mp4 (3.1 MB), 50 credits, project 123`.
+fn line(i: usize, o: &VariantOutcome) -> String {
+    let what = match (o.status.as_str(), &o.path) {
+        ("made", Some(p)) => format!(
+            "saved {p} ({:.1} MB)",
+            o.size_bytes.unwrap_or(0) as f64 / 1e6
+        ),
+        ("edited", _) => format!(
+            "edited, not exported{}",
+            o.error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        ),
+        (status, _) => format!(
+            "{status}{}",
+            o.error
+                .as_ref()
+                .map(|e| format!(" — {e}"))
+                .unwrap_or_default()
+        ),
+    };
+    let project = o
+        .project_id
+        .as_ref()
+        .map(|p| format!(", project {p}"))
+        .unwrap_or_default();
+    format!(
+        "{}. {}: {what}; {} credits{project}",
+        i + 1,
+        o.label,
+        o.credits_spent
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variant_instruction_keeps_the_base_and_adds_the_difference() {
+        assert_eq!(
+            instruction_for("Combine these into a promo with music.", " square 1:1 "),
+            "Combine these into a promo with music; this version: square 1:1"
+        );
+    }
+
+    #[test]
+    fn nothing_made_is_a_failure_that_lists_each_version() {
+        let o = |label: &str, status: &str, credits| VariantOutcome {
+            label: label.into(),
+            status: status.into(),
+            path: (status == "made").then(|| "/v/a.mp4".to_string()),
+            size_bytes: Some(2_000_000),
+            credits_spent: credits,
+            project_id: Some("7".into()),
+            job_id: None,
+            error: (status != "made").then(|| "out_of_credits: no credits".to_string()),
+        };
+        let e = summarize(vec![o("a", "failed", 0), o("b", "failed", 0)], 2, true).unwrap_err();
+        assert!(e.message.contains("0 of 2 versions made"), "{}", e.message);
+        assert!(
+            e.message.contains("2. b: failed — out_of_credits"),
+            "{}",
+            e.message
+        );
+        let r = summarize(vec![o("a", "made", 50), o("b", "failed", 0)], 2, true).unwrap();
+        assert_eq!(r.credits_spent, Some(50));
+        assert!(r
+            .reply
+            .starts_with("1 of 2 versions made, 50 credits in all."));
+        assert!(r.notice.unwrap().contains("uploaded once"));
+    }
+}

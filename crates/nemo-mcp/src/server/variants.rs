@@ -1,0 +1,153 @@
+//! `make_video` with `variants`: checked, estimated and agreed to once for the whole set, then
+//! one parent job ([`crate::jobs::variants`]).
+
+use super::*;
+use crate::jobs::variants::{instruction_for, MAX_VARIANTS};
+use crate::store::results::{VariantSet, VariantSlot};
+
+/// The variants as given: trimmed, none empty, none twice, at most [`MAX_VARIANTS`].
+pub(super) fn check_variants(given: Option<Vec<String>>) -> Result<Vec<String>, ToolError> {
+    let given = given.unwrap_or_default();
+    let variants: Vec<String> = given.iter().map(|v| v.trim().to_string()).collect();
+    if variants.len() > MAX_VARIANTS {
+        return Err(ToolError::invalid(format!(
+            "at most {MAX_VARIANTS} variants per call ({} given)",
+            variants.len()
+        )));
+    }
+    if variants
+        .iter()
+        .any(|v| v.is_empty() || v.chars().count() > 200)
+    {
+        return Err(ToolError::invalid(
+            "each variant is a short instruction of 1 to 200 characters, e.g. \"vertical 9:16 for TikTok\"",
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = variants.iter().find(|v| !seen.insert(v.to_lowercase())) {
+        return Err(ToolError::invalid(format!(
+            "the variant \"{dup}\" is given twice"
+        )));
+    }
+    Ok(variants)
+}
+
+/// What a set asks of `make_video`, after the checks every call makes.
+pub(super) struct SetRequest {
+    pub instruction: String,
+    pub request_id: Option<String>,
+    pub variants: Vec<String>,
+    pub inputs: Option<crate::uploads::CheckedInputs>,
+    pub export: bool,
+    pub max_credits: Option<i64>,
+    pub confirmed: bool,
+    pub wait_s: Option<f64>,
+}
+
+impl NemoServer {
+    /// One estimate (the variants' sum) checked against `max_credits`, the balance and the
+    /// budgets, and one confirmation, before anything is uploaded or sent; then the parent job.
+    pub(super) async fn make_set(
+        &self,
+        app: &Arc<App>,
+        ctx: &RequestContext<RoleServer>,
+        req: SetRequest,
+    ) -> ToolResult {
+        let instructions: Vec<String> = req
+            .variants
+            .iter()
+            .map(|v| instruction_for(&req.instruction, v))
+            .collect();
+        let each: Vec<crate::credits::Estimate> =
+            instructions.iter().map(|i| app.estimate(i)).collect();
+        let total = crate::credits::Estimate {
+            kind: each[0].kind,
+            credits: each.iter().map(|e| e.credits).sum(),
+            basis: format!(
+                "{} versions: {}; each {}",
+                each.len(),
+                each.iter()
+                    .map(|e| e.credits.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                each[0].basis
+            ),
+        };
+        let estimate =
+            match agree_to_estimate(app, ctx, total, req.max_credits, req.confirmed).await {
+                Ok(e) => e,
+                Err(e) => return fail(e),
+            };
+        let (paths, urls) = match &req.inputs {
+            Some(c) => (
+                c.files
+                    .iter()
+                    .map(|(_, f)| f.path.display().to_string())
+                    .collect(),
+                c.urls.clone(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let set = VariantSet {
+            paths,
+            urls,
+            references: None,
+            concurrency: app.settings.variant_concurrency,
+            slots: req
+                .variants
+                .iter()
+                .zip(instructions)
+                .map(|(label, instruction)| VariantSlot {
+                    label: label.clone(),
+                    instruction,
+                    ..VariantSlot::default()
+                })
+                .collect(),
+        };
+        let job = Job::video(VideoPlan {
+            language: crate::language::of_instruction(&req.instruction, &app.settings.language),
+            instruction: req.instruction,
+            export: req.export,
+            cost_kind: estimate.kind,
+            upload: None,
+            generate: None,
+            export_job: None,
+            project: None,
+            filename: None,
+            set: Some(set),
+        })
+        .with_request_id(req.request_id);
+        let app2 = app.clone();
+        let (job, note) = with_note(
+            app.jobs
+                .spawn_once(job, move |jctx| jobs::video::run(app2, jctx)),
+        );
+        self.answer_or_task(app, job, req.wait_s, ctx, note).await
+    }
+}
+
+/// What cancelling a set says: the variants already sent go on being charged; the others stop.
+pub(super) fn cancelled_set_note(app: &App, job: &Job) -> Option<String> {
+    let set = job.video_plan()?.set.as_ref()?;
+    let sent: Vec<&str> = set
+        .slots
+        .iter()
+        .filter(|s| {
+            s.job
+                .as_deref()
+                .and_then(|j| app.jobs.get(j))
+                .and_then(|j| j.video_plan().and_then(|p| p.generate.clone()))
+                .is_some()
+        })
+        .map(|s| s.label.as_str())
+        .collect();
+    let stopped = set.slots.len() - sent.len();
+    Some(if sent.is_empty() {
+        format!("Cancelled: none of the {stopped} versions had been sent to NemoVideo; nothing was charged for them.")
+    } else {
+        format!(
+            "Cancelled. Already sent to NemoVideo, so it may still carry them out and charge for them: {}; each one's job records a late change and its cost (get_job on it). The other {stopped} version(s) were stopped before anything was sent.",
+            sent.join("; ")
+        )
+    })
+}

@@ -1,0 +1,378 @@
+//! `make_video` with `variants`: several versions from one request. Every case counts, from
+//! nemo-sim's log, the messages sent and the credits charged for each variant, and the media
+//! bytes uploaded.
+
+mod common;
+
+use common::*;
+use nemo_sim::{SimConfig, Variants};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const START: i64 = 1000;
+const BASE: &str = "combine these images into a 10-second promo with music and text";
+const VARIANTS: [&str; 3] = ["vertical 9:16 for TikTok", "square 1:1", "in Chinese"];
+
+fn sim() -> SimConfig {
+    let mut c = SimConfig::fast();
+    c.starting_credits = START;
+    c
+}
+
+async fn harness(concurrency: usize) -> Harness {
+    Harness::with(sim(), |s| s.variant_concurrency = concurrency).await
+}
+
+fn args(h: &Harness, extra: Value) -> Value {
+    let mut a = json!({
+        "instruction": BASE,
+        "paths": [h.media("a.png", &png(32, 32)), h.media("b.png", &png(32, 32))],
+        "variants": VARIANTS,
+    });
+    if let (Some(a), Some(e)) = (a.as_object_mut(), extra.as_object()) {
+        a.extend(e.clone());
+    }
+    a
+}
+
+/// Messages sent per variant (the variant's words are in its message), in VARIANTS order.
+fn messages_per_variant(h: &Harness) -> Vec<usize> {
+    let sent = h.sim.control().attempted_messages();
+    VARIANTS
+        .iter()
+        .map(|v| sent.iter().filter(|m| m.contains(v)).count())
+        .collect()
+}
+
+/// Credits charged in all, once every turn has settled.
+async fn charged(h: &Harness) -> i64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let accounts = h.sim.control().accounts();
+        if accounts.iter().all(|a| a.frozen == 0) || tokio::time::Instant::now() > deadline {
+            let left: i64 = accounts.iter().map(|a| a.available + a.frozen).sum();
+            return if accounts.is_empty() { 0 } else { START - left };
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// (file uploads, URL uploads, bytes of the file uploads).
+fn uploads(h: &Harness) -> (usize, usize, u64) {
+    let log = h.sim.log();
+    let up: Vec<_> = log
+        .iter()
+        .filter(|r| r.path.starts_with("/api/upload-video/"))
+        .collect();
+    let files: Vec<_> = up.iter().filter(|r| !r.parts.is_empty()).collect();
+    let urls = up.iter().filter(|r| r.body.is_some()).count();
+    (
+        files.len(),
+        urls,
+        files.iter().filter_map(|r| r.body_size).sum(),
+    )
+}
+
+/// Credits nemo-sim charged each version's project, in VARIANTS order (each message names its
+/// version; nemo-sim records the charge of each turn by project).
+fn sim_charges(h: &Harness) -> Vec<i64> {
+    let charges = h.sim.control().charges();
+    let log = h.sim.log();
+    VARIANTS
+        .iter()
+        .map(|v| {
+            log.iter()
+                .filter(|r| r.message.as_deref().is_some_and(|m| m.contains(v)) && r.turn_started)
+                .filter_map(|r| {
+                    let sid = &r.body.as_ref()?["session_id"];
+                    sid.as_u64().or_else(|| sid.as_str()?.parse().ok())
+                })
+                .map(|sid| {
+                    charges
+                        .iter()
+                        .filter(|(s, _)| *s == sid)
+                        .map(|(_, c)| c)
+                        .sum::<i64>()
+                })
+                .sum()
+        })
+        .collect()
+}
+
+fn per_variant_credits(done: &Value) -> Vec<i64> {
+    done["result"]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["credits_spent"].as_i64().unwrap())
+        .collect()
+}
+
+fn statuses(done: &Value) -> Vec<String> {
+    done["result"]["variants"]
+        .as_array()
+        .unwrap_or(&vec![])
+        .iter()
+        .map(|v| v["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn three_versions_one_estimate_the_media_once_and_each_its_own_file_and_shape() {
+    let h = harness(3).await;
+    let r = h.call("make_video", args(&h, json!({}))).await;
+    assert_ne!(r.is_error, Some(true), "{}", text_of(&r));
+    let done = h.finish(body(&r)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(statuses(&done), ["made", "made", "made"], "{done}");
+    assert_eq!(messages_per_variant(&h), [1, 1, 1]);
+    assert_eq!(charged(&h).await, 150);
+    assert_eq!(
+        sim_charges(&h),
+        [50, 50, 50],
+        "per version, on nemo-sim's side"
+    );
+    // Run at once, each charge is counted once: the total is exact (the split between versions
+    // that end together may not be: the balance is all the contract gives).
+    assert_eq!(done["result"]["credits_spent"], 150);
+    assert_eq!(per_variant_credits(&done).iter().sum::<i64>(), 150);
+    // The media once: one file upload, the other projects by NemoVideo's URLs.
+    let (files, urls, _) = uploads(&h);
+    assert_eq!(
+        (files, urls),
+        (1, 2),
+        "media by reference after the first upload"
+    );
+    // Each its own project, its own file named after it, its own shape and language.
+    let variants = done["result"]["variants"].as_array().unwrap();
+    let mut projects: Vec<&str> = variants
+        .iter()
+        .map(|v| v["project_id"].as_str().unwrap())
+        .collect();
+    projects.dedup();
+    assert_eq!(projects.len(), 3);
+    let names: Vec<String> = variants
+        .iter()
+        .map(|v| {
+            std::path::Path::new(v["path"].as_str().unwrap())
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        names[0].contains("vertical") && names[0].ends_with(".mp4"),
+        "{names:?}"
+    );
+    assert!(names[1].contains("square"), "{names:?}");
+    assert!(names[2].to_lowercase().contains("chinese"), "{names:?}");
+    assert_eq!(h.outputs().len(), 3);
+    let canvas = |i: usize| {
+        let sid: u64 = variants[i]["project_id"].as_str().unwrap().parse().unwrap();
+        let d = h.sim.control().draft(sid).unwrap();
+        (
+            d["m"]["width"].as_u64(),
+            d["m"]["height"].as_u64(),
+            d.to_string(),
+        )
+    };
+    assert_eq!(canvas(0).0, Some(1080));
+    assert_eq!(canvas(0).1, Some(1920));
+    assert_eq!((canvas(1).0, canvas(1).1), (Some(1080), Some(1080)));
+    assert!(
+        canvas(2).2.contains("新品上市"),
+        "the Chinese version's text: {}",
+        canvas(2).2
+    );
+    // The answer lists every version; the text names them.
+    let text = text_of(&h.call("get_job", json!({"job_id": done["job_id"]})).await);
+    assert!(text.contains("3 of 3 versions made, 150 credits"), "{text}");
+    assert!(text.contains("2. square 1:1: saved"), "{text}");
+    assert!(text.contains("uploaded once"), "{text}");
+}
+
+#[tokio::test]
+async fn without_urls_from_the_first_upload_the_media_is_uploaded_again() {
+    let mut c = sim();
+    c.variants = Variants {
+        upload_without_cdn_url: true,
+        ..Variants::default()
+    };
+    let h = Harness::with(c, |_| {}).await;
+    let r = h.call("make_video", args(&h, json!({}))).await;
+    let done = h.finish(body(&r)).await;
+    assert_eq!(statuses(&done), ["made", "made", "made"], "{done}");
+    let (files, urls, _) = uploads(&h);
+    assert_eq!((files, urls), (3, 0), "each project got the files");
+    assert_eq!(messages_per_variant(&h), [1, 1, 1]);
+    assert_eq!(charged(&h).await, 150);
+    assert_eq!(sim_charges(&h), [50, 50, 50]);
+    let text = text_of(&h.call("get_job", json!({"job_id": done["job_id"]})).await);
+    assert!(text.contains("uploaded again"), "{text}");
+}
+
+#[tokio::test]
+async fn a_set_over_max_credits_sends_and_uploads_nothing() {
+    let h = harness(3).await;
+    let r = h
+        .call("make_video", args(&h, json!({"max_credits": 100})))
+        .await;
+    assert_eq!(r.is_error, Some(true));
+    assert_eq!(body(&r)["code"], "over_budget", "{}", text_of(&r));
+    assert!(
+        text_of(&r).contains("150"),
+        "one estimate for the set: {}",
+        text_of(&r)
+    );
+    assert_eq!(messages_per_variant(&h), [0, 0, 0]);
+    assert_eq!(uploads(&h), (0, 0, 0));
+    assert_eq!(charged(&h).await, 0);
+    // Confirmation without elicitation: one for the set; with it, the set goes.
+    let h = Harness::with(sim(), |s| s.confirm_spending = true).await;
+    let r = h.call("make_video", args(&h, json!({}))).await;
+    assert_eq!(body(&r)["code"], "confirmation_required", "{}", text_of(&r));
+    assert_eq!(uploads(&h), (0, 0, 0));
+    let r = h
+        .call("make_video", args(&h, json!({"confirm": true})))
+        .await;
+    let done = h.finish(body(&r)).await;
+    assert_eq!(statuses(&done), ["made", "made", "made"], "{done}");
+    assert_eq!(messages_per_variant(&h), [1, 1, 1]);
+    assert_eq!(charged(&h).await, 150);
+}
+
+#[tokio::test]
+async fn out_of_credits_after_the_first_version_the_others_say_so_and_cost_nothing() {
+    let h = harness(1).await;
+    let r = h.call("make_video", args(&h, json!({"wait_s": 0}))).await;
+    let parent = body(&r);
+    // Agreed with 1000 available; then the account holds enough for one version only.
+    h.sim.control().set_credits(None, 60);
+    let done = h.finish(parent).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(statuses(&done), ["made", "failed", "failed"], "{done}");
+    assert_eq!(per_variant_credits(&done), [50, 0, 0]);
+    let errors: Vec<&str> = done["result"]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|v| v["error"].as_str().unwrap())
+        .collect();
+    assert!(
+        errors.iter().all(|e| e.starts_with("out_of_credits")),
+        "{errors:?}"
+    );
+    // The later messages were refused by the backend before any turn: nothing charged.
+    let turns: usize = h
+        .sim
+        .log()
+        .iter()
+        .filter(|r| r.path.ends_with("/run_sse") && r.turn_started)
+        .count();
+    assert_eq!(turns, 1);
+    assert_eq!(h.sim.control().accounts()[0].available, 10);
+    assert_eq!(
+        sim_charges(&h),
+        [50, 0, 0],
+        "per version, on nemo-sim's side"
+    );
+    let text = text_of(&h.call("get_job", json!({"job_id": done["job_id"]})).await);
+    assert!(text.contains("1 of 3 versions made, 50 credits"), "{text}");
+}
+
+#[tokio::test]
+async fn a_render_failure_in_one_version_leaves_the_others_made() {
+    let h = harness(1).await;
+    h.sim.control().fail_next_render();
+    let r = h.call("make_video", args(&h, json!({}))).await;
+    let done = h.finish(body(&r)).await;
+    assert_eq!(statuses(&done), ["failed", "made", "made"], "{done}");
+    let first = &done["result"]["variants"][0];
+    assert!(
+        first["error"].as_str().unwrap().contains("render"),
+        "{first}"
+    );
+    assert_eq!(messages_per_variant(&h), [1, 1, 1]);
+    assert_eq!(
+        per_variant_credits(&done),
+        [50, 50, 50],
+        "the failed render's edit was charged"
+    );
+    assert_eq!(sim_charges(&h), [50, 50, 50]);
+    assert_eq!(charged(&h).await, 150);
+    assert_eq!(h.outputs().len(), 2);
+}
+
+#[tokio::test]
+async fn a_restart_mid_way_resumes_the_set_and_sends_nothing_twice() {
+    let h = Harness::with(sim().with_time_scale(0.03), |s| s.variant_concurrency = 1).await;
+    let r = h.call("make_video", args(&h, json!({"wait_s": 0}))).await;
+    let parent = body(&r);
+    until("the second version sent", || {
+        messages_per_variant(&h)[1] == 1
+    })
+    .await;
+    let h = h.restart().await;
+    let done = h.finish(parent).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(statuses(&done), ["made", "made", "made"], "{done}");
+    assert_eq!(messages_per_variant(&h), [1, 1, 1], "no message sent twice");
+    assert_eq!(charged(&h).await, 150);
+    assert_eq!(sim_charges(&h), [50, 50, 50]);
+    let (files, urls, _) = uploads(&h);
+    assert_eq!(
+        (files, urls),
+        (1, 2),
+        "the media not sent again after the restart"
+    );
+    assert_eq!(render_submits(&h), 3);
+}
+
+#[tokio::test]
+async fn cancelling_the_set_stops_the_versions_not_sent_and_says_which_were() {
+    let h = Harness::with(sim().with_time_scale(0.05), |s| s.variant_concurrency = 1).await;
+    let r = h.call("make_video", args(&h, json!({"wait_s": 0}))).await;
+    let parent = body(&r);
+    until("the first version sent", || {
+        messages_per_variant(&h)[0] == 1
+    })
+    .await;
+    let c = h
+        .call("cancel_job", json!({"job_id": parent["job_id"]}))
+        .await;
+    let text = text_of(&c);
+    assert!(text.contains("Already sent to NemoVideo"), "{text}");
+    assert!(text.contains("vertical 9:16 for TikTok"), "{text}");
+    assert!(text.contains("other 2 version(s) were stopped"), "{text}");
+    // Time for anything that would still go out.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(messages_per_variant(&h), [1, 0, 0]);
+    assert!(charged(&h).await <= 50);
+    assert_eq!(sim_charges(&h)[1..], [0, 0]);
+    let (files, urls, _) = uploads(&h);
+    assert_eq!(files, 1);
+    assert!(
+        urls <= 1,
+        "at most the next version's reference upload: {urls}"
+    );
+}
+
+#[tokio::test]
+async fn bad_variants_are_refused_before_anything() {
+    let h = harness(3).await;
+    for (variants, why) in [
+        (json!(["a", "b", "c", "d", "e", "f", "g"]), "at most 6"),
+        (json!(["square", " "]), "1 to 200 characters"),
+        (json!(["Square", "square"]), "given twice"),
+    ] {
+        let r = h
+            .call("make_video", args(&h, json!({"variants": variants})))
+            .await;
+        assert_eq!(body(&r)["code"], "invalid_argument");
+        assert!(text_of(&r).contains(why), "{}", text_of(&r));
+    }
+    assert_eq!(uploads(&h), (0, 0, 0));
+    assert_eq!(h.sim.control().attempted_messages().len(), 0);
+}
