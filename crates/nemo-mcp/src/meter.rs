@@ -4,12 +4,12 @@
 //! balance it leaves against the balance before it. When turns run at once in one account
 //! (the versions of a set, or several MCP sessions over `--http`), each turn's "before" also
 //! holds the others' charges, and every one of them would be counted again. The meter keeps one
-//! running observation for the account instead: each turn that ends is charged what the balance
-//! fell since the last turn ended (or since the first running turn started), so every credit
-//! is counted once. When two turns end between two reads, the first one read carries both:
-//! the split may be off, the total never is.
+//! running observation for the account instead: what the balance fell since the last reading is
+//! shared among the turns whose answers have ended and that are not yet measured (one turn
+//! alone carries all of it), so every credit is counted once. The total is exact; between turns
+//! that end together, the split is even.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
@@ -21,8 +21,10 @@ pub struct CreditMeter {
 struct State {
     /// The account's total at the last observation while turns ran.
     last_total: Option<i64>,
-    /// The turns sent and not yet ended (by job id).
+    /// The turns sent and not yet measured (by job id).
     running: HashSet<String>,
+    /// Of those, the turns whose answer ended, with their share of the falls seen so far.
+    owed: HashMap<String, i64>,
 }
 
 impl CreditMeter {
@@ -40,24 +42,44 @@ impl CreditMeter {
         }
     }
 
-    /// A turn ended with the account at `total_now`: what it cost. `before`: the total the
-    /// turn journaled before it was sent (used for a turn this process did not start, resumed
+    /// The turn's answer ended (its charge is due): it shares the next fall of the balance.
+    pub fn answered(&self, job: &str) {
+        let mut s = crate::store::lock(&self.state);
+        if s.running.contains(job) {
+            s.owed.entry(job.to_string()).or_insert(0);
+        }
+    }
+
+    /// The turn is measured with the account at `total_now`: what it cost. `before`: the total
+    /// the turn journaled before it was sent (for a turn this process did not start: resumed
     /// after a restart).
     pub fn ended(&self, job: &str, total_now: i64, before: Option<i64>) -> Option<i64> {
         let mut s = crate::store::lock(&self.state);
-        let base = if s.running.remove(job) {
-            s.last_total.or(before)
-        } else {
-            before
-        };
-        if !s.running.is_empty() {
-            s.last_total = Some(total_now);
+        if !s.running.contains(job) {
+            return before.map(|b| (b - total_now).max(0));
         }
-        base.map(|b| (b - total_now).max(0))
+        s.owed.entry(job.to_string()).or_insert(0);
+        let known = s.last_total.is_some() || before.is_some();
+        let fall = s
+            .last_total
+            .or(before)
+            .map_or(0, |last| (last - total_now).max(0));
+        // The fall, shared evenly among the turns that have answered; the rest to this one.
+        let n = s.owed.len() as i64;
+        let others: Vec<String> = s.owed.keys().filter(|k| *k != job).cloned().collect();
+        for k in others {
+            *s.owed.entry(k).or_insert(0) += fall / n;
+        }
+        let mine = s.owed.remove(job).unwrap_or(0) + fall - (fall / n) * (n - 1);
+        s.running.remove(job);
+        s.last_total = Some(total_now);
+        known.then_some(mine)
     }
 
     fn forget(&self, job: &str) {
-        crate::store::lock(&self.state).running.remove(job);
+        let mut s = crate::store::lock(&self.state);
+        s.running.remove(job);
+        s.owed.remove(job);
     }
 }
 
@@ -96,12 +118,14 @@ mod tests {
         assert_eq!(m.ended("a", 950, Some(1000)), Some(50));
         assert_eq!(m.ended("b", 900, Some(1000)), Some(50));
         assert_eq!(m.ended("c", 850, Some(1000)), Some(50));
-        // Two charges seen by one read: the first carries both; the total is still 100.
+        // Two turns answered before either read: the fall is shared; the total is still 100.
         let _d = m.started("d", Some(850));
         let _e = m.started("e", Some(850));
-        let d = m.ended("d", 750, Some(850)).unwrap();
+        m.answered("d");
+        m.answered("e");
         let e = m.ended("e", 750, Some(850)).unwrap();
-        assert_eq!((d, e), (100, 0));
+        let d = m.ended("d", 750, Some(850)).unwrap();
+        assert_eq!((d, e), (50, 50));
     }
 
     #[test]

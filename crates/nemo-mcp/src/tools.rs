@@ -67,7 +67,7 @@ pub struct MakeVideoArgs {
     pub request_id: Option<String>,
     #[serde(default)]
     pub wait_s: Option<f64>,
-    /// One project and MP4 each, e.g. "square 1:1".
+    /// An MP4 each, e.g. "square 1:1".
     #[serde(default)]
     pub variants: Option<Vec<String>>,
 }
@@ -258,7 +258,6 @@ pub struct PieceArgs {
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct TimelineArgs {
-    /// Add a storyboard image.
     #[serde(default)]
     pub storyboard: Option<bool>,
 }

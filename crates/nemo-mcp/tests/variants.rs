@@ -187,6 +187,11 @@ async fn three_versions_one_estimate_the_media_once_and_each_its_own_file_and_sh
     );
     // The answer lists every version; the text names them.
     let text = text_of(&h.call("get_job", json!({"job_id": done["job_id"]})).await);
+    // The README's example (run with --nocapture).
+    println!(
+        "{text}\n{}",
+        serde_json::to_string(&done["result"]).unwrap()
+    );
     assert!(text.contains("3 of 3 versions made, 150 credits"), "{text}");
     assert!(text.contains("2. square 1:1: saved"), "{text}");
     assert!(text.contains("uploaded once"), "{text}");

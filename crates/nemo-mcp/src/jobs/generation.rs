@@ -106,6 +106,7 @@ pub async fn run(
         Err(e) => return Err(app.err(&e)),
     };
     let (reply, broken) = read_turn(stream, &ctx).await;
+    app.meter.answered(&ctx.snapshot().id);
     if let Some(e) = broken {
         let waits = app.settings.recovery_waits();
         return recover(&app, &ctx, &p, &req, Delivery::StreamCut, e, waits).await;

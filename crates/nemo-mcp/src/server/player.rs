@@ -6,7 +6,7 @@ use crate::player::pieces;
 #[tool_router(router = player_router, vis = "pub(super)")]
 impl NemoServer {
     #[tool(
-        description = "Player view only: a piece of an export, base64.",
+        description = "For the player view only.",
         annotations(
             read_only_hint = true,
             destructive_hint = false,

@@ -36,8 +36,9 @@ pub struct GenerateResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credits_left: Option<i64>,
     /// streamed, stream_cut or unconfirmed: how the outcome was learnt (never by sending
-    /// again).
-    #[schemars(with = "String")]
+    /// again). Left out of the tool's schema (the text says it where it matters): the tool
+    /// list is read on every turn.
+    #[schemars(skip)]
     pub delivery: Delivery,
     /// Read from the project state: why.
     #[serde(skip_serializing_if = "Option::is_none")]
