@@ -55,7 +55,7 @@ function freePort() {
 
 async function startSim(kbps) {
   const port = await freePort();
-  const child = spawn(simBin, ["--port", String(port), "--time-scale", "0.05", "--render-kbps", String(kbps)], {
+  const child = spawn(simBin, ["--port", String(port), "--time-scale", "0.05", "--render-kbps", String(kbps), "--starting-credits", "1000"], {
     stdio: ["ignore", "ignore", "ignore"],
   });
   for (let i = 0; i < 100; i++) {
@@ -250,7 +250,63 @@ async function render(browser, client, view, toolResult, toolArgs, csp, shot) {
   return { state, playableMs, lanes, inert, dialogs, cspViolations };
 }
 
-async function runCase(browser, { kbps, name, csps, screenshots }) {
+/// A set of versions (make_video with variants) shown side by side; the first one played.
+async function renderSet(browser, client, view, home) {
+  const paths = [join(home, "media", "shoe.png"), join(home, "media", "bag.png")];
+  const set = await call(client, "make_video", {
+    instruction: "combine these images into a 10-second video with music",
+    paths,
+    variants: ["square 1:1", "vertical 9:16"],
+  });
+  check(set.structuredContent.status === "succeeded", `make_video with variants: ${JSON.stringify(set.structuredContent)}`);
+  const page = await browser.newPage();
+  await page.setViewport({ width: 800, height: 700 });
+  await page.exposeFunction("hostCallTool", async (params) => JSON.stringify(await client.callTool(params)));
+  await page.exposeFunction("hostReadResource", async (params) => JSON.stringify(await client.readResource(params)));
+  await page.setContent(`<!doctype html><html><body style="margin:0;background:#e5e7eb"></body></html>`);
+  await page.addScriptTag({ content: await bridgeBundle() });
+  const html = view.text.replace("<head>", `<head><meta http-equiv="Content-Security-Policy" content="${CSP.spec}">`);
+  await page.evaluate(async (html, result) => {
+    const { AppBridge, PostMessageTransport } = globalThis.NemoHost;
+    const iframe = document.createElement("iframe");
+    iframe.setAttribute("sandbox", "allow-scripts");
+    iframe.style = "display:block;width:760px;height:640px;border:0;margin:12px;background:#fff";
+    document.body.append(iframe);
+    const bridge = new AppBridge(null, { name: "nemo-test-host", version: "1.0.0" }, { serverTools: {} }, { hostContext: { theme: "light" } });
+    bridge.oncalltool = async (params) => JSON.parse(await window.hostCallTool(params));
+    bridge.onreadresource = async (params) => JSON.parse(await window.hostReadResource(params));
+    bridge.oninitialized = () => bridge.sendToolResult(result);
+    await bridge.connect(new PostMessageTransport(iframe.contentWindow, iframe.contentWindow));
+    iframe.srcdoc = html;
+  }, html, set);
+  let frame;
+  for (let i = 0; i < 200 && !frame; i++) {
+    frame = page.frames().find((x) => x !== page.mainFrame() && x.url() === "about:srcdoc");
+    if (!frame) await sleep(50);
+  }
+  let labels = [];
+  for (let i = 0; i < 200 && labels.length < 2; i++) {
+    labels = await frame.evaluate(() => [...document.querySelectorAll(".version h3")].map((h) => h.textContent));
+    if (labels.length < 2) await sleep(25);
+  }
+  check(JSON.stringify(labels) === JSON.stringify(["square 1:1", "vertical 9:16"]), `versions side by side: ${JSON.stringify(labels)}`);
+  await frame.evaluate(() => document.querySelector(".version button").click());
+  let shape = { w: 0, h: 0 };
+  for (let i = 0; i < 400 && !shape.w; i++) {
+    shape = await frame.evaluate(() => {
+      const v = document.querySelector(".version video");
+      return { w: v ? v.videoWidth : 0, h: v ? v.videoHeight : 0 };
+    });
+    if (!shape.w) await sleep(25);
+  }
+  check(shape.w === 1080 && shape.h === 1080, `the square version plays at ${shape.w}x${shape.h}`);
+  const shot = join(outDir, "player-versions.png");
+  await page.screenshot({ path: shot });
+  await page.close();
+  console.log(`  ok: a set of 2 versions side by side; the square one plays at 1080x1080; screenshot ${shot}`);
+}
+
+async function runCase(browser, { kbps, name, csps, withSet }) {
   const home = mkdtempSync(join(tmpdir(), "nemo-apps-"));
   mkdirSync(join(home, "media"), { recursive: true });
   const sim = await startSim(kbps);
@@ -290,6 +346,7 @@ async function runCase(browser, { kbps, name, csps, screenshots }) {
       console.log(`  ok: ${tag}: playable in ${r.playableMs} ms, ${r.state.duration.toFixed(1)} s ${r.state.width}x${r.state.height}, ${r.lanes.length} lanes, hostile title inert; screenshot ${shot}`);
       results[csp.name] = r;
     }
+    if (withSet) await renderSet(browser, client, view, home);
     check(sizes.max <= MAX_MESSAGE, `${name}: a message of ${sizes.max} bytes (limit ${MAX_MESSAGE})`);
     console.log(`  ok: ${name}: the quick edit took ${editS.toFixed(1)} s with the default 60 s timeout; largest of ${sizes.count} messages: ${sizes.max} bytes`);
     let bench;
@@ -331,6 +388,7 @@ try {
     kbps: 8000,
     name: "10mb",
     csps: [{ name: "spec", policy: CSP.spec }, { name: "vscode", policy: CSP.vscode }],
+    withSet: true,
   });
   console.log("apps host: a 40 MB export in the same harness");
   const big = await runCase(browser, { kbps: 32000, name: "40mb", csps: [{ name: "spec", policy: CSP.spec }] });
