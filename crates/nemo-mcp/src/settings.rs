@@ -90,6 +90,11 @@ fn env_flag(k: &str) -> Result<Option<bool>, String> {
 
 /// A credit budget: a whole number of credits, at least 0. Anything else is a configuration
 /// error naming the setting.
+/// At most this many variants in one `make_video`.
+pub const MAX_VARIANTS: usize = 6;
+/// Variants running at once unless `NEMO_VARIANT_CONCURRENCY` says otherwise.
+pub const DEFAULT_VARIANT_CONCURRENCY: usize = 3;
+
 fn env_credits(k: &str) -> Result<Option<i64>, String> {
     let Some(v) = env(k) else { return Ok(None) };
     v.parse::<f64>()
@@ -183,7 +188,7 @@ impl Settings {
             confirm_always: false,
             confirm_spending: false,
             poster: true,
-            variant_concurrency: crate::jobs::variants::DEFAULT_CONCURRENCY,
+            variant_concurrency: DEFAULT_VARIANT_CONCURRENCY,
             budgets: crate::spend::Budgets::default(),
         }
     }
@@ -229,7 +234,7 @@ impl Settings {
         s.confirm_spending = env_flag("NEMO_CONFIRM_SPENDING")?.unwrap_or(false);
         s.poster = env_flag("NEMO_POSTER")?.unwrap_or(true);
         if let Some(v) = env("NEMO_VARIANT_CONCURRENCY") {
-            let max = crate::jobs::variants::MAX_VARIANTS;
+            let max = MAX_VARIANTS;
             s.variant_concurrency = v
                 .parse::<usize>()
                 .ok()

@@ -23,10 +23,7 @@ use crate::store::{Job, JobCtx, JobKind, JobStatus, Spawned};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
-/// At most this many variants in one request.
-pub const MAX_VARIANTS: usize = 6;
-/// Variants running at once unless `NEMO_VARIANT_CONCURRENCY` says otherwise.
-pub const DEFAULT_CONCURRENCY: usize = 3;
+pub use crate::settings::MAX_VARIANTS;
 
 /// A variant's instruction: the base instruction, then what differs.
 pub fn instruction_for(base: &str, variant: &str) -> String {
