@@ -12,12 +12,25 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench import Stdio, free_port, mcp_env, png, wait_port  # noqa: E402
+from bench import Stdio, free_port, mcp_env, wait_port  # noqa: E402
 
 MARKER = "<!-- written by bench/variants.py -->"
 TIME_SCALE = 0.05
 BASE = "combine these images into a 30-second promo video with music and text overlays"
 VARIANTS = ["vertical 9:16 for TikTok", "square 1:1", "in Chinese"]
+
+
+def photo(path, w, h):
+    """A PNG of noise: as heavy as a photo (it does not compress), so the bytes mean something."""
+    import struct
+    import zlib
+    raw = b"".join(b"\0" + os.urandom(w * 3) for _ in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b""))
 
 
 def sim_log(base):
@@ -54,7 +67,7 @@ def main():
     images = []
     for i in range(6):
         p = os.path.join(media, f"product{i}.png")
-        png(p, 1280, 720, (40 * i % 256, 120, 200 - 20 * i))
+        photo(p, 1280, 720)
         images.append(p)
     media_bytes = sum(os.path.getsize(p) for p in images)
     port = free_port()
