@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use nemo_sim::{SimConfig, Variants};
+use nemo_sim::{Fault, FaultAction, Route, SimConfig, Variants};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -333,6 +333,28 @@ async fn a_restart_mid_way_resumes_the_set_and_sends_nothing_twice() {
         "the media not sent again after the restart"
     );
     assert_eq!(render_submits(&h), 3);
+}
+
+#[tokio::test]
+async fn a_restart_during_the_media_upload_uploads_them_once_more_and_sends_each_version_once() {
+    let h = harness(3).await;
+    h.sim
+        .control()
+        .inject(Fault::new(Route::Upload, FaultAction::Delay { ms: 1500 }));
+    let r = h.call("make_video", args(&h, json!({"wait_s": 0}))).await;
+    let parent = body(&r);
+    until("the upload sent", || uploads(&h).0 == 1).await;
+    let h = h.restart().await;
+    let done = h.finish(parent).await;
+    assert_eq!(statuses(&done), ["made", "made", "made"], "{done}");
+    assert_eq!(messages_per_variant(&h), [1, 1, 1]);
+    assert_eq!(charged(&h).await, 150);
+    assert_eq!(sim_charges(&h), [50, 50, 50]);
+    // The upload may have landed before the restart (once) or been cut (once more); either
+    // way the other projects get the media by reference.
+    let (files, urls, _) = uploads(&h);
+    assert!((1..=2).contains(&files), "{files} file uploads");
+    assert_eq!(urls, 2, "the other projects by reference");
 }
 
 #[tokio::test]

@@ -108,16 +108,24 @@ async fn first_upload(app: &Arc<App>, shared: &Shared) -> Result<usize, ToolErro
     let upload_id = match set.slots[0].upload.clone() {
         Some(id) => id,
         None => {
-            let id = start_upload(&first, shared, 0, &set, None).await?;
+            let id = start_upload(&first, shared, 0, &set, None, "").await?;
             shared
                 .update(|s| s.slots[0].upload = Some(id.clone()))
                 .await;
             id
         }
     };
-    let up = follow(app, &upload_id)
+    let mut up = follow(app, &upload_id)
         .await
         .ok_or_else(|| unknown(&upload_id))?;
+    if up.error().is_some_and(|e| e.code == Code::Interrupted) {
+        // A restart cut the upload (uploads do not resume); nothing paid was sent: once more.
+        let id = start_upload(&first, shared, 0, &set, None, "again").await?;
+        shared
+            .update(|s| s.slots[0].upload = Some(id.clone()))
+            .await;
+        up = follow(app, &id).await.ok_or_else(|| unknown(&id))?;
+    }
     let result = match (up.status(), up.upload_result()) {
         (JobStatus::Succeeded, Some(r)) => r.clone(),
         _ => {
@@ -134,11 +142,26 @@ async fn first_upload(app: &Arc<App>, shared: &Shared) -> Result<usize, ToolErro
         }
     };
     if set.references.is_none() {
-        shared
-            .update(|s| s.references = Some(references(&result)))
-            .await;
+        let mut refs = references(&result);
+        if result.uploaded.is_empty() {
+            // All already in the project (an upload cut by a restart that still landed): its
+            // media as the project's state lists them.
+            refs = match first.current_state().await {
+                Ok(state) => {
+                    let urls: Vec<String> =
+                        state.assets.iter().filter_map(|a| a.url.clone()).collect();
+                    if urls.len() == state.assets.len() {
+                        urls
+                    } else {
+                        Vec::new()
+                    }
+                }
+                Err(_) => Vec::new(),
+            };
+        }
+        shared.update(|s| s.references = Some(refs)).await;
     }
-    Ok(result.uploaded.len())
+    Ok(result.uploaded.len().max(result.already_present.len()))
 }
 
 /// The URLs NemoVideo gave every uploaded item, or none when any lacks one (the contract's
@@ -182,8 +205,9 @@ async fn start_upload(
     k: usize,
     set: &VariantSet,
     refs: Option<Vec<String>>,
+    attempt: &str,
 ) -> Result<String, ToolError> {
-    let key = format!("{}_u{k}", shared.ctx.snapshot().id);
+    let key = format!("{}_u{k}{attempt}", shared.ctx.snapshot().id);
     if let Some(j) = variant.jobs.by_request(JobKind::Upload, &key) {
         return Ok(j.id);
     }
@@ -254,7 +278,7 @@ async fn start_slot(
     }
     if has_media && set.slots[k].upload.is_none() {
         let refs = set.references.clone().filter(|r| !r.is_empty());
-        let id = start_upload(&variant, shared, k, &set, refs).await?;
+        let id = start_upload(&variant, shared, k, &set, refs, "").await?;
         shared.update(|s| s.slots[k].upload = Some(id)).await;
     }
     let (set, parent) = {

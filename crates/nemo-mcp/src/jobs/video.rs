@@ -40,9 +40,19 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
         }
     }
     let generation = match plan.generate.clone() {
-        Some(id) => follow(&app, &ctx, &id, GENERATE, "NemoVideo").await?,
+        Some(id) => match follow(&app, &ctx, &id, GENERATE, "NemoVideo").await {
+            // A restart came before the instruction was sent (nothing was): send it now, once.
+            Err(_) if never_sent(&app, &id) => {
+                let key = format!("{}_again", ctx.snapshot().id);
+                let job = start_generation(&app, &plan, key).await?;
+                plan.generate = Some(job.id.clone());
+                ctx.journal_plan(plan.clone());
+                follow(&app, &ctx, &job.id, GENERATE, "NemoVideo").await?
+            }
+            other => other?,
+        },
         None => {
-            let job = start_generation(&app, &ctx, &plan).await?;
+            let job = start_generation(&app, &plan, ctx.snapshot().id).await?;
             plan.generate = Some(job.id.clone());
             ctx.journal_plan(plan.clone());
             follow(&app, &ctx, &job.id, GENERATE, "NemoVideo").await?
@@ -91,19 +101,24 @@ fn result_of<T: crate::store::JobResult>(step: &Job) -> Option<&T> {
     T::outcome(&step.work)?.result()
 }
 
-/// The generation step, keyed by this job's id: after a restart the step already started is
+/// A generation step that ended interrupted with nothing sent: no project state was journaled
+/// before sending (it is, before every send), so the instruction never left.
+fn never_sent(app: &App, id: &str) -> bool {
+    app.jobs.get(id).is_some_and(|j| {
+        j.error().is_some_and(|e| e.code == Code::Interrupted)
+            && j.generation_data()
+                .is_some_and(|g| g.state_before.is_none() && g.credits_before.is_none())
+    })
+}
+
+/// The generation step, keyed (by this job's id): after a restart the step already started is
 /// found, never started (and paid for) twice.
-async fn start_generation(
-    app: &Arc<App>,
-    ctx: &JobCtx,
-    plan: &VideoPlan,
-) -> Result<Job, ToolError> {
+async fn start_generation(app: &Arc<App>, plan: &VideoPlan, key: String) -> Result<Job, ToolError> {
     use super::generation::{start, Request, Started};
     let req = Request {
         instruction: plan.instruction.clone(),
         also_export: false,
     };
-    let key = ctx.snapshot().id;
     if let Some(started) = app.jobs.by_request(JobKind::Generate, &key) {
         return Ok(started);
     }
