@@ -6,15 +6,6 @@ use nemo_mcp::previews::{storyboard, LocalMedia};
 use nemo_mcp::tools::{SegmentView, TimelineView, TrackView};
 use std::time::Instant;
 
-fn seg(a: f64, b: f64, label: &str) -> SegmentView {
-    SegmentView {
-        start_s: Some(a),
-        end_s: Some(b),
-        label: Some(label.into()),
-        volume_pct: None,
-    }
-}
-
 fn main() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let mut media = LocalMedia::default();
@@ -32,7 +23,7 @@ fn main() {
         let path = dir.path().join(format!("photo{i}.jpg"));
         img.save(&path).expect("a photo written");
         media.add(&path, None);
-        segments.push(seg(
+        segments.push(SegmentView::spanning(
             i as f64 * 3.0,
             i as f64 * 3.0 + 3.0,
             &format!("photo{i}.jpg"),
@@ -52,7 +43,10 @@ fn main() {
             },
             TrackView {
                 kind: "text".into(),
-                segments: vec![seg(0.0, 3.0, "Spring Sale"), seg(27.0, 30.0, "Shop now")],
+                segments: vec![
+                    SegmentView::spanning(0.0, 3.0, "Spring Sale"),
+                    SegmentView::spanning(27.0, 30.0, "Shop now"),
+                ],
             },
         ],
         media_count: 10,

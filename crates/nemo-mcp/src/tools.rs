@@ -168,7 +168,7 @@ pub struct ConnectView {
     pub notice: Option<String>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SegmentView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_s: Option<f64>,
@@ -180,14 +180,26 @@ pub struct SegmentView {
     pub volume_pct: Option<u32>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+impl SegmentView {
+    /// A labelled segment from `start_s` to `end_s` (storyboards, benchmarks, tests).
+    pub fn spanning(start_s: f64, end_s: f64, label: &str) -> SegmentView {
+        SegmentView {
+            start_s: Some(start_s),
+            end_s: Some(end_s),
+            label: Some(label.into()),
+            volume_pct: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TrackView {
     /// video, audio, text or other.
     pub kind: String,
     pub segments: Vec<SegmentView>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TimelineView {
     /// One line: `Timeline (3 tracks): 1. Video: …`.
     pub summary: String,

@@ -153,6 +153,12 @@ async fn without_the_extension_nothing_changes() {
         keys
     };
     assert_eq!(shape(&a), shape(&b));
+    // The poster frame: for the host without the view only, and only where ffmpeg is.
+    let has_image = |r: &CallToolResult| r.content.iter().any(|c| c.as_image().is_some());
+    let poster = plain.call("get_job", json!({"job_id": a["job_id"]})).await;
+    assert_eq!(has_image(&poster), nemo_mcp::previews::ffmpeg().is_some());
+    let none = ui.call("get_job", json!({"job_id": b["job_id"]})).await;
+    assert!(!has_image(&none), "the view shows the video: no poster");
     let texts = |h: &Harness, job: &Value| {
         let h = h.client.clone();
         let job = job.clone();

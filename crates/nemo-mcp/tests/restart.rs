@@ -207,3 +207,57 @@ async fn a_journaled_render_the_backend_never_got_is_submitted_after_a_restart()
         .count();
     assert_eq!(submits, 1, "submitted once, after the restart");
 }
+
+#[tokio::test]
+async fn a_make_video_whose_instruction_never_left_before_a_restart_sends_it_once() {
+    // The crash came after make_video started its generation step and before that step
+    // journaled the project state (which it does before every send): nothing had left.
+    let h = Harness::start().await;
+    h.call(
+        "upload_media",
+        json!({"paths": [h.media("a.png", &png(10, 10)), h.media("b.png", &png(10, 10))]}),
+    )
+    .await;
+    let Harness {
+        sim,
+        dir,
+        app,
+        client,
+        ..
+    } = h;
+    let settings = app.settings.clone();
+    let _ = client.cancel().await;
+    app.jobs.shutdown().await;
+    drop(app);
+    let generation = nemo_mcp::store::Job::generation(
+        "combine these images into a 10-second video",
+        Some(nemo_mcp::credits::CostKind::of("combine")),
+    );
+    let video = nemo_mcp::store::Job::video(nemo_mcp::store::results::VideoPlan {
+        instruction: "combine these images into a 10-second video".into(),
+        language: "en".into(),
+        export: true,
+        cost_kind: nemo_mcp::credits::CostKind::of("combine"),
+        upload: None,
+        generate: Some(generation.id.clone()),
+        export_job: None,
+        project: None,
+        filename: None,
+        set: None,
+    });
+    for job in [&generation, &video] {
+        std::fs::write(
+            settings.journal_dir().join(format!("{}.json", job.id)),
+            serde_json::to_vec_pretty(job).unwrap(),
+        )
+        .unwrap();
+    }
+    let h2 = Harness::on(sim, dir, settings).await;
+    let done = h2
+        .finish(json!({"status": "running", "job_id": video.id}))
+        .await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(done["result"]["path"].is_string(), "{done}");
+    assert_eq!(counts(&h2).await, (1, 50), "sent once, charged once");
+    assert_eq!(render_submits(&h2), 1);
+}

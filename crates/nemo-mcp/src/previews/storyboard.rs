@@ -231,15 +231,6 @@ mod tests {
     use super::*;
     use crate::tools::{SegmentView, TrackView};
 
-    fn seg(a: f64, b: f64, label: &str) -> SegmentView {
-        SegmentView {
-            start_s: Some(a),
-            end_s: Some(b),
-            label: Some(label.into()),
-            volume_pct: None,
-        }
-    }
-
     fn timeline(tracks: Vec<TrackView>) -> TimelineView {
         TimelineView {
             summary: String::new(),
@@ -264,13 +255,13 @@ mod tests {
                 .save(&p)
                 .unwrap();
             media.add(&p, None);
-            segments.push(seg(
+            segments.push(SegmentView::spanning(
                 i as f64 * 3.0,
                 i as f64 * 3.0 + 3.0,
                 &format!("photo{i}.png"),
             ));
         }
-        segments.push(seg(30.0, 33.0, "clip.mp4"));
+        segments.push(SegmentView::spanning(30.0, 33.0, "clip.mp4"));
         let t = timeline(vec![
             TrackView {
                 kind: "video".into(),
@@ -278,7 +269,11 @@ mod tests {
             },
             TrackView {
                 kind: "text".into(),
-                segments: vec![seg(0.0, 3.0, "<img src=x onerror=alert(1)>")],
+                segments: vec![SegmentView::spanning(
+                    0.0,
+                    3.0,
+                    "<img src=x onerror=alert(1)>",
+                )],
             },
         ]);
         let b = make(&t, &media, None).unwrap();
@@ -296,7 +291,7 @@ mod tests {
     fn no_visual_segment_no_storyboard() {
         let t = timeline(vec![TrackView {
             kind: "audio".into(),
-            segments: vec![seg(0.0, 3.0, "music")],
+            segments: vec![SegmentView::spanning(0.0, 3.0, "music")],
         }]);
         assert!(make(&t, &LocalMedia::default(), None).is_none());
     }

@@ -528,18 +528,15 @@ impl NemoServer {
                 );
                 let mut content = vec![ContentBlock::text(text)];
                 if args.storyboard.unwrap_or(false) {
-                    let (v2, app2) = (v, app.clone());
-                    let (board, back) = tokio::task::spawn_blocking(move || {
+                    let (shown, app2) = (v.clone(), app.clone());
+                    let board = tokio::task::spawn_blocking(move || {
                         let media = crate::previews::LocalMedia::of(&app2);
                         let ffmpeg = crate::previews::ffmpeg();
-                        (
-                            crate::previews::storyboard::make(&v2, &media, ffmpeg.as_deref()),
-                            v2,
-                        )
+                        crate::previews::storyboard::make(&shown, &media, ffmpeg.as_deref())
                     })
                     .await
-                    .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-                    v = back;
+                    .ok()
+                    .flatten();
                     content.extend(crate::previews::storyboard::content(board));
                 }
                 Ok(structured(content, &v))
