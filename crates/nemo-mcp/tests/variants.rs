@@ -64,13 +64,30 @@ fn uploads(h: &Harness) -> (usize, usize, u64) {
         .iter()
         .filter(|r| r.path.starts_with("/api/upload-video/"))
         .collect();
-    let files: Vec<_> = up.iter().filter(|r| !r.parts.is_empty()).collect();
+    // By what was sent (also one held or cut before nemo-sim read its parts).
+    let files: Vec<_> = up
+        .iter()
+        .filter(|r| {
+            r.content_type
+                .as_deref()
+                .is_some_and(|c| c.starts_with("multipart/"))
+        })
+        .collect();
     let urls = up.iter().filter(|r| r.body.is_some()).count();
     (
         files.len(),
         urls,
         files.iter().filter_map(|r| r.body_size).sum(),
     )
+}
+
+/// Uploads nemo-sim holds back (a scripted delay), logged as they arrived.
+fn held_uploads(h: &Harness) -> usize {
+    h.sim
+        .log()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/upload-video/") && r.fault.is_some())
+        .count()
 }
 
 /// Credits nemo-sim charged each version's project, in VARIANTS order (each message names its
@@ -335,26 +352,63 @@ async fn a_restart_mid_way_resumes_the_set_and_sends_nothing_twice() {
     assert_eq!(render_submits(&h), 3);
 }
 
+/// Long enough that the restart always comes while the upload waits (nemo-sim logs a request
+/// as it arrives, then holds it): the restart cuts it, and nothing of it lands.
+const HELD_MS: u64 = 30_000;
+
 #[tokio::test]
 async fn a_restart_during_the_media_upload_uploads_them_once_more_and_sends_each_version_once() {
     let h = harness(3).await;
-    h.sim
-        .control()
-        .inject(Fault::new(Route::Upload, FaultAction::Delay { ms: 1500 }));
+    h.sim.control().inject(Fault::new(
+        Route::Upload,
+        FaultAction::Delay { ms: HELD_MS },
+    ));
     let r = h.call("make_video", args(&h, json!({"wait_s": 0}))).await;
     let parent = body(&r);
-    until("the upload sent", || uploads(&h).0 == 1).await;
+    until("the upload held", || held_uploads(&h) == 1).await;
     let h = h.restart().await;
     let done = h.finish(parent).await;
     assert_eq!(statuses(&done), ["made", "made", "made"], "{done}");
     assert_eq!(messages_per_variant(&h), [1, 1, 1]);
     assert_eq!(charged(&h).await, 150);
     assert_eq!(sim_charges(&h), [50, 50, 50]);
-    // The upload may have landed before the restart (once) or been cut (once more); either
-    // way the other projects get the media by reference.
     let (files, urls, _) = uploads(&h);
-    assert!((1..=2).contains(&files), "{files} file uploads");
+    assert_eq!(files, 2, "the cut upload, then once more");
     assert_eq!(urls, 2, "the other projects by reference");
+}
+
+#[tokio::test]
+async fn a_restart_during_a_reference_upload_makes_it_once_more_and_sends_each_version_once() {
+    let h = Harness::with(sim().with_time_scale(0.03), |s| s.variant_concurrency = 1).await;
+    let r = h.call("make_video", args(&h, json!({"wait_s": 0}))).await;
+    let parent = body(&r);
+    until("the first version sent", || {
+        messages_per_variant(&h)[0] == 1
+    })
+    .await;
+    // The next upload is the second version's upload by reference.
+    h.sim.control().inject(Fault::new(
+        Route::Upload,
+        FaultAction::Delay { ms: HELD_MS },
+    ));
+    until("the second version's reference upload held", || {
+        held_uploads(&h) == 1
+    })
+    .await;
+    assert_eq!(uploads(&h).1, 1);
+    assert_eq!(messages_per_variant(&h)[1], 0);
+    let h = h.restart().await;
+    let done = h.finish(parent).await;
+    assert_eq!(statuses(&done), ["made", "made", "made"], "{done}");
+    assert_eq!(messages_per_variant(&h), [1, 1, 1], "no message sent twice");
+    assert_eq!(charged(&h).await, 150);
+    assert_eq!(sim_charges(&h), [50, 50, 50]);
+    let (files, urls, _) = uploads(&h);
+    assert_eq!(files, 1, "the files once");
+    assert_eq!(
+        urls, 3,
+        "the cut reference upload, once more, and the third version's"
+    );
 }
 
 #[tokio::test]

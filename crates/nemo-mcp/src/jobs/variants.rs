@@ -105,27 +105,7 @@ async fn run_set(app: Arc<App>, ctx: JobCtx, plan: VideoPlan) -> Result<VideoRes
 async fn first_upload(app: &Arc<App>, shared: &Shared) -> Result<usize, ToolError> {
     let set = shared.set().await;
     let first = project_of(app, shared, 0).await?;
-    let upload_id = match set.slots[0].upload.clone() {
-        Some(id) => id,
-        None => {
-            let id = start_upload(&first, shared, 0, &set, None, "").await?;
-            shared
-                .update(|s| s.slots[0].upload = Some(id.clone()))
-                .await;
-            id
-        }
-    };
-    let mut up = follow(app, &upload_id)
-        .await
-        .ok_or_else(|| unknown(&upload_id))?;
-    if up.error().is_some_and(|e| e.code == Code::Interrupted) {
-        // A restart cut the upload (uploads do not resume); nothing paid was sent: once more.
-        let id = start_upload(&first, shared, 0, &set, None, "again").await?;
-        shared
-            .update(|s| s.slots[0].upload = Some(id.clone()))
-            .await;
-        up = follow(app, &id).await.ok_or_else(|| unknown(&id))?;
-    }
+    let up = upload_into(app, &first, shared, 0, None).await?;
     let result = match (up.status(), up.upload_result()) {
         (JobStatus::Succeeded, Some(r)) => r.clone(),
         _ => {
@@ -162,6 +142,38 @@ async fn first_upload(app: &Arc<App>, shared: &Shared) -> Result<usize, ToolErro
         shared.update(|s| s.references = Some(refs)).await;
     }
     Ok(result.uploaded.len().max(result.already_present.len()))
+}
+
+/// The variant's upload (the media, or with `refs` the references), started or found, followed
+/// to its end. A restart cuts an upload (uploads do not resume) before any instruction of this
+/// variant is sent (it waits for this), so a cut one is made once more: nothing paid is at risk.
+async fn upload_into(
+    app: &Arc<App>,
+    variant: &Arc<App>,
+    shared: &Shared,
+    k: usize,
+    refs: Option<Vec<String>>,
+) -> Result<Job, ToolError> {
+    let set = shared.set().await;
+    let id = match set.slots[k].upload.clone() {
+        Some(id) => id,
+        None => {
+            let id = start_upload(variant, shared, k, &set, refs.clone(), "").await?;
+            shared
+                .update(|s| s.slots[k].upload = Some(id.clone()))
+                .await;
+            id
+        }
+    };
+    let up = follow(app, &id).await.ok_or_else(|| unknown(&id))?;
+    if !up.error().is_some_and(|e| e.code == Code::Interrupted) {
+        return Ok(up);
+    }
+    let id = start_upload(variant, shared, k, &set, refs, "again").await?;
+    shared
+        .update(|s| s.slots[k].upload = Some(id.clone()))
+        .await;
+    follow(app, &id).await.ok_or_else(|| unknown(&id))
 }
 
 /// The URLs NemoVideo gave every uploaded item, or none when any lacks one (the contract's
@@ -276,10 +288,10 @@ async fn start_slot(
     if let Some(job) = set.slots[k].job.clone() {
         return Ok(job);
     }
-    if has_media && set.slots[k].upload.is_none() {
+    if has_media && k > 0 {
+        // Uploaded before the variant's job starts, so a restart that cuts it can make it again.
         let refs = set.references.clone().filter(|r| !r.is_empty());
-        let id = start_upload(&variant, shared, k, &set, refs, "").await?;
-        shared.update(|s| s.slots[k].upload = Some(id)).await;
+        upload_into(app, &variant, shared, k, refs).await?;
     }
     let (set, parent) = {
         let plan = shared.plan.lock().await;
