@@ -17,6 +17,20 @@ pub struct CheckedInputs {
     pub rejected: Vec<RejectedInput>,
 }
 
+impl CheckedInputs {
+    /// What to journal to send them again later: the files by their resolved paths.
+    pub fn media(&self) -> crate::store::results::MediaInputs {
+        crate::store::results::MediaInputs {
+            paths: self
+                .files
+                .iter()
+                .map(|(_, f)| f.path.display().to_string())
+                .collect(),
+            urls: self.urls.clone(),
+        }
+    }
+}
+
 /// An input as it may be shown back: at most 300 characters, control characters masked.
 fn shown(raw: &str) -> String {
     raw.chars()

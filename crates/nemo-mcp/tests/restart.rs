@@ -244,6 +244,7 @@ async fn a_make_video_whose_instruction_never_left_before_a_restart_sends_it_onc
         project: None,
         filename: None,
         set: None,
+        media: Default::default(),
     });
     for job in [&generation, &video] {
         std::fs::write(
@@ -258,6 +259,49 @@ async fn a_make_video_whose_instruction_never_left_before_a_restart_sends_it_onc
         .await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert!(done["result"]["path"].is_string(), "{done}");
+    assert_eq!(counts(&h2).await, (1, 50), "sent once, charged once");
+    assert_eq!(render_submits(&h2), 1);
+}
+
+#[tokio::test]
+async fn a_make_video_whose_upload_a_restart_cut_uploads_once_more_and_sends_once() {
+    use nemo_sim::{Fault, FaultAction, Route};
+    let h = Harness::start().await;
+    // nemo-sim logs the upload as it arrives, then holds it past the restart, which cuts it.
+    h.sim
+        .control()
+        .inject(Fault::new(Route::Upload, FaultAction::Delay { ms: 30_000 }));
+    let files = [
+        h.media("a.png", &png(10, 10)),
+        h.media("b.png", &png(12, 12)),
+    ];
+    let r = h
+        .call(
+            "make_video",
+            json!({"instruction": "combine these images into a 10-second video",
+                   "paths": files, "wait_s": 0}),
+        )
+        .await;
+    let job = body(&r);
+    let uploads = |h: &Harness| {
+        h.sim
+            .log()
+            .iter()
+            .filter(|r| r.path.starts_with("/api/upload-video/"))
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while uploads(&h) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never uploaded");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(h.sim.control().attempted_messages().len(), 0);
+    let h2 = h.restart().await;
+    let done = h2.finish(job).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["result"]["uploaded"], 2, "{done}");
+    assert!(done["result"]["path"].is_string(), "{done}");
+    assert_eq!(uploads(&h2), 2, "the cut upload, then once more");
     assert_eq!(counts(&h2).await, (1, 50), "sent once, charged once");
     assert_eq!(render_submits(&h2), 1);
 }

@@ -62,6 +62,26 @@ pub fn inputs(files: &[(String, MediaFile)], urls: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// An upload job keyed by `key`: the one already started under it, or a new one. Its id.
+pub fn spawn_keyed(app: &Arc<App>, key: String, checked: crate::uploads::CheckedInputs) -> String {
+    if let Some(j) = app.jobs.by_request(crate::store::JobKind::Upload, &key) {
+        return j.id;
+    }
+    let crate::uploads::CheckedInputs {
+        files,
+        urls,
+        rejected,
+    } = checked;
+    let job = crate::store::Job::upload(inputs(&files, &urls)).with_request_id(Some(key));
+    let a = app.clone();
+    match app
+        .jobs
+        .spawn_once(job, move |ctx| run(a, ctx, files, urls, rejected))
+    {
+        crate::store::Spawned::Started(j) | crate::store::Spawned::Existing(j) => j.id,
+    }
+}
+
 /// What was sent: the items, what to record in the project ledger, notices, and the project.
 #[derive(Default)]
 struct Sent {

@@ -223,27 +223,22 @@ async fn start_upload(
     if let Some(j) = variant.jobs.by_request(JobKind::Upload, &key) {
         return Ok(j.id);
     }
-    let (files, urls, rejected) = match refs {
-        Some(urls) => (Vec::new(), urls, Vec::new()),
+    let checked = match refs {
+        Some(urls) => crate::uploads::CheckedInputs {
+            files: Vec::new(),
+            urls,
+            rejected: Vec::new(),
+        },
         None => {
-            let c = crate::uploads::check_inputs_blocking(
+            crate::uploads::check_inputs_blocking(
                 variant.clone(),
                 set.paths.clone(),
                 set.urls.clone(),
             )
-            .await?;
-            (c.files, c.urls, c.rejected)
+            .await?
         }
     };
-    let inputs = super::upload::inputs(&files, &urls);
-    let v = variant.clone();
-    let job = Job::upload(inputs).with_request_id(Some(key));
-    let job = match variant.jobs.spawn_once(job, move |jctx| {
-        super::upload::run(v, jctx, files, urls, rejected)
-    }) {
-        Spawned::Started(j) | Spawned::Existing(j) => j,
-    };
-    Ok(job.id)
+    Ok(super::upload::spawn_keyed(variant, key, checked))
 }
 
 /// One variant, from its project to its end.
@@ -310,6 +305,7 @@ async fn start_slot(
         project: slot.project.clone(),
         filename: Some(slot.label.clone()),
         set: None,
+        media: Default::default(),
     };
     let v = variant.clone();
     let job = Job::video(plan).with_request_id(Some(key));

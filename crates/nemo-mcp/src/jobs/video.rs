@@ -34,7 +34,18 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
     }
     let mut out = VideoResult::default();
     if let Some(id) = plan.upload.clone() {
-        let up = follow(&app, &ctx, &id, UPLOAD, "uploading").await?;
+        let up = match follow(&app, &ctx, &id, UPLOAD, "uploading").await {
+            // A restart cut the upload (uploads do not resume); nothing was sent to NemoVideo
+            // yet, so the media go once more (a second cut ends the job).
+            Err(e) if e.code == Code::Interrupted && !plan.media.is_empty() => {
+                let key = format!("{}_upload_again", ctx.snapshot().id);
+                let id = upload_again(&app, &plan, key).await?;
+                plan.upload = Some(id.clone());
+                ctx.journal_plan(plan.clone());
+                follow(&app, &ctx, &id, UPLOAD, "uploading").await?
+            }
+            other => other?,
+        };
         if let Some(r) = result_of::<UploadResult>(&up) {
             take_upload(&mut out, r);
         }
@@ -94,6 +105,21 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
     out.export_job = Some(export_id);
     out.next_step = "to change it, call generate, then export_video".into();
     Ok(out)
+}
+
+/// The plan's media uploaded again under `key` (found, not started twice, after a restart);
+/// the files are checked again first.
+async fn upload_again(app: &Arc<App>, plan: &VideoPlan, key: String) -> Result<String, ToolError> {
+    if let Some(j) = app.jobs.by_request(JobKind::Upload, &key) {
+        return Ok(j.id);
+    }
+    let checked = crate::uploads::check_inputs_blocking(
+        app.clone(),
+        plan.media.paths.clone(),
+        plan.media.urls.clone(),
+    )
+    .await?;
+    Ok(super::upload::spawn_keyed(app, key, checked))
 }
 
 /// A finished step's result, when the step is of the kind expected.

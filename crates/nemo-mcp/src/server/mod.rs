@@ -330,6 +330,7 @@ impl NemoServer {
                 Ok(e) => e,
                 Err(e) => return fail(e),
             };
+        let media = inputs.as_ref().map(|c| c.media()).unwrap_or_default();
         let upload = inputs.map(|c| {
             let app2 = app.clone();
             let inputs = jobs::upload::inputs(&c.files, &c.urls);
@@ -348,6 +349,7 @@ impl NemoServer {
             project: None,
             filename: None,
             set: None,
+            media,
         })
         .with_request_id(request_id);
         let app2 = app.clone();

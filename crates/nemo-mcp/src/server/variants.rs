@@ -78,19 +78,10 @@ impl NemoServer {
                 Ok(e) => e,
                 Err(e) => return fail(e),
             };
-        let (paths, urls) = match &req.inputs {
-            Some(c) => (
-                c.files
-                    .iter()
-                    .map(|(_, f)| f.path.display().to_string())
-                    .collect(),
-                c.urls.clone(),
-            ),
-            None => (Vec::new(), Vec::new()),
-        };
+        let media = req.inputs.as_ref().map(|c| c.media()).unwrap_or_default();
         let set = VariantSet {
-            paths,
-            urls,
+            paths: media.paths,
+            urls: media.urls,
             references: None,
             concurrency: app.settings.variant_concurrency,
             slots: req
@@ -115,6 +106,7 @@ impl NemoServer {
             project: None,
             filename: None,
             set: Some(set),
+            media: Default::default(),
         })
         .with_request_id(req.request_id);
         let app2 = app.clone();

@@ -150,6 +150,25 @@ pub struct VideoPlan {
     /// A set of variants ([`crate::jobs::variants`]): what each one is and has started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set: Option<VariantSet>,
+    /// The media of its upload step, to upload once more when a restart cut that step.
+    #[serde(default, skip_serializing_if = "MediaInputs::is_empty")]
+    pub media: MediaInputs,
+}
+
+/// Media as given to a job: checked local files (by their resolved paths, checked again
+/// before they are sent again) and URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MediaInputs {
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub urls: Vec<String>,
+}
+
+impl MediaInputs {
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty() && self.urls.is_empty()
+    }
 }
 
 impl VideoPlan {
