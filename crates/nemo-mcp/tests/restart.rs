@@ -120,22 +120,13 @@ async fn finished_jobs_are_listed_after_a_restart_and_torn_entries_skipped() {
         )
         .await,
     );
-    let Harness {
-        sim,
-        dir,
-        app,
-        client,
-        ..
-    } = h;
-    let settings = app.settings.clone();
-    let _ = client.cancel().await;
-    drop(app);
+    let stopped = h.stop().await;
     std::fs::write(
-        dir.path().join("state/jobs/gen_torn.json"),
+        stopped.dir.path().join("state/jobs/gen_torn.json"),
         b"{\"id\": \"gen_torn\", \"kind\":",
     )
     .unwrap();
-    let h2 = Harness::on(sim, dir, settings).await;
+    let h2 = stopped.start().await;
     let jobs = body(&h2.call("list_jobs", json!({})).await);
     let ids: Vec<&str> = jobs["jobs"]
         .as_array()
@@ -160,17 +151,8 @@ async fn a_journaled_render_the_backend_never_got_is_submitted_after_a_restart()
         json!({"instruction": "combine into a 5 second video"}),
     )
     .await;
-    let Harness {
-        sim,
-        dir,
-        app,
-        client,
-        ..
-    } = h;
-    let settings = app.settings.clone();
-    let _ = client.cancel().await;
-    app.jobs.shutdown().await;
-    drop(app);
+    let stopped = h.stop().await;
+    let settings = &stopped.settings;
     // Journaled by the previous version (format 1, no `version`): upgraded on load, resumed.
     let job_id = "exp_0123456789ab";
     let entry = json!({"id": job_id, "kind": "export", "status": "running",
@@ -185,7 +167,7 @@ async fn a_journaled_render_the_backend_never_got_is_submitted_after_a_restart()
         serde_json::to_vec_pretty(&entry).unwrap(),
     )
     .unwrap();
-    let h2 = Harness::on(sim, dir, settings).await;
+    let h2 = stopped.start().await;
     let done = h2
         .finish(json!({"status": "running", "job_id": job_id}))
         .await;
@@ -218,17 +200,8 @@ async fn a_make_video_whose_instruction_never_left_before_a_restart_sends_it_onc
         json!({"paths": [h.media("a.png", &png(10, 10)), h.media("b.png", &png(10, 10))]}),
     )
     .await;
-    let Harness {
-        sim,
-        dir,
-        app,
-        client,
-        ..
-    } = h;
-    let settings = app.settings.clone();
-    let _ = client.cancel().await;
-    app.jobs.shutdown().await;
-    drop(app);
+    let stopped = h.stop().await;
+    let settings = &stopped.settings;
     let generation = nemo_mcp::store::Job::generation(
         "combine these images into a 10-second video",
         Some(nemo_mcp::credits::CostKind::of("combine")),
@@ -253,7 +226,7 @@ async fn a_make_video_whose_instruction_never_left_before_a_restart_sends_it_onc
         )
         .unwrap();
     }
-    let h2 = Harness::on(sim, dir, settings).await;
+    let h2 = stopped.start().await;
     let done = h2
         .finish(json!({"status": "running", "job_id": video.id}))
         .await;

@@ -156,6 +156,13 @@ impl Harness {
     /// them `running`, as a crash leaves it), then a new server starts on the same simulator
     /// and folder and resumes them.
     pub async fn restart(self) -> Harness {
+        let stopped = self.stop().await;
+        stopped.start().await
+    }
+
+    /// The "kill" alone: what a crash leaves (the simulator, the folder with its journal, the
+    /// settings), for a test to change the journal before [`Stopped::start`].
+    pub async fn stop(self) -> Stopped {
         let Harness {
             sim,
             dir,
@@ -167,7 +174,7 @@ impl Harness {
         let _ = client.cancel().await;
         app.jobs.shutdown().await;
         drop(app);
-        Harness::on(sim, dir, settings).await
+        Stopped { sim, dir, settings }
     }
 
     /// A job's journal entry as on disk (in today's format).
@@ -359,4 +366,18 @@ pub fn render_submits(h: &Harness) -> usize {
         .iter()
         .filter(|r| r.path == "/api/render/proxy/lambda")
         .count()
+}
+
+/// A stopped server's world: see [`Harness::stop`].
+pub struct Stopped {
+    pub sim: SimHandle,
+    pub dir: tempfile::TempDir,
+    pub settings: Settings,
+}
+
+impl Stopped {
+    /// A new server on the same simulator and folder: it resumes what the journal holds.
+    pub async fn start(self) -> Harness {
+        Harness::on(self.sim, self.dir, self.settings).await
+    }
 }
