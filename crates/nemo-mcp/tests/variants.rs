@@ -81,7 +81,7 @@ fn uploads(h: &Harness) -> (usize, usize, u64) {
     )
 }
 
-/// Uploads nemo-sim holds back (a scripted delay), logged as they arrived.
+/// Uploads that met a scripted fault (here a delay), logged as they arrived.
 fn held_uploads(h: &Harness) -> usize {
     h.sim
         .log()
@@ -380,22 +380,21 @@ async fn a_restart_during_the_media_upload_uploads_them_once_more_and_sends_each
 #[tokio::test]
 async fn a_restart_during_a_reference_upload_makes_it_once_more_and_sends_each_version_once() {
     let h = Harness::with(sim().with_time_scale(0.03), |s| s.variant_concurrency = 1).await;
+    // nemo-sim takes faults in order: the first upload (the files) passes, the next one (the
+    // second version's upload by reference) is held.
+    for ms in [0, HELD_MS] {
+        h.sim
+            .control()
+            .inject(Fault::new(Route::Upload, FaultAction::Delay { ms }));
+    }
     let r = h.call("make_video", args(&h, json!({"wait_s": 0}))).await;
     let parent = body(&r);
-    until("the first version sent", || {
-        messages_per_variant(&h)[0] == 1
-    })
-    .await;
-    // The next upload is the second version's upload by reference.
-    h.sim.control().inject(Fault::new(
-        Route::Upload,
-        FaultAction::Delay { ms: HELD_MS },
-    ));
     until("the second version's reference upload held", || {
-        held_uploads(&h) == 1
+        held_uploads(&h) == 2
     })
     .await;
     assert_eq!(uploads(&h).1, 1);
+    assert_eq!(messages_per_variant(&h)[0], 1);
     assert_eq!(messages_per_variant(&h)[1], 0);
     let h = h.restart().await;
     let done = h.finish(parent).await;
