@@ -88,13 +88,13 @@ fn env_flag(k: &str) -> Result<Option<bool>, String> {
     }
 }
 
-/// A credit budget: a whole number of credits, at least 0. Anything else is a configuration
-/// error naming the setting.
 /// At most this many variants in one `make_video`.
 pub const MAX_VARIANTS: usize = 6;
 /// Variants running at once unless `NEMO_VARIANT_CONCURRENCY` says otherwise.
 pub const DEFAULT_VARIANT_CONCURRENCY: usize = 3;
 
+/// A credit budget: a whole number of credits, at least 0. Anything else is a configuration
+/// error naming the setting.
 fn env_credits(k: &str) -> Result<Option<i64>, String> {
     let Some(v) = env(k) else { return Ok(None) };
     v.parse::<f64>()

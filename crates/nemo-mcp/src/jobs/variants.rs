@@ -23,8 +23,6 @@ use crate::store::{Job, JobCtx, JobKind, JobStatus, Spawned};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
-pub use crate::settings::MAX_VARIANTS;
-
 /// A variant's instruction: the base instruction, then what differs.
 pub fn instruction_for(base: &str, variant: &str) -> String {
     let base = base.trim().trim_end_matches(['.', '。', ' ']);

@@ -7,6 +7,7 @@
 //! images need nothing else; a frame of a video needs `ffmpeg` on PATH and is left out (a
 //! labelled tile instead) when it is not there.
 
+mod cache;
 mod font;
 pub mod poster;
 pub mod storyboard;
@@ -15,8 +16,6 @@ use crate::app::App;
 use image::RgbImage;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
-use std::time::SystemTime;
 
 /// The local files this server uploaded, by file name (lower case, with and without extension).
 #[derive(Debug, Default, Clone)]
@@ -97,33 +96,22 @@ pub fn ffmpeg() -> Option<PathBuf> {
 /// An image shrunk to fit inside `w`×`h` (aspect kept), cached by file, size and time written:
 /// a storyboard asked for twice decodes nothing the second time.
 pub fn shrunk(path: &Path, w: u32, h: u32) -> Option<RgbImage> {
-    type Key = (PathBuf, u64, Option<SystemTime>, u32, u32);
-    static CACHE: OnceLock<Mutex<HashMap<Key, RgbImage>>> = OnceLock::new();
-    let meta = std::fs::metadata(path).ok()?;
-    let key = (path.to_path_buf(), meta.len(), meta.modified().ok(), w, h);
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(hit) = crate::store::lock(cache).get(&key) {
-        return Some(hit.clone());
-    }
-    let img = match jpeg_scaled(path, w, h) {
-        Some(small) => image::DynamicImage::ImageRgb8(small)
-            .thumbnail(w, h)
-            .to_rgb8(),
-        None => image::ImageReader::open(path)
-            .ok()?
-            .with_guessed_format()
-            .ok()?
-            .decode()
-            .ok()?
-            .thumbnail(w, h)
-            .to_rgb8(),
-    };
-    let mut cache = crate::store::lock(cache);
-    if cache.len() >= 256 {
-        cache.clear();
-    }
-    cache.insert(key, img.clone());
-    Some(img)
+    static SHRUNK: cache::ByFile<(u32, u32), RgbImage> = cache::ByFile::new(256);
+    SHRUNK.get_or_make(path, (w, h), || {
+        Some(match jpeg_scaled(path, w, h) {
+            Some(small) => image::DynamicImage::ImageRgb8(small)
+                .thumbnail(w, h)
+                .to_rgb8(),
+            None => image::ImageReader::open(path)
+                .ok()?
+                .with_guessed_format()
+                .ok()?
+                .decode()
+                .ok()?
+                .thumbnail(w, h)
+                .to_rgb8(),
+        })
+    })
 }
 
 /// A JPEG decoded at the smallest of 1/8, 1/4, 1/2 or full size that still covers `w`×`h`:

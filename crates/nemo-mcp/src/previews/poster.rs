@@ -19,23 +19,11 @@ pub fn frame(ffmpeg: &Path, video: &Path, width: u32, at_s: f64) -> Option<Vec<u
 /// fade from black). Made once per file (by path, size and time written): every later answer
 /// about the same export reuses it instead of running ffmpeg again.
 pub fn poster(ffmpeg: &Path, video: &Path, duration_s: Option<f64>) -> Option<Vec<u8>> {
-    type Key = (std::path::PathBuf, u64, Option<std::time::SystemTime>);
-    static MADE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<Key, Vec<u8>>>> =
-        std::sync::OnceLock::new();
-    let meta = std::fs::metadata(video).ok()?;
-    let key = (video.to_path_buf(), meta.len(), meta.modified().ok());
-    let made = MADE.get_or_init(Default::default);
-    if let Some(hit) = crate::store::lock(made).get(&key) {
-        return Some(hit.clone());
-    }
-    let at = duration_s.map_or(1.0, |d| (d / 10.0).clamp(0.0, 1.0));
-    let jpeg = grab(ffmpeg, video, POSTER_WIDTH, at, "mjpeg")?;
-    let mut made = crate::store::lock(made);
-    if made.len() >= 64 {
-        made.clear();
-    }
-    made.insert(key, jpeg.clone());
-    Some(jpeg)
+    static POSTERS: super::cache::ByFile<(), Vec<u8>> = super::cache::ByFile::new(64);
+    POSTERS.get_or_make(video, (), || {
+        let at = duration_s.map_or(1.0, |d| (d / 10.0).clamp(0.0, 1.0));
+        grab(ffmpeg, video, POSTER_WIDTH, at, "mjpeg")
+    })
 }
 
 fn grab(ffmpeg: &Path, video: &Path, width: u32, at_s: f64, codec: &str) -> Option<Vec<u8>> {

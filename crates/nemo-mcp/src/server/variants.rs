@@ -2,7 +2,8 @@
 //! one parent job ([`crate::jobs::variants`]).
 
 use super::*;
-use crate::jobs::variants::{instruction_for, MAX_VARIANTS};
+use crate::jobs::variants::instruction_for;
+use crate::settings::MAX_VARIANTS;
 use crate::store::results::{VariantSet, VariantSlot};
 
 /// The variants as given: trimmed, none empty, none twice, at most [`MAX_VARIANTS`].
