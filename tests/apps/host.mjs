@@ -150,28 +150,24 @@ async function bridgeBundle() {
   return bridgeScript;
 }
 
-/// Renders the view for one tool result under one CSP; returns what the frame shows.
-async function render(browser, client, view, toolResult, toolArgs, csp, shot) {
+/// A page acting as the host: it proxies the view's requests to the server through the MCP
+/// client and carries the official bridge.
+async function openHost(browser, client, title) {
   const page = await browser.newPage();
   await page.setViewport({ width: 800, height: 900 });
-  const dialogs = [];
-  page.on("dialog", async (d) => {
-    dialogs.push(d.message());
-    await d.dismiss();
-  });
-  const cspViolations = [];
-  page.on("console", (m) => {
-    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-  });
-  // The host proxies the view's requests to the server through the MCP client.
   await page.exposeFunction("hostCallTool", async (params) => JSON.stringify(await client.callTool(params)));
   await page.exposeFunction("hostReadResource", async (params) => JSON.stringify(await client.readResource(params)));
   await page.setContent(`<!doctype html><html><head><style>body{margin:0;font:13px sans-serif;background:#e5e7eb}
     header{padding:8px 12px;background:#111827;color:#fff} iframe{display:block;width:760px;height:560px;border:0;margin:12px;background:#fff;border-radius:8px}</style></head>
-    <body><header>NemoVideo · MCP App test host (${csp.name} CSP)</header></body></html>`);
+    <body><header>NemoVideo · MCP App test host (${title})</header></body></html>`);
   await page.addScriptTag({ content: await bridgeBundle() });
+  return page;
+}
+
+/// The view in a sandboxed frame under `csp`, handed the tool's input and result through
+/// `AppBridge`; the frame once it exists.
+async function mountView(page, view, csp, toolResult, toolArgs) {
   const html = view.text.replace("<head>", `<head><meta http-equiv="Content-Security-Policy" content="${csp.policy}">`);
-  const t0 = Date.now();
   await page.evaluate(
     async (html, result, args) => {
       const { AppBridge, PostMessageTransport } = globalThis.NemoHost;
@@ -197,14 +193,28 @@ async function render(browser, client, view, toolResult, toolArgs, csp, shot) {
     toolResult,
     toolArgs,
   );
-  const frame = await (async () => {
-    for (let i = 0; i < 200; i++) {
-      const f = page.frames().find((x) => x !== page.mainFrame() && x.url() === "about:srcdoc");
-      if (f) return f;
-      await sleep(50);
-    }
-    fail("the view's frame never appeared");
-  })();
+  for (let i = 0; i < 200; i++) {
+    const f = page.frames().find((x) => x !== page.mainFrame() && x.url() === "about:srcdoc");
+    if (f) return f;
+    await sleep(50);
+  }
+  fail("the view's frame never appeared");
+}
+
+/// Renders the view for one tool result under one CSP; returns what the frame shows.
+async function render(browser, client, view, toolResult, toolArgs, csp, shot) {
+  const page = await openHost(browser, client, `${csp.name} CSP`);
+  const dialogs = [];
+  page.on("dialog", async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss();
+  });
+  const cspViolations = [];
+  page.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+  const t0 = Date.now();
+  const frame = await mountView(page, view, csp, toolResult, toolArgs);
   // Playable: enough data to play (readyState >= 3) with its size known.
   let state;
   for (let i = 0; i < 1200; i++) {
@@ -253,37 +263,15 @@ async function render(browser, client, view, toolResult, toolArgs, csp, shot) {
 /// A set of versions (make_video with variants) shown side by side; the first one played.
 async function renderSet(browser, client, view, home) {
   const paths = [join(home, "media", "shoe.png"), join(home, "media", "bag.png")];
-  const set = await call(client, "make_video", {
+  const args = {
     instruction: "combine these images into a 10-second video with music",
     paths,
     variants: ["square 1:1", "vertical 9:16"],
-  });
+  };
+  const set = await call(client, "make_video", args);
   check(set.structuredContent.status === "succeeded", `make_video with variants: ${JSON.stringify(set.structuredContent)}`);
-  const page = await browser.newPage();
-  await page.setViewport({ width: 800, height: 700 });
-  await page.exposeFunction("hostCallTool", async (params) => JSON.stringify(await client.callTool(params)));
-  await page.exposeFunction("hostReadResource", async (params) => JSON.stringify(await client.readResource(params)));
-  await page.setContent(`<!doctype html><html><body style="margin:0;background:#e5e7eb"></body></html>`);
-  await page.addScriptTag({ content: await bridgeBundle() });
-  const html = view.text.replace("<head>", `<head><meta http-equiv="Content-Security-Policy" content="${CSP.spec}">`);
-  await page.evaluate(async (html, result) => {
-    const { AppBridge, PostMessageTransport } = globalThis.NemoHost;
-    const iframe = document.createElement("iframe");
-    iframe.setAttribute("sandbox", "allow-scripts");
-    iframe.style = "display:block;width:760px;height:640px;border:0;margin:12px;background:#fff";
-    document.body.append(iframe);
-    const bridge = new AppBridge(null, { name: "nemo-test-host", version: "1.0.0" }, { serverTools: {} }, { hostContext: { theme: "light" } });
-    bridge.oncalltool = async (params) => JSON.parse(await window.hostCallTool(params));
-    bridge.onreadresource = async (params) => JSON.parse(await window.hostReadResource(params));
-    bridge.oninitialized = () => bridge.sendToolResult(result);
-    await bridge.connect(new PostMessageTransport(iframe.contentWindow, iframe.contentWindow));
-    iframe.srcdoc = html;
-  }, html, set);
-  let frame;
-  for (let i = 0; i < 200 && !frame; i++) {
-    frame = page.frames().find((x) => x !== page.mainFrame() && x.url() === "about:srcdoc");
-    if (!frame) await sleep(50);
-  }
+  const page = await openHost(browser, client, "a set of versions");
+  const frame = await mountView(page, view, { name: "spec", policy: CSP.spec }, set, args);
   let labels = [];
   for (let i = 0; i < 200 && labels.length < 2; i++) {
     labels = await frame.evaluate(() => [...document.querySelectorAll(".version h3")].map((h) => h.textContent));

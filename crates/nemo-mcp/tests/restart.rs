@@ -263,11 +263,7 @@ async fn a_make_video_whose_upload_a_restart_cut_uploads_once_more_and_sends_onc
             .filter(|r| r.path.starts_with("/api/upload-video/"))
             .count()
     };
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    while uploads(&h) == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "never uploaded");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    until("the upload held", || uploads(&h) == 1).await;
     assert_eq!(h.sim.control().attempted_messages().len(), 0);
     let h2 = h.restart().await;
     let done = h2.finish(job).await;
