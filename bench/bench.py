@@ -182,15 +182,19 @@ def credentials(home):
 ATTR = {"X-Skill-Source": "nemo-mcp", "X-Skill-Version": "bench", "X-Skill-Platform": "unknown"}
 
 
-def png(path, w, h, rgb):
+def png(path, w, h, rgb=None):
+    """A PNG of one colour, or (without `rgb`) of noise: as heavy as a photo, it does not compress."""
     import struct
     import zlib
-    raw = b"".join(b"\0" + bytes(rgb) * w for _ in range(h))
+    if rgb is None:
+        raw = b"".join(b"\0" + os.urandom(w * 3) for _ in range(h))
+    else:
+        raw = b"".join(b"\0" + bytes(rgb) * w for _ in range(h))
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     with open(path, "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+                + chunk(b"IDAT", zlib.compress(raw, 1 if rgb is None else 6)) + chunk(b"IEND", b""))
 
 
 def curl_quick_edit(base, images, out_path, poll_s, transcript=None):

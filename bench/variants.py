@@ -8,34 +8,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench import Stdio, free_port, mcp_env, wait_port  # noqa: E402
+from bench import Stdio, free_port, mcp_env, png, wait_port  # noqa: E402
+from host_cost import sim_json  # noqa: E402
 
 MARKER = "<!-- written by bench/variants.py -->"
 TIME_SCALE = 0.05
 BASE = "combine these images into a 30-second promo video with music and text overlays"
 VARIANTS = ["vertical 9:16 for TikTok", "square 1:1", "in Chinese"]
-
-
-def photo(path, w, h):
-    """A PNG of noise: as heavy as a photo (it does not compress), so the bytes mean something."""
-    import struct
-    import zlib
-    raw = b"".join(b"\0" + os.urandom(w * 3) for _ in range(h))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b""))
-
-
-def sim_log(base):
-    with urllib.request.urlopen(f"{base}/_sim/log") as r:
-        return json.load(r)
 
 
 def made(mcp, sim_base, media, images, variants):
@@ -67,7 +49,7 @@ def main():
     images = []
     for i in range(6):
         p = os.path.join(media, f"product{i}.png")
-        photo(p, 1280, 720)
+        png(p, 1280, 720)
         images.append(p)
     media_bytes = sum(os.path.getsize(p) for p in images)
     port = free_port()
@@ -77,9 +59,9 @@ def main():
         wait_port(port)
         base = f"http://127.0.0.1:{port}"
         one, _ = made(mcp, base, media, images, None)
-        seen = len(sim_log(base))
+        seen = len(sim_json(base, "/_sim/log"))
         three, body = made(mcp, base, media, images, VARIANTS)
-        log = sim_log(base)[seen:]
+        log = sim_json(base, "/_sim/log")[seen:]
     finally:
         proc.kill()
     uploads = [r for r in log if r["path"].startswith("/api/upload-video/")]
