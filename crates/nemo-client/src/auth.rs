@@ -67,6 +67,60 @@ impl Credentials {
     }
 }
 
+/// Where the anonymous credentials are kept, and how renewals are serialised among the
+/// processes that share them: several servers of one user on one state folder must end up on
+/// one token (one account), never each on its own.
+pub trait CredentialStore: Send + Sync {
+    /// The credentials last saved, if any can be read.
+    fn load(&self) -> Option<Credentials>;
+    fn save(&self, credentials: &Credentials) -> std::io::Result<()>;
+    /// Wait until no other process is getting a token, then hold them off until the guard is
+    /// dropped. Blocking: called off the async workers.
+    fn exclusive(&self) -> std::io::Result<RenewalGuard>;
+}
+
+/// Held while a token is got: other processes' renewals wait.
+pub struct RenewalGuard {
+    _held: Box<dyn Send>,
+}
+
+impl RenewalGuard {
+    /// An exclusive lock on `path` (made if needed), released when the guard drops or the
+    /// process dies.
+    pub fn lock_file(path: &Path) -> std::io::Result<RenewalGuard> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path)?;
+        file.lock()?;
+        Ok(RenewalGuard {
+            _held: Box::new(file),
+        })
+    }
+}
+
+/// `credentials.json` in the state folder, renewals serialised by `credentials.lock` beside it.
+pub struct FileStore {
+    pub file: std::path::PathBuf,
+    pub lock: std::path::PathBuf,
+}
+
+impl CredentialStore for FileStore {
+    fn load(&self) -> Option<Credentials> {
+        Credentials::load(&self.file)
+    }
+    fn save(&self, credentials: &Credentials) -> std::io::Result<()> {
+        credentials.save(&self.file)
+    }
+    fn exclusive(&self) -> std::io::Result<RenewalGuard> {
+        RenewalGuard::lock_file(&self.lock)
+    }
+}
+
 /// The client id: `NEMO_CLIENT_ID`, else the shared file, else a new UUID written there.
 pub fn load_or_create_client_id(given: Option<&str>, file: &Path) -> std::io::Result<String> {
     if let Some(id) = given.map(str::trim).filter(|s| !s.is_empty()) {

@@ -30,20 +30,24 @@ pub struct App {
     damaged: Arc<Mutex<Vec<String>>>,
     /// What each paid turn of the account cost (shared by every MCP session and variant).
     pub meter: Arc<crate::meter::CreditMeter>,
+    /// The state database shared by every server process of the user.
+    pub state: Arc<crate::state::StateDb>,
 }
 
 impl App {
     pub fn new(settings: Settings) -> Result<Arc<App>, String> {
-        let client = Client::new(settings.client.clone()).map_err(|e| e.to_string())?;
-        let jobs = JobManager::new(settings.journal_dir());
+        // One database for every server process of the user on this state folder.
+        let state = Arc::new(crate::state::StateDb::open(&settings.client.state_dir)?);
+        let client = Client::new(settings.client.clone())
+            .map_err(|e| e.to_string())?
+            .with_credential_store(Arc::new(crate::state::credentials::Shared::new(
+                state.clone(),
+            )));
+        let jobs = JobManager::new(state.clone(), settings.output_dir.clone());
         let projects = Arc::new(crate::projects::Ledger::new(settings.projects_dir()));
-        let project = CurrentProject::remembered(settings.session_path());
-        let spend = Arc::new(crate::spend::Ledger::open(settings.spend_path()));
-        let (library, kept) = crate::library::Library::open(settings.library_path());
-        let damaged = kept.map(|k| k.notice(
-            "The project library",
-            "It starts empty again; the projects themselves still exist on NemoVideo, and connect with a project_id reopens one.",
-        ));
+        let project = CurrentProject::remembered(state.clone());
+        let spend = Arc::new(crate::spend::Ledger::open(state.clone()));
+        let library = crate::library::Library::open(state.clone());
         Ok(Arc::new(App {
             client,
             project,
@@ -54,8 +58,9 @@ impl App {
             session_key: format!("process-{}", uuid::Uuid::new_v4().simple()),
             clock: crate::clock::Clock::default(),
             library: Arc::new(library),
-            damaged: Arc::new(Mutex::new(damaged.into_iter().collect())),
+            damaged: Arc::new(Mutex::new(state.take_notices())),
             meter: Arc::default(),
+            state,
         }))
     }
 
@@ -74,6 +79,7 @@ impl App {
             library: self.library.clone(),
             damaged: Arc::default(),
             meter: self.meter.clone(),
+            state: self.state.clone(),
         })
     }
 
@@ -93,6 +99,7 @@ impl App {
             library: self.library.clone(),
             damaged: Arc::default(),
             meter: self.meter.clone(),
+            state: self.state.clone(),
         })
     }
 

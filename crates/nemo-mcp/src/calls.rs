@@ -169,7 +169,7 @@ pub(crate) async fn agree_to_spend(
     instruction: &str,
     max_credits: Option<i64>,
     confirmed: bool,
-) -> Result<crate::credits::Estimate, ToolError> {
+) -> Result<(crate::credits::Estimate, crate::spend::Reservation), ToolError> {
     agree_to_estimate(app, ctx, app.estimate(instruction), max_credits, confirmed).await
 }
 
@@ -180,11 +180,13 @@ pub(crate) async fn agree_to_estimate(
     estimate: crate::credits::Estimate,
     max_credits: Option<i64>,
     confirmed: bool,
-) -> Result<crate::credits::Estimate, ToolError> {
+) -> Result<(crate::credits::Estimate, crate::spend::Reservation), ToolError> {
     // The budgets first: they need no network, and refuse before anything is asked or sent.
-    app.settings
-        .budgets
-        .check(estimate.credits, &app.spent().await)?;
+    // Checked against every process's spending and reservations, and reserved, at once; the
+    // caller attaches the reservation to the job it starts (given back if it starts none).
+    let reservation =
+        app.spend
+            .reserve(&app.settings.budgets, estimate.credits, &app.session_key)?;
     let available = app
         .client
         .credits()
@@ -213,7 +215,7 @@ pub(crate) async fn agree_to_estimate(
     {
         crate::confirm::spend(&ctx.peer, &estimate, available).await?;
     }
-    Ok(estimate)
+    Ok((estimate, reservation))
 }
 
 pub(crate) fn credits_view(app: &App, c: nemo_client::Credits) -> CreditsView {

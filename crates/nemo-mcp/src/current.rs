@@ -1,11 +1,16 @@
 //! The project this server works on. The client library knows projects only by id
-//! (`client.project(id)`); which one is current, that the process's own project survives a
-//! restart (`session.json` in the state folder), and that a lost one is replaced by a new one
-//! holding the same media are this server's policy, kept here.
+//! (`client.project(id)`); which one is current, that a new process starts on the project last
+//! used (the `last_project` pointer in the shared state database, else the library's newest),
+//! and that a lost one is replaced by a new one holding the same media are this server's
+//! policy, kept here. Each process keeps its own current project in memory: a host starting
+//! a new project never moves another host's.
 
+use crate::state::StateDb;
 use nemo_client::{Client, Session, SessionId};
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+/// The key of the last project any process made current.
+const LAST_PROJECT: &str = "last_project";
 
 /// Told once to the user after the backend lost the project and a new one took its place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,20 +22,20 @@ pub struct Replaced {
 pub struct CurrentProject {
     session: tokio::sync::Mutex<Option<Session>>,
     replaced: Mutex<Option<Replaced>>,
-    /// The remembered project's file, set aside because it could not be read: told once.
-    damaged: Mutex<Option<crate::damaged::KeptAside>>,
-    /// Where the process's own project is remembered; `None` for the project of one HTTP
-    /// session among several, kept in memory only.
-    file: Option<PathBuf>,
+    /// The pointer to the last project could not be read: what was done instead, told once.
+    damaged: Mutex<Option<String>>,
+    /// Where the last project is remembered for the next process; `None` for the project of
+    /// one HTTP session among several, kept in memory only.
+    db: Option<Arc<StateDb>>,
     /// Set for a variant's project ([`CurrentProject::holding`]): the jobs working in it
     /// journal it, so that they resume in it after a restart.
     pinned: bool,
 }
 
 impl CurrentProject {
-    /// The process's own project, remembered in `file` across restarts.
-    pub fn remembered(file: PathBuf) -> CurrentProject {
-        CurrentProject::kept_in(Some(file))
+    /// The process's own project, starting on the last one used and remembered for the next.
+    pub fn remembered(db: Arc<StateDb>) -> CurrentProject {
+        CurrentProject::kept_in(Some(db))
     }
 
     /// A project kept in memory only.
@@ -38,12 +43,12 @@ impl CurrentProject {
         CurrentProject::kept_in(None)
     }
 
-    fn kept_in(file: Option<PathBuf>) -> CurrentProject {
+    fn kept_in(db: Option<Arc<StateDb>>) -> CurrentProject {
         CurrentProject {
             session: tokio::sync::Mutex::new(None),
             replaced: Mutex::new(None),
             damaged: Mutex::new(None),
-            file,
+            db,
             pinned: false,
         }
     }
@@ -66,26 +71,19 @@ impl CurrentProject {
         }
     }
 
-    /// The current project: in memory, else resumed from the file (when it belongs to this
-    /// API), else created in `language`. The lock is held while creating, so two calls at once
-    /// make one project.
+    /// The current project: in memory, else the last one used (when it belongs to this API),
+    /// else created in `language`. The lock is held while creating, so two calls at once make
+    /// one project.
     pub async fn get(&self, client: &Client, language: &str) -> nemo_client::Result<Session> {
         let mut guard = self.session.lock().await;
         if let Some(s) = guard.as_ref() {
             return Ok(s.clone());
         }
-        let on_disk = self
-            .file
-            .as_deref()
-            .and_then(|f| {
-                let (session, kept) = crate::damaged::read_or_keep_aside::<Session>(f);
-                if kept.is_some() {
-                    *crate::store::lock(&self.damaged) = kept;
-                }
-                session
-            })
-            .filter(|s| s.api_url == client.config().api_url);
-        if let Some(s) = on_disk {
+        let last = self
+            .db
+            .as_ref()
+            .and_then(|db| self.last_used(db, &client.config().api_url));
+        if let Some(s) = last {
             client.remember_user(s.user_id.clone());
             *guard = Some(s.clone());
             return Ok(s);
@@ -93,6 +91,37 @@ impl CurrentProject {
         let s = self.create(client, language).await?;
         *guard = Some(s.clone());
         Ok(s)
+    }
+
+    /// The project last made current by any process; when that pointer cannot be read, the
+    /// library's most recently used project (and that is told once).
+    fn last_used(&self, db: &Arc<StateDb>, api_url: &str) -> Option<Session> {
+        let raw = db.get_value(LAST_PROJECT).unwrap_or_else(|e| {
+            tracing::error!("{e}");
+            None
+        });
+        let pointed = match raw.as_deref().map(serde_json::from_str::<Session>) {
+            Some(Ok(s)) => Some(s),
+            None => None,
+            Some(Err(e)) => {
+                tracing::warn!("the pointer to the last project cannot be read: {e}");
+                let newest = crate::library::Library::open(db.clone())
+                    .newest()
+                    .map(|e| e.session)
+                    .filter(|s| s.api_url == api_url);
+                *crate::store::lock(&self.damaged) = Some(match &newest {
+                    Some(s) => format!("The saved reference to the current project could not be read ({e}), so the most recently used project in the library, {}, was reopened.", s.session_id),
+                    None => format!("The saved reference to the current project could not be read ({e}), and the library has no project, so a new, empty project was started. connect with a project_id reopens an older one."),
+                });
+                return newest;
+            }
+        };
+        pointed.filter(|s| s.api_url == api_url).or_else(|| {
+            crate::library::Library::open(db.clone())
+                .newest()
+                .map(|e| e.session)
+                .filter(|s| s.api_url == api_url)
+        })
     }
 
     /// The current project if there is one, without creating it.
@@ -141,13 +170,9 @@ impl CurrentProject {
         Ok(())
     }
 
-    /// If the remembered project's file was damaged and set aside, what that means (once).
+    /// If the pointer to the last project could not be read, what was done instead (once).
     pub fn take_damaged(&self) -> Option<String> {
-        let kept = crate::store::lock(&self.damaged).take()?;
-        Some(kept.notice(
-            "The saved reference to the current project",
-            "So a new, empty project was started. The old project still exists on NemoVideo: list_projects shows the projects this server made, and connect with its project_id reopens it.",
-        ))
+        crate::store::lock(&self.damaged).take()
     }
 
     /// If the project was replaced since the last call, say so (once).
@@ -162,16 +187,14 @@ impl CurrentProject {
     }
 
     fn remember(&self, s: &Session) -> nemo_client::Result<()> {
-        if let Some(file) = &self.file {
-            let bytes = serde_json::to_vec_pretty(s).map_err(|e| nemo_client::Error::Protocol {
+        if let Some(db) = &self.db {
+            let text = serde_json::to_string(s).map_err(|e| nemo_client::Error::Protocol {
                 message: e.to_string(),
             })?;
-            nemo_client::files::write_private(file, &bytes).map_err(|source| {
-                nemo_client::Error::Io {
-                    context: format!("saving the project in {}", file.display()),
-                    source,
-                }
-            })?;
+            // The next process starts here; this one's other hosts keep their own.
+            if let Err(e) = db.set_value(LAST_PROJECT, &text) {
+                tracing::error!("{e}");
+            }
         }
         Ok(())
     }

@@ -60,8 +60,25 @@ async fn check(settings: &Settings) -> Report {
             c.state_dir.display()
         ),
     );
+    // The state every server process of the user shares: the token among it.
+    let state = match crate::state::StateDb::open(&c.state_dir) {
+        Ok(db) => std::sync::Arc::new(db),
+        Err(e) => {
+            r.fail("state", e, "make the state folder writable, or set NEMO_STATE_DIR");
+            return r;
+        }
+    };
+    r.ok(
+        "state",
+        format!(
+            "shared by every nemo-mcp of this user: {}",
+            state.dir().join(crate::state::DB_FILE).display()
+        ),
+    );
     let client = match Client::new(c.clone()) {
-        Ok(client) => client,
+        Ok(client) => client.with_credential_store(std::sync::Arc::new(
+            crate::state::credentials::Shared::new(state.clone()),
+        )),
         Err(e) => {
             r.fail("client", e, "check the configuration values above");
             return r;
@@ -70,7 +87,7 @@ async fn check(settings: &Settings) -> Report {
     check_network(&client, &mut r).await;
     check_reach(&client, c, &mut r).await;
     if r.failures == 0 {
-        check_account(&client, settings, &mut r).await;
+        check_account(&client, settings, &state, &mut r).await;
     } else {
         r.warn("token", "not checked (the API is unreachable)");
     }
@@ -142,7 +159,12 @@ fn is_network_failure(e: &nemo_client::Error) -> bool {
 }
 
 /// The token, the credits and the project.
-async fn check_account(client: &Client, settings: &Settings, r: &mut Report) {
+async fn check_account(
+    client: &Client,
+    settings: &Settings,
+    state: &std::sync::Arc<crate::state::StateDb>,
+    r: &mut Report,
+) {
     let c = &settings.client;
     match client.credits().await {
         Ok(credits) => {
@@ -194,7 +216,7 @@ async fn check_account(client: &Client, settings: &Settings, r: &mut Report) {
         ),
     }
     if r.failures == 0 {
-        let project = crate::current::CurrentProject::remembered(settings.session_path());
+        let project = crate::current::CurrentProject::remembered(state.clone());
         match project.get(client, &settings.language).await {
             Ok(s) => r.ok("session", format!("project {}", s.session_id)),
             Err(e) => r.fail(

@@ -32,6 +32,7 @@ pub mod schema;
 pub mod server;
 pub mod settings;
 pub mod spend;
+pub mod state;
 pub mod store;
 pub mod tasks;
 pub mod tools;

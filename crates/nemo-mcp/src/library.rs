@@ -1,6 +1,6 @@
 //! The project library: every project this installation created or opened, so that yesterday's
 //! promo can be found and reopened in today's chat (`list_projects`, `connect {project_id}`,
-//! the `nemo://projects` resource). One private JSON file in the state folder; what a project
+//! the `nemo://projects` resource). The `projects` table of the shared state database; what a project
 //! cost comes from the spend ledger, whether its exports are still on disk is looked up when
 //! listed.
 
@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 use nemo_client::{Session, SessionId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use crate::state::StateDb;
+use rusqlite::{params, Transaction};
+use std::path::Path;
+use std::sync::Arc;
 
 /// At most this many projects are kept (the least recently used go first).
 const MAX_PROJECTS: usize = 200;
@@ -68,14 +70,10 @@ pub struct ProjectView {
     pub current: bool,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct LibraryFile {
-    projects: Vec<Entry>,
-}
-
+/// The library, as rows of the shared state database: each change of a project is one
+/// transaction on its row, so two hosts making projects at once both keep theirs.
 pub struct Library {
-    file: PathBuf,
-    entries: Mutex<Vec<Entry>>,
+    db: Arc<StateDb>,
 }
 
 fn title_of(instruction: &str) -> String {
@@ -87,45 +85,51 @@ fn title_of(instruction: &str) -> String {
     }
 }
 
+/// Write a project's entry; with `keep_newer`, an existing entry used later is left as it is.
+/// How many rows changed.
+pub(crate) fn insert_entry(
+    tx: &Transaction<'_>,
+    e: &Entry,
+    replace: bool,
+) -> rusqlite::Result<usize> {
+    let body = serde_json::to_string(e)
+        .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
+    let sql = if replace {
+        "INSERT INTO projects (session_id, last_used_at, body) VALUES (?1, ?2, ?3)
+         ON CONFLICT(session_id) DO UPDATE SET last_used_at = excluded.last_used_at, body = excluded.body"
+    } else {
+        "INSERT OR IGNORE INTO projects (session_id, last_used_at, body) VALUES (?1, ?2, ?3)"
+    };
+    tx.execute(
+        sql,
+        params![e.session.session_id.to_string(), e.last_used_at.to_rfc3339(), body],
+    )
+}
+
+fn entry_in(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<Option<Entry>> {
+    use rusqlite::OptionalExtension;
+    let body: Option<String> = tx
+        .query_row("SELECT body FROM projects WHERE session_id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+}
+
 impl Library {
-    /// The library in `file`. A file that cannot be read is kept aside (`crate::damaged`) and
-    /// the library starts empty; the caller says so.
-    pub fn open(file: PathBuf) -> (Library, Option<crate::damaged::KeptAside>) {
-        let (parsed, kept) = crate::damaged::read_or_keep_aside::<LibraryFile>(&file);
-        let entries = parsed.map(|f| f.projects).unwrap_or_default();
-        (
-            Library {
-                file,
-                entries: Mutex::new(entries),
-            },
-            kept,
-        )
+    pub fn open(db: Arc<StateDb>) -> Library {
+        Library { db }
     }
 
-    fn save(&self, entries: &[Entry]) {
-        let body = LibraryFile {
-            projects: entries.to_vec(),
-        };
-        let result = serde_json::to_vec_pretty(&body)
-            .map_err(std::io::Error::other)
-            .and_then(|b| nemo_client::files::write_private(&self.file, &b));
-        if let Err(e) = result {
-            tracing::error!("could not save the project library: {e}");
-        }
-    }
-
-    /// Change (or, given its session, add) a project's entry and save.
+    /// Change (or, given its session, add) a project's entry: one transaction.
     fn update(&self, id: SessionId, session: Option<&Session>, f: impl FnOnce(&mut Entry)) {
-        let mut entries = crate::store::lock(&self.entries);
-        let now = Utc::now();
-        let i = match (
-            entries.iter().position(|e| e.session.session_id == id),
-            session,
-        ) {
-            (Some(i), _) => i,
-            (None, None) => return,
-            (None, Some(session)) => {
-                entries.push(Entry {
+        let key = id.to_string();
+        let r = self.db.write("could not save the project library", |tx| {
+            let now = Utc::now();
+            let mut e = match (entry_in(tx, &key)?, session) {
+                (Some(e), _) => e,
+                (None, None) => return Ok(()),
+                (None, Some(session)) => Entry {
                     session: session.clone(),
                     title: None,
                     created_at: now,
@@ -135,29 +139,58 @@ impl Library {
                     duration_s: None,
                     exports: Vec::new(),
                     project_link: None,
-                });
-                entries.len() - 1
-            }
-        };
-        let e = &mut entries[i];
-        e.last_used_at = now;
-        f(e);
-        if entries.len() > MAX_PROJECTS {
-            entries.sort_by_key(|e| std::cmp::Reverse(e.last_used_at));
-            entries.truncate(MAX_PROJECTS);
+                },
+            };
+            e.last_used_at = now;
+            f(&mut e);
+            insert_entry(tx, &e, true)?;
+            tx.execute(
+                "DELETE FROM projects WHERE session_id NOT IN
+                   (SELECT session_id FROM projects ORDER BY last_used_at DESC LIMIT ?1)",
+                [MAX_PROJECTS as i64],
+            )?;
+            Ok(())
+        });
+        if let Err(e) = r {
+            tracing::error!("{e}");
         }
-        self.save(&entries);
     }
 
     /// Note that `session`'s project is in use (added if new). Saved at most once a minute
     /// for a known project: every tool call passes here.
     pub fn touch(&self, session: &Session) {
-        let fresh = crate::store::lock(&self.entries)
-            .iter()
-            .find(|e| e.session.session_id == session.session_id)
+        let fresh = self
+            .get(session.session_id)
             .is_some_and(|e| Utc::now() - e.last_used_at < chrono::Duration::seconds(60));
         if !fresh {
             self.update(session.session_id, Some(session), |_| {});
+        }
+    }
+
+    /// The most recently used project (what a new process starts on when the pointer to the
+    /// last project cannot be read).
+    pub fn newest(&self) -> Option<Entry> {
+        self.entries(1).into_iter().next()
+    }
+
+    /// Entries, most recently used first.
+    fn entries(&self, limit: usize) -> Vec<Entry> {
+        let bodies = self.db.read("could not read the project library", |tx| {
+            let mut s = tx.prepare_cached(
+                "SELECT body FROM projects ORDER BY last_used_at DESC LIMIT ?1",
+            )?;
+            let rows = s.query_map([limit as i64], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()
+        });
+        match bodies {
+            Ok(b) => b
+                .iter()
+                .filter_map(|b| serde_json::from_str::<Entry>(b).ok())
+                .collect(),
+            Err(e) => {
+                tracing::error!("{e}");
+                Vec::new()
+            }
         }
     }
 
@@ -195,10 +228,14 @@ impl Library {
 
     /// The project with this id, if the library has it.
     pub fn get(&self, id: SessionId) -> Option<Entry> {
-        crate::store::lock(&self.entries)
-            .iter()
-            .find(|e| e.session.session_id == id)
-            .cloned()
+        self.db
+            .read("could not read the project library", |tx| {
+                entry_in(tx, &id.to_string())
+            })
+            .unwrap_or_else(|e| {
+                tracing::error!("{e}");
+                None
+            })
     }
 
     /// The projects, most recently used first, at most `limit`, as shown.
@@ -208,11 +245,8 @@ impl Library {
         current: Option<SessionId>,
         spent: impl Fn(&str) -> i64,
     ) -> Vec<ProjectView> {
-        let mut entries = crate::store::lock(&self.entries).clone();
-        entries.sort_by_key(|e| std::cmp::Reverse(e.last_used_at));
-        entries
+        self.entries(limit)
             .into_iter()
-            .take(limit)
             .map(|e| {
                 let id = e.session.session_id.to_string();
                 let exports = e

@@ -1,5 +1,5 @@
-//! Money over time: what each turn charged, kept across restarts (`spend.jsonl` in the state
-//! folder, one line per charged turn, appended and synced), and the budgets checked against it
+//! Money over time: what each turn charged, kept across restarts and shared by every server
+//! process of the user (the `charges` table of the state database), and the budgets checked against it
 //! before anything is sent: per day (`NEMO_MAX_CREDITS_PER_DAY`), per MCP session
 //! (`NEMO_MAX_CREDITS_PER_SESSION`), and the switch that turns spending off
 //! (`NEMO_ALLOW_SPENDING=0`).
@@ -8,9 +8,9 @@ use crate::errors::{Code, ToolError};
 use chrono::{DateTime, Local, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::path::PathBuf;
-use std::sync::Mutex;
+use crate::state::{ProcessId, StateDb};
+use rusqlite::{params, Transaction};
+use std::sync::{Arc, Mutex};
 
 /// Entries older than this are dropped when the ledger is read (no budget looks further back).
 const KEEP_DAYS: i64 = 90;
@@ -48,87 +48,232 @@ pub struct Budgets {
     pub per_session: Option<i64>,
 }
 
+/// The spend ledger and the credits reserved, in the shared database: every server process of
+/// the user counts the others' spending.
 pub struct Ledger {
-    file: PathBuf,
-    charges: Mutex<Vec<Charge>>,
+    db: Arc<StateDb>,
+}
+
+/// The local calendar day of `at` (what the daily budget counts).
+fn day_of(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Local).date_naive().to_string()
+}
+
+fn today() -> String {
+    day_of(Utc::now())
+}
+
+/// Insert a charge (once per job); how many rows were added. A charge ends the reservation of
+/// its job.
+pub(crate) fn insert_charge(tx: &Transaction<'_>, c: &Charge) -> rusqlite::Result<usize> {
+    tx.execute("DELETE FROM reservations WHERE job_id = ?1", [&c.job_id])?;
+    if c.credits <= 0 {
+        return Ok(0);
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO charges (job_id, at, day, project, session, credits) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![c.job_id, c.at.to_rfc3339(), day_of(c.at), c.project, c.session, c.credits],
+    )
 }
 
 impl Ledger {
-    /// The ledger in `file`; lines that cannot be read are skipped (and said so in the log),
-    /// the file itself is never rewritten on load.
-    pub fn open(file: PathBuf) -> Ledger {
-        let text = std::fs::read_to_string(&file).unwrap_or_default();
-        let horizon = Utc::now() - chrono::Duration::days(KEEP_DAYS);
-        let mut charges = Vec::new();
-        let mut bad = 0;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            match serde_json::from_str::<Charge>(line) {
-                Ok(c) if c.at >= horizon => charges.push(c),
-                Ok(_) => {}
-                Err(_) => bad += 1,
-            }
+    pub fn open(db: Arc<StateDb>) -> Ledger {
+        let horizon = day_of(Utc::now() - chrono::Duration::days(KEEP_DAYS));
+        let r = db.write("could not trim the spend ledger", |tx| {
+            tx.execute("DELETE FROM charges WHERE day < ?1", [horizon])
+        });
+        if let Err(e) = r {
+            tracing::warn!("{e}");
         }
-        if bad > 0 {
-            tracing::warn!(
-                "{bad} line(s) of the spend ledger {} could not be read and are not counted",
-                file.display()
-            );
-        }
-        Ledger {
-            file,
-            charges: Mutex::new(charges),
-        }
+        Ledger { db }
     }
 
     /// Record a charged turn (once per job; nothing for a turn that charged nothing).
     pub fn record(&self, charge: Charge) {
-        if charge.credits <= 0 {
-            return;
+        if let Err(e) = self.db.write("could not record a charge", |tx| insert_charge(tx, &charge)) {
+            tracing::error!("{e}");
         }
-        let mut charges = crate::store::lock(&self.charges);
-        if charges.iter().any(|c| c.job_id == charge.job_id) {
-            return;
-        }
-        if let Err(e) = self.append(&charge) {
-            tracing::error!("could not write the spend ledger: {e}");
-        }
-        charges.push(charge);
     }
 
-    fn append(&self, charge: &Charge) -> std::io::Result<()> {
-        if let Some(dir) = self.file.parent() {
-            std::fs::create_dir_all(dir)?;
+    /// The credits reserved for `job_id` are spent (or will not be): stop counting them.
+    pub fn release(&self, job_id: &str) {
+        let r = self.db.write("could not release a reservation", |tx| {
+            tx.execute("DELETE FROM reservations WHERE job_id = ?1", [job_id])
+        });
+        if let Err(e) = r {
+            tracing::warn!("{e}");
         }
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&self.file)?;
-        let mut line = serde_json::to_vec(charge).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        f.write_all(&line)?;
-        f.sync_data()
+    }
+
+    fn sum(&self, sql: &str, arg: &str) -> i64 {
+        self.db
+            .read("could not read the spend ledger", |tx| {
+                tx.query_row(sql, [arg], |r| r.get::<_, Option<i64>>(0))
+            })
+            .unwrap_or_else(|e| {
+                tracing::error!("{e}");
+                None
+            })
+            .unwrap_or(0)
     }
 
     /// What was spent in `project` (one sum, for a list of projects).
     pub fn spent_in_project(&self, project: &str) -> i64 {
-        crate::store::lock(&self.charges)
-            .iter()
-            .filter(|c| c.project == project)
-            .map(|c| c.credits)
-            .sum()
+        self.sum("SELECT SUM(credits) FROM charges WHERE project = ?1", project)
     }
 
     /// What was spent today, in `project`, and in `session`.
     pub fn spent(&self, project: Option<&str>, session: &str) -> Spent {
-        let today = Local::now().date_naive();
-        let charges = crate::store::lock(&self.charges);
-        let sum =
-            |f: &dyn Fn(&Charge) -> bool| charges.iter().filter(|c| f(c)).map(|c| c.credits).sum();
         Spent {
-            today: sum(&|c| c.at.with_timezone(&Local).date_naive() == today),
-            this_project: project.map_or(0, |p| sum(&|c| c.project == p)),
-            this_session: sum(&|c| c.session == session),
+            today: self.sum("SELECT SUM(credits) FROM charges WHERE day = ?1", &today()),
+            this_project: project.map_or(0, |p| self.spent_in_project(p)),
+            this_session: self.sum("SELECT SUM(credits) FROM charges WHERE session = ?1", session),
+        }
+    }
+
+    /// Check the budgets against what every process spent and reserved, and reserve `estimate`
+    /// for the MCP session `session`, in one transaction: of two hosts asking at once, the one
+    /// that comes second sees the first one's reservation. The reservation counts until the
+    /// job it is attached to ends or is charged (or, never attached, until it is dropped or its
+    /// process is gone).
+    pub fn reserve(
+        &self,
+        budgets: &Budgets,
+        estimate: i64,
+        session: &str,
+    ) -> Result<Reservation, ToolError> {
+        if budgets.per_day.is_none() && budgets.per_session.is_none() {
+            budgets.check(estimate, &Spent::default())?;
+            return Ok(Reservation::none());
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let day = today();
+        let db = &self.db;
+        let decided = db.write("could not check the budgets", |tx| {
+            let mut spent = Spent {
+                today: sum_in(tx, "SELECT SUM(credits) FROM charges WHERE day = ?1", &day)?,
+                this_project: 0,
+                this_session: sum_in(tx, "SELECT SUM(credits) FROM charges WHERE session = ?1", session)?,
+            };
+            let mut stale = Vec::new();
+            {
+                let mut s = tx.prepare_cached(
+                    "SELECT r.id, r.process, r.job_id, r.day, r.session, r.credits, j.running
+                     FROM reservations r LEFT JOIN jobs j ON j.id = r.job_id",
+                )?;
+                let rows = s.query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, Option<bool>>(6)?,
+                    ))
+                })?;
+                for row in rows {
+                    let (rid, process, job, rday, rsession, credits, running) = row?;
+                    let live = match job {
+                        Some(_) => running == Some(true),
+                        None => ProcessId::parse(&process).is_some_and(|p| db.alive(&p)),
+                    };
+                    if !live {
+                        stale.push(rid);
+                        continue;
+                    }
+                    if rday == day {
+                        spent.today += credits;
+                    }
+                    if rsession == session {
+                        spent.this_session += credits;
+                    }
+                }
+            }
+            for rid in stale {
+                tx.execute("DELETE FROM reservations WHERE id = ?1", [rid])?;
+            }
+            if let Err(refused) = budgets.check(estimate, &spent) {
+                return Ok(Err(refused));
+            }
+            tx.execute(
+                "INSERT INTO reservations (id, process, job_id, day, session, credits) VALUES (?1, ?2, NULL, ?3, ?4, ?5)",
+                params![id, db.me().as_str(), day, session, estimate],
+            )?;
+            Ok(Ok(()))
+        });
+        match decided {
+            Ok(Ok(())) => Ok(Reservation {
+                held: Some((self.db.clone(), id)),
+                attached: Mutex::new(false),
+            }),
+            Ok(Err(refused)) => Err(refused),
+            Err(e) => Err(ToolError::new(
+                Code::Internal,
+                format!("{e}; nothing was sent"),
+            )
+            .retryable(None)),
+        }
+    }
+}
+
+fn sum_in(tx: &Transaction<'_>, sql: &str, arg: &str) -> rusqlite::Result<i64> {
+    Ok(tx
+        .query_row(sql, [arg], |r| r.get::<_, Option<i64>>(0))?
+        .unwrap_or(0))
+}
+
+/// Credits reserved against the budgets for one paid call. Attached to the job that spends
+/// them, it counts while that job runs; dropped unattached (the call was refused or failed
+/// before starting a job), it is given back.
+pub struct Reservation {
+    /// The reservation's row (`None`: nothing reserved).
+    held: Option<(Arc<StateDb>, String)>,
+    attached: Mutex<bool>,
+}
+
+impl Reservation {
+    /// Nothing reserved (no budget to count against).
+    pub fn none() -> Reservation {
+        Reservation {
+            held: None,
+            attached: Mutex::new(false),
+        }
+    }
+
+    /// The job `job_id` spends these credits: they count while it runs.
+    pub fn attach(&self, job_id: &str) {
+        let Some((db, id)) = &self.held else { return };
+        let r = db.write("could not attach a reservation", |tx| {
+            tx.execute(
+                "UPDATE reservations SET job_id = ?1 WHERE id = ?2",
+                [job_id, id.as_str()],
+            )
+        });
+        match r {
+            Ok(_) => *crate::store::lock(&self.attached) = true,
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Reservation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reservation")
+            .field("id", &self.held.as_ref().map(|(_, id)| id))
+            .finish()
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if *crate::store::lock(&self.attached) {
+            return;
+        }
+        if let Some((db, id)) = &self.held {
+            let _ = db.write("could not give back a reservation", |tx| {
+                tx.execute("DELETE FROM reservations WHERE id = ?1", [id])
+            });
         }
     }
 }
@@ -195,20 +340,15 @@ mod tests {
     #[test]
     fn totals_survive_a_restart_and_a_turn_counts_once() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("spend.jsonl");
-        let l = Ledger::open(file.clone());
+        let db = Arc::new(StateDb::open(dir.path()).unwrap());
+        let l = Ledger::open(db.clone());
         l.record(charge("gen_1", "p1", "s1", 50, 0));
         l.record(charge("gen_1", "p1", "s1", 50, 0));
         l.record(charge("gen_2", "p2", "s1", 100, 0));
         l.record(charge("gen_3", "p1", "s2", 50, 2));
         l.record(charge("gen_4", "p1", "s2", 0, 0));
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&file)
-            .unwrap()
-            .write_all(b"{cut short\n")
-            .unwrap();
-        let again = Ledger::open(file);
+        // Another process on the same folder sees the same totals.
+        let again = Ledger::open(Arc::new(StateDb::open(dir.path()).unwrap()));
         let s = again.spent(Some("p1"), "s1");
         assert_eq!(
             s,
@@ -219,6 +359,49 @@ mod tests {
             }
         );
         assert_eq!(again.spent(None, "s2").this_project, 0);
+    }
+
+    /// Two processes each asking for 50 with 60 left in the day: one goes, the other is
+    /// refused, naming the setting; a reservation given back (or whose process is gone) frees
+    /// its credits; one attached to a job counts until the job is charged.
+    #[test]
+    fn two_processes_racing_a_budget_spend_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Ledger::open(Arc::new(StateDb::open(dir.path()).unwrap()));
+        let b_db = Arc::new(StateDb::open(dir.path()).unwrap());
+        let b = Ledger::open(b_db.clone());
+        a.record(charge("gen_0", "p", "sa", 40, 0));
+        let budgets = Budgets {
+            per_day: Some(100),
+            ..Default::default()
+        };
+        let first = a.reserve(&budgets, 50, "sa").unwrap();
+        let refused = b.reserve(&budgets, 50, "sb").unwrap_err();
+        assert_eq!(refused.code, Code::OverBudget);
+        assert!(refused.message.contains("NEMO_MAX_CREDITS_PER_DAY"));
+        drop(first);
+        let second = b.reserve(&budgets, 50, "sb").unwrap();
+        // Process b is gone: its unattached reservation no longer counts.
+        b_db.retire();
+        assert!(a.reserve(&budgets, 50, "sa").is_ok());
+        drop(second);
+        // Attached to a running job, it counts until that job's charge is recorded.
+        let r = a.reserve(&budgets, 50, "sa").unwrap();
+        let db = &a.db;
+        db.write("", |tx| {
+            tx.execute(
+                "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES ('gen_000000000001', 'gen', ?1, 1, '2026', '{}')",
+                [db.me().as_str()],
+            )
+        })
+        .unwrap();
+        r.attach("gen_000000000001");
+        drop(r);
+        assert!(a.reserve(&budgets, 50, "sa").is_err(), "still reserved");
+        a.record(charge("gen_000000000001", "p", "sa", 30, 0));
+        assert_eq!(a.spent(None, "sa").today, 70);
+        assert!(a.reserve(&budgets, 30, "sa").is_ok());
+        assert!(a.reserve(&budgets, 31, "sa").is_err());
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub(crate) struct Inner {
     // The account: shared by every project of this client.
     platform: Arc<RwLock<String>>,
     credentials: Arc<tokio::sync::Mutex<Option<Credentials>>>,
+    /// Where the anonymous credentials are kept (shared with the user's other processes).
+    pub(crate) store: Mutex<Arc<dyn crate::auth::CredentialStore>>,
     user_id: Arc<Mutex<Option<String>>>,
 }
 
@@ -107,12 +109,22 @@ impl Client {
                 http,
                 download,
                 network,
-                config,
                 platform: Arc::new(RwLock::new(platform)),
                 credentials: Arc::default(),
+                store: Mutex::new(Arc::new(crate::auth::FileStore {
+                    file: config.credentials_path(),
+                    lock: config.state_dir.join("credentials.lock"),
+                })),
+                config,
                 user_id: Arc::default(),
             }),
         })
+    }
+
+    /// Keep the anonymous credentials in `store` instead of `credentials.json`.
+    pub fn with_credential_store(self, store: Arc<dyn crate::auth::CredentialStore>) -> Client {
+        *lock(&self.inner.store) = store;
+        self
     }
 
     pub fn config(&self) -> &Config {

@@ -23,7 +23,9 @@ struct TokenAnswer {
 }
 
 impl Client {
-    /// The token to use now: from the environment, memory, disk, or a new anonymous one.
+    /// The token to use now: from the environment, memory, the store, or a new anonymous one.
+    /// A new one is got while holding the store's renewal lock, after looking once more: of
+    /// several processes starting together, one gets it and the others read it.
     pub(crate) async fn token(&self) -> Result<Token> {
         if let Some(t) = &self.inner.config.token {
             return Ok(Token::new(t.clone()));
@@ -33,11 +35,14 @@ impl Client {
         if let Some(c) = guard.as_ref().filter(|c| !c.expired(now)) {
             return Ok(c.token.clone());
         }
-        let path = self.inner.config.credentials_path();
-        if let Some(c) = Credentials::load(&path)
-            .filter(|c| c.api_url == self.inner.config.api_url && !c.expired(now))
-        {
-            self.remember_user(c.user_id.clone());
+        let usable = |c: &Credentials| c.api_url == self.inner.config.api_url && !c.expired(now);
+        if let Some(c) = self.stored(usable).await {
+            let t = c.token.clone();
+            *guard = Some(c);
+            return Ok(t);
+        }
+        let _others_wait = self.exclusive().await?;
+        if let Some(c) = self.stored(usable).await {
             let t = c.token.clone();
             *guard = Some(c);
             return Ok(t);
@@ -48,15 +53,50 @@ impl Client {
         Ok(t)
     }
 
+    fn store(&self) -> std::sync::Arc<dyn crate::auth::CredentialStore> {
+        super::lock(&self.inner.store).clone()
+    }
+
+    /// The stored credentials, if `usable` (read off the async workers).
+    async fn stored(&self, usable: impl Fn(&Credentials) -> bool) -> Option<Credentials> {
+        let store = self.store();
+        let c = tokio::task::spawn_blocking(move || store.load())
+            .await
+            .ok()
+            .flatten()
+            .filter(|c| usable(c))?;
+        self.remember_user(c.user_id.clone());
+        Some(c)
+    }
+
+    /// The store's renewal lock: other processes' renewals wait until it drops.
+    async fn exclusive(&self) -> Result<crate::auth::RenewalGuard> {
+        let store = self.store();
+        let io = |e| Error::io("locking the credentials for a token renewal".to_string(), e);
+        tokio::task::spawn_blocking(move || store.exclusive())
+            .await
+            .map_err(|e| io(std::io::Error::other(e)))?
+            .map_err(io)
+    }
+
     /// The credentials in use (anonymous tokens only), for `doctor` and `connect`.
     pub async fn credentials(&self) -> Option<Credentials> {
         self.inner.credentials.lock().await.clone()
     }
 
-    /// Replace a rejected anonymous token (unless another task already did).
+    /// Replace a rejected anonymous token (unless another task, or another process sharing
+    /// the store, already did).
     pub(super) async fn renew(&self, rejected: &Token) -> Result<()> {
         let mut guard = self.inner.credentials.lock().await;
         if guard.as_ref().is_some_and(|c| &c.token != rejected) {
+            return Ok(());
+        }
+        let _others_wait = self.exclusive().await?;
+        let now = chrono::Utc::now();
+        let api = self.inner.config.api_url.clone();
+        let renewed = |c: &Credentials| &c.token != rejected && c.api_url == api && !c.expired(now);
+        if let Some(c) = self.stored(renewed).await {
+            *guard = Some(c);
             return Ok(());
         }
         tracing::info!(
@@ -120,7 +160,7 @@ impl Client {
                         client_id,
                         api_url: cfg.api_url.clone(),
                     };
-                    c.save(&cfg.credentials_path()).map_err(|e| {
+                    self.store().save(&c).map_err(|e| {
                         Error::io(
                             format!("saving credentials in {}", cfg.state_dir.display()),
                             e,

@@ -91,7 +91,7 @@ pub async fn run(
             p.session = r.session;
             let project = app.client.project(p.session);
             p.before = project.state().await.map_err(|e| app.err(&e))?;
-            journal_before(&ctx, &p);
+            journal_before(&ctx, &p)?;
             project.send(&req.instruction).await
         }
         other => other,
@@ -207,16 +207,28 @@ async fn prepare(app: &App, ctx: &JobCtx, session: SessionId) -> Result<Prepared
         before,
         notice,
     };
-    journal_before(ctx, &p);
+    journal_before(ctx, &p)?;
     Ok(p)
 }
 
-fn journal_before(ctx: &JobCtx, p: &Prepared) {
-    ctx.journal_generation(|g| {
+/// The "sending" mark: committed to the shared journal before the message leaves, or the
+/// message does not leave. Whichever process finds this job later recovers it from state and
+/// never sends it again.
+fn journal_before(ctx: &JobCtx, p: &Prepared) -> Result<(), ToolError> {
+    let journaled = ctx.journal_generation(|g| {
         g.state_before = Some(p.before.clone());
         g.session_id = Some(p.session);
         g.credits_before = p.credits_before;
     });
+    if journaled {
+        return Ok(());
+    }
+    Err(ToolError::new(
+        Code::Internal,
+        "the job could not be recorded in the state database before sending, so the instruction was NOT sent (nothing was charged)",
+    )
+    .retryable(None)
+    .next("check that the state folder is writable (nemo-mcp doctor), then call generate again"))
 }
 
 fn progress_line(e: &AgentEvent, reply: &TurnReply, ctx: &JobCtx) -> String {

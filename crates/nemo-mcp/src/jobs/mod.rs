@@ -13,26 +13,56 @@ use crate::errors::{Code, ToolError};
 use crate::store::{Ended, Job, JobKind, Work};
 use std::sync::Arc;
 
-/// Pick up the journal: finished jobs are listed again; running ones are resumed (a render is
-/// polled and downloaded; a generation is recovered from state, never re-sent).
+/// How often this process looks for jobs whose runner is gone, and for cancels other
+/// processes asked of its own jobs (`NEMO_ADOPT_EVERY_MS`).
+fn sweep_every() -> std::time::Duration {
+    std::env::var("NEMO_ADOPT_EVERY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(std::time::Duration::from_secs(2), |ms| {
+            std::time::Duration::from_millis(ms.clamp(50, 60_000))
+        })
+}
+
+/// Take over what a gone process left running, now and then every few seconds, for as long as
+/// this process runs jobs: finished jobs are listed from the journal; running ones are resumed
+/// (a render is polled and downloaded; a generation is recovered from state, never re-sent).
+/// A job whose runner is alive is never touched.
 pub fn resume_all(app: &Arc<App>) {
+    adopt(app);
+    let app = app.clone();
+    let stop = app.jobs.stopping();
+    tokio::spawn(async move {
+        let every = sweep_every();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            adopt(&app);
+            for id in app.jobs.journal().cancels_asked() {
+                tracing::info!(job = %id, "another server process asked to cancel this job");
+                crate::calls::stop_job(&app, &id).await;
+            }
+        }
+    });
+}
+
+/// Claim and resume the running jobs of processes that are gone.
+fn adopt(app: &Arc<App>) {
     // `make_video` jobs last, and sets of variants after them: each follows its steps, which
     // must be known by then.
     let (videos, steps): (Vec<_>, Vec<_>) = app
         .jobs
         .journal()
-        .load_all(&app.settings.output_dir)
+        .claim_orphans()
         .into_iter()
         .partition(|j| j.kind() == JobKind::Video);
     let (sets, videos): (Vec<_>, Vec<_>) = videos
         .into_iter()
         .partition(|j| j.video_plan().is_some_and(|p| p.set.is_some()));
     for job in steps.into_iter().chain(videos).chain(sets) {
-        if job.status().is_finished() {
-            app.jobs.restore_finished(job);
-            continue;
-        }
-        tracing::info!(job = %job.id, kind = ?job.kind(), "resuming a job left running by a previous run");
+        tracing::info!(job = %job.id, kind = ?job.kind(), "resuming a job whose server process is gone");
         // A variant's steps work in the variant's project, never in the current one.
         let app2 = match &job.work {
             Work::Export(e) if e.project.is_some() => app.for_project(e.project.clone()),
@@ -53,7 +83,6 @@ pub fn resume_all(app: &Arc<App>) {
             Work::Upload(_) => {
                 let job = interrupted_upload(job);
                 app.jobs.journal().save(&job);
-                app.jobs.restore_finished(job);
             }
         }
     }

@@ -69,6 +69,8 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
             follow(&app, &ctx, &job.id, GENERATE, "NemoVideo").await?
         }
     };
+    // The edit is charged (or not): the credits reserved for this job are in the ledger now.
+    app.spend.release(&ctx.snapshot().id);
     let exportable = match result_of::<GenerateOutput>(&generation) {
         Some(GenerateOutput::Edited(g)) => {
             take_generation(&mut out, g);

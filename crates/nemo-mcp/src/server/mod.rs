@@ -237,7 +237,7 @@ impl NemoServer {
             return self.answer(app, job, Some(1.0), &ctx, None).await;
         }
         let confirmed = args.confirm.unwrap_or(false);
-        let estimate =
+        let (estimate, reservation) =
             match agree_to_spend(app, &ctx, &instruction, args.max_credits, confirmed).await {
                 Ok(e) => e,
                 Err(e) => return fail(e),
@@ -249,7 +249,10 @@ impl NemoServer {
         };
         let started = jobs::generation::start(app, req, &language, request_id, estimate.kind).await;
         let (job, note) = match started {
-            Ok(jobs::generation::Started::New(j)) => (j, None),
+            Ok(jobs::generation::Started::New(j)) => {
+                reservation.attach(&j.id);
+                (j, None)
+            }
             Ok(jobs::generation::Started::SameRequest(j)) => {
                 let note = Some(same_request_note(&j));
                 (j, note)
@@ -325,7 +328,7 @@ impl NemoServer {
             return self.make_set(app, &ctx, req).await;
         }
         // Agreed before anything is uploaded: a refusal leaves no trace.
-        let estimate =
+        let (estimate, reservation) =
             match agree_to_spend(app, &ctx, &instruction, args.max_credits, confirmed).await {
                 Ok(e) => e,
                 Err(e) => return fail(e),
@@ -357,6 +360,9 @@ impl NemoServer {
             app.jobs
                 .spawn_once(job, move |jctx| jobs::video::run(app2, jctx)),
         );
+        if note.is_none() {
+            reservation.attach(&job.id);
+        }
         self.answer_or_task(app, job, args.wait_s, &ctx, note).await
     }
 

@@ -74,7 +74,7 @@ impl NemoServer {
                 each[0].basis
             ),
         };
-        let estimate =
+        let (estimate, reservation) =
             match agree_to_estimate(app, ctx, total, req.max_credits, req.confirmed).await {
                 Ok(e) => e,
                 Err(e) => return fail(e),
@@ -115,6 +115,9 @@ impl NemoServer {
             app.jobs
                 .spawn_once(job, move |jctx| jobs::video::run(app2, jctx)),
         );
+        if note.is_none() {
+            reservation.attach(&job.id);
+        }
         self.answer_or_task(app, job, req.wait_s, ctx, note).await
     }
 }

@@ -20,11 +20,29 @@ impl JobCtx {
             f(j);
             j.activity += 1;
         });
+        // The other server processes of the user show this job from its journal entry: keep
+        // its progress there fresh, without a write per event.
+        let due = {
+            let mut saved = super::lock(&self.cell.saved);
+            let due = saved.is_none_or(|t| t.elapsed() >= super::PROGRESS_EVERY);
+            if due {
+                *saved = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if due {
+            self.journal.save(&self.cell.tx.borrow());
+        }
     }
-    /// Change and write to the journal (for what a restart needs).
-    pub fn update_journaled(&self, f: impl FnOnce(&mut Job)) {
-        self.update(f);
-        self.journal.save(&self.cell.tx.borrow());
+    /// Change and write to the journal (for what a restart needs); `false` when that could not
+    /// be committed (a paid message must then not be sent).
+    pub fn update_journaled(&self, f: impl FnOnce(&mut Job)) -> bool {
+        self.cell.tx.send_modify(|j| {
+            f(j);
+            j.activity += 1;
+        });
+        *super::lock(&self.cell.saved) = Some(std::time::Instant::now());
+        self.journal.save(&self.cell.tx.borrow())
     }
     pub fn progress(&self, pct: Option<f64>, message: impl Into<String>) {
         let message = message.into();
@@ -35,21 +53,23 @@ impl JobCtx {
             j.message = message;
         });
     }
-    /// Change a generation's own data and journal it (no-op for other kinds).
-    pub fn journal_generation(&self, f: impl FnOnce(&mut Generation)) {
+    /// Change a generation's own data and journal it (no-op for other kinds); whether the
+    /// journal has it.
+    pub fn journal_generation(&self, f: impl FnOnce(&mut Generation)) -> bool {
         self.update_journaled(|j| {
             if let Work::Generate(g) = &mut j.work {
                 f(g)
             }
-        });
+        })
     }
-    /// Change an export's own data and journal it (no-op for other kinds).
-    pub fn journal_export(&self, f: impl FnOnce(&mut Export)) {
+    /// Change an export's own data and journal it (no-op for other kinds); whether the
+    /// journal has it.
+    pub fn journal_export(&self, f: impl FnOnce(&mut Export)) -> bool {
         self.update_journaled(|j| {
             if let Work::Export(e) = &mut j.work {
                 f(e)
             }
-        });
+        })
     }
     /// Journal a `make_video`'s plan (no-op for other kinds).
     pub fn journal_plan(&self, plan: super::results::VideoPlan) {

@@ -1,12 +1,20 @@
-//! Jobs on disk: one private JSON file per job, written atomically, so a restart finds every
-//! job that was running and a torn write is detected (and skipped) rather than trusted.
+//! Jobs on disk: one row per job in the shared state database ([`crate::state`]), each
+//! written by the process that runs it, in one transaction. A restart, or another server process
+//! on the same folder, finds every job: a running job whose runner is gone is taken over (once),
+//! one whose runner is alive is only shown. Each row is checked again when read, since a
+//! database in a folder can be edited or planted like a file.
 
-use super::Job;
+use super::{Job, JobKind};
+use crate::state::{ProcessId, StateDb};
+use rusqlite::params;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Journal {
-    dir: PathBuf,
+    db: Arc<StateDb>,
+    /// Where exports go: an entry naming a file elsewhere is not trusted.
+    output_dir: PathBuf,
 }
 
 /// Finished jobs kept, in memory and on disk, for `list_jobs` (older ones are pruned).
@@ -59,13 +67,7 @@ pub fn check_entry(job: &Job, file_stem: &str, output_dir: &Path) -> Result<(), 
     Ok(())
 }
 
-/// One entry, in today's format or the first one (upgraded).
-fn read_entry(path: &Path) -> Result<Job, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    parse_entry(&bytes)
-}
-
-pub(super) fn parse_entry(bytes: &[u8]) -> Result<Job, String> {
+pub(crate) fn parse_entry(bytes: &[u8]) -> Result<Job, String> {
     #[derive(serde::Deserialize)]
     struct Version {
         #[serde(default)]
@@ -81,73 +83,278 @@ pub(super) fn parse_entry(bytes: &[u8]) -> Result<Job, String> {
     }
 }
 
+/// The columns a job row keeps beside its body, for the queries that must not parse bodies.
+fn session_of(job: &Job) -> Option<String> {
+    job.generation_data()
+        .and_then(|g| g.session_id)
+        .map(|s| s.to_string())
+}
+
 impl Journal {
-    pub fn new(dir: impl Into<PathBuf>) -> Journal {
-        Journal { dir: dir.into() }
+    pub fn new(db: Arc<StateDb>, output_dir: impl Into<PathBuf>) -> Journal {
+        Journal {
+            db,
+            output_dir: output_dir.into(),
+        }
     }
 
-    pub fn save(&self, job: &Job) {
+    /// The shared database.
+    pub fn db(&self) -> &Arc<StateDb> {
+        &self.db
+    }
+
+    /// Write the job, as its runner; `false` when it could not be committed (or another
+    /// process runs it), so a caller about to send a paid message sends nothing.
+    pub fn save(&self, job: &Job) -> bool {
         if !valid_job_id(&job.id) {
             tracing::error!("not journaling a job with a malformed id");
-            return;
+            return false;
         }
-        let path = self.dir.join(format!("{}.json", job.id));
-        let result = serde_json::to_vec_pretty(job)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| nemo_client::files::write_private(&path, &bytes));
-        if let Err(e) = result {
-            // The job goes on; only its survival across a restart is at risk.
-            tracing::error!(job = %job.id, "could not journal the job: {e}");
+        let body = match serde_json::to_string(job) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(job = %job.id, "could not journal the job: {e}");
+                return false;
+            }
+        };
+        let me = self.db.me().as_str().to_string();
+        let result = self.db.write("could not journal a job", |tx| {
+            tx.execute(
+                "INSERT INTO jobs (id, runner, running, mcp_owner, created_at, body, kind, request_id, session_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT(id) DO UPDATE SET running = excluded.running, body = excluded.body,
+                    session_id = excluded.session_id
+                 WHERE jobs.runner = excluded.runner",
+                params![
+                    job.id,
+                    me,
+                    !job.status().is_finished(),
+                    job.owner,
+                    job.created_at.to_rfc3339(),
+                    body,
+                    job.kind().prefix(),
+                    job.request_id,
+                    session_of(job),
+                ],
+            )
+        });
+        match result {
+            Ok(1) => true,
+            Ok(_) => {
+                tracing::error!(job = %job.id, "not journaled: another process runs this job");
+                false
+            }
+            Err(e) => {
+                // The job goes on; only its survival across a restart is at risk.
+                tracing::error!(job = %job.id, "could not journal the job: {e}");
+                false
+            }
         }
     }
 
     /// Forget a job (pruned).
     pub fn remove(&self, id: &str) {
-        if valid_job_id(id) {
-            let _ = std::fs::remove_file(self.dir.join(format!("{id}.json")));
+        let r = self.db.write("could not prune a job", |tx| {
+            tx.execute("DELETE FROM jobs WHERE id = ?1", [id])
+        });
+        if let Err(e) = r {
+            tracing::warn!("{e}");
         }
     }
 
-    /// Every readable, valid job, oldest first, keeping the newest [`KEEP_FINISHED`] finished
-    /// ones. Unreadable (torn, foreign) and invalid entries are skipped and logged.
-    pub fn load_all(&self, output_dir: &Path) -> Vec<Job> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
+    /// A body read back, if it can be trusted ([`check_entry`]).
+    fn checked(&self, body: &str) -> Option<Job> {
+        let job = match parse_entry(body.as_bytes()) {
+            Ok(j) => j,
+            Err(why) => {
+                tracing::warn!("skipping a journal entry: {why}");
+                return None;
+            }
         };
-        let mut jobs: Vec<Job> = Vec::new();
-        for path in entries.filter_map(Result::ok).map(|e| e.path()) {
-            if path.extension().is_none_or(|x| x != "json") {
+        match check_entry(&job, &job.id, &self.output_dir) {
+            Ok(()) => Some(job),
+            Err(why) => {
+                tracing::warn!(job = %job.id, "skipping a journal entry: {why}");
+                None
+            }
+        }
+    }
+
+    fn query(&self, sql: &str, args: impl rusqlite::Params) -> Vec<Job> {
+        let bodies = self.db.read("could not read the jobs", |tx| {
+            let mut s = tx.prepare_cached(sql)?;
+            let rows = s.query_map(args, |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()
+        });
+        match bodies {
+            Ok(b) => b.iter().filter_map(|b| self.checked(b)).collect(),
+            Err(e) => {
+                tracing::error!("{e}");
+                Vec::new()
+            }
+        }
+    }
+
+    /// One job as last journaled (by whichever process runs it).
+    pub fn get(&self, id: &str) -> Option<Job> {
+        self.query("SELECT body FROM jobs WHERE id = ?1", [id])
+            .into_iter()
+            .next()
+    }
+
+    /// Every job an MCP owner may see (its own: `None` for the processes' own over stdio), from
+    /// every process, newest first.
+    pub fn list(&self, mcp_owner: Option<&str>) -> Vec<Job> {
+        self.query(
+            "SELECT body FROM jobs WHERE mcp_owner IS ?1 ORDER BY created_at DESC",
+            [mcp_owner],
+        )
+    }
+
+    /// The job of this kind started with this key, by any process.
+    pub fn by_request(&self, kind: JobKind, request_id: &str, mcp_owner: Option<&str>) -> Option<Job> {
+        self.query(
+            "SELECT body FROM jobs WHERE kind = ?1 AND request_id = ?2 AND mcp_owner IS ?3",
+            params![kind.prefix(), request_id, mcp_owner],
+        )
+        .into_iter()
+        .next()
+    }
+
+    /// A generation running in the project `session`, run by any process.
+    pub fn running_generation(&self, session: &str) -> Option<Job> {
+        self.query(
+            "SELECT body FROM jobs WHERE kind = 'gen' AND running = 1 AND session_id = ?1",
+            [session],
+        )
+        .into_iter()
+        .find(|j| !j.status().is_finished())
+    }
+
+    /// Take over the running jobs of every process that is gone: claimed in one transaction
+    /// per runner (all of its jobs, so a make_video and its steps stay together), so two
+    /// processes looking at once never both take one. The jobs now this process's to run.
+    pub fn claim_orphans(&self) -> Vec<Job> {
+        let me = self.db.me().clone();
+        let runners = self.db.read("could not read the runners", |tx| {
+            let mut s = tx.prepare_cached(
+                "SELECT DISTINCT runner FROM jobs WHERE running = 1 AND runner != ?1",
+            )?;
+            let rows = s.query_map([me.as_str()], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()
+        });
+        let runners = match runners {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("{e}");
+                return Vec::new();
+            }
+        };
+        let mut claimed = Vec::new();
+        for runner in runners {
+            let gone = ProcessId::parse(&runner).is_none_or(|id| !self.db.alive(&id));
+            if !gone {
                 continue;
             }
-            let job = match read_entry(&path) {
-                Ok(job) => job,
-                Err(why) => {
-                    tracing::warn!(file = %path.display(), "skipping a journal entry: {why}");
-                    continue;
+            let bodies = self.db.write("could not take over a job", |tx| {
+                let mut s = tx.prepare_cached(
+                    "UPDATE jobs SET runner = ?1 WHERE runner = ?2 AND running = 1 RETURNING body",
+                )?;
+                let rows = s.query_map([me.as_str(), runner.as_str()], |r| r.get::<_, String>(0))?;
+                rows.collect::<rusqlite::Result<Vec<String>>>()
+            });
+            match bodies {
+                Ok(b) => {
+                    if !b.is_empty() {
+                        tracing::info!(
+                            jobs = b.len(),
+                            "taking over the running jobs of a server process that is gone"
+                        );
+                    }
+                    for body in b {
+                        match self.checked(&body) {
+                            Some(job) => claimed.push(job),
+                            None => self.drop_untrusted(&body),
+                        }
+                    }
                 }
-            };
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            match check_entry(&job, stem, output_dir) {
-                Ok(()) => jobs.push(job),
-                Err(why) => {
-                    tracing::warn!(file = %path.display(), "skipping a journal entry: {why}")
-                }
+                Err(e) => tracing::error!("{e}"),
             }
         }
-        jobs.sort_by_key(|a| a.created_at);
-        let finished: Vec<String> = jobs
-            .iter()
-            .filter(|j| j.status().is_finished())
-            .map(|j| j.id.clone())
-            .collect();
-        if finished.len() > KEEP_FINISHED {
-            let old = &finished[..finished.len() - KEEP_FINISHED];
-            for id in old {
-                self.remove(id);
-            }
-            jobs.retain(|j| !old.contains(&j.id));
+        claimed.sort_by_key(|j| j.created_at);
+        claimed
+    }
+
+    /// A claimed row that cannot be trusted is removed: nobody may run it.
+    fn drop_untrusted(&self, body: &str) {
+        #[derive(serde::Deserialize)]
+        struct Id {
+            id: String,
         }
-        jobs
+        if let Ok(Id { id }) = serde_json::from_str(body) {
+            self.remove(&id);
+        }
+    }
+
+    /// Ask the runner of `id` (another process) to cancel it.
+    pub fn ask_cancel(&self, id: &str) -> bool {
+        self.db
+            .write("could not ask for a cancel", |tx| {
+                tx.execute(
+                    "UPDATE jobs SET cancel_asked = 1 WHERE id = ?1 AND running = 1",
+                    [id],
+                )
+            })
+            .is_ok_and(|n| n == 1)
+    }
+
+    /// This process's running jobs another process asked to cancel.
+    pub fn cancels_asked(&self) -> Vec<String> {
+        let me = self.db.me().as_str().to_string();
+        self.db
+            .write("could not read the cancels asked", |tx| {
+                let mut s = tx.prepare_cached(
+                    "UPDATE jobs SET cancel_asked = 0 WHERE runner = ?1 AND cancel_asked = 1 RETURNING id",
+                )?;
+                let rows = s.query_map([me], |r| r.get::<_, String>(0))?;
+                rows.collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Keep the newest [`KEEP_FINISHED`] finished jobs of the whole folder.
+    pub fn prune(&self) {
+        let r = self.db.write("could not prune the jobs", |tx| {
+            tx.execute(
+                "DELETE FROM jobs WHERE running = 0 AND id NOT IN
+                   (SELECT id FROM jobs WHERE running = 0 ORDER BY created_at DESC LIMIT ?1)",
+                [KEEP_FINISHED as i64],
+            )
+        });
+        if let Err(e) = r {
+            tracing::warn!("{e}");
+        }
+    }
+
+    /// Every trusted job of the folder, oldest first (for `doctor`, tests and benchmarks).
+    pub fn all(&self) -> Vec<Job> {
+        let mut v = self.query("SELECT body FROM jobs", []);
+        v.sort_by_key(|j| j.created_at);
+        v
+    }
+
+    /// How many jobs the folder holds (running and finished).
+    pub fn count(&self) -> usize {
+        self.db
+            .read("could not count the jobs", |tx| {
+                tx.query_row("SELECT COUNT(*) FROM jobs", [], |r| r.get::<_, i64>(0))
+            })
+            .map_or(0, |n| n as usize)
+    }
+
+    /// This process stops running jobs (its tasks have stopped): others may take them.
+    pub fn retire(&self) {
+        self.db.retire();
     }
 }
 
@@ -161,7 +368,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = tempfile::tempdir().unwrap();
         let out_dir = out.path().canonicalize().unwrap();
-        let j = Journal::new(dir.path().join("jobs"));
+        std::fs::create_dir_all(dir.path().join("jobs")).unwrap();
         let export = |render: &str, path: PathBuf| {
             let mut j = Job::export();
             if let Work::Export(e) = &mut j.work {
@@ -171,7 +378,6 @@ mod tests {
             j
         };
         let good = export("render_1700000000000", out_dir.join("promo.mp4"));
-        j.save(&good);
         let plant = |name: &str, job: &Job| {
             std::fs::write(
                 dir.path().join("jobs").join(format!("{name}.json")),
@@ -188,7 +394,13 @@ mod tests {
         plant("exp_000000000000", &traversal);
         let bad_render = export("../../x", out_dir.join("y.mp4"));
         plant(&bad_render.id.clone(), &bad_render);
-        let loaded = j.load_all(&out_dir);
+        plant(&good.id.clone(), &good);
+        // Moved in from the old files (a planted database row is checked the same way).
+        let j = Journal::new(
+            Arc::new(StateDb::open(dir.path()).unwrap()),
+            out_dir.clone(),
+        );
+        let loaded = j.all();
         assert_eq!(loaded.len(), 1, "{loaded:?}");
         assert_eq!(loaded[0].id, good.id);
         // Pruning keeps the newest finished jobs.
@@ -197,7 +409,8 @@ mod tests {
             f.work.end(Ended::Cancelled);
             j.save(&f);
         }
-        let loaded = j.load_all(&out_dir);
+        j.prune();
+        let loaded = j.all();
         assert_eq!(
             loaded.iter().filter(|j| j.status().is_finished()).count(),
             KEEP_FINISHED
@@ -222,9 +435,10 @@ mod tests {
             let text = text.replace("{OUT}", out_dir.to_str().unwrap());
             std::fs::write(jobs_dir.join(path.file_name().unwrap()), text).unwrap();
         }
-        let loaded = Journal::new(&jobs_dir).load_all(&out_dir);
+        let db = Arc::new(StateDb::open(dir.path()).unwrap());
+        let loaded = Journal::new(db, &out_dir).all();
         assert_eq!(loaded.len(), 7, "every entry of the first format loads");
-        (jobs_dir, out_dir, [dir, out], loaded)
+        (dir.path().to_path_buf(), out_dir, [dir, out], loaded)
     }
 
     #[test]
@@ -301,21 +515,39 @@ mod tests {
     /// Written back in today's format, and read back the same.
     #[test]
     fn upgraded_entries_are_written_in_todays_format() {
-        let (jobs_dir, out_dir, _guards, loaded) = load_v1_fixtures();
-        let j = Journal::new(&jobs_dir);
-        for job in &loaded {
-            j.save(job);
+        let (state_dir, out_dir, _guards, loaded) = load_v1_fixtures();
+        let db = Arc::new(StateDb::open(&state_dir).unwrap());
+        let j = Journal::new(db.clone(), &out_dir);
+        // This process takes them over (their importer is no process), then writes them.
+        let claimed = j.claim_orphans();
+        assert_eq!(claimed.len(), loaded.iter().filter(|j| !j.status().is_finished()).count());
+        for job in &claimed {
+            assert!(j.save(job));
         }
-        let again = j.load_all(&out_dir);
+        let again = j.all();
         assert_eq!(again, loaded);
-        let raw: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(jobs_dir.join("exp_3d4e5f607182.json")).unwrap())
-                .unwrap();
+        let raw: serde_json::Value = serde_json::from_str(
+            &db.read("", |tx| {
+                tx.query_row(
+                    "SELECT body FROM jobs WHERE id = 'exp_3d4e5f607182'",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+            })
+            .unwrap(),
+        )
+        .unwrap();
         assert_eq!(raw["version"], crate::store::job::JOURNAL_VERSION);
         assert_eq!(raw["work"]["kind"], "export");
         assert_eq!(raw["work"]["outcome"]["status"], "running");
         // A format from a newer server is skipped, not misread.
-        std::fs::write(jobs_dir.join("gen_ffffffffffff.json"), r#"{"version": 99}"#).unwrap();
-        assert_eq!(j.load_all(&out_dir).len(), 7);
+        db.write("", |tx| {
+            tx.execute(
+                "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES ('gen_ffffffffffff', 'gen', 'x', 0, '2026', '{\"version\": 99}')",
+                [],
+            )
+        })
+        .unwrap();
+        assert_eq!(j.all().len(), 7);
     }
 }

@@ -1,7 +1,10 @@
 //! The job store: every job the server runs (a generation reading its stream, a render being
-//! polled and downloaded, an upload), held in memory for waiting callers and journaled on
-//! every change that a restart needs. Callers wait a bounded time and get either the result or
-//! `running` with the job id. What each kind of job does lives in [`crate::jobs`].
+//! polled and downloaded, an upload), held in memory for waiting callers and journaled in the
+//! shared database on every change that a restart needs (and its progress every second or so,
+//! for the other server processes of the user to show). Callers wait a bounded time and get
+//! either the result or `running` with the job id. A job another process runs is shown from
+//! its journal entry and never run here, unless that process is gone. What each kind of job
+//! does lives in [`crate::jobs`].
 
 mod ctx;
 pub mod job;
@@ -35,10 +38,30 @@ struct Cell {
     tx: watch::Sender<Job>,
     cancel: CancellationToken,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// When its progress was last journaled (for the other processes to show).
+    saved: Mutex<Option<std::time::Instant>>,
 }
 
+impl Cell {
+    fn new(job: Job) -> Arc<Cell> {
+        let (tx, _) = watch::channel(job);
+        Arc::new(Cell {
+            tx,
+            cancel: CancellationToken::new(),
+            task: Mutex::new(None),
+            saved: Mutex::new(None),
+        })
+    }
+}
+
+/// How often a running job's progress is journaled for the other processes to show.
+pub(crate) const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+/// How often a wait on another process's job reads its journal entry again.
+const FOREIGN_POLL: Duration = Duration::from_millis(250);
+
 /// The jobs of one project's clients: the process's own, or one HTTP session's. Jobs are
-/// journaled in one folder; each manager sees only the jobs of its owner.
+/// journaled in one database; each manager sees only the jobs of its owner (every process's
+/// over stdio).
 #[derive(Clone)]
 pub struct JobManager {
     cells: Arc<Mutex<HashMap<String, Arc<Cell>>>>,
@@ -46,6 +69,8 @@ pub struct JobManager {
     owner: Option<String>,
     /// Jobs started and finished (for resource subscriptions and `list_changed`).
     events: tokio::sync::broadcast::Sender<JobEvent>,
+    /// Cancelled at shutdown.
+    stop: CancellationToken,
 }
 
 /// A job appeared or finished.
@@ -97,12 +122,13 @@ fn finish<T: JobResult>(j: &mut Job, outcome: Option<Result<T, ToolError>>) {
 }
 
 impl JobManager {
-    pub fn new(journal_dir: PathBuf) -> JobManager {
+    pub fn new(db: Arc<crate::state::StateDb>, output_dir: PathBuf) -> JobManager {
         JobManager {
             cells: Arc::default(),
-            journal: Journal::new(journal_dir),
+            journal: Journal::new(db, output_dir),
             owner: None,
             events: tokio::sync::broadcast::channel(64).0,
+            stop: CancellationToken::new(),
         }
     }
 
@@ -111,9 +137,37 @@ impl JobManager {
         self.events.subscribe()
     }
 
-    /// Every change of a job this manager's owner may see, from now on.
+    /// Every change of a job this manager's owner may see, from now on. Another process's job
+    /// is followed through its journal entry.
     pub fn watch(&self, id: &str) -> Option<watch::Receiver<Job>> {
-        self.cell(id).map(|c| c.tx.subscribe())
+        if let Some(c) = self.cell(id) {
+            return Some(c.tx.subscribe());
+        }
+        let job = self.foreign(id)?;
+        let (tx, rx) = watch::channel(job);
+        let journal = self.journal.clone();
+        let id = id.to_string();
+        tokio::spawn(async move {
+            while !tx.is_closed() && !tx.borrow().status().is_finished() {
+                tokio::time::sleep(FOREIGN_POLL).await;
+                match journal.get(&id) {
+                    Some(j) if j != *tx.borrow() => {
+                        let _ = tx.send(j);
+                    }
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+        });
+        Some(rx)
+    }
+
+    /// A job this manager's owner may see that another process runs (or ran), as journaled.
+    fn foreign(&self, id: &str) -> Option<Job> {
+        if !journal::valid_job_id(id) {
+            return None;
+        }
+        self.journal.get(id).filter(|j| j.owner == self.owner)
     }
 
     /// The jobs of another owner (an HTTP session), journaled in the same folder.
@@ -123,6 +177,7 @@ impl JobManager {
             journal: self.journal.clone(),
             owner: Some(owner.to_string()),
             events: tokio::sync::broadcast::channel(64).0,
+            stop: self.stop.clone(),
         }
     }
 
@@ -162,12 +217,7 @@ impl JobManager {
         if job.owner.is_none() {
             job.owner = self.owner.clone();
         }
-        let (tx, _) = watch::channel(job.clone());
-        let cell = Arc::new(Cell {
-            tx,
-            cancel: CancellationToken::new(),
-            task: Mutex::new(None),
-        });
+        let cell = Cell::new(job.clone());
         {
             let mut cells = lock(&self.cells);
             if let Some(key) = &job.request_id {
@@ -179,6 +229,14 @@ impl JobManager {
                 });
                 if let Some(existing) = same {
                     return Spawned::Existing(existing.tx.borrow().clone());
+                }
+                // Another process (or an earlier run) may have started it.
+                if let Some(existing) = self
+                    .journal
+                    .by_request(job.kind(), key, job.owner.as_deref())
+                    .filter(|e| e.id != job.id)
+                {
+                    return Spawned::Existing(existing);
                 }
             }
             cells.insert(job.id.clone(), cell.clone());
@@ -216,8 +274,9 @@ impl JobManager {
     }
 
     /// Stop every job task without recording an outcome: the journal keeps them `running`, so
-    /// the next start resumes them (what a kill does, done tidily).
+    /// the next start (or another server process) resumes them (what a kill does, done tidily).
     pub async fn shutdown(&self) {
+        self.stop.cancel();
         let tasks: Vec<_> = lock(&self.cells)
             .values()
             .filter_map(|c| lock(&c.task).take())
@@ -230,6 +289,12 @@ impl JobManager {
         for t in tasks {
             let _ = t.await;
         }
+        self.journal.retire();
+    }
+
+    /// Cancelled when this process stops running jobs (its sweeps end with it).
+    pub fn stopping(&self) -> CancellationToken {
+        self.stop.clone()
     }
 
     /// Keep the newest [`journal::KEEP_FINISHED`] finished jobs, in memory and in the journal.
@@ -248,11 +313,12 @@ impl JobManager {
             return;
         }
         finished.sort();
-        let drop = finished.len() - journal::KEEP_FINISHED;
-        for (_, id) in finished.into_iter().take(drop) {
+        let old = finished.len() - journal::KEEP_FINISHED;
+        for (_, id) in finished.into_iter().take(old) {
             cells.remove(&id);
-            self.journal.remove(&id);
         }
+        drop(cells);
+        self.journal.prune();
     }
 
     /// How many jobs are held in memory.
@@ -260,51 +326,62 @@ impl JobManager {
         lock(&self.cells).len()
     }
 
-    /// Register a finished job read from the journal (for `get_job`/`list_jobs`).
-    pub fn restore_finished(&self, job: Job) {
-        let (tx, _) = watch::channel(job.clone());
-        lock(&self.cells).insert(
-            job.id,
-            Arc::new(Cell {
-                tx,
-                cancel: CancellationToken::new(),
-                task: Mutex::new(None),
-            }),
-        );
-    }
-
+    /// A job: this process's as it is now, another's as last journaled.
     pub fn get(&self, id: &str) -> Option<Job> {
-        self.cell(id).map(|c| c.tx.borrow().clone())
+        match self.cell(id) {
+            Some(c) => Some(c.tx.borrow().clone()),
+            None => self.foreign(id),
+        }
     }
 
-    /// Recent jobs, newest first, without the state snapshots a running generation keeps.
+    /// Recent jobs of every process, newest first, without the state snapshots a running
+    /// generation keeps. This process's own are as they are now.
     pub fn list(&self) -> Vec<Job> {
         let mut v: Vec<Job> = lock(&self.cells)
             .values()
             .map(|c| c.tx.borrow().light())
             .filter(|j| j.owner == self.owner)
             .collect();
+        let mine: std::collections::HashSet<String> = v.iter().map(|j| j.id.clone()).collect();
+        v.extend(
+            self.journal
+                .list(self.owner.as_deref())
+                .into_iter()
+                .filter(|j| !mine.contains(&j.id))
+                .map(|j| j.light()),
+        );
         v.sort_by_key(|j| std::cmp::Reverse(j.created_at));
         v
     }
 
-    /// The job of this kind started with this idempotency key, if any.
+    /// The job of this kind started with this idempotency key, by any process, if any.
     pub fn by_request(&self, kind: JobKind, request_id: &str) -> Option<Job> {
-        lock(&self.cells).values().find_map(|c| {
+        let here = lock(&self.cells).values().find_map(|c| {
             let j = c.tx.borrow();
             (j.kind() == kind
                 && j.request_id.as_deref() == Some(request_id)
                 && j.owner == self.owner)
                 .then(|| j.clone())
+        });
+        here.or_else(|| {
+            self.journal
+                .by_request(kind, request_id, self.owner.as_deref())
         })
     }
 
-    /// The generation running in a session, if any (one at a time per session).
+    /// The generation running in a project, by any process, if any (one at a time per project).
     pub fn running_generation(&self, session_id: nemo_client::SessionId) -> Option<Job> {
-        self.list().into_iter().find(|j| {
-            j.status() == JobStatus::Running
+        let here = lock(&self.cells).values().find_map(|c| {
+            let j = c.tx.borrow();
+            (j.status() == JobStatus::Running
                 && j.generation_data()
-                    .is_some_and(|g| g.session_id == Some(session_id))
+                    .is_some_and(|g| g.session_id == Some(session_id)))
+            .then(|| j.light())
+        });
+        here.or_else(|| {
+            self.journal
+                .running_generation(&session_id.to_string())
+                .map(|j| j.light())
         })
     }
 
@@ -316,12 +393,26 @@ impl JobManager {
         }
     }
 
-    /// Stop a job; returns it as it was, or `None` if unknown.
+    /// Stop a job; returns it as it was, or `None` if unknown. Another process's running job
+    /// is stopped by that process, asked through the journal.
     pub fn cancel(&self, id: &str) -> Option<Job> {
-        let cell = self.cell(id)?;
+        let Some(cell) = self.cell(id) else {
+            let job = self.foreign(id)?;
+            if !job.status().is_finished() {
+                self.journal.ask_cancel(id);
+            }
+            return Some(job);
+        };
         cell.cancel.cancel();
         let job = cell.tx.borrow().clone();
         Some(job)
+    }
+
+    /// Whether this process runs the job `id` now.
+    pub fn runs(&self, id: &str) -> bool {
+        lock(&self.cells)
+            .get(id)
+            .is_some_and(|c| lock(&c.task).is_some() && !c.tx.borrow().status().is_finished())
     }
 
     /// Wait until the job finishes, `max` passes, or `stop` fires; `on_tick` is called on each
@@ -338,8 +429,7 @@ impl JobManager {
         F: FnMut(Job) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let cell = self.cell(id)?;
-        let mut rx = cell.tx.subscribe();
+        let mut rx = self.watch(id)?;
         let deadline = tokio::time::Instant::now() + max;
         let mut ticker = tokio::time::interval(tick.max(Duration::from_millis(10)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -368,6 +458,11 @@ impl JobManager {
 mod tests {
     use super::*;
 
+    fn manager(dir: &std::path::Path) -> JobManager {
+        let db = Arc::new(crate::state::StateDb::open(dir).unwrap());
+        JobManager::new(db, dir.to_path_buf())
+    }
+
     fn upload_result() -> results::UploadResult {
         results::UploadResult {
             uploaded: Vec::new(),
@@ -383,7 +478,7 @@ mod tests {
     #[tokio::test]
     async fn jobs_finish_wait_and_cancel() {
         let dir = tempfile::tempdir().unwrap();
-        let m = JobManager::new(dir.path().to_path_buf());
+        let m = manager(dir.path());
         let job = m.spawn(Job::upload(vec!["a.png".into()]), |ctx| async move {
             ctx.progress(Some(50.0), "half");
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -416,7 +511,7 @@ mod tests {
     #[tokio::test]
     async fn a_wait_is_bounded_and_a_job_can_be_cancelled() {
         let dir = tempfile::tempdir().unwrap();
-        let m = JobManager::new(dir.path().to_path_buf());
+        let m = manager(dir.path());
         let stop = CancellationToken::new();
         m.spawn(Job::upload(Vec::new()), |_| async { Ok(upload_result()) });
         // Bounded wait returns a running job.
@@ -461,9 +556,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(r.status(), JobStatus::Cancelled);
-        // All journaled; a torn file is skipped.
-        std::fs::write(dir.path().join("torn.json"), b"{\"id\":").unwrap();
-        let loaded = m.journal().load_all(dir.path());
+        // All journaled, and seen by another process on the folder.
+        let other = manager(dir.path());
+        let loaded = other.list();
         assert_eq!(loaded.len(), 2);
         assert!(loaded.iter().all(|j| j.status().is_finished()));
     }
@@ -471,7 +566,7 @@ mod tests {
     #[tokio::test]
     async fn finished_jobs_are_pruned() {
         let dir = tempfile::tempdir().unwrap();
-        let m = JobManager::new(dir.path().to_path_buf());
+        let m = manager(dir.path());
         let stop = CancellationToken::new();
         // Finished jobs are pruned to the newest KEEP_FINISHED, in memory and on disk.
         for _ in 0..(journal::KEEP_FINISHED + 20) {
@@ -487,9 +582,6 @@ mod tests {
             .unwrap();
         }
         assert_eq!(m.held(), journal::KEEP_FINISHED);
-        assert_eq!(
-            m.journal().load_all(dir.path()).len(),
-            journal::KEEP_FINISHED
-        );
+        assert_eq!(m.journal().all().len(), journal::KEEP_FINISHED);
     }
 }

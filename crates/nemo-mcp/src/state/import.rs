@@ -1,0 +1,206 @@
+//! Moving in: the files earlier servers kept in the state folder (`jobs/*.json` in every
+//! journal format, `library.json`, `spend.jsonl`, `session.json`, `credentials.json`) are read
+//! into the database in one transaction, then moved aside into `moved-in-TIMESTAMP/`, never
+//! deleted. The transaction holds the write lock while it looks, so two processes starting at
+//! once import once. What cannot be read is moved aside with the rest and named in the notice.
+
+use super::StateDb;
+use rusqlite::{params, Transaction};
+use std::path::{Path, PathBuf};
+
+/// The runner recorded for imported jobs: no process holds its lock, so a running imported job
+/// is taken over (resumed) by the first process that looks.
+pub const IMPORTED: &str = "00000000000000000000000000000000";
+
+pub const CREDENTIALS: &str = "credentials";
+pub const LAST_PROJECT: &str = "last_project";
+
+const OLD: [&str; 5] = [
+    "jobs",
+    "library.json",
+    "spend.jsonl",
+    "session.json",
+    "credentials.json",
+];
+
+#[derive(Default)]
+struct Counts {
+    jobs: usize,
+    projects: usize,
+    charges: usize,
+    skipped: Vec<String>,
+}
+
+/// Import what is there; the notice to give once, if anything was moved.
+pub fn old_files(db: &StateDb) -> super::Result<Option<String>> {
+    let dir = db.dir().to_path_buf();
+    if !OLD.iter().any(|name| dir.join(name).exists()) {
+        return Ok(None);
+    }
+    db.write("could not take in the old state files", |tx| {
+        // Looked at again under the write lock: another process may have just done it.
+        let present: Vec<&str> = OLD
+            .iter()
+            .copied()
+            .filter(|name| dir.join(name).exists())
+            .collect();
+        if present.is_empty() {
+            return Ok(None);
+        }
+        let mut counts = Counts::default();
+        import_jobs(tx, &dir.join("jobs"), &mut counts)?;
+        import_library(tx, &dir.join("library.json"), &mut counts)?;
+        import_spend(tx, &dir.join("spend.jsonl"), &mut counts)?;
+        import_value(tx, &dir.join("session.json"), LAST_PROJECT, &mut counts, |b| {
+            serde_json::from_slice::<nemo_client::Session>(b).map(|_| ())
+        })?;
+        import_value(tx, &dir.join("credentials.json"), CREDENTIALS, &mut counts, |b| {
+            serde_json::from_slice::<nemo_client::auth::Credentials>(b).map(|_| ())
+        })?;
+        let aside = move_aside(&dir, &present).map_err(|e| {
+            rusqlite::Error::ToSqlConversionFailure(format!("moving the old files aside: {e}").into())
+        })?;
+        let mut notice = format!(
+            "This server now keeps its state in one database shared by every nemo-mcp you run ({}): {} job(s), {} project(s) and {} charge(s) were moved in; the old files ({}) are kept in {}.",
+            dir.join(super::DB_FILE).display(),
+            counts.jobs,
+            counts.projects,
+            counts.charges,
+            present.join(", "),
+            aside.display()
+        );
+        if !counts.skipped.is_empty() {
+            notice.push_str(&format!(
+                " Not readable, so not moved in (kept there too): {}.",
+                counts.skipped.join("; ")
+            ));
+        }
+        tracing::info!("{notice}");
+        Ok(Some(notice))
+    })
+}
+
+fn import_jobs(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqlite::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut insert = tx.prepare(
+        "INSERT OR IGNORE INTO jobs (id, runner, running, mcp_owner, created_at, body, kind, request_id, session_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = name.unwrap_or_default();
+        let parsed = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| crate::store::journal::parse_entry(&b));
+        let job = match parsed {
+            Ok(job) if path.file_stem().and_then(|s| s.to_str()) == Some(job.id.as_str()) => job,
+            Ok(_) => {
+                counts.skipped.push(format!("jobs/{name} (its name is not its job id)"));
+                continue;
+            }
+            Err(why) => {
+                counts.skipped.push(format!("jobs/{name} ({why})"));
+                continue;
+            }
+        };
+        if !crate::store::journal::valid_job_id(&job.id) {
+            counts.skipped.push(format!("jobs/{name} (not a job id this server makes)"));
+            continue;
+        }
+        let Ok(body) = serde_json::to_string(&job) else {
+            continue;
+        };
+        counts.jobs += insert.execute(params![
+            job.id,
+            IMPORTED,
+            !job.status().is_finished(),
+            job.owner,
+            job.created_at.to_rfc3339(),
+            body,
+            job.kind().prefix(),
+            job.request_id,
+            job.generation_data()
+                .and_then(|g| g.session_id)
+                .map(|s| s.to_string()),
+        ])?;
+    }
+    Ok(())
+}
+
+fn import_library(tx: &Transaction<'_>, file: &Path, counts: &mut Counts) -> rusqlite::Result<()> {
+    let Ok(bytes) = std::fs::read(file) else {
+        return Ok(());
+    };
+    #[derive(serde::Deserialize)]
+    struct LibraryFile {
+        projects: Vec<crate::library::Entry>,
+    }
+    match serde_json::from_slice::<LibraryFile>(&bytes) {
+        Ok(lib) => {
+            for e in lib.projects {
+                counts.projects += crate::library::insert_entry(tx, &e, false)?;
+            }
+        }
+        Err(e) => counts.skipped.push(format!("library.json ({e})")),
+    }
+    Ok(())
+}
+
+fn import_spend(tx: &Transaction<'_>, file: &Path, counts: &mut Counts) -> rusqlite::Result<()> {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Ok(());
+    };
+    let mut bad = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str::<crate::spend::Charge>(line) {
+            Ok(c) => counts.charges += crate::spend::insert_charge(tx, &c)?,
+            Err(_) => bad += 1,
+        }
+    }
+    if bad > 0 {
+        counts
+            .skipped
+            .push(format!("{bad} line(s) of spend.jsonl"));
+    }
+    Ok(())
+}
+
+fn import_value(
+    tx: &Transaction<'_>,
+    file: &Path,
+    key: &str,
+    counts: &mut Counts,
+    check: impl Fn(&[u8]) -> serde_json::Result<()>,
+) -> rusqlite::Result<()> {
+    let Ok(bytes) = std::fs::read(file) else {
+        return Ok(());
+    };
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    match check(&bytes).map(|_| String::from_utf8(bytes)) {
+        Ok(Ok(text)) => {
+            // A value already in the database is newer than the old file.
+            if super::get_value(tx, key)?.is_none() {
+                super::set_value(tx, key, &text)?;
+            }
+        }
+        Ok(Err(_)) => counts.skipped.push(format!("{} (not text)", name.unwrap_or_default())),
+        Err(e) => counts.skipped.push(format!("{} ({e})", name.unwrap_or_default())),
+    }
+    Ok(())
+}
+
+/// Move `names` into a new `moved-in-TIMESTAMP` folder beside them.
+fn move_aside(dir: &Path, names: &[&str]) -> std::io::Result<PathBuf> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    let aside = dir.join(format!("moved-in-{stamp}"));
+    std::fs::create_dir_all(&aside)?;
+    for name in names {
+        std::fs::rename(dir.join(name), aside.join(name))?;
+    }
+    Ok(aside)
+}

@@ -1,0 +1,292 @@
+//! The shared state: one SQLite database (`state.db` in the state folder) for every server
+//! process of the user. Claude Desktop, Cursor and each Claude Code terminal start their own
+//! `nemo-mcp` on the one folder, so nothing on disk belongs to one process: every
+//! read-modify-write is one transaction, and a job is run only by the process holding it.
+//!
+//! This room owns the connection (WAL, a busy timeout), the schema, the move-in from the old
+//! files ([`import`]), a damaged database kept aside ([`salvage`]) and the process locks that
+//! say which runners are alive ([`owners`]). The tables' meanings stay with their rooms: jobs in
+//! `store`, the library, the spend ledger and the current-project pointer in theirs.
+
+pub mod credentials;
+mod import;
+pub mod owners;
+mod salvage;
+mod schema;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub use owners::ProcessId;
+
+/// How long a write waits for another process's transaction before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The database's file name in the state folder.
+pub const DB_FILE: &str = "state.db";
+
+/// A failure of the state database, said in words (the caller decides what it costs).
+#[derive(Debug, thiserror::Error)]
+#[error("the state database {what}: {source}")]
+pub struct StateError {
+    what: &'static str,
+    #[source]
+    source: rusqlite::Error,
+}
+
+impl StateError {
+    pub(crate) fn new(what: &'static str, source: rusqlite::Error) -> StateError {
+        StateError { what, source }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StateError>;
+
+/// The database of one state folder, as this process uses it.
+pub struct StateDb {
+    conn: Mutex<Connection>,
+    dir: PathBuf,
+    /// This process, as a runner of jobs: its id and the lock that says it is alive.
+    me: owners::Me,
+    /// What moving in or a damaged database means, told once.
+    notices: Mutex<Vec<String>>,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // WAL with NORMAL is durable against a crash of the process (the case here); a power cut
+    // may lose the last commits, never corrupt.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn open_checked(path: &Path) -> std::result::Result<Connection, String> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| e.to_string())?;
+    configure(&conn).map_err(|e| e.to_string())?;
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if check != "ok" {
+        return Err(check);
+    }
+    schema::migrate(&conn).map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
+impl StateDb {
+    /// The database of `dir` (made if needed), with the old files moved in and this process
+    /// registered as a runner. A database that cannot be read is kept aside, a fresh one made
+    /// from what could still be read from it, and that is told once.
+    pub fn open(dir: &Path) -> std::result::Result<StateDb, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot make the state folder {}: {e}", dir.display()))?;
+        private_folder(dir);
+        let path = dir.join(DB_FILE);
+        let mut notices = Vec::new();
+        let conn = match open_checked(&path) {
+            Ok(c) => c,
+            Err(why) => {
+                let kept = salvage::keep_aside(&path, &why)?;
+                let conn = open_checked(&path)
+                    .map_err(|e| format!("cannot make the state database: {e}"))?;
+                let rows = salvage::copy_readable(&kept, &conn);
+                notices.push(format!(
+                    "The state database ({}) could not be read ({why}); it was kept as {}, and a new one was started with what could still be read from it ({rows} record(s)).",
+                    path.display(),
+                    kept.display()
+                ));
+                conn
+            }
+        };
+        private_file(&path);
+        let me = owners::Me::register(dir)
+            .map_err(|e| format!("cannot register this process in {}: {e}", dir.display()))?;
+        let db = StateDb {
+            conn: Mutex::new(conn),
+            dir: dir.to_path_buf(),
+            me,
+            notices: Mutex::new(notices),
+        };
+        match import::old_files(&db) {
+            Ok(Some(moved)) => crate::store::lock(&db.notices).push(moved),
+            Ok(None) => {}
+            Err(e) => tracing::error!("could not move the old state files in: {e}"),
+        }
+        Ok(db)
+    }
+
+    /// The state folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// This process's id as a runner of jobs.
+    pub fn me(&self) -> &ProcessId {
+        self.me.id()
+    }
+
+    /// Whether the process `id` still runs (it holds its lock); this process always does.
+    pub fn alive(&self, id: &ProcessId) -> bool {
+        id == self.me() && self.me.holding() || owners::alive(&self.dir, id)
+    }
+
+    /// Stop being a runner: other processes may take this one's running jobs from now on.
+    /// Called once its job tasks have stopped.
+    pub fn retire(&self) {
+        self.me.release();
+    }
+
+    /// What moving in or a damaged database means, if anything (each told once).
+    pub fn take_notices(&self) -> Vec<String> {
+        std::mem::take(&mut *crate::store::lock(&self.notices))
+    }
+
+    /// Read: one consistent view (a deferred transaction).
+    pub fn read<T>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        self.tx(what, TransactionBehavior::Deferred, f)
+    }
+
+    /// A read-modify-write: an immediate transaction (the write lock taken first, so two
+    /// processes never both read the old value), committed before this returns.
+    pub fn write<T>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        self.tx(what, TransactionBehavior::Immediate, f)
+    }
+
+    fn tx<T>(
+        &self,
+        what: &'static str,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let mut conn = crate::store::lock(&self.conn);
+        let tx = conn
+            .transaction_with_behavior(behavior)
+            .map_err(|e| StateError::new(what, e))?;
+        let v = f(&tx).map_err(|e| StateError::new(what, e))?;
+        tx.commit().map_err(|e| StateError::new(what, e))?;
+        Ok(v)
+    }
+
+    /// A small named value (the credentials, the last project, the meter): its JSON text.
+    pub fn get_value(&self, key: &str) -> Result<Option<String>> {
+        self.read("could not be read", |tx| get_value(tx, key))
+    }
+
+    pub fn set_value(&self, key: &str, value: &str) -> Result<()> {
+        self.write("could not be written", |tx| set_value(tx, key, value))
+    }
+}
+
+/// A named value inside a transaction.
+pub fn get_value(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    tx.query_row("SELECT value FROM kv WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+pub fn set_value(tx: &Transaction<'_>, key: &str, value: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO kv(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+/// Only the user may read the state folder (it holds the token).
+fn private_folder(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// The database and its WAL files: the user's only.
+fn private_file(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::set_permissions(
+                PathBuf::from(p),
+                std::fs::Permissions::from_mode(0o600),
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_handles_on_one_folder_see_each_others_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = StateDb::open(dir.path()).unwrap();
+        let b = StateDb::open(dir.path()).unwrap();
+        assert_ne!(a.me(), b.me());
+        a.set_value("k", "1").unwrap();
+        assert_eq!(b.get_value("k").unwrap().as_deref(), Some("1"));
+        // Each sees the other alive while it holds its lock, and gone once it retires.
+        assert!(a.alive(b.me()) && b.alive(a.me()));
+        b.retire();
+        assert!(!a.alive(b.me()));
+        let mode: String = a
+            .read("", |tx| tx.query_row("PRAGMA journal_mode", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_read_modify_write_from_many_threads_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    // One handle per thread: as separate processes would be.
+                    let db = StateDb::open(&path).unwrap();
+                    for _ in 0..50 {
+                        db.write("", |tx| {
+                            let n: i64 = get_value(tx, "n")?
+                                .and_then(|v| v.parse().ok())
+                                .unwrap_or(0);
+                            set_value(tx, "n", &(n + 1).to_string())
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let db = StateDb::open(&path).unwrap();
+        assert_eq!(db.get_value("n").unwrap().as_deref(), Some("200"));
+    }
+}
