@@ -68,9 +68,16 @@ impl World {
             .filter_map(|n| std::fs::read_to_string(self.path(&format!("stderr-{n}.log"))).ok())
             .collect()
     }
+    /// A query on the state database every server process of the user shares.
+    fn db_rows(&self, sql: &str) -> Vec<String> {
+        let conn = rusqlite::Connection::open(self.path(".config/nemo-mcp/state.db")).unwrap();
+        let mut s = conn.prepare(sql).unwrap();
+        let rows = s.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    }
     fn token(&self) -> String {
-        let c: Value = serde_json::from_slice(
-            &std::fs::read(self.path(".config/nemo-mcp/credentials.json")).unwrap(),
+        let c: Value = serde_json::from_str(
+            &self.db_rows("SELECT value FROM kv WHERE key = 'credentials'")[0],
         )
         .unwrap();
         c["token"].as_str().unwrap().to_string()
@@ -136,18 +143,22 @@ async fn quick_edit_leaves_one_mp4_in_three_calls() {
     for v in [&up, &g, &e] {
         assert!(!v.to_string().contains(&token));
     }
-    let jobs = w.path(".config/nemo-mcp/jobs");
-    for f in std::fs::read_dir(&jobs).unwrap().flatten() {
-        assert!(!std::fs::read_to_string(f.path()).unwrap().contains(&token));
+    let rows = w.db_rows(
+        "SELECT body FROM jobs UNION ALL SELECT body FROM projects
+         UNION ALL SELECT value FROM kv WHERE key != 'credentials'",
+    );
+    assert!(!rows.is_empty());
+    for row in rows {
+        assert!(!row.contains(&token), "{row}");
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(w.path(".config/nemo-mcp/credentials.json")), 0o600);
+        assert_eq!(mode(w.path(".config/nemo-mcp/state.db")), 0o600);
         assert_eq!(mode(w.path(".config/nemo-mcp")), 0o700);
-        for f in std::fs::read_dir(&jobs).unwrap().flatten() {
-            assert_eq!(mode(f.path()), 0o600);
+        for f in ["state.db-wal", "state.db-shm"] {
+            assert_eq!(mode(w.path(&format!(".config/nemo-mcp/{f}"))), 0o600);
         }
     }
     // Every file written anywhere under HOME (outputs, journal, session, logs), except the
@@ -165,7 +176,12 @@ async fn quick_edit_leaves_one_mp4_in_three_calls() {
     let mut files = Vec::new();
     walk(w.home.path(), &mut files);
     let token_bytes = token.as_bytes();
-    for f in files.iter().filter(|f| !f.ends_with("credentials.json")) {
+    // The database holds the token in its one row (read above, row by row).
+    let database = |f: &PathBuf| {
+        f.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("state.db"))
+    };
+    for f in files.iter().filter(|f| !database(f)) {
         // A temporary file may be renamed away between the listing and the read (the server
         // still runs); its bytes are then in the file it became, which is read too.
         let Ok(bytes) = std::fs::read(f) else {

@@ -8,9 +8,7 @@
 use crate::state::StateDb;
 use nemo_client::{Client, Session, SessionId};
 use std::sync::{Arc, Mutex};
-
-/// The key of the last project any process made current.
-const LAST_PROJECT: &str = "last_project";
+use crate::state::LAST_PROJECT;
 
 /// Told once to the user after the backend lost the project and a new one took its place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,8 +91,8 @@ impl CurrentProject {
         Ok(s)
     }
 
-    /// The project last made current by any process; when that pointer cannot be read, the
-    /// library's most recently used project (and that is told once).
+    /// The project last made current by any process (none when no process made one); when that
+    /// pointer cannot be read, the library's most recently used project (and that is told once).
     fn last_used(&self, db: &Arc<StateDb>, api_url: &str) -> Option<Session> {
         let raw = db.get_value(LAST_PROJECT).unwrap_or_else(|e| {
             tracing::error!("{e}");
@@ -116,12 +114,7 @@ impl CurrentProject {
                 return newest;
             }
         };
-        pointed.filter(|s| s.api_url == api_url).or_else(|| {
-            crate::library::Library::open(db.clone())
-                .newest()
-                .map(|e| e.session)
-                .filter(|s| s.api_url == api_url)
-        })
+        pointed.filter(|s| s.api_url == api_url)
     }
 
     /// The current project if there is one, without creating it.

@@ -62,7 +62,10 @@ async fn check(settings: &Settings) -> Report {
     );
     // The state every server process of the user shares: the token among it.
     let state = match crate::state::StateDb::open(&c.state_dir) {
-        Ok(db) => std::sync::Arc::new(db),
+        Ok(db) => {
+            crate::moving_in::old_files(&db);
+            std::sync::Arc::new(db)
+        }
         Err(e) => {
             r.fail("state", e, "make the state folder writable, or set NEMO_STATE_DIR");
             return r;

@@ -23,7 +23,7 @@ async fn the_process_project_is_remembered_across_a_restart() {
     let app = App::new(common::settings_for(&sim, dir.path())).unwrap();
     let first = app.session(Some("ja")).await.unwrap();
     assert_eq!(first.language, "ja");
-    assert!(dir.path().join("state").join("session.json").exists());
+    assert!(app.state.get_value("last_project").unwrap().is_some());
     // A restart: a new App on the same state folder continues the same project.
     let again = App::new(common::settings_for(&sim, dir.path())).unwrap();
     assert_eq!(again.session(None).await.unwrap(), first);
@@ -64,7 +64,7 @@ async fn http_sessions_each_get_a_project_kept_in_memory() {
     );
     assert_ne!(sa.session_id, sb.session_id);
     assert!(
-        !dir.path().join("state").join("session.json").exists(),
+        base.state.get_value("last_project").unwrap().is_none(),
         "a host's project never becomes the process's own"
     );
     // One account: one anonymous token for both.

@@ -589,11 +589,9 @@ async fn thousands_of_jobs_are_pruned_while_the_server_runs() {
         assert_eq!(r.is_error, Some(false), "{}", text_of(&r));
     }
     let held = h.app.jobs.held();
-    let journaled = std::fs::read_dir(h.app.settings.journal_dir())
-        .unwrap()
-        .count();
+    let journaled = h.app.jobs.journal().count();
     assert!(held <= 200, "{held} jobs held");
-    assert!(journaled <= 200, "{journaled} journal files");
+    assert!(journaled <= 200, "{journaled} journaled jobs");
     assert!(h.sim.control().messages().is_empty());
     row(
         "2,000 jobs in one run of the server",
@@ -616,11 +614,12 @@ async fn a_shared_state_folder_keeps_its_permissions() {
     upload_two(&h).await;
     let mode = std::fs::metadata(&shared).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o775, "the shared folder was chmod-ed to {mode:o}");
-    let creds = std::fs::metadata(shared.join("credentials.json")).unwrap();
-    assert_eq!(creds.permissions().mode() & 0o777, 0o600);
-    let jobs = std::fs::metadata(shared.join("jobs")).unwrap();
+    // The database holds the token.
+    let db = std::fs::metadata(shared.join("state.db")).unwrap();
+    assert_eq!(db.permissions().mode() & 0o777, 0o600);
+    let processes = std::fs::metadata(shared.join("processes")).unwrap();
     assert_eq!(
-        jobs.permissions().mode() & 0o777,
+        processes.permissions().mode() & 0o777,
         0o700,
         "a folder we made is private"
     );

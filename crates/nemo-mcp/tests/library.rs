@@ -118,44 +118,36 @@ async fn a_project_nemovideo_lost_is_said_so_and_restored_with_its_media() {
     assert_eq!(counts(&h).await, (1, 50), "nothing paid was sent again");
 }
 
+/// The pointer to the last project, cut short (as a crash mid-write, or an edit, leaves it): the
+/// next process reopens the library's most recently used project, says so once, and makes no
+/// new project.
 #[tokio::test]
-async fn a_damaged_project_reference_is_kept_aside_and_told() {
+async fn a_damaged_project_pointer_falls_back_to_the_newest_project_in_the_library() {
     let h = Harness::start().await;
     upload_two(&h).await;
-    let state = h.dir.path().join("state");
-    let session = state.join("session.json");
-    let whole = std::fs::read(&session).unwrap();
-    let h = {
-        let h = h.restart().await;
-        std::fs::write(&session, &whole[..whole.len() / 2]).unwrap();
-        h.restart().await
-    };
+    let used = h.app.session_id(None).await.unwrap();
+    let stopped = h.stop().await;
+    let state = stopped.dir.path().join("state");
+    {
+        let db = nemo_mcp::state::StateDb::open(&state).unwrap();
+        let whole = db.get_value("last_project").unwrap().unwrap();
+        db.set_value("last_project", &whole[..whole.len() / 2]).unwrap();
+    }
+    let creates_before = creates(&stopped.sim);
+    let h = stopped.start().await;
     let r = h.call("connect", json!({})).await;
     let text = text_of(&r);
     assert!(
-        text.contains("could not be read") && text.contains("cut short"),
+        text.contains("could not be read") && text.contains("most recently used project"),
         "{text}"
     );
-    assert!(text.contains("list_projects"), "{text}");
-    let kept: Vec<_> = std::fs::read_dir(&state)
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("session.json.damaged-")
-        })
-        .collect();
-    assert_eq!(kept.len(), 1, "kept aside, never deleted");
-    assert_eq!(
-        std::fs::read(kept[0].path()).unwrap(),
-        &whole[..whole.len() / 2]
-    );
+    assert_eq!(body(&r)["project_id"], used.to_string(), "{text}");
+    assert_eq!(creates(&h.sim), creates_before, "no new, empty project");
+    let t = h.call("get_timeline", json!({})).await;
+    assert_eq!(body(&t)["media_count"], 2, "{}", body(&t));
     // Told once.
     let again = text_of(&h.call("connect", json!({})).await);
     assert!(!again.contains("could not be read"), "{again}");
-    // The old project is still in the library to reopen.
-    assert_eq!(projects(&h).await.len(), 2);
 }
 
 #[tokio::test]
@@ -169,12 +161,16 @@ async fn the_free_account_warns_under_48_hours_with_the_bind_link() {
         "no warning a week ahead"
     );
     // Two days later (as the server sees it): the saved expiry is 47 hours away.
-    let creds = h.dir.path().join("state/credentials.json");
-    let mut saved: Value = serde_json::from_slice(&std::fs::read(&creds).unwrap()).unwrap();
-    let soon = chrono::Utc::now() + chrono::Duration::hours(47);
-    saved["expires_at"] = json!(soon.to_rfc3339());
-    std::fs::write(&creds, serde_json::to_vec(&saved).unwrap()).unwrap();
-    let h = h.restart().await;
+    let stopped = h.stop().await;
+    {
+        let db = nemo_mcp::state::StateDb::open(&stopped.dir.path().join("state")).unwrap();
+        let mut saved: Value =
+            serde_json::from_str(&db.get_value("credentials").unwrap().unwrap()).unwrap();
+        let soon = chrono::Utc::now() + chrono::Duration::hours(47);
+        saved["expires_at"] = json!(soon.to_rfc3339());
+        db.set_value("credentials", &saved.to_string()).unwrap();
+    }
+    let h = stopped.start().await;
     upload_two(&h).await; // its result carries the warning
     let r = h.call("get_credits", json!({})).await;
     let text = text_of(&r);
@@ -240,4 +236,12 @@ async fn a_cancelled_generation_says_it_was_sent_and_records_what_came_of_it() {
     let credits = body(&h.call("get_credits", json!({})).await);
     assert_eq!(credits["spent"]["today"], 50, "{credits}");
     assert_eq!(counts(&h).await, (1, 50));
+}
+
+/// The projects made on the simulator so far.
+fn creates(sim: &nemo_sim::SimHandle) -> usize {
+    sim.log()
+        .iter()
+        .filter(|x| x.method == "POST" && x.path == "/api/tasks/me/with-session/nemo_agent")
+        .count()
 }

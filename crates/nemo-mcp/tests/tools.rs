@@ -508,10 +508,10 @@ async fn connect_resources_prompts_and_secrets() {
         .await
         .unwrap();
     assert!(serde_json::to_string(&p).unwrap().contains("make_video"));
-    // The token is in no result and nowhere on disk but the private credentials file.
+    // The token is in no result and nowhere on disk but its row in the private database.
     let token = h.token();
     assert!(!serde_json::to_string(&c).unwrap().contains(&token));
-    let creds = h.dir.path().join("state/credentials.json");
+    let creds = h.dir.path().join("state/state.db");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -528,7 +528,6 @@ async fn connect_resources_prompts_and_secrets() {
             0o700
         );
     }
-    std::fs::remove_file(&creds).unwrap();
     assert!(
         !h.state_files_text().contains(&token),
         "the journal and session files never hold the token"

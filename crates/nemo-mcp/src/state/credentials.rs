@@ -20,7 +20,7 @@ impl CredentialStore for Shared {
     fn load(&self) -> Option<Credentials> {
         let text = self
             .db
-            .get_value(super::import::CREDENTIALS)
+            .get_value(super::CREDENTIALS)
             .map_err(|e| tracing::error!("{e}"))
             .ok()??;
         serde_json::from_str(&text)
@@ -31,7 +31,7 @@ impl CredentialStore for Shared {
     fn save(&self, credentials: &Credentials) -> std::io::Result<()> {
         let text = serde_json::to_string(credentials).map_err(std::io::Error::other)?;
         self.db
-            .set_value(super::import::CREDENTIALS, &text)
+            .set_value(super::CREDENTIALS, &text)
             .map_err(std::io::Error::other)
     }
 

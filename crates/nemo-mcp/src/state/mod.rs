@@ -3,13 +3,13 @@
 //! `nemo-mcp` on the one folder, so nothing on disk belongs to one process: every
 //! read-modify-write is one transaction, and a job is run only by the process holding it.
 //!
-//! This room owns the connection (WAL, a busy timeout), the schema, the move-in from the old
-//! files ([`import`]), a damaged database kept aside ([`salvage`]) and the process locks that
-//! say which runners are alive ([`owners`]). The tables' meanings stay with their rooms: jobs in
+//! This room owns the connection (WAL, a busy timeout), the schema, a damaged database kept
+//! aside ([`salvage`]), the process locks that say which runners are alive ([`owners`]) and
+//! the shared token ([`credentials`]). Moving the old files in is `crate::moving_in`, which
+//! knows their formats. The tables' meanings stay with their rooms: jobs in
 //! `store`, the library, the spend ledger and the current-project pointer in theirs.
 
 pub mod credentials;
-mod import;
 pub mod owners;
 mod salvage;
 mod schema;
@@ -26,6 +26,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The database's file name in the state folder.
 pub const DB_FILE: &str = "state.db";
+
+/// The named values of the `kv` table.
+pub const CREDENTIALS: &str = "credentials";
+pub const LAST_PROJECT: &str = "last_project";
 
 /// A failure of the state database, said in words (the caller decides what it costs).
 #[derive(Debug, thiserror::Error)]
@@ -84,19 +88,24 @@ fn open_checked(path: &Path) -> std::result::Result<Connection, String> {
 }
 
 impl StateDb {
-    /// The database of `dir` (made if needed), with the old files moved in and this process
-    /// registered as a runner. A database that cannot be read is kept aside, a fresh one made
+    /// The database of `dir` (made if needed), with this process registered as a runner. A database that cannot be read is kept aside, a fresh one made
     /// from what could still be read from it, and that is told once.
     pub fn open(dir: &Path) -> std::result::Result<StateDb, String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot make the state folder {}: {e}", dir.display()))?;
-        private_folder(dir);
+        if !dir.exists() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot make the state folder {}: {e}", dir.display()))?;
+            // A folder we make is the user's only; one that exists keeps its permissions (it
+            // may be shared on purpose).
+            private_folder(dir);
+        }
         let path = dir.join(DB_FILE);
+        make_private(&path);
         let mut notices = Vec::new();
         let conn = match open_checked(&path) {
             Ok(c) => c,
             Err(why) => {
                 let kept = salvage::keep_aside(&path, &why)?;
+                make_private(&path);
                 let conn = open_checked(&path)
                     .map_err(|e| format!("cannot make the state database: {e}"))?;
                 let rows = salvage::copy_readable(&kept, &conn);
@@ -111,18 +120,12 @@ impl StateDb {
         private_file(&path);
         let me = owners::Me::register(dir)
             .map_err(|e| format!("cannot register this process in {}: {e}", dir.display()))?;
-        let db = StateDb {
+        Ok(StateDb {
             conn: Mutex::new(conn),
             dir: dir.to_path_buf(),
             me,
             notices: Mutex::new(notices),
-        };
-        match import::old_files(&db) {
-            Ok(Some(moved)) => crate::store::lock(&db.notices).push(moved),
-            Ok(None) => {}
-            Err(e) => tracing::error!("could not move the old state files in: {e}"),
-        }
-        Ok(db)
+        })
     }
 
     /// The state folder.
@@ -146,9 +149,14 @@ impl StateDb {
         self.me.release();
     }
 
+    /// Something the user is to be told once (what moving in did).
+    pub fn tell_once(&self, notice: String) {
+        crate::sync::lock(&self.notices).push(notice);
+    }
+
     /// What moving in or a damaged database means, if anything (each told once).
     pub fn take_notices(&self) -> Vec<String> {
-        std::mem::take(&mut *crate::store::lock(&self.notices))
+        std::mem::take(&mut *crate::sync::lock(&self.notices))
     }
 
     /// Read: one consistent view (a deferred transaction).
@@ -176,7 +184,7 @@ impl StateDb {
         behavior: TransactionBehavior,
         f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T> {
-        let mut conn = crate::store::lock(&self.conn);
+        let mut conn = crate::sync::lock(&self.conn);
         let tx = conn
             .transaction_with_behavior(behavior)
             .map_err(|e| StateError::new(what, e))?;
@@ -219,6 +227,16 @@ fn private_folder(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
+}
+
+/// A new database file is made the user's only before SQLite opens it (its WAL files take
+/// its mode).
+fn make_private(path: &Path) {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let _ = options.open(path);
 }
 
 /// The database and its WAL files: the user's only.

@@ -52,7 +52,14 @@ pub(super) struct Me {
 
 impl Me {
     pub(super) fn register(dir: &Path) -> std::io::Result<Me> {
-        std::fs::create_dir_all(folder(dir))?;
+        if !folder(dir).exists() {
+            std::fs::create_dir_all(folder(dir))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(folder(dir), std::fs::Permissions::from_mode(0o700));
+            }
+        }
         let id = ProcessId::new();
         let mut options = OpenOptions::new();
         options.read(true).write(true).create_new(true);
@@ -75,12 +82,12 @@ impl Me {
     }
 
     pub(super) fn holding(&self) -> bool {
-        crate::store::lock(&self.file).is_some()
+        crate::sync::lock(&self.file).is_some()
     }
 
     /// Drop the lock (the file stays until another process finds it free and removes it).
     pub(super) fn release(&self) {
-        crate::store::lock(&self.file).take();
+        crate::sync::lock(&self.file).take();
     }
 }
 

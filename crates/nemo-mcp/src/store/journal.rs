@@ -396,10 +396,9 @@ mod tests {
         plant(&bad_render.id.clone(), &bad_render);
         plant(&good.id.clone(), &good);
         // Moved in from the old files (a planted database row is checked the same way).
-        let j = Journal::new(
-            Arc::new(StateDb::open(dir.path()).unwrap()),
-            out_dir.clone(),
-        );
+        let db = Arc::new(StateDb::open(dir.path()).unwrap());
+        crate::moving_in::old_files(&db);
+        let j = Journal::new(db, out_dir.clone());
         let loaded = j.all();
         assert_eq!(loaded.len(), 1, "{loaded:?}");
         assert_eq!(loaded[0].id, good.id);
@@ -436,6 +435,10 @@ mod tests {
             std::fs::write(jobs_dir.join(path.file_name().unwrap()), text).unwrap();
         }
         let db = Arc::new(StateDb::open(dir.path()).unwrap());
+        crate::moving_in::old_files(&db);
+        let notices = db.take_notices();
+        assert!(notices.len() == 1 && notices[0].contains("7 job(s)"), "{notices:?}");
+        assert!(!jobs_dir.exists(), "the old files are moved aside");
         let loaded = Journal::new(db, &out_dir).all();
         assert_eq!(loaded.len(), 7, "every entry of the first format loads");
         (dir.path().to_path_buf(), out_dir, [dir, out], loaded)

@@ -80,10 +80,7 @@ pub enum JobEvent {
     Finished { id: String, kind: JobKind },
 }
 
-/// A lock that a panicked holder did not poison: the data is plain state, still valid.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub(crate) use crate::sync::lock;
 
 /// Record how a job ended: its result in its kind's slot, its error, or its cancellation.
 fn finish<T: JobResult>(j: &mut Job, outcome: Option<Result<T, ToolError>>) {

@@ -177,14 +177,9 @@ impl Harness {
         Stopped { sim, dir, settings }
     }
 
-    /// A job's journal entry as on disk (in today's format).
+    /// A job's journal entry as in the shared state database (in today's format).
     pub fn journal_entry(&self, job_id: &str) -> nemo_mcp::store::Job {
-        let path = self
-            .dir
-            .path()
-            .join("state/jobs")
-            .join(format!("{job_id}.json"));
-        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+        self.app.jobs.journal().get(job_id).unwrap()
     }
 
     pub fn media(&self, name: &str, bytes: &[u8]) -> String {
@@ -273,8 +268,13 @@ impl Harness {
             if let Ok(rd) = std::fs::read_dir(p) {
                 for e in rd.flatten() {
                     let path = e.path();
+                    let db = path
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("state.db"));
                     if path.is_dir() {
                         walk(&path, all);
+                    } else if db {
+                        // Read row by row below, where the token has its one place.
                     } else if let Ok(b) = std::fs::read(&path) {
                         all.push_str(&String::from_utf8_lossy(&b));
                     }
@@ -282,13 +282,14 @@ impl Harness {
             }
         }
         walk(&self.dir.path().join("state"), &mut all);
+        all.push_str(&db_text_but_credentials(&self.dir.path().join("state")));
         all
     }
 
-    /// The anonymous token the server is using (read from the credentials file).
+    /// The anonymous token the server is using (read from the state database).
     pub fn token(&self) -> String {
-        let c: Value = serde_json::from_slice(
-            &std::fs::read(self.dir.path().join("state/credentials.json")).unwrap(),
+        let c: Value = serde_json::from_str(
+            &self.app.state.get_value("credentials").unwrap().unwrap(),
         )
         .unwrap();
         c["token"].as_str().unwrap().to_string()
@@ -380,4 +381,18 @@ impl Stopped {
     pub async fn start(self) -> Harness {
         Harness::on(self.sim, self.dir, self.settings).await
     }
+}
+
+/// Every row of the state database as text, but the stored credentials (the token's one place).
+pub fn db_text_but_credentials(state_dir: &Path) -> String {
+    let conn = rusqlite::Connection::open(state_dir.join("state.db")).unwrap();
+    let mut s = conn
+        .prepare(
+            "SELECT body FROM jobs UNION ALL SELECT body FROM projects
+             UNION ALL SELECT value FROM kv WHERE key != 'credentials'
+             UNION ALL SELECT project || ' ' || session FROM charges",
+        )
+        .unwrap();
+    let rows = s.query_map([], |r| r.get::<_, String>(0)).unwrap();
+    rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
 }

@@ -4,7 +4,7 @@
 //! deleted. The transaction holds the write lock while it looks, so two processes starting at
 //! once import once. What cannot be read is moved aside with the rest and named in the notice.
 
-use super::StateDb;
+use crate::state::{StateDb, CREDENTIALS, LAST_PROJECT};
 use rusqlite::{params, Transaction};
 use std::path::{Path, PathBuf};
 
@@ -12,8 +12,6 @@ use std::path::{Path, PathBuf};
 /// is taken over (resumed) by the first process that looks.
 pub const IMPORTED: &str = "00000000000000000000000000000000";
 
-pub const CREDENTIALS: &str = "credentials";
-pub const LAST_PROJECT: &str = "last_project";
 
 const OLD: [&str; 5] = [
     "jobs",
@@ -31,8 +29,16 @@ struct Counts {
     skipped: Vec<String>,
 }
 
-/// Import what is there; the notice to give once, if anything was moved.
-pub fn old_files(db: &StateDb) -> super::Result<Option<String>> {
+/// Import what is there (told once through the database's notices).
+pub fn old_files(db: &StateDb) {
+    match import(db) {
+        Ok(Some(moved)) => db.tell_once(moved),
+        Ok(None) => {}
+        Err(e) => tracing::error!("could not move the old state files in: {e}"),
+    }
+}
+
+fn import(db: &StateDb) -> crate::state::Result<Option<String>> {
     let dir = db.dir().to_path_buf();
     if !OLD.iter().any(|name| dir.join(name).exists()) {
         return Ok(None);
@@ -62,7 +68,7 @@ pub fn old_files(db: &StateDb) -> super::Result<Option<String>> {
         })?;
         let mut notice = format!(
             "This server now keeps its state in one database shared by every nemo-mcp you run ({}): {} job(s), {} project(s) and {} charge(s) were moved in; the old files ({}) are kept in {}.",
-            dir.join(super::DB_FILE).display(),
+            dir.join(crate::state::DB_FILE).display(),
             counts.jobs,
             counts.projects,
             counts.charges,
@@ -184,8 +190,8 @@ fn import_value(
     match check(&bytes).map(|_| String::from_utf8(bytes)) {
         Ok(Ok(text)) => {
             // A value already in the database is newer than the old file.
-            if super::get_value(tx, key)?.is_none() {
-                super::set_value(tx, key, &text)?;
+            if crate::state::get_value(tx, key)?.is_none() {
+                crate::state::set_value(tx, key, &text)?;
             }
         }
         Ok(Err(_)) => counts.skipped.push(format!("{} (not text)", name.unwrap_or_default())),
