@@ -1,0 +1,334 @@
+//! Several hosts at once: real `nemo-mcp` processes (3 or more) on one state folder, as Claude
+//! Desktop, Cursor and a few Claude Code terminals start them, against nemo-sim. Every path
+//! that can spend is counted from the simulator: paid messages sent, credits charged, renders
+//! submitted, files written; and the ledger in the shared database is checked against them.
+
+use e2e::{binary, call, follow};
+use nemo_sim::{Sim, SimConfig, SimHandle};
+use rmcp::service::RunningService;
+use rmcp::transport::TokioChildProcess;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+const PROMO: &str = "combine these images into a 10-second promo video with music";
+
+type Client = RunningService<RoleClient, ()>;
+
+struct Host {
+    client: Client,
+    pid: u32,
+}
+
+struct World {
+    sim: SimHandle,
+    home: tempfile::TempDir,
+    next: std::sync::atomic::AtomicU32,
+}
+
+impl World {
+    async fn new(config: SimConfig) -> World {
+        let sim = Sim::start(config).await.unwrap();
+        let home = tempfile::tempdir().unwrap();
+        for d in ["media", "out"] {
+            std::fs::create_dir_all(home.path().join(d)).unwrap();
+        }
+        World {
+            sim,
+            home,
+            next: Default::default(),
+        }
+    }
+    fn path(&self, p: &str) -> PathBuf {
+        self.home.path().join(p)
+    }
+    fn media(&self, name: &str) -> String {
+        let p = self.path("media").join(name);
+        std::fs::write(&p, nemo_mcp::demo::sample_png(64, 48, [200, 120, 30], 3)).unwrap();
+        p.display().to_string()
+    }
+    /// A server process, as a host starts one: its own stdio, the shared HOME.
+    async fn host(&self, env: &[(&str, &str)]) -> Host {
+        let n = self
+            .next
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = std::fs::File::create(self.path(&format!("stderr-{n}.log"))).unwrap();
+        let mut cmd = tokio::process::Command::new(binary());
+        cmd.env("HOME", self.home.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("NEMO_TOKEN")
+            .env_remove("NEMO_STATE_DIR")
+            .env("NEMO_API_URL", self.sim.base_url())
+            .env("NEMO_WEB_URL", self.sim.web_url())
+            .env("NEMO_OUTPUT_DIR", self.path("out"))
+            .env("NEMO_ALLOWED_DIRS", self.path("media"))
+            .env("NEMO_RENDER_POLL_MS", "50")
+            .env("NEMO_RECOVERY_WAIT_MS", "300")
+            .env("NEMO_ADOPT_EVERY_MS", "200")
+            .env("NEMO_LOG", "debug");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let (transport, _) = TokioChildProcess::builder(cmd)
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        let pid = transport.id().unwrap();
+        Host {
+            client: ().serve(transport).await.unwrap(),
+            pid,
+        }
+    }
+    fn mp4s(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.path("out"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "mp4"))
+            .collect();
+        v.sort();
+        v
+    }
+    /// (paid messages sent, credits charged, renders submitted), from the simulator.
+    fn counts(&self) -> (usize, i64, usize) {
+        let c = self.sim.control();
+        (
+            c.messages().len(),
+            c.charges().iter().map(|(_, n)| n).sum(),
+            c.renders().len(),
+        )
+    }
+    /// What the shared database's ledger says was charged.
+    fn ledger(&self) -> i64 {
+        let conn =
+            rusqlite::Connection::open(self.path(".config/nemo-mcp/state.db")).unwrap();
+        conn.query_row("SELECT COALESCE(SUM(credits), 0) FROM charges", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    }
+    fn stderr(&self) -> String {
+        (0..self.next.load(std::sync::atomic::Ordering::Relaxed))
+            .filter_map(|n| std::fs::read_to_string(self.path(&format!("stderr-{n}.log"))).ok())
+            .collect()
+    }
+}
+
+fn kill9(pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -9 {pid}");
+}
+
+/// Wait on `c` until the job `id` says `what` in its message (or ends).
+async fn until_message(c: &Client, id: &str, what: &str) -> Value {
+    for _ in 0..400 {
+        let (b, _) = call(c, "get_job", json!({"job_id": id, "wait_s": 0})).await;
+        if b["status"] != "running" || b["message"].as_str().unwrap_or("").contains(what) {
+            return b;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("job {id} never said {what:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_starting_together_without_a_token_share_one_account() {
+    let w = World::new(SimConfig::fast()).await;
+    let (h1, h2, h3) = tokio::join!(w.host(&[]), w.host(&[]), w.host(&[]));
+    let (r1, r2, r3) = tokio::join!(
+        call(&h1.client, "get_credits", json!({})),
+        call(&h2.client, "get_credits", json!({})),
+        call(&h3.client, "get_credits", json!({}))
+    );
+    for (b, err) in [&r1, &r2, &r3] {
+        assert!(!err, "{b}");
+    }
+    let tokens = w
+        .sim
+        .log()
+        .iter()
+        .filter(|x| x.path == "/api/auth/anonymous-token")
+        .count();
+    assert_eq!(tokens, 1, "one anonymous token for three processes");
+    assert_eq!(w.sim.control().accounts().len(), 1, "one account");
+}
+
+/// A starts make_video; B starts while A uploads, C while A's instruction streams, D while A
+/// exports. None of them takes A's job for an orphan: one message, one charge, one render, one
+/// file, and each of them shows A's job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_starting_during_a_make_video_never_run_it_again() {
+    let w = World::new(SimConfig::fast().with_time_scale(0.25)).await;
+    let a = w.host(&[]).await;
+    let paths = [w.media("p1.png"), w.media("p2.png"), w.media("logo.png")];
+    let (started, err) = call(
+        &a.client,
+        "make_video",
+        json!({"instruction": PROMO, "paths": paths, "wait_s": 0, "filename": "Promo"}),
+    )
+    .await;
+    assert!(!err, "{started}");
+    let id = started["job_id"].as_str().unwrap().to_string();
+    let b = w.host(&[]).await;
+    until_message(&a.client, &id, "NemoVideo").await;
+    let c = w.host(&[]).await;
+    until_message(&a.client, &id, "export").await;
+    let d = w.host(&[]).await;
+    // Another host sees A's job (its last journaled progress) but does not run it.
+    let (seen, err) = call(&d.client, "get_job", json!({"job_id": id, "wait_s": 0})).await;
+    assert!(!err, "{seen}");
+    let (listed, _) = call(&c.client, "list_jobs", json!({})).await;
+    assert!(listed.to_string().contains(&id), "{listed}");
+    let (done, _) = follow(&a.client, started).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    // B follows it to its end from its own host, through the journal.
+    let (from_b, _) = follow(&b.client, json!({"status": "running", "job_id": id})).await;
+    assert_eq!(from_b["status"], "succeeded", "{from_b}");
+    tokio::time::sleep(Duration::from_millis(600)).await; // two sweeps of every process
+    assert_eq!(w.counts(), (1, 50, 1), "(messages, credits, renders)");
+    assert_eq!(w.mp4s().len(), 1, "{:?}", w.mp4s());
+    assert_eq!(w.ledger(), 50, "the ledger agrees with the backend's charges");
+}
+
+/// The owner is killed with `kill -9` mid-generation, then another owner mid-export: a host
+/// still running takes each job over (decided by the dead process's lock, not a timeout) and
+/// finishes it exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_owner_s_job_is_finished_once_by_another_host() {
+    let w = World::new(SimConfig::fast().with_time_scale(0.25)).await;
+    let a = w.host(&[]).await;
+    let b = w.host(&[]).await;
+    let c = w.host(&[]).await;
+    let paths = [w.media("p1.png"), w.media("p2.png")];
+    let (started, err) = call(
+        &a.client,
+        "make_video",
+        json!({"instruction": PROMO, "paths": paths, "wait_s": 0, "filename": "First"}),
+    )
+    .await;
+    assert!(!err, "{started}");
+    let id = started["job_id"].as_str().unwrap().to_string();
+    until_message(&a.client, &id, "NemoVideo").await;
+    kill9(a.pid);
+    let (done, _) = follow(&b.client, json!({"status": "running", "job_id": id})).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(w.counts(), (1, 50, 1), "(messages, credits, renders)");
+
+    // Mid-export: B exports; B dies; C finishes the download once.
+    let (e, err) = call(
+        &b.client,
+        "export_video",
+        json!({"filename": "Second", "wait_s": 0}),
+    )
+    .await;
+    assert!(!err, "{e}");
+    let eid = e["job_id"].as_str().unwrap().to_string();
+    until_message(&b.client, &eid, "rendering").await;
+    kill9(b.pid);
+    let (done, _) = follow(&c.client, json!({"status": "running", "job_id": eid})).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (messages, credits, renders) = w.counts();
+    assert_eq!((messages, credits, renders), (1, 50, 2));
+    let files = w.mp4s();
+    assert_eq!(files.len(), 2, "First and Second, each once: {files:?}");
+    for f in &files {
+        assert!(std::fs::metadata(f).unwrap().len() > 1000);
+    }
+    assert_eq!(w.ledger(), 50);
+    assert!(w.stderr().contains("taking over"), "the take-over is logged");
+}
+
+/// Two hosts each asking for about 50 credits with 60 left in the day: one goes, the other is
+/// refused before sending, naming the setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosts_racing_a_daily_budget_spend_it_once() {
+    let w = World::new(SimConfig::fast()).await;
+    let env = [("NEMO_MAX_CREDITS_PER_DAY", "60")];
+    let (a, b) = (w.host(&env).await, w.host(&env).await);
+    let args = json!({"instruction": PROMO, "wait_s": 0});
+    let ((ra, ea), (rb, eb)) = tokio::join!(
+        call(&a.client, "generate", args.clone()),
+        call(&b.client, "generate", args.clone())
+    );
+    assert!(ea != eb, "exactly one is refused: {ra} {rb}");
+    let refused = if ea { &ra } else { &rb };
+    assert_eq!(refused["code"], "over_budget", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("NEMO_MAX_CREDITS_PER_DAY"),
+        "{refused}"
+    );
+    let went = if ea { (&b, rb) } else { (&a, ra) };
+    let (done, _) = follow(&went.0.client, went.1).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(w.sim.control().messages().len(), 1);
+    assert_eq!(w.ledger(), w.counts().1);
+}
+
+/// Two hosts making projects at once both keep theirs in the library; each keeps its own
+/// current project; a third host lists both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_making_projects_at_once_lose_none() {
+    let w = World::new(SimConfig::fast()).await;
+    let (a, b, c) = (w.host(&[]).await, w.host(&[]).await, w.host(&[]).await);
+    let new = json!({"new_project": true});
+    let ((pa, _), (pb, _)) = tokio::join!(
+        call(&a.client, "connect", new.clone()),
+        call(&b.client, "connect", new.clone())
+    );
+    let (ida, idb) = (pa["project_id"].clone(), pb["project_id"].clone());
+    assert_ne!(ida, idb);
+    let (listed, _) = call(&c.client, "list_projects", json!({})).await;
+    let text = listed.to_string();
+    assert!(
+        text.contains(ida.as_str().unwrap()) && text.contains(idb.as_str().unwrap()),
+        "{listed}"
+    );
+    // A's new project did not move B's.
+    let (again, _) = call(&b.client, "connect", json!({})).await;
+    assert_eq!(again["project_id"], idb);
+}
+
+/// A state database that cannot be read (garbage bytes): kept aside, reported once, and a
+/// fresh one works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_database_is_kept_aside_and_reported_once() {
+    let w = World::new(SimConfig::fast()).await;
+    let state = w.path(".config/nemo-mcp");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("state.db"), vec![0x5au8; 16384]).unwrap();
+    let a = w.host(&[]).await;
+    let text = |r: rmcp::model::CallToolResult| {
+        r.content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<String>()
+    };
+    let connect = || {
+        a.client
+            .call_tool(rmcp::model::CallToolRequestParams::new("connect"))
+    };
+    let first = text(connect().await.unwrap());
+    assert!(
+        first.contains("could not be read") && first.contains("kept as"),
+        "{first}"
+    );
+    let second = text(connect().await.unwrap());
+    assert!(!second.contains("could not be read"), "told once: {second}");
+    let kept = std::fs::read_dir(&state)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("state.db.damaged-"))
+        .count();
+    assert_eq!(kept, 1, "kept aside, never deleted");
+    assert!(w.stderr().contains("could not be read"));
+}
