@@ -164,7 +164,7 @@ async fn hosts_starting_together_without_a_token_share_one_account() {
 /// file, and each of them shows A's job.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hosts_starting_during_a_make_video_never_run_it_again() {
-    let w = World::new(SimConfig::fast().with_time_scale(0.25)).await;
+    let w = World::new(SimConfig::fast().with_time_scale(0.1)).await;
     let a = w.host(&[]).await;
     let paths = [w.media("p1.png"), w.media("p2.png"), w.media("logo.png")];
     let (started, err) = call(
@@ -201,7 +201,7 @@ async fn hosts_starting_during_a_make_video_never_run_it_again() {
 /// finishes it exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_owner_s_job_is_finished_once_by_another_host() {
-    let w = World::new(SimConfig::fast().with_time_scale(0.25)).await;
+    let w = World::new(SimConfig::fast().with_time_scale(0.1)).await;
     let a = w.host(&[]).await;
     let b = w.host(&[]).await;
     let c = w.host(&[]).await;
@@ -331,4 +331,166 @@ async fn a_damaged_database_is_kept_aside_and_reported_once() {
         .count();
     assert_eq!(kept, 1, "kept aside, never deleted");
     assert!(w.stderr().contains("could not be read"));
+}
+
+/// A small, seeded generator (xorshift64*): the same seed, the same run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// 200+ random steps of starting, stopping, `kill -9` and tool calls across 4 server processes
+/// on one state folder. Then: every instruction was sent at most once, every job ended, every
+/// export file is whole and written once, the ledger's total is the backend's, and the library
+/// has every project made. `NEMO_SEED` repeats a run; a failure prints its seed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_starts_stops_kills_and_calls_across_four_hosts() {
+    let seed: u64 = std::env::var("NEMO_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+                | 1
+        });
+    eprintln!("random_starts_stops_kills_and_calls_across_four_hosts: NEMO_SEED={seed}");
+    let mut rng = Rng(seed);
+    let w = World::new(SimConfig::fast().with_time_scale(0.02)).await;
+    let media = [w.media("r1.png"), w.media("r2.png")];
+    let mut hosts: Vec<Option<Host>> = (0..4).map(|_| None).collect();
+    let mut jobs: Vec<String> = Vec::new();
+    let mut projects: Vec<String> = Vec::new();
+    // The account exists and is funded before anything is paid for (a top-up during a turn
+    // would be read as part of its cost).
+    let first = w.host(&[]).await;
+    let _ = call(&first.client, "get_credits", json!({})).await;
+    w.sim.control().set_credits(None, 1_000_000);
+    hosts[0] = Some(first);
+    for step in 0..220 {
+        let slot = rng.below(hosts.len());
+        let Some(h) = &hosts[slot] else {
+            hosts[slot] = Some(w.host(&[]).await);
+            continue;
+        };
+        match rng.below(12) {
+            0 => {
+                // A host closes: the server exits when its stdin does.
+                if let Some(h) = hosts[slot].take() {
+                    let _ = h.client.cancel().await;
+                }
+            }
+            1 => {
+                kill9(h.pid);
+                hosts[slot] = None;
+            }
+            2 | 3 => {
+                let (b, err) = call(
+                    &h.client,
+                    "make_video",
+                    json!({
+                        "instruction": format!("combine these images into a 10-second video, take {step}"),
+                        "paths": media, "wait_s": 0, "export": rng.below(2) == 0,
+                    }),
+                )
+                .await;
+                if let Some(id) = b["job_id"].as_str().filter(|_| !err) {
+                    jobs.push(id.to_string());
+                }
+            }
+            4 => {
+                let (b, err) = call(&h.client, "export_video", json!({"wait_s": 0})).await;
+                if let Some(id) = b["job_id"].as_str().filter(|_| !err) {
+                    jobs.push(id.to_string());
+                }
+            }
+            5 => {
+                let (b, _) = call(&h.client, "connect", json!({"new_project": true})).await;
+                if let Some(id) = b["project_id"].as_str() {
+                    projects.push(id.to_string());
+                }
+            }
+            6 | 7 if !jobs.is_empty() => {
+                let id = &jobs[rng.below(jobs.len())];
+                let _ = call(&h.client, "get_job", json!({"job_id": id, "wait_s": 0.2})).await;
+            }
+            8 => {
+                let _ = call(&h.client, "list_jobs", json!({})).await;
+            }
+            9 => {
+                let _ = call(&h.client, "upload_media", json!({"paths": media})).await;
+            }
+            _ => {
+                let _ = call(&h.client, "get_credits", json!({})).await;
+            }
+        }
+    }
+    // One host stays: it takes over whatever the dead left running, and everything ends.
+    let last = match hosts.iter_mut().find_map(Option::take) {
+        Some(h) => h,
+        None => w.host(&[]).await,
+    };
+    for id in &jobs {
+        let (done, _) = follow(&last.client, json!({"status": "running", "job_id": id})).await;
+        assert_ne!(done["status"], "running", "seed {seed}: {done}");
+    }
+    let (listed, _) = call(&last.client, "list_jobs", json!({})).await;
+    let all = listed["jobs"].as_array().cloned().unwrap_or_default();
+    assert!(
+        all.iter().all(|j| j["status"] != "running"),
+        "seed {seed}: every job ended: {listed}"
+    );
+    // Every instruction at most once.
+    let messages = w.sim.control().messages();
+    let mut unique = messages.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), messages.len(), "seed {seed}: {messages:?}");
+    // Every export file whole, and written once: one file per succeeded export.
+    let conn = rusqlite::Connection::open(w.path(".config/nemo-mcp/state.db")).unwrap();
+    let exports: Vec<Value> = {
+        let mut s = conn
+            .prepare("SELECT body FROM jobs WHERE kind = 'exp'")
+            .unwrap();
+        let rows = s.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        rows.map(|b| serde_json::from_str(&b.unwrap()).unwrap())
+            .collect()
+    };
+    let saved: Vec<&Value> = exports
+        .iter()
+        .filter(|e| e["work"]["outcome"]["status"] == "succeeded")
+        .collect();
+    for e in &saved {
+        let r = &e["work"]["outcome"]["result"];
+        let size = std::fs::metadata(r["path"].as_str().unwrap()).unwrap().len();
+        assert_eq!(size, r["size_bytes"].as_u64().unwrap(), "seed {seed}: {e}");
+    }
+    assert_eq!(
+        w.mp4s().len(),
+        saved.len(),
+        "seed {seed}: one file per export: {:?}",
+        w.mp4s()
+    );
+    // The ledger's total is the backend's charges.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if w.ledger() != w.counts().1 {
+        let mut q = conn.prepare("SELECT job_id || ' ' || project || ' ' || credits FROM charges").unwrap();
+        let rows: Vec<String> = q.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect();
+        eprintln!("LEDGER {rows:#?}\nSIM {:?}\nMESSAGES {}", w.sim.control().charges(), w.sim.control().messages().len());
+    }
+    assert_eq!(w.ledger(), w.counts().1, "seed {seed}");
+    // The library has every project made.
+    let (lib, _) = call(&last.client, "list_projects", json!({"limit": 200})).await;
+    for p in &projects {
+        assert!(lib.to_string().contains(p.as_str()), "seed {seed}: {p} missing");
+    }
 }

@@ -60,7 +60,7 @@ impl App {
             clock: crate::clock::Clock::default(),
             library: Arc::new(library),
             damaged: Arc::new(Mutex::new(state.take_notices())),
-            meter: Arc::default(),
+            meter: Arc::new(crate::meter::CreditMeter::shared(state.clone())),
             state,
         }))
     }
@@ -102,6 +102,14 @@ impl App {
             meter: self.meter.clone(),
             state: self.state.clone(),
         })
+    }
+
+    /// Stop running jobs, as a crash would but tidily: each stays journaled as running, for
+    /// the next process (or another one already running) to take over; turns in flight stay in
+    /// the shared credit meter for it to measure.
+    pub async fn shutdown(&self) {
+        self.meter.freeze();
+        self.jobs.shutdown().await;
     }
 
     /// What to tell a user who needs more credits.

@@ -63,7 +63,7 @@ pub async fn serve_stdio(app: std::sync::Arc<App>) -> Result<(), String> {
         .map_err(|e| format!("MCP start failed: {e}"))?;
     let result = server.waiting().await;
     // The host went away: running jobs stay journaled as running and resume on the next start.
-    app.jobs.shutdown().await;
+    app.shutdown().await;
     result
         .map(|_| ())
         .map_err(|e| format!("MCP server stopped: {e}"))

@@ -9,15 +9,31 @@
 //! alone carries all of it), so every credit is counted once. The total is exact; between turns
 //! that end together, the split is even.
 
+//!
+//! Several server processes of the user spend from the one account, so the observation is
+//! shared too: kept in the state database (the `meter` value) and changed in one transaction
+//! per step. A turn whose job no longer runs (its process died and nobody took it over yet, or
+//! it ended) is dropped from it.
+
+use crate::state::StateDb;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-#[derive(Default)]
-pub struct CreditMeter {
-    state: Mutex<State>,
-}
+/// The key of the shared observation in the state database.
+const KEY: &str = "meter";
 
 #[derive(Default)]
+pub struct CreditMeter {
+    /// The observation of this process alone (no database: tests and embedding).
+    state: Mutex<State>,
+    /// The observation shared by every process of the user.
+    db: Option<Arc<StateDb>>,
+    /// Set when the process stops its jobs: a turn cut by the stop is not forgotten (the process
+    /// that takes the job over measures it).
+    frozen: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct State {
     /// The account's total at the last observation while turns ran.
     last_total: Option<i64>,
@@ -28,14 +44,67 @@ struct State {
 }
 
 impl CreditMeter {
+    /// A meter shared by every server process on the state database `db`.
+    pub fn shared(db: Arc<StateDb>) -> CreditMeter {
+        CreditMeter {
+            state: Mutex::default(),
+            db: Some(db),
+            frozen: Default::default(),
+        }
+    }
+
+    /// The process stops its jobs: turns still running stay in the observation for whoever
+    /// resumes them.
+    pub fn freeze(&self) {
+        self.frozen
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// One step on the observation: in memory, or as one transaction on the shared one.
+    fn step<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let Some(db) = &self.db else {
+            return f(&mut crate::sync::lock(&self.state));
+        };
+        let mut f = Some(f);
+        let r = db.write("could not update the credit meter", |tx| {
+            let mut s: State = crate::state::get_value(tx, KEY)?
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default();
+            // Turns whose job no longer runs anywhere are not waiting for a charge.
+            let running: HashSet<String> = {
+                let mut q = tx.prepare_cached("SELECT id FROM jobs WHERE running = 1")?;
+                let ids = q.query_map([], |r| r.get::<_, String>(0))?;
+                ids.collect::<rusqlite::Result<_>>()?
+            };
+            s.running.retain(|j| running.contains(j));
+            s.owed.retain(|j, _| running.contains(j));
+            let f = f.take().expect("the step runs once");
+            let v = f(&mut s);
+            let text = serde_json::to_string(&s)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            crate::state::set_value(tx, KEY, &text)?;
+            Ok(v)
+        });
+        match r {
+            Ok(v) => v,
+            Err(e) => {
+                // The database is unusable: measure in this process alone.
+                tracing::error!("{e}");
+                let f = f.take().expect("the failed step did not run");
+                f(&mut crate::sync::lock(&self.state))
+            }
+        }
+    }
+
     /// A turn is about to be sent; `total`: the account's total (available + reserved) now.
     /// Returns a guard that forgets the turn if it never ends (refused, or an early error).
     pub fn started(self: &Arc<Self>, job: &str, total: Option<i64>) -> TurnGuard {
-        let mut s = crate::store::lock(&self.state);
-        if s.running.is_empty() {
-            s.last_total = total;
-        }
-        s.running.insert(job.to_string());
+        self.step(|s| {
+            if s.running.is_empty() {
+                s.last_total = total;
+            }
+            s.running.insert(job.to_string());
+        });
         TurnGuard {
             meter: self.clone(),
             job: job.to_string(),
@@ -44,42 +113,48 @@ impl CreditMeter {
 
     /// The turn's answer ended (its charge is due): it shares the next fall of the balance.
     pub fn answered(&self, job: &str) {
-        let mut s = crate::store::lock(&self.state);
-        if s.running.contains(job) {
-            s.owed.entry(job.to_string()).or_insert(0);
-        }
+        self.step(|s| {
+            if s.running.contains(job) {
+                s.owed.entry(job.to_string()).or_insert(0);
+            }
+        })
     }
 
     /// The turn is measured with the account at `total_now`: what it cost. `before`: the total
     /// the turn journaled before it was sent (for a turn this process did not start: resumed
     /// after a restart).
     pub fn ended(&self, job: &str, total_now: i64, before: Option<i64>) -> Option<i64> {
-        let mut s = crate::store::lock(&self.state);
-        if !s.running.contains(job) {
-            return before.map(|b| (b - total_now).max(0));
-        }
-        s.owed.entry(job.to_string()).or_insert(0);
-        let known = s.last_total.is_some() || before.is_some();
-        let fall = s
-            .last_total
-            .or(before)
-            .map_or(0, |last| (last - total_now).max(0));
-        // The fall, shared evenly among the turns that have answered; the rest to this one.
-        let n = s.owed.len() as i64;
-        let others: Vec<String> = s.owed.keys().filter(|k| *k != job).cloned().collect();
-        for k in others {
-            *s.owed.entry(k).or_insert(0) += fall / n;
-        }
-        let mine = s.owed.remove(job).unwrap_or(0) + fall - (fall / n) * (n - 1);
-        s.running.remove(job);
-        s.last_total = Some(total_now);
-        known.then_some(mine)
+        self.step(|s| {
+            if !s.running.contains(job) {
+                return before.map(|b| (b - total_now).max(0));
+            }
+            s.owed.entry(job.to_string()).or_insert(0);
+            let known = s.last_total.is_some() || before.is_some();
+            let fall = s
+                .last_total
+                .or(before)
+                .map_or(0, |last| (last - total_now).max(0));
+            // The fall, shared evenly among the turns that have answered; the rest to this one.
+            let n = s.owed.len() as i64;
+            let others: Vec<String> = s.owed.keys().filter(|k| *k != job).cloned().collect();
+            for k in others {
+                *s.owed.entry(k).or_insert(0) += fall / n;
+            }
+            let mine = s.owed.remove(job).unwrap_or(0) + fall - (fall / n) * (n - 1);
+            s.running.remove(job);
+            s.last_total = Some(total_now);
+            known.then_some(mine)
+        })
     }
 
     fn forget(&self, job: &str) {
-        let mut s = crate::store::lock(&self.state);
-        s.running.remove(job);
-        s.owed.remove(job);
+        if self.frozen.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        self.step(|s| {
+            s.running.remove(job);
+            s.owed.remove(job);
+        })
     }
 }
 

@@ -172,7 +172,7 @@ impl Harness {
         } = self;
         let settings = app.settings.clone();
         let _ = client.cancel().await;
-        app.jobs.shutdown().await;
+        app.shutdown().await;
         drop(app);
         Stopped { sim, dir, settings }
     }
