@@ -210,3 +210,79 @@ fn move_aside(dir: &Path, names: &[&str]) -> std::io::Result<PathBuf> {
     }
     Ok(aside)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A state folder as the last file-based version left it: every old file, with the
+    /// journal in both of its formats (v1, and today's written by `serde`).
+    fn old_folder() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(state.join("jobs")).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        let out = out.canonicalize().unwrap();
+        let now = chrono::Utc::now().to_rfc3339();
+        for f in std::fs::read_dir(data.join("state-files")).unwrap().flatten() {
+            let text = std::fs::read_to_string(f.path()).unwrap();
+            let text = text.replace("{API}", "http://127.0.0.1:1").replace("{NOW}", &now);
+            std::fs::write(state.join(f.file_name()), text).unwrap();
+        }
+        for f in std::fs::read_dir(data.join("journal-v1")).unwrap().flatten() {
+            let text = std::fs::read_to_string(f.path()).unwrap();
+            let text = text.replace("{OUT}", out.to_str().unwrap());
+            std::fs::write(state.join("jobs").join(f.file_name()), text).unwrap();
+        }
+        let today = crate::store::Job::upload(vec!["a.png".into()]);
+        std::fs::write(
+            state.join("jobs").join(format!("{}.json", today.id)),
+            serde_json::to_vec_pretty(&today).unwrap(),
+        )
+        .unwrap();
+        (dir, state, out)
+    }
+
+    #[test]
+    fn every_old_file_moves_in_once_and_is_kept_aside() {
+        let (_guard, state, out) = old_folder();
+        let db = Arc::new(StateDb::open(&state).unwrap());
+        old_files(&db);
+        let notices = db.take_notices();
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        let n = &notices[0];
+        assert!(
+            n.contains("8 job(s), 2 project(s) and 2 charge(s)") && n.contains("1 line(s) of spend.jsonl"),
+            "{n}"
+        );
+        // Nothing deleted: the old files are all in the one folder they were moved to.
+        for name in OLD {
+            assert!(!state.join(name).exists(), "{name} moved");
+        }
+        let aside: Vec<_> = std::fs::read_dir(&state)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("moved-in-"))
+            .collect();
+        assert_eq!(aside.len(), 1);
+        assert_eq!(std::fs::read_dir(aside[0].path().join("jobs")).unwrap().count(), 8);
+        // What each holds is in the database.
+        let jobs = crate::store::journal::Journal::new(db.clone(), &out).all();
+        assert_eq!(jobs.len(), 8);
+        let library = crate::library::Library::open(db.clone());
+        assert_eq!(library.newest().unwrap().session.session_id.to_string(), "1700000000456");
+        let spend = crate::spend::Ledger::open(db.clone());
+        assert_eq!(spend.spent_in_project("1700000000123"), 50, "a charge counts once");
+        let creds: nemo_client::auth::Credentials =
+            serde_json::from_str(&db.get_value(CREDENTIALS).unwrap().unwrap()).unwrap();
+        assert_eq!(creds.client_id, "2b1f2d3c-0000-4000-8000-000000000001");
+        assert!(db.get_value(LAST_PROJECT).unwrap().unwrap().contains("1700000000456"));
+        // A second process finds nothing more to move, and says nothing.
+        let again = StateDb::open(&state).unwrap();
+        old_files(&again);
+        assert!(again.take_notices().is_empty());
+    }
+}

@@ -1,0 +1,133 @@
+//! The shared state database against the files it replaced, on this machine (one run):
+//! `cargo bench -p nemo-mcp --bench shared_state`. Prints the rows of `docs/benchmarks.md`.
+//!
+//! - a journal write (what a tool call adds: a job saved at start and at its end), p50, against
+//!   the old atomic JSON file per job;
+//! - opening the database (part of a cold start), against reading the old folder;
+//! - `list_jobs` over 1,000 jobs and `list_projects` over 500 projects;
+//! - the database's size after 1,000 jobs.
+
+use nemo_mcp::store::{Job, JobManager};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn p50(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn session(id: u64) -> nemo_client::Session {
+    serde_json::from_value(serde_json::json!({
+        "session_id": id.to_string(), "task_id": "t", "language": "en",
+        "api_url": "http://127.0.0.1:1", "user_id": null
+    }))
+    .unwrap()
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+
+    // A journal write: the database against one atomic JSON file per job.
+    let db = Arc::new(nemo_mcp::state::StateDb::open(&state).unwrap());
+    let jobs = JobManager::new(db.clone(), out.clone());
+    let mut db_writes = Vec::new();
+    let mut file_writes = Vec::new();
+    let old = dir.path().join("old-jobs");
+    std::fs::create_dir_all(&old).unwrap();
+    for _ in 0..1000 {
+        let job = Job::upload(vec!["a.png".into()]);
+        let t = Instant::now();
+        assert!(jobs.journal().save(&job));
+        db_writes.push(t.elapsed());
+        let t = Instant::now();
+        let bytes = serde_json::to_vec_pretty(&job).unwrap();
+        nemo_client::files::write_private(&old.join(format!("{}.json", job.id)), &bytes).unwrap();
+        file_writes.push(t.elapsed());
+    }
+    let (db_w, file_w) = (p50(db_writes), p50(file_writes));
+    println!(
+        "| a job journaled (p50 of 1,000) | {} | {} (one JSON file, written atomically) | {:+.3} ms |",
+        ms(db_w),
+        ms(file_w),
+        (db_w.as_secs_f64() - file_w.as_secs_f64()) * 1000.0
+    );
+
+    // list_jobs with 1,000 jobs in the folder (every process's).
+    let mut lists = Vec::new();
+    let mut n = 0;
+    for _ in 0..21 {
+        let t = Instant::now();
+        n = jobs.list().len();
+        lists.push(t.elapsed());
+    }
+    println!("| `list_jobs` over {n} jobs (p50 of 21) | {} | | |", ms(p50(lists)));
+
+    // list_projects with 500 projects.
+    let library = nemo_mcp::library::Library::open(db.clone());
+    for i in 0..500 {
+        library.touch(&session(1_000_000 + i));
+    }
+    let mut lists = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        n = library.list(500, None, |_| 0).len();
+        lists.push(t.elapsed());
+    }
+    println!("| `list_projects` over {n} projects (p50 of 21) | {} | | |", ms(p50(lists)));
+
+    // Size after 1,000 jobs (and 500 projects), checkpointed.
+    db.write("", |tx| {
+        tx.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+    })
+    .unwrap();
+    let size = std::fs::metadata(state.join("state.db")).unwrap().len();
+    let old_size: u64 = std::fs::read_dir(&old)
+        .unwrap()
+        .flatten()
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    println!(
+        "| size after 1,000 jobs and 500 projects | {:.1} KiB | {:.1} KiB of job files alone (1,000 files) | |",
+        size as f64 / 1024.0,
+        old_size as f64 / 1024.0
+    );
+    drop(jobs);
+    drop(library);
+    db.retire();
+    drop(db);
+
+    // Opening the database of an existing folder (part of every cold start), against listing
+    // and reading the old journal folder of as many jobs.
+    let mut opens = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let db = nemo_mcp::state::StateDb::open(&state).unwrap();
+        opens.push(t.elapsed());
+        db.retire();
+    }
+    let mut reads = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let mut k = 0;
+        for e in std::fs::read_dir(&old).unwrap().flatten() {
+            k += std::fs::read(e.path()).unwrap().len();
+        }
+        assert!(k > 0);
+        reads.push(t.elapsed());
+    }
+    let (o, r) = (p50(opens), p50(reads));
+    println!(
+        "| opening the state at start (p50 of 21) | {} | {} (reading 1,000 job files) | {:+.3} ms |",
+        ms(o),
+        ms(r),
+        (o.as_secs_f64() - r.as_secs_f64()) * 1000.0
+    );
+}
