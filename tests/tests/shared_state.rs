@@ -51,9 +51,7 @@ impl World {
     }
     /// A server process, as a host starts one: its own stdio, the shared HOME.
     async fn host(&self, env: &[(&str, &str)]) -> Host {
-        let n = self
-            .next
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = std::fs::File::create(self.path(&format!("stderr-{n}.log"))).unwrap();
         let mut cmd = tokio::process::Command::new(binary());
         cmd.env("HOME", self.home.path())
@@ -102,8 +100,7 @@ impl World {
     }
     /// What the shared database's ledger says was charged.
     fn ledger(&self) -> i64 {
-        let conn =
-            rusqlite::Connection::open(self.path(".config/nemo-mcp/state.db")).unwrap();
+        let conn = rusqlite::Connection::open(self.path(".config/nemo-mcp/state.db")).unwrap();
         conn.query_row("SELECT COALESCE(SUM(credits), 0) FROM charges", [], |r| {
             r.get(0)
         })
@@ -193,7 +190,11 @@ async fn hosts_starting_during_a_make_video_never_run_it_again() {
     tokio::time::sleep(Duration::from_millis(600)).await; // two sweeps of every process
     assert_eq!(w.counts(), (1, 50, 1), "(messages, credits, renders)");
     assert_eq!(w.mp4s().len(), 1, "{:?}", w.mp4s());
-    assert_eq!(w.ledger(), 50, "the ledger agrees with the backend's charges");
+    assert_eq!(
+        w.ledger(),
+        50,
+        "the ledger agrees with the backend's charges"
+    );
 }
 
 /// The owner is killed with `kill -9` mid-generation, then another owner mid-export: a host
@@ -242,7 +243,10 @@ async fn a_killed_owner_s_job_is_finished_once_by_another_host() {
         assert!(std::fs::metadata(f).unwrap().len() > 1000);
     }
     assert_eq!(w.ledger(), 50);
-    assert!(w.stderr().contains("taking over"), "the take-over is logged");
+    assert!(
+        w.stderr().contains("taking over"),
+        "the take-over is logged"
+    );
 }
 
 /// Two hosts each asking for about 50 credits with 60 left in the day: one goes, the other is
@@ -327,7 +331,11 @@ async fn a_damaged_database_is_kept_aside_and_reported_once() {
     let kept = std::fs::read_dir(&state)
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().contains("state.db.damaged-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains("state.db.damaged-")
+        })
         .count();
     assert_eq!(kept, 1, "kept aside, never deleted");
     assert!(w.stderr().contains("could not be read"));
@@ -471,7 +479,9 @@ async fn random_starts_stops_kills_and_calls_across_four_hosts() {
         .collect();
     for e in &saved {
         let r = &e["work"]["outcome"]["result"];
-        let size = std::fs::metadata(r["path"].as_str().unwrap()).unwrap().len();
+        let size = std::fs::metadata(r["path"].as_str().unwrap())
+            .unwrap()
+            .len();
         assert_eq!(size, r["size_bytes"].as_u64().unwrap(), "seed {seed}: {e}");
     }
     assert_eq!(
@@ -483,14 +493,27 @@ async fn random_starts_stops_kills_and_calls_across_four_hosts() {
     // The ledger's total is the backend's charges.
     tokio::time::sleep(Duration::from_millis(500)).await;
     if w.ledger() != w.counts().1 {
-        let mut q = conn.prepare("SELECT job_id || ' ' || project || ' ' || credits FROM charges").unwrap();
-        let rows: Vec<String> = q.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect();
-        eprintln!("LEDGER {rows:#?}\nSIM {:?}\nMESSAGES {}", w.sim.control().charges(), w.sim.control().messages().len());
+        let mut q = conn
+            .prepare("SELECT job_id || ' ' || project || ' ' || credits FROM charges")
+            .unwrap();
+        let rows: Vec<String> = q
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        eprintln!(
+            "LEDGER {rows:#?}\nSIM {:?}\nMESSAGES {}",
+            w.sim.control().charges(),
+            w.sim.control().messages().len()
+        );
     }
     assert_eq!(w.ledger(), w.counts().1, "seed {seed}");
     // The library has every project made.
     let (lib, _) = call(&last.client, "list_projects", json!({"limit": 200})).await;
     for p in &projects {
-        assert!(lib.to_string().contains(p.as_str()), "seed {seed}: {p} missing");
+        assert!(
+            lib.to_string().contains(p.as_str()),
+            "seed {seed}: {p} missing"
+        );
     }
 }

@@ -6,9 +6,9 @@
 //! a new project never moves another host's.
 
 use crate::state::StateDb;
+use crate::state::LAST_PROJECT;
 use nemo_client::{Client, Session, SessionId};
 use std::sync::{Arc, Mutex};
-use crate::state::LAST_PROJECT;
 
 /// Told once to the user after the backend lost the project and a new one took its place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -280,7 +280,7 @@ pub fn sample_png(w: u32, h: u32, rgb: [u8; 3], seed: u32) -> Vec<u8> {
         raw.push(0); // filter: none
         for x in 0..w {
             let shade = 0.55 + 0.45 * (y as f32 / h as f32);
-            let band = ((x + seed * 37) / 40) % 5 == 0;
+            let band = ((x + seed * 37) / 40).is_multiple_of(5);
             for c in rgb {
                 let v = if band { 255 } else { (c as f32 * shade) as u8 };
                 raw.push(v);

@@ -67,7 +67,11 @@ async fn check(settings: &Settings) -> Report {
             std::sync::Arc::new(db)
         }
         Err(e) => {
-            r.fail("state", e, "make the state folder writable, or set NEMO_STATE_DIR");
+            r.fail(
+                "state",
+                e,
+                "make the state folder writable, or set NEMO_STATE_DIR",
+            );
             return r;
         }
     };

@@ -4,12 +4,12 @@
 //! cost comes from the spend ledger, whether its exports are still on disk is looked up when
 //! listed.
 
+use crate::state::StateDb;
 use chrono::{DateTime, Utc};
 use nemo_client::{Session, SessionId};
+use rusqlite::{params, Transaction};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use crate::state::StateDb;
-use rusqlite::{params, Transaction};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -102,16 +102,22 @@ pub(crate) fn insert_entry(
     };
     tx.execute(
         sql,
-        params![e.session.session_id.to_string(), e.last_used_at.to_rfc3339(), body],
+        params![
+            e.session.session_id.to_string(),
+            e.last_used_at.to_rfc3339(),
+            body
+        ],
     )
 }
 
 fn entry_in(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<Option<Entry>> {
     use rusqlite::OptionalExtension;
     let body: Option<String> = tx
-        .query_row("SELECT body FROM projects WHERE session_id = ?1", [id], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT body FROM projects WHERE session_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
         .optional()?;
     Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
 }
@@ -176,9 +182,8 @@ impl Library {
     /// Entries, most recently used first.
     fn entries(&self, limit: usize) -> Vec<Entry> {
         let bodies = self.db.read("could not read the project library", |tx| {
-            let mut s = tx.prepare_cached(
-                "SELECT body FROM projects ORDER BY last_used_at DESC LIMIT ?1",
-            )?;
+            let mut s =
+                tx.prepare_cached("SELECT body FROM projects ORDER BY last_used_at DESC LIMIT ?1")?;
             let rows = s.query_map([limit as i64], |r| r.get::<_, String>(0))?;
             rows.collect::<rusqlite::Result<Vec<String>>>()
         });

@@ -56,8 +56,7 @@ impl CreditMeter {
     /// The process stops its jobs: turns still running stay in the observation for whoever
     /// resumes them.
     pub fn freeze(&self) {
-        self.frozen
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.frozen.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// One step on the observation: in memory, or as one transaction on the shared one.

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 /// is taken over (resumed) by the first process that looks.
 pub const IMPORTED: &str = "00000000000000000000000000000000";
 
-
 const OLD: [&str; 5] = [
     "jobs",
     "library.json",
@@ -106,7 +105,9 @@ fn import_jobs(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqlit
         let job = match parsed {
             Ok(job) if path.file_stem().and_then(|s| s.to_str()) == Some(job.id.as_str()) => job,
             Ok(_) => {
-                counts.skipped.push(format!("jobs/{name} (its name is not its job id)"));
+                counts
+                    .skipped
+                    .push(format!("jobs/{name} (its name is not its job id)"));
                 continue;
             }
             Err(why) => {
@@ -115,7 +116,9 @@ fn import_jobs(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqlit
             }
         };
         if !crate::store::journal::valid_job_id(&job.id) {
-            counts.skipped.push(format!("jobs/{name} (not a job id this server makes)"));
+            counts
+                .skipped
+                .push(format!("jobs/{name} (not a job id this server makes)"));
             continue;
         }
         let Ok(body) = serde_json::to_string(&job) else {
@@ -169,9 +172,7 @@ fn import_spend(tx: &Transaction<'_>, file: &Path, counts: &mut Counts) -> rusql
         }
     }
     if bad > 0 {
-        counts
-            .skipped
-            .push(format!("{bad} line(s) of spend.jsonl"));
+        counts.skipped.push(format!("{bad} line(s) of spend.jsonl"));
     }
     Ok(())
 }
@@ -194,8 +195,12 @@ fn import_value(
                 crate::state::set_value(tx, key, &text)?;
             }
         }
-        Ok(Err(_)) => counts.skipped.push(format!("{} (not text)", name.unwrap_or_default())),
-        Err(e) => counts.skipped.push(format!("{} ({e})", name.unwrap_or_default())),
+        Ok(Err(_)) => counts
+            .skipped
+            .push(format!("{} (not text)", name.unwrap_or_default())),
+        Err(e) => counts
+            .skipped
+            .push(format!("{} ({e})", name.unwrap_or_default())),
     }
     Ok(())
 }
@@ -227,12 +232,20 @@ mod tests {
         std::fs::create_dir_all(&out).unwrap();
         let out = out.canonicalize().unwrap();
         let now = chrono::Utc::now().to_rfc3339();
-        for f in std::fs::read_dir(data.join("state-files")).unwrap().flatten() {
+        for f in std::fs::read_dir(data.join("state-files"))
+            .unwrap()
+            .flatten()
+        {
             let text = std::fs::read_to_string(f.path()).unwrap();
-            let text = text.replace("{API}", "http://127.0.0.1:1").replace("{NOW}", &now);
+            let text = text
+                .replace("{API}", "http://127.0.0.1:1")
+                .replace("{NOW}", &now);
             std::fs::write(state.join(f.file_name()), text).unwrap();
         }
-        for f in std::fs::read_dir(data.join("journal-v1")).unwrap().flatten() {
+        for f in std::fs::read_dir(data.join("journal-v1"))
+            .unwrap()
+            .flatten()
+        {
             let text = std::fs::read_to_string(f.path()).unwrap();
             let text = text.replace("{OUT}", out.to_str().unwrap());
             std::fs::write(state.join("jobs").join(f.file_name()), text).unwrap();
@@ -255,7 +268,8 @@ mod tests {
         assert_eq!(notices.len(), 1, "{notices:?}");
         let n = &notices[0];
         assert!(
-            n.contains("8 job(s), 2 project(s) and 2 charge(s)") && n.contains("1 line(s) of spend.jsonl"),
+            n.contains("8 job(s), 2 project(s) and 2 charge(s)")
+                && n.contains("1 line(s) of spend.jsonl"),
             "{n}"
         );
         // Nothing deleted: the old files are all in the one folder they were moved to.
@@ -268,18 +282,34 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with("moved-in-"))
             .collect();
         assert_eq!(aside.len(), 1);
-        assert_eq!(std::fs::read_dir(aside[0].path().join("jobs")).unwrap().count(), 8);
+        assert_eq!(
+            std::fs::read_dir(aside[0].path().join("jobs"))
+                .unwrap()
+                .count(),
+            8
+        );
         // What each holds is in the database.
         let jobs = crate::store::journal::Journal::new(db.clone(), &out).all();
         assert_eq!(jobs.len(), 8);
         let library = crate::library::Library::open(db.clone());
-        assert_eq!(library.newest().unwrap().session.session_id.to_string(), "1700000000456");
+        assert_eq!(
+            library.newest().unwrap().session.session_id.to_string(),
+            "1700000000456"
+        );
         let spend = crate::spend::Ledger::open(db.clone());
-        assert_eq!(spend.spent_in_project("1700000000123"), 50, "a charge counts once");
+        assert_eq!(
+            spend.spent_in_project("1700000000123"),
+            50,
+            "a charge counts once"
+        );
         let creds: nemo_client::auth::Credentials =
             serde_json::from_str(&db.get_value(CREDENTIALS).unwrap().unwrap()).unwrap();
         assert_eq!(creds.client_id, "2b1f2d3c-0000-4000-8000-000000000001");
-        assert!(db.get_value(LAST_PROJECT).unwrap().unwrap().contains("1700000000456"));
+        assert!(db
+            .get_value(LAST_PROJECT)
+            .unwrap()
+            .unwrap()
+            .contains("1700000000456"));
         // A second process finds nothing more to move, and says nothing.
         let again = StateDb::open(&state).unwrap();
         old_files(&again);

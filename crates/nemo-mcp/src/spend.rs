@@ -5,11 +5,11 @@
 //! (`NEMO_ALLOW_SPENDING=0`).
 
 use crate::errors::{Code, ToolError};
+use crate::state::{ProcessId, StateDb};
 use chrono::{DateTime, Local, Utc};
+use rusqlite::{params, Transaction};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use crate::state::{ProcessId, StateDb};
-use rusqlite::{params, Transaction};
 use std::sync::{Arc, Mutex};
 
 /// Entries older than this are dropped when the ledger is read (no budget looks further back).
@@ -90,7 +90,10 @@ impl Ledger {
 
     /// Record a charged turn (once per job; nothing for a turn that charged nothing).
     pub fn record(&self, charge: Charge) {
-        if let Err(e) = self.db.write("could not record a charge", |tx| insert_charge(tx, &charge)) {
+        if let Err(e) = self
+            .db
+            .write("could not record a charge", |tx| insert_charge(tx, &charge))
+        {
             tracing::error!("{e}");
         }
     }
@@ -119,7 +122,10 @@ impl Ledger {
 
     /// What was spent in `project` (one sum, for a list of projects).
     pub fn spent_in_project(&self, project: &str) -> i64 {
-        self.sum("SELECT SUM(credits) FROM charges WHERE project = ?1", project)
+        self.sum(
+            "SELECT SUM(credits) FROM charges WHERE project = ?1",
+            project,
+        )
     }
 
     /// What was spent today, in `project`, and in `session`.
@@ -127,7 +133,10 @@ impl Ledger {
         Spent {
             today: self.sum("SELECT SUM(credits) FROM charges WHERE day = ?1", &today()),
             this_project: project.map_or(0, |p| self.spent_in_project(p)),
-            this_session: self.sum("SELECT SUM(credits) FROM charges WHERE session = ?1", session),
+            this_session: self.sum(
+                "SELECT SUM(credits) FROM charges WHERE session = ?1",
+                session,
+            ),
         }
     }
 
@@ -208,11 +217,9 @@ impl Ledger {
                 attached: Mutex::new(false),
             }),
             Ok(Err(refused)) => Err(refused),
-            Err(e) => Err(ToolError::new(
-                Code::Internal,
-                format!("{e}; nothing was sent"),
-            )
-            .retryable(None)),
+            Err(e) => Err(
+                ToolError::new(Code::Internal, format!("{e}; nothing was sent")).retryable(None),
+            ),
         }
     }
 }

@@ -131,7 +131,8 @@ async fn a_damaged_project_pointer_falls_back_to_the_newest_project_in_the_libra
     {
         let db = nemo_mcp::state::StateDb::open(&state).unwrap();
         let whole = db.get_value("last_project").unwrap().unwrap();
-        db.set_value("last_project", &whole[..whole.len() / 2]).unwrap();
+        db.set_value("last_project", &whole[..whole.len() / 2])
+            .unwrap();
     }
     let creates_before = creates(&stopped.sim);
     let h = stopped.start().await;

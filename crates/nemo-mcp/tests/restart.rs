@@ -26,13 +26,12 @@ async fn a_render_in_flight_is_finished_and_downloaded_once_after_a_restart() {
     // The claim is about a render in flight: the render id must be journaled (and the render
     // submitted) before the "kill", or the test would pass through the never-submitted path.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !h
+    while h
         .app
         .jobs
         .journal()
         .get(&job_id)
-        .and_then(|j| j.export_data().and_then(|e| e.render_id.clone()))
-        .is_some()
+        .and_then(|j| j.export_data().and_then(|e| e.render_id.clone())).is_none()
         || h.sim.control().renders().is_empty()
     {
         assert!(

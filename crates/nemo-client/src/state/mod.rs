@@ -198,7 +198,7 @@ impl Timeline {
 
 /// 10000 → "10s", 2500 → "2.5s".
 pub fn secs(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         let s = format!("{:.1}", ms as f64 / 1000.0);

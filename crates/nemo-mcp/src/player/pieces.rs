@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn pieces_join_as_base64() {
-        const { assert!(PIECE_BYTES % 3 == 0 && PIECE_BYTES <= 512 * 1024) };
+        const { assert!(PIECE_BYTES.is_multiple_of(3) && PIECE_BYTES <= 512 * 1024) };
         // Two pieces' base64 joined equals the whole file's.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v.mp4");

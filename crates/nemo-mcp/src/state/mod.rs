@@ -247,10 +247,8 @@ fn private_file(path: &Path) {
         for suffix in ["", "-wal", "-shm"] {
             let mut p = path.as_os_str().to_owned();
             p.push(suffix);
-            let _ = std::fs::set_permissions(
-                PathBuf::from(p),
-                std::fs::Permissions::from_mode(0o600),
-            );
+            let _ =
+                std::fs::set_permissions(PathBuf::from(p), std::fs::Permissions::from_mode(0o600));
         }
     }
     #[cfg(not(unix))]
@@ -274,7 +272,9 @@ mod tests {
         b.retire();
         assert!(!a.alive(b.me()));
         let mode: String = a
-            .read("", |tx| tx.query_row("PRAGMA journal_mode", [], |r| r.get(0)))
+            .read("", |tx| {
+                tx.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            })
             .unwrap();
         assert_eq!(mode, "wal");
     }

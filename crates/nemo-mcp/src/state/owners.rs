@@ -57,7 +57,8 @@ impl Me {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(folder(dir), std::fs::Permissions::from_mode(0o700));
+                let _ =
+                    std::fs::set_permissions(folder(dir), std::fs::Permissions::from_mode(0o700));
             }
         }
         let id = ProcessId::new();
@@ -94,7 +95,11 @@ impl Me {
 /// Whether `id` is alive: its lock is held by someone. A lock that cannot be tried for another
 /// reason counts as alive, so a job is never run twice on a doubt.
 pub fn alive(dir: &Path, id: &ProcessId) -> bool {
-    let file = match OpenOptions::new().read(true).write(true).open(lock_file(dir, id)) {
+    let file = match OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(lock_file(dir, id))
+    {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
         Err(e) => {

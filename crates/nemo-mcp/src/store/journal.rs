@@ -212,7 +212,12 @@ impl Journal {
     }
 
     /// The job of this kind started with this key, by any process.
-    pub fn by_request(&self, kind: JobKind, request_id: &str, mcp_owner: Option<&str>) -> Option<Job> {
+    pub fn by_request(
+        &self,
+        kind: JobKind,
+        request_id: &str,
+        mcp_owner: Option<&str>,
+    ) -> Option<Job> {
         self.query(
             "SELECT body FROM jobs WHERE kind = ?1 AND request_id = ?2 AND mcp_owner IS ?3",
             params![kind.prefix(), request_id, mcp_owner],
@@ -260,7 +265,8 @@ impl Journal {
                 let mut s = tx.prepare_cached(
                     "UPDATE jobs SET runner = ?1 WHERE runner = ?2 AND running = 1 RETURNING body",
                 )?;
-                let rows = s.query_map([me.as_str(), runner.as_str()], |r| r.get::<_, String>(0))?;
+                let rows =
+                    s.query_map([me.as_str(), runner.as_str()], |r| r.get::<_, String>(0))?;
                 rows.collect::<rusqlite::Result<Vec<String>>>()
             });
             match bodies {
@@ -437,7 +443,10 @@ mod tests {
         let db = Arc::new(StateDb::open(dir.path()).unwrap());
         crate::moving_in::old_files(&db);
         let notices = db.take_notices();
-        assert!(notices.len() == 1 && notices[0].contains("7 job(s)"), "{notices:?}");
+        assert!(
+            notices.len() == 1 && notices[0].contains("7 job(s)"),
+            "{notices:?}"
+        );
         assert!(!jobs_dir.exists(), "the old files are moved aside");
         let loaded = Journal::new(db, &out_dir).all();
         assert_eq!(loaded.len(), 7, "every entry of the first format loads");
@@ -523,7 +532,10 @@ mod tests {
         let j = Journal::new(db.clone(), &out_dir);
         // This process takes them over (their importer is no process), then writes them.
         let claimed = j.claim_orphans();
-        assert_eq!(claimed.len(), loaded.iter().filter(|j| !j.status().is_finished()).count());
+        assert_eq!(
+            claimed.len(),
+            loaded.iter().filter(|j| !j.status().is_finished()).count()
+        );
         for job in &claimed {
             assert!(j.save(job));
         }

@@ -288,10 +288,9 @@ impl Harness {
 
     /// The anonymous token the server is using (read from the state database).
     pub fn token(&self) -> String {
-        let c: Value = serde_json::from_str(
-            &self.app.state.get_value("credentials").unwrap().unwrap(),
-        )
-        .unwrap();
+        let c: Value =
+            serde_json::from_str(&self.app.state.get_value("credentials").unwrap().unwrap())
+                .unwrap();
         c["token"].as_str().unwrap().to_string()
     }
 }

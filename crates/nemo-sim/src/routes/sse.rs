@@ -298,7 +298,7 @@ async fn play(turn: &Turn, w: &mut FrameWriter, out: &mut Out) {
             out.send_all(w.text("I encountered a temporary issue. Please try again later."))
                 .await;
         }
-    } else if turn.turn_no % 2 == 0 {
+    } else if turn.turn_no.is_multiple_of(2) {
         // Silent turns end either right after the tool's response or, as here, with an empty
         // final model event: the contract leaves it open.
         if let Some(f) = w.final_empty() {
