@@ -31,7 +31,8 @@ async fn a_render_in_flight_is_finished_and_downloaded_once_after_a_restart() {
         .jobs
         .journal()
         .get(&job_id)
-        .and_then(|j| j.export_data().and_then(|e| e.render_id.clone())).is_none()
+        .and_then(|j| j.export_data().and_then(|e| e.render_id.clone()))
+        .is_none()
         || h.sim.control().renders().is_empty()
     {
         assert!(
