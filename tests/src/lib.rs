@@ -21,6 +21,21 @@ pub fn binary() -> PathBuf {
     BUILT.call_once(|| {
         let mut build = std::process::Command::new(env!("CARGO"));
         build.args(["build", "-q", "-p", "nemo-mcp", "--bin", "nemo-mcp"]);
+        // What cargo set for this test (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, …) must not reach
+        // the nested build: build scripts see those variables, so the build would differ from
+        // the outer one and rebuild ring, rustls and the rest on every test run.
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().into_owned();
+            let keep = matches!(k.as_str(), "CARGO_HOME" | "CARGO_TARGET_DIR")
+                || k.starts_with("CARGO_REGISTRIES_")
+                || k.starts_with("CARGO_NET_")
+                || k.starts_with("CARGO_HTTP_")
+                || k.starts_with("CARGO_BUILD_")
+                || k.starts_with("CARGO_PROFILE_");
+            if k.starts_with("CARGO_") && !keep {
+                build.env_remove(&k);
+            }
+        }
         if dir.file_name().is_some_and(|p| p == "release") {
             build.arg("--release");
         }

@@ -255,14 +255,10 @@ async fn killed_mid_render_then_restarted_finishes_and_downloads_once() {
     let (e, _) = call(&c, "export_video", json!({"wait_s": 0.3})).await;
     assert_eq!(e["status"], "running", "{e}");
     let job_id = e["job_id"].as_str().unwrap().to_string();
-    let journal = w
-        .path(".config/nemo-mcp/jobs")
-        .join(format!("{job_id}.json"));
+    // Until the render id is journaled (in the shared state database).
     for _ in 0..200 {
-        if std::fs::read_to_string(&journal)
-            .unwrap_or_default()
-            .contains("\"render_id\": \"render_")
-        {
+        let rows = w.db_rows(&format!("SELECT body FROM jobs WHERE id = '{job_id}'"));
+        if rows.iter().any(|b| b.contains("\"render_id\":\"render_")) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -517,3 +517,57 @@ async fn random_starts_stops_kills_and_calls_across_four_hosts() {
         );
     }
 }
+
+/// A paid edit on a project where another host's generation is running is refused, naming that
+/// job, as within one process: one message in all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_edit_waits_for_another_host_s_generation_in_the_same_project() {
+    let w = World::new(SimConfig::fast().with_time_scale(0.1)).await;
+    let a = w.host(&[]).await;
+    let (first, err) = call(
+        &a.client,
+        "generate",
+        json!({"instruction": PROMO, "wait_s": 0}),
+    )
+    .await;
+    assert!(!err, "{first}");
+    let id = first["job_id"].as_str().unwrap().to_string();
+    // B starts on the project A used last.
+    let b = w.host(&[]).await;
+    let (second, _) = call(
+        &b.client,
+        "generate",
+        json!({"instruction": "add a title that says Spring Sale", "wait_s": 0}),
+    )
+    .await;
+    assert_eq!(second["job_id"], first["job_id"], "{second}");
+    assert!(second.to_string().contains("NOT sent"), "{second}");
+    let (done, _) = follow(&b.client, json!({"status": "running", "job_id": id})).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(w.sim.control().messages().len(), 1);
+}
+
+/// `cancel_job` in one host on another host's running export: its runner stops it (and the
+/// render on NemoVideo), asked through the shared journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_cancels_another_host_s_job() {
+    let w = World::new(SimConfig::fast().with_time_scale(0.3)).await;
+    let a = w.host(&[]).await;
+    let b = w.host(&[]).await;
+    let (made, err) = call(
+        &a.client,
+        "make_video",
+        json!({"instruction": PROMO, "paths": [w.media("c.png")], "export": false}),
+    )
+    .await;
+    let (made, _) = follow(&a.client, made).await;
+    assert!(!err && made["status"] == "succeeded", "{made}");
+    let (e, _) = call(&a.client, "export_video", json!({"wait_s": 0})).await;
+    let id = e["job_id"].as_str().unwrap().to_string();
+    until_message(&a.client, &id, "rendering").await;
+    let (asked, err) = call(&b.client, "cancel_job", json!({"job_id": id})).await;
+    assert!(!err, "{asked}");
+    let (done, _) = follow(&b.client, json!({"status": "running", "job_id": id})).await;
+    assert_eq!(done["status"], "cancelled", "{done}");
+    assert!(w.mp4s().is_empty());
+}

@@ -144,6 +144,11 @@ pub(crate) fn stop_job<'a>(
 }
 
 pub(crate) async fn stop_one(app: &Arc<App>, id: &str) -> Option<Job> {
+    // Another process's job is stopped by that process (asked through the journal), render
+    // and all: stopping its render from here would fail its job instead of cancelling it.
+    if !app.jobs.runs(id) {
+        return app.jobs.cancel(id);
+    }
     let sent = app.jobs.get(id).and_then(|j| {
         let g = j.generation_data()?;
         let running = !j.status().is_finished();

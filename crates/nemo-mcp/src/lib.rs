@@ -7,7 +7,6 @@ pub mod clock;
 pub mod confirm;
 pub mod credits;
 pub mod current;
-pub mod damaged;
 pub mod demo;
 pub mod doctor;
 pub mod encoding;

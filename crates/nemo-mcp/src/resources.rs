@@ -27,7 +27,7 @@ pub fn list(app: &App) -> ListResourcesResult {
             .with_description("The projects this installation made or opened, newest first")
             .with_mime_type("application/json"),
     ];
-    for job in app.jobs.list().into_iter().take(20) {
+    for job in app.jobs.recent(20) {
         if let Some(e) = ExportView::of(&job) {
             v.push(e.resource());
         }

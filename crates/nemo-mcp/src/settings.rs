@@ -284,21 +284,8 @@ impl Settings {
         }
     }
 
-    /// Where the process's own project is remembered across restarts.
-    pub fn session_path(&self) -> PathBuf {
-        self.client.state_dir.join("session.json")
-    }
-
-    /// The project library.
-    pub fn library_path(&self) -> PathBuf {
-        self.client.state_dir.join("library.json")
-    }
-
-    /// The spend ledger (one line per charged turn).
-    pub fn spend_path(&self) -> PathBuf {
-        self.client.state_dir.join("spend.jsonl")
-    }
-
+    /// Where earlier versions kept one file per job: read once, when the old files are moved
+    /// into the shared database ([`crate::moving_in`]).
     pub fn journal_dir(&self) -> PathBuf {
         self.client.state_dir.join("jobs")
     }

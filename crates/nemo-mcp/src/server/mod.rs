@@ -401,9 +401,8 @@ impl NemoServer {
         let jobs: Vec<JobSummary> = self
             .app_for(&ctx)
             .jobs
-            .list()
+            .recent(50)
             .iter()
-            .take(50)
             .map(JobSummary::of)
             .collect();
         let mut text = if jobs.is_empty() {

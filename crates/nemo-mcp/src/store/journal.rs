@@ -211,6 +211,14 @@ impl Journal {
         )
     }
 
+    /// The newest `limit` jobs an MCP owner may see, from every process.
+    pub fn recent(&self, mcp_owner: Option<&str>, limit: usize) -> Vec<Job> {
+        self.query(
+            "SELECT body FROM jobs WHERE mcp_owner IS ?1 ORDER BY created_at DESC LIMIT ?2",
+            params![mcp_owner, limit as i64],
+        )
+    }
+
     /// The job of this kind started with this key, by any process.
     pub fn by_request(
         &self,

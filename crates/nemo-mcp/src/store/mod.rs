@@ -351,6 +351,27 @@ impl JobManager {
         v
     }
 
+    /// The newest `limit` jobs of every process (what `list_jobs` shows), newest first: read
+    /// without parsing the older ones.
+    pub fn recent(&self, limit: usize) -> Vec<Job> {
+        let mut v: Vec<Job> = lock(&self.cells)
+            .values()
+            .map(|c| c.tx.borrow().light())
+            .filter(|j| j.owner == self.owner)
+            .collect();
+        let mine: std::collections::HashSet<String> = v.iter().map(|j| j.id.clone()).collect();
+        v.extend(
+            self.journal
+                .recent(self.owner.as_deref(), limit)
+                .into_iter()
+                .filter(|j| !mine.contains(&j.id))
+                .map(|j| j.light()),
+        );
+        v.sort_by_key(|j| std::cmp::Reverse(j.created_at));
+        v.truncate(limit);
+        v
+    }
+
     /// The job of this kind started with this idempotency key, by any process, if any.
     pub fn by_request(&self, kind: JobKind, request_id: &str) -> Option<Job> {
         let here = lock(&self.cells).values().find_map(|c| {
