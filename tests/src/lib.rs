@@ -45,6 +45,25 @@ pub fn binary() -> PathBuf {
     dir.join(format!("nemo-mcp{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// The server as a host starts it: HOME (and so the state folder) in `home`, the API at `api`
+/// (nemo-sim), outputs in `home/out`, uploads from `home/media`, short waits, debug logs.
+pub fn server_command(home: &Path, api: &str, web: &str) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(binary());
+    cmd.env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("NEMO_TOKEN")
+        .env_remove("NEMO_STATE_DIR")
+        .env("NEMO_API_URL", api)
+        .env("NEMO_WEB_URL", web)
+        .env("NEMO_OUTPUT_DIR", home.join("out"))
+        .env("NEMO_ALLOWED_DIRS", home.join("media"))
+        .env("NEMO_RENDER_POLL_MS", "50")
+        .env("NEMO_PROGRESS_INTERVAL_MS", "200")
+        .env("NEMO_RECOVERY_WAIT_MS", "400")
+        .env("NEMO_LOG", "debug");
+    cmd
+}
+
 /// Call a tool; its structured content and whether it is an error result.
 pub async fn call(
     c: &RunningService<RoleClient, ()>,

@@ -38,20 +38,7 @@ impl World {
         p.display().to_string()
     }
     fn command(&self) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(binary());
-        cmd.env("HOME", self.home.path())
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("NEMO_TOKEN")
-            .env_remove("NEMO_STATE_DIR")
-            .env("NEMO_API_URL", self.sim.base_url())
-            .env("NEMO_WEB_URL", self.sim.web_url())
-            .env("NEMO_OUTPUT_DIR", self.path("out"))
-            .env("NEMO_ALLOWED_DIRS", self.path("media"))
-            .env("NEMO_RENDER_POLL_MS", "50")
-            .env("NEMO_PROGRESS_INTERVAL_MS", "200")
-            .env("NEMO_RECOVERY_WAIT_MS", "400")
-            .env("NEMO_LOG", "debug");
-        cmd
+        e2e::server_command(self.home.path(), self.sim.base_url(), self.sim.web_url())
     }
     /// Start the server; its stderr goes to `stderr-N.log`.
     async fn server(&self, n: u32) -> (RunningService<RoleClient, ()>, Option<u32>) {

@@ -3,7 +3,7 @@
 //! that can spend is counted from the simulator: paid messages sent, credits charged, renders
 //! submitted, files written; and the ledger in the shared database is checked against them.
 
-use e2e::{binary, call, follow};
+use e2e::{call, follow};
 use nemo_sim::{Sim, SimConfig, SimHandle};
 use rmcp::service::RunningService;
 use rmcp::transport::TokioChildProcess;
@@ -53,19 +53,10 @@ impl World {
     async fn host(&self, env: &[(&str, &str)]) -> Host {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = std::fs::File::create(self.path(&format!("stderr-{n}.log"))).unwrap();
-        let mut cmd = tokio::process::Command::new(binary());
-        cmd.env("HOME", self.home.path())
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("NEMO_TOKEN")
-            .env_remove("NEMO_STATE_DIR")
-            .env("NEMO_API_URL", self.sim.base_url())
-            .env("NEMO_WEB_URL", self.sim.web_url())
-            .env("NEMO_OUTPUT_DIR", self.path("out"))
-            .env("NEMO_ALLOWED_DIRS", self.path("media"))
-            .env("NEMO_RENDER_POLL_MS", "50")
-            .env("NEMO_RECOVERY_WAIT_MS", "300")
-            .env("NEMO_ADOPT_EVERY_MS", "200")
-            .env("NEMO_LOG", "debug");
+        let mut cmd =
+            e2e::server_command(self.home.path(), self.sim.base_url(), self.sim.web_url());
+        cmd.env("NEMO_RECOVERY_WAIT_MS", "300")
+            .env("NEMO_ADOPT_EVERY_MS", "200");
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -5,7 +5,7 @@
 //! once import once. What cannot be read is moved aside with the rest and named in the notice.
 
 use crate::state::{StateDb, CREDENTIALS, LAST_PROJECT};
-use rusqlite::{params, Transaction};
+use rusqlite::Transaction;
 use std::path::{Path, PathBuf};
 
 /// The runner recorded for imported jobs: no process holds its lock, so a running imported job
@@ -89,10 +89,7 @@ fn import_jobs(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqlit
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };
-    let mut insert = tx.prepare(
-        "INSERT OR IGNORE INTO jobs (id, runner, running, mcp_owner, created_at, body, kind, request_id, session_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?;
+
     for path in entries.filter_map(Result::ok).map(|e| e.path()) {
         if path.extension().is_none_or(|x| x != "json") {
             continue;
@@ -124,19 +121,7 @@ fn import_jobs(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqlit
         let Ok(body) = serde_json::to_string(&job) else {
             continue;
         };
-        counts.jobs += insert.execute(params![
-            job.id,
-            IMPORTED,
-            !job.status().is_finished(),
-            job.owner,
-            job.created_at.to_rfc3339(),
-            body,
-            job.kind().prefix(),
-            job.request_id,
-            job.generation_data()
-                .and_then(|g| g.session_id)
-                .map(|s| s.to_string()),
-        ])?;
+        counts.jobs += crate::store::journal::write_row(tx, &job, IMPORTED, &body, false)?;
     }
     Ok(())
 }

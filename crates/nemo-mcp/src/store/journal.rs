@@ -83,11 +83,43 @@ pub(crate) fn parse_entry(bytes: &[u8]) -> Result<Job, String> {
     }
 }
 
-/// The columns a job row keeps beside its body, for the queries that must not parse bodies.
-fn session_of(job: &Job) -> Option<String> {
-    job.generation_data()
+/// Write a job's row, run by `runner`: with `update`, over the row of the same runner only
+/// (another process's job is never overwritten); else only if there is none. How many rows.
+pub(crate) fn write_row(
+    tx: &rusqlite::Transaction<'_>,
+    job: &Job,
+    runner: &str,
+    body: &str,
+    update: bool,
+) -> rusqlite::Result<usize> {
+    let conflict = if update {
+        "DO UPDATE SET running = excluded.running, body = excluded.body,
+            session_id = excluded.session_id WHERE jobs.runner = excluded.runner"
+    } else {
+        "DO NOTHING"
+    };
+    // The columns beside the body serve the queries that must not parse bodies.
+    let session = job
+        .generation_data()
         .and_then(|g| g.session_id)
-        .map(|s| s.to_string())
+        .map(|s| s.to_string());
+    tx.execute(
+        &format!(
+            "INSERT INTO jobs (id, runner, running, mcp_owner, created_at, body, kind, request_id, session_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) {conflict}"
+        ),
+        params![
+            job.id,
+            runner,
+            !job.status().is_finished(),
+            job.owner,
+            job.created_at.to_rfc3339(),
+            body,
+            job.kind().prefix(),
+            job.request_id,
+            session,
+        ],
+    )
 }
 
 impl Journal {
@@ -119,24 +151,7 @@ impl Journal {
         };
         let me = self.db.me().as_str().to_string();
         let result = self.db.write("could not journal a job", |tx| {
-            tx.execute(
-                "INSERT INTO jobs (id, runner, running, mcp_owner, created_at, body, kind, request_id, session_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT(id) DO UPDATE SET running = excluded.running, body = excluded.body,
-                    session_id = excluded.session_id
-                 WHERE jobs.runner = excluded.runner",
-                params![
-                    job.id,
-                    me,
-                    !job.status().is_finished(),
-                    job.owner,
-                    job.created_at.to_rfc3339(),
-                    body,
-                    job.kind().prefix(),
-                    job.request_id,
-                    session_of(job),
-                ],
-            )
+            write_row(tx, job, &me, &body, true)
         });
         match result {
             Ok(1) => true,

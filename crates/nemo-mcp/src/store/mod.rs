@@ -334,26 +334,18 @@ impl JobManager {
     /// Recent jobs of every process, newest first, without the state snapshots a running
     /// generation keeps. This process's own are as they are now.
     pub fn list(&self) -> Vec<Job> {
-        let mut v: Vec<Job> = lock(&self.cells)
-            .values()
-            .map(|c| c.tx.borrow().light())
-            .filter(|j| j.owner == self.owner)
-            .collect();
-        let mine: std::collections::HashSet<String> = v.iter().map(|j| j.id.clone()).collect();
-        v.extend(
-            self.journal
-                .list(self.owner.as_deref())
-                .into_iter()
-                .filter(|j| !mine.contains(&j.id))
-                .map(|j| j.light()),
-        );
-        v.sort_by_key(|j| std::cmp::Reverse(j.created_at));
-        v
+        self.with_own(self.journal.list(self.owner.as_deref()), usize::MAX)
     }
 
     /// The newest `limit` jobs of every process (what `list_jobs` shows), newest first: read
     /// without parsing the older ones.
     pub fn recent(&self, limit: usize) -> Vec<Job> {
+        self.with_own(self.journal.recent(self.owner.as_deref(), limit), limit)
+    }
+
+    /// This process's jobs as they are now, with the journaled ones of the others: light,
+    /// newest first, at most `limit`.
+    fn with_own(&self, journaled: Vec<Job>, limit: usize) -> Vec<Job> {
         let mut v: Vec<Job> = lock(&self.cells)
             .values()
             .map(|c| c.tx.borrow().light())
@@ -361,8 +353,7 @@ impl JobManager {
             .collect();
         let mine: std::collections::HashSet<String> = v.iter().map(|j| j.id.clone()).collect();
         v.extend(
-            self.journal
-                .recent(self.owner.as_deref(), limit)
+            journaled
                 .into_iter()
                 .filter(|j| !mine.contains(&j.id))
                 .map(|j| j.light()),
