@@ -1,7 +1,7 @@
 //! The built `nemo-mcp` binary, driven by a real MCP client (rmcp over a child process's stdio),
 //! against nemo-sim, with HOME, output and allowed folders in a temporary directory.
 
-use e2e::{binary, call, follow};
+use e2e::{call, follow};
 use nemo_sim::{Sim, SimConfig, SimHandle};
 use rmcp::model::*;
 use rmcp::service::RunningService;
