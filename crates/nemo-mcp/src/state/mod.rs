@@ -68,22 +68,43 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn open_checked(path: &Path) -> std::result::Result<Connection, String> {
+/// Why a database could not be opened.
+enum OpenError {
+    /// Its content cannot be read (not a database, corrupt): keep it aside, start anew.
+    Damaged(String),
+    /// Anything else (busy beyond the timeout, no permission, a newer server's schema): the
+    /// database may be fine and in use, so it is left alone and the start fails.
+    Refused(String),
+}
+
+fn classify(e: rusqlite::Error) -> OpenError {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, DatabaseCorrupt | NotADatabase) =>
+        {
+            OpenError::Damaged(e.to_string())
+        }
+        _ => OpenError::Refused(e.to_string()),
+    }
+}
+
+fn open_checked(path: &Path) -> std::result::Result<Connection, OpenError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| e.to_string())?;
-    configure(&conn).map_err(|e| e.to_string())?;
+    .map_err(classify)?;
+    configure(&conn).map_err(classify)?;
     let check: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| e.to_string())?;
+        .map_err(classify)?;
     if check != "ok" {
-        return Err(check);
+        return Err(OpenError::Damaged(check));
     }
-    schema::migrate(&conn).map_err(|e| e.to_string())?;
+    schema::migrate(&conn)?;
     Ok(conn)
 }
 
@@ -103,11 +124,20 @@ impl StateDb {
         let mut notices = Vec::new();
         let conn = match open_checked(&path) {
             Ok(c) => c,
-            Err(why) => {
+            Err(OpenError::Refused(why)) => {
+                return Err(format!(
+                    "cannot open the state database {}: {why}",
+                    path.display()
+                ))
+            }
+            Err(OpenError::Damaged(why)) => {
                 let kept = salvage::keep_aside(&path, &why)?;
                 make_private(&path);
-                let conn = open_checked(&path)
-                    .map_err(|e| format!("cannot make the state database: {e}"))?;
+                let conn = open_checked(&path).map_err(|e| match e {
+                    OpenError::Damaged(e) | OpenError::Refused(e) => {
+                        format!("cannot make the state database: {e}")
+                    }
+                })?;
                 let rows = salvage::copy_readable(&kept, &conn);
                 notices.push(format!(
                     "The state database ({}) could not be read ({why}); it was kept as {}, and a new one was started with what could still be read from it ({rows} record(s)).",

@@ -70,38 +70,39 @@ fn copy_table(old: &Connection, to: &Connection, table: &str) -> rusqlite::Resul
 #[cfg(test)]
 mod tests {
     #[test]
-    fn a_damaged_database_is_kept_aside_and_what_reads_is_kept() {
+    fn a_damaged_database_is_kept_aside_and_a_newer_one_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         {
             let db = crate::state::StateDb::open(dir.path()).unwrap();
             db.set_value("k", "v").unwrap();
             db.retire();
         }
-        // A newer server's database: unreadable to this one.
-        let conn = rusqlite::Connection::open(dir.path().join(crate::state::DB_FILE)).unwrap();
+        let path = dir.path().join(crate::state::DB_FILE);
+        // A newer server's database: refused, and left as it is (that server may be using it).
+        let conn = rusqlite::Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
+        let refused = crate::state::StateDb::open(dir.path()).err().unwrap();
+        assert!(refused.contains("newer nemo-mcp"), "{refused}");
+        assert!(path.exists());
+        conn.pragma_update(None, "user_version", 1).unwrap();
         drop(conn);
+
+        // Garbage bytes: kept aside, told once, a fresh database.
+        std::fs::write(&path, vec![7u8; 8192]).unwrap();
+        for s in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(format!("{}{s}", crate::state::DB_FILE)));
+        }
         let db = crate::state::StateDb::open(dir.path()).unwrap();
-        assert_eq!(db.get_value("k").unwrap().as_deref(), Some("v"));
+        assert_eq!(db.get_value("k").unwrap(), None);
         let notices = db.take_notices();
         assert_eq!(notices.len(), 1, "{notices:?}");
-        assert!(notices[0].contains("newer nemo-mcp"), "{notices:?}");
+        assert!(notices[0].contains("kept as"), "{notices:?}");
         assert!(db.take_notices().is_empty(), "told once");
         let kept = std::fs::read_dir(dir.path())
             .unwrap()
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().contains(".damaged-"))
             .count();
-        assert!(kept >= 1);
-
-        // Garbage bytes: kept aside, a fresh database.
-        drop(db);
-        std::fs::write(dir.path().join(crate::state::DB_FILE), vec![7u8; 8192]).unwrap();
-        for s in ["-wal", "-shm"] {
-            let _ = std::fs::remove_file(dir.path().join(format!("{}{s}", crate::state::DB_FILE)));
-        }
-        let db = crate::state::StateDb::open(dir.path()).unwrap();
-        assert_eq!(db.get_value("k").unwrap(), None);
-        assert_eq!(db.take_notices().len(), 1);
+        assert_eq!(kept, 1);
     }
 }

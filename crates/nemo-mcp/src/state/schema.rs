@@ -65,18 +65,20 @@ CREATE TABLE IF NOT EXISTS kv (
 );
 ";
 
-pub fn migrate(conn: &Connection) -> Result<(), String> {
+/// Bring the database to today's schema. A newer server's database is refused, never changed:
+/// it may be in use by that server right now.
+pub(super) fn migrate(conn: &Connection) -> Result<(), super::OpenError> {
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| e.to_string())?;
+        .map_err(super::classify)?;
     if v > VERSION {
-        return Err(format!(
-            "it was written by a newer nemo-mcp (schema {v}; this one knows {VERSION})"
-        ));
+        return Err(super::OpenError::Refused(format!(
+            "it was written by a newer nemo-mcp (schema {v}; this one knows {VERSION}): update nemo-mcp, or give this one its own NEMO_STATE_DIR"
+        )));
     }
-    conn.execute_batch(V1).map_err(|e| e.to_string())?;
+    conn.execute_batch(V1).map_err(super::classify)?;
     conn.pragma_update(None, "user_version", VERSION)
-        .map_err(|e| e.to_string())
+        .map_err(super::classify)
 }
 
 /// The tables, for salvage: each copied row by row.
