@@ -79,9 +79,20 @@ pub(crate) fn insert_charge(tx: &Transaction<'_>, c: &Charge) -> rusqlite::Resul
 impl Ledger {
     pub fn open(db: Arc<StateDb>) -> Ledger {
         let horizon = day_of(Utc::now() - chrono::Duration::days(KEEP_DAYS));
-        let r = db.write("could not trim the spend ledger", |tx| {
-            tx.execute("DELETE FROM charges WHERE day < ?1", [horizon])
+        // Read first: a write at every start of every host would be a write for nothing.
+        let old = db.read("could not read the spend ledger", |tx| {
+            tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM charges WHERE day < ?1)",
+                [&horizon],
+                |r| r.get::<_, bool>(0),
+            )
         });
+        let r = match old {
+            Ok(true) => db.write("could not trim the spend ledger", |tx| {
+                tx.execute("DELETE FROM charges WHERE day < ?1", [&horizon])
+            }),
+            other => other.map(|_| 0),
+        };
         if let Err(e) = r {
             tracing::warn!("{e}");
         }

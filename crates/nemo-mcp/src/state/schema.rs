@@ -76,6 +76,13 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), super::OpenError> {
             "it was written by a newer nemo-mcp (schema {v}; this one knows {VERSION}): update nemo-mcp, or give this one its own NEMO_STATE_DIR"
         )));
     }
+    // Every table read once: a header that lies about the pages behind it fails here.
+    let tables: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(super::classify)?;
+    if v == VERSION && tables > 0 {
+        return Ok(());
+    }
     conn.execute_batch(V1).map_err(super::classify)?;
     conn.pragma_update(None, "user_version", VERSION)
         .map_err(super::classify)
