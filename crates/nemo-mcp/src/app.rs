@@ -256,7 +256,7 @@ impl App {
 
     /// What could not be read from the state folder, and what that means (each told once).
     pub fn take_state_notices(&self) -> Option<String> {
-        let mut all: Vec<String> = std::mem::take(&mut *crate::store::lock(&self.damaged));
+        let mut all: Vec<String> = std::mem::take(&mut *crate::sync::lock(&self.damaged));
         all.extend(self.project.take_damaged());
         (!all.is_empty()).then(|| all.join(" "))
     }
@@ -453,7 +453,7 @@ impl Sessions {
         let now = self
             .clock
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut map = crate::store::lock(&self.map);
+        let mut map = crate::sync::lock(&self.map);
         if let Some((app, used)) = map.get_mut(session) {
             *used = now;
             return app.clone();
@@ -473,7 +473,7 @@ impl Sessions {
     }
 
     pub fn len(&self) -> usize {
-        crate::store::lock(&self.map).len()
+        crate::sync::lock(&self.map).len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -107,7 +107,7 @@ impl CurrentProject {
                     .newest()
                     .map(|e| e.session)
                     .filter(|s| s.api_url == api_url);
-                *crate::store::lock(&self.damaged) = Some(match &newest {
+                *crate::sync::lock(&self.damaged) = Some(match &newest {
                     Some(s) => format!("The saved reference to the current project could not be read ({e}), so the most recently used project in the library, {}, was reopened.", s.session_id),
                     None => format!("The saved reference to the current project could not be read ({e}), and the library has no project, so a new, empty project was started. connect with a project_id reopens an older one."),
                 });
@@ -148,7 +148,7 @@ impl CurrentProject {
         let s = self.create(client, &language).await?;
         *guard = Some(s.clone());
         tracing::warn!(old = %lost, new = %s.session_id, "the project was lost and replaced");
-        *crate::store::lock(&self.replaced) = Some(Replaced {
+        *crate::sync::lock(&self.replaced) = Some(Replaced {
             old: lost,
             new: s.session_id,
         });
@@ -165,12 +165,12 @@ impl CurrentProject {
 
     /// If the pointer to the last project could not be read, what was done instead (once).
     pub fn take_damaged(&self) -> Option<String> {
-        crate::store::lock(&self.damaged).take()
+        crate::sync::lock(&self.damaged).take()
     }
 
     /// If the project was replaced since the last call, say so (once).
     pub fn take_replaced(&self) -> Option<Replaced> {
-        crate::store::lock(&self.replaced).take()
+        crate::sync::lock(&self.replaced).take()
     }
 
     async fn create(&self, client: &Client, language: &str) -> nemo_client::Result<Session> {

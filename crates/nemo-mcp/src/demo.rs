@@ -28,7 +28,7 @@ impl ClientHandler for Printer {
             .map(|t| format!(" {:>3.0}%", p.progress / t * 100.0))
             .unwrap_or_default();
         let line = format!("   …{pct} {}", p.message.unwrap_or_default());
-        let mut last = crate::store::lock(&self.last);
+        let mut last = crate::sync::lock(&self.last);
         if *last != line {
             eprintln!("{line}");
             *last = line;

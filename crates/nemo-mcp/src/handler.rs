@@ -161,7 +161,7 @@ impl ServerHandler for NemoServer {
         r: SetLevelRequestParams,
         _c: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        *crate::store::lock(&self.log_level) = r.level;
+        *crate::sync::lock(&self.log_level) = r.level;
         Ok(())
     }
 

@@ -51,7 +51,7 @@ pub fn forward_logs(peer: Peer<RoleServer>, level: Arc<Mutex<LoggingLevel>>) {
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => return,
             };
-            let want = *crate::store::lock(&level);
+            let want = *crate::sync::lock(&level);
             let at = of_tracing(event.level);
             if rank(at) < rank(want) {
                 continue;
@@ -158,12 +158,12 @@ pub struct Subscriptions {
 
 impl Subscriptions {
     fn has(&self, uri: &str) -> bool {
-        crate::store::lock(&self.uris).contains(uri)
+        crate::sync::lock(&self.uris).contains(uri)
     }
 
     /// Stop sending updates for `uri`.
     pub fn remove(&self, uri: &str) {
-        crate::store::lock(&self.uris).remove(uri);
+        crate::sync::lock(&self.uris).remove(uri);
     }
 
     /// Subscribe `peer` to `uri` (`nemo://timeline` or `nemo://jobs/{id}`): it gets
@@ -225,7 +225,7 @@ impl Subscriptions {
     }
 
     fn insert(&self, uri: &str) {
-        crate::store::lock(&self.uris).insert(uri.to_string());
+        crate::sync::lock(&self.uris).insert(uri.to_string());
     }
 }
 

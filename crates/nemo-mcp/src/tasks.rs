@@ -40,11 +40,11 @@ impl TaskSlot {
     }
 
     pub fn record(&self, job: &Job) {
-        *crate::store::lock(&self.0) = Some(job.clone());
+        *crate::sync::lock(&self.0) = Some(job.clone());
     }
 
     pub fn take(&self) -> Option<Job> {
-        crate::store::lock(&self.0).take()
+        crate::sync::lock(&self.0).take()
     }
 }
 

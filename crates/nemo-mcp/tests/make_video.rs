@@ -577,3 +577,33 @@ async fn a_new_project_gets_the_file_again() {
     assert_eq!(b["result"]["uploaded"].as_array().unwrap().len(), 1, "{b}");
     assert_eq!(uploads(&h), 2, "another project has not got it");
 }
+
+/// Progress names each step once: "NemoVideo: …" or "NemoVideo is working …", never
+/// "NemoVideo: NemoVideo is working".
+#[tokio::test]
+async fn progress_messages_name_their_subject_once() {
+    let h = Harness::with(SimConfig::fast().with_time_scale(0.05), |s| {
+        s.progress_every = Duration::from_millis(20);
+    })
+    .await;
+    let (r, token) = h
+        .call_tracked(
+            "make_video",
+            json!({"instruction": EDIT, "paths": [h.media("a.png", &png(16, 16))], "export": false}),
+        )
+        .await;
+    assert_eq!(body(&r)["status"], "succeeded", "{}", body(&r));
+    let messages: Vec<String> = h
+        .progress_for(&token)
+        .into_iter()
+        .filter_map(|p| p.message)
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("NemoVideo")),
+        "the generation's progress was seen: {messages:?}"
+    );
+    assert!(
+        !messages.iter().any(|m| m.contains("NemoVideo: NemoVideo")),
+        "{messages:?}"
+    );
+}

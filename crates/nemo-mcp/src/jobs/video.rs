@@ -186,7 +186,14 @@ async fn follow(
             None if step.activity > 1 => (span.0 + span.1) / 2.0,
             None => span.0,
         };
-        ctx.progress(Some(pct), format!("{label}: {}", step.message));
+        // "NemoVideo: NemoVideo is working" says its subject twice: a step's message that
+        // already names it is shown as it is.
+        let message = if step.message.starts_with(label) {
+            step.message.clone()
+        } else {
+            format!("{label}: {}", step.message)
+        };
+        ctx.progress(Some(pct), message);
         match step.status() {
             JobStatus::Running => {}
             JobStatus::Succeeded => return Ok(step),
