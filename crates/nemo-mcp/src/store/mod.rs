@@ -294,8 +294,12 @@ impl JobManager {
         self.stop.clone()
     }
 
-    /// Keep the newest [`journal::KEEP_FINISHED`] finished jobs, in memory and in the journal.
+    /// Keep the newest [`journal::KEEP_FINISHED`] finished jobs, in memory and in the journal
+    /// (of every process).
     pub fn prune(&self) {
+        // The folder's bound holds for every process together: a process that finishes few
+        // jobs still trims what the others (and earlier runs) left.
+        self.journal.prune();
         let mut cells = lock(&self.cells);
         let mut finished: Vec<(DateTime<Utc>, String)> = cells
             .values()
@@ -314,8 +318,6 @@ impl JobManager {
         for (_, id) in finished.into_iter().take(old) {
             cells.remove(&id);
         }
-        drop(cells);
-        self.journal.prune();
     }
 
     /// How many jobs are held in memory.
@@ -592,5 +594,22 @@ mod tests {
         }
         assert_eq!(m.held(), journal::KEEP_FINISHED);
         assert_eq!(m.journal().all().len(), journal::KEEP_FINISHED);
+        // A later process that finishes only a few keeps the folder's bound too.
+        m.journal().retire();
+        let later = manager(dir.path());
+        for _ in 0..5 {
+            let j = later.spawn(Job::upload(Vec::new()), |_| async { Ok(upload_result()) });
+            later
+                .wait(
+                    &j.id,
+                    Duration::from_secs(5),
+                    Duration::from_secs(1),
+                    &stop,
+                    |_| async {},
+                )
+                .await
+                .unwrap();
+        }
+        assert_eq!(later.journal().count(), journal::KEEP_FINISHED);
     }
 }
