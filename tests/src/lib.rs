@@ -45,6 +45,16 @@ pub fn binary() -> PathBuf {
     dir.join(format!("nemo-mcp{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// A HOME for [`server_command`]: a temporary folder with `media/` (where uploads may come from)
+/// and `out/` (where exports go).
+pub fn server_home() -> tempfile::TempDir {
+    let home = tempfile::tempdir().expect("a temporary folder");
+    for d in ["media", "out"] {
+        std::fs::create_dir_all(home.path().join(d)).expect("the server's folders");
+    }
+    home
+}
+
 /// The server as a host starts it: HOME (and so the state folder) in `home`, the API at `api`
 /// (nemo-sim), outputs in `home/out`, uploads from `home/media`, short waits, debug logs.
 pub fn server_command(home: &Path, api: &str, web: &str) -> tokio::process::Command {

@@ -23,10 +23,7 @@ struct World {
 impl World {
     async fn new(config: SimConfig) -> World {
         let sim = Sim::start(config).await.unwrap();
-        let home = tempfile::tempdir().unwrap();
-        for d in ["media", "out"] {
-            std::fs::create_dir_all(home.path().join(d)).unwrap();
-        }
+        let home = e2e::server_home();
         World { sim, home }
     }
     fn path(&self, p: &str) -> PathBuf {

@@ -68,10 +68,7 @@ impl World {
     }
 
     fn around(sim: SimHandle, api_url: String) -> World {
-        let home = tempfile::tempdir().unwrap();
-        for d in ["media", "out"] {
-            std::fs::create_dir_all(home.path().join(d)).unwrap();
-        }
+        let home = e2e::server_home();
         World { sim, home, api_url }
     }
 

@@ -31,10 +31,7 @@ struct World {
 impl World {
     async fn new(config: SimConfig) -> World {
         let sim = Sim::start(config).await.unwrap();
-        let home = tempfile::tempdir().unwrap();
-        for d in ["media", "out"] {
-            std::fs::create_dir_all(home.path().join(d)).unwrap();
-        }
+        let home = e2e::server_home();
         World {
             sim,
             home,
@@ -164,9 +161,17 @@ async fn hosts_starting_during_a_make_video_never_run_it_again() {
     assert!(!err, "{started}");
     let id = started["job_id"].as_str().unwrap().to_string();
     let b = w.host(&[]).await;
-    until_message(&a.client, &id, "NemoVideo").await;
+    let during = until_message(&a.client, &id, "NemoVideo").await;
+    assert_eq!(
+        during["status"], "running",
+        "C starts during the generation: {during}"
+    );
     let c = w.host(&[]).await;
-    until_message(&a.client, &id, "export").await;
+    let during = until_message(&a.client, &id, "export").await;
+    assert_eq!(
+        during["status"], "running",
+        "D starts during the export: {during}"
+    );
     let d = w.host(&[]).await;
     // Another host sees A's job (its last journaled progress) but does not run it.
     let (seen, err) = call(&d.client, "get_job", json!({"job_id": id, "wait_s": 0})).await;
@@ -206,7 +211,11 @@ async fn a_killed_owner_s_job_is_finished_once_by_another_host() {
     .await;
     assert!(!err, "{started}");
     let id = started["job_id"].as_str().unwrap().to_string();
-    until_message(&a.client, &id, "NemoVideo").await;
+    let at_kill = until_message(&a.client, &id, "NemoVideo").await;
+    assert_eq!(
+        at_kill["status"], "running",
+        "killed mid-generation: {at_kill}"
+    );
     kill9(a.pid);
     let (done, _) = follow(&b.client, json!({"status": "running", "job_id": id})).await;
     assert_eq!(done["status"], "succeeded", "{done}");
@@ -221,7 +230,8 @@ async fn a_killed_owner_s_job_is_finished_once_by_another_host() {
     .await;
     assert!(!err, "{e}");
     let eid = e["job_id"].as_str().unwrap().to_string();
-    until_message(&b.client, &eid, "rendering").await;
+    let at_kill = until_message(&b.client, &eid, "rendering").await;
+    assert_eq!(at_kill["status"], "running", "killed mid-export: {at_kill}");
     kill9(b.pid);
     let (done, _) = follow(&c.client, json!({"status": "running", "job_id": eid})).await;
     assert_eq!(done["status"], "succeeded", "{done}");
@@ -555,7 +565,11 @@ async fn a_host_cancels_another_host_s_job() {
     assert!(!err && made["status"] == "succeeded", "{made}");
     let (e, _) = call(&a.client, "export_video", json!({"wait_s": 0})).await;
     let id = e["job_id"].as_str().unwrap().to_string();
-    until_message(&a.client, &id, "rendering").await;
+    let during = until_message(&a.client, &id, "rendering").await;
+    assert_eq!(
+        during["status"], "running",
+        "cancelled while it runs: {during}"
+    );
     let (asked, err) = call(&b.client, "cancel_job", json!({"job_id": id})).await;
     assert!(!err, "{asked}");
     let (done, _) = follow(&b.client, json!({"status": "running", "job_id": id})).await;
