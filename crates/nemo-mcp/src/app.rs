@@ -45,7 +45,7 @@ impl App {
                 state.clone(),
             )));
         let jobs = JobManager::new(state.clone(), settings.output_dir.clone());
-        let projects = Arc::new(crate::projects::Ledger::new(settings.projects_dir()));
+        let projects = Arc::new(crate::projects::Ledger::new(state.clone()));
         let project = CurrentProject::remembered(state.clone());
         let spend = Arc::new(crate::spend::Ledger::open(state.clone()));
         let library = crate::library::Library::open(state.clone());

@@ -1,5 +1,6 @@
 //! Moving in: the files earlier servers kept in the state folder (`jobs/*.json` in every
-//! journal format, `library.json`, `spend.jsonl`, `session.json`, `credentials.json`) are read
+//! journal format, `library.json`, `spend.jsonl`, `session.json`, `credentials.json`, the media
+//! records `projects/*.json`) are read
 //! into the database in one transaction, then moved aside into `moved-in-TIMESTAMP/`, never
 //! deleted. The transaction holds the write lock while it looks, so two processes starting at
 //! once import once. What cannot be read is moved aside with the rest and named in the notice.
@@ -12,8 +13,9 @@ use std::path::{Path, PathBuf};
 /// is taken over (resumed) by the first process that looks.
 pub const IMPORTED: &str = "00000000000000000000000000000000";
 
-const OLD: [&str; 5] = [
+const OLD: [&str; 6] = [
     "jobs",
+    "projects",
     "library.json",
     "spend.jsonl",
     "session.json",
@@ -23,6 +25,7 @@ const OLD: [&str; 5] = [
 #[derive(Default)]
 struct Counts {
     jobs: usize,
+    media: usize,
     projects: usize,
     charges: usize,
     skipped: Vec<String>,
@@ -55,6 +58,7 @@ fn import(db: &StateDb) -> crate::state::Result<Option<String>> {
         let mut counts = Counts::default();
         import_jobs(tx, &dir.join("jobs"), &mut counts)?;
         import_library(tx, &dir.join("library.json"), &mut counts)?;
+        import_media(tx, &dir.join("projects"), &mut counts)?;
         import_spend(tx, &dir.join("spend.jsonl"), &mut counts)?;
         import_value(tx, &dir.join("session.json"), LAST_PROJECT, &mut counts, |b| {
             serde_json::from_slice::<nemo_client::Session>(b).map(|_| ())
@@ -66,10 +70,11 @@ fn import(db: &StateDb) -> crate::state::Result<Option<String>> {
             rusqlite::Error::ToSqlConversionFailure(format!("moving the old files aside: {e}").into())
         })?;
         let mut notice = format!(
-            "This server now keeps its state in one database shared by every nemo-mcp you run ({}): {} job(s), {} project(s) and {} charge(s) were moved in; the old files ({}) are kept in {}.",
+            "This server now keeps its state in one database shared by every nemo-mcp you run ({}): {} job(s), {} project(s), {} media record(s) and {} charge(s) were moved in; the old files ({}) are kept in {}.",
             dir.join(crate::state::DB_FILE).display(),
             counts.jobs,
             counts.projects,
+            counts.media,
             counts.charges,
             present.join(", "),
             aside.display()
@@ -141,6 +146,32 @@ fn import_library(tx: &Transaction<'_>, file: &Path, counts: &mut Counts) -> rus
             }
         }
         Err(e) => counts.skipped.push(format!("library.json ({e})")),
+    }
+    Ok(())
+}
+
+fn import_media(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqlite::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let parsed = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                serde_json::from_slice::<crate::projects::ProjectFile>(&b)
+                    .map_err(|e| e.to_string())
+            });
+        match parsed {
+            Ok(p) => {
+                for item in &p.media {
+                    counts.media += crate::projects::insert_record(tx, &p.session_id, item)?;
+                }
+            }
+            Err(why) => counts
+                .skipped
+                .push(format!("projects/{} ({why})", name.unwrap_or_default())),
+        }
     }
     Ok(())
 }
@@ -221,11 +252,21 @@ mod tests {
             .unwrap()
             .flatten()
         {
+            if f.path().is_dir() {
+                continue;
+            }
             let text = std::fs::read_to_string(f.path()).unwrap();
             let text = text
                 .replace("{API}", "http://127.0.0.1:1")
                 .replace("{NOW}", &now);
             std::fs::write(state.join(f.file_name()), text).unwrap();
+        }
+        std::fs::create_dir_all(state.join("projects")).unwrap();
+        for f in std::fs::read_dir(data.join("state-files/projects"))
+            .unwrap()
+            .flatten()
+        {
+            std::fs::copy(f.path(), state.join("projects").join(f.file_name())).unwrap();
         }
         for f in std::fs::read_dir(data.join("journal-v1"))
             .unwrap()
@@ -253,7 +294,7 @@ mod tests {
         assert_eq!(notices.len(), 1, "{notices:?}");
         let n = &notices[0];
         assert!(
-            n.contains("8 job(s), 2 project(s) and 2 charge(s)")
+            n.contains("8 job(s), 2 project(s), 2 media record(s) and 2 charge(s)")
                 && n.contains("1 line(s) of spend.jsonl"),
             "{n}"
         );
@@ -281,6 +322,9 @@ mod tests {
             library.newest().unwrap().session.session_id.to_string(),
             "1700000000456"
         );
+        let media = crate::projects::Ledger::new(db.clone())
+            .media(nemo_client::SessionId::new(1700000000123));
+        assert_eq!(media.len(), 2, "{media:?}");
         let spend = crate::spend::Ledger::open(db.clone());
         assert_eq!(
             spend.spent_in_project("1700000000123"),

@@ -1,12 +1,16 @@
 //! What this server put into each project, so that a project the backend lost can be restored
 //! (a new project with the same media) instead of an instruction being paid for in an empty one.
 //!
-//! One private JSON file per project under `state/projects/`, listing each upload: where it came
-//! from (a local path or a URL), the SHA-256 of the bytes sent, and what the backend called it.
+//! One row per upload in the shared state database (`media`): where it came from (a local path
+//! or a URL), the SHA-256 of the bytes sent, and what the backend called it. Two hosts uploading
+//! into one project at once each add their rows: nothing is read back and written over.
 
+use crate::state::StateDb;
 use nemo_client::SessionId;
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Where an uploaded item came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,63 +44,85 @@ pub struct MediaRecord {
     pub size: Option<u64>,
 }
 
+/// An earlier version's record of a project (`projects/<id>.json`), moved in once.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct ProjectFile {
-    session_id: String,
-    media: Vec<MediaRecord>,
+pub(crate) struct ProjectFile {
+    pub(crate) session_id: String,
+    pub(crate) media: Vec<MediaRecord>,
 }
 
-/// The per-project media records on disk.
-#[derive(Debug)]
+/// Add a record, unless the project has it (same source, same bytes); how many rows.
+pub(crate) fn insert_record(
+    tx: &rusqlite::Transaction<'_>,
+    session: &str,
+    item: &MediaRecord,
+) -> rusqlite::Result<usize> {
+    let source = serde_json::to_string(&item.source)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let body = serde_json::to_string(item)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    tx.execute(
+        "INSERT OR IGNORE INTO media (session_id, source, sha256, body) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            session,
+            source,
+            item.sha256.clone().unwrap_or_default(),
+            body
+        ],
+    )
+}
+
+/// The per-project media records, in the shared state database.
 pub struct Ledger {
-    dir: PathBuf,
-    /// Serialises read-modify-write of the files and whole restorations.
+    db: Arc<StateDb>,
+    /// Serialises whole restorations within this process.
     pub(crate) lock: tokio::sync::Mutex<()>,
 }
 
 impl Ledger {
-    pub fn new(dir: PathBuf) -> Ledger {
+    pub fn new(db: Arc<StateDb>) -> Ledger {
         Ledger {
-            dir,
+            db,
             lock: tokio::sync::Mutex::new(()),
         }
     }
 
-    fn path(&self, session: SessionId) -> PathBuf {
-        self.dir.join(format!("{session}.json"))
-    }
-
+    /// The project's uploads, in the order they were recorded.
     pub fn media(&self, session: SessionId) -> Vec<MediaRecord> {
-        nemo_client::files::read_json::<ProjectFile>(&self.path(session))
-            .map(|p| p.media)
-            .unwrap_or_default()
+        let bodies = self.db.read("could not read the project's media", |tx| {
+            let mut s =
+                tx.prepare_cached("SELECT body FROM media WHERE session_id = ?1 ORDER BY rowid")?;
+            let rows = s.query_map([session.to_string()], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()
+        });
+        match bodies {
+            Ok(b) => b
+                .iter()
+                .filter_map(|b| serde_json::from_str(b).ok())
+                .collect(),
+            Err(e) => {
+                tracing::error!(%session, "{e}");
+                Vec::new()
+            }
+        }
     }
 
     /// Add uploads to a project's record (an item already recorded is kept once).
     pub async fn record(&self, session: SessionId, items: Vec<MediaRecord>) {
-        let _guard = self.lock.lock().await;
         self.record_locked(session, items);
     }
 
+    /// [`Ledger::record`], for a caller that holds the restoration lock.
     pub(crate) fn record_locked(&self, session: SessionId, items: Vec<MediaRecord>) {
-        let mut media = self.media(session);
-        for item in items {
-            if !media
-                .iter()
-                .any(|m| m.source == item.source && m.sha256 == item.sha256)
-            {
-                media.push(item);
+        let key = session.to_string();
+        let r = self.db.write("could not record the project's media", |tx| {
+            for item in &items {
+                insert_record(tx, &key, item)?;
             }
-        }
-        let file = ProjectFile {
-            session_id: session.to_string(),
-            media,
-        };
-        let result = serde_json::to_vec_pretty(&file)
-            .map_err(std::io::Error::other)
-            .and_then(|b| nemo_client::files::write_private(&self.path(session), &b));
-        if let Err(e) = result {
-            tracing::error!(%session, "could not record the project's media: {e}");
+            Ok(())
+        });
+        if let Err(e) = r {
+            tracing::error!(%session, "{e}");
         }
     }
 }
@@ -158,4 +184,46 @@ pub(crate) async fn check_file(path: PathBuf, sha256: Option<String>) -> Result<
     })
     .await
     .unwrap_or_else(|e| Err(format!("checking a file failed: {e}")))
+}
+
+#[cfg(test)]
+mod media_tests {
+    use super::*;
+
+    fn file(name: &str) -> MediaRecord {
+        MediaRecord {
+            source: MediaSource::File {
+                path: PathBuf::from(format!("/m/{name}")),
+            },
+            sha256: Some(name.repeat(8)),
+            asset: None,
+            size: Some(1),
+        }
+    }
+
+    /// Two processes recording into one project at once both keep theirs; a record made twice
+    /// is kept once.
+    #[test]
+    fn two_processes_recording_into_one_project_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = SessionId::new(7);
+        let threads: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|who| {
+                let path = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    let l = Ledger::new(Arc::new(StateDb::open(&path).unwrap()));
+                    for i in 0..20 {
+                        l.record_locked(p, vec![file(&format!("{who}{i}")), file("shared")]);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let l = Ledger::new(Arc::new(StateDb::open(dir.path()).unwrap()));
+        assert_eq!(l.media(p).len(), 41);
+        assert!(l.media(SessionId::new(8)).is_empty());
+    }
 }

@@ -290,11 +290,6 @@ impl Settings {
         self.client.state_dir.join("jobs")
     }
 
-    /// Where the media uploaded to each project is recorded (to restore a lost project).
-    pub fn projects_dir(&self) -> PathBuf {
-        self.client.state_dir.join("projects")
-    }
-
     /// After a turn whose end was not seen: quick reads, then the contract's schedule.
     pub fn recovery_waits(&self) -> nemo_client::RecoveryWaits {
         self.settle_waits().then(nemo_client::RecoveryWaits::new(

@@ -59,6 +59,16 @@ CREATE TABLE IF NOT EXISTS reservations (
     credits INTEGER NOT NULL
 );
 
+-- What this server uploaded into each project (to restore a project the backend lost).
+CREATE TABLE IF NOT EXISTS media (
+    session_id TEXT NOT NULL,
+    -- The source as JSON (a path or a URL) and the SHA-256 of the bytes ('' for a URL).
+    source     TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    UNIQUE (session_id, source, sha256)
+);
+
 CREATE TABLE IF NOT EXISTS kv (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -89,4 +99,4 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), super::OpenError> {
 }
 
 /// The tables, for salvage: each copied row by row.
-pub const TABLES: [&str; 5] = ["jobs", "projects", "charges", "reservations", "kv"];
+pub const TABLES: [&str; 6] = ["jobs", "projects", "charges", "reservations", "media", "kv"];
