@@ -474,6 +474,18 @@ mod tests {
         JobManager::new(db, dir.to_path_buf())
     }
 
+    /// Run `n` free jobs to their end, one after another.
+    async fn finish_uploads(m: &JobManager, n: usize) {
+        let stop = CancellationToken::new();
+        for _ in 0..n {
+            let j = m.spawn(Job::upload(Vec::new()), |_| async { Ok(upload_result()) });
+            let wait = (Duration::from_secs(5), Duration::from_secs(1));
+            m.wait(&j.id, wait.0, wait.1, &stop, |_| async {})
+                .await
+                .unwrap();
+        }
+    }
+
     fn upload_result() -> results::UploadResult {
         results::UploadResult {
             uploaded: Vec::new(),
@@ -578,38 +590,14 @@ mod tests {
     async fn finished_jobs_are_pruned() {
         let dir = tempfile::tempdir().unwrap();
         let m = manager(dir.path());
-        let stop = CancellationToken::new();
         // Finished jobs are pruned to the newest KEEP_FINISHED, in memory and on disk.
-        for _ in 0..(journal::KEEP_FINISHED + 20) {
-            let j = m.spawn(Job::upload(Vec::new()), |_| async { Ok(upload_result()) });
-            m.wait(
-                &j.id,
-                Duration::from_secs(5),
-                Duration::from_secs(1),
-                &stop,
-                |_| async {},
-            )
-            .await
-            .unwrap();
-        }
+        finish_uploads(&m, journal::KEEP_FINISHED + 20).await;
         assert_eq!(m.held(), journal::KEEP_FINISHED);
         assert_eq!(m.journal().all().len(), journal::KEEP_FINISHED);
         // A later process that finishes only a few keeps the folder's bound too.
         m.journal().retire();
         let later = manager(dir.path());
-        for _ in 0..5 {
-            let j = later.spawn(Job::upload(Vec::new()), |_| async { Ok(upload_result()) });
-            later
-                .wait(
-                    &j.id,
-                    Duration::from_secs(5),
-                    Duration::from_secs(1),
-                    &stop,
-                    |_| async {},
-                )
-                .await
-                .unwrap();
-        }
+        finish_uploads(&later, 5).await;
         assert_eq!(later.journal().count(), journal::KEEP_FINISHED);
     }
 }
