@@ -1,103 +1,603 @@
-//! What each kind of job does: a generation (one paid message, its stream read to the end),
-//! an export (a render polled and downloaded), an upload, and `make_video` (the three in
-//! turn). The jobs themselves are held and journaled by [`crate::store`].
+//! The job store: every job the server runs (a generation reading its stream, a render being
+//! polled and downloaded, an upload), held in memory for waiting callers and journaled in the
+//! shared database on every change that a restart needs (and its progress every second or so,
+//! for the other server processes of the user to show). Callers wait a bounded time and get
+//! either the result or `running` with the job id. A job another process runs is shown from
+//! its journal entry and never run here, unless that process is gone. What each kind of job
+//! does lives in [`crate::jobs`].
 
-pub mod export;
-pub mod generation;
-pub mod upload;
-pub mod variants;
-pub mod video;
+mod ctx;
+pub mod job;
+pub mod journal;
+mod journal_v1;
+pub mod results;
 
-use crate::app::App;
-use crate::errors::{Code, ToolError};
-use crate::store::{Ended, Job, JobKind, Work};
-use std::sync::Arc;
+pub use ctx::JobCtx;
+pub use job::{Ended, Job, JobKind, JobResult, JobStatus, Outcome, Work};
 
-/// How often this process looks for jobs whose runner is gone, and for cancels other
-/// processes asked of its own jobs (`NEMO_ADOPT_EVERY_MS`).
-fn sweep_every() -> std::time::Duration {
-    std::env::var("NEMO_ADOPT_EVERY_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(std::time::Duration::from_secs(2), |ms| {
-            std::time::Duration::from_millis(ms.clamp(50, 60_000))
+use crate::errors::ToolError;
+use chrono::{DateTime, Utc};
+use journal::Journal;
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// What [`JobManager::spawn_once`] did.
+#[derive(Debug)]
+pub enum Spawned {
+    Started(Job),
+    /// A job with the same idempotency key existed; nothing was started.
+    Existing(Job),
+}
+
+struct Cell {
+    tx: watch::Sender<Job>,
+    cancel: CancellationToken,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// When its progress was last journaled (for the other processes to show).
+    saved: Mutex<Option<std::time::Instant>>,
+}
+
+impl Cell {
+    fn new(job: Job) -> Arc<Cell> {
+        let (tx, _) = watch::channel(job);
+        Arc::new(Cell {
+            tx,
+            cancel: CancellationToken::new(),
+            task: Mutex::new(None),
+            saved: Mutex::new(None),
         })
+    }
 }
 
-/// Take over what a gone process left running, now and then every few seconds, for as long as
-/// this process runs jobs: finished jobs are listed from the journal; running ones are resumed
-/// (a render is polled and downloaded; a generation is recovered from state, never re-sent).
-/// A job whose runner is alive is never touched.
-pub fn resume_all(app: &Arc<App>) {
-    adopt(app);
-    let app = app.clone();
-    let stop = app.jobs.stopping();
-    tokio::spawn(async move {
-        let every = sweep_every();
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(every) => {}
+/// How often a running job's progress is journaled for the other processes to show.
+pub(crate) const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+/// How often a wait on another process's job reads its journal entry again.
+const FOREIGN_POLL: Duration = Duration::from_millis(250);
+
+/// The jobs of one project's clients: the process's own, or one HTTP session's. Jobs are
+/// journaled in one database; each manager sees only the jobs of its owner (every process's
+/// over stdio).
+#[derive(Clone)]
+pub struct JobManager {
+    cells: Arc<Mutex<HashMap<String, Arc<Cell>>>>,
+    journal: Journal,
+    owner: Option<String>,
+    /// Jobs started and finished (for resource subscriptions and `list_changed`).
+    events: tokio::sync::broadcast::Sender<JobEvent>,
+    /// Cancelled at shutdown.
+    stop: CancellationToken,
+}
+
+/// A job appeared or finished.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobEvent {
+    Started { id: String, kind: JobKind },
+    Finished { id: String, kind: JobKind },
+}
+
+pub(crate) use crate::sync::lock;
+
+/// Record how a job ended: its result in its kind's slot, its error, or its cancellation.
+fn finish<T: JobResult>(j: &mut Job, outcome: Option<Result<T, ToolError>>) {
+    j.finished_at = Some(Utc::now());
+    j.activity += 1;
+    match outcome {
+        Some(Ok(result)) => match T::outcome_mut(&mut j.work) {
+            Some(slot) => {
+                *slot = Outcome::Succeeded { result };
+                j.progress_pct = j.progress_pct.map(|_| 100.0);
+                j.message = "done".into();
             }
-            adopt(&app);
-            for id in app.jobs.journal().cancels_asked() {
-                tracing::info!(job = %id, "another server process asked to cancel this job");
-                crate::calls::stop_job(&app, &id).await;
+            // Unreachable by construction: each kind's work returns its own result.
+            None => {
+                let e = ToolError::new(
+                    crate::errors::Code::Internal,
+                    "a job finished with another kind's result",
+                );
+                j.message = e.message.clone();
+                j.work.end(Ended::Failed(e));
             }
+        },
+        Some(Err(e)) => {
+            j.message = e.message.clone();
+            j.work.end(Ended::Failed(e));
         }
-    });
+        None => {
+            j.message = "cancelled".into();
+            j.work.end(Ended::Cancelled);
+        }
+    }
+    // Needed only to recover a running generation: a finished job drops it.
+    if let Work::Generate(g) = &mut j.work {
+        g.state_before = None;
+    }
 }
 
-/// Claim and resume the running jobs of processes that are gone.
-fn adopt(app: &Arc<App>) {
-    // `make_video` jobs last, and sets of variants after them: each follows its steps, which
-    // must be known by then.
-    let (videos, steps): (Vec<_>, Vec<_>) = app
-        .jobs
-        .journal()
-        .claim_orphans()
-        .into_iter()
-        .partition(|j| j.kind() == JobKind::Video);
-    let (sets, videos): (Vec<_>, Vec<_>) = videos
-        .into_iter()
-        .partition(|j| j.video_plan().is_some_and(|p| p.set.is_some()));
-    for job in steps.into_iter().chain(videos).chain(sets) {
-        tracing::info!(job = %job.id, kind = ?job.kind(), "resuming a job whose server process is gone");
-        // A variant's steps work in the variant's project, never in the current one.
-        let app2 = match &job.work {
-            Work::Export(e) if e.project.is_some() => app.for_project(e.project.clone()),
-            Work::Video(v) if v.plan.project.is_some() => app.for_project(v.plan.project.clone()),
-            _ => app.clone(),
+impl JobManager {
+    pub fn new(db: Arc<crate::state::StateDb>, output_dir: PathBuf) -> JobManager {
+        JobManager {
+            cells: Arc::default(),
+            journal: Journal::new(db, output_dir),
+            owner: None,
+            events: tokio::sync::broadcast::channel(64).0,
+            stop: CancellationToken::new(),
+        }
+    }
+
+    /// Jobs started and finished from now on.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<JobEvent> {
+        self.events.subscribe()
+    }
+
+    /// Every change of a job this manager's owner may see, from now on. Another process's job
+    /// is followed through its journal entry.
+    pub fn watch(&self, id: &str) -> Option<watch::Receiver<Job>> {
+        if let Some(c) = self.cell(id) {
+            return Some(c.tx.subscribe());
+        }
+        let job = self.foreign(id)?;
+        let (tx, rx) = watch::channel(job);
+        let journal = self.journal.clone();
+        let id = id.to_string();
+        tokio::spawn(async move {
+            while !tx.is_closed() && !tx.borrow().status().is_finished() {
+                tokio::time::sleep(FOREIGN_POLL).await;
+                match journal.get(&id) {
+                    Some(j) if j != *tx.borrow() => {
+                        let _ = tx.send(j);
+                    }
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+        });
+        Some(rx)
+    }
+
+    /// A job this manager's owner may see that another process runs (or ran), as journaled.
+    fn foreign(&self, id: &str) -> Option<Job> {
+        if !journal::valid_job_id(id) {
+            return None;
+        }
+        self.journal.get(id).filter(|j| j.owner == self.owner)
+    }
+
+    /// The jobs of another owner (an HTTP session), journaled in the same folder.
+    pub fn scoped(&self, owner: &str) -> JobManager {
+        JobManager {
+            cells: Arc::default(),
+            journal: self.journal.clone(),
+            owner: Some(owner.to_string()),
+            events: tokio::sync::broadcast::channel(64).0,
+            stop: self.stop.clone(),
+        }
+    }
+
+    /// The cell of a job this manager's owner may see.
+    fn cell(&self, id: &str) -> Option<Arc<Cell>> {
+        let cell = lock(&self.cells).get(id).cloned()?;
+        let visible = cell.tx.borrow().owner == self.owner;
+        visible.then_some(cell)
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Start `work` as a job. It ends as `succeeded` with its value, `failed` with its error,
+    /// or `cancelled` when [`JobManager::cancel`] is called.
+    pub fn spawn<T, F, Fut>(&self, job: Job, work: F) -> Job
+    where
+        T: JobResult,
+        F: FnOnce(JobCtx) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, ToolError>> + Send + 'static,
+    {
+        match self.spawn_once(job, work) {
+            Spawned::Started(job) | Spawned::Existing(job) => job,
+        }
+    }
+
+    /// Like [`JobManager::spawn`], unless a job of the same kind already carries the new job's
+    /// `request_id`: then nothing starts and that job is returned. The check and the start
+    /// happen under one lock, so two calls with one key start one job.
+    pub fn spawn_once<T, F, Fut>(&self, mut job: Job, work: F) -> Spawned
+    where
+        T: JobResult,
+        F: FnOnce(JobCtx) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, ToolError>> + Send + 'static,
+    {
+        if job.owner.is_none() {
+            job.owner = self.owner.clone();
+        }
+        let cell = Cell::new(job.clone());
+        {
+            let mut cells = lock(&self.cells);
+            if let Some(key) = &job.request_id {
+                let same = cells.values().find(|c| {
+                    let j = c.tx.borrow();
+                    j.kind() == job.kind()
+                        && j.request_id.as_ref() == Some(key)
+                        && j.owner == job.owner
+                });
+                if let Some(existing) = same {
+                    return Spawned::Existing(existing.tx.borrow().clone());
+                }
+                // Another process (or an earlier run) may have started it.
+                if let Some(existing) = self
+                    .journal
+                    .by_request(job.kind(), key, job.owner.as_deref())
+                    .filter(|e| e.id != job.id)
+                {
+                    return Spawned::Existing(existing);
+                }
+            }
+            cells.insert(job.id.clone(), cell.clone());
+        }
+        self.journal.save(&job);
+        let _ = self.events.send(JobEvent::Started {
+            id: job.id.clone(),
+            kind: job.kind(),
+        });
+        let ctx = JobCtx {
+            cell: cell.clone(),
+            journal: self.journal.clone(),
         };
-        match &job.work {
-            Work::Export(_) => {
-                app.jobs.spawn(job, move |ctx| export::resume(app2, ctx));
+        let journal = self.journal.clone();
+        let task_cell = cell.clone();
+        let manager = self.clone();
+        let handle = tokio::spawn(async move {
+            let cell = task_cell;
+            let cancel = cell.cancel.clone();
+            let outcome = tokio::select! {
+                r = work(ctx) => Some(r),
+                _ = cancel.cancelled() => None,
+            };
+            cell.tx.send_modify(|j| finish(j, outcome));
+            journal.save(&cell.tx.borrow());
+            let (id, kind) = {
+                let j = cell.tx.borrow();
+                (j.id.clone(), j.kind())
+            };
+            let _ = manager.events.send(JobEvent::Finished { id, kind });
+            manager.prune();
+        });
+        *lock(&cell.task) = Some(handle);
+        Spawned::Started(job)
+    }
+
+    /// Stop every job task without recording an outcome: the journal keeps them `running`, so
+    /// the next start (or another server process) resumes them (what a kill does, done tidily).
+    pub async fn shutdown(&self) {
+        self.stop.cancel();
+        let tasks: Vec<_> = lock(&self.cells)
+            .values()
+            .filter_map(|c| lock(&c.task).take())
+            .collect();
+        for t in &tasks {
+            t.abort();
+        }
+        // Wait until each task has really stopped (one running on another thread stops at its
+        // next await), so nothing writes to the journal after this returns.
+        for t in tasks {
+            let _ = t.await;
+        }
+        self.journal.retire();
+    }
+
+    /// Cancelled when this process stops running jobs (its sweeps end with it).
+    pub fn stopping(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Keep the newest [`journal::KEEP_FINISHED`] finished jobs, in memory and in the journal
+    /// (of every process).
+    pub fn prune(&self) {
+        // The folder's bound holds for every process together: a process that finishes few
+        // jobs still trims what the others (and earlier runs) left.
+        self.journal.prune();
+        let mut cells = lock(&self.cells);
+        let mut finished: Vec<(DateTime<Utc>, String)> = cells
+            .values()
+            .filter_map(|c| {
+                let j = c.tx.borrow();
+                j.status()
+                    .is_finished()
+                    .then(|| (j.created_at, j.id.clone()))
+            })
+            .collect();
+        if finished.len() <= journal::KEEP_FINISHED {
+            return;
+        }
+        finished.sort();
+        let old = finished.len() - journal::KEEP_FINISHED;
+        for (_, id) in finished.into_iter().take(old) {
+            cells.remove(&id);
+        }
+    }
+
+    /// How many jobs are held in memory.
+    pub fn held(&self) -> usize {
+        lock(&self.cells).len()
+    }
+
+    /// A job: this process's as it is now, another's as last journaled.
+    pub fn get(&self, id: &str) -> Option<Job> {
+        match self.cell(id) {
+            Some(c) => Some(c.tx.borrow().clone()),
+            None => self.foreign(id),
+        }
+    }
+
+    /// Recent jobs of every process, newest first, without the state snapshots a running
+    /// generation keeps. This process's own are as they are now.
+    pub fn list(&self) -> Vec<Job> {
+        self.with_own(self.journal.list(self.owner.as_deref()), usize::MAX)
+    }
+
+    /// The newest `limit` jobs of every process (what `list_jobs` shows), newest first: read
+    /// without parsing the older ones.
+    pub fn recent(&self, limit: usize) -> Vec<Job> {
+        self.with_own(self.journal.recent(self.owner.as_deref(), limit), limit)
+    }
+
+    /// This process's jobs as they are now, with the journaled ones of the others: light,
+    /// newest first, at most `limit`.
+    fn with_own(&self, journaled: Vec<Job>, limit: usize) -> Vec<Job> {
+        let mut v: Vec<Job> = lock(&self.cells)
+            .values()
+            .map(|c| c.tx.borrow().light())
+            .filter(|j| j.owner == self.owner)
+            .collect();
+        let mine: std::collections::HashSet<String> = v.iter().map(|j| j.id.clone()).collect();
+        v.extend(
+            journaled
+                .into_iter()
+                .filter(|j| !mine.contains(&j.id))
+                .map(|j| j.light()),
+        );
+        v.sort_by_key(|j| std::cmp::Reverse(j.created_at));
+        v.truncate(limit);
+        v
+    }
+
+    /// The job of this kind started with this idempotency key, by any process, if any.
+    pub fn by_request(&self, kind: JobKind, request_id: &str) -> Option<Job> {
+        let here = lock(&self.cells).values().find_map(|c| {
+            let j = c.tx.borrow();
+            (j.kind() == kind
+                && j.request_id.as_deref() == Some(request_id)
+                && j.owner == self.owner)
+                .then(|| j.clone())
+        });
+        here.or_else(|| {
+            self.journal
+                .by_request(kind, request_id, self.owner.as_deref())
+        })
+    }
+
+    /// The generation running in a project, by any process, if any (one at a time per project).
+    pub fn running_generation(&self, session_id: nemo_client::SessionId) -> Option<Job> {
+        let here = lock(&self.cells).values().find_map(|c| {
+            let j = c.tx.borrow();
+            (j.status() == JobStatus::Running
+                && j.generation_data()
+                    .is_some_and(|g| g.session_id == Some(session_id)))
+            .then(|| j.light())
+        });
+        here.or_else(|| {
+            self.journal
+                .running_generation(&session_id.to_string())
+                .map(|j| j.light())
+        })
+    }
+
+    /// Change a job after the fact (what became known of a cancelled generation) and journal it.
+    pub fn amend(&self, id: &str, f: impl FnOnce(&mut Job)) {
+        if let Some(cell) = self.cell(id) {
+            cell.tx.send_modify(f);
+            self.journal.save(&cell.tx.borrow());
+        }
+    }
+
+    /// Stop a job; returns it as it was, or `None` if unknown. Another process's running job
+    /// is stopped by that process, asked through the journal.
+    pub fn cancel(&self, id: &str) -> Option<Job> {
+        let Some(cell) = self.cell(id) else {
+            let job = self.foreign(id)?;
+            if !job.status().is_finished() {
+                self.journal.ask_cancel(id);
             }
-            Work::Generate(_) => {
-                app.jobs
-                    .spawn(job, move |ctx| generation::resume(app2, ctx));
+            return Some(job);
+        };
+        cell.cancel.cancel();
+        let job = cell.tx.borrow().clone();
+        Some(job)
+    }
+
+    /// Whether this process runs the job `id` now.
+    pub fn runs(&self, id: &str) -> bool {
+        lock(&self.cells)
+            .get(id)
+            .is_some_and(|c| lock(&c.task).is_some() && !c.tx.borrow().status().is_finished())
+    }
+
+    /// Wait until the job finishes, `max` passes, or `stop` fires; `on_tick` is called on each
+    /// change and at least every `tick` (for progress notifications).
+    pub async fn wait<F, Fut>(
+        &self,
+        id: &str,
+        max: Duration,
+        tick: Duration,
+        stop: &CancellationToken,
+        mut on_tick: F,
+    ) -> Option<Job>
+    where
+        F: FnMut(Job) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let mut rx = self.watch(id)?;
+        let deadline = tokio::time::Instant::now() + max;
+        let mut ticker = tokio::time::interval(tick.max(Duration::from_millis(10)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let job = rx.borrow_and_update().clone();
+            if job.status().is_finished() {
+                return Some(job);
             }
-            Work::Video(_) => {
-                app.jobs.spawn(job, move |ctx| video::run(app2, ctx));
-            }
-            Work::Upload(_) => {
-                let job = interrupted_upload(job);
-                app.jobs.journal().save(&job);
+            tokio::select! {
+                _ = stop.cancelled() => return Some(job),
+                _ = tokio::time::sleep_until(deadline) => return Some(rx.borrow().clone()),
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return Some(rx.borrow().clone());
+                    }
+                    let now = rx.borrow().clone();
+                    on_tick(now).await;
+                }
+                _ = ticker.tick() => on_tick(job).await,
             }
         }
     }
 }
 
-/// An upload cannot be resumed (its open files are gone): it ends as interrupted.
-fn interrupted_upload(mut job: Job) -> Job {
-    let e = ToolError::new(
-        Code::Interrupted,
-        "the upload was interrupted by a restart of the server",
-    )
-    .retryable(None)
-    .next("call upload_media again with the same files");
-    job.finished_at = Some(chrono::Utc::now());
-    job.message = e.message.clone();
-    job.work.end(Ended::Failed(e));
-    job
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manager(dir: &std::path::Path) -> JobManager {
+        let db = Arc::new(crate::state::StateDb::open(dir).unwrap());
+        JobManager::new(db, dir.to_path_buf())
+    }
+
+    /// Run `n` free jobs to their end, one after another.
+    async fn finish_uploads(m: &JobManager, n: usize) {
+        let stop = CancellationToken::new();
+        for _ in 0..n {
+            let j = m.spawn(Job::upload(Vec::new()), |_| async { Ok(upload_result()) });
+            let wait = (Duration::from_secs(5), Duration::from_secs(1));
+            m.wait(&j.id, wait.0, wait.1, &stop, |_| async {})
+                .await
+                .unwrap();
+        }
+    }
+
+    fn upload_result() -> results::UploadResult {
+        results::UploadResult {
+            uploaded: Vec::new(),
+            already_present: vec!["a.png".into()],
+            rejected: Vec::new(),
+            project_media: 1,
+            notice: None,
+            credits_spent: 0,
+            next_step: "generate".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn jobs_finish_wait_and_cancel() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = manager(dir.path());
+        let job = m.spawn(Job::upload(vec!["a.png".into()]), |ctx| async move {
+            ctx.progress(Some(50.0), "half");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(upload_result())
+        });
+        let stop = CancellationToken::new();
+        let mut ticks = 0;
+        let done = m
+            .wait(
+                &job.id,
+                Duration::from_secs(5),
+                Duration::from_millis(10),
+                &stop,
+                |_| {
+                    ticks += 1;
+                    async {}
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(done.status(), JobStatus::Succeeded);
+        let Work::Upload(u) = &done.work else {
+            panic!("an upload job is an upload: {done:?}")
+        };
+        assert_eq!(u.outcome.result(), Some(&upload_result()));
+        assert_eq!(done.progress_pct, Some(100.0));
+        assert!(ticks > 0);
+    }
+
+    #[tokio::test]
+    async fn a_wait_is_bounded_and_a_job_can_be_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = manager(dir.path());
+        let stop = CancellationToken::new();
+        m.spawn(Job::upload(Vec::new()), |_| async { Ok(upload_result()) });
+        // Bounded wait returns a running job.
+        let slow = m.spawn(Job::export(), |_| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Err::<results::ExportResult, _>(ToolError::new(crate::errors::Code::Internal, "never"))
+        });
+        let r = m
+            .wait(
+                &slow.id,
+                Duration::from_millis(30),
+                Duration::from_millis(10),
+                &stop,
+                |_| async {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status(), JobStatus::Running);
+        // A cancelled caller stops waiting at once; the job runs on.
+        let caller = CancellationToken::new();
+        caller.cancel();
+        let r = m
+            .wait(
+                &slow.id,
+                Duration::from_secs(30),
+                Duration::from_secs(1),
+                &caller,
+                |_| async {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status(), JobStatus::Running);
+        m.cancel(&slow.id).unwrap();
+        let r = m
+            .wait(
+                &slow.id,
+                Duration::from_secs(5),
+                Duration::from_millis(10),
+                &stop,
+                |_| async {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status(), JobStatus::Cancelled);
+        // All journaled, and seen by another process on the folder.
+        let other = manager(dir.path());
+        let loaded = other.list();
+        assert_eq!(loaded.len(), 2);
+        assert!(loaded.iter().all(|j| j.status().is_finished()));
+    }
+
+    #[tokio::test]
+    async fn finished_jobs_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = manager(dir.path());
+        // Finished jobs are pruned to the newest KEEP_FINISHED, in memory and on disk.
+        finish_uploads(&m, journal::KEEP_FINISHED + 20).await;
+        assert_eq!(m.held(), journal::KEEP_FINISHED);
+        assert_eq!(m.journal().all().len(), journal::KEEP_FINISHED);
+        // A later process that finishes only a few keeps the folder's bound too.
+        m.journal().retire();
+        let later = manager(dir.path());
+        finish_uploads(&later, 5).await;
+        assert_eq!(later.journal().count(), journal::KEEP_FINISHED);
+    }
 }

@@ -1,0 +1,103 @@
+//! What each kind of job does: a generation (one paid message, its stream read to the end),
+//! an export (a render polled and downloaded), an upload, and `make_video` (the three in
+//! turn). The jobs themselves are held and journaled by [`crate::store`].
+
+pub mod export;
+pub mod generation;
+pub mod upload;
+pub mod variants;
+pub mod video;
+
+use crate::app::App;
+use crate::errors::{Code, ToolError};
+use crate::store::{Ended, Job, JobKind, Work};
+use std::sync::Arc;
+
+/// How often this process looks for jobs whose runner is gone, and for cancels other
+/// processes asked of its own jobs (`NEMO_ADOPT_EVERY_MS`).
+fn sweep_every() -> std::time::Duration {
+    std::env::var("NEMO_ADOPT_EVERY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(std::time::Duration::from_secs(2), |ms| {
+            std::time::Duration::from_millis(ms.clamp(50, 60_000))
+        })
+}
+
+/// Take over what a gone process left running, now and then every few seconds, for as long as
+/// this process runs jobs: finished jobs are listed from the journal; running ones are resumed
+/// (a render is polled and downloaded; a generation is recovered from state, never re-sent).
+/// A job whose runner is alive is never touched.
+pub fn resume_all(app: &Arc<App>) {
+    adopt(app);
+    let app = app.clone();
+    let stop = app.jobs.stopping();
+    tokio::spawn(async move {
+        let every = sweep_every();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            adopt(&app);
+            for id in app.jobs.journal().cancels_asked() {
+                tracing::info!(job = %id, "another server process asked to cancel this job");
+                crate::calls::stop_job(&app, &id).await;
+            }
+        }
+    });
+}
+
+/// Claim and resume the running jobs of processes that are gone.
+fn adopt(app: &Arc<App>) {
+    // `make_video` jobs last, and sets of variants after them: each follows its steps, which
+    // must be known by then.
+    let (videos, steps): (Vec<_>, Vec<_>) = app
+        .jobs
+        .journal()
+        .claim_orphans()
+        .into_iter()
+        .partition(|j| j.kind() == JobKind::Video);
+    let (sets, videos): (Vec<_>, Vec<_>) = videos
+        .into_iter()
+        .partition(|j| j.video_plan().is_some_and(|p| p.set.is_some()));
+    for job in steps.into_iter().chain(videos).chain(sets) {
+        tracing::info!(job = %job.id, kind = ?job.kind(), "resuming a job whose server process is gone");
+        // A variant's steps work in the variant's project, never in the current one.
+        let app2 = match &job.work {
+            Work::Export(e) if e.project.is_some() => app.for_project(e.project.clone()),
+            Work::Video(v) if v.plan.project.is_some() => app.for_project(v.plan.project.clone()),
+            _ => app.clone(),
+        };
+        match &job.work {
+            Work::Export(_) => {
+                app.jobs.spawn(job, move |ctx| export::resume(app2, ctx));
+            }
+            Work::Generate(_) => {
+                app.jobs
+                    .spawn(job, move |ctx| generation::resume(app2, ctx));
+            }
+            Work::Video(_) => {
+                app.jobs.spawn(job, move |ctx| video::run(app2, ctx));
+            }
+            Work::Upload(_) => {
+                let job = interrupted_upload(job);
+                app.jobs.journal().save(&job);
+            }
+        }
+    }
+}
+
+/// An upload cannot be resumed (its open files are gone): it ends as interrupted.
+fn interrupted_upload(mut job: Job) -> Job {
+    let e = ToolError::new(
+        Code::Interrupted,
+        "the upload was interrupted by a restart of the server",
+    )
+    .retryable(None)
+    .next("call upload_media again with the same files");
+    job.finished_at = Some(chrono::Utc::now());
+    job.message = e.message.clone();
+    job.work.end(Ended::Failed(e));
+    job
+}
