@@ -7,7 +7,7 @@
 //! - `list_jobs` over 1,000 jobs and `list_projects` over 500 projects;
 //! - the database's size after 1,000 jobs.
 
-use nemo_mcp::store::{Job, JobManager};
+use nemo_mcp::jobs::{Job, JobManager};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,7 +84,7 @@ async fn main() {
     );
 
     // list_projects with 500 projects.
-    let library = nemo_mcp::library::Library::open(db.clone());
+    let library = nemo_mcp::project::library::Library::open(db.clone());
     for i in 0..500 {
         library.touch(&session(1_000_000 + i));
     }

@@ -2,8 +2,8 @@
 //! stock sites give them) along a 30-second timeline with two text overlays; the time to make
 //! the storyboard the first time (every photo decoded) and again (decoded photos cached), and
 //! its size. `cargo run --release --example storyboard`
+use nemo_mcp::mcp::tools::{SegmentView, TimelineView, TrackView};
 use nemo_mcp::previews::{storyboard, LocalMedia};
-use nemo_mcp::tools::{SegmentView, TimelineView, TrackView};
 use std::time::Instant;
 
 fn main() {

@@ -1,10 +1,10 @@
 //! What every tool call shares: the NemoVideo client, the settings and the jobs.
 
-use crate::current::CurrentProject;
+use crate::config::Settings;
 use crate::errors::{Code, ToolError};
-use crate::projects::{check_file, MediaRecord, MediaSource, Restore, Restored};
-use crate::settings::Settings;
-use crate::store::JobManager;
+use crate::jobs::JobManager;
+use crate::project::current::CurrentProject;
+use crate::project::media::{check_file, MediaRecord, MediaSource, Restore, Restored};
 use nemo_client::{validate, Error};
 use nemo_client::{Client, Project, Session, SessionId};
 use std::collections::HashMap;
@@ -17,19 +17,19 @@ pub struct App {
     pub settings: Settings,
     pub jobs: JobManager,
     /// The media uploaded to each project (to restore a lost one).
-    pub projects: Arc<crate::projects::Ledger>,
+    pub projects: Arc<crate::project::media::Ledger>,
     /// What each turn charged, across restarts (shared by every MCP session).
-    pub spend: Arc<crate::spend::Ledger>,
+    pub spend: Arc<crate::account::spend::Ledger>,
     /// The MCP session this App serves: the process over stdio, the session over `--http`.
     pub session_key: String,
     /// The free account's warnings this MCP session has given.
-    pub clock: crate::clock::Clock,
+    pub clock: crate::account::token_clock::Clock,
     /// Every project this installation created or opened (shared by every MCP session).
-    pub library: Arc<crate::library::Library>,
+    pub library: Arc<crate::project::library::Library>,
     /// State files set aside because they could not be read, told once.
     damaged: Arc<Mutex<Vec<String>>>,
     /// What each paid turn of the account cost (shared by every MCP session and variant).
-    pub meter: Arc<crate::meter::CreditMeter>,
+    pub meter: Arc<crate::account::meter::CreditMeter>,
     /// The state database shared by every server process of the user.
     pub state: Arc<crate::state::StateDb>,
 }
@@ -38,17 +38,17 @@ impl App {
     pub fn new(settings: Settings) -> Result<Arc<App>, String> {
         // One database for every server process of the user on this state folder.
         let state = Arc::new(crate::state::StateDb::open(&settings.client.state_dir)?);
-        crate::moving_in::old_files(&state);
+        crate::state::moving_in::old_files(&state);
         let client = Client::new(settings.client.clone())
             .map_err(|e| e.to_string())?
             .with_credential_store(Arc::new(crate::state::credentials::Shared::new(
                 state.clone(),
             )));
         let jobs = JobManager::new(state.clone(), settings.output_dir.clone());
-        let projects = Arc::new(crate::projects::Ledger::new(state.clone()));
+        let projects = Arc::new(crate::project::media::Ledger::new(state.clone()));
         let project = CurrentProject::remembered(state.clone());
-        let spend = Arc::new(crate::spend::Ledger::open(state.clone()));
-        let library = crate::library::Library::open(state.clone());
+        let spend = Arc::new(crate::account::spend::Ledger::open(state.clone()));
+        let library = crate::project::library::Library::open(state.clone());
         Ok(Arc::new(App {
             client,
             project,
@@ -57,10 +57,10 @@ impl App {
             projects,
             spend,
             session_key: format!("process-{}", uuid::Uuid::new_v4().simple()),
-            clock: crate::clock::Clock::default(),
+            clock: crate::account::token_clock::Clock::default(),
             library: Arc::new(library),
             damaged: Arc::new(Mutex::new(state.take_notices())),
-            meter: Arc::new(crate::meter::CreditMeter::shared(state.clone())),
+            meter: Arc::new(crate::account::meter::CreditMeter::shared(state.clone())),
             state,
         }))
     }
@@ -76,7 +76,7 @@ impl App {
             projects: self.projects.clone(),
             spend: self.spend.clone(),
             session_key: owner.to_string(),
-            clock: crate::clock::Clock::default(),
+            clock: crate::account::token_clock::Clock::default(),
             library: self.library.clone(),
             damaged: Arc::default(),
             meter: self.meter.clone(),
@@ -85,7 +85,7 @@ impl App {
     }
 
     /// The same account, settings and jobs working in a project of their own: a variant's
-    /// ([`crate::jobs::variants`]). `session`: the project when it exists (after a restart),
+    /// ([`crate::run::variants`]). `session`: the project when it exists (after a restart),
     /// else it is created in the variant's language on first use.
     pub fn for_project(&self, session: Option<nemo_client::Session>) -> Arc<App> {
         Arc::new(App {
@@ -96,7 +96,7 @@ impl App {
             projects: self.projects.clone(),
             spend: self.spend.clone(),
             session_key: self.session_key.clone(),
-            clock: crate::clock::Clock::default(),
+            clock: crate::account::token_clock::Clock::default(),
             library: self.library.clone(),
             damaged: Arc::default(),
             meter: self.meter.clone(),
@@ -114,20 +114,23 @@ impl App {
 
     /// What to tell a user who needs more credits.
     pub fn more_credits_step(&self) -> String {
-        crate::credits::more_credits_step(self.client.register_url(), &self.settings.client.web_url)
+        crate::account::estimate::more_credits_step(
+            self.client.register_url(),
+            &self.settings.client.web_url,
+        )
     }
 
     /// The cost estimate for an instruction, from this account's recent turns.
-    pub fn estimate(&self, instruction: &str) -> crate::credits::Estimate {
+    pub fn estimate(&self, instruction: &str) -> crate::account::estimate::Estimate {
         let past = self.jobs.list().into_iter().filter_map(|j| {
             let kind = j.generation_data()?.cost_kind?;
             Some((kind, j.credits_spent()?))
         });
-        crate::credits::estimate(instruction, past)
+        crate::account::estimate::estimate(instruction, past)
     }
 
     /// What was spent today, in the current project and in this MCP session.
-    pub async fn spent(&self) -> crate::spend::Spent {
+    pub async fn spent(&self) -> crate::account::spend::Spent {
         let project = self.project.peek().await.map(|s| s.session_id.to_string());
         self.spend.spent(project.as_deref(), &self.session_key)
     }
@@ -140,7 +143,7 @@ impl App {
         self.client.credentials().await?.expires_at
     }
 
-    /// The free account's warning due in this MCP session, if any ([`crate::clock`]).
+    /// The free account's warning due in this MCP session, if any ([`crate::account::token_clock`]).
     pub async fn clock_notice(&self) -> Option<String> {
         let expires_at = self.token_expiry().await?;
         self.clock.due(
@@ -155,10 +158,10 @@ impl App {
     pub async fn clock_text(&self) -> String {
         let mut text = String::new();
         if let Some(expires_at) = self.token_expiry().await {
-            let after = crate::clock::AFTER_EXPIRY;
+            let after = crate::account::token_clock::AFTER_EXPIRY;
             text.push_str(&format!(
                 "\n{} W{}.",
-                crate::clock::expiry_line(expires_at, chrono::Utc::now()),
+                crate::account::token_clock::expiry_line(expires_at, chrono::Utc::now()),
                 after.strip_prefix('w').unwrap_or(after)
             ));
         }
@@ -171,7 +174,7 @@ impl App {
     /// Record what a turn charged, in the spend ledger.
     pub fn record_charge(&self, job_id: &str, project: SessionId, credits: Option<i64>) {
         if let Some(credits) = credits {
-            self.spend.record(crate::spend::Charge {
+            self.spend.record(crate::account::spend::Charge {
                 job_id: job_id.to_string(),
                 at: chrono::Utc::now(),
                 project: project.to_string(),
@@ -200,8 +203,8 @@ impl App {
     }
 
     /// Where uploads may come from.
-    pub fn input_policy(&self) -> crate::paths::InputPolicy {
-        crate::paths::InputPolicy {
+    pub fn input_policy(&self) -> crate::files::paths::InputPolicy {
+        crate::files::paths::InputPolicy {
             lexical: self.settings.allowed_lexical.clone(),
             canonical: self.settings.allowed_dirs.clone(),
             private: self.private_dirs(),
@@ -256,7 +259,7 @@ impl App {
 
     /// What could not be read from the state folder, and what that means (each told once).
     pub fn take_state_notices(&self) -> Option<String> {
-        let mut all: Vec<String> = std::mem::take(&mut *crate::sync::lock(&self.damaged));
+        let mut all: Vec<String> = std::mem::take(&mut *crate::support::sync::lock(&self.damaged));
         all.extend(self.project.take_damaged());
         (!all.is_empty()).then(|| all.join(" "))
     }
@@ -453,7 +456,7 @@ impl Sessions {
         let now = self
             .clock
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut map = crate::sync::lock(&self.map);
+        let mut map = crate::support::sync::lock(&self.map);
         if let Some((app, used)) = map.get_mut(session) {
             *used = now;
             return app.clone();
@@ -473,7 +476,7 @@ impl Sessions {
     }
 
     pub fn len(&self) -> usize {
-        crate::sync::lock(&self.map).len()
+        crate::support::sync::lock(&self.map).len()
     }
 
     pub fn is_empty(&self) -> bool {

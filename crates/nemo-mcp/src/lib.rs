@@ -1,69 +1,54 @@
-#![doc = include_str!("../README.md")]
+//! # nemo-mcp: the map
+//!
+//! An MCP server that makes and edits videos with the NemoVideo backend. The engine (jobs that
+//! upload, generate, render and download; money; projects; files on disk) knows nothing of
+//! MCP; the `mcp` room turns it into tools, resources, prompts and views. Each room is a folder
+//! whose `mod.rs` opens with what it owns. A room uses only the rooms below it in this list
+//! (checked by `tests/layering.rs`, which also prints the table in the README):
+//!
+//! - **`support`**: the mutex helper and logging (stderr only: stdout is the MCP channel).
+//! - **`errors`**: the one error currency, `ToolError` with a `Code` that says what the
+//!   caller can do. No stack traces or backend JSON ever reach the model.
+//! - **`state`**: the shared SQLite database every server process of the user opens; process
+//!   locks that say which runner is alive; moving old state files in.
+//! - **`files`**: which local paths a caller may hand in, input checks before an upload, output
+//!   names that never overwrite.
+//! - **`account`**: estimates, budgets, the spend ledger, the per-turn meter, the token clock.
+//! - **`config`**: `Settings`, read once from the environment and the command line.
+//! - **`project`**: the current project per process, the library, the media ledger (to restore
+//!   a lost project), the backend's language.
+//! - **`jobs`**: the job model, the manager every caller waits on, and the journal in the
+//!   shared database (one runner per job, a take-over only when the owner's lock is gone).
+//! - **`previews`**: storyboards, posters and thumbnails made from local media.
+//! - **`app`**: `App`, the parts a process shares plus the parts of one MCP session.
+//! - **`run`**: what each kind of job does (generation, export, upload, make_video, variants)
+//!   and resuming journaled jobs at start.
+//! - **`mcp`**: the protocol: tools, answers, confirmation, tasks, resources, the player.
+//! - **`cli`**: the command line (`doctor`, `demo`, `sim`, `--http`).
+//!
+//! ## Invariants
+//!
+//! - A paid instruction leaves at most once across every process: its "sending" mark is
+//!   committed to the shared database before the request goes.
+//! - A job has exactly one runner: the process holding its owner lock. Others show it, never run it.
+//! - No file is written twice and no existing file is overwritten.
+//! - A token never appears in a log, an error, a tool result, a URL or a view.
+//! - Nothing but MCP is written to stdout.
 
+pub mod account;
 pub mod app;
-mod calls;
 pub mod cli;
-pub mod clock;
-pub mod confirm;
-pub mod credits;
-pub mod current;
-pub mod demo;
-pub mod doctor;
-pub mod encoding;
+pub mod config;
 pub mod errors;
-mod handler;
-pub mod http;
-pub mod icon;
+pub mod files;
 pub mod jobs;
-pub mod language;
-pub mod library;
-pub mod logging;
-pub mod meter;
-pub mod moving_in;
-pub mod notices;
-pub mod paths;
-pub mod placeholders;
-pub mod player;
+pub mod mcp;
 pub mod previews;
-pub mod projects;
-pub mod prompts;
-pub mod resources;
-pub mod schema;
-pub mod server;
-pub mod settings;
-pub mod spend;
+pub mod project;
+pub mod run;
 pub mod state;
-pub mod store;
-mod sync;
-pub mod tasks;
-pub mod tools;
-pub mod uploads;
-pub mod views;
+pub mod support;
 
 pub use app::App;
-pub use server::NemoServer;
-pub use settings::Settings;
-
-/// What the host's model is told about using these tools.
-pub const INSTRUCTIONS: &str = "NemoVideo makes and edits videos in the cloud. Typical flow: \
-upload_media (local paths or URLs) → generate (describe the video; spends credits) → export_video \
-(saves an MP4 locally). Long work runs as jobs: if a tool answers status \"running\", call get_job \
-with the job_id; it waits up to 45 s by itself, so never poll in a tight loop. Exports, credits and \
-timeline questions have their own tools (export_video, get_credits, get_timeline); do not send them \
-to generate. Give users the links the tools return (project, registration) as they are.";
-
-/// Serve MCP on stdin/stdout until the client goes away.
-pub async fn serve_stdio(app: std::sync::Arc<App>) -> Result<(), String> {
-    use rmcp::ServiceExt;
-    crate::jobs::resume_all(&app);
-    let server = NemoServer::new(app.clone())
-        .serve(rmcp::transport::stdio())
-        .await
-        .map_err(|e| format!("MCP start failed: {e}"))?;
-    let result = server.waiting().await;
-    // The host went away: running jobs stay journaled as running and resume on the next start.
-    app.shutdown().await;
-    result
-        .map(|_| ())
-        .map_err(|e| format!("MCP server stopped: {e}"))
-}
+pub use config::Settings;
+pub use mcp::{serve_stdio, NemoServer, INSTRUCTIONS};

@@ -4,7 +4,7 @@
 
 mod common;
 
-use nemo_mcp::current::CurrentProject;
+use nemo_mcp::project::current::CurrentProject;
 use nemo_mcp::App;
 use nemo_sim::{Sim, SimConfig};
 

@@ -62,7 +62,7 @@ impl CreditMeter {
     /// One step on the observation: in memory, or as one transaction on the shared one.
     fn step<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
         let Some(db) = &self.db else {
-            return f(&mut crate::sync::lock(&self.state));
+            return f(&mut crate::support::sync::lock(&self.state));
         };
         let mut f = Some(f);
         let r = db.write("could not update the credit meter", |tx| {
@@ -90,7 +90,7 @@ impl CreditMeter {
                 // The database is unusable: measure in this process alone.
                 tracing::error!("{e}");
                 let f = f.take().expect("the failed step did not run");
-                f(&mut crate::sync::lock(&self.state))
+                f(&mut crate::support::sync::lock(&self.state))
             }
         }
     }

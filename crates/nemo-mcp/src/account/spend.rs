@@ -269,7 +269,7 @@ impl Reservation {
             )
         });
         match r {
-            Ok(_) => *crate::sync::lock(&self.attached) = true,
+            Ok(_) => *crate::support::sync::lock(&self.attached) = true,
             Err(e) => tracing::warn!("{e}"),
         }
     }
@@ -285,7 +285,7 @@ impl std::fmt::Debug for Reservation {
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        if *crate::sync::lock(&self.attached) {
+        if *crate::support::sync::lock(&self.attached) {
             return;
         }
         if let Some((db, id)) = &self.held {

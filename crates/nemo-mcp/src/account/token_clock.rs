@@ -79,7 +79,7 @@ impl Clock {
     ) -> Option<String> {
         let expires_at = expires_at?;
         let now_stage = stage(expires_at - now);
-        let mut told = crate::sync::lock(&self.told);
+        let mut told = crate::support::sync::lock(&self.told);
         if now_stage == Stage::Nothing || now_stage <= *told {
             return None;
         }

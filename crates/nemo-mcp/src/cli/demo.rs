@@ -4,7 +4,7 @@
 //! (`make_video`), refine it with `generate`, export it again. Progress goes to stderr; the
 //! MP4's path to stdout.
 
-use crate::settings::Settings;
+use crate::config::Settings;
 use rmcp::model::*;
 use rmcp::service::{NotificationContext, RoleClient};
 use rmcp::{ClientHandler, ServiceExt};
@@ -28,7 +28,7 @@ impl ClientHandler for Printer {
             .map(|t| format!(" {:>3.0}%", p.progress / t * 100.0))
             .unwrap_or_default();
         let line = format!("   …{pct} {}", p.message.unwrap_or_default());
-        let mut last = crate::sync::lock(&self.last);
+        let mut last = crate::support::sync::lock(&self.last);
         if *last != line {
             eprintln!("{line}");
             *last = line;

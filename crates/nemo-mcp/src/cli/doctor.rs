@@ -1,6 +1,6 @@
 //! `nemo-mcp doctor`: one line per check, a fix for each failure, and an exit code.
 
-use crate::settings::Settings;
+use crate::config::Settings;
 use nemo_client::{Client, TokenSource};
 use std::io::Write;
 use std::process::ExitCode;
@@ -63,7 +63,7 @@ async fn check(settings: &Settings) -> Report {
     // The state every server process of the user shares: the token among it.
     let state = match crate::state::StateDb::open(&c.state_dir) {
         Ok(db) => {
-            crate::moving_in::old_files(&db);
+            crate::state::moving_in::old_files(&db);
             std::sync::Arc::new(db)
         }
         Err(e) => {
@@ -187,7 +187,7 @@ async fn check_account(
                     r.ok("token", format!("anonymous token valid{expiry}"));
                 }
             }
-            if credits.available < crate::credits::LOW_CREDITS {
+            if credits.available < crate::account::estimate::LOW_CREDITS {
                 let fix = client
                     .register_url()
                     .map(|u| format!("register for more: {u}"))
@@ -223,7 +223,7 @@ async fn check_account(
         ),
     }
     if r.failures == 0 {
-        let project = crate::current::CurrentProject::remembered(state.clone());
+        let project = crate::project::current::CurrentProject::remembered(state.clone());
         match project.get(client, &settings.language).await {
             Ok(s) => r.ok("session", format!("project {}", s.session_id)),
             Err(e) => r.fail(
@@ -236,7 +236,7 @@ async fn check_account(
 }
 
 fn check_folders(settings: &Settings, r: &mut Report) {
-    match crate::jobs::export::check_output_dir(&settings.output_dir) {
+    match crate::run::export::check_output_dir(&settings.output_dir) {
         Ok(()) => r.ok(
             "output folder",
             format!("{} is writable", settings.output_dir.display()),

@@ -1,6 +1,9 @@
 //! The command line: the stdio server (default), `--http`, `doctor`, `demo`, `sim`.
 
-use crate::{app::App, settings::Settings};
+pub mod demo;
+pub mod doctor;
+
+use crate::{app::App, config::Settings};
 use clap::{Parser, Subcommand};
 use nemo_client::Profile;
 use std::process::ExitCode;
@@ -80,7 +83,7 @@ pub fn main() -> ExitCode {
     } else {
         "info,rmcp=warn"
     };
-    crate::logging::init(default);
+    crate::support::logging::init(default);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,7 +99,7 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Some(Command::Demo { output_dir }) => return crate::demo::run(output_dir).await,
+        Some(Command::Demo { output_dir }) => return crate::cli::demo::run(output_dir).await,
         Some(Command::Sim {
             port,
             time_scale,
@@ -128,7 +131,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
     };
     if let Some(Command::Doctor) = cli.command {
-        return crate::doctor::run(settings).await;
+        return crate::cli::doctor::run(settings).await;
     }
     let app = match App::new(settings) {
         Ok(a) => a,
@@ -139,7 +142,7 @@ async fn run(cli: Cli) -> ExitCode {
     };
     let result = match cli.http {
         Some(addr) => {
-            let options = crate::http::HttpOptions {
+            let options = crate::mcp::http::HttpOptions {
                 addr,
                 allow_origins: cli.allow_origins,
                 token_file: cli
@@ -147,8 +150,8 @@ async fn run(cli: Cli) -> ExitCode {
                     .unwrap_or_else(|| app.settings.client.state_dir.join("http-token")),
                 allow_remote: cli.allow_remote,
             };
-            crate::jobs::resume_all(&app);
-            crate::http::serve(app, options)
+            crate::run::resume_all(&app);
+            crate::mcp::http::serve(app, options)
                 .await
                 .map_err(|e| e.to_string())
         }

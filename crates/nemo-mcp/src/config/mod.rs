@@ -1,6 +1,8 @@
 //! The server's own settings (on top of the client's): folders, waits and polling, all from the
 //! environment with sensible defaults.
 
+pub mod placeholders;
+
 use nemo_client::{Config, Profile};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,14 +53,14 @@ pub struct Settings {
     /// Variants of one `make_video` running at once (`NEMO_VARIANT_CONCURRENCY`, 1–6, default 3).
     pub variant_concurrency: usize,
     /// `NEMO_ALLOW_SPENDING`, `NEMO_MAX_CREDITS_PER_DAY`, `NEMO_MAX_CREDITS_PER_SESSION`.
-    pub budgets: crate::spend::Budgets,
+    pub budgets: crate::account::spend::Budgets,
 }
 
 /// A setting from the environment: `None` when unset, empty, or an unexpanded `${…}`
-/// placeholder (`crate::placeholders`); the home folder expanded.
+/// placeholder (`crate::config::placeholders`); the home folder expanded.
 fn env(k: &str) -> Option<String> {
     let raw = std::env::var(k).ok()?;
-    crate::placeholders::resolve(k, &raw, dirs::home_dir().as_deref())
+    crate::config::placeholders::resolve(k, &raw, dirs::home_dir().as_deref())
 }
 
 /// A wait in seconds as text, bounded to `0..=MAX_WAIT`; `None` for what is not a finite number
@@ -189,7 +191,7 @@ impl Settings {
             confirm_spending: false,
             poster: true,
             variant_concurrency: DEFAULT_VARIANT_CONCURRENCY,
-            budgets: crate::spend::Budgets::default(),
+            budgets: crate::account::spend::Budgets::default(),
         }
     }
 
@@ -211,7 +213,7 @@ impl Settings {
         // The defaults are `Settings::new`'s (which canonicalizes the allowed folders); the
         // environment only overrides what it sets.
         let mut s = Settings::new(client, output_dir, allowed);
-        s.language = crate::language::of_host();
+        s.language = crate::project::language::of_host();
         if let Some(v) = env("NEMO_DEFAULT_WAIT_S") {
             match wait_seconds(&v) {
                 Some(wait) => s.default_wait = wait,
@@ -245,7 +247,7 @@ impl Settings {
                     )
                 })?;
         }
-        s.budgets = crate::spend::Budgets {
+        s.budgets = crate::account::spend::Budgets {
             spending_off: !env_flag("NEMO_ALLOW_SPENDING")?.unwrap_or(true),
             per_day: env_credits("NEMO_MAX_CREDITS_PER_DAY")?,
             per_session: env_credits("NEMO_MAX_CREDITS_PER_SESSION")?,
@@ -270,7 +272,9 @@ impl Settings {
         let home = dirs::home_dir();
         let dirs: Vec<PathBuf> = given
             .iter()
-            .filter_map(|d| crate::placeholders::resolve("--allowed-dirs", d, home.as_deref()))
+            .filter_map(|d| {
+                crate::config::placeholders::resolve("--allowed-dirs", d, home.as_deref())
+            })
             .map(PathBuf::from)
             .collect();
         if dirs.is_empty() {
@@ -285,7 +289,7 @@ impl Settings {
     }
 
     /// Where earlier versions kept one file per job: read once, when the old files are moved
-    /// into the shared database ([`crate::moving_in`]).
+    /// into the shared database ([`crate::state::moving_in`]).
     pub fn journal_dir(&self) -> PathBuf {
         self.client.state_dir.join("jobs")
     }

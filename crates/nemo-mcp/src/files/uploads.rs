@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::store::results::RejectedInput;
+use crate::jobs::results::RejectedInput;
 use nemo_client::{validate, MediaFile};
 
 /// At most this many paths and URLs per call.
@@ -19,8 +19,8 @@ pub struct CheckedInputs {
 
 impl CheckedInputs {
     /// What to journal to send them again later: the files by their resolved paths.
-    pub fn media(&self) -> crate::store::results::MediaInputs {
-        crate::store::results::MediaInputs {
+    pub fn media(&self) -> crate::jobs::results::MediaInputs {
+        crate::jobs::results::MediaInputs {
             paths: self
                 .files
                 .iter()
@@ -80,7 +80,7 @@ pub fn check_inputs(
         rejected: Vec::new(),
     };
     for raw in paths {
-        let result = crate::paths::resolve_input(&raw, &policy)
+        let result = crate::files::paths::resolve_input(&raw, &policy)
             .and_then(|p| validate::validate_media_file(&p, limit).map_err(|r| r.to_string()));
         match result {
             Ok(f) => checked.files.push((shown(&raw), f)),

@@ -5,7 +5,7 @@
 //! so a succeeded job always has its result and never an error.
 
 use super::results::{ExportResult, GenerateOutput, UploadResult, VideoPlan, VideoResult};
-use crate::credits::CostKind;
+use crate::account::estimate::CostKind;
 use crate::errors::ToolError;
 use chrono::{DateTime, Utc};
 use nemo_client::{RenderId, SessionId, SessionState};

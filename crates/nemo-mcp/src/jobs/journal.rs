@@ -60,7 +60,7 @@ pub fn check_entry(job: &Job, file_stem: &str, output_dir: &Path) -> Result<(), 
         return Err("the render id has characters no render id has".into());
     }
     if let Some(p) = &export.output_path {
-        if !crate::paths::is_output_file(output_dir, p) {
+        if !crate::files::paths::is_output_file(output_dir, p) {
             return Err("its output file is not directly inside the output folder".into());
         }
     }
@@ -390,7 +390,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Ended, Work};
+    use crate::jobs::{Ended, Work};
 
     #[test]
     fn planted_entries_are_skipped() {
@@ -426,7 +426,7 @@ mod tests {
         plant(&good.id.clone(), &good);
         // Moved in from the old files (a planted database row is checked the same way).
         let db = Arc::new(StateDb::open(dir.path()).unwrap());
-        crate::moving_in::old_files(&db);
+        crate::state::moving_in::old_files(&db);
         let j = Journal::new(db, out_dir.clone());
         let loaded = j.all();
         assert_eq!(loaded.len(), 1, "{loaded:?}");
@@ -464,7 +464,7 @@ mod tests {
             std::fs::write(jobs_dir.join(path.file_name().unwrap()), text).unwrap();
         }
         let db = Arc::new(StateDb::open(dir.path()).unwrap());
-        crate::moving_in::old_files(&db);
+        crate::state::moving_in::old_files(&db);
         let notices = db.take_notices();
         assert!(
             notices.len() == 1 && notices[0].contains("7 job(s)"),
@@ -478,8 +478,8 @@ mod tests {
 
     #[test]
     fn the_first_journal_format_loads() {
-        use crate::store::results::GenerateOutput;
-        use crate::store::JobStatus;
+        use crate::jobs::results::GenerateOutput;
+        use crate::jobs::JobStatus;
         let (_, out_dir, _guards, loaded) = load_v1_fixtures();
         let by_id = |id: &str| loaded.iter().find(|j| j.id == id).unwrap();
 
@@ -575,7 +575,7 @@ mod tests {
             .unwrap(),
         )
         .unwrap();
-        assert_eq!(raw["version"], crate::store::job::JOURNAL_VERSION);
+        assert_eq!(raw["version"], crate::jobs::job::JOURNAL_VERSION);
         assert_eq!(raw["work"]["kind"], "export");
         assert_eq!(raw["work"]["outcome"]["status"], "running");
         // A format from a newer server is skipped, not misread.

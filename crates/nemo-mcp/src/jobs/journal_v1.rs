@@ -4,7 +4,7 @@
 
 use super::job::{Export, Generation, Job, Outcome, Upload, Video, Work, JOURNAL_VERSION};
 use super::results::VideoPlan;
-use crate::credits::CostKind;
+use crate::account::estimate::CostKind;
 use crate::errors::{Code, ToolError};
 use chrono::{DateTime, Utc};
 use nemo_client::{RenderId, SessionId, SessionState};

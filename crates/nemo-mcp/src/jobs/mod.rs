@@ -4,7 +4,7 @@
 //! for the other server processes of the user to show). Callers wait a bounded time and get
 //! either the result or `running` with the job id. A job another process runs is shown from
 //! its journal entry and never run here, unless that process is gone. What each kind of job
-//! does lives in [`crate::jobs`].
+//! does lives in [`crate::run`].
 
 mod ctx;
 pub mod job;
@@ -80,7 +80,7 @@ pub enum JobEvent {
     Finished { id: String, kind: JobKind },
 }
 
-pub(crate) use crate::sync::lock;
+pub(crate) use crate::support::sync::lock;
 
 /// Record how a job ended: its result in its kind's slot, its error, or its cancellation.
 fn finish<T: JobResult>(j: &mut Job, outcome: Option<Result<T, ToolError>>) {

@@ -134,7 +134,7 @@ pub struct VideoPlan {
     pub instruction: String,
     pub language: String,
     pub export: bool,
-    pub cost_kind: crate::credits::CostKind,
+    pub cost_kind: crate::account::estimate::CostKind,
     #[serde(default)]
     pub upload: Option<String>,
     #[serde(default)]
@@ -147,7 +147,7 @@ pub struct VideoPlan {
     /// The export's file name (a variant's label).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
-    /// A set of variants ([`crate::jobs::variants`]): what each one is and has started.
+    /// A set of variants ([`crate::run::variants`]): what each one is and has started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set: Option<VariantSet>,
     /// The media of its upload step, to upload once more when a restart cut that step.

@@ -3,8 +3,8 @@
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::store::{Job, JobKind, Spawned};
-use crate::tools::CreditsView;
+use crate::jobs::{Job, JobKind, Spawned};
+use crate::mcp::tools::CreditsView;
 use rmcp::service::RequestContext;
 use rmcp::RoleServer;
 use std::sync::Arc;
@@ -174,7 +174,13 @@ pub(crate) async fn agree_to_spend(
     instruction: &str,
     max_credits: Option<i64>,
     confirmed: bool,
-) -> Result<(crate::credits::Estimate, crate::spend::Reservation), ToolError> {
+) -> Result<
+    (
+        crate::account::estimate::Estimate,
+        crate::account::spend::Reservation,
+    ),
+    ToolError,
+> {
     agree_to_estimate(app, ctx, app.estimate(instruction), max_credits, confirmed).await
 }
 
@@ -182,10 +188,16 @@ pub(crate) async fn agree_to_spend(
 pub(crate) async fn agree_to_estimate(
     app: &App,
     ctx: &RequestContext<RoleServer>,
-    estimate: crate::credits::Estimate,
+    estimate: crate::account::estimate::Estimate,
     max_credits: Option<i64>,
     confirmed: bool,
-) -> Result<(crate::credits::Estimate, crate::spend::Reservation), ToolError> {
+) -> Result<
+    (
+        crate::account::estimate::Estimate,
+        crate::account::spend::Reservation,
+    ),
+    ToolError,
+> {
     // The budgets first: they need no network, and refuse before anything is asked or sent.
     // Checked against every process's spending and reservations, and reserved, at once; the
     // caller attaches the reservation to the job it starts (given back if it starts none).
@@ -198,12 +210,12 @@ pub(crate) async fn agree_to_estimate(
         .await
         .map_err(|e| app.err(&e))?
         .available;
-    if let Err(e) = crate::credits::guard(&estimate, max_credits, available, || {
+    if let Err(e) = crate::account::estimate::guard(&estimate, max_credits, available, || {
         app.more_credits_step()
     }) {
         if e.code == Code::OutOfCredits {
             if let Some(url) = app.client.register_url() {
-                crate::confirm::show_link(&ctx.peer, &url);
+                crate::mcp::confirm::show_link(&ctx.peer, &url);
             }
         }
         return Err(e);
@@ -213,18 +225,18 @@ pub(crate) async fn agree_to_estimate(
         .peer_info()
         .is_some_and(|i| i.capabilities.elicitation.is_some());
     if app.settings.confirm_spending && !can_ask && !confirmed {
-        return Err(crate::confirm::required(&estimate, available));
+        return Err(crate::mcp::confirm::required(&estimate, available));
     }
     if can_ask
-        && (app.settings.confirm_spending || crate::confirm::needed(app, &estimate, available))
+        && (app.settings.confirm_spending || crate::mcp::confirm::needed(app, &estimate, available))
     {
-        crate::confirm::spend(&ctx.peer, &estimate, available).await?;
+        crate::mcp::confirm::spend(&ctx.peer, &estimate, available).await?;
     }
     Ok((estimate, reservation))
 }
 
 pub(crate) fn credits_view(app: &App, c: nemo_client::Credits) -> CreditsView {
-    let low = c.available < crate::credits::LOW_CREDITS;
+    let low = c.available < crate::account::estimate::LOW_CREDITS;
     let next_step = low.then(|| app.more_credits_step());
     CreditsView {
         available: c.available,

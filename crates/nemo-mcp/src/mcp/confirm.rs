@@ -3,8 +3,8 @@
 //! and the registration or top-up page (URL mode) when the credits have run out. A host that
 //! cannot ask sees the server behave as without this.
 
+use crate::account::estimate::Estimate;
 use crate::app::App;
-use crate::credits::Estimate;
 use crate::errors::{Code, ToolError};
 use rmcp::service::{ElicitationError, Peer, RoleServer};
 use serde::Deserialize;

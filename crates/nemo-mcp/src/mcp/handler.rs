@@ -1,6 +1,6 @@
 //! The `ServerHandler` wiring: server info, and resources and prompts next to the tools.
 
-use crate::server::NemoServer;
+use crate::mcp::server::NemoServer;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::*;
 use rmcp::service::RequestContext;
@@ -32,26 +32,26 @@ impl ServerHandler for NemoServer {
             .build();
         // Added to the tasks extension the builder declared (its `enable_extensions_with`
         // would replace that).
-        crate::player::declare(&mut capabilities);
+        crate::mcp::player::declare(&mut capabilities);
         ServerConfig::new(capabilities)
         .with_server_info(
             Implementation::new("nemo-mcp", env!("CARGO_PKG_VERSION"))
                 .with_title("NemoVideo")
                 .with_description("Make and edit videos with NemoVideo: upload media, describe the video, export an MP4 to a local folder.")
                 .with_website_url("https://github.com/nemo-mcp/nemo-mcp")
-                .with_icons(crate::icon::icons()),
+                .with_icons(crate::mcp::icon::icons()),
         )
         .with_instructions(crate::INSTRUCTIONS)
     }
 
     /// The tools, except that a job-starting call from a host that declared tasks answers with
-    /// the job as a task ([`crate::tasks`]).
+    /// the job as a task ([`crate::mcp::tasks`]).
     async fn call_tool(
         &self,
         r: CallToolRequestParams,
         mut c: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let slot = crate::tasks::TaskSlot::for_call(&r.name, &c);
+        let slot = crate::mcp::tasks::TaskSlot::for_call(&r.name, &c);
         if let Some(slot) = &slot {
             c.extensions.insert(slot.clone());
         }
@@ -61,22 +61,22 @@ impl ServerHandler for NemoServer {
             .await?;
         match slot.and_then(|s| s.take()) {
             Some(job) => Ok(CallToolResponse::Task(CreateTaskResult::new(
-                crate::tasks::task_of(&job),
+                crate::mcp::tasks::task_of(&job),
             ))),
             None => Ok(response),
         }
     }
 
     /// The tools; for a client that renders MCP Apps, linked to the player view and with its
-    /// app-only tool ([`crate::player::tools_for`]). The list depends on the client's declared
+    /// app-only tool ([`crate::mcp::player::tools_for`]). The list depends on the client's declared
     /// capabilities, so it is never cached as public.
     async fn list_tools(
         &self,
         _r: Option<PaginatedRequestParams>,
         c: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let renders = crate::player::client_renders(&c);
-        let mut result = ListToolsResult::with_all_items(crate::player::tools_for(
+        let renders = crate::mcp::player::client_renders(&c);
+        let mut result = ListToolsResult::with_all_items(crate::mcp::player::tools_for(
             self.tool_router.list_all(),
             renders,
         ));
@@ -95,7 +95,7 @@ impl ServerHandler for NemoServer {
         c: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, McpError> {
         match self.app_for(&c).jobs.get(&r.task_id) {
-            Some(job) => Ok(GetTaskResult::new(crate::tasks::detailed(&job))),
+            Some(job) => Ok(GetTaskResult::new(crate::mcp::tasks::detailed(&job))),
             None => Err(unknown_task(&r.task_id)),
         }
     }
@@ -105,7 +105,7 @@ impl ServerHandler for NemoServer {
         r: CancelTaskParams,
         c: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        match crate::calls::stop_job(&self.app_for(&c), &r.task_id).await {
+        match crate::mcp::calls::stop_job(&self.app_for(&c), &r.task_id).await {
             Some(_) => Ok(()),
             None => Err(unknown_task(&r.task_id)),
         }
@@ -116,9 +116,9 @@ impl ServerHandler for NemoServer {
         _r: Option<PaginatedRequestParams>,
         c: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let mut list = crate::resources::list(&self.app_for(&c));
-        if crate::player::client_renders(&c) {
-            list.resources.insert(0, crate::player::resource());
+        let mut list = crate::mcp::resources::list(&self.app_for(&c));
+        if crate::mcp::player::client_renders(&c) {
+            list.resources.insert(0, crate::mcp::player::resource());
         }
         Ok(list)
     }
@@ -128,10 +128,10 @@ impl ServerHandler for NemoServer {
         _r: Option<PaginatedRequestParams>,
         c: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let mut list = crate::resources::templates();
-        if crate::player::client_renders(&c) {
+        let mut list = crate::mcp::resources::templates();
+        if crate::mcp::player::client_renders(&c) {
             list.resource_templates
-                .push(crate::player::thumbnail_template());
+                .push(crate::mcp::player::thumbnail_template());
         }
         Ok(list)
     }
@@ -141,15 +141,15 @@ impl ServerHandler for NemoServer {
         r: ReadResourceRequestParams,
         c: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        if r.uri == crate::player::URI {
-            return Ok(ReadResourceResult::new(vec![crate::player::contents()]).into());
+        if r.uri == crate::mcp::player::URI {
+            return Ok(ReadResourceResult::new(vec![crate::mcp::player::contents()]).into());
         }
-        if r.uri.starts_with(crate::player::THUMBNAILS) {
-            return crate::player::read_thumbnail(self.app_for(&c), &r.uri)
+        if r.uri.starts_with(crate::mcp::player::THUMBNAILS) {
+            return crate::mcp::player::read_thumbnail(self.app_for(&c), &r.uri)
                 .await
                 .map(Into::into);
         }
-        crate::resources::read(&self.app_for(&c), &r.uri)
+        crate::mcp::resources::read(&self.app_for(&c), &r.uri)
             .await
             .map(Into::into)
     }
@@ -161,15 +161,15 @@ impl ServerHandler for NemoServer {
         r: SetLevelRequestParams,
         _c: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        *crate::sync::lock(&self.log_level) = r.level;
+        *crate::support::sync::lock(&self.log_level) = r.level;
         Ok(())
     }
 
     async fn on_initialized(&self, c: rmcp::service::NotificationContext<RoleServer>) {
         if self.forwards_logs() {
-            crate::notices::forward_logs(c.peer.clone(), self.log_level.clone());
+            crate::mcp::notices::forward_logs(c.peer.clone(), self.log_level.clone());
             // Over --http the project (and its jobs) is known only with the first request.
-            crate::notices::announce_new_jobs(&self.app, c.peer);
+            crate::mcp::notices::announce_new_jobs(&self.app, c.peer);
         }
     }
 
@@ -202,7 +202,7 @@ impl ServerHandler for NemoServer {
         c: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
         let app = self.app_for(&c);
-        let values = crate::notices::complete(&app, &r.r#ref, &r.argument).await;
+        let values = crate::mcp::notices::complete(&app, &r.r#ref, &r.argument).await;
         Ok(CompleteResult::new(
             CompletionInfo::with_all_values(values).unwrap_or_default(),
         ))
@@ -213,7 +213,7 @@ impl ServerHandler for NemoServer {
         _r: Option<PaginatedRequestParams>,
         _c: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        Ok(crate::prompts::list())
+        Ok(crate::mcp::prompts::list())
     }
 
     async fn get_prompt(
@@ -221,6 +221,6 @@ impl ServerHandler for NemoServer {
         r: GetPromptRequestParams,
         _c: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        crate::prompts::get(&r.name, r.arguments.as_ref()).map(Into::into)
+        crate::mcp::prompts::get(&r.name, r.arguments.as_ref()).map(Into::into)
     }
 }

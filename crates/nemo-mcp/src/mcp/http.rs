@@ -7,7 +7,7 @@
 //! project: one host never sees or edits another's video.
 
 use crate::app::{App, Sessions};
-use crate::server::NemoServer;
+use crate::mcp::server::NemoServer;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;

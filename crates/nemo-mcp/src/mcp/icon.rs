@@ -16,7 +16,7 @@ mod tests {
     #[test]
     fn the_manifest_carries_the_same_icon() {
         let manifest: serde_json::Value =
-            serde_json::from_str(include_str!("../../../mcp-manifest.json")).unwrap();
+            serde_json::from_str(include_str!("../../../../mcp-manifest.json")).unwrap();
         assert_eq!(manifest["icons"][0]["src"], super::ICON_URI);
         let svg = super::ICON_URI
             .strip_prefix("data:image/svg+xml,")

@@ -43,7 +43,7 @@ fn of_tracing(l: tracing::Level) -> LoggingLevel {
 /// Forward the server's log events to `peer` while it is connected, those at `level` or more
 /// severe (read anew for each event, so `logging/setLevel` takes effect at once).
 pub fn forward_logs(peer: Peer<RoleServer>, level: Arc<Mutex<LoggingLevel>>) {
-    let mut rx = crate::logging::subscribe();
+    let mut rx = crate::support::logging::subscribe();
     tokio::spawn(async move {
         loop {
             let event = match rx.recv().await {
@@ -51,7 +51,7 @@ pub fn forward_logs(peer: Peer<RoleServer>, level: Arc<Mutex<LoggingLevel>>) {
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => return,
             };
-            let want = *crate::sync::lock(&level);
+            let want = *crate::support::sync::lock(&level);
             let at = of_tracing(event.level);
             if rank(at) < rank(want) {
                 continue;
@@ -94,7 +94,7 @@ pub async fn complete(app: &Arc<App>, r: &Reference, arg: &ArgumentInfo) -> Vec<
 
 /// Entries of the folder `typed` points into whose names start as typed, inside the allowed
 /// folders only (checked on the path as written, then each entry by the upload policy).
-fn paths_like(typed: &str, policy: &crate::paths::InputPolicy) -> Vec<String> {
+fn paths_like(typed: &str, policy: &crate::files::paths::InputPolicy) -> Vec<String> {
     let typed = if typed.is_empty() {
         match policy.lexical.first() {
             Some(d) => format!("{}/", d.display()),
@@ -139,7 +139,7 @@ fn paths_like(typed: &str, policy: &crate::paths::InputPolicy) -> Vec<String> {
             if is_dir {
                 Some(format!("{full}/"))
             } else {
-                crate::paths::resolve_input(&full, policy)
+                crate::files::paths::resolve_input(&full, policy)
                     .ok()
                     .map(|_| full)
             }
@@ -158,12 +158,12 @@ pub struct Subscriptions {
 
 impl Subscriptions {
     fn has(&self, uri: &str) -> bool {
-        crate::sync::lock(&self.uris).contains(uri)
+        crate::support::sync::lock(&self.uris).contains(uri)
     }
 
     /// Stop sending updates for `uri`.
     pub fn remove(&self, uri: &str) {
-        crate::sync::lock(&self.uris).remove(uri);
+        crate::support::sync::lock(&self.uris).remove(uri);
     }
 
     /// Subscribe `peer` to `uri` (`nemo://timeline` or `nemo://jobs/{id}`): it gets
@@ -183,7 +183,7 @@ impl Subscriptions {
             tokio::spawn(async move {
                 loop {
                     let kind = match events.recv().await {
-                        Ok(crate::store::JobEvent::Finished { kind, .. }) => kind,
+                        Ok(crate::jobs::JobEvent::Finished { kind, .. }) => kind,
                         Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                             continue
                         }
@@ -192,7 +192,7 @@ impl Subscriptions {
                     if !me.has(&uri) {
                         return;
                     }
-                    if kind != crate::store::JobKind::Export
+                    if kind != crate::jobs::JobKind::Export
                         && peer.notify_resource_updated(updated(&uri)).await.is_err()
                     {
                         return;
@@ -225,7 +225,7 @@ impl Subscriptions {
     }
 
     fn insert(&self, uri: &str) {
-        crate::sync::lock(&self.uris).insert(uri.to_string());
+        crate::support::sync::lock(&self.uris).insert(uri.to_string());
     }
 }
 
@@ -239,7 +239,7 @@ pub fn announce_new_jobs(app: &Arc<App>, peer: Peer<RoleServer>) {
     tokio::spawn(async move {
         loop {
             match events.recv().await {
-                Ok(crate::store::JobEvent::Started { .. }) => {
+                Ok(crate::jobs::JobEvent::Started { .. }) => {
                     if peer.notify_resource_list_changed().await.is_err() {
                         return;
                     }

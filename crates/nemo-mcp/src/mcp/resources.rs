@@ -3,14 +3,14 @@
 //! server by any host, also one on another machine over `--http` (a `file://` link is not).
 
 use crate::app::App;
-use crate::tools::TimelineView;
-use crate::views::JobView;
+use crate::mcp::tools::TimelineView;
+use crate::mcp::views::JobView;
 use rmcp::model::*;
 use rmcp::ErrorData as McpError;
 
 /// The library's projects, most recently used first, with what each cost and whether its
 /// exports are still on disk: `list_projects` and `nemo://projects`.
-pub async fn projects(app: &App, limit: usize) -> Vec<crate::library::ProjectView> {
+pub async fn projects(app: &App, limit: usize) -> Vec<crate::project::library::ProjectView> {
     let current = app.project.peek().await.map(|s| s.session_id);
     app.library
         .list(limit, current, |id| app.spend.spent_in_project(id))
@@ -70,11 +70,11 @@ pub struct ExportView {
 }
 
 impl ExportView {
-    pub fn of(job: &crate::store::Job) -> Option<ExportView> {
+    pub fn of(job: &crate::jobs::Job) -> Option<ExportView> {
         let r = job.export_data()?.outcome.result()?;
         Some(ExportView {
             job_id: job.id.clone(),
-            file_uri: crate::paths::file_uri(std::path::Path::new(&r.path)),
+            file_uri: crate::files::paths::file_uri(std::path::Path::new(&r.path)),
             path: r.path.clone(),
             url: r.url.clone(),
             size_bytes: Some(r.size_bytes),
@@ -87,7 +87,7 @@ impl ExportView {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_else(|| self.job_id.clone());
-        let mut r = Resource::new(crate::views::export_uri(&self.job_id), name)
+        let mut r = Resource::new(crate::mcp::views::export_uri(&self.job_id), name)
             .with_description("An exported MP4: its local path and NemoVideo's https URL")
             .with_mime_type("application/json");
         if let Some(size) = self.size_bytes {

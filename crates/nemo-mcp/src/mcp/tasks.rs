@@ -10,8 +10,8 @@
 //! second store would lose every task on restart and could disagree with `get_job` about the
 //! same piece of work.
 
-use crate::store::{Job, JobKind, JobStatus};
-use crate::views::JobView;
+use crate::jobs::{Job, JobKind, JobStatus};
+use crate::mcp::views::JobView;
 use rmcp::model::{DetailedTask, JsonObject, Task, TaskPayload, TaskStatus};
 use rmcp::service::RequestContext;
 use rmcp::RoleServer;
@@ -40,11 +40,11 @@ impl TaskSlot {
     }
 
     pub fn record(&self, job: &Job) {
-        *crate::sync::lock(&self.0) = Some(job.clone());
+        *crate::support::sync::lock(&self.0) = Some(job.clone());
     }
 
     pub fn take(&self) -> Option<Job> {
-        crate::sync::lock(&self.0).take()
+        crate::support::sync::lock(&self.0).take()
     }
 }
 
@@ -127,7 +127,7 @@ mod tests {
         assert_eq!(running.task.ttl_ms, None);
 
         let e = crate::errors::ToolError::new(crate::errors::Code::RenderFailed, "render failed");
-        job.work.end(crate::store::Ended::Failed(e));
+        job.work.end(crate::jobs::Ended::Failed(e));
         job.message = "render failed".into();
         job.finished_at = Some(chrono::Utc::now());
         let failed = detailed(&job);
@@ -137,7 +137,7 @@ mod tests {
         };
         assert_eq!(result["isError"], serde_json::Value::Bool(true));
 
-        job.work.end(crate::store::Ended::Cancelled);
+        job.work.end(crate::jobs::Ended::Cancelled);
         assert_eq!(detailed(&job).status(), TaskStatus::Cancelled);
     }
 }

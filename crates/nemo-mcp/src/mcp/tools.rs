@@ -109,7 +109,7 @@ pub struct ListProjectsArgs {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProjectsView {
     #[schemars(with = "Vec<ProjectBrief>")]
-    pub projects: Vec<crate::library::ProjectView>,
+    pub projects: Vec<crate::project::library::ProjectView>,
 }
 
 /// The part of a listed project its schema names (the rest is in the text and the object).
@@ -134,7 +134,7 @@ pub struct CreditsView {
     /// Spent today, in this project and in this session (from the spend ledger).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
-    pub spent: Option<crate::spend::Spent>,
+    pub spent: Option<crate::account::spend::Spent>,
     /// When the free account's token expires.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
@@ -257,7 +257,7 @@ impl TimelineView {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct JobsView {
     /// Newest first.
-    pub jobs: Vec<crate::views::JobSummary>,
+    pub jobs: Vec<crate::mcp::views::JobSummary>,
 }
 
 /// `read_export_piece` (app-only: the player view calls it).

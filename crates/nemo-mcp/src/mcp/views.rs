@@ -2,10 +2,10 @@
 //! short text for people; and the progress notifications sent while a call waits.
 
 use crate::errors::{Code, ToolError};
-use crate::store::results::{
+use crate::jobs::results::{
     ExportResult, GenerateOutput, GenerateResult, RoutedAnswer, UploadResult, VideoResult,
 };
-use crate::store::{Job, JobKind, JobStatus, Work};
+use crate::jobs::{Job, JobKind, JobStatus, Work};
 use rmcp::model::{
     CallToolResult, ContentBlock, ProgressNotificationParam, ProgressToken, Resource,
 };
@@ -241,7 +241,7 @@ impl JobAnswer<AnyResult> {
     }
 }
 
-/// The resource of a saved export (see [`crate::resources`]).
+/// The resource of a saved export (see [`crate::mcp::resources`]).
 pub fn export_uri(job_id: &str) -> String {
     format!("nemo://exports/{job_id}")
 }
@@ -371,7 +371,7 @@ fn video_text(r: &VideoResult) -> String {
 
 /// `{}` (any JSON) for free-form fields. schemars writes `true` there, which is valid JSON
 /// Schema but rejected by the TypeScript SDK's tool-list validation (found with the Inspector).
-/// ([`crate::schema::lean`] rewrites any left.)
+/// ([`crate::mcp::schema::lean`] rewrites any left.)
 pub fn any_json(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({})
 }

@@ -30,11 +30,11 @@ impl<K: Eq + Hash, V: Clone> ByFile<K, V> {
         let meta = std::fs::metadata(path).ok()?;
         let key = (path.to_path_buf(), meta.len(), meta.modified().ok(), how);
         let map = self.map.get_or_init(Default::default);
-        if let Some(hit) = crate::sync::lock(map).get(&key) {
+        if let Some(hit) = crate::support::sync::lock(map).get(&key) {
             return Some(hit.clone());
         }
         let made = make()?;
-        let mut map = crate::sync::lock(map);
+        let mut map = crate::support::sync::lock(map);
         if map.len() >= self.cap {
             map.clear();
         }

@@ -4,7 +4,7 @@
 //! is ASCII). JPEG, at most [`MAX_BYTES`].
 
 use super::{font, kind_of, LocalMedia, MediaKind};
-use crate::tools::TimelineView;
+use crate::mcp::tools::TimelineView;
 use image::{Rgb, RgbImage};
 use std::path::Path;
 
@@ -126,7 +126,7 @@ pub fn content(board: Option<Storyboard>) -> Vec<rmcp::model::ContentBlock> {
     use rmcp::model::ContentBlock;
     match board {
         Some(b) => vec![
-            ContentBlock::image(crate::encoding::base64(&b.jpeg), "image/jpeg"),
+            ContentBlock::image(crate::mcp::encoding::base64(&b.jpeg), "image/jpeg"),
             ContentBlock::text(b.caption),
         ],
         None => vec![ContentBlock::text(
@@ -229,7 +229,7 @@ fn caption(t: &TimelineView, tiles: usize, pictures: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tools::{SegmentView, TrackView};
+    use crate::mcp::tools::{SegmentView, TrackView};
 
     fn timeline(tracks: Vec<TrackView>) -> TimelineView {
         TimelineView {

@@ -103,11 +103,11 @@ impl CurrentProject {
             None => None,
             Some(Err(e)) => {
                 tracing::warn!("the pointer to the last project cannot be read: {e}");
-                let newest = crate::library::Library::open(db.clone())
+                let newest = crate::project::library::Library::open(db.clone())
                     .newest()
                     .map(|e| e.session)
                     .filter(|s| s.api_url == api_url);
-                *crate::sync::lock(&self.damaged) = Some(match &newest {
+                *crate::support::sync::lock(&self.damaged) = Some(match &newest {
                     Some(s) => format!("The saved reference to the current project could not be read ({e}), so the most recently used project in the library, {}, was reopened.", s.session_id),
                     None => format!("The saved reference to the current project could not be read ({e}), and the library has no project, so a new, empty project was started. connect with a project_id reopens an older one."),
                 });
@@ -148,7 +148,7 @@ impl CurrentProject {
         let s = self.create(client, &language).await?;
         *guard = Some(s.clone());
         tracing::warn!(old = %lost, new = %s.session_id, "the project was lost and replaced");
-        *crate::sync::lock(&self.replaced) = Some(Replaced {
+        *crate::support::sync::lock(&self.replaced) = Some(Replaced {
             old: lost,
             new: s.session_id,
         });
@@ -165,12 +165,12 @@ impl CurrentProject {
 
     /// If the pointer to the last project could not be read, what was done instead (once).
     pub fn take_damaged(&self) -> Option<String> {
-        crate::sync::lock(&self.damaged).take()
+        crate::support::sync::lock(&self.damaged).take()
     }
 
     /// If the project was replaced since the last call, say so (once).
     pub fn take_replaced(&self) -> Option<Replaced> {
-        crate::sync::lock(&self.replaced).take()
+        crate::support::sync::lock(&self.replaced).take()
     }
 
     async fn create(&self, client: &Client, language: &str) -> nemo_client::Result<Session> {

@@ -2,9 +2,9 @@
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::paths;
-use crate::store::results::ExportResult;
-use crate::store::{Job, JobCtx, Spawned};
+use crate::files::paths;
+use crate::jobs::results::ExportResult;
+use crate::jobs::{Job, JobCtx, Spawned};
 use nemo_client::{Error, Project, RenderId, RenderStatus, RenderWait};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -95,7 +95,7 @@ fn draft_sha256(draft: &Value) -> String {
 fn finished_unsaved_render(app: &App, draft_sha256: &str) -> Option<RenderId> {
     app.jobs.list().into_iter().find_map(|j| {
         let e = j.export_data()?;
-        let failed = j.status() == crate::store::JobStatus::Failed;
+        let failed = j.status() == crate::jobs::JobStatus::Failed;
         (failed && e.rendered && e.draft_sha256.as_deref() == Some(draft_sha256))
             .then(|| e.render_id.clone())
             .flatten()

@@ -12,9 +12,9 @@
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::projects::Restore;
-use crate::store::results::{Delivery, GenerateOutput, GenerateResult};
-use crate::store::{Job, JobCtx, Spawned};
+use crate::jobs::results::{Delivery, GenerateOutput, GenerateResult};
+use crate::jobs::{Job, JobCtx, Spawned};
+use crate::project::media::Restore;
 use futures_util::StreamExt;
 use nemo_client::{
     AgentEvent, Error, Recovered, RecoveryWaits, SessionId, SessionState, TimelineDiff, TurnReply,
@@ -54,14 +54,14 @@ pub async fn start(
     req: Request,
     language: &str,
     request_id: Option<String>,
-    cost: crate::credits::CostKind,
+    cost: crate::account::estimate::CostKind,
 ) -> Result<Started, ToolError> {
     let sid = app.session_id(Some(language)).await?;
     if let Some(running) = app.jobs.running_generation(sid) {
         return Ok(Started::Busy(running));
     }
     let mut job = Job::generation(req.instruction.clone(), Some(cost)).with_request_id(request_id);
-    if let crate::store::Work::Generate(g) = &mut job.work {
+    if let crate::jobs::Work::Generate(g) = &mut job.work {
         g.session_id = Some(sid);
     }
     let app2 = app.clone();
@@ -266,7 +266,7 @@ async fn in_stream_failure(app: &App, job: &str, p: &Prepared, message: &str) ->
     t
 }
 
-/// What the turn `job` cost, from the account's meter ([`crate::meter`]).
+/// What the turn `job` cost, from the account's meter ([`crate::account::meter`]).
 async fn spent_since(app: &App, job: &str, credits_before: Option<i64>) -> Option<i64> {
     let now = app.client.credits().await.ok()?.total;
     app.meter.ended(job, now, credits_before)
@@ -358,7 +358,7 @@ async fn finish(
     });
     app.record_charge(&ctx.snapshot().id, p.session, credits_spent);
     app.library.after_turn(p.session, &req.instruction, after);
-    let low = credits.is_some_and(|c| c.available < crate::credits::LOW_CREDITS);
+    let low = credits.is_some_and(|c| c.available < crate::account::estimate::LOW_CREDITS);
     let exportable = after.timeline.is_exportable();
     let next_step = if !changed {
         let mut n = "nothing changed: rephrase the instruction more concretely (what to add or change, with lengths and texts), e.g. \"combine these images into a 30-second video with background music and text overlays\", and call generate again".to_string();

@@ -1,6 +1,6 @@
 //! What each kind of job does: a generation (one paid message, its stream read to the end),
 //! an export (a render polled and downloaded), an upload, and `make_video` (the three in
-//! turn). The jobs themselves are held and journaled by [`crate::store`].
+//! turn). The jobs themselves are held and journaled by [`crate::jobs`].
 
 pub mod export;
 pub mod generation;
@@ -10,7 +10,7 @@ pub mod video;
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::store::{Ended, Job, JobKind, Work};
+use crate::jobs::{Ended, Job, JobKind, Work};
 use std::sync::Arc;
 
 /// How often this process looks for jobs whose runner is gone, and for cancels other
@@ -42,7 +42,7 @@ pub fn resume_all(app: &Arc<App>) {
             adopt(&app);
             for id in app.jobs.journal().cancels_asked() {
                 tracing::info!(job = %id, "another server process asked to cancel this job");
-                crate::calls::stop_job(&app, &id).await;
+                crate::mcp::calls::stop_job(&app, &id).await;
             }
         }
     });

@@ -2,9 +2,9 @@
 
 use crate::app::App;
 use crate::errors::ToolError;
-use crate::projects::{MediaRecord, MediaSource};
-use crate::store::results::{RejectedInput, UploadResult, UploadedItem};
-use crate::store::JobCtx;
+use crate::jobs::results::{RejectedInput, UploadResult, UploadedItem};
+use crate::jobs::JobCtx;
+use crate::project::media::{MediaRecord, MediaSource};
 use nemo_client::{MediaFile, UploadProgress};
 use std::sync::Arc;
 
@@ -63,22 +63,26 @@ pub fn inputs(files: &[(String, MediaFile)], urls: &[String]) -> Vec<String> {
 }
 
 /// An upload job keyed by `key`: the one already started under it, or a new one. Its id.
-pub fn spawn_keyed(app: &Arc<App>, key: String, checked: crate::uploads::CheckedInputs) -> String {
-    if let Some(j) = app.jobs.by_request(crate::store::JobKind::Upload, &key) {
+pub fn spawn_keyed(
+    app: &Arc<App>,
+    key: String,
+    checked: crate::files::uploads::CheckedInputs,
+) -> String {
+    if let Some(j) = app.jobs.by_request(crate::jobs::JobKind::Upload, &key) {
         return j.id;
     }
-    let crate::uploads::CheckedInputs {
+    let crate::files::uploads::CheckedInputs {
         files,
         urls,
         rejected,
     } = checked;
-    let job = crate::store::Job::upload(inputs(&files, &urls)).with_request_id(Some(key));
+    let job = crate::jobs::Job::upload(inputs(&files, &urls)).with_request_id(Some(key));
     let a = app.clone();
     match app
         .jobs
         .spawn_once(job, move |ctx| run(a, ctx, files, urls, rejected))
     {
-        crate::store::Spawned::Started(j) | crate::store::Spawned::Existing(j) => j.id,
+        crate::jobs::Spawned::Started(j) | crate::jobs::Spawned::Existing(j) => j.id,
     }
 }
 

@@ -18,8 +18,8 @@
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::store::results::{UploadResult, VariantOutcome, VariantSet, VideoPlan, VideoResult};
-use crate::store::{Job, JobCtx, JobKind, JobStatus, Spawned};
+use crate::jobs::results::{UploadResult, VariantOutcome, VariantSet, VideoPlan, VideoResult};
+use crate::jobs::{Job, JobCtx, JobKind, JobStatus, Spawned};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -194,7 +194,7 @@ async fn project_of(app: &Arc<App>, shared: &Shared, k: usize) -> Result<Arc<App
     };
     let variant = app.for_project(slot.project.clone());
     if slot.project.is_none() {
-        let language = crate::language::of_instruction(&slot.instruction, &language);
+        let language = crate::project::language::of_instruction(&slot.instruction, &language);
         let session = variant
             .session(Some(&language))
             .await
@@ -222,13 +222,13 @@ async fn start_upload(
         return Ok(j.id);
     }
     let checked = match refs {
-        Some(urls) => crate::uploads::CheckedInputs {
+        Some(urls) => crate::files::uploads::CheckedInputs {
             files: Vec::new(),
             urls,
             rejected: Vec::new(),
         },
         None => {
-            crate::uploads::check_inputs_blocking(
+            crate::files::uploads::check_inputs_blocking(
                 variant.clone(),
                 set.paths.clone(),
                 set.urls.clone(),
@@ -294,9 +294,9 @@ async fn start_slot(
     let key = format!("{}_v{k}", shared.ctx.snapshot().id);
     let plan = VideoPlan {
         instruction: slot.instruction.clone(),
-        language: crate::language::of_instruction(&slot.instruction, &parent.language),
+        language: crate::project::language::of_instruction(&slot.instruction, &parent.language),
         export: parent.export,
-        cost_kind: crate::credits::CostKind::of(&slot.instruction),
+        cost_kind: crate::account::estimate::CostKind::of(&slot.instruction),
         upload: slot.upload.clone(),
         generate: None,
         export_job: None,

@@ -8,10 +8,10 @@
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::store::results::{
+use crate::jobs::results::{
     ExportResult, GenerateOutput, GenerateResult, UploadResult, VideoPlan, VideoResult,
 };
-use crate::store::{Job, JobCtx, JobKind, JobStatus, Spawned};
+use crate::jobs::{Job, JobCtx, JobKind, JobStatus, Spawned};
 use std::sync::Arc;
 
 /// Progress given to each step: (start, end) in percent.
@@ -115,7 +115,7 @@ async fn upload_again(app: &Arc<App>, plan: &VideoPlan, key: String) -> Result<S
     if let Some(j) = app.jobs.by_request(JobKind::Upload, &key) {
         return Ok(j.id);
     }
-    let checked = crate::uploads::check_inputs_blocking(
+    let checked = crate::files::uploads::check_inputs_blocking(
         app.clone(),
         plan.media.paths.clone(),
         plan.media.urls.clone(),
@@ -125,7 +125,7 @@ async fn upload_again(app: &Arc<App>, plan: &VideoPlan, key: String) -> Result<S
 }
 
 /// A finished step's result, when the step is of the kind expected.
-fn result_of<T: crate::store::JobResult>(step: &Job) -> Option<&T> {
+fn result_of<T: crate::jobs::JobResult>(step: &Job) -> Option<&T> {
     T::outcome(&step.work)?.result()
 }
 

@@ -5,11 +5,12 @@
 //!
 //! This room owns the connection (WAL, a busy timeout), the schema, a damaged database kept
 //! aside ([`salvage`]), the process locks that say which runners are alive ([`owners`]) and
-//! the shared token ([`credentials`]). Moving the old files in is `crate::moving_in`, which
+//! the shared token ([`credentials`]). Moving the old files in is [`moving_in`], which
 //! knows their formats. The tables' meanings stay with their rooms: jobs in
-//! `store`, the library, the spend ledger and the current-project pointer in theirs.
+//! `jobs`, the library, the spend ledger and the current-project pointer in theirs.
 
 pub mod credentials;
+pub mod moving_in;
 pub mod owners;
 mod salvage;
 mod schema;
@@ -178,12 +179,12 @@ impl StateDb {
 
     /// Something the user is to be told once (what moving in did).
     pub fn tell_once(&self, notice: String) {
-        crate::sync::lock(&self.notices).push(notice);
+        crate::support::sync::lock(&self.notices).push(notice);
     }
 
     /// What moving in or a damaged database means, if anything (each told once).
     pub fn take_notices(&self) -> Vec<String> {
-        std::mem::take(&mut *crate::sync::lock(&self.notices))
+        std::mem::take(&mut *crate::support::sync::lock(&self.notices))
     }
 
     /// Read: one consistent view (a deferred transaction).
@@ -211,7 +212,7 @@ impl StateDb {
         behavior: TransactionBehavior,
         f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T> {
-        let mut conn = crate::sync::lock(&self.conn);
+        let mut conn = crate::support::sync::lock(&self.conn);
         let tx = conn
             .transaction_with_behavior(behavior)
             .map_err(|e| StateError::new(what, e))?;

@@ -103,7 +103,7 @@ fn import_jobs(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqlit
         let name = name.unwrap_or_default();
         let parsed = std::fs::read(&path)
             .map_err(|e| e.to_string())
-            .and_then(|b| crate::store::journal::parse_entry(&b));
+            .and_then(|b| crate::jobs::journal::parse_entry(&b));
         let job = match parsed {
             Ok(job) if path.file_stem().and_then(|s| s.to_str()) == Some(job.id.as_str()) => job,
             Ok(_) => {
@@ -117,7 +117,7 @@ fn import_jobs(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqlit
                 continue;
             }
         };
-        if !crate::store::journal::valid_job_id(&job.id) {
+        if !crate::jobs::journal::valid_job_id(&job.id) {
             counts
                 .skipped
                 .push(format!("jobs/{name} (not a job id this server makes)"));
@@ -126,7 +126,7 @@ fn import_jobs(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqlit
         let Ok(body) = serde_json::to_string(&job) else {
             continue;
         };
-        counts.jobs += crate::store::journal::write_row(tx, &job, IMPORTED, &body, false)?;
+        counts.jobs += crate::jobs::journal::write_row(tx, &job, IMPORTED, &body, false)?;
     }
     Ok(())
 }
@@ -137,12 +137,12 @@ fn import_library(tx: &Transaction<'_>, file: &Path, counts: &mut Counts) -> rus
     };
     #[derive(serde::Deserialize)]
     struct LibraryFile {
-        projects: Vec<crate::library::Entry>,
+        projects: Vec<crate::project::library::Entry>,
     }
     match serde_json::from_slice::<LibraryFile>(&bytes) {
         Ok(lib) => {
             for e in lib.projects {
-                counts.projects += crate::library::insert_entry(tx, &e, false)?;
+                counts.projects += crate::project::library::insert_entry(tx, &e, false)?;
             }
         }
         Err(e) => counts.skipped.push(format!("library.json ({e})")),
@@ -159,13 +159,13 @@ fn import_media(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqli
         let parsed = std::fs::read(&path)
             .map_err(|e| e.to_string())
             .and_then(|b| {
-                serde_json::from_slice::<crate::projects::ProjectFile>(&b)
+                serde_json::from_slice::<crate::project::media::ProjectFile>(&b)
                     .map_err(|e| e.to_string())
             });
         match parsed {
             Ok(p) => {
                 for item in &p.media {
-                    counts.media += crate::projects::insert_record(tx, &p.session_id, item)?;
+                    counts.media += crate::project::media::insert_record(tx, &p.session_id, item)?;
                 }
             }
             Err(why) => counts
@@ -182,8 +182,8 @@ fn import_spend(tx: &Transaction<'_>, file: &Path, counts: &mut Counts) -> rusql
     };
     let mut bad = 0;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str::<crate::spend::Charge>(line) {
-            Ok(c) => counts.charges += crate::spend::insert_charge(tx, &c)?,
+        match serde_json::from_str::<crate::account::spend::Charge>(line) {
+            Ok(c) => counts.charges += crate::account::spend::insert_charge(tx, &c)?,
             Err(_) => bad += 1,
         }
     }
@@ -276,7 +276,7 @@ mod tests {
             let text = text.replace("{OUT}", out.to_str().unwrap());
             std::fs::write(state.join("jobs").join(f.file_name()), text).unwrap();
         }
-        let today = crate::store::Job::upload(vec!["a.png".into()]);
+        let today = crate::jobs::Job::upload(vec!["a.png".into()]);
         std::fs::write(
             state.join("jobs").join(format!("{}.json", today.id)),
             serde_json::to_vec_pretty(&today).unwrap(),
@@ -315,17 +315,17 @@ mod tests {
             8
         );
         // What each holds is in the database.
-        let jobs = crate::store::journal::Journal::new(db.clone(), &out).all();
+        let jobs = crate::jobs::journal::Journal::new(db.clone(), &out).all();
         assert_eq!(jobs.len(), 8);
-        let library = crate::library::Library::open(db.clone());
+        let library = crate::project::library::Library::open(db.clone());
         assert_eq!(
             library.newest().unwrap().session.session_id.to_string(),
             "1700000000456"
         );
-        let media = crate::projects::Ledger::new(db.clone())
+        let media = crate::project::media::Ledger::new(db.clone())
             .media(nemo_client::SessionId::new(1700000000123));
         assert_eq!(media.len(), 2, "{media:?}");
-        let spend = crate::spend::Ledger::open(db.clone());
+        let spend = crate::account::spend::Ledger::open(db.clone());
         assert_eq!(
             spend.spent_in_project("1700000000123"),
             50,

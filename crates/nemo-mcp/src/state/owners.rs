@@ -83,12 +83,12 @@ impl Me {
     }
 
     pub(super) fn holding(&self) -> bool {
-        crate::sync::lock(&self.file).is_some()
+        crate::support::sync::lock(&self.file).is_some()
     }
 
     /// Drop the lock (the file stays until another process finds it free and removes it).
     pub(super) fn release(&self) {
-        crate::sync::lock(&self.file).take();
+        crate::support::sync::lock(&self.file).take();
     }
 }
 

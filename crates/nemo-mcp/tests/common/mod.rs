@@ -76,7 +76,7 @@ pub struct Harness {
 }
 
 pub fn png(w: u32, h: u32) -> Vec<u8> {
-    nemo_mcp::demo::sample_png(w, h, [200, 100, 50], 1)
+    nemo_mcp::cli::demo::sample_png(w, h, [200, 100, 50], 1)
 }
 
 pub fn settings_for(sim: &SimHandle, dir: &Path) -> Settings {
@@ -134,7 +134,7 @@ impl Harness {
         recorder: Recorder,
     ) -> Harness {
         let app = App::new(settings).unwrap();
-        nemo_mcp::jobs::resume_all(&app);
+        nemo_mcp::run::resume_all(&app);
         let (a, b) = tokio::io::duplex(1 << 16);
         let server = NemoServer::new(app.clone());
         tokio::spawn(async move {
@@ -178,7 +178,7 @@ impl Harness {
     }
 
     /// A job's journal entry as in the shared state database (in today's format).
-    pub fn journal_entry(&self, job_id: &str) -> nemo_mcp::store::Job {
+    pub fn journal_entry(&self, job_id: &str) -> nemo_mcp::jobs::Job {
         self.app.jobs.journal().get(job_id).unwrap()
     }
 

@@ -127,7 +127,7 @@ pub async fn read_thumbnail(
     .flatten()
     .ok_or_else(|| rmcp::ErrorData::resource_not_found("no uploaded image has this name", None))?;
     Ok(ReadResourceResult::new(vec![ResourceContents::blob(
-        crate::encoding::base64(&jpeg),
+        crate::mcp::encoding::base64(&jpeg),
         uri,
     )
     .with_mime_type("image/jpeg")]))

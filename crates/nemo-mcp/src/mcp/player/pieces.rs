@@ -13,7 +13,7 @@
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::store::{Job, JobStatus};
+use crate::jobs::{Job, JobStatus};
 use serde::Serialize;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -154,7 +154,7 @@ pub fn read(file: &ExportFile, offset: u64) -> Result<Piece, ToolError> {
         total_bytes: file.size,
         done: offset + length == file.size,
         mime_type: "video/mp4",
-        data: crate::encoding::base64(&buf),
+        data: crate::mcp::encoding::base64(&buf),
     })
 }
 
@@ -191,7 +191,7 @@ mod tests {
         assert_eq!(b.length, 1000);
         assert_eq!(
             format!("{}{}", a.data, b.data),
-            crate::encoding::base64(&bytes)
+            crate::mcp::encoding::base64(&bytes)
         );
         assert!(read(&file, bytes.len() as u64).is_err());
     }

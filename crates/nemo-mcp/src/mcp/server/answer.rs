@@ -36,7 +36,7 @@ impl NemoServer {
     }
 
     /// A job this call started (or its request_id names): a task for a host that declared
-    /// tasks ([`crate::tasks`]), else a bounded wait.
+    /// tasks ([`crate::mcp::tasks`]), else a bounded wait.
     pub(super) async fn answer_or_task(
         &self,
         app: &App,
@@ -45,7 +45,7 @@ impl NemoServer {
         ctx: &RequestContext<RoleServer>,
         note: Option<String>,
     ) -> ToolResult {
-        if let Some(slot) = crate::tasks::TaskSlot::of(ctx) {
+        if let Some(slot) = crate::mcp::tasks::TaskSlot::of(ctx) {
             if !job.status().is_finished() {
                 slot.record(&job);
                 // Replaced by the task in `call_tool`; never seen.
@@ -80,14 +80,14 @@ impl NemoServer {
             .unwrap_or(job);
         if job.error().is_some_and(|e| e.code == Code::OutOfCredits) {
             if let Some(url) = app.client.register_url() {
-                crate::confirm::show_link(&ctx.peer, &url);
+                crate::mcp::confirm::show_link(&ctx.peer, &url);
             }
         }
         let mut view = JobView::of(&job);
         let note = join_notes(note, app.take_state_notices());
         view.note = join_notes(note, app.clock_notice().await);
         let mut result = view.into_result();
-        if app.settings.poster && !crate::player::client_renders(ctx) {
+        if app.settings.poster && !crate::mcp::player::client_renders(ctx) {
             if let Some(poster) = poster_of(&job).await {
                 result.content.push(poster);
             }
@@ -143,10 +143,10 @@ impl NemoServer {
         ctx: &RequestContext<RoleServer>,
     ) -> ToolResult {
         // Fail fast (no job) on what can be checked right away.
-        if let Err(e) = jobs::export::check_output_dir_async(&app.settings.output_dir).await {
+        if let Err(e) = run::export::check_output_dir_async(&app.settings.output_dir).await {
             return fail(e);
         }
-        let (job, note) = with_note(jobs::export::start(app, filename, request_id));
+        let (job, note) = with_note(run::export::start(app, filename, request_id));
         self.answer_or_task(app, job, wait_s, ctx, note).await
     }
 }
@@ -166,7 +166,7 @@ async fn poster_of(job: &Job) -> Option<ContentBlock> {
     .await
     .ok()??;
     Some(ContentBlock::image(
-        crate::encoding::base64(&jpeg),
+        crate::mcp::encoding::base64(&jpeg),
         "image/jpeg",
     ))
 }

@@ -7,14 +7,14 @@ impl NemoServer {
         NemoServer {
             app,
             sessions: None,
-            log_level: Arc::new(std::sync::Mutex::new(crate::notices::default_level())),
+            log_level: Arc::new(std::sync::Mutex::new(crate::mcp::notices::default_level())),
             subscriptions: Arc::default(),
             tool_router: Self::lean_router(),
         }
     }
 
     /// The tools as hosts read them: schemas in the common subset of function declarations
-    /// ([`crate::schema::lean`]). No per-tool icon: it would be the server's own icon (sent once
+    /// ([`crate::mcp::schema::lean`]). No per-tool icon: it would be the server's own icon (sent once
     /// in `initialize`) repeated on every tool, about 160 characters each that a host model
     /// reads on every turn and no model uses.
     pub(super) fn lean_router() -> ToolRouter<NemoServer> {
@@ -22,12 +22,12 @@ impl NemoServer {
         for route in router.map.values_mut() {
             let tool = &mut route.attr;
             let input = serde_json::Value::Object((*tool.input_schema).clone());
-            if let serde_json::Value::Object(o) = crate::schema::lean(&input) {
+            if let serde_json::Value::Object(o) = crate::mcp::schema::lean(&input) {
                 tool.input_schema = Arc::new(o);
             }
             if let Some(out) = &tool.output_schema {
                 let v = serde_json::Value::Object((**out).clone());
-                if let serde_json::Value::Object(o) = crate::schema::lean_output(&v) {
+                if let serde_json::Value::Object(o) = crate::mcp::schema::lean_output(&v) {
                     tool.output_schema = Some(Arc::new(o));
                 }
             }

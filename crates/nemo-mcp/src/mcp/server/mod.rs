@@ -1,16 +1,16 @@
 //! The MCP server: eleven tools over the NemoVideo client and the job manager.
 
 use crate::app::App;
-use crate::calls::*;
 use crate::errors::{Code, ToolError};
-use crate::jobs;
-use crate::store::results::{
+use crate::files::uploads::{check_inputs_blocking, CheckedInputs};
+use crate::jobs::results::{
     ExportResult, GenerateOutput, RoutedAnswer, UploadResult, VideoPlan, VideoResult,
 };
-use crate::store::{Job, JobKind, Spawned};
-use crate::tools::*;
-use crate::uploads::{check_inputs_blocking, CheckedInputs};
-use crate::views::{structured, JobAnswer, JobSummary, JobView, Progress};
+use crate::jobs::{Job, JobKind, Spawned};
+use crate::mcp::calls::*;
+use crate::mcp::tools::*;
+use crate::mcp::views::{structured, JobAnswer, JobSummary, JobView, Progress};
+use crate::run;
 use nemo_client::routing::{route, Intent};
 use nemo_client::TokenSource;
 use rmcp::handler::server::common::schema_for_output;
@@ -28,9 +28,9 @@ pub struct NemoServer {
     /// Over `--http`: one project per MCP session.
     sessions: Option<Arc<crate::app::Sessions>>,
     /// The least severe log level this client wants as `notifications/message`.
-    pub(crate) log_level: Arc<std::sync::Mutex<crate::notices::LogLevel>>,
+    pub(crate) log_level: Arc<std::sync::Mutex<crate::mcp::notices::LogLevel>>,
     /// Resources this client subscribed to.
-    pub(crate) subscriptions: Arc<crate::notices::Subscriptions>,
+    pub(crate) subscriptions: Arc<crate::mcp::notices::Subscriptions>,
     pub(crate) tool_router: ToolRouter<NemoServer>,
 }
 
@@ -71,7 +71,7 @@ impl NemoServer {
         let language = match args
             .language
             .as_deref()
-            .map(crate::language::parse_argument)
+            .map(crate::project::language::parse_argument)
         {
             None => None,
             Some(Some(l)) => Some(l),
@@ -156,7 +156,7 @@ impl NemoServer {
                     reopened_notice,
                     app.project
                         .take_replaced()
-                        .map(|r| format!("{}.", crate::projects::replaced_notice(r.old))),
+                        .map(|r| format!("{}.", crate::project::media::replaced_notice(r.old))),
                 ),
                 app.take_state_notices(),
             ),
@@ -193,9 +193,9 @@ impl NemoServer {
             Err(e) => return fail(e),
         };
         let app2 = app.clone();
-        let inputs = jobs::upload::inputs(&files, &urls);
+        let inputs = run::upload::inputs(&files, &urls);
         let job = app.jobs.spawn(Job::upload(inputs), move |jctx| {
-            jobs::upload::run(app2, jctx, files, urls, rejected)
+            run::upload::run(app2, jctx, files, urls, rejected)
         });
         self.answer_or_task(app, job, args.wait_s, &ctx, None).await
     }
@@ -242,22 +242,23 @@ impl NemoServer {
                 Ok(e) => e,
                 Err(e) => return fail(e),
             };
-        let language = crate::language::of_instruction(&instruction, &app.settings.language);
-        let req = jobs::generation::Request {
+        let language =
+            crate::project::language::of_instruction(&instruction, &app.settings.language);
+        let req = run::generation::Request {
             instruction,
             also_export: routed.also_export,
         };
-        let started = jobs::generation::start(app, req, &language, request_id, estimate.kind).await;
+        let started = run::generation::start(app, req, &language, request_id, estimate.kind).await;
         let (job, note) = match started {
-            Ok(jobs::generation::Started::New(j)) => {
+            Ok(run::generation::Started::New(j)) => {
                 reservation.attach(&j.id);
                 (j, None)
             }
-            Ok(jobs::generation::Started::SameRequest(j)) => {
+            Ok(run::generation::Started::SameRequest(j)) => {
                 let note = Some(same_request_note(&j));
                 (j, note)
             }
-            Ok(jobs::generation::Started::Busy(running)) => {
+            Ok(run::generation::Started::Busy(running)) => {
                 let note = Some(format!(
                     "A generation is already running in this project, so this instruction was NOT sent. Wait for job {} with get_job, then send it again.",
                     running.id
@@ -299,7 +300,7 @@ impl NemoServer {
         };
         let export = args.export.unwrap_or(true);
         if export {
-            if let Err(e) = jobs::export::check_output_dir_async(&app.settings.output_dir).await {
+            if let Err(e) = run::export::check_output_dir_async(&app.settings.output_dir).await {
                 return fail(e);
             }
         }
@@ -336,13 +337,16 @@ impl NemoServer {
         let media = inputs.as_ref().map(|c| c.media()).unwrap_or_default();
         let upload = inputs.map(|c| {
             let app2 = app.clone();
-            let inputs = jobs::upload::inputs(&c.files, &c.urls);
+            let inputs = run::upload::inputs(&c.files, &c.urls);
             app.jobs.spawn(Job::upload(inputs), move |jctx| {
-                jobs::upload::run(app2, jctx, c.files, c.urls, c.rejected)
+                run::upload::run(app2, jctx, c.files, c.urls, c.rejected)
             })
         });
         let job = Job::video(VideoPlan {
-            language: crate::language::of_instruction(&instruction, &app.settings.language),
+            language: crate::project::language::of_instruction(
+                &instruction,
+                &app.settings.language,
+            ),
             instruction,
             export,
             cost_kind: estimate.kind,
@@ -358,7 +362,7 @@ impl NemoServer {
         let app2 = app.clone();
         let (job, note) = with_note(
             app.jobs
-                .spawn_once(job, move |jctx| jobs::video::run(app2, jctx)),
+                .spawn_once(job, move |jctx| run::video::run(app2, jctx)),
         );
         if note.is_none() {
             reservation.attach(&job.id);
@@ -469,7 +473,8 @@ impl NemoServer {
     ) -> ToolResult {
         let app = &self.app_for(&ctx);
         let projects =
-            crate::resources::projects(app, args.limit.unwrap_or(20).clamp(1, 100) as usize).await;
+            crate::mcp::resources::projects(app, args.limit.unwrap_or(20).clamp(1, 100) as usize)
+                .await;
         let mut text = if projects.is_empty() {
             "No projects yet: connect or upload_media starts one.".to_string()
         } else {
@@ -587,7 +592,7 @@ impl NemoServer {
         }
         match app.in_project(|p| async move { p.state().await }).await {
             Ok((s, notice)) if !s.timeline.is_exportable() => {
-                let mut e = jobs::export::nothing_to_export();
+                let mut e = run::export::nothing_to_export();
                 if let Some(n) = notice {
                     e.message = format!("{n} {}", e.message);
                 }

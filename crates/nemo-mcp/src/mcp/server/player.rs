@@ -1,7 +1,7 @@
-//! The app-only tool of the player view ([`crate::player`]): an export's bytes in pieces.
+//! The app-only tool of the player view ([`crate::mcp::player`]): an export's bytes in pieces.
 
 use super::*;
-use crate::player::pieces;
+use crate::mcp::player::pieces;
 
 #[tool_router(router = player_router, vis = "pub(super)")]
 impl NemoServer {

@@ -1,10 +1,10 @@
 //! `make_video` with `variants`: checked, estimated and agreed to once for the whole set, then
-//! one parent job ([`crate::jobs::variants`]).
+//! one parent job ([`crate::run::variants`]).
 
 use super::*;
-use crate::jobs::variants::instruction_for;
-use crate::settings::MAX_VARIANTS;
-use crate::store::results::{VariantSet, VariantSlot};
+use crate::config::MAX_VARIANTS;
+use crate::jobs::results::{VariantSet, VariantSlot};
+use crate::run::variants::instruction_for;
 
 /// The variants as given: trimmed, none empty, none twice, at most [`MAX_VARIANTS`].
 pub(super) fn check_variants(given: Option<Vec<String>>) -> Result<Vec<String>, ToolError> {
@@ -38,7 +38,7 @@ pub(super) struct SetRequest {
     pub instruction: String,
     pub request_id: Option<String>,
     pub variants: Vec<String>,
-    pub inputs: Option<crate::uploads::CheckedInputs>,
+    pub inputs: Option<crate::files::uploads::CheckedInputs>,
     pub export: bool,
     pub max_credits: Option<i64>,
     pub confirmed: bool,
@@ -59,9 +59,9 @@ impl NemoServer {
             .iter()
             .map(|v| instruction_for(&req.instruction, v))
             .collect();
-        let each: Vec<crate::credits::Estimate> =
+        let each: Vec<crate::account::estimate::Estimate> =
             instructions.iter().map(|i| app.estimate(i)).collect();
-        let total = crate::credits::Estimate {
+        let total = crate::account::estimate::Estimate {
             kind: each[0].kind,
             credits: each.iter().map(|e| e.credits).sum(),
             basis: format!(
@@ -97,7 +97,10 @@ impl NemoServer {
                 .collect(),
         };
         let job = Job::video(VideoPlan {
-            language: crate::language::of_instruction(&req.instruction, &app.settings.language),
+            language: crate::project::language::of_instruction(
+                &req.instruction,
+                &app.settings.language,
+            ),
             instruction: req.instruction,
             export: req.export,
             cost_kind: estimate.kind,
@@ -113,7 +116,7 @@ impl NemoServer {
         let app2 = app.clone();
         let (job, note) = with_note(
             app.jobs
-                .spawn_once(job, move |jctx| jobs::video::run(app2, jctx)),
+                .spawn_once(job, move |jctx| run::video::run(app2, jctx)),
         );
         if note.is_none() {
             reservation.attach(&job.id);

@@ -1,0 +1,6 @@
+//! Files on the user's machine: which local paths and URLs a caller may hand in (the allowed
+//! folders, symlinks, sizes, kinds), how inputs are checked before anything is uploaded, and
+//! where outputs go (names that never overwrite, the output folder checked before a paid step).
+
+pub mod paths;
+pub mod uploads;

@@ -1,0 +1,47 @@
+//! The protocol: everything that speaks MCP. The server type and its tools ([`server`]), the
+//! handler for the rest of the protocol ([`handler`]: resources, prompts, completions, tasks,
+//! logging), the shapes of tool arguments and answers ([`tools`], [`views`]), asking the host
+//! ([`confirm`]), the player view ([`player`]) and the `--http` transport ([`http`]). Only this
+//! room and `cli` name `rmcp`; the engine below answers in its own types.
+
+pub mod calls;
+pub mod confirm;
+pub mod encoding;
+mod handler;
+pub mod http;
+pub mod icon;
+pub mod notices;
+pub mod player;
+pub mod prompts;
+pub mod resources;
+pub mod schema;
+pub mod server;
+pub mod tasks;
+pub mod tools;
+pub mod views;
+
+pub use server::NemoServer;
+
+/// What the host's model is told about using these tools.
+pub const INSTRUCTIONS: &str = "NemoVideo makes and edits videos in the cloud. Typical flow: \
+upload_media (local paths or URLs) → generate (describe the video; spends credits) → export_video \
+(saves an MP4 locally). Long work runs as jobs: if a tool answers status \"running\", call get_job \
+with the job_id; it waits up to 45 s by itself, so never poll in a tight loop. Exports, credits and \
+timeline questions have their own tools (export_video, get_credits, get_timeline); do not send them \
+to generate. Give users the links the tools return (project, registration) as they are.";
+
+/// Serve MCP on stdin/stdout until the client goes away.
+pub async fn serve_stdio(app: std::sync::Arc<crate::App>) -> Result<(), String> {
+    use rmcp::ServiceExt;
+    crate::run::resume_all(&app);
+    let server = NemoServer::new(app.clone())
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| format!("MCP start failed: {e}"))?;
+    let result = server.waiting().await;
+    // The host went away: running jobs stay journaled as running and resume on the next start.
+    app.shutdown().await;
+    result
+        .map(|_| ())
+        .map_err(|e| format!("MCP server stopped: {e}"))
+}
