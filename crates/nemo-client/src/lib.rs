@@ -32,5 +32,5 @@ pub use network::{NetworkSettings, ProxyRules, TrustSettings};
 pub use recovery::{Recovered, RecoveryWaits};
 pub use session::{Session, SessionId};
 pub use sse::AgentEvent;
-pub use state::{SessionState, Timeline, TimelineDiff};
+pub use state::{Segment, SessionState, Timeline, TimelineDiff, Track, TrackKind};
 pub use validate::{MediaFile, MediaKind, Rejection};

@@ -2,7 +2,7 @@
 //! stock sites give them) along a 30-second timeline with two text overlays; the time to make
 //! the storyboard the first time (every photo decoded) and again (decoded photos cached), and
 //! its size. `cargo run --release --example storyboard`
-use nemo_mcp::mcp::tools::{SegmentView, TimelineView, TrackView};
+use nemo_client::{Segment, Timeline, Track, TrackKind};
 use nemo_mcp::previews::{storyboard, LocalMedia};
 use std::time::Instant;
 
@@ -23,7 +23,7 @@ fn main() {
         let path = dir.path().join(format!("photo{i}.jpg"));
         img.save(&path).expect("a photo written");
         media.add(&path, None);
-        segments.push(SegmentView::spanning(
+        segments.push(Segment::spanning(
             i as f64 * 3.0,
             i as f64 * 3.0 + 3.0,
             &format!("photo{i}.jpg"),
@@ -32,27 +32,24 @@ fn main() {
     let photo_bytes: u64 = (0..10)
         .map(|i| std::fs::metadata(dir.path().join(format!("photo{i}.jpg"))).map_or(0, |m| m.len()))
         .sum();
-    let timeline = TimelineView {
-        summary: String::new(),
-        duration_s: Some(30.0),
-        exportable: true,
+    let timeline = Timeline {
         tracks: vec![
-            TrackView {
-                kind: "video".into(),
+            Track {
+                kind: TrackKind::Video,
+                type_code: None,
                 segments,
             },
-            TrackView {
-                kind: "text".into(),
+            Track {
+                kind: TrackKind::Text,
+                type_code: None,
                 segments: vec![
-                    SegmentView::spanning(0.0, 3.0, "Spring Sale"),
-                    SegmentView::spanning(27.0, 30.0, "Shop now"),
+                    Segment::spanning(0.0, 3.0, "Spring Sale"),
+                    Segment::spanning(27.0, 30.0, "Shop now"),
                 ],
             },
         ],
-        media_count: 10,
-        canvas: Some("1920x1080".into()),
-        draft: None,
-        notice: None,
+        duration_ms: Some(30_000),
+        title: None,
     };
     let t = Instant::now();
     let first = storyboard::make(&timeline, &media, None).expect("a storyboard");

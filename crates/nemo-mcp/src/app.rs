@@ -203,6 +203,14 @@ impl App {
     }
 
     /// Where uploads may come from.
+    /// What an upload's inputs are checked against.
+    pub fn input_rules(&self) -> crate::files::uploads::InputRules {
+        crate::files::uploads::InputRules {
+            policy: self.input_policy(),
+            max_bytes: self.settings.client.profile.max_upload_bytes(),
+        }
+    }
+
     pub fn input_policy(&self) -> crate::files::paths::InputPolicy {
         crate::files::paths::InputPolicy {
             lexical: self.settings.allowed_lexical.clone(),

@@ -81,6 +81,16 @@ fn first<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
 }
 
 impl Segment {
+    /// A labelled segment from `start_s` to `end_s` seconds (previews, benchmarks, tests).
+    pub fn spanning(start_s: f64, end_s: f64, label: &str) -> Segment {
+        Segment {
+            start_ms: Some((start_s * 1000.0) as u64),
+            end_ms: Some((end_s * 1000.0) as u64),
+            label: Some(label.to_string()),
+            volume_pct: None,
+        }
+    }
+
     fn from_json(v: &Value) -> Segment {
         let start_ms = first(
             v,

@@ -1,6 +1,7 @@
 //! The server's own settings (on top of the client's): folders, waits and polling, all from the
 //! environment with sensible defaults.
 
+pub mod locale;
 pub mod placeholders;
 
 use nemo_client::{Config, Profile};
@@ -213,7 +214,7 @@ impl Settings {
         // The defaults are `Settings::new`'s (which canonicalizes the allowed folders); the
         // environment only overrides what it sets.
         let mut s = Settings::new(client, output_dir, allowed);
-        s.language = crate::project::language::of_host();
+        s.language = locale::of_host();
         if let Some(v) = env("NEMO_DEFAULT_WAIT_S") {
             match wait_seconds(&v) {
                 Some(wait) => s.default_wait = wait,

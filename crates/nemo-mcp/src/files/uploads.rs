@@ -1,13 +1,44 @@
 //! Upload inputs are checked here, each on its own, before anything is sent: local paths against
 //! the folder policy and the media checks, URLs against what NemoVideo can fetch.
 
-use crate::app::App;
+use super::paths::InputPolicy;
 use crate::errors::{Code, ToolError};
-use crate::jobs::results::RejectedInput;
 use nemo_client::{validate, MediaFile};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// At most this many paths and URLs per call.
 pub const MAX_INPUTS: usize = 50;
+
+/// What an input is checked against: the folder policy and the profile's largest upload.
+#[derive(Debug, Clone)]
+pub struct InputRules {
+    pub policy: InputPolicy,
+    pub max_bytes: u64,
+}
+
+/// An input that was not uploaded, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RejectedInput {
+    pub input: String,
+    pub reason: String,
+}
+
+/// Media as given to a job: checked local files (by their resolved paths, checked again
+/// before they are sent again) and URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MediaInputs {
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub urls: Vec<String>,
+}
+
+impl MediaInputs {
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty() && self.urls.is_empty()
+    }
+}
 
 /// The inputs that may be sent, and why the others may not.
 pub struct CheckedInputs {
@@ -19,8 +50,8 @@ pub struct CheckedInputs {
 
 impl CheckedInputs {
     /// What to journal to send them again later: the files by their resolved paths.
-    pub fn media(&self) -> crate::jobs::results::MediaInputs {
-        crate::jobs::results::MediaInputs {
+    pub fn media(&self) -> MediaInputs {
+        MediaInputs {
             paths: self
                 .files
                 .iter()
@@ -42,11 +73,11 @@ fn shown(raw: &str) -> String {
 /// Check every input off the async workers (opening a file may block: a FIFO, a slow disk, a
 /// network mount); an error when nothing at all can be sent.
 pub async fn check_inputs_blocking(
-    app: std::sync::Arc<App>,
+    rules: InputRules,
     paths: Vec<String>,
     urls: Vec<String>,
 ) -> Result<CheckedInputs, ToolError> {
-    tokio::task::spawn_blocking(move || check_inputs(&app, paths, urls))
+    tokio::task::spawn_blocking(move || check_inputs(&rules, paths, urls))
         .await
         .unwrap_or_else(|e| {
             Err(ToolError::new(
@@ -58,7 +89,7 @@ pub async fn check_inputs_blocking(
 
 /// Check every input; an error when nothing at all can be sent. Blocking.
 pub fn check_inputs(
-    app: &App,
+    rules: &InputRules,
     paths: Vec<String>,
     urls: Vec<String>,
 ) -> Result<CheckedInputs, ToolError> {
@@ -72,15 +103,14 @@ pub fn check_inputs(
             "at most {MAX_INPUTS} inputs per call"
         )));
     }
-    let limit = app.settings.client.profile.max_upload_bytes();
-    let policy = app.input_policy();
+    let (limit, policy) = (rules.max_bytes, &rules.policy);
     let mut checked = CheckedInputs {
         files: Vec::new(),
         urls: Vec::new(),
         rejected: Vec::new(),
     };
     for raw in paths {
-        let result = crate::files::paths::resolve_input(&raw, &policy)
+        let result = crate::files::paths::resolve_input(&raw, policy)
             .and_then(|p| validate::validate_media_file(&p, limit).map_err(|r| r.to_string()));
         match result {
             Ok(f) => checked.files.push((shown(&raw), f)),

@@ -1,6 +1,7 @@
 //! The typed results of each kind of job: what a finished job holds, what its tool's
 //! `outputSchema` describes, and what views and texts are built from.
 
+pub use crate::files::uploads::{MediaInputs, RejectedInput};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -67,13 +68,6 @@ pub struct ExportResult {
     /// Exports are free (always 0).
     #[schemars(skip)]
     pub credits_spent: i64,
-}
-
-/// An input that was not uploaded, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct RejectedInput {
-    pub input: String,
-    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -153,22 +147,6 @@ pub struct VideoPlan {
     /// The media of its upload step, to upload once more when a restart cut that step.
     #[serde(default, skip_serializing_if = "MediaInputs::is_empty")]
     pub media: MediaInputs,
-}
-
-/// Media as given to a job: checked local files (by their resolved paths, checked again
-/// before they are sent again) and URLs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct MediaInputs {
-    #[serde(default)]
-    pub paths: Vec<String>,
-    #[serde(default)]
-    pub urls: Vec<String>,
-}
-
-impl MediaInputs {
-    pub fn is_empty(&self) -> bool {
-        self.paths.is_empty() && self.urls.is_empty()
-    }
 }
 
 impl VideoPlan {

@@ -1,13 +1,12 @@
-//! What the tools check and share before and after the work: arguments, idempotency keys, the
-//! cost guard, stopping jobs. Free functions, so each can be read (and tested) on its own.
+//! What the tools check and share: arguments (job ids, instructions, idempotency keys), the
+//! note on a repeated request, and the credits answer. Free functions, so each can be read (and
+//! tested) on its own. The spend gate is `account::gate` (asking: `mcp::confirm`); stopping a
+//! job is `run::stop`.
 
 use crate::app::App;
-use crate::errors::{Code, ToolError};
+use crate::errors::ToolError;
 use crate::jobs::{Job, JobKind, Spawned};
 use crate::mcp::tools::CreditsView;
-use rmcp::service::RequestContext;
-use rmcp::RoleServer;
-use std::sync::Arc;
 
 /// The longest instruction sent to the AI, in characters.
 pub(crate) const MAX_INSTRUCTION: usize = 4000;
@@ -88,151 +87,6 @@ pub(crate) fn same_request_note(job: &Job) -> String {
         job.id,
         job.created_at.format("%H:%M:%S UTC")
     )
-}
-
-/// Stop a job (`cancel_job`, `tasks/cancel`): its work stops, and a render is also cancelled
-/// on NemoVideo. The job as it was, or `None` if unknown.
-/// What a cancelled generation's answer says: the message was sent, so NemoVideo may finish
-/// it and charge for it; how to see what happened.
-pub(crate) const CANCELLED_TURN_NOTE: &str = "Stopped following it, but the instruction had already been sent: NemoVideo may still carry it out and charge for it. If it does, this job records the change and its cost (call get_job in a minute); get_timeline and get_credits show the project and the balance.";
-
-/// After a cancelled generation whose message was sent: read the project as a broken turn is
-/// read (never sending again); a change that shows is recorded in the job, with its cost in the
-/// spend ledger.
-fn watch_cancelled_turn(
-    app: Arc<App>,
-    job_id: String,
-    session: nemo_client::SessionId,
-    before: nemo_client::SessionState,
-    credits_before: Option<i64>,
-) {
-    tokio::spawn(async move {
-        let waits = app.settings.recovery_waits();
-        let project = app.client.project(session);
-        let Ok(nemo_client::Recovered::Changed(after)) =
-            project.recover(&before, &waits, |_| {}).await
-        else {
-            return;
-        };
-        let total = app.client.credits().await.ok().map(|c| c.total);
-        let spent = credits_before.zip(total).map(|(b, a)| (b - a).max(0));
-        app.record_charge(&job_id, session, spent);
-        let changes =
-            nemo_client::TimelineDiff::between(&before.timeline, &after.timeline).describe();
-        let cost = spent.map_or("an unknown number of".to_string(), |s| s.to_string());
-        app.jobs.amend(&job_id, |j| {
-            j.message = format!(
-                "cancelled, but NemoVideo carried out the instruction anyway and charged {cost} credits: {changes}"
-            );
-        });
-        tracing::info!(job = %job_id, "a cancelled generation was carried out anyway");
-    });
-}
-
-pub(crate) fn stop_job<'a>(
-    app: &'a Arc<App>,
-    id: &'a str,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Job>> + Send + 'a>> {
-    Box::pin(async move {
-        let job = stop_one(app, id).await?;
-        // make_video: its steps stop with it; a set's variants (make_video jobs) with theirs.
-        for step in job.video_plan().iter().flat_map(|p| p.steps()) {
-            stop_job(app, step).await;
-        }
-        Some(job)
-    })
-}
-
-pub(crate) async fn stop_one(app: &Arc<App>, id: &str) -> Option<Job> {
-    // Another process's job is stopped by that process (asked through the journal), render
-    // and all: stopping its render from here would fail its job instead of cancelling it.
-    if !app.jobs.runs(id) {
-        return app.jobs.cancel(id);
-    }
-    let sent = app.jobs.get(id).and_then(|j| {
-        let g = j.generation_data()?;
-        let running = !j.status().is_finished();
-        Some((g.session_id?, g.state_before.clone()?, g.credits_before)).filter(|_| running)
-    });
-    let job = app.jobs.cancel(id)?;
-    if let Some((session, before, credits_before)) = sent {
-        watch_cancelled_turn(app.clone(), job.id.clone(), session, before, credits_before);
-    }
-    if job.kind() == JobKind::Export && !job.status().is_finished() {
-        if let Some(rid) = job.export_data().and_then(|e| e.render_id.as_ref()) {
-            let _ = app.client.cancel_render(rid).await;
-        }
-    }
-    Some(job)
-}
-
-/// The cost guard, then (where the host can ask) the user's yes: refuses, sending nothing, what
-/// the user cannot or did not agree to pay. The estimate, when the instruction may go.
-pub(crate) async fn agree_to_spend(
-    app: &App,
-    ctx: &RequestContext<RoleServer>,
-    instruction: &str,
-    max_credits: Option<i64>,
-    confirmed: bool,
-) -> Result<
-    (
-        crate::account::estimate::Estimate,
-        crate::account::spend::Reservation,
-    ),
-    ToolError,
-> {
-    agree_to_estimate(app, ctx, app.estimate(instruction), max_credits, confirmed).await
-}
-
-/// [`agree_to_spend`] for an estimate already made (a set of variants: their sum).
-pub(crate) async fn agree_to_estimate(
-    app: &App,
-    ctx: &RequestContext<RoleServer>,
-    estimate: crate::account::estimate::Estimate,
-    max_credits: Option<i64>,
-    confirmed: bool,
-) -> Result<
-    (
-        crate::account::estimate::Estimate,
-        crate::account::spend::Reservation,
-    ),
-    ToolError,
-> {
-    // The budgets first: they need no network, and refuse before anything is asked or sent.
-    // Checked against every process's spending and reservations, and reserved, at once; the
-    // caller attaches the reservation to the job it starts (given back if it starts none).
-    let reservation =
-        app.spend
-            .reserve(&app.settings.budgets, estimate.credits, &app.session_key)?;
-    let available = app
-        .client
-        .credits()
-        .await
-        .map_err(|e| app.err(&e))?
-        .available;
-    if let Err(e) = crate::account::estimate::guard(&estimate, max_credits, available, || {
-        app.more_credits_step()
-    }) {
-        if e.code == Code::OutOfCredits {
-            if let Some(url) = app.client.register_url() {
-                crate::mcp::confirm::show_link(&ctx.peer, &url);
-            }
-        }
-        return Err(e);
-    }
-    let can_ask = ctx
-        .peer
-        .peer_info()
-        .is_some_and(|i| i.capabilities.elicitation.is_some());
-    if app.settings.confirm_spending && !can_ask && !confirmed {
-        return Err(crate::mcp::confirm::required(&estimate, available));
-    }
-    if can_ask
-        && (app.settings.confirm_spending || crate::mcp::confirm::needed(app, &estimate, available))
-    {
-        crate::mcp::confirm::spend(&ctx.peer, &estimate, available).await?;
-    }
-    Ok((estimate, reservation))
 }
 
 pub(crate) fn credits_view(app: &App, c: nemo_client::Credits) -> CreditsView {

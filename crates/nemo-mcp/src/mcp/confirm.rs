@@ -4,9 +4,10 @@
 //! cannot ask sees the server behave as without this.
 
 use crate::account::estimate::Estimate;
+use crate::account::gate::{decide, AskPolicy, Consent, Decision};
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use rmcp::service::{ElicitationError, Peer, RoleServer};
+use rmcp::service::{ElicitationError, Peer, RequestContext, RoleServer};
 use serde::Deserialize;
 
 /// The form: one checkbox.
@@ -17,11 +18,6 @@ pub struct SpendConfirmation {
 }
 
 rmcp::elicit_safe!(SpendConfirmation);
-
-/// Whether this spending needs the user's yes.
-pub fn needed(app: &App, estimate: &Estimate, available: i64) -> bool {
-    app.settings.confirm_always || available - estimate.credits < app.settings.confirm_below
-}
 
 /// Ask; `Ok` to go on (also when the host cannot ask), else the error to answer, nothing sent.
 pub async fn spend(
@@ -63,23 +59,6 @@ pub async fn spend(
 }
 
 /// Show the registration or top-up page (URL elicitation), without waiting for it.
-/// The answer to a paid call that needs the user's agreement on a host that cannot ask
-/// (no elicitation: Claude Desktop, claude.ai): the estimate, nothing sent, and how to go on.
-pub fn required(estimate: &Estimate, available: i64) -> ToolError {
-    let left = (available - estimate.credits).max(0);
-    ToolError::new(
-        Code::ConfirmationRequired,
-        format!(
-            "this would spend about {} credits ({}), leaving about {left} of {available}; spending needs the user's confirmation (NEMO_CONFIRM_SPENDING), so nothing was sent",
-            estimate.credits, estimate.basis
-        ),
-    )
-    .next(format!(
-        "ask the user whether to spend about {} credits; only if they agree, call the same tool again with the same arguments and confirm: true",
-        estimate.credits
-    ))
-}
-
 pub fn show_link(peer: &Peer<RoleServer>, url: &str) {
     let Ok(parsed) = url::Url::parse(url) else {
         return;
@@ -93,4 +72,78 @@ pub fn show_link(peer: &Peer<RoleServer>, url: &str) {
             Err(e) => tracing::debug!("could not show the credits page: {e}"),
         }
     });
+}
+
+/// The cost guard, then (where the host can ask) the user's yes: refuses, sending nothing, what
+/// the user cannot or did not agree to pay. The estimate, when the instruction may go.
+pub async fn agree_to_spend(
+    app: &App,
+    ctx: &RequestContext<RoleServer>,
+    instruction: &str,
+    max_credits: Option<i64>,
+    confirmed: bool,
+) -> Result<
+    (
+        crate::account::estimate::Estimate,
+        crate::account::spend::Reservation,
+    ),
+    ToolError,
+> {
+    agree_to_estimate(app, ctx, app.estimate(instruction), max_credits, confirmed).await
+}
+
+/// [`agree_to_spend`] for an estimate already made (a set of variants: their sum).
+pub async fn agree_to_estimate(
+    app: &App,
+    ctx: &RequestContext<RoleServer>,
+    estimate: crate::account::estimate::Estimate,
+    max_credits: Option<i64>,
+    confirmed: bool,
+) -> Result<
+    (
+        crate::account::estimate::Estimate,
+        crate::account::spend::Reservation,
+    ),
+    ToolError,
+> {
+    // The budgets first: they need no network, and refuse before anything is asked or sent.
+    // Checked against every process's spending and reservations, and reserved, at once; the
+    // caller attaches the reservation to the job it starts (given back if it starts none).
+    let reservation =
+        app.spend
+            .reserve(&app.settings.budgets, estimate.credits, &app.session_key)?;
+    let available = app
+        .client
+        .credits()
+        .await
+        .map_err(|e| app.err(&e))?
+        .available;
+    let consent = Consent {
+        host_can_ask: ctx
+            .peer
+            .peer_info()
+            .is_some_and(|i| i.capabilities.elicitation.is_some()),
+        confirmed,
+    };
+    let policy = AskPolicy {
+        every_time: app.settings.confirm_spending,
+        always_where_possible: app.settings.confirm_always,
+        when_left_below: app.settings.confirm_below,
+    };
+    match decide(&estimate, max_credits, available, policy, consent, || {
+        app.more_credits_step()
+    }) {
+        Decision::Go => {}
+        Decision::AskHost => spend(&ctx.peer, &estimate, available).await?,
+        Decision::Refuse(e) => {
+            if e.code == Code::OutOfCredits {
+                if let Some(url) = app.client.register_url() {
+                    show_link(&ctx.peer, &url);
+                }
+            }
+            return Err(e);
+        }
+        Decision::NeedConfirmFlag(e) => return Err(e),
+    }
+    Ok((estimate, reservation))
 }

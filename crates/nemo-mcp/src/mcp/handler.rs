@@ -105,7 +105,7 @@ impl ServerHandler for NemoServer {
         r: CancelTaskParams,
         c: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        match crate::mcp::calls::stop_job(&self.app_for(&c), &r.task_id).await {
+        match crate::run::stop::stop_job(&self.app_for(&c), &r.task_id).await {
             Some(_) => Ok(()),
             None => Err(unknown_task(&r.task_id)),
         }

@@ -12,7 +12,7 @@ mod font;
 pub mod poster;
 pub mod storyboard;
 
-use crate::app::App;
+use crate::jobs::JobManager;
 use image::RgbImage;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,9 +25,9 @@ pub struct LocalMedia {
 
 impl LocalMedia {
     /// From the upload jobs this server knows (newest first: a newer upload of a name wins).
-    pub fn of(app: &App) -> LocalMedia {
+    pub fn of(jobs: &JobManager) -> LocalMedia {
         let mut media = LocalMedia::default();
-        for job in app.jobs.list().iter().rev() {
+        for job in jobs.list().iter().rev() {
             let Some(result) = job.upload_result() else {
                 continue;
             };

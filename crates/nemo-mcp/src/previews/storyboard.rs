@@ -4,8 +4,8 @@
 //! is ASCII). JPEG, at most [`MAX_BYTES`].
 
 use super::{font, kind_of, LocalMedia, MediaKind};
-use crate::mcp::tools::TimelineView;
 use image::{Rgb, RgbImage};
+use nemo_client::{Timeline, TrackKind};
 use std::path::Path;
 
 /// The most a storyboard may weigh.
@@ -38,21 +38,25 @@ struct Tile<'a> {
     label: &'a str,
 }
 
+fn secs(ms: Option<u64>) -> Option<f64> {
+    ms.map(|m| m as f64 / 1000.0)
+}
+
 fn clock(s: f64) -> String {
     let s = s.max(0.0).round() as u64;
     format!("{}:{:02}", s / 60, s % 60)
 }
 
 /// Makes the storyboard; `None` when the timeline has no visual segment.
-pub fn make(t: &TimelineView, media: &LocalMedia, ffmpeg: Option<&Path>) -> Option<Storyboard> {
+pub fn make(t: &Timeline, media: &LocalMedia, ffmpeg: Option<&Path>) -> Option<Storyboard> {
     let mut tiles: Vec<Tile> = t
         .tracks
         .iter()
-        .filter(|k| k.kind == "video")
+        .filter(|k| k.kind == TrackKind::Video)
         .flat_map(|k| &k.segments)
         .map(|s| Tile {
-            start: s.start_s.unwrap_or(0.0),
-            end: s.end_s,
+            start: secs(s.start_ms).unwrap_or(0.0),
+            end: secs(s.end_ms),
             label: s.label.as_deref().unwrap_or(""),
         })
         .collect();
@@ -119,20 +123,6 @@ pub fn make(t: &TimelineView, media: &LocalMedia, ffmpeg: Option<&Path>) -> Opti
         pictures,
         caption: caption(t, tiles.len(), pictures),
     })
-}
-
-/// The storyboard as content blocks: the image and its caption, or why there is none.
-pub fn content(board: Option<Storyboard>) -> Vec<rmcp::model::ContentBlock> {
-    use rmcp::model::ContentBlock;
-    match board {
-        Some(b) => vec![
-            ContentBlock::image(crate::mcp::encoding::base64(&b.jpeg), "image/jpeg"),
-            ContentBlock::text(b.caption),
-        ],
-        None => vec![ContentBlock::text(
-            "No storyboard: the timeline has no video or image segment yet.",
-        )],
-    }
 }
 
 /// Every tile's picture, decoded on all cores (decoding is most of a first storyboard's time).
@@ -202,17 +192,17 @@ fn fill(board: &mut RgbImage, x: u32, y: u32, w: u32, h: u32, color: Rgb<u8>) {
 }
 
 /// "Storyboard: 6 segments (5 with their picture). Text overlays: "Summer Sale" 0:00-0:03; …"
-fn caption(t: &TimelineView, tiles: usize, pictures: usize) -> String {
+fn caption(t: &Timeline, tiles: usize, pictures: usize) -> String {
     let mut s = format!(
         "Storyboard: {tiles} visual segment(s) in time order ({pictures} with their picture, the others as labelled tiles)."
     );
     let overlays: Vec<String> = t
         .tracks
         .iter()
-        .filter(|k| k.kind == "text")
+        .filter(|k| k.kind == TrackKind::Text)
         .flat_map(|k| &k.segments)
         .map(|g| {
-            let times = match (g.start_s, g.end_s) {
+            let times = match (secs(g.start_ms), secs(g.end_ms)) {
                 (Some(a), Some(b)) => format!(" {}-{}", clock(a), clock(b)),
                 (Some(a), None) => format!(" from {}", clock(a)),
                 _ => String::new(),
@@ -229,18 +219,21 @@ fn caption(t: &TimelineView, tiles: usize, pictures: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mcp::tools::{SegmentView, TrackView};
+    use nemo_client::{Segment, Track};
 
-    fn timeline(tracks: Vec<TrackView>) -> TimelineView {
-        TimelineView {
-            summary: String::new(),
-            duration_s: Some(30.0),
-            exportable: true,
+    fn timeline(tracks: Vec<Track>) -> Timeline {
+        Timeline {
             tracks,
-            media_count: 0,
-            canvas: None,
-            draft: None,
-            notice: None,
+            duration_ms: Some(30_000),
+            title: None,
+        }
+    }
+
+    fn track(kind: TrackKind, segments: Vec<Segment>) -> Track {
+        Track {
+            kind,
+            type_code: None,
+            segments,
         }
     }
 
@@ -255,26 +248,19 @@ mod tests {
                 .save(&p)
                 .unwrap();
             media.add(&p, None);
-            segments.push(SegmentView::spanning(
+            segments.push(Segment::spanning(
                 i as f64 * 3.0,
                 i as f64 * 3.0 + 3.0,
                 &format!("photo{i}.png"),
             ));
         }
-        segments.push(SegmentView::spanning(30.0, 33.0, "clip.mp4"));
+        segments.push(Segment::spanning(30.0, 33.0, "clip.mp4"));
         let t = timeline(vec![
-            TrackView {
-                kind: "video".into(),
-                segments,
-            },
-            TrackView {
-                kind: "text".into(),
-                segments: vec![SegmentView::spanning(
-                    0.0,
-                    3.0,
-                    "<img src=x onerror=alert(1)>",
-                )],
-            },
+            track(TrackKind::Video, segments),
+            track(
+                TrackKind::Text,
+                vec![Segment::spanning(0.0, 3.0, "<img src=x onerror=alert(1)>")],
+            ),
         ]);
         let b = make(&t, &media, None).unwrap();
         assert_eq!((b.tiles, b.pictures), (11, 10));
@@ -289,10 +275,10 @@ mod tests {
 
     #[test]
     fn no_visual_segment_no_storyboard() {
-        let t = timeline(vec![TrackView {
-            kind: "audio".into(),
-            segments: vec![SegmentView::spanning(0.0, 3.0, "music")],
-        }]);
+        let t = timeline(vec![track(
+            TrackKind::Audio,
+            vec![Segment::spanning(0.0, 3.0, "music")],
+        )]);
         assert!(make(&t, &LocalMedia::default(), None).is_none());
     }
 }

@@ -42,7 +42,7 @@ pub fn resume_all(app: &Arc<App>) {
             adopt(&app);
             for id in app.jobs.journal().cancels_asked() {
                 tracing::info!(job = %id, "another server process asked to cancel this job");
-                crate::mcp::calls::stop_job(&app, &id).await;
+                crate::run::stop::stop_job(&app, &id).await;
             }
         }
     });
@@ -101,3 +101,4 @@ fn interrupted_upload(mut job: Job) -> Job {
     job.work.end(Ended::Failed(e));
     job
 }
+pub mod stop;

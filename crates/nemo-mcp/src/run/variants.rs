@@ -229,7 +229,7 @@ async fn start_upload(
         },
         None => {
             crate::files::uploads::check_inputs_blocking(
-                variant.clone(),
+                variant.input_rules(),
                 set.paths.clone(),
                 set.urls.clone(),
             )

@@ -116,7 +116,7 @@ async fn upload_again(app: &Arc<App>, plan: &VideoPlan, key: String) -> Result<S
         return Ok(j.id);
     }
     let checked = crate::files::uploads::check_inputs_blocking(
-        app.clone(),
+        app.input_rules(),
         plan.media.paths.clone(),
         plan.media.urls.clone(),
     )

@@ -8,9 +8,11 @@ use crate::jobs::results::{
 };
 use crate::jobs::{Job, JobKind, Spawned};
 use crate::mcp::calls::*;
+use crate::mcp::confirm::{agree_to_estimate, agree_to_spend};
 use crate::mcp::tools::*;
 use crate::mcp::views::{structured, JobAnswer, JobSummary, JobView, Progress};
 use crate::run;
+use crate::run::stop::{stop_job, CANCELLED_TURN_NOTE};
 use nemo_client::routing::{route, Intent};
 use nemo_client::TokenSource;
 use rmcp::handler::server::common::schema_for_output;
@@ -188,7 +190,7 @@ impl NemoServer {
             files,
             urls,
             rejected,
-        } = match check_inputs_blocking(app.clone(), paths, urls_in).await {
+        } = match check_inputs_blocking(app.input_rules(), paths, urls_in).await {
             Ok(c) => c,
             Err(e) => return fail(e),
         };
@@ -309,7 +311,7 @@ impl NemoServer {
         let inputs = if paths.is_empty() && urls.is_empty() {
             None
         } else {
-            match check_inputs_blocking(app.clone(), paths, urls).await {
+            match check_inputs_blocking(app.input_rules(), paths, urls).await {
                 Ok(c) => Some(c),
                 Err(e) => return fail(e),
             }
@@ -540,16 +542,16 @@ impl NemoServer {
                 );
                 let mut content = vec![ContentBlock::text(text)];
                 if args.storyboard.unwrap_or(false) {
-                    let (shown, app2) = (v.clone(), app.clone());
+                    let (shown, app2) = (state.timeline.clone(), app.clone());
                     let board = tokio::task::spawn_blocking(move || {
-                        let media = crate::previews::LocalMedia::of(&app2);
+                        let media = crate::previews::LocalMedia::of(&app2.jobs);
                         let ffmpeg = crate::previews::ffmpeg();
                         crate::previews::storyboard::make(&shown, &media, ffmpeg.as_deref())
                     })
                     .await
                     .ok()
                     .flatten();
-                    content.extend(crate::previews::storyboard::content(board));
+                    content.extend(storyboard_content(board));
                 }
                 Ok(structured(content, &v))
             }
@@ -603,5 +605,18 @@ impl NemoServer {
         }
         self.start_export(app, filename, request_id, args.wait_s, &ctx)
             .await
+    }
+}
+
+/// The storyboard as content blocks: the image and its caption, or why there is none.
+fn storyboard_content(board: Option<crate::previews::storyboard::Storyboard>) -> Vec<ContentBlock> {
+    match board {
+        Some(b) => vec![
+            ContentBlock::image(crate::mcp::encoding::base64(&b.jpeg), "image/jpeg"),
+            ContentBlock::text(b.caption),
+        ],
+        None => vec![ContentBlock::text(
+            "No storyboard: the timeline has no video or image segment yet.",
+        )],
     }
 }
