@@ -38,7 +38,7 @@ impl App {
     pub fn new(settings: Settings) -> Result<Arc<App>, String> {
         // One database for every server process of the user on this state folder.
         let state = Arc::new(crate::state::StateDb::open(&settings.client.state_dir)?);
-        crate::state::moving_in::old_files(&state);
+        crate::moving_in::old_files(&state);
         let client = Client::new(settings.client.clone())
             .map_err(|e| e.to_string())?
             .with_credential_store(Arc::new(crate::state::credentials::Shared::new(

@@ -2,7 +2,6 @@
 //! next_step?}` in an `isError: true` result. No stack traces, tokens or raw backend JSON.
 
 use nemo_client::Error;
-use rmcp::model::{CallToolResult, ContentBlock};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -217,23 +216,6 @@ impl ToolError {
         };
         t
     }
-
-    pub fn to_result(&self) -> CallToolResult {
-        let value = serde_json::to_value(self).unwrap_or_default();
-        let mut text = format!("Error ({}): {}", self.code.as_str(), self.message);
-        if let Some(n) = &self.next_step {
-            text.push_str(&format!("\nNext step: {n}"));
-        }
-        let mut r = CallToolResult::error(vec![ContentBlock::text(text)]);
-        r.structured_content = Some(value);
-        r
-    }
-}
-
-impl From<ToolError> for CallToolResult {
-    fn from(e: ToolError) -> Self {
-        e.to_result()
-    }
 }
 
 #[cfg(test)]
@@ -250,9 +232,6 @@ mod tests {
         assert!(t.next_step.unwrap().contains("register?bind=anon_1"));
         let plan = ToolError::from_client(&Error::ExportBlocked, "https://w");
         assert!(plan.message.contains("not about credits"));
-        let r = ToolError::invalid("x").to_result();
-        assert_eq!(r.is_error, Some(true));
-        assert_eq!(r.structured_content.unwrap()["code"], "invalid_argument");
     }
 
     /// The client knows only "the token it was given"; that it came from `NEMO_TOKEN` (and how

@@ -19,6 +19,8 @@
 //!   a lost project), the backend's language.
 //! - **`jobs`**: the job model, the manager every caller waits on, and the journal in the
 //!   shared database (one runner per job, a take-over only when the owner's lock is gone).
+//! - **`moving_in`**: the state files of earlier versions imported into the shared database
+//!   once, in one transaction, and moved aside.
 //! - **`previews`**: storyboards, posters and thumbnails made from local media.
 //! - **`app`**: `App`, the parts a process shares plus the parts of one MCP session.
 //! - **`run`**: what each kind of job does (generation, export, upload, make_video, variants)
@@ -43,6 +45,7 @@ pub mod errors;
 pub mod files;
 pub mod jobs;
 pub mod mcp;
+pub mod moving_in;
 pub mod previews;
 pub mod project;
 pub mod run;

@@ -1,10 +1,12 @@
 //! The gate every API request passes before its handler: it is logged as it arrived, checked
 //! against the seeds' form (strict mode), and meets the next scripted fault for its route.
 
-use crate::app::{header, message_text, refuse, see_body, AppState, LogSeq, StreamFault};
+use crate::config::ErrorForm;
 use crate::faults::{FaultAction, Route};
 use crate::log::LoggedRequest;
 use crate::reply::{self, ApiError};
+use crate::state::{header, AppState, LogSeq, Shared, StreamFault};
+use crate::strict::Violation;
 use crate::strict::{self, SeenBody};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -297,4 +299,84 @@ where
             }
         },
     )
+}
+
+/// The largest JSON body the simulator reads (a draft is a few kilobytes; this is generous).
+const MAX_JSON_BODY: usize = 32 * 1024 * 1024;
+
+/// Read a JSON body for the log and the strict checks, and put it back for the handler.
+/// Multipart uploads are left streaming.
+pub(crate) async fn see_body(req: Request) -> Result<(Request, SeenBody), Response> {
+    let content_type = header(req.headers(), "content-type").unwrap_or_default();
+    if content_type.is_empty() {
+        return Ok((req, SeenBody::None));
+    }
+    if content_type.starts_with("multipart/form-data") {
+        return Ok((req, SeenBody::Multipart));
+    }
+    if !content_type.starts_with("application/json") {
+        return Ok((req, SeenBody::Other(content_type)));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_JSON_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Err((
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "the JSON body is too large or broke off",
+            )
+                .into_response())
+        }
+    };
+    let seen = serde_json::from_slice(&bytes).map_or(SeenBody::BadJson, SeenBody::Json);
+    Ok((Request::from_parts(parts, Body::from(bytes)), seen))
+}
+
+/// The text of a `/run_sse` body's message parts.
+pub fn message_text(body: &serde_json::Value) -> Option<String> {
+    let parts = body["new_message"]["parts"].as_array()?;
+    Some(
+        parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// The strict simulator's answer to a request unlike the seeds' form.
+pub(crate) fn refuse(s: &Shared, route: Route, violation: &Violation) -> Response {
+    match (route, violation) {
+        // The contract: without the attribution headers, exports fail with HTTP 402.
+        (Route::RenderSubmit, Violation::Unattributed(_)) => s.err(
+            ApiError::Http(402),
+            "export is not available on the free plan",
+        ),
+        (_, Violation::Unattributed(_)) => (
+            axum::http::StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({"detail": violation.to_string()})),
+        )
+            .into_response(),
+        // ADK (FastAPI) validates `/run_sse` bodies: 422 with a `detail`.
+        (Route::RunSse, _) => (
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(serde_json::json!({"detail": violation.to_string()})),
+        )
+            .into_response(),
+        // A malformed request is refused with HTTP 400 whatever the run's error form (a
+        // validating gateway answers before any envelope code is chosen); the body is in the
+        // instance's envelope.
+        _ => {
+            let form = match s.config.variants.error_form {
+                ErrorForm::CodeIn200 => ErrorForm::Both,
+                other => other,
+            };
+            reply::err(
+                s.envelope(),
+                form,
+                ApiError::Invalid,
+                &violation.to_string(),
+            )
+        }
+    }
 }

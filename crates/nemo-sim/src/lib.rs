@@ -12,6 +12,7 @@ mod render_file;
 mod reply;
 mod routes;
 mod sse_frames;
+mod state;
 pub mod strict;
 mod world;
 
@@ -23,7 +24,7 @@ pub use config::{
 pub use faults::{Fault, FaultAction, Route, StreamErrorForm};
 pub use log::LoggedRequest;
 
-use app::{AppState, Shared};
+use state::{AppState, Shared};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -63,7 +63,7 @@ async fn check(settings: &Settings) -> Report {
     // The state every server process of the user shares: the token among it.
     let state = match crate::state::StateDb::open(&c.state_dir) {
         Ok(db) => {
-            crate::state::moving_in::old_files(&db);
+            crate::moving_in::old_files(&db);
             std::sync::Arc::new(db)
         }
         Err(e) => {

@@ -290,7 +290,7 @@ impl Settings {
     }
 
     /// Where earlier versions kept one file per job: read once, when the old files are moved
-    /// into the shared database ([`crate::state::moving_in`]).
+    /// into the shared database ([`crate::moving_in`]).
     pub fn journal_dir(&self) -> PathBuf {
         self.client.state_dir.join("jobs")
     }

@@ -426,7 +426,7 @@ mod tests {
         plant(&good.id.clone(), &good);
         // Moved in from the old files (a planted database row is checked the same way).
         let db = Arc::new(StateDb::open(dir.path()).unwrap());
-        crate::state::moving_in::old_files(&db);
+        crate::moving_in::old_files(&db);
         let j = Journal::new(db, out_dir.clone());
         let loaded = j.all();
         assert_eq!(loaded.len(), 1, "{loaded:?}");
@@ -464,7 +464,7 @@ mod tests {
             std::fs::write(jobs_dir.join(path.file_name().unwrap()), text).unwrap();
         }
         let db = Arc::new(StateDb::open(dir.path()).unwrap());
-        crate::state::moving_in::old_files(&db);
+        crate::moving_in::old_files(&db);
         let notices = db.take_notices();
         assert!(
             notices.len() == 1 && notices[0].contains("7 job(s)"),

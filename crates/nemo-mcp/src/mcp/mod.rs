@@ -7,6 +7,7 @@
 pub mod calls;
 pub mod confirm;
 pub mod encoding;
+pub mod errors;
 mod handler;
 pub mod http;
 pub mod icon;

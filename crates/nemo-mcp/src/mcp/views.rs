@@ -6,6 +6,7 @@ use crate::jobs::results::{
     ExportResult, GenerateOutput, GenerateResult, RoutedAnswer, UploadResult, VideoResult,
 };
 use crate::jobs::{Job, JobKind, JobStatus, Work};
+use crate::mcp::errors::ErrorResult;
 use rmcp::model::{
     CallToolResult, ContentBlock, ProgressNotificationParam, ProgressToken, Resource,
 };

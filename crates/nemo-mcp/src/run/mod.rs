@@ -78,7 +78,7 @@ fn adopt(app: &Arc<App>) {
                     .spawn(job, move |ctx| generation::resume(app2, ctx));
             }
             Work::Video(_) => {
-                app.jobs.spawn(job, move |ctx| video::run(app2, ctx));
+                app.jobs.spawn(job, move |ctx| make_video(app2, ctx));
             }
             Work::Upload(_) => {
                 let job = interrupted_upload(job);
@@ -102,3 +102,17 @@ fn interrupted_upload(mut job: Job) -> Job {
     job
 }
 pub mod stop;
+
+/// A `make_video` job, started or resumed: one video, or a set of versions (whose versions are
+/// each one video). Chosen here so that `video` and `variants` do not call each other.
+pub async fn make_video(
+    app: Arc<App>,
+    ctx: crate::jobs::JobCtx,
+) -> Result<crate::jobs::results::VideoResult, ToolError> {
+    let plan = video::plan_of(&ctx)?;
+    if plan.set.is_some() {
+        variants::run(app, ctx, plan).await
+    } else {
+        video::run(app, ctx).await
+    }
+}

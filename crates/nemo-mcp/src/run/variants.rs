@@ -49,17 +49,8 @@ impl Shared {
     }
 }
 
-/// Run (or resume) the set. Boxed: a set's variants are `make_video` jobs, whose runner
-/// starts sets (a recursion the compiler can only see through as a `Send` trait object).
-pub fn run(
-    app: Arc<App>,
-    ctx: JobCtx,
-    plan: VideoPlan,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<VideoResult, ToolError>> + Send>> {
-    Box::pin(run_set(app, ctx, plan))
-}
-
-async fn run_set(app: Arc<App>, ctx: JobCtx, plan: VideoPlan) -> Result<VideoResult, ToolError> {
+/// Run (or resume) the set: each version is a `make_video` job of one video.
+pub async fn run(app: Arc<App>, ctx: JobCtx, plan: VideoPlan) -> Result<VideoResult, ToolError> {
     let shared = Arc::new(Shared {
         ctx: ctx.clone(),
         plan: Mutex::new(plan),

@@ -19,19 +19,17 @@ const UPLOAD: (f64, f64) = (0.0, 20.0);
 const GENERATE: (f64, f64) = (20.0, 70.0);
 const EXPORT: (f64, f64) = (70.0, 100.0);
 
-fn plan_of(ctx: &JobCtx) -> Result<VideoPlan, ToolError> {
+pub(super) fn plan_of(ctx: &JobCtx) -> Result<VideoPlan, ToolError> {
     ctx.snapshot()
         .video_plan()
         .cloned()
         .ok_or_else(|| ToolError::new(Code::Internal, "make_video job without its plan"))
 }
 
-/// Run (or, after a restart, resume) the job: each step not yet done is started or followed.
+/// Run (or, after a restart, resume) one video: each step not yet done is started or followed.
+/// A set of versions is `variants::run`; [`super::make_video`] picks.
 pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
     let mut plan = plan_of(&ctx)?;
-    if plan.set.is_some() {
-        return super::variants::run(app, ctx, plan).await;
-    }
     let mut out = VideoResult::default();
     if let Some(id) = plan.upload.clone() {
         let up = match follow(&app, &ctx, &id, UPLOAD, "uploading").await {

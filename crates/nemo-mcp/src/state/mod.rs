@@ -5,12 +5,11 @@
 //!
 //! This room owns the connection (WAL, a busy timeout), the schema, a damaged database kept
 //! aside ([`salvage`]), the process locks that say which runners are alive ([`owners`]) and
-//! the shared token ([`credentials`]). Moving the old files in is [`moving_in`], which
+//! the shared token ([`credentials`]). Moving the old files in is `crate::moving_in`, which
 //! knows their formats. The tables' meanings stay with their rooms: jobs in
 //! `jobs`, the library, the spend ledger and the current-project pointer in theirs.
 
 pub mod credentials;
-pub mod moving_in;
 pub mod owners;
 mod salvage;
 mod schema;

@@ -1,9 +1,9 @@
 //! Contract §1 (anonymous token) and §10 (claim token).
 
-use crate::app::AppState;
 use crate::config::timing;
 use crate::reply::{self, ApiError};
 use crate::routes::parse_session_id;
+use crate::state::AppState;
 use crate::world::{TokenInfo, User};
 use axum::extract::State;
 use axum::http::HeaderMap;

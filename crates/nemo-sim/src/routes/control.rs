@@ -1,8 +1,8 @@
 //! `/_sim/...`: the HTTP face of [`crate::SimControl`], for scripts and the `nemo-sim` binary,
 //! plus the two small web pages links for people point to.
 
-use crate::app::AppState;
 use crate::faults::Fault;
+use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};

@@ -1,11 +1,11 @@
 //! Contract §7–9: submit a render, poll it, cancel it, download the file.
 
-use crate::app::AppState;
 use crate::config::RenderShape;
 use crate::faults::FaultAction;
 use crate::render_file;
 use crate::reply::ApiError;
 use crate::routes::parse_session_id;
+use crate::state::AppState;
 use crate::world::{Render, RenderStatus};
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -166,7 +166,7 @@ pub async fn status(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    fault: Option<axum::Extension<crate::app::StreamFault>>,
+    fault: Option<axum::Extension<crate::state::StreamFault>>,
 ) -> Response {
     if let Err(r) = s.authorize(&headers) {
         return r;
@@ -178,7 +178,7 @@ pub async fn status(
     let mut url = (r.status == RenderStatus::Completed && !s.config.variants.render_without_url)
         .then(|| format!("{}/renders/{}.mp4", s.base_url, r.id));
     // A hostile backend: a download URL of its choosing, a size it did not mean.
-    if let Some(axum::Extension(crate::app::StreamFault(FaultAction::RenderOutput {
+    if let Some(axum::Extension(crate::state::StreamFault(FaultAction::RenderOutput {
         url: bad_url,
         size,
     }))) = fault

@@ -1,8 +1,8 @@
 //! Contract §2 (create session), §5 (credits), §6 (state).
 
-use crate::app::AppState;
 use crate::config::SessionIdForm;
 use crate::reply::ApiError;
+use crate::state::AppState;
 use crate::world::Session;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;

@@ -2,12 +2,12 @@
 //! a client disconnects, which is exactly why clients must never re-send a message.
 
 use crate::agent::{self, TurnKind};
-use crate::app::{AppState, LogSeq, StreamFault};
 use crate::config::timing;
 use crate::faults::{FaultAction, StreamErrorForm};
 use crate::reply::ApiError;
 use crate::routes::parse_session_id;
 use crate::sse_frames::FrameWriter;
+use crate::state::{AppState, LogSeq, StreamFault};
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -67,7 +67,7 @@ pub async fn run_sse(
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
             return (status, "upstream error").into_response();
         }
-        Some(FaultAction::AcceptedThenReset) => return crate::app::dropped_connection(),
+        Some(FaultAction::AcceptedThenReset) => return crate::gate::dropped_connection(),
         Some(FaultAction::AcceptedThenStall { ms }) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
@@ -90,7 +90,7 @@ fn read_message(body: Option<Json<Value>>) -> Result<(u64, String), Response> {
             "body must be JSON",
         ));
     };
-    let text = crate::app::message_text(&body).unwrap_or_default();
+    let text = crate::gate::message_text(&body).unwrap_or_default();
     if body["app_name"] != "nemo_agent" || text.trim().is_empty() {
         return Err(detail(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,8 +1,9 @@
 //! Contract §4: uploads, streamed to disk chunk by chunk (never whole in memory).
 
-use crate::app::{dropped_connection, AppState, LogSeq};
+use crate::gate::dropped_connection;
 use crate::media::{self, FileKind};
 use crate::reply::ApiError;
+use crate::state::{AppState, LogSeq};
 use crate::world::Asset;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};

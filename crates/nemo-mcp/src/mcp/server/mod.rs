@@ -9,6 +9,7 @@ use crate::jobs::results::{
 use crate::jobs::{Job, JobKind, Spawned};
 use crate::mcp::calls::*;
 use crate::mcp::confirm::{agree_to_estimate, agree_to_spend};
+use crate::mcp::errors::ErrorResult;
 use crate::mcp::tools::*;
 use crate::mcp::views::{structured, JobAnswer, JobSummary, JobView, Progress};
 use crate::run;
@@ -364,7 +365,7 @@ impl NemoServer {
         let app2 = app.clone();
         let (job, note) = with_note(
             app.jobs
-                .spawn_once(job, move |jctx| run::video::run(app2, jctx)),
+                .spawn_once(job, move |jctx| run::make_video(app2, jctx)),
         );
         if note.is_none() {
             reservation.attach(&job.id);

@@ -116,7 +116,7 @@ impl NemoServer {
         let app2 = app.clone();
         let (job, note) = with_note(
             app.jobs
-                .spawn_once(job, move |jctx| run::video::run(app2, jctx)),
+                .spawn_once(job, move |jctx| run::make_video(app2, jctx)),
         );
         if note.is_none() {
             reservation.attach(&job.id);

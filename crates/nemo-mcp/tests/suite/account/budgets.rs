@@ -3,7 +3,7 @@
 //! spend ledger), and confirmation on a host without elicitation (`confirm: true`) and with it
 //! (the dialog, whatever the model passes).
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_mcp::NemoServer;

@@ -3,7 +3,7 @@
 //! sends once. Out of credits, the registration page is shown (URL mode). A client without
 //! elicitation sees no change. Counts from the simulator: messages sent, credits charged.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_mcp::NemoServer;

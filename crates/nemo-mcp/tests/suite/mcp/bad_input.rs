@@ -1,7 +1,7 @@
 //! The bad-input suite: every case gets a clear error and no request leaves the machine
 //! (asserted on the simulator's log, which must stay empty). `--nocapture` prints the table.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;
@@ -36,7 +36,7 @@ fn corpus(media: &std::path::Path, outside: &std::path::Path) -> Vec<(String, St
         }
     }
     let (media, outside) = (media.display().to_string(), outside.display().to_string());
-    include_str!("data/bad_inputs.jsonl")
+    include_str!("../../data/bad_inputs.jsonl")
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|line| {

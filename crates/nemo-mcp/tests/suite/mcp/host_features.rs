@@ -1,7 +1,7 @@
 //! MCP features besides tools, through a real client: log events as `notifications/message`
 //! at the level the client sets, and completions of prompt and resource arguments.
 
-mod common;
+use crate::common;
 
 use common::*;
 use rmcp::model::*;

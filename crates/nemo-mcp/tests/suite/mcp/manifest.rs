@@ -2,12 +2,12 @@
 //! generated) against the server itself: the tools a host shows before installing are the
 //! tools the server lists, and the settings a bundle offers reach the server.
 
-mod common;
+use crate::common;
 use common::Harness;
 use serde_json::Value;
 
 fn card() -> Value {
-    serde_json::from_str(include_str!("../../../mcp-manifest.json")).expect("the card parses")
+    serde_json::from_str(include_str!("../../../../../mcp-manifest.json")).expect("the card parses")
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! `_meta`; the view's resource; an export's bytes read in pieces through the app-only tool, and
 //! every way such a read is refused; and, for a client without the extension, nothing changed.
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::*;

@@ -3,7 +3,7 @@
 //! gives, `tasks/cancel` stops it (a render is cancelled on the backend), and a restarted server
 //! answers for the tasks of the previous one. Credits are counted from the simulator's log.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_mcp::NemoServer;

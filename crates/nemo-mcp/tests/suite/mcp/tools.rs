@@ -1,6 +1,6 @@
 //! Every tool through a real MCP client, in process, against nemo-sim.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_sim::{Fault, FaultAction, Route, SimConfig};

@@ -2,7 +2,7 @@
 //! project is remembered across restarts in the state folder; an HTTP session's project is kept
 //! in memory; a lost project is replaced once, in its language, and the user is told once.
 
-mod common;
+use crate::common;
 
 use nemo_mcp::project::current::CurrentProject;
 use nemo_mcp::App;

@@ -2,7 +2,7 @@
 //! the free account's clock, a damaged state file, and a cancelled generation that NemoVideo
 //! carried out anyway. Messages sent and credits charged are counted on nemo-sim's side.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_sim::SimConfig;

@@ -1,7 +1,7 @@
 //! Several tool calls at once: uploads during a generation, two exports, get_job from two
 //! callers. Nothing is lost or mixed up, and every journal entry stays readable.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_sim::SimConfig;

@@ -3,7 +3,7 @@
 //! no duplicate charge (one accepted message per instruction) and no orphaned render.
 //! Run with `--nocapture` to print the table for docs/reliability.md.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_sim::{Fault, FaultAction, Route, SimConfig};

@@ -3,7 +3,7 @@
 //! once per instruction) and the credits charged. Run with `--nocapture` to print the "credits"
 //! table of docs/reliability.md.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_sim::{Fault, FaultAction, Route, SimConfig, StreamErrorForm, Variants};

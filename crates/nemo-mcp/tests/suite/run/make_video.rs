@@ -3,7 +3,7 @@
 //! simulator's log, the messages sent and the credits charged, and checks that no render is
 //! left running. Run with `--nocapture` for the table in docs/reliability.md.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_sim::{Fault, FaultAction, Route, SimConfig};

@@ -1,6 +1,6 @@
 //! Restarts: jobs left running by a previous process are resumed from the journal.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_sim::SimConfig;

@@ -2,7 +2,7 @@
 //! nemo-sim's log, the messages sent and the credits charged for each variant, and the media
 //! bytes uploaded.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_sim::{Fault, FaultAction, Route, SimConfig, Variants};

@@ -3,7 +3,7 @@
 //! check and the open; a journal with planted entries. Each attack has one test; each test
 //! prints its row of the table in docs/security.md (`--nocapture`).
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_sim::{Fault, FaultAction, Route, SimConfig};

@@ -3,7 +3,7 @@
 //! five profiles: same method and path, the same body keys at every level, the seeds' constant
 //! values, and the headers with their values (attribution of the active profile on all of them).
 
-mod common;
+use crate::common;
 
 use common::*;
 use nemo_client::Profile;
@@ -11,7 +11,7 @@ use nemo_sim::{LoggedRequest, SimConfig, SimHandle, Variants};
 use serde_json::{json, Value};
 
 fn forms() -> Vec<Value> {
-    let text = include_str!("data/seed_requests.json");
+    let text = include_str!("../../data/seed_requests.json");
     let doc: Value = serde_json::from_str(text).expect("seed_requests.json is JSON");
     doc["endpoints"].as_array().expect("endpoints").clone()
 }

@@ -1,0 +1,4 @@
+//! Money: budgets across processes and the user's confirmation (elicitation and `confirm: true`).
+
+mod budgets;
+mod confirm;

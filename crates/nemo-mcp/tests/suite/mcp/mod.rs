@@ -1,0 +1,8 @@
+//! The protocol room: tool definitions and answers, bad input, tasks, host features, the player view, the manifest.
+
+mod bad_input;
+mod host_features;
+mod manifest;
+mod player;
+mod tasks;
+mod tools;

@@ -1,0 +1,4 @@
+//! The current project and the library (coming back tomorrow).
+
+mod current;
+mod library;

@@ -1,0 +1,8 @@
+//! What jobs do: generation, make_video, variants, restarts, concurrency and the fault matrix.
+
+mod concurrency;
+mod faults;
+mod generation;
+mod make_video;
+mod restart;
+mod variants;

@@ -1,0 +1,3 @@
+//! A hostile world: backends, inputs and hosts that try to hurt.
+
+mod hostile;
