@@ -1,7 +1,7 @@
 //! A real HTTP proxy for the tests: Debian's `tinyproxy`, started on 127.0.0.1 with a config
 //! written by the test, named by a host name (`localhost`) as a company's `proxy.corp` is.
-//! `.ci/run` installs it and sets `NEMO_REQUIRE_PROXY=1`, so there a missing proxy fails the
-//! test; elsewhere a test without it says so and returns.
+//! The tests that need it are `#[ignore]`d with that reason; `.ci/run` installs it and runs them
+//! (`--include-ignored`), and there a missing proxy fails the test.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,17 +40,12 @@ fn free_port() -> u16 {
 }
 
 impl Tinyproxy {
-    /// Start one, or `None` when tinyproxy is not installed (a failure when `.ci/run` asked for
-    /// it with `NEMO_REQUIRE_PROXY=1`).
-    pub fn start(options: ProxyOptions) -> Option<Tinyproxy> {
-        let Some(bin) = find() else {
-            assert!(
-                std::env::var_os("NEMO_REQUIRE_PROXY").is_none(),
-                "tinyproxy is required (NEMO_REQUIRE_PROXY) but not installed"
-            );
-            eprintln!("tinyproxy is not installed: this proxy test is skipped");
-            return None;
-        };
+    /// Fails the test when tinyproxy is not installed: the tests that need it are `#[ignore]`d
+    /// with that reason, so `cargo test` lists them as ignored instead of passing them unrun.
+    pub fn start(options: ProxyOptions) -> Tinyproxy {
+        let bin = find().expect(
+            "tinyproxy is not on PATH: install it (Debian: apt install tinyproxy) to run the proxy tests",
+        );
         let dir = tempfile::tempdir().expect("a temporary folder");
         let port = free_port();
         let log = dir.path().join("tinyproxy.log");
@@ -80,12 +75,12 @@ impl Tinyproxy {
             assert!(Instant::now() < deadline, "tinyproxy did not listen");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(Tinyproxy {
+        Tinyproxy {
             child,
             port,
             log,
             _dir: dir,
-        })
+        }
     }
 
     /// `http://localhost:PORT`: a host name that resolves to a loopback address.

@@ -7,7 +7,7 @@
 //! - `list_jobs` over 1,000 jobs and `list_projects` over 500 projects;
 //! - the database's size after 1,000 jobs.
 
-use nemo_mcp::jobs::{Job, JobManager};
+use nemo_mcp::testing::{Job, JobManager};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,7 +36,7 @@ async fn main() {
     std::fs::create_dir_all(&out).unwrap();
 
     // A journal write: the database against one atomic JSON file per job.
-    let db = Arc::new(nemo_mcp::state::StateDb::open(&state).unwrap());
+    let db = Arc::new(nemo_mcp::testing::StateDb::open(&state).unwrap());
     let jobs = JobManager::new(db.clone(), out.clone());
     let mut db_writes = Vec::new();
     let mut file_writes = Vec::new();
@@ -84,7 +84,7 @@ async fn main() {
     );
 
     // list_projects with 500 projects.
-    let library = nemo_mcp::project::library::Library::open(db.clone());
+    let library = nemo_mcp::testing::Library::open(db.clone());
     for i in 0..500 {
         library.touch(&session(1_000_000 + i));
     }
@@ -123,7 +123,7 @@ async fn main() {
     let mut opens = Vec::new();
     for _ in 0..21 {
         let t = Instant::now();
-        let db = nemo_mcp::state::StateDb::open(&state).unwrap();
+        let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
         opens.push(t.elapsed());
         db.retire();
     }

@@ -3,7 +3,7 @@
 //! the storyboard the first time (every photo decoded) and again (decoded photos cached), and
 //! its size. `cargo run --release --example storyboard`
 use nemo_client::{Segment, Timeline, Track, TrackKind};
-use nemo_mcp::previews::{storyboard, LocalMedia};
+use nemo_mcp::testing::{storyboard, LocalMedia};
 use std::time::Instant;
 
 fn main() {

@@ -4,7 +4,7 @@
 //! upload, generate, render and download; money; projects; files on disk) knows nothing of
 //! MCP; the `mcp` room turns it into tools, resources, prompts and views. Each room is a folder
 //! whose `mod.rs` opens with what it owns. A room uses only the rooms below it in this list
-//! (checked by `tests/layering.rs`, which also prints the table in the README):
+//! (checked by `tests/suite/architecture.rs`, which also prints the table in the README):
 //!
 //! - **`support`**: the mutex helper and logging (stderr only: stdout is the MCP channel).
 //! - **`errors`**: the one error currency, `ToolError` with a `Code` that says what the
@@ -37,21 +37,49 @@
 //! - A token never appears in a log, an error, a tool result, a URL or a view.
 //! - Nothing but MCP is written to stdout.
 
-pub mod account;
-pub mod app;
-pub mod cli;
-pub mod config;
-pub mod errors;
-pub mod files;
-pub mod jobs;
-pub mod mcp;
-pub mod moving_in;
-pub mod previews;
-pub mod project;
-pub mod run;
-pub mod state;
-pub mod support;
+pub(crate) mod account;
+pub(crate) mod app;
+pub(crate) mod cli;
+pub(crate) mod config;
+pub(crate) mod errors;
+pub(crate) mod files;
+pub(crate) mod jobs;
+pub(crate) mod mcp;
+pub(crate) mod moving_in;
+pub(crate) mod previews;
+pub(crate) mod project;
+pub(crate) mod run;
+pub(crate) mod state;
+pub(crate) mod support;
 
 pub use app::App;
+pub use cli::main;
 pub use config::Settings;
 pub use mcp::{serve_stdio, NemoServer, INSTRUCTIONS};
+
+/// What the crate's own tests, benchmarks and examples reach inside the rooms. Not an API: the
+/// rooms are private so that the compiler reports code nothing uses, and this list shows in one
+/// place what the tests lean on.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::account::estimate::CostKind;
+    pub use crate::jobs::job::JOURNAL_VERSION;
+    pub use crate::jobs::results::VideoPlan;
+    pub use crate::jobs::{Job, JobManager, JobStatus};
+    pub use crate::mcp::schema::outside_subset;
+    pub use crate::mcp::tools::GenerateArgs;
+    pub use crate::previews::{ffmpeg, storyboard, LocalMedia};
+    pub use crate::project::current::CurrentProject;
+    pub use crate::project::library::Library;
+    pub use crate::run::resume_all;
+    pub use crate::state::StateDb;
+    pub use crate::support::logging;
+
+    /// Fuzzing's entry points (`fuzz/fuzz_targets/{journal,input_path}.rs`) and their replays.
+    pub use crate::files::paths::{resolve_input, InputPolicy};
+
+    /// A journal row's body as the journal reads it (every version; a newer one refused).
+    pub fn parse_journal_entry(bytes: &[u8]) -> Result<Job, String> {
+        crate::jobs::journal::parse_entry(bytes)
+    }
+}

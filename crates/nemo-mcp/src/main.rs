@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    nemo_mcp::cli::main()
+    nemo_mcp::main()
 }

@@ -11,6 +11,7 @@ mod mp4;
 mod render_file;
 mod reply;
 mod routes;
+pub mod sample;
 mod sse_frames;
 mod state;
 pub mod strict;

@@ -31,11 +31,7 @@ impl World {
     }
     fn media(&self, name: &str) -> String {
         let p = self.path("media").join(name);
-        std::fs::write(
-            &p,
-            nemo_mcp::cli::demo::sample_png(64, 48, [30, 120, 200], 2),
-        )
-        .unwrap();
+        std::fs::write(&p, nemo_sim::sample::png(64, 48, [30, 120, 200], 2)).unwrap();
         p.display().to_string()
     }
     fn command(&self) -> tokio::process::Command {

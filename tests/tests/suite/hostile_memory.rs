@@ -52,7 +52,7 @@ async fn peak_memory_stays_under_64_mb_against_hostile_bodies() {
     let (e, err) = call(&client, "get_credits", json!({})).await;
     assert!(err && e["code"] == "unsafe_answer", "{e}");
     // 2. A project, then a turn whose stream starts with a 256 MB line.
-    let png = nemo_mcp::cli::demo::sample_png(64, 48, [30, 120, 200], 2);
+    let png = nemo_sim::sample::png(64, 48, [30, 120, 200], 2);
     let paths: Vec<String> = ["a.png", "b.png"]
         .iter()
         .map(|n| {

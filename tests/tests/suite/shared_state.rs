@@ -43,11 +43,7 @@ impl World {
     }
     fn media(&self, name: &str) -> String {
         let p = self.path("media").join(name);
-        std::fs::write(
-            &p,
-            nemo_mcp::cli::demo::sample_png(64, 48, [200, 120, 30], 3),
-        )
-        .unwrap();
+        std::fs::write(&p, nemo_sim::sample::png(64, 48, [200, 120, 30], 3)).unwrap();
         p.display().to_string()
     }
     /// A server process, as a host starts one: its own stdio, the shared HOME.

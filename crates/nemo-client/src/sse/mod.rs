@@ -3,7 +3,7 @@
 //!
 //! The decoder is ours rather than `eventsource-stream`'s: that crate drops a final event cut off
 //! before its blank line (the agent's last answer, when the gateway closes right after it) and
-//! ends the whole stream at a line of invalid UTF-8; `tests/eventsource_stream.rs` shows both,
+//! ends the whole stream at a line of invalid UTF-8; `tests/suite/eventsource_stream.rs` shows both,
 //! and that the two agree on well-formed streams split anywhere. Ours also caps line and event
 //! sizes, and keeps comments (the gateway's heartbeats) as frames.
 

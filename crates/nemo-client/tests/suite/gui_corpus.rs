@@ -5,7 +5,7 @@
 use nemo_client::gui::rewrite;
 
 fn corpus() -> Vec<(String, String)> {
-    include_str!("data/gui.tsv")
+    include_str!("../data/gui.tsv")
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {

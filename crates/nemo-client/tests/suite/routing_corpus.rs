@@ -5,7 +5,7 @@ use nemo_client::routing::{route, Intent};
 
 #[test]
 fn the_routing_corpus_routes_100_percent() {
-    let corpus = include_str!("data/routing.tsv");
+    let corpus = include_str!("../data/routing.tsv");
     let (mut total, mut wrong) = (0, Vec::new());
     let mut langs = (0, 0);
     for line in corpus

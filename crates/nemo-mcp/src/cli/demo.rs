@@ -136,11 +136,13 @@ fn make_media(dir: &Path) -> Result<Vec<PathBuf>, String> {
     ];
     for (i, c) in colors.iter().enumerate() {
         let p = dir.join(format!("product-{}.png", i + 1));
-        std::fs::write(&p, sample_png(640, 480, *c, i as u32)).map_err(|e| e.to_string())?;
+        std::fs::write(&p, nemo_sim::sample::png(640, 480, *c, i as u32))
+            .map_err(|e| e.to_string())?;
         inputs.push(p);
     }
     let logo = dir.join("logo.png");
-    std::fs::write(&logo, sample_png(320, 320, [20, 20, 20], 9)).map_err(|e| e.to_string())?;
+    std::fs::write(&logo, nemo_sim::sample::png(320, 320, [20, 20, 20], 9))
+        .map_err(|e| e.to_string())?;
     inputs.push(logo);
     Ok(inputs)
 }
@@ -270,83 +272,5 @@ fn check_playable(path: &Path) {
             String::from_utf8_lossy(&o.stderr).trim()
         )),
         Err(_) => say("   (ffprobe is not installed; skipping the playback check)"),
-    }
-}
-
-/// A small PNG: a vertical gradient of `rgb` with a band whose place depends on `seed`.
-pub fn sample_png(w: u32, h: u32, rgb: [u8; 3], seed: u32) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(((w * 3 + 1) * h) as usize);
-    for y in 0..h {
-        raw.push(0); // filter: none
-        for x in 0..w {
-            let shade = 0.55 + 0.45 * (y as f32 / h as f32);
-            let band = ((x + seed * 37) / 40).is_multiple_of(5);
-            for c in rgb {
-                let v = if band { 255 } else { (c as f32 * shade) as u8 };
-                raw.push(v);
-            }
-        }
-    }
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
-    chunk(&mut png, b"IHDR", &ihdr);
-    chunk(&mut png, b"IDAT", &zlib_stored(&raw));
-    chunk(&mut png, b"IEND", &[]);
-    png
-}
-
-fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut crc_input = kind.to_vec();
-    crc_input.extend_from_slice(data);
-    out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
-}
-
-/// zlib with stored (uncompressed) deflate blocks: valid, simple, fine for sample images.
-fn zlib_stored(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x78, 0x01];
-    let blocks: Vec<&[u8]> = data.chunks(65535).collect();
-    for (i, b) in blocks.iter().enumerate() {
-        out.push(u8::from(i + 1 == blocks.len()));
-        out.extend_from_slice(&(b.len() as u16).to_le_bytes());
-        out.extend_from_slice(&(!(b.len() as u16)).to_le_bytes());
-        out.extend_from_slice(b);
-    }
-    let (mut a, mut b) = (1u32, 0u32);
-    for &x in data {
-        a = (a + x as u32) % 65521;
-        b = (b + a) % 65521;
-    }
-    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
-    out
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &b in data {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn crc_of_iend() {
-        assert_eq!(super::crc32(b"IEND"), 0xae42_6082);
-        let png = super::sample_png(4, 3, [10, 20, 30], 0);
-        assert!(nemo_client::validate::content_matches("png", &png));
     }
 }

@@ -180,18 +180,6 @@ pub struct SegmentView {
     pub volume_pct: Option<u32>,
 }
 
-impl SegmentView {
-    /// A labelled segment from `start_s` to `end_s` (storyboards, benchmarks, tests).
-    pub fn spanning(start_s: f64, end_s: f64, label: &str) -> SegmentView {
-        SegmentView {
-            start_s: Some(start_s),
-            end_s: Some(end_s),
-            label: Some(label.into()),
-            volume_pct: None,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TrackView {
     /// video, audio, text or other.

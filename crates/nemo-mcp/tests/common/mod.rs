@@ -22,6 +22,8 @@ pub struct Recorder {
     pub list_changed: Arc<Mutex<usize>>,
     /// Declares the MCP Apps extension (a host that renders views).
     pub renders_apps: bool,
+    /// Opens in the 2026-07-28 era (`server/discover`, no `initialize`), as Claude Code does.
+    pub discovers: bool,
 }
 
 impl ClientHandler for Recorder {
@@ -76,7 +78,7 @@ pub struct Harness {
 }
 
 pub fn png(w: u32, h: u32) -> Vec<u8> {
-    nemo_mcp::cli::demo::sample_png(w, h, [200, 100, 50], 1)
+    nemo_sim::sample::png(w, h, [200, 100, 50], 1)
 }
 
 pub fn settings_for(sim: &SimHandle, dir: &Path) -> Settings {
@@ -122,6 +124,14 @@ impl Harness {
         Self::on_with(sim, dir, settings, recorder).await
     }
 
+    /// A host as `recorder` describes it (its era, whether it renders views).
+    pub async fn as_host(sim: SimConfig, recorder: Recorder) -> Harness {
+        let sim = Sim::start(sim).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings_for(&sim, dir.path());
+        Self::on_with(sim, dir, settings, recorder).await
+    }
+
     /// A server (a "restart") on an existing simulator and folder.
     pub async fn on(sim: SimHandle, dir: tempfile::TempDir, settings: Settings) -> Harness {
         Self::on_with(sim, dir, settings, Recorder::default()).await
@@ -134,7 +144,7 @@ impl Harness {
         recorder: Recorder,
     ) -> Harness {
         let app = App::new(settings).unwrap();
-        nemo_mcp::run::resume_all(&app);
+        nemo_mcp::testing::resume_all(&app);
         let (a, b) = tokio::io::duplex(1 << 16);
         let server = NemoServer::new(app.clone());
         tokio::spawn(async move {
@@ -142,7 +152,19 @@ impl Harness {
                 let _ = s.waiting().await;
             }
         });
-        let client = recorder.clone().serve(b).await.unwrap();
+        let client = if recorder.discovers {
+            use rmcp::{ClientLifecycleMode, ClientServiceExt};
+            let mode = ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            };
+            recorder
+                .clone()
+                .serve_with_lifecycle(b, mode)
+                .await
+                .unwrap()
+        } else {
+            recorder.clone().serve(b).await.unwrap()
+        };
         Harness {
             sim,
             dir,
@@ -178,7 +200,7 @@ impl Harness {
     }
 
     /// A job's journal entry as in the shared state database (in today's format).
-    pub fn journal_entry(&self, job_id: &str) -> nemo_mcp::jobs::Job {
+    pub fn journal_entry(&self, job_id: &str) -> nemo_mcp::testing::Job {
         self.app.jobs.journal().get(job_id).unwrap()
     }
 

@@ -7,4 +7,5 @@ mod mcp;
 mod project;
 mod run;
 mod security;
+mod state_files;
 mod wire;

@@ -11,7 +11,7 @@ use std::time::Duration;
 #[tokio::test]
 #[allow(deprecated)]
 async fn log_events_follow_the_level_the_client_sets() {
-    nemo_mcp::support::logging::init("info,rmcp=warn");
+    nemo_mcp::testing::logging::init("info,rmcp=warn");
     let h = Harness::start().await;
     let caps = h.client.peer_info().unwrap().capabilities.clone();
     assert!(

@@ -1,6 +1,7 @@
 //! The protocol room: tool definitions and answers, bad input, tasks, host features, the player view, the manifest.
 
 mod bad_input;
+mod definitions;
 mod host_features;
 mod manifest;
 mod player;

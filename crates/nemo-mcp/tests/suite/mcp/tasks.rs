@@ -233,7 +233,7 @@ async fn a_task_outlives_a_restart_and_its_message_is_never_resent() {
     let h2 = h.restart().await;
     assert_eq!(
         h2.journal_entry(&gen.task_id).status(),
-        nemo_mcp::jobs::JobStatus::Running,
+        nemo_mcp::testing::JobStatus::Running,
         "the task was cut off mid-turn"
     );
     let c2 = tasks_client(h2.app.clone()).await;

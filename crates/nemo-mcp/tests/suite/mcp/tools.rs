@@ -673,7 +673,7 @@ async fn input_schemas_use_the_common_subset() {
     let mut found = Vec::new();
     for t in &tools {
         let input = serde_json::to_value(&t.input_schema).unwrap();
-        nemo_mcp::mcp::schema::outside_subset(&input, &format!("{}.input", t.name), &mut found);
+        nemo_mcp::testing::outside_subset(&input, &format!("{}.input", t.name), &mut found);
         assert_eq!(input["type"], "object", "{}", t.name);
         assert!(t.title.is_some(), "{} has no title", t.name);
         // The server's icon comes once, in `initialize`; not again on every tool.
@@ -689,10 +689,9 @@ async fn input_schemas_use_the_common_subset() {
         "the server has its icon"
     );
     // The walk finds what schemars writes by default (so it can fail).
-    let raw =
-        serde_json::to_value(schemars::schema_for!(nemo_mcp::mcp::tools::GenerateArgs)).unwrap();
+    let raw = serde_json::to_value(schemars::schema_for!(nemo_mcp::testing::GenerateArgs)).unwrap();
     let mut raw_found = Vec::new();
-    nemo_mcp::mcp::schema::outside_subset(&raw, "raw", &mut raw_found);
+    nemo_mcp::testing::outside_subset(&raw, "raw", &mut raw_found);
     assert!(!raw_found.is_empty());
 }
 
@@ -749,7 +748,7 @@ async fn texts_are_written_for_a_model() {
 }
 
 /// One real result of each tool as a model receives it (text, then structured content), for
-/// README's Tools section: `cargo test -p nemo-mcp --test tools readme -- --nocapture`.
+/// README's Tools section: `cargo test -p nemo-mcp --test all readme -- --nocapture`.
 #[tokio::test]
 async fn readme_results_of_each_tool() {
     let h = Harness::start().await;

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use nemo_mcp::project::current::CurrentProject;
+use nemo_mcp::testing::CurrentProject;
 use nemo_mcp::App;
 use nemo_sim::{Sim, SimConfig};
 

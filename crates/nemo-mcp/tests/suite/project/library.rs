@@ -129,7 +129,7 @@ async fn a_damaged_project_pointer_falls_back_to_the_newest_project_in_the_libra
     let stopped = h.stop().await;
     let state = stopped.dir.path().join("state");
     {
-        let db = nemo_mcp::state::StateDb::open(&state).unwrap();
+        let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
         let whole = db.get_value("last_project").unwrap().unwrap();
         db.set_value("last_project", &whole[..whole.len() / 2])
             .unwrap();
@@ -164,7 +164,7 @@ async fn the_free_account_warns_under_48_hours_with_the_bind_link() {
     // Two days later (as the server sees it): the saved expiry is 47 hours away.
     let stopped = h.stop().await;
     {
-        let db = nemo_mcp::state::StateDb::open(&stopped.dir.path().join("state")).unwrap();
+        let db = nemo_mcp::testing::StateDb::open(&stopped.dir.path().join("state")).unwrap();
         let mut saved: Value =
             serde_json::from_str(&db.get_value("credentials").unwrap().unwrap()).unwrap();
         let soon = chrono::Utc::now() + chrono::Duration::hours(47);

@@ -169,7 +169,7 @@ async fn connection_dropped_mid_upload() {
         .call(
             "upload_media",
             // Other bytes than big.png: the same bytes would not be sent again at all.
-            json!({"paths": [h.media("c.png", &nemo_mcp::cli::demo::sample_png(400, 300, [9, 9, 9], 3))]}),
+            json!({"paths": [h.media("c.png", &nemo_sim::sample::png(400, 300, [9, 9, 9], 3))]}),
         )
         .await;
     assert_eq!(r.is_error, Some(true));

@@ -244,7 +244,7 @@ async fn a_restart_mid_edit_finishes_the_video_without_resending() {
     .await;
     let h2 = h.restart().await;
     let j = h2.journal_entry(&id);
-    assert_eq!(j.status(), nemo_mcp::jobs::JobStatus::Running);
+    assert_eq!(j.status(), nemo_mcp::testing::JobStatus::Running);
     assert!(
         j.video_plan().and_then(|p| p.generate.as_ref()).is_some(),
         "the step is journaled: {j:?}"
@@ -533,10 +533,7 @@ async fn a_repeated_upload_sends_zero_bytes() {
     );
     assert_eq!(b["result"]["project_media"], 1);
     // A different file of the same size is sent.
-    let other = h.media(
-        "other.png",
-        &nemo_mcp::cli::demo::sample_png(32, 32, [1, 2, 3], 7),
-    );
+    let other = h.media("other.png", &nemo_sim::sample::png(32, 32, [1, 2, 3], 7));
     let b = body(&h.call("upload_media", json!({"paths": [other]})).await);
     assert_eq!(b["result"]["uploaded"].as_array().unwrap().len(), 1, "{b}");
     assert_eq!(upload_requests(&h), sent + 1);

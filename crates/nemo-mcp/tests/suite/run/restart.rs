@@ -91,7 +91,7 @@ async fn a_generation_in_flight_is_recovered_from_state_never_resent() {
     let h2 = h.restart().await;
     assert_eq!(
         h2.journal_entry(&job_id).status(),
-        nemo_mcp::jobs::JobStatus::Running
+        nemo_mcp::testing::JobStatus::Running
     );
     let done = h2
         .finish(json!({"status": "running", "job_id": job_id}))
@@ -179,7 +179,7 @@ async fn a_journaled_render_the_backend_never_got_is_submitted_after_a_restart()
         .ends_with("resumed.mp4"));
     assert_eq!(
         h2.journal_entry(job_id).version,
-        nemo_mcp::jobs::job::JOURNAL_VERSION,
+        nemo_mcp::testing::JOURNAL_VERSION,
         "written back in today's format"
     );
     let submits = h2
@@ -203,15 +203,15 @@ async fn a_make_video_whose_instruction_never_left_before_a_restart_sends_it_onc
     .await;
     let stopped = h.stop().await;
     let settings = &stopped.settings;
-    let generation = nemo_mcp::jobs::Job::generation(
+    let generation = nemo_mcp::testing::Job::generation(
         "combine these images into a 10-second video",
-        Some(nemo_mcp::account::estimate::CostKind::of("combine")),
+        Some(nemo_mcp::testing::CostKind::of("combine")),
     );
-    let video = nemo_mcp::jobs::Job::video(nemo_mcp::jobs::results::VideoPlan {
+    let video = nemo_mcp::testing::Job::video(nemo_mcp::testing::VideoPlan {
         instruction: "combine these images into a 10-second video".into(),
         language: "en".into(),
         export: true,
-        cost_kind: nemo_mcp::account::estimate::CostKind::of("combine"),
+        cost_kind: nemo_mcp::testing::CostKind::of("combine"),
         upload: None,
         generate: Some(generation.id.clone()),
         export_job: None,

@@ -1,0 +1,7 @@
+//! The suite, one module per area.
+
+mod binary;
+mod hostile_memory;
+mod http_transport;
+mod networks;
+mod shared_state;
