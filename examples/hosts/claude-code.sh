@@ -5,3 +5,8 @@
 claude mcp add nemovideo --scope user \
   --env NEMO_OUTPUT_DIR="$HOME/Videos/NemoVideo" \
   -- npx -y nemo-mcp
+
+# Non-interactive (`claude -p`) asks nobody, so the tools it may call are named up front:
+#   claude -p "make a 10-second video from ~/Pictures/a.jpg" \
+#     --allowedTools "mcp__nemovideo__make_video,mcp__nemovideo__get_job"
+# With NEMO_CONFIRM_SPENDING=1 Claude Code asks before every paid call, even then.

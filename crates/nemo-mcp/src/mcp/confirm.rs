@@ -1,14 +1,38 @@
 //! Asking the user before money is spent, where the host can ask (MCP elicitation): a form
 //! before a `generate` that would leave few credits (or before any, with `NEMO_CONFIRM=always`),
 //! and the registration or top-up page (URL mode) when the credits have run out. A host that
-//! cannot ask sees the server behave as without this.
+//! cannot ask sees the server behave as without this. In the 2026-07-28 era the same questions
+//! go as multi-round-trip requests ([`crate::mcp::host_input`]).
 
 use crate::account::estimate::Estimate;
 use crate::account::gate::{decide, AskPolicy, Consent, Decision};
 use crate::app::App;
 use crate::errors::{Code, ToolError};
+use crate::mcp::host_input::{Answer, HostInput};
+use rmcp::model::{ElicitRequestParams, ElicitationSchema, JsonObject, MetaObject, Tool};
 use rmcp::service::{ElicitationError, Peer, RequestContext, RoleServer};
 use serde::Deserialize;
+
+/// The tools that spend credits.
+pub const PAID_TOOLS: &[&str] = &["generate", "make_video"];
+
+/// With `NEMO_CONFIRM_SPENDING` on, the paid tools ask the host to ask: Claude Code asks the
+/// user before every call of a tool whose `_meta` says `anthropic/requiresUserInteraction`,
+/// even in its bypass modes; other hosts ignore the key.
+pub fn mark_paid(tools: &mut [Tool]) {
+    for t in tools
+        .iter_mut()
+        .filter(|t| PAID_TOOLS.contains(&t.name.as_ref()))
+    {
+        t.meta
+            .get_or_insert_with(|| MetaObject(JsonObject::new()))
+            .0
+            .insert(
+                "anthropic/requiresUserInteraction".into(),
+                serde_json::Value::Bool(true),
+            );
+    }
+}
 
 /// The form: one checkbox.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -21,7 +45,7 @@ rmcp::elicit_safe!(SpendConfirmation);
 
 /// Ask; `Ok` to go on (also when the host cannot ask), else the error to answer, nothing sent.
 pub async fn spend(
-    peer: &Peer<RoleServer>,
+    ctx: &RequestContext<RoleServer>,
     estimate: &Estimate,
     available: i64,
 ) -> Result<(), ToolError> {
@@ -40,7 +64,33 @@ pub async fn spend(
         )
         .next("ask the user whether to go on; call generate again once they agree")
     };
-    match peer
+    if let Some(input) = HostInput::of(ctx) {
+        // The key names the amount: a yes to 50 credits is no yes to a larger estimate.
+        let key = format!("confirm_spend_{}", estimate.credits);
+        return match input.answer(&key) {
+            Some(Answer::Accepted(Some(c))) if c["confirm"] == serde_json::Value::Bool(true) => {
+                Ok(())
+            }
+            Some(Answer::Accepted(_)) | Some(Answer::Declined) => Err(refused("declined")),
+            Some(Answer::Cancelled) => Err(refused("cancelled")),
+            None => {
+                let schema = ElicitationSchema::from_type::<SpendConfirmation>()
+                    .map_err(|e| ToolError::new(Code::Internal, e.to_string()))?;
+                input.ask(
+                    &key,
+                    ElicitRequestParams::FormElicitationParams {
+                        meta: None,
+                        message,
+                        requested_schema: schema,
+                    },
+                );
+                // Not seen: `call_tool` answers with the question.
+                Err(refused("was asked before"))
+            }
+        };
+    }
+    match ctx
+        .peer
         .elicit_with_timeout::<SpendConfirmation>(
             message,
             Some(std::time::Duration::from_secs(300)),
@@ -58,6 +108,29 @@ pub async fn spend(
     }
 }
 
+/// Show the registration or top-up page: in the new era as this call's question (the retry
+/// then gives the refusal), else without waiting for it.
+pub fn show_credits_page(ctx: &RequestContext<RoleServer>, url: &str) {
+    let Some(input) = HostInput::of(ctx) else {
+        return show_link(&ctx.peer, url);
+    };
+    if input.answer(CREDITS_PAGE).is_none() && url::Url::parse(url).is_ok() {
+        input.ask(
+            CREDITS_PAGE,
+            ElicitRequestParams::UrlElicitationParams {
+                meta: None,
+                message: OUT_OF_CREDITS.to_string(),
+                url: url.to_string(),
+                elicitation_id: String::new(),
+            },
+        );
+    }
+}
+
+const CREDITS_PAGE: &str = "credits_page";
+const OUT_OF_CREDITS: &str =
+    "You are out of NemoVideo credits. Register (free) or top up to continue.";
+
 /// Show the registration or top-up page (URL elicitation), without waiting for it.
 pub fn show_link(peer: &Peer<RoleServer>, url: &str) {
     let Ok(parsed) = url::Url::parse(url) else {
@@ -66,7 +139,7 @@ pub fn show_link(peer: &Peer<RoleServer>, url: &str) {
     let peer = peer.clone();
     tokio::spawn(async move {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let message = "You are out of NemoVideo credits. Register (free) or top up to continue.";
+        let message = OUT_OF_CREDITS;
         match peer.elicit_url(message, parsed, id).await {
             Ok(_) | Err(ElicitationError::CapabilityNotSupported) => {}
             Err(e) => tracing::debug!("could not show the credits page: {e}"),
@@ -119,10 +192,10 @@ pub async fn agree_to_estimate(
         .map_err(|e| app.err(&e))?
         .available;
     let consent = Consent {
+        // Per request in the 2026-07-28 era, from `initialize` before it.
         host_can_ask: ctx
-            .peer
-            .peer_info()
-            .is_some_and(|i| i.capabilities.elicitation.is_some()),
+            .client_capabilities()
+            .is_some_and(|c| c.elicitation.is_some()),
         confirmed,
     };
     let policy = AskPolicy {
@@ -134,11 +207,11 @@ pub async fn agree_to_estimate(
         app.more_credits_step()
     }) {
         Decision::Go => {}
-        Decision::AskHost => spend(&ctx.peer, &estimate, available).await?,
+        Decision::AskHost => spend(ctx, &estimate, available).await?,
         Decision::Refuse(e) => {
             if e.code == Code::OutOfCredits {
                 if let Some(url) = app.client.register_url() {
-                    show_link(&ctx.peer, &url);
+                    show_credits_page(ctx, &url);
                 }
             }
             return Err(e);

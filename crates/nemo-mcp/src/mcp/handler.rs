@@ -55,10 +55,16 @@ impl ServerHandler for NemoServer {
         if let Some(slot) = &slot {
             c.extensions.insert(slot.clone());
         }
+        let input = crate::mcp::host_input::HostInput::for_call(&r);
+        c.extensions.insert(input.clone());
         let response = self
             .tool_router
             .call(ToolCallContext::new(self, r, c))
             .await?;
+        // A question for the user (2026-07-28 era): asked instead of answering; nothing was sent.
+        if let Some(question) = input.take() {
+            return Ok(CallToolResponse::InputRequired(question));
+        }
         match slot.and_then(|s| s.take()) {
             Some(job) => Ok(CallToolResponse::Task(CreateTaskResult::new(
                 crate::mcp::tasks::task_of(&job),
@@ -76,10 +82,11 @@ impl ServerHandler for NemoServer {
         c: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let renders = crate::mcp::player::client_renders(&c);
-        let mut result = ListToolsResult::with_all_items(crate::mcp::player::tools_for(
-            self.tool_router.list_all(),
-            renders,
-        ));
+        let mut tools = crate::mcp::player::tools_for(self.tool_router.list_all(), renders);
+        if self.app_for(&c).settings.confirm_spending {
+            crate::mcp::confirm::mark_paid(&mut tools);
+        }
+        let mut result = ListToolsResult::with_all_items(tools);
         if c.protocol_version()
             .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
         {

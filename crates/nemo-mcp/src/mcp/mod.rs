@@ -9,6 +9,7 @@ pub mod confirm;
 pub mod encoding;
 pub mod errors;
 mod handler;
+pub mod host_input;
 pub mod http;
 pub mod icon;
 pub mod notices;
@@ -23,13 +24,19 @@ pub mod views;
 
 pub use server::NemoServer;
 
-/// What the host's model is told about using these tools.
-pub const INSTRUCTIONS: &str = "NemoVideo makes and edits videos in the cloud. Typical flow: \
-upload_media (local paths or URLs) → generate (describe the video; spends credits) → export_video \
-(saves an MP4 locally). Long work runs as jobs: if a tool answers status \"running\", call get_job \
-with the job_id; it waits up to 45 s by itself, so never poll in a tight loop. Exports, credits and \
-timeline questions have their own tools (export_video, get_credits, get_timeline); do not send them \
-to generate. Give users the links the tools return (project, registration) as they are.";
+/// What the host's model is told about using these tools. Claude Code loads tool definitions
+/// lazily (tool search): its model first sees only the tool names and this text, so it leads with
+/// the two calls most requests need. At most 2,048 characters (Claude Code cuts there).
+pub const INSTRUCTIONS: &str =
+    "NemoVideo makes and edits videos in the cloud. To make a video from \
+local photos, clips or URLs, call make_video (paths or urls, plus the user's words): it uploads, \
+generates and saves an MP4 in one job, and spends credits. Long work runs as jobs: when a tool \
+answers status \"running\", call get_job with its job_id; get_job waits up to 45 s by itself, so \
+never poll in a tight loop. To change the video afterwards: generate (describe the change; spends \
+credits), then export_video (saves a new MP4). upload_media adds media without generating. \
+Exports, credits and timeline questions have their own tools (export_video, get_credits, \
+get_timeline); do not send them to generate. list_projects and connect reopen earlier projects. \
+Give users the links the tools return (project, registration) as they are.";
 
 /// Serve MCP on stdin/stdout until the client goes away.
 pub async fn serve_stdio(app: std::sync::Arc<crate::App>) -> Result<(), String> {

@@ -32,9 +32,11 @@ pub struct JobAnswer<R> {
     #[schemars(skip)]
     pub progress_pct: Option<f64>,
     pub message: String,
+    /// What to do next while the job runs: call get_job (it waits by itself). The same sentence
+    /// as the text's, for hosts that give the model only the structured content.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
-    pub poll_after_s: Option<u64>,
+    pub next_step: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<R>,
     /// (A failed job is an error result instead.)
@@ -165,10 +167,7 @@ impl JobAnswer<AnyResult> {
             elapsed_s: job.elapsed_s(),
             progress_pct: job.progress_pct.map(|p| (p * 10.0).round() / 10.0),
             message: job.message.clone(),
-            poll_after_s: (job.status() == JobStatus::Running).then_some(match job.kind() {
-                JobKind::Generate => 5,
-                _ => 2,
-            }),
+            next_step: (job.status() == JobStatus::Running).then(|| get_job_step(&job.id)),
             result: AnyResult::of(job),
             error: job.error().cloned(),
             note: None,
@@ -178,11 +177,13 @@ impl JobAnswer<AnyResult> {
     fn text(&self) -> String {
         let mut out = match (self.status, &self.result) {
             (JobStatus::Running, _) => format!(
-                "Still running ({} s{}): {}. Call get_job with job_id \"{}\" to wait for it (it waits up to 45 s itself).",
+                "Still running ({} s{}): {}. Next: {}",
                 self.elapsed_s.round(),
-                self.progress_pct.map(|p| format!(", {p:.0}%")).unwrap_or_default(),
+                self.progress_pct
+                    .map(|p| format!(", {p:.0}%"))
+                    .unwrap_or_default(),
                 self.message,
-                self.job_id
+                get_job_step(&self.job_id)
             ),
             (JobStatus::Succeeded, Some(r)) => match r {
                 AnyResult::Generate(GenerateOutput::NotSent(r)) => routed_text(r),
@@ -213,25 +214,25 @@ impl JobAnswer<AnyResult> {
         }
         let mut content = vec![ContentBlock::text(self.text())];
         let saved = match &self.result {
-            Some(AnyResult::Export(r)) => Some((self.job_id.clone(), &r.path, Some(r.size_bytes))),
-            Some(AnyResult::Video(r)) => r
-                .export_job
-                .clone()
-                .zip(r.path.as_ref())
-                .map(|(job, path)| (job, path, r.size_bytes)),
+            Some(AnyResult::Export(r)) => Some((&r.path, Some(r.size_bytes))),
+            Some(AnyResult::Video(r)) => r.path.as_ref().map(|path| (path, r.size_bytes)),
             _ => None,
         };
-        if let (Some((export_job, path, size)), JobStatus::Succeeded) = (saved, self.status) {
+        if let (Some((path, size)), JobStatus::Succeeded) = (saved, self.status) {
             {
-                // A link any host can read through this server (`resources/read`), also over
-                // `--http` from another machine: the export's metadata, path and https URL.
+                // A link to the MP4 itself, with its type and size, that a host can open where
+                // the file is. Its metadata (path, https URL, size) stays readable through this
+                // server as `nemo://exports/{job_id}`, also over `--http` from another machine.
                 let name = std::path::Path::new(path)
                     .file_name()
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_default();
-                let mut res = Resource::new(export_uri(&export_job), name)
-                    .with_description("The saved MP4: its local path and NemoVideo's https URL")
-                    .with_mime_type("application/json");
+                let mut res = Resource::new(
+                    crate::files::paths::file_uri(std::path::Path::new(path)),
+                    name,
+                )
+                .with_description("The saved MP4")
+                .with_mime_type("video/mp4");
                 if let Some(size) = size {
                     res = res.with_size(size);
                 }
@@ -240,6 +241,14 @@ impl JobAnswer<AnyResult> {
         }
         structured(content, &self)
     }
+}
+
+/// What a running job's answer tells the model to do: one sentence, in the text and in the
+/// structured content alike. `get_job` waits by itself, so there is no interval to poll at.
+pub fn get_job_step(job_id: &str) -> String {
+    format!(
+        "call get_job with job_id \"{job_id}\" now: it waits up to 45 s by itself, so never poll in a tight loop"
+    )
 }
 
 /// The resource of a saved export (see [`crate::mcp::resources`]).

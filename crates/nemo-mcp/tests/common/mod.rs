@@ -417,3 +417,58 @@ pub fn db_text_but_credentials(state_dir: &Path) -> String {
     let rows = s.query_map([], |r| r.get::<_, String>(0)).unwrap();
     rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
 }
+
+/// Every sentence of a result's text that tells the model what to do (names a tool, or asks it
+/// to ask the user) is in the structured content too: Claude Code, Codex and Copilot CLI give
+/// the model only that part when there is one (issue #32).
+pub fn assert_structured_says_it_all(name: &str, r: &CallToolResult) {
+    const TOOLS: &[&str] = &[
+        "get_job",
+        "generate",
+        "export_video",
+        "connect",
+        "upload_media",
+        "make_video",
+        "get_credits",
+        "get_timeline",
+        "list_jobs",
+        "list_projects",
+        "cancel_job",
+        "ask the user",
+    ];
+    fn strings(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let Some(s) = &r.structured_content else {
+        return;
+    };
+    let mut said = Vec::new();
+    strings(s, &mut said);
+    let text = text_of(r);
+    for line in text.lines() {
+        for sentence in line.split(". ") {
+            let core = sentence
+                .trim()
+                .trim_start_matches("Next step: ")
+                .trim_start_matches("Next: ")
+                .trim_start_matches("Running low: ")
+                .trim_end_matches('.')
+                .trim();
+            if core.is_empty() || !TOOLS.iter().any(|t| core.contains(t)) {
+                continue;
+            }
+            let found = said.iter().any(|v| {
+                v.contains(core) || (v.chars().count() >= 30 && core.contains(v.as_str()))
+            });
+            assert!(
+                found,
+                "{name}: the text tells the model {core:?}, but the structured content does not: {s}"
+            );
+        }
+    }
+}

@@ -78,7 +78,12 @@ impl NemoServer {
             })
             .await
             .unwrap_or(job);
-        if job.error().is_some_and(|e| e.code == Code::OutOfCredits) {
+        // A job that ran out of credits shows the page without waiting. Not in the 2026-07-28
+        // era: there a question replaces the answer and the host calls the tool again, which
+        // must never start the job a second time.
+        if job.error().is_some_and(|e| e.code == Code::OutOfCredits)
+            && !crate::mcp::host_input::new_era(ctx)
+        {
             if let Some(url) = app.client.register_url() {
                 crate::mcp::confirm::show_link(&ctx.peer, &url);
             }

@@ -207,3 +207,28 @@ async fn with_elicitation_the_dialog_decides_even_when_the_model_says_confirm() 
     assert_eq!(dialog.forms.lock().unwrap().len(), 1);
     assert_eq!(counts(&h).await, (0, 0));
 }
+
+/// With `NEMO_CONFIRM_SPENDING` on, the paid tools carry Claude Code's
+/// `anthropic/requiresUserInteraction` (that host then asks before each call); off, no tool does.
+#[tokio::test]
+async fn confirm_spending_marks_the_paid_tools_for_the_hosts_own_prompt() {
+    let key = "anthropic/requiresUserInteraction";
+    let marked = |tools: &[rmcp::model::Tool]| -> Vec<String> {
+        let mut v: Vec<String> = tools
+            .iter()
+            .filter(|t| {
+                t.meta
+                    .as_ref()
+                    .is_some_and(|m| m.0.get(key) == Some(&json!(true)))
+            })
+            .map(|t| t.name.to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let on = Harness::with(SimConfig::fast(), |s| s.confirm_spending = true).await;
+    let tools = on.client.list_all_tools().await.unwrap();
+    assert_eq!(marked(&tools), ["generate", "make_video"]);
+    let off = Harness::start().await;
+    assert!(marked(&off.client.list_all_tools().await.unwrap()).is_empty());
+}

@@ -2,6 +2,8 @@
 //! than NEMO_CONFIRM_BELOW is asked first; a "no" sends nothing and charges nothing, a "yes"
 //! sends once. Out of credits, the registration page is shown (URL mode). A client without
 //! elicitation sees no change. Counts from the simulator: messages sent, credits charged.
+//! Both protocol eras: by an elicitation request (2025-11-25), and by a multi-round-trip
+//! request (2026-07-28, where a server cannot send requests; the client answers and retries).
 
 use crate::common;
 
@@ -55,10 +57,12 @@ impl ClientHandler for Asked {
     }
 }
 
-/// A server on `h`'s simulator and folders, with a client that answers forms with `confirm`.
+/// A server on `h`'s simulator and folders, with a client that answers forms with `confirm`,
+/// opening in the 2026-07-28 era when `discovers`.
 async fn asking_client(
     h: &Harness,
     confirm: bool,
+    discovers: bool,
 ) -> (rmcp::service::RunningService<RoleClient, Asked>, Asked) {
     let (a, b) = tokio::io::duplex(1 << 16);
     let server = NemoServer::new(h.app.clone());
@@ -72,7 +76,23 @@ async fn asking_client(
         forms: Arc::default(),
         urls: Arc::default(),
     };
-    (asked.clone().serve(b).await.unwrap(), asked)
+    let client = if discovers {
+        use rmcp::{ClientLifecycleMode, ClientServiceExt};
+        let mode = ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        };
+        asked.clone().serve_with_lifecycle(b, mode).await.unwrap()
+    } else {
+        asked.clone().serve(b).await.unwrap()
+    };
+    let version = client.peer_info().map(|i| i.protocol_version.to_string());
+    let want = if discovers {
+        "2026-07-28"
+    } else {
+        "2025-11-25"
+    };
+    assert_eq!(version.as_deref(), Some(want));
+    (client, asked)
 }
 
 async fn generate(c: &rmcp::service::RunningService<RoleClient, Asked>) -> CallToolResult {
@@ -96,10 +116,19 @@ async fn charged(h: &Harness) -> i64 {
 
 #[tokio::test]
 async fn a_no_sends_nothing_and_a_yes_sends_once() {
+    a_no_then_a_yes(false).await;
+}
+
+#[tokio::test]
+async fn a_no_sends_nothing_and_a_yes_sends_once_in_the_2026_era() {
+    a_no_then_a_yes(true).await;
+}
+
+async fn a_no_then_a_yes(discovers: bool) {
     // 100 credits, an edit about 50: 50 left, under a threshold of 60, so the user is asked.
     let h = Harness::with(SimConfig::fast(), |s| s.confirm_below = 60).await;
     upload_two(&h).await;
-    let (no, asked) = asking_client(&h, false).await;
+    let (no, asked) = asking_client(&h, false, discovers).await;
     let r = generate(&no).await;
     assert_eq!(r.is_error, Some(true), "{}", text_of(&r));
     assert_eq!(body(&r)["code"], "not_confirmed");
@@ -111,7 +140,7 @@ async fn a_no_sends_nothing_and_a_yes_sends_once() {
         "sent after a no"
     );
     assert_eq!(charged(&h).await, 0);
-    let (yes, asked) = asking_client(&h, true).await;
+    let (yes, asked) = asking_client(&h, true, discovers).await;
     let r = generate(&yes).await;
     let b = h.finish(body(&r)).await;
     assert_eq!(b["status"], "succeeded", "{b}");
@@ -130,10 +159,19 @@ async fn a_no_sends_nothing_and_a_yes_sends_once() {
 
 #[tokio::test]
 async fn out_of_credits_shows_the_registration_page() {
+    registration_page(false).await;
+}
+
+#[tokio::test]
+async fn out_of_credits_shows_the_registration_page_in_the_2026_era() {
+    registration_page(true).await;
+}
+
+async fn registration_page(discovers: bool) {
     let h = Harness::start().await;
     upload_two(&h).await;
     h.sim.control().set_credits(None, 0);
-    let (c, asked) = asking_client(&h, true).await;
+    let (c, asked) = asking_client(&h, true, discovers).await;
     let r = generate(&c).await;
     assert_eq!(r.is_error, Some(true));
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);

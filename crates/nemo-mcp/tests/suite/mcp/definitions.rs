@@ -137,3 +137,52 @@ async fn the_readme_states_the_measured_tool_list_sizes() {
     );
     assert!(readme.contains(&want), "the README should say: {want}");
 }
+
+/// What hosts cut (issue #32): Claude Code keeps 2,048 characters of the server's instructions
+/// and of each tool description, and shows the model only names and instructions until it
+/// searches; Cursor wants `server + tool` within 60 characters, Claude Code `mcp__server__tool`
+/// within 128.
+#[tokio::test]
+async fn instructions_and_descriptions_fit_the_hosts_cuts() {
+    let h = Harness::start().await;
+    let info = h.client.peer_info().expect("the server's info");
+    let instructions = info.instructions.clone().unwrap_or_default();
+    assert!(
+        instructions.chars().count() <= 2048,
+        "{} characters",
+        instructions.len()
+    );
+    // Where a tool is first named as a word ("generates" is not `generate`).
+    let first = |name: &str| {
+        instructions
+            .match_indices(name)
+            .find(|(i, _)| {
+                let after = instructions[i + name.len()..].chars().next();
+                !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            })
+            .map_or(usize::MAX, |(i, _)| i)
+    };
+    for lead in ["make_video", "get_job"] {
+        for other in ["generate", "upload_media", "export_video"] {
+            assert!(
+                first(lead) < first(other),
+                "{lead} comes before {other}: {instructions}"
+            );
+        }
+    }
+    let tools = h.client.list_all_tools().await.expect("tools/list");
+    for t in &tools {
+        let d = t.description.as_deref().unwrap_or_default();
+        assert!(
+            d.chars().count() <= 2048,
+            "{}: {} characters",
+            t.name,
+            d.len()
+        );
+        // The README's Codex and Claude Code examples name the server `nemovideo`.
+        let cursor = format!("nemovideo{}", t.name);
+        let claude = format!("mcp__nemovideo__{}", t.name);
+        assert!(cursor.len() <= 40, "{cursor}: well under Cursor's 60");
+        assert!(claude.len() <= 64, "{claude}: well under Claude Code's 128");
+    }
+}

@@ -129,11 +129,16 @@ async fn quick_edit_in_three_calls() {
         .contains("/workspace/claim?ct=clm_"));
     let link = e.content.iter().find_map(|c| c.as_resource_link().cloned());
     let link = link.expect("a resource_link to the file");
-    assert!(link.uri.starts_with("nemo://exports/exp_"), "{}", link.uri);
-    // The link is readable through the server (from any host, also over --http).
+    // The link is the MP4 itself, with its type and size.
+    assert!(link.uri.starts_with("file:///"), "{}", link.uri);
+    assert!(link.uri.ends_with(".mp4"), "{}", link.uri);
+    assert_eq!(link.mime_type.as_deref(), Some("video/mp4"));
+    assert_eq!(link.size, Some(std::fs::metadata(path).unwrap().len()));
+    // Its metadata is readable through the server (from any host, also over --http).
+    let uri = format!("nemo://exports/{}", eb["job_id"].as_str().unwrap());
     let read = h
         .client
-        .read_resource(ReadResourceRequestParams::new(link.uri.clone()))
+        .read_resource(ReadResourceRequestParams::new(uri))
         .await
         .unwrap();
     let ResourceContents::TextResourceContents { text, .. } = &read.contents[0] else {
@@ -143,7 +148,6 @@ async fn quick_edit_in_three_calls() {
     assert_eq!(export["path"], body(&e)["result"]["path"]);
     assert!(export["file_uri"].as_str().unwrap().starts_with("file:///"));
     assert!(export["url"].as_str().unwrap().starts_with("http"));
-    assert_eq!(link.mime_type.as_deref(), Some("application/json"));
     // Every request carried attribution; the message went once.
     assert!(h
         .sim
@@ -191,7 +195,13 @@ async fn bounded_wait_returns_running_and_get_job_finishes_it_with_progress() {
     let b = body(&r);
     assert_eq!(b["status"], "running", "{b}");
     assert!(b["job_id"].as_str().unwrap().starts_with("gen_"));
-    assert!(b["poll_after_s"].as_u64().is_some());
+    // The next step is in the structured content too (Claude Code and Codex read only that).
+    let step = b["next_step"].as_str().unwrap();
+    assert!(
+        step.contains("get_job") && step.contains(b["job_id"].as_str().unwrap()),
+        "{b}"
+    );
+    assert!(text_of(&r).contains(step));
     assert!(text_of(&r).contains("get_job"));
     let (done, token2) = h
         .call_tracked("get_job", json!({"job_id": b["job_id"], "wait_s": 30}))
@@ -591,15 +601,15 @@ async fn annotations_are_honest_and_each_has_its_reason() {
          "spends credits and may replace the timeline's content: destructive, never auto-approved"),
         ("get_job", true, false, true, false, "reads this server's own job record"),
         ("list_jobs", true, false, true, false, "reads this server's own job records"),
-        ("cancel_job", false, true, true, true,
-         "stops work the user started (a render is cancelled on the backend); twice is the same"),
+        ("cancel_job", false, false, true, true,
+         "stops work the user started (a render is cancelled on the backend) but deletes and overwrites nothing: the spec's destructive means that; twice is the same"),
         ("get_credits", true, false, true, true, "reads the account's balance from NemoVideo"),
         ("list_projects", true, false, true, false, "reads this installation's project library"),
         ("get_timeline", true, false, true, true, "reads the project's state from NemoVideo"),
         ("export_video", false, false, false, true,
          "writes a new file each time, never over an existing one"),
         ("make_video", false, true, false, true,
-         "spends credits like generate (it sends the instruction): destructive, never auto-approved"),
+         "sends its instruction to the current project like generate, which may replace the timeline's content: destructive (the Codex example approves it in its config)"),
     ];
     assert_eq!(tools.len(), expected.len());
     for (name, read_only, destructive, idempotent, open_world, why) in expected {
@@ -753,6 +763,7 @@ async fn texts_are_written_for_a_model() {
 async fn readme_results_of_each_tool() {
     let h = Harness::start().await;
     let show = |name: &str, r: &CallToolResult| {
+        assert_structured_says_it_all(name, r);
         let mut s = r.structured_content.clone().unwrap_or_default();
         // Long lists shortened for the page.
         if let Some(a) = s.pointer_mut("/tracks").and_then(|t| t.as_array_mut()) {
