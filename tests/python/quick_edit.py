@@ -47,7 +47,7 @@ def field(obj, snake, camel):
     return getattr(obj, snake, None) if hasattr(obj, snake) else getattr(obj, camel, None)
 
 
-async def main(server_bin, sim_bin):
+async def main(server_bin, sim_bin, era="2025-11-25"):
     port = free_port()
     sim = subprocess.Popen([sim_bin, "--port", str(port), "--time-scale", "0.02", "--builtin-renderer"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -88,7 +88,14 @@ async def main(server_bin, sim_bin):
 
             async with stdio_client(params) as (read, write):
                 async with ClientSession(read, write) as session:
-                    await session.initialize()
+                    # Both protocol eras: `initialize` (2025-11-25), or `server/discover`
+                    # (2026-07-28, as Claude Code opens a stdio server now).
+                    if era == "2026-07-28":
+                        found = await session.discover()
+                        assert "2026-07-28" in found.supported_versions, found
+                    else:
+                        init = await session.initialize()
+                        assert init.protocol_version == era, init.protocol_version
                     tools = await session.list_tools()
                     names = sorted(t.name for t in tools.tools)
                     assert sorted(names) == sorted(MANIFEST_TOOLS), names
@@ -128,7 +135,7 @@ async def main(server_bin, sim_bin):
                     assert len(again["result"]["already_present"]) == 6, again
                     bad = await session.call_tool("get_job", {"job_id": "gen_nope"})
                     assert field(bad, "is_error", "isError"), bad
-                    print(json.dumps({"python_sdk_quick_edit": "ok", "tools": len(names),
+                    print(json.dumps({"python_sdk_quick_edit": "ok", "era": era, "tools": len(names),
                                       "progress_notifications": len(progress), "mp4_bytes": os.path.getsize(path)}))
     finally:
         sim.terminate()
@@ -136,4 +143,4 @@ async def main(server_bin, sim_bin):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(*sys.argv[1:4]))

@@ -180,6 +180,19 @@ impl ServerHandler for NemoServer {
         }
     }
 
+    /// `subscriptions/listen` (2026-07-28): resource list changes and resource updates.
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(crate::mcp::subscriptions::accepted(requested))
+    }
+
+    async fn listen(&self, context: rmcp::service::SubscriptionContext) -> Result<(), McpError> {
+        let app = self.app_for(context.request_context());
+        crate::mcp::subscriptions::serve(app, context).await
+    }
+
     // `resources/subscribe` is legacy-only from protocol 2026-07-28; today's hosts use it.
     #[allow(deprecated)]
     async fn subscribe(

@@ -18,6 +18,7 @@ pub mod prompts;
 pub mod resources;
 pub mod schema;
 pub mod server;
+pub mod subscriptions;
 pub mod tasks;
 pub mod tools;
 pub mod views;

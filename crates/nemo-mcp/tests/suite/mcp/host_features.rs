@@ -172,3 +172,50 @@ async fn subscribed_resources_send_updates_and_new_jobs_change_the_list() {
         .await
         .unwrap();
 }
+
+/// In the 2026-07-28 era `resources/subscribe` is gone: `subscriptions/listen` (which Claude
+/// Code opens at start) is acknowledged, and carries the new job's list change and its
+/// resource's updates until it ends (issue #32).
+#[tokio::test]
+async fn subscriptions_listen_serves_list_changes_and_job_updates_in_the_2026_era() {
+    use rmcp::model::{ServerNotification, SubscriptionFilter};
+    let h = Harness::as_host(
+        nemo_sim::SimConfig::fast(),
+        Recorder {
+            discovers: true,
+            ..Recorder::default()
+        },
+    )
+    .await;
+    let mut asked = SubscriptionFilter::new();
+    asked.resources_list_changed = Some(true);
+    asked.tools_list_changed = Some(true);
+    asked.resource_subscriptions = Some(vec!["nemo://timeline".into()]);
+    let mut sub = h.client.peer().listen(asked).await.expect("acknowledged");
+    assert_eq!(sub.acknowledged().resources_list_changed, Some(true));
+    assert_eq!(sub.acknowledged().tools_list_changed, None);
+    let r = h
+        .call(
+            "upload_media",
+            serde_json::json!({"paths": [h.media("a.png", &png(16, 16))]}),
+        )
+        .await;
+    assert!(r.is_error != Some(true), "{}", text_of(&r));
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !(seen.contains(&"list") && seen.contains(&"timeline")) {
+        let next = tokio::time::timeout_at(deadline, sub.next())
+            .await
+            .expect("notifications within 10 s")
+            .expect("the stream")
+            .expect("open");
+        match next {
+            ServerNotification::ResourceListChangedNotification(_) => seen.push("list"),
+            ServerNotification::ResourceUpdatedNotification(u) => {
+                assert_eq!(u.params.uri, "nemo://timeline");
+                seen.push("timeline")
+            }
+            _ => {}
+        }
+    }
+}
