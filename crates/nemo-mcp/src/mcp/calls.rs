@@ -100,11 +100,13 @@ pub(crate) fn credits_view(app: &App, c: nemo_client::Credits) -> CreditsView {
         next_step,
         spent: None,
         token_expires_at: None,
+        notes: Vec::new(),
     }
 }
 
-/// What `get_credits` says: the balance, what was spent, the budgets, the free account's clock.
-pub(crate) async fn credits_text(app: &App, v: &CreditsView) -> String {
+/// What `get_credits` says: the balance, what was spent, the budgets, the free account's
+/// clock. The sentences beyond the numbers also go to `v.notes` (the structured content).
+pub(crate) async fn credits_text(app: &App, v: &mut CreditsView) -> String {
     let mut text = format!(
         "{} credits available ({} reserved, {} total).",
         v.available, v.frozen, v.total
@@ -116,20 +118,34 @@ pub(crate) async fn credits_text(app: &App, v: &CreditsView) -> String {
         ));
     }
     let b = &app.settings.budgets;
+    let mut notes = Vec::new();
     if b.spending_off {
-        text.push_str(" Spending is turned off (NEMO_ALLOW_SPENDING=0).");
+        notes.push("Spending is turned off (NEMO_ALLOW_SPENDING=0).".to_string());
     }
     if let Some(d) = b.per_day {
-        text.push_str(&format!(" Daily budget: {d} (NEMO_MAX_CREDITS_PER_DAY)."));
+        notes.push(format!("Daily budget: {d} (NEMO_MAX_CREDITS_PER_DAY)."));
     }
     if let Some(s) = b.per_session {
-        text.push_str(&format!(
-            " Session budget: {s} (NEMO_MAX_CREDITS_PER_SESSION)."
+        notes.push(format!(
+            "Session budget: {s} (NEMO_MAX_CREDITS_PER_SESSION)."
         ));
+    }
+    for n in &notes {
+        text.push(' ');
+        text.push_str(n);
     }
     if let Some(n) = &v.next_step {
         text.push_str(&format!(" Running low: {n}"));
     }
-    text.push_str(&app.clock_text().await);
+    let clock = app.clock_text().await;
+    text.push_str(&clock);
+    notes.extend(
+        clock
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string),
+    );
+    v.notes = notes;
     text
 }

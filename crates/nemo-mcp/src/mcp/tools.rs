@@ -139,6 +139,11 @@ pub struct CreditsView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
     pub token_expires_at: Option<String>,
+    /// The text's other sentences (budgets, the free account's clock), for hosts that give the
+    /// model only the structured content.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

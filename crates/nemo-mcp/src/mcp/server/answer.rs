@@ -185,14 +185,11 @@ pub(super) fn join_notes(a: Option<String>, b: Option<String>) -> Option<String>
 }
 
 /// What `connect` says: account, credits, project, and the links to give the user.
-pub(super) fn connect_text(view: &ConnectView, low_credits: Option<&str>) -> String {
+pub(super) fn connect_text(view: &ConnectView) -> String {
     let mut text = format!(
         "Connected to NemoVideo ({} account): {} credits available. Project {}.",
         view.account, view.credits, view.project_id
     );
-    if let Some(n) = low_credits {
-        text.push_str(&format!(" Running low: {n}"));
-    }
     if let Some(n) = &view.notice {
         text.push_str(&format!("\n{n}"));
     }

@@ -167,8 +167,21 @@ impl NemoServer {
         if let Some(link) = &view.project_link {
             app.library.linked(session.session_id, link);
         }
-        let mut text = connect_text(&view, credits.next_step.as_deref());
-        text.push_str(&app.clock_text().await);
+        // Every sentence in the notice, so that hosts that give the model only the structured
+        // content miss none of them: running low, the free account's clock.
+        let mut view = view;
+        let low = credits
+            .next_step
+            .as_deref()
+            .map(|n| format!("Running low: {n}"));
+        let clock = app.clock_text().await;
+        let clock = clock.lines().map(str::trim).filter(|l| !l.is_empty());
+        let clock = clock.collect::<Vec<_>>().join(" ");
+        view.notice = join_notes(
+            join_notes(view.notice, low),
+            Some(clock).filter(|c| !c.is_empty()),
+        );
+        let text = connect_text(&view);
         Ok(structured(vec![ContentBlock::text(text)], &view))
     }
 
@@ -509,10 +522,8 @@ impl NemoServer {
                 let mut v = credits_view(app, c);
                 v.spent = Some(app.spent().await);
                 v.token_expires_at = app.token_expiry().await.map(|e| e.to_rfc3339());
-                Ok(structured(
-                    vec![ContentBlock::text(credits_text(app, &v).await)],
-                    &v,
-                ))
+                let text = credits_text(app, &mut v).await;
+                Ok(structured(vec![ContentBlock::text(text)], &v))
             }
             Err(e) => fail(app.err(&e)),
         }

@@ -157,6 +157,12 @@ async fn the_free_account_warns_under_48_hours_with_the_bind_link() {
     let c = h.call("get_credits", json!({})).await;
     assert!(text_of(&c).contains("token expires"), "{}", text_of(&c));
     assert!(body(&c)["token_expires_at"].is_string());
+    // Also for hosts that give the model only the structured content (issue #32).
+    assert!(
+        body(&c)["notes"].to_string().contains("token expires"),
+        "{}",
+        body(&c)
+    );
     assert!(
         !text_of(&c).contains("To keep them"),
         "no warning a week ahead"
@@ -185,6 +191,11 @@ async fn the_free_account_warns_under_48_hours_with_the_bind_link() {
         "{text}"
     );
     assert!(text.contains("new anonymous account"), "{text}");
+    let said = body(&r).to_string();
+    assert!(
+        said.contains("To keep them") && said.contains(&h.sim.expected_register_link()),
+        "the warning is in the structured content too: {said}"
+    );
 }
 
 #[tokio::test]
