@@ -18,7 +18,12 @@ impl NemoServer {
     /// in `initialize`) repeated on every tool, about 160 characters each that a host model
     /// reads on every turn and no model uses.
     pub(super) fn lean_router() -> ToolRouter<NemoServer> {
-        let mut router = Self::tool_router() + Self::player_router();
+        let mut router = Self::account_tools()
+            + Self::projects_tools()
+            + Self::make_tools()
+            + Self::jobs_tools()
+            + Self::export_tools()
+            + Self::player_router();
         for route in router.map.values_mut() {
             let tool = &mut route.attr;
             let input = serde_json::Value::Object((*tool.input_schema).clone());

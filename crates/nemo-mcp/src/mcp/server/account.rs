@@ -1,0 +1,154 @@
+//! The account tools: `connect` (account, credits, the project and its links) and `get_credits`.
+
+use super::*;
+
+#[tool_router(router = account_tools, vis = "pub(super)")]
+impl NemoServer {
+    #[tool(
+        title = "Connect",
+        description = "Account, credits, project link. new_project=true starts over. 「新项目」",
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
+        output_schema = schema_for_output::<ConnectView>()
+    )]
+    async fn connect(
+        &self,
+        Parameters(args): Parameters<ConnectArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        self.hint(&ctx);
+        let app = &self.app_for(&ctx);
+        let language = match args
+            .language
+            .as_deref()
+            .map(crate::project::language::parse_argument)
+        {
+            None => None,
+            Some(Some(l)) => Some(l),
+            Some(None) => {
+                return fail(ToolError::invalid(
+                    "language must be a language code such as en, zh-CN, ja or es",
+                ))
+            }
+        };
+        let new_project = args.new_project.unwrap_or(false);
+        let reopen = match args
+            .project_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(_) if new_project => {
+                return fail(ToolError::invalid(
+                    "give either new_project or project_id, not both",
+                ))
+            }
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(n) => Some(nemo_client::SessionId::new(n)),
+                Err(_) => {
+                    return fail(
+                        ToolError::invalid("project_id must be a project's number")
+                            .next("call list_projects to see the projects and their ids"),
+                    )
+                }
+            },
+        };
+        let mut reopened_notice: Option<String> = None;
+        let session = if let Some(id) = reopen {
+            match app.reopen(id).await {
+                Ok((s, notice)) => {
+                    reopened_notice = notice;
+                    Ok(s)
+                }
+                Err(e) => return fail(e),
+            }
+        } else if new_project {
+            let language = language.unwrap_or_else(|| app.settings.language.clone());
+            app.project.start_new(&app.client, &language).await
+        } else {
+            app.session(language.as_deref()).await
+        };
+        let session = match session {
+            Ok(s) => s,
+            Err(e) => return fail(app.err(&e)),
+        };
+        app.library.touch(&session);
+        let credits = match app.client.credits().await {
+            Ok(c) => credits_view(app, c),
+            Err(e) => return fail(app.err(&e)),
+        };
+        let creds = app.client.credentials().await;
+        let view = ConnectView {
+            account: match app.client.token_source() {
+                TokenSource::Given => "token".into(),
+                TokenSource::Anonymous => "anonymous".into(),
+            },
+            user_id: creds
+                .as_ref()
+                .and_then(|c| c.user_id.clone())
+                .or(session.user_id.clone()),
+            credits: credits.available,
+            project_id: session.session_id.to_string(),
+            new_project,
+            project_link: session.handle(&app.client).claim_link().await.ok(),
+            register_link: app.client.register_url(),
+            token_expires_at: creds.and_then(|c| c.expires_at).map(|e| e.to_rfc3339()),
+            output_dir: app.settings.output_dir.display().to_string(),
+            allowed_dirs: app
+                .settings
+                .allowed_dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect(),
+            notice: join_notes(
+                join_notes(
+                    reopened_notice,
+                    app.project
+                        .take_replaced()
+                        .map(|r| format!("{}.", crate::project::media::replaced_notice(r.old))),
+                ),
+                app.take_state_notices(),
+            ),
+        };
+        if let Some(link) = &view.project_link {
+            app.library.linked(session.session_id, link);
+        }
+        // Every sentence in the notice, so that hosts that give the model only the structured
+        // content miss none of them: running low, the free account's clock.
+        let mut view = view;
+        let low = credits
+            .next_step
+            .as_deref()
+            .map(|n| format!("Running low: {n}"));
+        let clock = app.clock_text().await;
+        let clock = clock.lines().map(str::trim).filter(|l| !l.is_empty());
+        let clock = clock.collect::<Vec<_>>().join(" ");
+        view.notice = join_notes(
+            join_notes(view.notice, low),
+            Some(clock).filter(|c| !c.is_empty()),
+        );
+        let text = connect_text(&view);
+        Ok(structured(vec![ContentBlock::text(text)], &view))
+    }
+
+    #[tool(
+        title = "Credits",
+        description = "Credit balance; what to do when low. 「余额」",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true),
+        output_schema = schema_for_output::<CreditsView>()
+    )]
+    async fn get_credits(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
+        self.hint(&ctx);
+        let app = &self.app_for(&ctx);
+        match app.client.credits().await {
+            Ok(c) => {
+                let mut v = credits_view(app, c);
+                v.spent = Some(app.spent().await);
+                v.token_expires_at = app.token_expiry().await.map(|e| e.to_rfc3339());
+                let text = credits_text(app, &mut v).await;
+                Ok(structured(vec![ContentBlock::text(text)], &v))
+            }
+            Err(e) => fail(app.err(&e)),
+        }
+    }
+}

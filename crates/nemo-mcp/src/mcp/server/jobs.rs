@@ -1,0 +1,96 @@
+//! The job tools: `get_job` (a bounded wait), `list_jobs` and `cancel_job`.
+
+use super::*;
+
+#[tool_router(router = jobs_tools, vis = "pub(super)")]
+impl NemoServer {
+    #[tool(
+        title = "Wait for a job",
+        description = "Wait up to 45 s for a job. 「好了吗」",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<JobView>()
+    )]
+    async fn get_job(
+        &self,
+        Parameters(args): Parameters<GetJobArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        let id = match check_job_id(&args.job_id) {
+            Ok(id) => id,
+            Err(e) => return fail(e),
+        };
+        let app = &self.app_for(&ctx);
+        match app.jobs.get(id) {
+            Some(job) => self.answer(app, job, args.wait_s, &ctx, None).await,
+            None => fail(
+                ToolError::new(Code::UnknownJob, format!("no job {id}"))
+                    .next("call list_jobs to see the jobs"),
+            ),
+        }
+    }
+
+    #[tool(
+        title = "List jobs",
+        description = "Recent jobs and their results. 「任务」",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<JobsView>()
+    )]
+    async fn list_jobs(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
+        let jobs: Vec<JobSummary> = self
+            .app_for(&ctx)
+            .jobs
+            .recent(50)
+            .iter()
+            .map(JobSummary::of)
+            .collect();
+        let mut text = if jobs.is_empty() {
+            "No jobs yet.".to_string()
+        } else {
+            String::new()
+        };
+        for j in &jobs {
+            text.push_str(&format!("- {}\n", j.line()));
+        }
+        Ok(structured(
+            vec![ContentBlock::text(text.trim_end().to_string())],
+            &JobsView { jobs },
+        ))
+    }
+
+    #[tool(
+        title = "Cancel a job",
+        description = "Stop a job and its render. 「取消」",
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true),
+        output_schema = schema_for_output::<JobView>()
+    )]
+    async fn cancel_job(
+        &self,
+        Parameters(args): Parameters<JobIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        let id = match check_job_id(&args.job_id) {
+            Ok(id) => id,
+            Err(e) => return fail(e),
+        };
+        let app = &self.app_for(&ctx);
+        let Some(job) = stop_job(app, id).await else {
+            return fail(
+                ToolError::new(Code::UnknownJob, format!("no job {id}"))
+                    .next("call list_jobs to see the jobs"),
+            );
+        };
+        if job.status().is_finished() {
+            let note = Some("This job had already finished; nothing was stopped.".to_string());
+            return self.answer(app, job, Some(0.0), &ctx, note).await;
+        }
+        if let Some(note) = variants::cancelled_set_note(app, &job) {
+            return self.answer(app, job, Some(5.0), &ctx, Some(note)).await;
+        }
+        let sent_turn = job
+            .generation_data()
+            .is_some_and(|g| g.state_before.is_some())
+            || job.video_plan().is_some_and(|p| p.generate.is_some());
+        let note = sent_turn.then(|| CANCELLED_TURN_NOTE.to_string());
+        self.answer(app, job, Some(5.0), &ctx, note).await
+    }
+}

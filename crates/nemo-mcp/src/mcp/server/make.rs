@@ -1,0 +1,207 @@
+//! The making tools: `upload_media`, `generate` (paid) and `make_video` (paid; with `variants`, a set: `variants.rs`).
+
+use super::*;
+
+#[tool_router(router = make_tools, vis = "pub(super)")]
+impl NemoServer {
+    #[tool(
+        title = "Upload media",
+        description = "Add images, videos or audio. Waits up to 45 s. 「上传」",
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
+        output_schema = schema_for_output::<JobAnswer<UploadResult>>()
+    )]
+    async fn upload_media(
+        &self,
+        Parameters(args): Parameters<UploadArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        self.hint(&ctx);
+        let app = &self.app_for(&ctx);
+        let paths = args.paths.unwrap_or_default();
+        let urls_in = args.urls.unwrap_or_default();
+        let CheckedInputs {
+            files,
+            urls,
+            rejected,
+        } = match check_inputs_blocking(app.input_rules(), paths, urls_in).await {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
+        let app2 = app.clone();
+        let inputs = run::upload::inputs(&files, &urls);
+        let job = app.jobs.spawn(Job::upload(inputs), move |jctx| {
+            run::upload::run(app2, jctx, files, urls, rejected)
+        });
+        self.answer_or_task(app, job, args.wait_s, &ctx, None).await
+    }
+
+    #[tool(
+        title = "Edit the video",
+        description = "NemoVideo's AI edits the video: about 50 credits an edit, 100 a generated clip; export, credit, status and upload requests are free. Waits up to 45 s. 「加字幕」",
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
+        output_schema = schema_for_output::<JobAnswer<GenerateOutput>>()
+    )]
+    async fn generate(
+        &self,
+        Parameters(args): Parameters<GenerateArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        self.hint(&ctx);
+        let app = &self.app_for(&ctx);
+        let call = (args.instruction.as_str(), args.request_id.as_deref());
+        let (instruction, request_id) = match self
+            .paid_call(app, JobKind::Generate, call, args.wait_s, &ctx)
+            .await
+        {
+            PaidCall::Go(i, r) => (i, r),
+            PaidCall::Answered(answer) => return answer,
+        };
+        // Exports, credit and status questions and uploads never go to the backend agent (it
+        // would spend credits and do nothing), but only when that is all the instruction is.
+        let routed = route(&instruction);
+        if routed.intent != Intent::Agent && !args.send_anyway.unwrap_or(false) {
+            let answer = match self.routed_answer(app, routed.intent).await {
+                Ok(a) => a,
+                Err(e) => return fail(e),
+            };
+            let job = Job::generation(instruction, None).with_request_id(request_id);
+            let answer = GenerateOutput::NotSent(answer);
+            let job = match app.jobs.spawn_once(job, move |_| async move { Ok(answer) }) {
+                Spawned::Started(j) | Spawned::Existing(j) => j,
+            };
+            return self.answer(app, job, Some(1.0), &ctx, None).await;
+        }
+        let confirmed = args.confirm.unwrap_or(false);
+        let (estimate, reservation) =
+            match agree_to_spend(app, &ctx, &instruction, args.max_credits, confirmed).await {
+                Ok(e) => e,
+                Err(e) => return fail(e),
+            };
+        let language =
+            crate::project::language::of_instruction(&instruction, &app.settings.language);
+        let req = run::generation::Request {
+            instruction,
+            also_export: routed.also_export,
+        };
+        let started = run::generation::start(app, req, &language, request_id, estimate.kind).await;
+        let (job, note) = match started {
+            Ok(run::generation::Started::New(j)) => {
+                reservation.attach(&j.id);
+                (j, None)
+            }
+            Ok(run::generation::Started::SameRequest(j)) => {
+                let note = Some(same_request_note(&j));
+                (j, note)
+            }
+            Ok(run::generation::Started::Busy(running)) => {
+                let note = Some(format!(
+                    "A generation is already running in this project, so this instruction was NOT sent. Wait for job {} with get_job, then send it again.",
+                    running.id
+                ));
+                return self.answer(app, running, Some(0.0), &ctx, note).await;
+            }
+            Err(e) => return fail(e),
+        };
+        self.answer_or_task(app, job, args.wait_s, &ctx, note).await
+    }
+
+    #[tool(
+        title = "Make a video",
+        description = "upload_media, generate, export_video in one job; credits as generate. Waits up to 45 s. 「做个视频」",
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
+        output_schema = schema_for_output::<JobAnswer<VideoResult>>()
+    )]
+    async fn make_video(
+        &self,
+        Parameters(args): Parameters<MakeVideoArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        self.hint(&ctx);
+        let app = &self.app_for(&ctx);
+        let call = (args.instruction.as_str(), args.request_id.as_deref());
+        let (instruction, request_id) = match self
+            .paid_call(app, JobKind::Video, call, args.wait_s, &ctx)
+            .await
+        {
+            PaidCall::Go(i, r) => (i, r),
+            PaidCall::Answered(answer) => return answer,
+        };
+        if let Err(e) = for_the_ai(&instruction) {
+            return fail(e);
+        }
+        let variants = match variants::check_variants(args.variants) {
+            Ok(v) => v,
+            Err(e) => return fail(e),
+        };
+        let export = args.export.unwrap_or(true);
+        if export {
+            if let Err(e) = run::export::check_output_dir_async(&app.settings.output_dir).await {
+                return fail(e);
+            }
+        }
+        let paths = args.paths.unwrap_or_default();
+        let urls = args.urls.unwrap_or_default();
+        let inputs = if paths.is_empty() && urls.is_empty() {
+            None
+        } else {
+            match check_inputs_blocking(app.input_rules(), paths, urls).await {
+                Ok(c) => Some(c),
+                Err(e) => return fail(e),
+            }
+        };
+        let confirmed = args.confirm.unwrap_or(false);
+        if !variants.is_empty() {
+            let req = variants::SetRequest {
+                instruction,
+                request_id,
+                variants,
+                inputs,
+                export,
+                max_credits: args.max_credits,
+                confirmed,
+                wait_s: args.wait_s,
+            };
+            return self.make_set(app, &ctx, req).await;
+        }
+        // Agreed before anything is uploaded: a refusal leaves no trace.
+        let (estimate, reservation) =
+            match agree_to_spend(app, &ctx, &instruction, args.max_credits, confirmed).await {
+                Ok(e) => e,
+                Err(e) => return fail(e),
+            };
+        let media = inputs.as_ref().map(|c| c.media()).unwrap_or_default();
+        let upload = inputs.map(|c| {
+            let app2 = app.clone();
+            let inputs = run::upload::inputs(&c.files, &c.urls);
+            app.jobs.spawn(Job::upload(inputs), move |jctx| {
+                run::upload::run(app2, jctx, c.files, c.urls, c.rejected)
+            })
+        });
+        let job = Job::video(VideoPlan {
+            language: crate::project::language::of_instruction(
+                &instruction,
+                &app.settings.language,
+            ),
+            instruction,
+            export,
+            cost_kind: estimate.kind,
+            upload: upload.map(|u| u.id),
+            generate: None,
+            export_job: None,
+            project: None,
+            filename: None,
+            set: None,
+            media,
+        })
+        .with_request_id(request_id);
+        let app2 = app.clone();
+        let (job, note) = with_note(
+            app.jobs
+                .spawn_once(job, move |jctx| run::make_video(app2, jctx)),
+        );
+        if note.is_none() {
+            reservation.attach(&job.id);
+        }
+        self.answer_or_task(app, job, args.wait_s, &ctx, note).await
+    }
+}

@@ -1,0 +1,93 @@
+//! The project tools: `list_projects` (the library) and `get_timeline` (with a storyboard on request).
+
+use super::*;
+
+#[tool_router(router = projects_tools, vis = "pub(super)")]
+impl NemoServer {
+    #[tool(
+        title = "Projects",
+        description = "Projects made here, newest first; reopen with connect project_id. 「我的项目」",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<ProjectsView>()
+    )]
+    async fn list_projects(
+        &self,
+        Parameters(args): Parameters<ListProjectsArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        let app = &self.app_for(&ctx);
+        let projects =
+            crate::mcp::resources::projects(app, args.limit.unwrap_or(20).clamp(1, 100) as usize)
+                .await;
+        let mut text = if projects.is_empty() {
+            "No projects yet: connect or upload_media starts one.".to_string()
+        } else {
+            format!(
+                "{} project(s), most recently used first (reopen one with connect {{project_id}}):\n",
+                projects.len()
+            )
+        };
+        for (i, p) in projects.iter().enumerate() {
+            text.push_str(&format!("{}. {}\n", i + 1, p.line()));
+        }
+        Ok(structured(
+            vec![ContentBlock::text(text.trim_end().to_string())],
+            &ProjectsView { projects },
+        ))
+    }
+
+    #[tool(
+        title = "Timeline",
+        description = "Tracks, segments, length, exportable; storyboard: true adds an image. 「时间线」",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true),
+        output_schema = schema_for_output::<TimelineView>()
+    )]
+    async fn get_timeline(
+        &self,
+        Parameters(args): Parameters<TimelineArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        self.hint(&ctx);
+        let app = &self.app_for(&ctx);
+        match app.in_project(|p| async move { p.state().await }).await {
+            Ok((state, notice)) => {
+                let mut v = TimelineView::of(&state, false);
+                v.notice = notice;
+                let text = format!(
+                    "{}\nMedia in the project: {}. Exportable: {}.",
+                    v.summary,
+                    v.media_count,
+                    if v.exportable { "yes" } else { "no" }
+                );
+                let mut content = vec![ContentBlock::text(text)];
+                if args.storyboard.unwrap_or(false) {
+                    let (shown, app2) = (state.timeline.clone(), app.clone());
+                    let board = tokio::task::spawn_blocking(move || {
+                        let media = crate::previews::LocalMedia::of(&app2.jobs);
+                        let ffmpeg = crate::previews::ffmpeg();
+                        crate::previews::storyboard::make(&shown, &media, ffmpeg.as_deref())
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                    content.extend(storyboard_content(board));
+                }
+                Ok(structured(content, &v))
+            }
+            Err(e) => fail(e),
+        }
+    }
+}
+
+/// The storyboard as content blocks: the image and its caption, or why there is none.
+fn storyboard_content(board: Option<crate::previews::storyboard::Storyboard>) -> Vec<ContentBlock> {
+    match board {
+        Some(b) => vec![
+            ContentBlock::image(crate::mcp::encoding::base64(&b.jpeg), "image/jpeg"),
+            ContentBlock::text(b.caption),
+        ],
+        None => vec![ContentBlock::text(
+            "No storyboard: the timeline has no video or image segment yet.",
+        )],
+    }
+}
