@@ -1,37 +1,52 @@
 //! What every tool call shares: the NemoVideo client, the settings and the jobs.
 
 use crate::config::Settings;
-use crate::errors::{Code, ToolError};
+use crate::errors::ToolError;
 use crate::jobs::JobManager;
 use crate::project::current::CurrentProject;
-use crate::project::media::{check_file, MediaRecord, MediaSource, Restore, Restored};
-use nemo_client::{validate, Error};
+use crate::project::media::{Restore, Restored};
+use nemo_client::Error;
 use nemo_client::{Client, Project, Session, SessionId};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-pub struct App {
+/// What every MCP session and variant of this process shares: one account, one set of
+/// settings, the shared database and the tables over it.
+pub struct Shared {
     pub client: Client,
-    /// The project the tools work on (see [`CurrentProject`]).
-    pub project: CurrentProject,
     pub settings: Settings,
-    pub jobs: JobManager,
     /// The media uploaded to each project (to restore a lost one).
     pub projects: Arc<crate::project::media::Ledger>,
-    /// What each turn charged, across restarts (shared by every MCP session).
+    /// What each turn charged, across restarts and processes.
     pub spend: Arc<crate::account::spend::Ledger>,
-    /// The MCP session this App serves: the process over stdio, the session over `--http`.
-    pub session_key: String,
-    /// The free account's warnings this MCP session has given.
-    pub clock: crate::account::token_clock::Clock,
-    /// Every project this installation created or opened (shared by every MCP session).
+    /// Every project this installation created or opened.
     pub library: Arc<crate::project::library::Library>,
-    /// State files set aside because they could not be read, told once.
-    damaged: Arc<Mutex<Vec<String>>>,
-    /// What each paid turn of the account cost (shared by every MCP session and variant).
+    /// What each paid turn of the account cost.
     pub meter: Arc<crate::account::meter::CreditMeter>,
     /// The state database shared by every server process of the user.
     pub state: Arc<crate::state::StateDb>,
+}
+
+/// What one tool call works with: the [`Shared`] parts (reached through `Deref`, so
+/// `app.client` reads as before) plus the parts of one scope: the process over stdio, an MCP
+/// session over `--http` ([`App::fork`]) or a variant's own project ([`App::for_project`]).
+pub struct App {
+    shared: Arc<Shared>,
+    /// The project the tools work on (see [`CurrentProject`]).
+    pub project: CurrentProject,
+    pub jobs: JobManager,
+    /// The MCP session this App serves: the process over stdio, the session over `--http`.
+    pub session_key: String,
+    /// The free account's warnings this scope has given.
+    pub clock: crate::account::token_clock::Clock,
+    /// State files set aside because they could not be read, told once.
+    damaged: Arc<Mutex<Vec<String>>>,
+}
+
+impl std::ops::Deref for App {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 impl App {
@@ -45,63 +60,66 @@ impl App {
                 state.clone(),
             )));
         let jobs = JobManager::new(state.clone(), settings.output_dir.clone());
-        let projects = Arc::new(crate::project::media::Ledger::new(state.clone()));
         let project = CurrentProject::remembered(state.clone());
-        let spend = Arc::new(crate::account::spend::Ledger::open(state.clone()));
-        let library = crate::project::library::Library::open(state.clone());
-        Ok(Arc::new(App {
+        let damaged = state.take_notices();
+        let shared = Arc::new(Shared {
             client,
-            project,
             settings,
-            jobs,
-            projects,
-            spend,
-            session_key: format!("process-{}", uuid::Uuid::new_v4().simple()),
-            clock: crate::account::token_clock::Clock::default(),
-            library: Arc::new(library),
-            damaged: Arc::new(Mutex::new(state.take_notices())),
+            projects: Arc::new(crate::project::media::Ledger::new(state.clone())),
+            spend: Arc::new(crate::account::spend::Ledger::open(state.clone())),
+            library: Arc::new(crate::project::library::Library::open(state.clone())),
             meter: Arc::new(crate::account::meter::CreditMeter::shared(state.clone())),
             state,
-        }))
+        });
+        let key = format!("process-{}", uuid::Uuid::new_v4().simple());
+        Ok(App::scoped(shared, project, jobs, key, damaged))
+    }
+
+    /// The one place an `App` is assembled: shared parts plus a scope's.
+    fn scoped(
+        shared: Arc<Shared>,
+        project: CurrentProject,
+        jobs: JobManager,
+        session_key: String,
+        damaged: Vec<String>,
+    ) -> Arc<App> {
+        Arc::new(App {
+            shared,
+            project,
+            jobs,
+            session_key,
+            clock: crate::account::token_clock::Clock::default(),
+            damaged: Arc::new(Mutex::new(damaged)),
+        })
     }
 
     /// The same account and settings with a project and jobs of their own: one per MCP
     /// session over `--http`, so two hosts never see or edit each other's video.
     pub fn fork(&self, owner: &str) -> Arc<App> {
-        Arc::new(App {
-            client: self.client.clone(),
-            project: CurrentProject::in_memory(),
-            settings: self.settings.clone(),
-            jobs: self.jobs.scoped(owner),
-            projects: self.projects.clone(),
-            spend: self.spend.clone(),
-            session_key: owner.to_string(),
-            clock: crate::account::token_clock::Clock::default(),
-            library: self.library.clone(),
-            damaged: Arc::default(),
-            meter: self.meter.clone(),
-            state: self.state.clone(),
-        })
+        let jobs = self.jobs.scoped(owner);
+        let project = CurrentProject::in_memory();
+        App::scoped(
+            self.shared.clone(),
+            project,
+            jobs,
+            owner.to_string(),
+            Vec::new(),
+        )
     }
 
     /// The same account, settings and jobs working in a project of their own: a variant's
     /// ([`crate::run::variants`]). `session`: the project when it exists (after a restart),
     /// else it is created in the variant's language on first use.
     pub fn for_project(&self, session: Option<nemo_client::Session>) -> Arc<App> {
-        Arc::new(App {
-            client: self.client.clone(),
-            project: CurrentProject::holding(session),
-            settings: self.settings.clone(),
-            jobs: self.jobs.clone(),
-            projects: self.projects.clone(),
-            spend: self.spend.clone(),
-            session_key: self.session_key.clone(),
-            clock: crate::account::token_clock::Clock::default(),
-            library: self.library.clone(),
-            damaged: Arc::default(),
-            meter: self.meter.clone(),
-            state: self.state.clone(),
-        })
+        let project = CurrentProject::holding(session);
+        let key = self.session_key.clone();
+        App::scoped(
+            self.shared.clone(),
+            project,
+            self.jobs.clone(),
+            key,
+            Vec::new(),
+        )
     }
 
     /// Stop running jobs, as a crash would but tidily: each stays journaled as running, for
@@ -310,111 +328,22 @@ impl App {
 }
 
 impl App {
-    /// Replace the lost project `lost` with a new one holding the same media. With
-    /// [`Restore::All`], when any recorded file moved or changed, nothing is created and the
-    /// error lists what is missing; a URL that fails is reported the same way.
+    /// Replace the lost project `lost` with a new one holding the same media
+    /// ([`crate::project::restore`]).
     pub async fn restore_project(
         &self,
         lost: SessionId,
         need: Restore,
     ) -> Result<Restored, ToolError> {
-        let _guard = self.projects.lock.lock().await;
-        // Another call may have restored it meanwhile.
-        if let Some(current) = self.project.peek().await {
-            if current.session_id != lost {
-                return Ok(Restored {
-                    session: current.session_id,
-                    restored: 0,
-                    missing: Vec::new(),
-                });
-            }
-        }
-        let (files, urls, mut missing) = still_present(self.projects.media(lost)).await;
-        let not_restored = |missing: &[String]| {
-            ToolError::new(
-                Code::ProjectNotRestored,
-                format!(
-                    "NemoVideo has lost the project {lost}, and its media cannot all be uploaded again, so nothing was sent (nothing was charged). Missing: {}",
-                    missing.join("; ")
-                ),
-            )
-            .next("ask the user for the missing files, upload them with upload_media, then call generate again")
+        let parts = crate::project::restore::Parts {
+            client: &self.client,
+            current: &self.project,
+            media: &self.projects,
+            language: &self.settings.language,
+            max_upload: self.settings.client.profile.max_upload_bytes(),
+            web_url: &self.settings.client.web_url,
         };
-        if need == Restore::All && !missing.is_empty() {
-            return Err(not_restored(&missing));
-        }
-        let session = self
-            .project
-            .replace(&self.client, lost, &self.settings.language)
-            .await
-            .map_err(|e| self.err(&e))?;
-        let project = session.handle(&self.client);
-        let restored = self.reupload(&project, files, urls, &mut missing).await?;
-        let session = session.session_id;
-        let count = restored.len();
-        self.projects.record_locked(session, restored);
-        if need == Restore::All && !missing.is_empty() {
-            return Err(not_restored(&missing));
-        }
-        Ok(Restored {
-            session,
-            restored: count,
-            missing,
-        })
-    }
-
-    /// Upload recorded media again into `project`; what fails is added to `missing`.
-    async fn reupload(
-        &self,
-        project: &Project<'_>,
-        files: Vec<MediaRecord>,
-        urls: Vec<String>,
-        missing: &mut Vec<String>,
-    ) -> Result<Vec<MediaRecord>, ToolError> {
-        let mut restored = Vec::new();
-        let limit = self.settings.client.profile.max_upload_bytes();
-        let mut media = Vec::new();
-        for r in &files {
-            if let MediaSource::File { path } = &r.source {
-                let p = path.clone();
-                // Opening may block (a slow disk, a network mount): off the async workers.
-                let checked =
-                    tokio::task::spawn_blocking(move || validate::validate_media_file(&p, limit))
-                        .await
-                        .unwrap_or_else(|e| Err(validate::Rejection::Unreadable(e.to_string())));
-                match checked {
-                    Ok(m) => media.push((r.clone(), m)),
-                    Err(why) => missing.push(format!("{} ({why})", path.display())),
-                }
-            }
-        }
-        if !media.is_empty() {
-            let list: Vec<_> = media.iter().map(|(_, m)| m.clone()).collect();
-            let up = project
-                .upload(&list, None)
-                .await
-                .map_err(|e| self.err(&e))?;
-            for (i, (record, m)) in media.into_iter().enumerate() {
-                restored.push(MediaRecord {
-                    size: Some(m.size),
-                    sha256: up.hashes.get(i).cloned().or(record.sha256),
-                    asset: up.assets.get(i).and_then(|a| a.url.clone()),
-                    source: record.source,
-                });
-            }
-        }
-        for url in urls {
-            match project.upload_urls(std::slice::from_ref(&url)).await {
-                Ok(up) => restored.push(MediaRecord {
-                    asset: up.assets.first().and_then(|a| a.url.clone()),
-                    source: MediaSource::Url { url },
-                    sha256: None,
-                    size: None,
-                }),
-                Err(e) => missing.push(format!("{url} ({e})")),
-            }
-        }
-        Ok(restored)
+        crate::project::restore::restore(parts, lost, need).await
     }
 
     /// Run `op` on the current project; if the backend lost it, restore what can be restored
@@ -446,66 +375,4 @@ impl App {
             Err(e) => Err(self.err(&e)),
         }
     }
-}
-
-/// The most MCP sessions with a project of their own held at once (least recently used go).
-const MAX_SESSIONS: usize = 512;
-
-/// One project per MCP session, made on first use.
-#[derive(Default)]
-pub struct Sessions {
-    map: Mutex<HashMap<String, (Arc<App>, u64)>>,
-    clock: std::sync::atomic::AtomicU64,
-}
-
-impl Sessions {
-    /// The project of this MCP session, forked from `base` on first use.
-    pub fn app(&self, base: &Arc<App>, session: &str) -> Arc<App> {
-        let now = self
-            .clock
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut map = crate::support::sync::lock(&self.map);
-        if let Some((app, used)) = map.get_mut(session) {
-            *used = now;
-            return app.clone();
-        }
-        if map.len() >= MAX_SESSIONS {
-            if let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone())
-            {
-                map.remove(&oldest);
-            }
-        }
-        let app = base.fork(session);
-        map.insert(session.to_string(), (app.clone(), now));
-        app
-    }
-
-    pub fn len(&self) -> usize {
-        crate::support::sync::lock(&self.map).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// The recorded files still as they were (same bytes) and the recorded URLs; what moved or
-/// changed is `missing`.
-async fn still_present(records: Vec<MediaRecord>) -> (Vec<MediaRecord>, Vec<String>, Vec<String>) {
-    let mut missing = Vec::new();
-    let mut files = Vec::new();
-    let mut urls = Vec::new();
-    for r in records {
-        match &r.source {
-            MediaSource::File { path } => match check_file(path.clone(), r.sha256.clone()).await {
-                Ok(()) => files.push(r),
-                Err(why) => missing.push(why),
-            },
-            MediaSource::Url { url } => urls.push(url.clone()),
-        }
-    }
-    (files, urls, missing)
 }

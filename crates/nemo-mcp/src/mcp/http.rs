@@ -6,7 +6,8 @@
 //! server binds to loopback unless told otherwise, and each MCP session works on its own
 //! project: one host never sees or edits another's video.
 
-use crate::app::{App, Sessions};
+use crate::app::App;
+use crate::mcp::per_session::PerSession;
 use crate::mcp::server::NemoServer;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -140,7 +141,7 @@ pub fn router(
     allow_origins: Vec<String>,
     remote: bool,
 ) -> axum::Router {
-    let sessions = Arc::new(Sessions::default());
+    let sessions = Arc::new(PerSession::default());
     let mut config = StreamableHttpServerConfig::default();
     if remote {
         // Host names of a remote server are the operator's; the token guards it instead.

@@ -13,6 +13,7 @@ pub mod host_input;
 pub mod http;
 pub mod icon;
 pub mod notices;
+pub mod per_session;
 pub mod player;
 pub mod prompts;
 pub mod resources;

@@ -8,3 +8,4 @@ pub mod current;
 pub mod language;
 pub mod library;
 pub mod media;
+pub mod restore;

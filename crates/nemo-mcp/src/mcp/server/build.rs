@@ -58,7 +58,10 @@ impl NemoServer {
     }
 
     /// A server whose MCP sessions each get their own project (`--http`).
-    pub fn per_session(app: Arc<App>, sessions: Arc<crate::app::Sessions>) -> NemoServer {
+    pub fn per_session(
+        app: Arc<App>,
+        sessions: Arc<crate::mcp::per_session::PerSession>,
+    ) -> NemoServer {
         NemoServer {
             sessions: Some(sessions),
             ..NemoServer::new(app)

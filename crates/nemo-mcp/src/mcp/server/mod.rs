@@ -32,7 +32,7 @@ pub struct NemoServer {
     /// The process's own project (stdio, and HTTP requests outside any MCP session).
     pub(crate) app: Arc<App>,
     /// Over `--http`: one project per MCP session.
-    sessions: Option<Arc<crate::app::Sessions>>,
+    sessions: Option<Arc<crate::mcp::per_session::PerSession>>,
     /// The least severe log level this client wants as `notifications/message`.
     pub(crate) log_level: Arc<std::sync::Mutex<crate::mcp::notices::LogLevel>>,
     /// Resources this client subscribed to.

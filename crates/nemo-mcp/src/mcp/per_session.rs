@@ -1,0 +1,51 @@
+//! One project per MCP session over `--http`: each session gets its own `App` forked from the
+//! process's (the same account, settings and shared state; its own current project and jobs),
+//! so two hosts on one server never see or edit each other's video.
+
+use crate::app::App;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The most MCP sessions with a project of their own held at once (least recently used go).
+const MAX_SESSIONS: usize = 512;
+
+/// One project per MCP session, made on first use.
+#[derive(Default)]
+pub struct PerSession {
+    map: Mutex<HashMap<String, (Arc<App>, u64)>>,
+    clock: std::sync::atomic::AtomicU64,
+}
+
+impl PerSession {
+    /// The project of this MCP session, forked from `base` on first use.
+    pub fn app(&self, base: &Arc<App>, session: &str) -> Arc<App> {
+        let now = self
+            .clock
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut map = crate::support::sync::lock(&self.map);
+        if let Some((app, used)) = map.get_mut(session) {
+            *used = now;
+            return app.clone();
+        }
+        if map.len() >= MAX_SESSIONS {
+            if let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        let app = base.fork(session);
+        map.insert(session.to_string(), (app.clone(), now));
+        app
+    }
+
+    pub fn len(&self) -> usize {
+        crate::support::sync::lock(&self.map).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
