@@ -174,9 +174,9 @@ impl ServerHandler for NemoServer {
 
     async fn on_initialized(&self, c: rmcp::service::NotificationContext<RoleServer>) {
         if self.forwards_logs() {
-            crate::mcp::notices::forward_logs(c.peer.clone(), self.log_level.clone());
+            crate::mcp::logs::forward_logs(c.peer.clone(), self.log_level.clone());
             // Over --http the project (and its jobs) is known only with the first request.
-            crate::mcp::notices::announce_new_jobs(&self.app, c.peer);
+            crate::mcp::subscriptions::announce_new_jobs(&self.app, c.peer);
         }
     }
 
@@ -222,7 +222,7 @@ impl ServerHandler for NemoServer {
         c: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
         let app = self.app_for(&c);
-        let values = crate::mcp::notices::complete(&app, &r.r#ref, &r.argument).await;
+        let values = crate::mcp::completions::complete(&app, &r.r#ref, &r.argument).await;
         Ok(CompleteResult::new(
             CompletionInfo::with_all_values(values).unwrap_or_default(),
         ))

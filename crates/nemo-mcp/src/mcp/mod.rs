@@ -1,10 +1,13 @@
-//! The protocol: everything that speaks MCP. The server type and its tools ([`server`]), the
-//! handler for the rest of the protocol ([`handler`]: resources, prompts, completions, tasks,
-//! logging), the shapes of tool arguments and answers ([`tools`], [`views`]), asking the host
-//! ([`confirm`]), the player view ([`player`]) and the `--http` transport ([`http`]). Only this
+//! The protocol: everything that speaks MCP. The server type and its toolsets ([`server`]),
+//! the handler for the rest of the protocol (`handler`), the shapes of tool arguments and
+//! answers ([`tools`], [`views`]), argument checks ([`calls`]), asking the host ([`confirm`];
+//! in the 2026-07-28 era through [`host_input`]), resources and their notifications in both eras
+//! ([`resources`], [`subscriptions`]), [`logs`], [`completions`], [`prompts`], [`tasks`], the
+//! player view ([`player`]) and the `--http` transport ([`http`], [`per_session`]). Only this
 //! room and `cli` name `rmcp`; the engine below answers in its own types.
 
 pub mod calls;
+pub mod completions;
 pub mod confirm;
 pub mod encoding;
 pub mod errors;
@@ -12,7 +15,7 @@ mod handler;
 pub mod host_input;
 pub mod http;
 pub mod icon;
-pub mod notices;
+pub mod logs;
 pub mod per_session;
 pub mod player;
 pub mod prompts;

@@ -7,7 +7,7 @@ impl NemoServer {
         NemoServer {
             app,
             sessions: None,
-            log_level: Arc::new(std::sync::Mutex::new(crate::mcp::notices::default_level())),
+            log_level: Arc::new(std::sync::Mutex::new(crate::mcp::logs::default_level())),
             subscriptions: Arc::default(),
             tool_router: Self::lean_router(),
         }

@@ -34,9 +34,9 @@ pub struct NemoServer {
     /// Over `--http`: one project per MCP session.
     sessions: Option<Arc<crate::mcp::per_session::PerSession>>,
     /// The least severe log level this client wants as `notifications/message`.
-    pub(crate) log_level: Arc<std::sync::Mutex<crate::mcp::notices::LogLevel>>,
+    pub(crate) log_level: Arc<std::sync::Mutex<crate::mcp::logs::LogLevel>>,
     /// Resources this client subscribed to.
-    pub(crate) subscriptions: Arc<crate::mcp::notices::Subscriptions>,
+    pub(crate) subscriptions: Arc<crate::mcp::subscriptions::Subscriptions>,
     pub(crate) tool_router: ToolRouter<NemoServer>,
 }
 
