@@ -26,7 +26,7 @@ pub struct Shared {
     pub state: Arc<crate::state::StateDb>,
 }
 
-/// What one tool call works with: the [`Shared`] parts (reached through `Deref`, so
+/// What one tool call works with: the `Shared` parts (reached through `Deref`, so
 /// `app.client` reads as before) plus the parts of one scope: the process over stdio, an MCP
 /// session over `--http` ([`App::fork`]) or a variant's own project ([`App::for_project`]).
 pub struct App {
@@ -108,7 +108,7 @@ impl App {
     }
 
     /// The same account, settings and jobs working in a project of their own: a variant's
-    /// ([`crate::run::variants`]). `session`: the project when it exists (after a restart),
+    /// (`run::variants`). `session`: the project when it exists (after a restart),
     /// else it is created in the variant's language on first use.
     pub fn for_project(&self, session: Option<nemo_client::Session>) -> Arc<App> {
         let project = CurrentProject::holding(session);
