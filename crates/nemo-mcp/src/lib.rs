@@ -36,6 +36,9 @@
 //! - No file is written twice and no existing file is overwritten.
 //! - A token never appears in a log, an error, a tool result, a URL or a view.
 //! - Nothing but MCP is written to stdout.
+//!
+//! The rooms are private; read their docs with `cargo doc -p nemo-mcp --document-private-items`.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub(crate) mod account;
 pub(crate) mod app;
