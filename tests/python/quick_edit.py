@@ -47,6 +47,32 @@ def field(obj, snake, camel):
     return getattr(obj, snake, None) if hasattr(obj, snake) else getattr(obj, camel, None)
 
 
+def mp4s(folder):
+    """The videos in the output folder (captions are written beside them)."""
+    return sorted(f for f in os.listdir(folder) if not f.endswith((".srt", ".vtt")))
+
+
+def check_captions(files):
+    """The captions beside the MP4, read by the PyPI parsers `srt` and `webvtt-py` when they
+    are installed (CI installs them): each file parses, with the same cues in both."""
+    if not files:
+        return
+    try:
+        import srt
+        import webvtt
+    except ImportError:
+        return
+    srt_file = next(f for f in files if f.endswith(".srt"))
+    vtt_file = next(f for f in files if f.endswith(".vtt"))
+    with open(srt_file, encoding="utf-8") as f:
+        subs = list(srt.parse(f.read()))
+    cues = webvtt.read(vtt_file)
+    assert subs and len(subs) == len(cues), (subs, cues)
+    for a, b in zip(subs, cues):
+        assert abs(a.start.total_seconds() - b.start_in_seconds) < 0.002, (a, b)
+        assert a.end > a.start, a
+
+
 async def main(server_bin, sim_bin, era="2025-11-25"):
     port = free_port()
     sim = subprocess.Popen([sim_bin, "--port", str(port), "--time-scale", "0.02", "--builtin-renderer"],
@@ -120,7 +146,8 @@ async def main(server_bin, sim_bin, era="2025-11-25"):
                     assert os.path.isfile(path) and os.path.dirname(path) == os.path.realpath(out), path
                     with open(path, "rb") as f:
                         assert f.read(8)[4:8] == b"ftyp"
-                    assert len(os.listdir(out)) == 1, os.listdir(out)
+                    assert mp4s(out) == [os.path.basename(path)], os.listdir(out)
+                    check_captions(exp["result"].get("captions", []))
                     assert progress, "no progress notifications"
                     # The same quick edit as one call, in a new project: the files are sent again
                     # there (another project), the video is saved as a second MP4.
@@ -129,14 +156,15 @@ async def main(server_bin, sim_bin, era="2025-11-25"):
                     assert one["status"] == "succeeded", one
                     assert one["result"]["uploaded"] == 6, one
                     assert os.path.isfile(one["result"]["path"]), one
-                    assert len(os.listdir(out)) == 2, os.listdir(out)
+                    assert len(mp4s(out)) == 2, os.listdir(out)
                     # Uploading the same files to that project again sends nothing.
                     again = await call("upload_media", {"paths": paths})
                     assert len(again["result"]["already_present"]) == 6, again
                     bad = await session.call_tool("get_job", {"job_id": "gen_nope"})
                     assert field(bad, "is_error", "isError"), bad
                     print(json.dumps({"python_sdk_quick_edit": "ok", "era": era, "tools": len(names),
-                                      "progress_notifications": len(progress), "mp4_bytes": os.path.getsize(path)}))
+                                      "progress_notifications": len(progress), "mp4_bytes": os.path.getsize(path),
+                                      "captions": len(exp["result"].get("captions", []))}))
     finally:
         sim.terminate()
         sim.wait()

@@ -262,6 +262,9 @@ pub struct SimConfig {
     /// as large as real ones (a 1080p export runs 8–30 Mbit/s: tens of MB). `None`: as small as
     /// the encoder makes it.
     pub render_kbps: Option<u32>,
+    /// A backend that renders a file of another length than its timeline says (this fraction
+    /// of it): what clients that check their files must notice. `None`: the timeline's length.
+    pub render_length: Option<f64>,
 }
 
 impl Default for SimConfig {
@@ -278,6 +281,7 @@ impl Default for SimConfig {
             render_secs: None,
             public_url: None,
             render_kbps: None,
+            render_length: None,
             registered_tokens: Vec::new(),
             strict: true,
             fail_on_refusal: false,

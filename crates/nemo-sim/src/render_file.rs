@@ -37,6 +37,16 @@ pub async fn produce(
                 .collect()
         })
         .unwrap_or_default();
+    // A backend whose file is not as long as its timeline (`render_length`).
+    let scale = |ms: u64| match config.render_length {
+        Some(f) if f > 0.0 => ((ms as f64 * f) as u64).max(100),
+        _ => ms,
+    };
+    let total_ms = scale(total_ms);
+    let video: Vec<(u64, u64, Option<PathBuf>)> = video
+        .into_iter()
+        .map(|(st, et, p)| (scale(st), scale(et).max(scale(st) + 100), p))
+        .collect();
     let title = draft["m"]["title"].as_str().map(str::to_string);
     let with_music = draft["t"]
         .as_array()

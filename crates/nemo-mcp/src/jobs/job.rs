@@ -166,6 +166,9 @@ pub struct Export {
     /// The render finished on NemoVideo (what failed after this was the download).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rendered: bool,
+    /// No captions files beside the MP4 (`captions: false`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_captions: bool,
     #[serde(default)]
     pub outcome: Outcome<ExportResult>,
 }
@@ -202,7 +205,8 @@ pub enum Work {
     Generate(Generation),
     Export(Export),
     Upload(Upload),
-    Video(Video),
+    /// Boxed: a plan and its result are the largest of the kinds by far.
+    Video(Box<Video>),
 }
 
 impl Work {
@@ -341,10 +345,10 @@ impl Job {
     }
 
     pub fn video(plan: VideoPlan) -> Job {
-        Job::new(Work::Video(Video {
+        Job::new(Work::Video(Box::new(Video {
             plan,
             outcome: Outcome::Running,
-        }))
+        })))
     }
 
     pub fn with_request_id(mut self, request_id: Option<String>) -> Job {

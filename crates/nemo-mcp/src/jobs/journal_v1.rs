@@ -91,19 +91,20 @@ impl JobV1 {
                 output_path: self.output_path.clone(),
                 draft_sha256: None,
                 rendered: false,
+                no_captions: false,
                 outcome: self.outcome()?,
             }),
             KindV1::Upload => Work::Upload(Upload {
                 inputs: Vec::new(),
                 outcome: self.outcome()?,
             }),
-            KindV1::Video => Work::Video(Video {
+            KindV1::Video => Work::Video(Box::new(Video {
                 plan: self
                     .plan
                     .clone()
                     .ok_or("a make_video entry without its plan")?,
                 outcome: self.outcome()?,
-            }),
+            })),
         };
         Ok(Job {
             version: JOURNAL_VERSION,

@@ -68,6 +68,23 @@ pub struct ExportResult {
     /// Exports are free (always 0).
     #[schemars(skip)]
     pub credits_spent: i64,
+    /// The file's own length, picture size and sound, read from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub file: Option<crate::files::mp4::Mp4Facts>,
+    /// The timeline's length when the file was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub timeline_s: Option<f64>,
+    /// The captions files written beside the MP4 (from the timeline's text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub captions: Vec<String>,
+    /// What the checks of the file found: a length unlike the timeline's or the request's, a
+    /// file that cannot be read, captions not written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -147,6 +164,9 @@ pub struct VideoPlan {
     /// The media of its upload step, to upload once more when a restart cut that step.
     #[serde(default, skip_serializing_if = "MediaInputs::is_empty")]
     pub media: MediaInputs,
+    /// No captions files beside the MP4 (`captions: false`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_captions: bool,
 }
 
 impl VideoPlan {
@@ -249,6 +269,17 @@ pub struct VideoResult {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(skip)]
     pub variants: Vec<VariantOutcome>,
+    /// The saved file's own facts, its captions and what its checks found (as for an export,
+    /// plus the length the request asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub file: Option<crate::files::mp4::Mp4Facts>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub captions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub notes: Vec<String>,
     pub next_step: String,
 }
 

@@ -37,7 +37,7 @@ pub const INSTRUCTIONS: &str =
 local photos, clips or URLs, call make_video (paths or urls, plus the user's words): it uploads, \
 generates and saves an MP4 in one job, and spends credits. Long work runs as jobs: when a tool \
 answers status \"running\", call get_job with its job_id; get_job waits up to 45 s by itself, so \
-never poll in a tight loop. To change the video afterwards: generate (describe the change; spends \
+never poll in a tight loop (the other tools wait up to 45 s too). To change the video afterwards: generate (describe the change; spends \
 credits), then export_video (saves a new MP4). upload_media adds media without generating. \
 Exports, credits and timeline questions have their own tools (export_video, get_credits, \
 get_timeline); do not send them to generate. list_projects and connect reopen earlier projects. \

@@ -70,6 +70,10 @@ pub struct MakeVideoArgs {
     /// An MP4 each, e.g. "square 1:1".
     #[serde(default)]
     pub variants: Option<Vec<String>>,
+    // Default true: `.srt` and `.vtt` of the timeline's text beside the MP4. (No description:
+    // the name says it, and every character here is read by the model on every turn.)
+    #[serde(default)]
+    pub captions: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -98,6 +102,10 @@ pub struct ExportArgs {
     pub request_id: Option<String>,
     #[serde(default)]
     pub wait_s: Option<f64>,
+    // Default true: `.srt` and `.vtt` of the timeline's text beside the MP4. (No description:
+    // the name says it, and every character here is read by the model on every turn.)
+    #[serde(default)]
+    pub captions: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -313,6 +313,38 @@ fn export_text(r: &ExportResult) -> String {
     if let Some(link) = &r.project_link {
         t.push_str(&format!("\nOpen the project in a browser: {link}"));
     }
+    t.push_str(&file_lines(r.file.as_ref(), &r.captions, &r.notes));
+    t
+}
+
+/// What the saved file is, its captions and what its checks found, one line each.
+fn file_lines(
+    file: Option<&crate::files::mp4::Mp4Facts>,
+    captions: &[String],
+    notes: &[String],
+) -> String {
+    let mut t = String::new();
+    if let Some(f) = file {
+        let size = match (f.width, f.height) {
+            (Some(w), Some(h)) => format!(", {w}×{h}"),
+            _ => String::new(),
+        };
+        let sound = if f.audio {
+            "with sound"
+        } else {
+            "no sound track"
+        };
+        t.push_str(&format!(
+            "\nThe file: {:.1} s{size}, {sound}.",
+            f.duration_s
+        ));
+    }
+    if !captions.is_empty() {
+        t.push_str(&format!("\nCaptions beside it: {}", captions.join(", ")));
+    }
+    for n in notes {
+        t.push_str(&format!("\n{n}"));
+    }
     t
 }
 
@@ -355,6 +387,7 @@ fn video_text(r: &VideoResult) -> String {
         ),
         None => "Made the edit; no MP4 was saved.".to_string(),
     };
+    t.push_str(&file_lines(r.file.as_ref(), &r.captions, &r.notes));
     if !r.reply.is_empty() {
         t.push_str(&format!("\nNemoVideo's AI replied: \"{}\"", r.reply));
     }

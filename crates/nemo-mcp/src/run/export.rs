@@ -37,9 +37,18 @@ pub async fn check_output_dir_async(dir: &std::path::Path) -> Result<(), ToolErr
         .unwrap_or_else(|e| Err(ToolError::new(Code::Internal, e.to_string())))
 }
 
-/// Start an export job (or find the one this request_id started).
-pub fn start(app: &Arc<App>, stem: Option<String>, request_id: Option<String>) -> Spawned {
-    let job = Job::export().with_request_id(request_id);
+/// Start an export job (or find the one this request_id started); `captions`: write the
+/// timeline's text beside the MP4 as `.srt` and `.vtt`.
+pub fn start(
+    app: &Arc<App>,
+    stem: Option<String>,
+    request_id: Option<String>,
+    captions: bool,
+) -> Spawned {
+    let mut job = Job::export().with_request_id(request_id);
+    if let crate::jobs::Work::Export(e) = &mut job.work {
+        e.no_captions = !captions;
+    }
     let app2 = app.clone();
     app.jobs.spawn_once(job, move |ctx| run(app2, ctx, stem))
 }
@@ -259,6 +268,8 @@ async fn follow(
             app.library.linked(s.session_id, link);
         }
     }
+    let captions = !ctx.snapshot().export_data().is_some_and(|e| e.no_captions);
+    let checked = check_file(app, &path, captions).await;
     Ok(ExportResult {
         path: path.display().to_string(),
         url: status.url.clone(),
@@ -267,7 +278,68 @@ async fn follow(
         render_id: id.to_string(),
         project_link,
         credits_spent: 0,
+        file: checked.file,
+        timeline_s: checked.timeline_s,
+        captions: checked.captions,
+        notes: checked.notes,
     })
+}
+
+/// What the saved file is, checked against the timeline, and its captions written.
+struct Checked {
+    file: Option<crate::files::mp4::Mp4Facts>,
+    timeline_s: Option<f64>,
+    captions: Vec<String>,
+    notes: Vec<String>,
+}
+
+/// Read the saved MP4's own facts and compare its length with the timeline's; write the
+/// captions. Never fails the export: what cannot be done is a note.
+async fn check_file(app: &App, path: &std::path::Path, captions: bool) -> Checked {
+    let timeline = app.current_state().await.ok().map(|s| s.timeline);
+    let (p, t) = (path.to_path_buf(), timeline.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        let facts = crate::files::mp4::inspect(&p);
+        let cues = t
+            .as_ref()
+            .map(crate::files::captions::cues)
+            .unwrap_or_default();
+        let written = if captions {
+            crate::files::captions::write_beside(&p, &cues)
+        } else {
+            Ok(Vec::new())
+        };
+        (facts, written)
+    })
+    .await;
+    let timeline_s = timeline
+        .as_ref()
+        .and_then(|t| t.duration_ms)
+        .map(|ms| ms as f64 / 1000.0);
+    let mut out = Checked {
+        file: None,
+        timeline_s,
+        captions: Vec::new(),
+        notes: Vec::new(),
+    };
+    let Ok((facts, written)) = done else {
+        return out;
+    };
+    match facts {
+        Ok(f) => {
+            out.notes
+                .extend(crate::files::mp4::mismatch(None, timeline_s, f.duration_s));
+            out.file = Some(f);
+        }
+        Err(why) => out.notes.push(format!(
+            "The saved file could not be checked: {why}. Play it before sharing it."
+        )),
+    }
+    match written {
+        Ok(files) => out.captions = files.iter().map(|p| p.display().to_string()).collect(),
+        Err(why) => out.notes.push(format!("Captions: {why}.")),
+    }
+    out
 }
 
 /// After a restart: find the journaled render again and finish it (downloaded once).

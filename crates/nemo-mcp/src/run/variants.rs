@@ -295,6 +295,7 @@ async fn start_slot(
         filename: Some(slot.label.clone()),
         set: None,
         media: Default::default(),
+        no_captions: parent.no_captions,
     };
     let v = variant.clone();
     let job = Job::video(plan).with_request_id(Some(key));

@@ -89,7 +89,8 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
         Some(id) => id,
         None => {
             let stem = plan.filename.clone();
-            let id = match super::export::start(&app, stem, Some(ctx.snapshot().id)) {
+            let captions = !plan.no_captions;
+            let id = match super::export::start(&app, stem, Some(ctx.snapshot().id), captions) {
                 Spawned::Started(j) | Spawned::Existing(j) => j.id,
             };
             plan.export_job = Some(id.clone());
@@ -101,6 +102,20 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
     if let Some(e) = result_of::<ExportResult>(&export) {
         out.path = Some(e.path.clone());
         out.size_bytes = Some(e.size_bytes);
+        out.file = e.file.clone();
+        out.captions = e.captions.clone();
+        out.notes = e.notes.clone();
+        // The request's own length ("a 30-second promo") is checked too.
+        let asked = crate::files::mp4::requested_length(&plan.instruction);
+        if let (Some(f), Some(_)) = (&e.file, asked) {
+            out.notes
+                .retain(|n| !n.starts_with(crate::files::mp4::LENGTH_DIFFERS));
+            out.notes.extend(crate::files::mp4::mismatch(
+                asked,
+                e.timeline_s,
+                f.duration_s,
+            ));
+        }
     }
     out.export_job = Some(export_id);
     out.next_step = "to change it, call generate, then export_video".into();

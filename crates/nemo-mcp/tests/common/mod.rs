@@ -275,10 +275,17 @@ impl Harness {
         panic!("job never finished: {body}");
     }
 
+    /// The files in the output folder, but the captions beside an MP4 of the same name
+    /// (written whenever the timeline has text; `file_checks.rs` holds them).
     pub fn outputs(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("out"))
             .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
             .unwrap_or_default();
+        let captions = |p: &PathBuf| {
+            p.extension().is_some_and(|e| e == "srt" || e == "vtt")
+                && p.with_extension("mp4").is_file()
+        };
+        v.retain(|p| !captions(p));
         v.sort();
         v
     }

@@ -144,14 +144,14 @@ impl NemoServer {
         app: &Arc<App>,
         filename: Option<String>,
         request_id: Option<String>,
-        wait_s: Option<f64>,
+        (wait_s, captions): (Option<f64>, bool),
         ctx: &RequestContext<RoleServer>,
     ) -> ToolResult {
         // Fail fast (no job) on what can be checked right away.
         if let Err(e) = run::export::check_output_dir_async(&app.settings.output_dir).await {
             return fail(e);
         }
-        let (job, note) = with_note(run::export::start(app, filename, request_id));
+        let (job, note) = with_note(run::export::start(app, filename, request_id, captions));
         self.answer_or_task(app, job, wait_s, ctx, note).await
     }
 }

@@ -6,7 +6,7 @@ use super::*;
 impl NemoServer {
     #[tool(
         title = "Export the MP4",
-        description = "Render and save the MP4 (free). Waits up to 45 s. 「导出」",
+        description = "Render and save the MP4 (free). 「导出」",
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
         output_schema = schema_for_output::<JobAnswer<ExportResult>>()
     )]
@@ -48,7 +48,13 @@ impl NemoServer {
             Ok(_) => {}
             Err(e) => return fail(e),
         }
-        self.start_export(app, filename, request_id, args.wait_s, &ctx)
-            .await
+        self.start_export(
+            app,
+            filename,
+            request_id,
+            (args.wait_s, args.captions.unwrap_or(true)),
+            &ctx,
+        )
+        .await
     }
 }

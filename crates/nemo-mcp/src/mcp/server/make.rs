@@ -6,7 +6,7 @@ use super::*;
 impl NemoServer {
     #[tool(
         title = "Upload media",
-        description = "Add images, videos or audio. Waits up to 45 s. 「上传」",
+        description = "Add images, videos or audio. 「上传」",
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
         output_schema = schema_for_output::<JobAnswer<UploadResult>>()
     )]
@@ -37,7 +37,7 @@ impl NemoServer {
 
     #[tool(
         title = "Edit the video",
-        description = "NemoVideo's AI edits the video: about 50 credits an edit, 100 a generated clip; export, credit, status and upload requests are free. Waits up to 45 s. 「加字幕」",
+        description = "NemoVideo's AI edits the video: about 50 credits an edit, 100 a generated clip; export, credit, status and upload requests are free. 「加字幕」",
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
         output_schema = schema_for_output::<JobAnswer<GenerateOutput>>()
     )]
@@ -107,7 +107,7 @@ impl NemoServer {
 
     #[tool(
         title = "Make a video",
-        description = "upload_media, generate, export_video in one job; credits as generate. Waits up to 45 s. 「做个视频」",
+        description = "upload_media, generate, export_video in one job; credits as generate. 「做个视频」",
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
         output_schema = schema_for_output::<JobAnswer<VideoResult>>()
     )]
@@ -152,6 +152,7 @@ impl NemoServer {
         let confirmed = args.confirm.unwrap_or(false);
         if !variants.is_empty() {
             let req = variants::SetRequest {
+                captions: args.captions.unwrap_or(true),
                 instruction,
                 request_id,
                 variants,
@@ -192,6 +193,7 @@ impl NemoServer {
             filename: None,
             set: None,
             media,
+            no_captions: !args.captions.unwrap_or(true),
         })
         .with_request_id(request_id);
         let app2 = app.clone();

@@ -43,6 +43,8 @@ pub(super) struct SetRequest {
     pub max_credits: Option<i64>,
     pub confirmed: bool,
     pub wait_s: Option<f64>,
+    /// Captions files beside each version's MP4.
+    pub captions: bool,
 }
 
 impl NemoServer {
@@ -111,6 +113,7 @@ impl NemoServer {
             filename: None,
             set: Some(set),
             media: Default::default(),
+            no_captions: !req.captions,
         })
         .with_request_id(req.request_id);
         let app2 = app.clone();

@@ -2,6 +2,7 @@
 
 mod concurrency;
 mod faults;
+mod file_checks;
 mod generation;
 mod make_video;
 mod restart;

@@ -1,0 +1,186 @@
+//! Captions beside the MP4: the timeline's text segments (titles, overlays, subtitles) as SubRip
+//! (`.srt`) and WebVTT (`.vtt`) files, timed from the draft, for the platforms and players that
+//! take a captions file. Written only when the timeline has text, never over an existing file.
+
+use nemo_client::{Timeline, TrackKind};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One caption: from, to (milliseconds) and its text on one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cue {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+}
+
+/// The timeline's text segments as cues, in time order. A segment without an end lasts to the
+/// timeline's end (or three seconds); empty texts are left out.
+pub fn cues(t: &Timeline) -> Vec<Cue> {
+    let mut out: Vec<Cue> = t
+        .tracks
+        .iter()
+        .filter(|k| k.kind == TrackKind::Text)
+        .flat_map(|k| &k.segments)
+        .filter_map(|s| {
+            let text = s
+                .label
+                .as_deref()?
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if text.is_empty() {
+                return None;
+            }
+            let start_ms = s.start_ms.unwrap_or(0);
+            let end_ms = s
+                .end_ms
+                .or(t.duration_ms)
+                .filter(|e| *e > start_ms)
+                .unwrap_or(start_ms + 3000);
+            Some(Cue {
+                start_ms,
+                end_ms,
+                text,
+            })
+        })
+        .collect();
+    out.sort_by_key(|c| (c.start_ms, c.end_ms));
+    out
+}
+
+fn stamp(ms: u64, decimal: char) -> String {
+    format!(
+        "{:02}:{:02}:{:02}{decimal}{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+/// A caption's text as a line of a captions file: no line break, no cue separator, and no
+/// `-->` (WebVTT ends a cue's text at a blank line and reads `-->` as timing).
+fn line(text: &str) -> String {
+    text.replace("-->", "→").replace(['\r', '\n'], " ")
+}
+
+/// SubRip: numbered cues, `00:00:01,000 --> 00:00:03,000`.
+pub fn srt(cues: &[Cue]) -> String {
+    let mut s = String::new();
+    for (i, c) in cues.iter().enumerate() {
+        s.push_str(&format!(
+            "{}\n{} --> {}\n{}\n\n",
+            i + 1,
+            stamp(c.start_ms, ','),
+            stamp(c.end_ms, ','),
+            line(&c.text)
+        ));
+    }
+    s
+}
+
+/// WebVTT: the header, then cues with `00:00:01.000 --> 00:00:03.000`. Cue text is escaped
+/// (`&`, `<`, `>`): WebVTT reads tags in it.
+pub fn vtt(cues: &[Cue]) -> String {
+    let mut s = String::from("WEBVTT\n\n");
+    for c in cues {
+        let text = line(&c.text)
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        s.push_str(&format!(
+            "{} --> {}\n{text}\n\n",
+            stamp(c.start_ms, '.'),
+            stamp(c.end_ms, '.')
+        ));
+    }
+    s
+}
+
+/// Write `<mp4 stem>.srt` and `.vtt` beside the MP4; the files written. A name already taken
+/// is left alone (and said in the error), never overwritten.
+pub fn write_beside(mp4: &Path, cues: &[Cue]) -> Result<Vec<PathBuf>, String> {
+    if cues.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut written = Vec::new();
+    let mut failed = Vec::new();
+    for (ext, body) in [("srt", srt(cues)), ("vtt", vtt(cues))] {
+        let path = mp4.with_extension(ext);
+        let made = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(body.as_bytes()));
+        match made {
+            Ok(()) => written.push(path),
+            Err(e) => failed.push(format!("{}: {e}", path.display())),
+        }
+    }
+    if failed.is_empty() {
+        Ok(written)
+    } else {
+        Err(format!("captions not written: {}", failed.join("; ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nemo_client::{Segment, Track};
+
+    fn timeline() -> Timeline {
+        Timeline {
+            tracks: vec![
+                Track {
+                    kind: TrackKind::Video,
+                    type_code: None,
+                    segments: vec![Segment::spanning(0.0, 30.0, "a.png")],
+                },
+                Track {
+                    kind: TrackKind::Text,
+                    type_code: None,
+                    segments: vec![
+                        Segment::spanning(27.0, 30.0, "Shop now"),
+                        Segment::spanning(0.0, 3.5, "Spring <b>Sale</b> --> 50% & more\nnow"),
+                        Segment::spanning(5.0, 6.0, "   "),
+                    ],
+                },
+            ],
+            duration_ms: Some(30_000),
+            title: None,
+        }
+    }
+
+    #[test]
+    fn text_segments_become_cues_in_time_order() {
+        let c = cues(&timeline());
+        assert_eq!(c.len(), 2);
+        assert_eq!((c[0].start_ms, c[0].end_ms), (0, 3500));
+        assert_eq!(c[1].text, "Shop now");
+    }
+
+    #[test]
+    fn both_formats_are_well_formed() {
+        let c = cues(&timeline());
+        let s = srt(&c);
+        assert!(s.starts_with("1\n00:00:00,000 --> 00:00:03,500\nSpring <b>Sale</b> → 50% & more now\n\n2\n00:00:27,000 --> 00:00:30,000\nShop now\n\n"), "{s}");
+        let v = vtt(&c);
+        assert!(v.starts_with("WEBVTT\n\n00:00:00.000 --> 00:00:03.500\nSpring &lt;b&gt;Sale&lt;/b&gt; → 50% &amp; more now\n\n"), "{v}");
+    }
+
+    #[test]
+    fn files_are_written_beside_and_never_over_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let mp4 = dir.path().join("promo.mp4");
+        let written = write_beside(&mp4, &cues(&timeline())).unwrap();
+        assert_eq!(
+            written,
+            [dir.path().join("promo.srt"), dir.path().join("promo.vtt")]
+        );
+        let again = write_beside(&mp4, &cues(&timeline())).unwrap_err();
+        assert!(again.contains("promo.srt"), "{again}");
+        assert!(write_beside(&mp4, &[]).unwrap().is_empty());
+    }
+}

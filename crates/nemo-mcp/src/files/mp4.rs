@@ -1,0 +1,333 @@
+//! What an exported MP4 is, read from its own boxes (no ffmpeg, no decoding): its length
+//! (`mvhd`), its picture size (`tkhd` of the video track) and whether it has a sound track. The
+//! file is checked against what was asked and what the timeline says, so a 20-second file made
+//! for a "30-second promo" is said to be one. A damaged or cut file gives a clear reason, never
+//! a panic: every size is checked against what is left of the file and of the box.
+
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// The most of `moov` read into memory (a real one is a few hundred kilobytes).
+const MAX_MOOV: u64 = 64 * 1024 * 1024;
+
+/// The file's own facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Mp4Facts {
+    /// Its length, from the movie header.
+    pub duration_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// A sound track is present (whether it is silent needs decoding, which is not done).
+    pub audio: bool,
+}
+
+/// Read the facts of the MP4 at `path`.
+pub fn inspect(path: &Path) -> Result<Mp4Facts, String> {
+    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
+    let len = f
+        .metadata()
+        .map_err(|e| format!("cannot read it: {e}"))?
+        .len();
+    let mut at = 0u64;
+    let mut saw_ftyp = false;
+    while at + 8 <= len {
+        f.seek(SeekFrom::Start(at)).map_err(|e| e.to_string())?;
+        let (kind, header, size) = box_header(&mut f, len - at)?;
+        if at == 0 {
+            saw_ftyp = &kind == b"ftyp";
+            if !saw_ftyp {
+                return Err("it is not an MP4 (no ftyp box at its start)".into());
+            }
+        }
+        if &kind == b"moov" {
+            let body = size - header;
+            if body > MAX_MOOV {
+                return Err(format!("its moov box is implausibly large ({body} bytes)"));
+            }
+            let mut moov = vec![0u8; body as usize];
+            f.read_exact(&mut moov)
+                .map_err(|_| "it is cut short inside its moov box".to_string())?;
+            return facts_of_moov(&moov);
+        }
+        at += size;
+    }
+    Err(if saw_ftyp {
+        "it has no moov box (cut short, or still being written)".into()
+    } else {
+        "it is empty or too short to be an MP4".into()
+    })
+}
+
+/// A box's type, header length and whole size, checked against `left` bytes.
+fn box_header(r: &mut impl Read, left: u64) -> Result<([u8; 4], u64, u64), String> {
+    let mut h = [0u8; 8];
+    r.read_exact(&mut h)
+        .map_err(|_| "it is cut short inside a box header".to_string())?;
+    let kind = [h[4], h[5], h[6], h[7]];
+    let (header, size) = match u32::from_be_bytes([h[0], h[1], h[2], h[3]]) {
+        0 => (8, left), // to the end of the file
+        1 => {
+            let mut big = [0u8; 8];
+            r.read_exact(&mut big)
+                .map_err(|_| "it is cut short inside a box header".to_string())?;
+            (16, u64::from_be_bytes(big))
+        }
+        n => (8, n as u64),
+    };
+    if size < header || size > left {
+        return Err(format!(
+            "its {} box claims {size} bytes where {left} are left: damaged or cut short",
+            String::from_utf8_lossy(&kind)
+        ));
+    }
+    Ok((kind, header, size))
+}
+
+/// The child boxes of `data`: (type, body).
+/// A box's children: (type, body).
+type Boxes<'a> = Vec<([u8; 4], &'a [u8])>;
+
+fn children(data: &[u8]) -> Result<Boxes<'_>, String> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at + 8 <= data.len() {
+        let mut cursor = &data[at..];
+        let (kind, header, size) = box_header(&mut cursor, (data.len() - at) as u64)?;
+        out.push((kind, &data[at + header as usize..at + size as usize]));
+        at += size as usize;
+    }
+    Ok(out)
+}
+
+fn be_u32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn be_u64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+fn facts_of_moov(moov: &[u8]) -> Result<Mp4Facts, String> {
+    let boxes = children(moov)?;
+    let mvhd = boxes
+        .iter()
+        .find(|(k, _)| k == b"mvhd")
+        .map(|(_, b)| *b)
+        .ok_or("its moov box has no movie header (mvhd)")?;
+    // version 0: 4 created, 4 modified, 4 timescale, 4 duration; version 1: 8, 8, 4, 8.
+    let (timescale, duration) = match mvhd.first() {
+        Some(1) => (be_u32(mvhd, 20), be_u64(mvhd, 24)),
+        _ => (be_u32(mvhd, 12), be_u32(mvhd, 16).map(u64::from)),
+    };
+    let (Some(timescale), Some(duration)) = (timescale.filter(|t| *t > 0), duration) else {
+        return Err("its movie header (mvhd) is damaged".into());
+    };
+    let mut facts = Mp4Facts {
+        duration_s: duration as f64 / timescale as f64,
+        width: None,
+        height: None,
+        audio: false,
+    };
+    for (_, trak) in boxes.iter().filter(|(k, _)| k == b"trak") {
+        let parts = children(trak)?;
+        let handler = parts
+            .iter()
+            .find(|(k, _)| k == b"mdia")
+            .and_then(|(_, mdia)| children(mdia).ok())
+            .and_then(|m| m.into_iter().find(|(k, _)| k == b"hdlr"))
+            .and_then(|(_, hdlr)| hdlr.get(8..12).map(|h| [h[0], h[1], h[2], h[3]]));
+        match handler.as_ref() {
+            Some(b"soun") => facts.audio = true,
+            Some(b"vide") => {
+                if let Some((_, tkhd)) = parts.iter().find(|(k, _)| k == b"tkhd") {
+                    // Width and height are the last 8 bytes, 16.16 fixed point.
+                    let n = tkhd.len();
+                    if n >= 8 {
+                        facts.width = be_u32(tkhd, n - 8).map(|w| w >> 16).filter(|w| *w > 0);
+                        facts.height = be_u32(tkhd, n - 4).map(|h| h >> 16).filter(|h| *h > 0);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(facts)
+}
+
+/// The length a request states ("a 30-second promo", "15s", "1 minute"), in seconds.
+pub fn requested_length(instruction: &str) -> Option<f64> {
+    let lower = instruction.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| c.is_whitespace() || c == '-' || c == ',' || c == '(' || c == ')')
+        .filter(|w| !w.is_empty())
+        .collect();
+    for (i, w) in words.iter().enumerate() {
+        let digits: String = w
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let Ok(n) = digits.parse::<f64>() else {
+            continue;
+        };
+        let unit = match &w[digits.len()..] {
+            "" => words.get(i + 1).copied().unwrap_or(""),
+            rest => rest,
+        };
+        let unit = unit.trim_end_matches(['.', ';', ':']);
+        let seconds = if matches!(unit, "s" | "sec" | "secs" | "second" | "seconds")
+            || unit.starts_with('秒')
+        {
+            n
+        } else if matches!(unit, "min" | "mins" | "minute" | "minutes") || unit.starts_with("分钟")
+        {
+            n * 60.0
+        } else {
+            continue;
+        };
+        if seconds > 0.0 && seconds <= 3600.0 {
+            return Some(seconds);
+        }
+    }
+    None
+}
+
+/// How a length note begins.
+pub const LENGTH_DIFFERS: &str = "Length differs";
+
+/// What differs between what was asked, what the timeline says and what the file is: one
+/// sentence, or none when they agree (within a second, or 5 % for long videos).
+pub fn mismatch(asked: Option<f64>, timeline: Option<f64>, file: f64) -> Option<String> {
+    let off = |want: f64| (want - file).abs() > (want * 0.05).max(1.0);
+    let asked_off = asked.is_some_and(off);
+    let timeline_off = timeline.is_some_and(off);
+    if !asked_off && !timeline_off {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if let Some(a) = asked {
+        parts.push(format!("asked for {a:.0} s"));
+    }
+    if let Some(t) = timeline {
+        parts.push(format!("the timeline says {t:.1} s"));
+    }
+    Some(format!(
+        "{LENGTH_DIFFERS}: {}, but the file is {file:.1} s long; check it before sharing, or ask for a change with generate and export again",
+        parts.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A box: size, type, body.
+    fn bx(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(kind);
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn mvhd(timescale: u32, duration: u32) -> Vec<u8> {
+        let mut b = vec![0u8; 4 + 8];
+        b.extend_from_slice(&timescale.to_be_bytes());
+        b.extend_from_slice(&duration.to_be_bytes());
+        b.extend_from_slice(&[0u8; 80]);
+        bx(b"mvhd", &b)
+    }
+
+    fn trak(handler: &[u8; 4], size: Option<(u32, u32)>) -> Vec<u8> {
+        let mut tkhd = vec![0u8; 76];
+        if let Some((w, h)) = size {
+            tkhd.extend_from_slice(&(w << 16).to_be_bytes());
+            tkhd.extend_from_slice(&(h << 16).to_be_bytes());
+        } else {
+            tkhd.extend_from_slice(&[0u8; 8]);
+        }
+        let mut hdlr = vec![0u8; 8];
+        hdlr.extend_from_slice(handler);
+        hdlr.extend_from_slice(&[0u8; 13]);
+        let mdia = bx(b"mdia", &bx(b"hdlr", &hdlr));
+        bx(b"trak", &[bx(b"tkhd", &tkhd), mdia].concat())
+    }
+
+    fn file(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), bytes).unwrap();
+        f
+    }
+
+    fn mp4(moov_at_end: bool) -> Vec<u8> {
+        let ftyp = bx(b"ftyp", b"isom\0\0\x02\0isomavc1");
+        let moov = bx(
+            b"moov",
+            &[
+                mvhd(1000, 20_500),
+                trak(b"vide", Some((1920, 1080))),
+                trak(b"soun", None),
+            ]
+            .concat(),
+        );
+        let mdat = bx(b"mdat", &[7u8; 64]);
+        if moov_at_end {
+            [ftyp, mdat, moov].concat()
+        } else {
+            [ftyp, moov, mdat].concat()
+        }
+    }
+
+    #[test]
+    fn the_facts_are_read_wherever_the_moov_is() {
+        for end in [false, true] {
+            let f = file(&mp4(end));
+            let facts = inspect(f.path()).unwrap();
+            assert_eq!(facts.duration_s, 20.5);
+            assert_eq!((facts.width, facts.height), (Some(1920), Some(1080)));
+            assert!(facts.audio);
+        }
+    }
+
+    #[test]
+    fn a_damaged_or_cut_file_gives_a_reason_at_every_length() {
+        let whole = mp4(true);
+        for cut in 0..whole.len() {
+            let f = file(&whole[..cut]);
+            assert!(inspect(f.path()).is_err(), "cut at {cut}");
+        }
+        let mut lying = whole.clone();
+        lying[..4].copy_from_slice(&0x7fff_ffffu32.to_be_bytes()); // ftyp claims more than there is
+        assert!(inspect(file(&lying).path()).unwrap_err().contains("claims"));
+        assert!(inspect(file(b"not a video at all").path()).is_err());
+    }
+
+    #[test]
+    fn stated_lengths_are_read_from_requests() {
+        let cases = [
+            ("combine these into a 30-second promo video", Some(30.0)),
+            ("make a 15s clip", Some(15.0)),
+            ("a 1 minute video with music", Some(60.0)),
+            ("做一个 20 秒的视频", Some(20.0)),
+            ("add a title \"Sale\"", None),
+            ("use 5 photos", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(requested_length(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_mismatch_names_all_three_lengths() {
+        assert_eq!(mismatch(Some(30.0), Some(30.0), 30.4), None);
+        let m = mismatch(Some(30.0), Some(30.0), 20.0).unwrap();
+        assert!(
+            m.contains("asked for 30 s") && m.contains("timeline says 30.0 s"),
+            "{m}"
+        );
+        assert!(m.contains("the file is 20.0 s"), "{m}");
+        assert!(mismatch(None, Some(12.0), 10.0).is_some());
+        assert_eq!(mismatch(None, None, 10.0), None);
+    }
+}
