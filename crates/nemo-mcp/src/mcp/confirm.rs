@@ -147,6 +147,10 @@ pub fn show_link(peer: &Peer<RoleServer>, url: &str) {
     });
 }
 
+/// What a paid step may spend, agreed: the estimate, and its reservation against the budgets
+/// (attached to the job it starts, given back if it starts none).
+pub type Agreed = (Estimate, crate::account::spend::Reservation);
+
 /// The cost guard, then (where the host can ask) the user's yes: refuses, sending nothing, what
 /// the user cannot or did not agree to pay. The estimate, when the instruction may go.
 pub async fn agree_to_spend(
@@ -155,13 +159,7 @@ pub async fn agree_to_spend(
     instruction: &str,
     max_credits: Option<i64>,
     confirmed: bool,
-) -> Result<
-    (
-        crate::account::estimate::Estimate,
-        crate::account::spend::Reservation,
-    ),
-    ToolError,
-> {
+) -> Result<Agreed, ToolError> {
     agree_to_estimate(app, ctx, app.estimate(instruction), max_credits, confirmed).await
 }
 
@@ -169,16 +167,10 @@ pub async fn agree_to_spend(
 pub async fn agree_to_estimate(
     app: &App,
     ctx: &RequestContext<RoleServer>,
-    estimate: crate::account::estimate::Estimate,
+    estimate: Estimate,
     max_credits: Option<i64>,
     confirmed: bool,
-) -> Result<
-    (
-        crate::account::estimate::Estimate,
-        crate::account::spend::Reservation,
-    ),
-    ToolError,
-> {
+) -> Result<Agreed, ToolError> {
     // The budgets first: they need no network, and refuse before anything is asked or sent.
     // Checked against every process's spending and reservations, and reserved, at once; the
     // caller attaches the reservation to the job it starts (given back if it starts none).
