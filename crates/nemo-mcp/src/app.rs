@@ -15,7 +15,7 @@ pub struct Shared {
     pub client: Client,
     pub settings: Settings,
     /// The media uploaded to each project (to restore a lost one).
-    pub projects: Arc<crate::project::media::Ledger>,
+    pub media: Arc<crate::project::media::MediaLedger>,
     /// What each turn charged, across restarts and processes.
     pub spend: Arc<crate::account::spend::Ledger>,
     /// Every project this installation created or opened.
@@ -35,7 +35,7 @@ pub struct App {
     pub project: CurrentProject,
     pub jobs: JobManager,
     /// The MCP session this App serves: the process over stdio, the session over `--http`.
-    pub session_key: String,
+    pub mcp_session: String,
     /// The free account's warnings this scope has given.
     pub clock: crate::account::token_clock::Clock,
     /// State files set aside because they could not be read, told once.
@@ -65,7 +65,7 @@ impl App {
         let shared = Arc::new(Shared {
             client,
             settings,
-            projects: Arc::new(crate::project::media::Ledger::new(state.clone())),
+            media: Arc::new(crate::project::media::MediaLedger::new(state.clone())),
             spend: Arc::new(crate::account::spend::Ledger::open(state.clone())),
             library: Arc::new(crate::project::library::Library::open(state.clone())),
             meter: Arc::new(crate::account::meter::CreditMeter::shared(state.clone())),
@@ -80,14 +80,14 @@ impl App {
         shared: Arc<Shared>,
         project: CurrentProject,
         jobs: JobManager,
-        session_key: String,
+        mcp_session: String,
         damaged: Vec<String>,
     ) -> Arc<App> {
         Arc::new(App {
             shared,
             project,
             jobs,
-            session_key,
+            mcp_session,
             clock: crate::account::token_clock::Clock::default(),
             damaged: Arc::new(Mutex::new(damaged)),
         })
@@ -112,7 +112,7 @@ impl App {
     /// else it is created in the variant's language on first use.
     pub fn for_project(&self, session: Option<nemo_client::Session>) -> Arc<App> {
         let project = CurrentProject::holding(session);
-        let key = self.session_key.clone();
+        let key = self.mcp_session.clone();
         App::scoped(
             self.shared.clone(),
             project,
@@ -150,7 +150,7 @@ impl App {
     /// What was spent today, in the current project and in this MCP session.
     pub async fn spent(&self) -> crate::account::spend::Spent {
         let project = self.project.peek().await.map(|s| s.session_id.to_string());
-        self.spend.spent(project.as_deref(), &self.session_key)
+        self.spend.spent(project.as_deref(), &self.mcp_session)
     }
 
     /// When the free account's token expires (`None` for a given token or an unknown expiry).
@@ -196,7 +196,7 @@ impl App {
                 job_id: job_id.to_string(),
                 at: chrono::Utc::now(),
                 project: project.to_string(),
-                session: self.session_key.clone(),
+                session: self.mcp_session.clone(),
                 credits,
             });
         }
@@ -338,7 +338,7 @@ impl App {
         let parts = crate::project::restore::Parts {
             client: &self.client,
             current: &self.project,
-            media: &self.projects,
+            media: &self.media,
             language: &self.settings.language,
             max_upload: self.settings.client.profile.max_upload_bytes(),
             web_url: &self.settings.client.web_url,

@@ -176,7 +176,7 @@ pub async fn agree_to_estimate(
     // caller attaches the reservation to the job it starts (given back if it starts none).
     let reservation =
         app.spend
-            .reserve(&app.settings.budgets, estimate.credits, &app.session_key)?;
+            .reserve(&app.settings.budgets, estimate.credits, &app.mcp_session)?;
     let available = app
         .client
         .credits()

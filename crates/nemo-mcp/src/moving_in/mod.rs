@@ -322,7 +322,7 @@ mod tests {
             library.newest().unwrap().session.session_id.to_string(),
             "1700000000456"
         );
-        let media = crate::project::media::Ledger::new(db.clone())
+        let media = crate::project::media::MediaLedger::new(db.clone())
             .media(nemo_client::SessionId::new(1700000000123));
         assert_eq!(media.len(), 2, "{media:?}");
         let spend = crate::account::spend::Ledger::open(db.clone());

@@ -73,15 +73,15 @@ pub(crate) fn insert_record(
 }
 
 /// The per-project media records, in the shared state database.
-pub struct Ledger {
+pub struct MediaLedger {
     db: Arc<StateDb>,
     /// Serialises whole restorations within this process.
     pub(crate) lock: tokio::sync::Mutex<()>,
 }
 
-impl Ledger {
-    pub fn new(db: Arc<StateDb>) -> Ledger {
-        Ledger {
+impl MediaLedger {
+    pub fn new(db: Arc<StateDb>) -> MediaLedger {
+        MediaLedger {
             db,
             lock: tokio::sync::Mutex::new(()),
         }
@@ -112,7 +112,7 @@ impl Ledger {
         self.record_locked(session, items);
     }
 
-    /// [`Ledger::record`], for a caller that holds the restoration lock.
+    /// [`MediaLedger::record`], for a caller that holds the restoration lock.
     pub(crate) fn record_locked(&self, session: SessionId, items: Vec<MediaRecord>) {
         let key = session.to_string();
         let r = self.db.write("could not record the project's media", |tx| {
@@ -212,7 +212,7 @@ mod media_tests {
             .map(|who| {
                 let path = dir.path().to_path_buf();
                 std::thread::spawn(move || {
-                    let l = Ledger::new(Arc::new(StateDb::open(&path).unwrap()));
+                    let l = MediaLedger::new(Arc::new(StateDb::open(&path).unwrap()));
                     for i in 0..20 {
                         l.record_locked(p, vec![file(&format!("{who}{i}")), file("shared")]);
                     }
@@ -222,7 +222,7 @@ mod media_tests {
         for t in threads {
             t.join().unwrap();
         }
-        let l = Ledger::new(Arc::new(StateDb::open(dir.path()).unwrap()));
+        let l = MediaLedger::new(Arc::new(StateDb::open(dir.path()).unwrap()));
         assert_eq!(l.media(p).len(), 41);
         assert!(l.media(SessionId::new(8)).is_empty());
     }

@@ -3,9 +3,7 @@
 //! replayed edit. Takes the parts it needs, so it is read and tested without an `App`.
 
 use super::current::CurrentProject;
-use super::media::{
-    check_file, Ledger as MediaLedger, MediaRecord, MediaSource, Restore, Restored,
-};
+use super::media::{check_file, MediaLedger, MediaRecord, MediaSource, Restore, Restored};
 use crate::errors::{Code, ToolError};
 use nemo_client::{validate, Client, Project, SessionId};
 

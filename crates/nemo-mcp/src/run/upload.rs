@@ -17,7 +17,7 @@ async fn skip_present(
     urls: Vec<String>,
 ) -> (Vec<(String, MediaFile)>, Vec<String>, Vec<String>) {
     let known = match app.session(None).await {
-        Ok(s) => app.projects.media(s.session_id),
+        Ok(s) => app.media.media(s.session_id),
         Err(_) => Vec::new(),
     };
     if known.is_empty() {
@@ -111,7 +111,7 @@ pub async fn run(
         send_urls(&app, &ctx, &urls, &mut sent).await?;
     }
     if let Some(session) = sent.session {
-        app.projects.record(session, sent.records).await;
+        app.media.record(session, sent.records).await;
     }
     let project_media = app
         .current_state()
