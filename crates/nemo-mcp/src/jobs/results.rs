@@ -68,22 +68,28 @@ pub struct ExportResult {
     /// Exports are free (always 0).
     #[schemars(skip)]
     pub credits_spent: i64,
-    /// The file's own length, picture size and sound, read from it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(skip)]
-    pub file: Option<crate::files::mp4::Mp4Facts>,
     /// The timeline's length when the file was saved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
     pub timeline_s: Option<f64>,
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub checked: FileCheck,
+}
+
+/// What the saved file is and what came of checking it: shared by an export's result and
+/// `make_video`'s (where the length the request asked for is checked too).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct FileCheck {
+    /// The file's own length, picture size and sound, read from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<crate::files::mp4::Mp4Facts>,
     /// The captions files written beside the MP4 (from the timeline's text).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(skip)]
     pub captions: Vec<String>,
-    /// What the checks of the file found: a length unlike the timeline's or the request's, a
-    /// file that cannot be read, captions not written.
+    /// What the checks found: a length unlike the timeline's or the request's, a file that
+    /// cannot be read, captions not written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(skip)]
     pub notes: Vec<String>,
 }
 
@@ -269,17 +275,10 @@ pub struct VideoResult {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(skip)]
     pub variants: Vec<VariantOutcome>,
-    /// The saved file's own facts, its captions and what its checks found (as for an export,
-    /// plus the length the request asked for).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The saved file's own facts, its captions and what its checks found.
+    #[serde(flatten)]
     #[schemars(skip)]
-    pub file: Option<crate::files::mp4::Mp4Facts>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(skip)]
-    pub captions: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(skip)]
-    pub notes: Vec<String>,
+    pub checked: FileCheck,
     pub next_step: String,
 }
 

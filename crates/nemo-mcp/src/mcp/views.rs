@@ -313,18 +313,15 @@ fn export_text(r: &ExportResult) -> String {
     if let Some(link) = &r.project_link {
         t.push_str(&format!("\nOpen the project in a browser: {link}"));
     }
-    t.push_str(&file_lines(r.file.as_ref(), &r.captions, &r.notes));
+    t.push_str(&file_lines(&r.checked));
     t
 }
 
 /// What the saved file is, its captions and what its checks found, one line each.
-fn file_lines(
-    file: Option<&crate::files::mp4::Mp4Facts>,
-    captions: &[String],
-    notes: &[String],
-) -> String {
+fn file_lines(c: &crate::jobs::results::FileCheck) -> String {
+    let (captions, notes) = (&c.captions, &c.notes);
     let mut t = String::new();
-    if let Some(f) = file {
+    if let Some(f) = &c.file {
         let size = match (f.width, f.height) {
             (Some(w), Some(h)) => format!(", {w}×{h}"),
             _ => String::new(),
@@ -387,7 +384,7 @@ fn video_text(r: &VideoResult) -> String {
         ),
         None => "Made the edit; no MP4 was saved.".to_string(),
     };
-    t.push_str(&file_lines(r.file.as_ref(), &r.captions, &r.notes));
+    t.push_str(&file_lines(&r.checked));
     if !r.reply.is_empty() {
         t.push_str(&format!("\nNemoVideo's AI replied: \"{}\"", r.reply));
     }

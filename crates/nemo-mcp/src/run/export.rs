@@ -278,19 +278,15 @@ async fn follow(
         render_id: id.to_string(),
         project_link,
         credits_spent: 0,
-        file: checked.file,
         timeline_s: checked.timeline_s,
-        captions: checked.captions,
-        notes: checked.notes,
+        checked: checked.check,
     })
 }
 
 /// What the saved file is, checked against the timeline, and its captions written.
 struct Checked {
-    file: Option<crate::files::mp4::Mp4Facts>,
     timeline_s: Option<f64>,
-    captions: Vec<String>,
-    notes: Vec<String>,
+    check: crate::jobs::results::FileCheck,
 }
 
 /// Read the saved MP4's own facts and compare its length with the timeline's; write the
@@ -317,27 +313,26 @@ async fn check_file(app: &App, path: &std::path::Path, captions: bool) -> Checke
         .and_then(|t| t.duration_ms)
         .map(|ms| ms as f64 / 1000.0);
     let mut out = Checked {
-        file: None,
         timeline_s,
-        captions: Vec::new(),
-        notes: Vec::new(),
+        check: Default::default(),
     };
     let Ok((facts, written)) = done else {
         return out;
     };
     match facts {
         Ok(f) => {
-            out.notes
+            out.check
+                .notes
                 .extend(crate::files::mp4::mismatch(None, timeline_s, f.duration_s));
-            out.file = Some(f);
+            out.check.file = Some(f);
         }
-        Err(why) => out.notes.push(format!(
+        Err(why) => out.check.notes.push(format!(
             "The saved file could not be checked: {why}. Play it before sharing it."
         )),
     }
     match written {
-        Ok(files) => out.captions = files.iter().map(|p| p.display().to_string()).collect(),
-        Err(why) => out.notes.push(format!("Captions: {why}.")),
+        Ok(files) => out.check.captions = files.iter().map(|p| p.display().to_string()).collect(),
+        Err(why) => out.check.notes.push(format!("Captions: {why}.")),
     }
     out
 }

@@ -102,15 +102,13 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
     if let Some(e) = result_of::<ExportResult>(&export) {
         out.path = Some(e.path.clone());
         out.size_bytes = Some(e.size_bytes);
-        out.file = e.file.clone();
-        out.captions = e.captions.clone();
-        out.notes = e.notes.clone();
+        out.checked = e.checked.clone();
         // The request's own length ("a 30-second promo") is checked too.
         let asked = crate::files::mp4::requested_length(&plan.instruction);
-        if let (Some(f), Some(_)) = (&e.file, asked) {
-            out.notes
-                .retain(|n| !n.starts_with(crate::files::mp4::LENGTH_DIFFERS));
-            out.notes.extend(crate::files::mp4::mismatch(
+        if let (Some(f), Some(_)) = (&e.checked.file, asked) {
+            let notes = &mut out.checked.notes;
+            notes.retain(|n| !n.starts_with(crate::files::mp4::LENGTH_DIFFERS));
+            notes.extend(crate::files::mp4::mismatch(
                 asked,
                 e.timeline_s,
                 f.duration_s,
