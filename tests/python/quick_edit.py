@@ -53,15 +53,13 @@ def mp4s(folder):
 
 
 def check_captions(files):
-    """The captions beside the MP4, read by the PyPI parsers `srt` and `webvtt-py` when they
-    are installed (CI installs them): each file parses, with the same cues in both."""
-    if not files:
-        return
-    try:
-        import srt
-        import webvtt
-    except ImportError:
-        return
+    """The captions beside the MP4 (the promo has text overlays, so there are two), read by the
+    PyPI parsers `srt` and `webvtt-py` (`.ci/run` installs them): each file parses, with the
+    same cues in both."""
+    import srt
+    import webvtt
+
+    assert len(files) == 2, files
     srt_file = next(f for f in files if f.endswith(".srt"))
     vtt_file = next(f for f in files if f.endswith(".vtt"))
     with open(srt_file, encoding="utf-8") as f:

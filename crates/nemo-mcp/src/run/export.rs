@@ -84,10 +84,10 @@ pub async fn run(
             Some(5.0),
             "the same timeline was rendered already: downloading it again",
         );
-        return follow(&app, &ctx, id, stem).await;
+        return follow(&app, &ctx, id, stem, Some(state.timeline)).await;
     }
     let project = app.handle(state.session_id).await;
-    submit(&app, &project, &ctx, &state.draft, stem, draft_sha256).await
+    submit(&app, &project, &ctx, &state, stem, draft_sha256).await
 }
 
 fn draft_sha256(draft: &Value) -> String {
@@ -165,13 +165,13 @@ async fn submit(
     app: &App,
     project: &Project<'_>,
     ctx: &JobCtx,
-    draft: &Value,
+    state: &nemo_client::SessionState,
     stem: String,
     draft_sha256: String,
 ) -> Result<ExportResult, ToolError> {
     ctx.progress(Some(2.0), "submitting the render");
     let id = project
-        .submit_render_journaled(draft, |id| {
+        .submit_render_journaled(&state.draft, |id| {
             // Journaled before it is sent: after a crash, this render is found again.
             let (id, stem, sha) = (id.clone(), stem.clone(), draft_sha256.clone());
             ctx.journal_export(move |e| {
@@ -182,15 +182,17 @@ async fn submit(
         })
         .await
         .map_err(|e| app.err(&e))?;
-    follow(app, ctx, id, stem).await
+    follow(app, ctx, id, stem, Some(state.timeline.clone())).await
 }
 
-/// Poll the render and download it.
+/// Poll the render and download it. `rendered`: the timeline that was rendered, when this
+/// process read it (not after a restart); the saved file is checked against it.
 async fn follow(
     app: &App,
     ctx: &JobCtx,
     id: RenderId,
     stem: String,
+    rendered: Option<nemo_client::Timeline>,
 ) -> Result<ExportResult, ToolError> {
     let wait = RenderWait::new(app.settings.render_poll, app.settings.render_timeout);
     let cancel = ctx.cancelled();
@@ -269,7 +271,7 @@ async fn follow(
         }
     }
     let captions = !ctx.snapshot().export_data().is_some_and(|e| e.no_captions);
-    let checked = check_file(app, &path, captions).await;
+    let checked = check_file(app, &path, captions, rendered).await;
     Ok(ExportResult {
         path: path.display().to_string(),
         url: status.url.clone(),
@@ -289,10 +291,20 @@ struct Checked {
     check: crate::jobs::results::FileCheck,
 }
 
-/// Read the saved MP4's own facts and compare its length with the timeline's; write the
-/// captions. Never fails the export: what cannot be done is a note.
-async fn check_file(app: &App, path: &std::path::Path, captions: bool) -> Checked {
-    let timeline = app.current_state().await.ok().map(|s| s.timeline);
+/// Read the saved MP4's own facts and compare its length with the rendered timeline's; write
+/// the captions. The timeline is read again only when this process did not read it before the
+/// render (a render resumed after a restart). Never fails the export: what cannot be done is a
+/// note.
+async fn check_file(
+    app: &App,
+    path: &std::path::Path,
+    captions: bool,
+    rendered: Option<nemo_client::Timeline>,
+) -> Checked {
+    let timeline = match rendered {
+        Some(t) => Some(t),
+        None => app.current_state().await.ok().map(|s| s.timeline),
+    };
     let (p, t) = (path.to_path_buf(), timeline.clone());
     let done = tokio::task::spawn_blocking(move || {
         let facts = crate::files::mp4::inspect(&p);
@@ -346,10 +358,10 @@ pub async fn resume(app: Arc<App>, ctx: JobCtx) -> Result<ExportResult, ToolErro
         return run(app, ctx, Some(stem)).await;
     };
     match app.client.render_status(&id).await {
-        Ok(_) => follow(&app, &ctx, id, stem).await,
+        Ok(_) => follow(&app, &ctx, id, stem, None).await,
         // The render id was journaled but the submit never reached the backend.
         Err(Error::Rejected { status: 404, .. }) => run(app, ctx, Some(stem)).await,
-        Err(e) if e.retryable() => follow(&app, &ctx, id, stem).await,
+        Err(e) if e.retryable() => follow(&app, &ctx, id, stem, None).await,
         Err(e) => Err(app.err(&e)),
     }
 }

@@ -451,9 +451,10 @@ pub fn assert_structured_says_it_all(name: &str, r: &CallToolResult) {
             _ => {}
         }
     }
-    let Some(s) = &r.structured_content else {
-        return;
-    };
+    let s = r
+        .structured_content
+        .as_ref()
+        .unwrap_or_else(|| panic!("{name}: a result without structured content"));
     let mut said = Vec::new();
     strings(s, &mut said);
     let text = text_of(r);
