@@ -170,7 +170,11 @@ def configure_claude_legacy(home, work, tap_cmd, env, model_port):
 
 
 CONFIGURE = {"claude": configure_claude, "claude-legacy": configure_claude_legacy, "codex": configure_codex,
-             "gemini": configure_gemini}
+             "gemini": configure_gemini, "claude-confirm": configure_claude}
+# Runs whose server has spending confirmation on: in `claude -p` nobody can answer Claude Code's
+# own per-call question (`anthropic/requiresUserInteraction`), so the paid call must be refused
+# by the host before it reaches the server, and nothing is spent.
+CONFIRMING = {"claude-confirm"}
 
 
 def run_host(host, server_bin, sim_bin, bin_dir):
@@ -194,7 +198,10 @@ def run_host(host, server_bin, sim_bin, bin_dir):
         wait_port(sim_port)
         wait_port(model_port)
         tap_cmd = [sys.executable, os.path.join(HERE, "tap.py"), tap_log, os.path.abspath(server_bin)]
-        argv, host_env = CONFIGURE[host](home, work, tap_cmd, server_env(sim_port, out, media, home), model_port)
+        server = server_env(sim_port, out, media, home)
+        if host in CONFIRMING:
+            server["NEMO_CONFIRM_SPENDING"] = "1"
+        argv, host_env = CONFIGURE[host](home, work, tap_cmd, server, model_port)
         env = {"PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "HOME": home, "TERM": "dumb",
                "NO_COLOR": "1", "CI": "1", **host_env}
         start = time.time()
@@ -202,6 +209,8 @@ def run_host(host, server_bin, sim_bin, bin_dir):
         seconds = round(time.time() - start, 1)
         with open(os.path.join(home, "host.out"), "wb") as f:
             f.write(done.stdout + b"\n--- stderr ---\n" + done.stderr)
+        if host in CONFIRMING:
+            return check_refused(host, home, out, model_log, tap_log, sim_port, done, seconds)
         return check(host, home, out, model_log, tap_log, sim_port, done, seconds)
     finally:
         for p in procs:
@@ -244,10 +253,26 @@ def check(host, home, out, model_log, tap_log, sim_port, done, seconds):
     sent = [e for e in log if e["path"].endswith("/run_sse") and e.get("turn_started")]
     assert len(sent) == 1, f"{where}: {len(sent)} paid instructions reached the backend"
     tool_defs = tool_definition_chars(home)
+    bodies = [json.dumps(b["body"]) for b in read_jsonl(model_log + ".bodies")]
+    instructions = any("NemoVideo makes and edits videos" in b for b in bodies)
     return {"host": host, "seconds": seconds, "era": first_msg.get("method"),
             "model_requests": sum(1 for e in entries if "request" in e),
             "tool_calls": len(saw), "mp4": mp4[0], "result_chars": [len(e["model_saw"]) for e in saw],
-            "tool_definition_chars": tool_defs, "paid_messages": len(sent)}
+            "tool_definition_chars": tool_defs, "instructions_reach_model": instructions,
+            "paid_messages": len(sent)}
+
+
+def check_refused(host, home, out, model_log, tap_log, sim_port, done, seconds):
+    where = f"{host} (everything kept in {home})"
+    assert done.returncode == 0, f"{where}: exit {done.returncode}: {done.stderr[-2000:]!r}"
+    saw = [e for e in read_jsonl(model_log) if "model_saw" in e]
+    assert saw and "permission" in saw[0]["model_saw"].lower(), f"{where}: the model was not told: {saw}"
+    calls = [w for w in read_jsonl(tap_log) if '"tools/call"' in w.get("line", "")]
+    assert not calls, f"{where}: a paid call reached the server without anyone agreeing: {calls[:1]}"
+    log = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{sim_port}/_sim/log").read())
+    sent = [e for e in log if e["path"].endswith("/run_sse")]
+    assert not sent and not os.listdir(out), f"{where}: {len(sent)} instructions sent, {os.listdir(out)}"
+    return {"host": host, "seconds": seconds, "refused_by_host": saw[0]["model_saw"], "paid_messages": 0}
 
 
 def tool_definition_chars(home):
