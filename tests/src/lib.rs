@@ -8,41 +8,22 @@ use rmcp::service::{RoleClient, RunningService};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-/// The `nemo-mcp` binary of this workspace, next to the running test's own executable, built
-/// (once per test process) from the sources being tested: a binary left from an older build is
-/// never tested in their place (cargo rebuilds it only if they changed).
+/// The server binary under test: this package's `nemo-mcp-e2e` (the server's own `main.rs`),
+/// which cargo builds from the sources being tested before it runs this package's tests, next
+/// to the running test's own executable (`target/<profile>/deps/..`).
 pub fn binary() -> PathBuf {
-    static BUILT: std::sync::Once = std::sync::Once::new();
     let exe = std::env::current_exe().expect("the test knows its own path");
     let dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("tests run from target/<profile>/deps");
-    BUILT.call_once(|| {
-        let mut build = std::process::Command::new(env!("CARGO"));
-        build.args(["build", "-q", "-p", "nemo-mcp", "--bin", "nemo-mcp"]);
-        // What cargo set for this test (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, …) must not reach
-        // the nested build: build scripts see those variables, so the build would differ from
-        // the outer one and rebuild ring, rustls and the rest on every test run.
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy().into_owned();
-            let keep = matches!(k.as_str(), "CARGO_HOME" | "CARGO_TARGET_DIR")
-                || k.starts_with("CARGO_REGISTRIES_")
-                || k.starts_with("CARGO_NET_")
-                || k.starts_with("CARGO_HTTP_")
-                || k.starts_with("CARGO_BUILD_")
-                || k.starts_with("CARGO_PROFILE_");
-            if k.starts_with("CARGO_") && !keep {
-                build.env_remove(&k);
-            }
-        }
-        if dir.file_name().is_some_and(|p| p == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo runs");
-        assert!(status.success(), "building nemo-mcp failed");
-    });
-    dir.join(format!("nemo-mcp{}", std::env::consts::EXE_SUFFIX))
+    let bin = dir.join(format!("nemo-mcp-e2e{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "{} is built by `cargo test -p e2e`",
+        bin.display()
+    );
+    bin
 }
 
 /// A HOME for [`server_command`]: a temporary folder with `media/` (where uploads may come from)
