@@ -71,7 +71,24 @@ def check_captions(files):
         assert a.end > a.start, a
 
 
-async def main(server_bin, sim_bin, era="2025-11-25"):
+def check_contact_sheet(result, structured):
+    """The export's contact sheet: one JPEG image block of at most 150 KB, decoded from the
+    saved file in the server (no ffmpeg needed), and the pictures' times in the structured
+    content for hosts that keep only that."""
+    import base64
+
+    images = [c for c in result.content if getattr(c, "type", None) == "image"]
+    assert len(images) == 1, result.content
+    jpeg = base64.b64decode(images[0].data)
+    mime = field(images[0], "mime_type", "mimeType")
+    assert mime == "image/jpeg" and jpeg[:2] == b"\xff\xd8", mime
+    assert len(jpeg) <= 150 * 1024, len(jpeg)
+    times = structured.get("frames_s", [])
+    assert 1 <= len(times) <= 6 and times == sorted(times), structured
+
+
+async def main(server_bin, sim_bin, era="2025-11-25", ffmpeg="ffmpeg"):
+    no_ffmpeg = ffmpeg == "no-ffmpeg"
     port = free_port()
     sim = subprocess.Popen([sim_bin, "--port", str(port), "--time-scale", "0.02", "--builtin-renderer"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -94,8 +111,13 @@ async def main(server_bin, sim_bin, era="2025-11-25"):
             logo = os.path.join(media, "logo.png")
             png(logo, 32, 32, (20, 20, 20))
             paths.append(logo)
+            # "no-ffmpeg": the server's PATH holds no ffmpeg (most users' machines): the contact
+            # sheet must come from the in-process decoder all the same.
+            server_path = os.environ.get("PATH", "")
+            if no_ffmpeg:
+                server_path = tempfile.mkdtemp()
             env = {
-                "PATH": os.environ.get("PATH", ""),
+                "PATH": server_path,
                 "HOME": home,
                 "NEMO_API_URL": f"http://127.0.0.1:{port}",
                 "NEMO_WEB_URL": f"http://127.0.0.1:{port}",
@@ -124,14 +146,18 @@ async def main(server_bin, sim_bin, era="2025-11-25"):
                     names = sorted(t.name for t in tools.tools)
                     assert sorted(names) == sorted(MANIFEST_TOOLS), names
 
+                    last_result = [None]
+
                     async def call(name, args):
                         r = await session.call_tool(name, args, progress_callback=on_progress)
+                        last_result[0] = r
                         body = field(r, "structured_content", "structuredContent")
                         if field(r, "is_error", "isError"):
                             raise AssertionError(f"{name}: {body}")
                         while body["status"] == "running":
                             r = await session.call_tool("get_job", {"job_id": body["job_id"], "wait_s": 20},
                                                         progress_callback=on_progress)
+                            last_result[0] = r
                             body = field(r, "structured_content", "structuredContent")
                         return body
 
@@ -146,6 +172,7 @@ async def main(server_bin, sim_bin, era="2025-11-25"):
                         assert f.read(8)[4:8] == b"ftyp"
                     assert mp4s(out) == [os.path.basename(path)], os.listdir(out)
                     check_captions(exp["result"].get("captions", []))
+                    check_contact_sheet(last_result[0], exp["result"])
                     assert progress, "no progress notifications"
                     # The same quick edit as one call, in a new project: the files are sent again
                     # there (another project), the video is saved as a second MP4.
@@ -162,11 +189,13 @@ async def main(server_bin, sim_bin, era="2025-11-25"):
                     assert field(bad, "is_error", "isError"), bad
                     print(json.dumps({"python_sdk_quick_edit": "ok", "era": era, "tools": len(names),
                                       "progress_notifications": len(progress), "mp4_bytes": os.path.getsize(path),
-                                      "captions": len(exp["result"].get("captions", []))}))
+                                      "captions": len(exp["result"].get("captions", [])),
+                                      "ffmpeg_on_path": not no_ffmpeg,
+                                      "contact_sheet_frames": exp["result"].get("frames_s")}))
     finally:
         sim.terminate()
         sim.wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:4]))
+    asyncio.run(main(*sys.argv[1:5]))

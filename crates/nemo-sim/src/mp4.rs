@@ -2,7 +2,9 @@
 //!
 //! Each scene is one IDR picture made of I_PCM macroblocks (raw samples, no transform needed),
 //! followed by P pictures that skip every macroblock (the picture repeats). The result is a
-//! constrained-baseline stream that any player and `ffprobe` accept, at a few kB per scene.
+//! constrained-baseline stream that any player and `ffprobe` accept: a few kB per solid-colour
+//! scene at 256×144 ([`encode`]), or a real picture per scene at any size ([`encode_pictures`]),
+//! about 1.4 MB per scene at 1280×720 (raw samples, so nothing is lost).
 
 /// One solid-colour scene.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +63,16 @@ impl Bits {
             (-2 * v) as u32
         });
     }
+    /// Whole bytes; quick when the writer is on a byte boundary (I_PCM samples are).
+    fn bytes(&mut self, bytes: &[u8]) {
+        if self.n == 0 {
+            self.out.extend_from_slice(bytes);
+        } else {
+            for b in bytes {
+                self.bits(u32::from(*b), 8);
+            }
+        }
+    }
     fn align_zero(&mut self) {
         while self.n != 0 {
             self.bit(false);
@@ -90,18 +102,18 @@ fn nal(header: u8, rbsp: &[u8]) -> Vec<u8> {
 
 const LOG2_MAX_FRAME_NUM: u8 = 16;
 
-fn sps() -> Vec<u8> {
+fn sps(width: u32, height: u32) -> Vec<u8> {
     let mut b = Bits::new();
     b.bits(66, 8); // profile_idc: baseline
     b.bits(0b1100_0000, 8); // constraint_set0/1: constrained baseline
-    b.bits(30, 8); // level_idc
+    b.bits(if width * height > 414_720 { 40 } else { 30 }, 8); // level_idc: 3.0, or 4.0 above 720×576
     b.ue(0); // seq_parameter_set_id
     b.ue((LOG2_MAX_FRAME_NUM - 4) as u32);
     b.ue(2); // pic_order_cnt_type 2: output order = decoding order
     b.ue(1); // max_num_ref_frames
     b.bit(false); // gaps_in_frame_num_value_allowed_flag
-    b.ue(WIDTH / 16 - 1);
-    b.ue(HEIGHT / 16 - 1);
+    b.ue(width / 16 - 1);
+    b.ue(height / 16 - 1);
     b.bit(true); // frame_mbs_only_flag
     b.bit(true); // direct_8x8_inference_flag
     b.bit(false); // frame_cropping_flag
@@ -129,14 +141,71 @@ fn pps() -> Vec<u8> {
     nal(0x68, &b.trailing())
 }
 
-fn mbs() -> u32 {
-    (WIDTH / 16) * (HEIGHT / 16)
+/// A picture in 4:2:0 YCbCr (BT.601, limited range), its sides multiples of 16.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planes {
+    width: u32,
+    height: u32,
+    y: Vec<u8>,
+    cb: Vec<u8>,
+    cr: Vec<u8>,
 }
 
-/// An IDR picture of one colour, every macroblock I_PCM.
-fn idr(yuv: [u8; 3], idr_pic_id: u32) -> Vec<u8> {
-    // PCM samples of 0 are best avoided (older decoders reject them).
-    let [y, cb, cr] = yuv.map(|v| v.max(1));
+impl Planes {
+    /// One colour all over.
+    pub fn solid(width: u32, height: u32, [y, cb, cr]: [u8; 3]) -> Planes {
+        let (w, h) = (width.max(16) / 16 * 16, height.max(16) / 16 * 16);
+        let (luma, chroma) = ((w * h) as usize, (w * h / 4) as usize);
+        Planes {
+            width: w,
+            height: h,
+            y: vec![y; luma],
+            cb: vec![cb; chroma],
+            cr: vec![cr; chroma],
+        }
+    }
+
+    /// From RGB pixels (`width`×`height`×3 bytes; sides rounded down to multiples of 16).
+    pub fn from_rgb(width: u32, height: u32, rgb: &[u8]) -> Planes {
+        let mut p = Planes::solid(width, height, [16, 128, 128]);
+        let stride = width as usize * 3;
+        let at = |x: usize, y: usize| -> [f32; 3] {
+            let i = y * stride + x * 3;
+            match rgb.get(i..i + 3) {
+                Some(px) => [f32::from(px[0]), f32::from(px[1]), f32::from(px[2])],
+                None => [0.0; 3],
+            }
+        };
+        let (w, h) = (p.width as usize, p.height as usize);
+        let clamp = |v: f32| v.round().clamp(1.0, 254.0) as u8;
+        for y in 0..h {
+            for x in 0..w {
+                let [r, g, b] = at(x, y);
+                p.y[y * w + x] = clamp(16.0 + 0.257 * r + 0.504 * g + 0.098 * b);
+            }
+        }
+        for y in 0..h / 2 {
+            for x in 0..w / 2 {
+                let mut sum = [0f32; 3];
+                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                    let px = at(2 * x + dx, 2 * y + dy);
+                    sum = [sum[0] + px[0], sum[1] + px[1], sum[2] + px[2]];
+                }
+                let [r, g, b] = sum.map(|v| v / 4.0);
+                p.cb[y * (w / 2) + x] = clamp(128.0 - 0.148 * r - 0.291 * g + 0.439 * b);
+                p.cr[y * (w / 2) + x] = clamp(128.0 + 0.439 * r - 0.368 * g - 0.071 * b);
+            }
+        }
+        p
+    }
+
+    fn mbs(&self) -> u32 {
+        (self.width / 16) * (self.height / 16)
+    }
+}
+
+/// An IDR picture, every macroblock I_PCM (the picture's own samples).
+fn idr(picture: &Planes, idr_pic_id: u32) -> Vec<u8> {
     let mut b = Bits::new();
     b.ue(0); // first_mb_in_slice
     b.ue(7); // slice_type: I (all slices)
@@ -146,24 +215,32 @@ fn idr(yuv: [u8; 3], idr_pic_id: u32) -> Vec<u8> {
     b.bit(false); // no_output_of_prior_pics_flag
     b.bit(false); // long_term_reference_flag
     b.se(0); // slice_qp_delta
-    for _ in 0..mbs() {
+    let (w, cw) = (picture.width as usize, picture.width as usize / 2);
+    // PCM samples of 0 are best avoided (older decoders reject them).
+    let row = |plane: &[u8], stride: usize, x: usize, y: usize, n: usize| -> Vec<u8> {
+        plane[y * stride + x..y * stride + x + n]
+            .iter()
+            .map(|v| (*v).max(1))
+            .collect()
+    };
+    for mb in 0..picture.mbs() as usize {
+        let (mx, my) = (mb % (w / 16), mb / (w / 16));
         b.ue(25); // mb_type: I_PCM
         b.align_zero(); // pcm_alignment_zero_bit
-        for _ in 0..256 {
-            b.bits(y as u32, 8);
+        for y in 0..16 {
+            b.bytes(&row(&picture.y, w, mx * 16, my * 16 + y, 16));
         }
-        for _ in 0..64 {
-            b.bits(cb as u32, 8);
-        }
-        for _ in 0..64 {
-            b.bits(cr as u32, 8);
+        for plane in [&picture.cb, &picture.cr] {
+            for y in 0..8 {
+                b.bytes(&row(plane, cw, mx * 8, my * 8 + y, 8));
+            }
         }
     }
     nal(0x65, &b.trailing())
 }
 
 /// A P picture that repeats the previous one (every macroblock skipped).
-fn repeat(frame_num: u32) -> Vec<u8> {
+fn repeat(frame_num: u32, mbs: u32) -> Vec<u8> {
     let mut b = Bits::new();
     b.ue(0); // first_mb_in_slice
     b.ue(5); // slice_type: P (all slices)
@@ -173,7 +250,7 @@ fn repeat(frame_num: u32) -> Vec<u8> {
     b.bit(false); // ref_pic_list_modification_flag_l0
     b.bit(false); // adaptive_ref_pic_marking_mode_flag
     b.se(0); // slice_qp_delta
-    b.ue(mbs()); // mb_skip_run: the whole picture
+    b.ue(mbs); // mb_skip_run: the whole picture
     nal(0x41, &b.trailing())
 }
 
@@ -198,7 +275,7 @@ fn u32s(v: &[u32]) -> Vec<u8> {
 }
 
 /// The sample description: one `avc1` entry with its `avcC` (the SPS and the PPS).
-fn stsd(sps: &[u8], pps: &[u8]) -> Vec<u8> {
+fn stsd(sps: &[u8], pps: &[u8], (width, height): (u32, u32)) -> Vec<u8> {
     let mut avcc = vec![1, sps[1], sps[2], sps[3], 0xff, 0xe1];
     avcc.extend_from_slice(&(sps.len() as u16).to_be_bytes());
     avcc.extend_from_slice(sps);
@@ -209,8 +286,8 @@ fn stsd(sps: &[u8], pps: &[u8]) -> Vec<u8> {
     let mut avc1 = vec![0; 6];
     avc1.extend_from_slice(&1u16.to_be_bytes());
     avc1.extend_from_slice(&[0; 16]);
-    avc1.extend_from_slice(&(WIDTH as u16).to_be_bytes());
-    avc1.extend_from_slice(&(HEIGHT as u16).to_be_bytes());
+    avc1.extend_from_slice(&(width as u16).to_be_bytes());
+    avc1.extend_from_slice(&(height as u16).to_be_bytes());
     avc1.extend_from_slice(&u32s(&[0x0048_0000, 0x0048_0000, 0]));
     avc1.extend_from_slice(&1u16.to_be_bytes());
     avc1.extend_from_slice(&[0; 32]);
@@ -223,23 +300,41 @@ fn stsd(sps: &[u8], pps: &[u8]) -> Vec<u8> {
     )
 }
 
-/// Encode scenes into a complete MP4 file.
+/// Encode solid-colour scenes into a complete MP4 file (256×144).
 pub fn encode(scenes: &[Scene]) -> Vec<u8> {
+    let shots: Vec<(u64, Planes)> = scenes
+        .iter()
+        .map(|s| (s.duration_ms, Planes::solid(WIDTH, HEIGHT, s.yuv)))
+        .collect();
+    encode_pictures(&shots)
+}
+
+/// Encode pictures, each held for its time in milliseconds, into a complete MP4 file. The
+/// first picture's size is the video's; the others must have it too.
+pub fn encode_pictures(shots: &[(u64, Planes)]) -> Vec<u8> {
+    let black = Planes::solid(WIDTH, HEIGHT, [16, 128, 128]);
+    let first = shots.first().map_or(&black, |(_, p)| p);
+    let (width, height, mbs) = (first.width, first.height, first.mbs());
     let mut samples: Vec<Vec<u8>> = Vec::new();
     let mut sync = Vec::new();
-    for (i, scene) in scenes.iter().enumerate() {
-        let frames = ((scene.duration_ms * FPS as u64).div_ceil(1000)).max(1) as u32;
+    for (i, (ms, picture)) in shots.iter().enumerate() {
+        let picture = if picture.width == width && picture.height == height {
+            picture
+        } else {
+            &black
+        };
+        let frames = ((ms * FPS as u64).div_ceil(1000)).max(1) as u32;
         sync.push(samples.len() as u32 + 1);
-        samples.push(idr(scene.yuv, (i % 2) as u32));
+        samples.push(idr(picture, (i % 2) as u32));
         for f in 1..frames {
-            samples.push(repeat(f % (1 << LOG2_MAX_FRAME_NUM)));
+            samples.push(repeat(f % (1 << LOG2_MAX_FRAME_NUM), mbs));
         }
     }
     if samples.is_empty() {
         sync.push(1);
-        samples.push(idr([16, 128, 128], 0));
+        samples.push(idr(first, 0));
     }
-    let (sps, pps) = (sps(), pps());
+    let (sps, pps) = (sps(width, height), pps());
     let n = samples.len() as u32;
     let duration_ms = n as u64 * 1000 / FPS as u64;
 
@@ -265,7 +360,7 @@ pub fn encode(scenes: &[Scene]) -> Vec<u8> {
     let mut tkhd = u32s(&[0, 0, 1, 0, duration_ms as u32, 0, 0]);
     tkhd.extend_from_slice(&[0; 8]); // layer, alternate_group, volume, reserved
     tkhd.extend_from_slice(&u32s(&MATRIX));
-    tkhd.extend_from_slice(&u32s(&[WIDTH << 16, HEIGHT << 16]));
+    tkhd.extend_from_slice(&u32s(&[width << 16, height << 16]));
     let tkhd = full(b"tkhd", 3, &tkhd);
 
     let mut mdhd = u32s(&[0, 0, FPS, n]);
@@ -285,7 +380,7 @@ pub fn encode(scenes: &[Scene]) -> Vec<u8> {
     );
     let dinf = boxed(b"dinf", &dref);
 
-    let stsd = stsd(&sps, &pps);
+    let stsd = stsd(&sps, &pps, (width, height));
     let stts = full(b"stts", 0, &u32s(&[1, n, 1]));
     let stss = full(
         b"stss",

@@ -1,8 +1,9 @@
 //! Producing the rendered file: ffmpeg composing the uploaded media and the draft's text when it
-//! is installed; the built-in encoder otherwise.
+//! is installed; otherwise the built-in renderer composes the same (the photos, the title) at
+//! 1280×720 and writes it with the built-in H.264 writer (no sound: it has no audio encoder).
 
 use crate::config::{Renderer, SimConfig};
-use crate::mp4::{self, Scene};
+use crate::mp4;
 use crate::world::Asset;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -67,26 +68,90 @@ pub async fn produce(
             }
         }
     }
-    let scenes: Vec<Scene> = if video.is_empty() {
-        vec![Scene {
-            duration_ms: total_ms,
-            yuv: mp4::palette(0),
-        }]
+    // The built-in renderer: each scene's photo fitted into the picture, the title over it.
+    let scenes: Vec<(u64, Option<PathBuf>)> = if video.is_empty() {
+        vec![(total_ms, None)]
     } else {
         video
             .iter()
-            .enumerate()
-            .map(|(i, (st, et, _))| Scene {
-                duration_ms: et - st,
-                yuv: mp4::palette(i),
-            })
+            .map(|(st, et, p)| (et - st, p.clone()))
             .collect()
     };
-    let bytes = tokio::task::spawn_blocking(move || mp4::encode(&scenes))
-        .await
-        .map_err(std::io::Error::other)?;
+    let bytes = tokio::task::spawn_blocking(move || {
+        let shots: Vec<(u64, mp4::Planes)> = scenes
+            .iter()
+            .enumerate()
+            .map(|(i, (ms, photo))| (*ms, compose(i, photo.as_deref(), title.as_deref())))
+            .collect();
+        mp4::encode_pictures(&shots)
+    })
+    .await
+    .map_err(std::io::Error::other)?;
     tokio::fs::write(out, &bytes).await?;
     Ok(bytes.len() as u64)
+}
+
+/// The built-in renderer's picture size.
+pub const BUILTIN_SIZE: (u32, u32) = (1280, 720);
+
+/// One scene of the built-in render: the photo fitted (aspect kept) on a dark ground, or the
+/// scene's palette colour when it has none (or it does not decode); the title on a band near
+/// the bottom, as the ffmpeg render draws it.
+fn compose(index: usize, photo: Option<&Path>, title: Option<&str>) -> mp4::Planes {
+    use image::{Rgb, RgbImage};
+    let (w, h) = BUILTIN_SIZE;
+    let picture = photo.and_then(|p| image::open(p).ok());
+    let ground = match picture {
+        Some(_) => Rgb([17, 17, 17]),
+        None => Rgb(yuv_to_rgb(mp4::palette(index))),
+    };
+    let mut canvas = RgbImage::from_pixel(w, h, ground);
+    if let Some(img) = picture {
+        let fitted = img
+            .resize(w, h, image::imageops::FilterType::Triangle)
+            .to_rgb8();
+        let (x, y) = ((w - fitted.width()) / 2, (h - fitted.height()) / 2);
+        image::imageops::replace(&mut canvas, &fitted, i64::from(x), i64::from(y));
+    }
+    if let Some(title) = title.filter(|t| !t.trim().is_empty()) {
+        let scale = 6;
+        let text: String = title
+            .chars()
+            .take(((w - 40) / (6 * scale)) as usize)
+            .collect();
+        let text_w = text.chars().count() as u32 * 6 * scale;
+        let (band_top, band_h) = (h * 3 / 4, 7 * scale + 32);
+        for y in band_top..(band_top + band_h).min(h) {
+            for x in 0..w {
+                let p = canvas.get_pixel_mut(x, y);
+                *p = Rgb(p.0.map(|c| c / 3));
+            }
+        }
+        crate::font::draw(
+            &mut canvas,
+            &text,
+            (w - text_w.min(w)) / 2,
+            band_top + 16,
+            scale,
+            Rgb([255, 255, 255]),
+        );
+    }
+    mp4::Planes::from_rgb(w, h, canvas.as_raw())
+}
+
+/// BT.601 limited range to RGB (the palette is kept in YCbCr).
+fn yuv_to_rgb([y, cb, cr]: [u8; 3]) -> [u8; 3] {
+    let (c, d, e) = (
+        f32::from(y) - 16.0,
+        f32::from(cb) - 128.0,
+        f32::from(cr) - 128.0,
+    );
+    let px = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+    [
+        px(1.164 * c + 1.596 * e),
+        px(1.164 * c - 0.392 * d - 0.813 * e),
+        px(1.164 * c + 2.017 * d),
+    ]
 }
 
 async fn ffmpeg_available() -> bool {

@@ -84,11 +84,15 @@ pub struct FileCheck {
     /// The file's own length, picture size and sound, read from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<crate::files::mp4::Mp4Facts>,
+    /// The times (seconds) of the pictures on the contact sheet that comes with the result,
+    /// decoded from the file itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames_s: Vec<f64>,
     /// The captions files written beside the MP4 (from the timeline's text).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub captions: Vec<String>,
-    /// What the checks found: a length unlike the timeline's or the request's, a file that
-    /// cannot be read, captions not written.
+    /// What the checks found: a length unlike the timeline's or the request's, black or
+    /// unchanging stretches, a file that cannot be read, captions not written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }

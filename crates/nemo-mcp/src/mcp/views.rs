@@ -336,6 +336,13 @@ fn file_lines(c: &crate::jobs::results::FileCheck) -> String {
             f.duration_s
         ));
     }
+    if !c.frames_s.is_empty() {
+        let times: Vec<String> = c.frames_s.iter().map(|s| format!("{s} s")).collect();
+        t.push_str(&format!(
+            "\nPictures of the file (the contact sheet): at {}.",
+            times.join(", ")
+        ));
+    }
     if !captions.is_empty() {
         t.push_str(&format!("\nCaptions beside it: {}", captions.join(", ")));
     }

@@ -4,11 +4,15 @@
 //!
 //! Everything is made here from the media this server uploaded (the backend's draft is opaque
 //! beyond track kinds, times and labels, so a segment is matched to an upload by its label):
-//! images need nothing else; a frame of a video needs `ffmpeg` on PATH and is left out (a
-//! labelled tile instead) when it is not there.
+//! images need nothing else; a frame of an H.264 MP4 is decoded in-process (`frames`, OpenH264
+//! built into the binary), and `ffmpeg` on PATH is used only for what that cannot read (other
+//! codecs, other containers). The export's contact sheet (`contact_sheet`) is made the same way.
 
 mod cache;
-mod font;
+/// The 5×7 bitmap font shared with the simulator's renderer (which draws video titles with it).
+use nemo_sim::font;
+pub mod contact_sheet;
+mod frames;
 pub mod poster;
 pub mod storyboard;
 

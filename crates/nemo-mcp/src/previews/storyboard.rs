@@ -154,9 +154,17 @@ fn picture(media: &LocalMedia, label: &str, ffmpeg: Option<&Path>) -> Option<Rgb
     let path = media.find(label)?;
     match kind_of(path) {
         MediaKind::Image => super::shrunk(path, TILE_W, TILE_H),
-        MediaKind::Video => super::poster::frame(ffmpeg?, path, TILE_W, 0.5)
-            .and_then(|png| image::load_from_memory(&png).ok())
-            .map(|i| i.thumbnail(TILE_W, TILE_H).to_rgb8()),
+        MediaKind::Video => super::frames::at(path, 0.5, TILE_W)
+            .map(|i| {
+                image::DynamicImage::ImageRgb8(i)
+                    .thumbnail(TILE_W, TILE_H)
+                    .to_rgb8()
+            })
+            .or_else(|| {
+                super::poster::frame(ffmpeg?, path, TILE_W, 0.5)
+                    .and_then(|png| image::load_from_memory(&png).ok())
+                    .map(|i| i.thumbnail(TILE_W, TILE_H).to_rgb8())
+            }),
         MediaKind::Other => None,
     }
 }

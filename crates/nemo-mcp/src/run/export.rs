@@ -210,12 +210,21 @@ async fn follow(
     ctx.journal_export(|e| e.rendered = true);
     check_output_dir_async(&app.settings.output_dir).await?;
     // After a restart the journaled file is reused, so its `.part` is resumed, not duplicated.
-    let dest = match ctx
+    let journaled = ctx
         .snapshot()
         .export_data()
         .and_then(|e| e.output_path.clone())
-        .filter(|p| !p.exists() && paths::is_output_file(&app.settings.output_dir, p))
-    {
+        .filter(|p| paths::is_output_file(&app.settings.output_dir, p));
+    // A download that finished before the restart (the file takes its name only when whole,
+    // renamed from its `.part`) is the export's file: it is checked, not fetched again.
+    let finished = match &journaled {
+        Some(p) => tokio::fs::metadata(p).await.ok().filter(|m| m.is_file()),
+        None => None,
+    };
+    if let (Some(p), Some(meta)) = (&journaled, &finished) {
+        return saved(app, ctx, &id, &status, p.clone(), meta.len(), rendered).await;
+    }
+    let dest = match journaled {
         Some(p) => p,
         None => {
             let (dir, name) = (app.settings.output_dir.clone(), stem.clone());
@@ -258,6 +267,19 @@ async fn follow(
             return Err(download_failure(app, &e, &app.settings.output_dir, &id));
         }
     };
+    saved(app, ctx, &id, &status, dest, size, rendered).await
+}
+
+/// The export's file is in place: into the library, checked, captions written.
+async fn saved(
+    app: &App,
+    ctx: &JobCtx,
+    id: &RenderId,
+    status: &nemo_client::RenderStatus,
+    dest: PathBuf,
+    size: u64,
+    rendered: Option<nemo_client::Timeline>,
+) -> Result<ExportResult, ToolError> {
     let path: PathBuf = dest.canonicalize().unwrap_or(dest);
     let project = app.project.peek().await;
     let project_link = match &project {
@@ -308,6 +330,10 @@ async fn check_file(
     let (p, t) = (path.to_path_buf(), timeline.clone());
     let done = tokio::task::spawn_blocking(move || {
         let facts = crate::files::mp4::inspect(&p);
+        // Its pictures (made once per file; the result's image reuses the sheet).
+        let sheet = facts
+            .is_ok()
+            .then(|| crate::previews::contact_sheet::of(&p));
         let cues = t
             .as_ref()
             .map(crate::files::captions::cues)
@@ -317,7 +343,7 @@ async fn check_file(
         } else {
             Ok(Vec::new())
         };
-        (facts, written)
+        (facts, sheet, written)
     })
     .await;
     let timeline_s = timeline
@@ -328,7 +354,7 @@ async fn check_file(
         timeline_s,
         check: Default::default(),
     };
-    let Ok((facts, written)) = done else {
+    let Ok((facts, sheet, written)) = done else {
         return out;
     };
     match facts {
@@ -341,6 +367,16 @@ async fn check_file(
         Err(why) => out.check.notes.push(format!(
             "The saved file could not be checked: {why}. Play it before sharing it."
         )),
+    }
+    match sheet {
+        Some(Ok(sheet)) => {
+            out.check.frames_s = sheet.frames_s;
+            out.check.notes.extend(sheet.notes);
+        }
+        Some(Err(why)) => out.check.notes.push(format!(
+            "No pictures could be taken from it here ({why}); play it before sharing it."
+        )),
+        None => {}
     }
     match written {
         Ok(files) => out.check.captions = files.iter().map(|p| p.display().to_string()).collect(),

@@ -24,8 +24,21 @@ pub struct Mp4Facts {
     pub audio: bool,
 }
 
+mod track;
+pub use track::{Sample, VideoTrack};
+
 /// Read the facts of the MP4 at `path`.
 pub fn inspect(path: &Path) -> Result<Mp4Facts, String> {
+    facts_of_moov(&read_moov(path)?)
+}
+
+/// The H.264 video track of the MP4 at `path`: its pictures and parameter sets.
+pub fn video_track(path: &Path) -> Result<VideoTrack, String> {
+    track::video_track(&read_moov(path)?)
+}
+
+/// The body of the file's `moov` box, found by walking the top-level boxes.
+fn read_moov(path: &Path) -> Result<Vec<u8>, String> {
     let mut f = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
     let len = f
         .metadata()
@@ -50,7 +63,7 @@ pub fn inspect(path: &Path) -> Result<Mp4Facts, String> {
             let mut moov = vec![0u8; body as usize];
             f.read_exact(&mut moov)
                 .map_err(|_| "it is cut short inside its moov box".to_string())?;
-            return facts_of_moov(&moov);
+            return Ok(moov);
         }
         at += size;
     }
@@ -59,6 +72,15 @@ pub fn inspect(path: &Path) -> Result<Mp4Facts, String> {
     } else {
         "it is empty or too short to be an MP4".into()
     })
+}
+
+/// The `moov` body of an MP4 held in memory (tests).
+#[cfg(test)]
+fn moov_of(file: &[u8]) -> Result<Vec<u8>, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let path = dir.path().join("t.mp4");
+    std::fs::write(&path, file).map_err(|e| e.to_string())?;
+    read_moov(&path)
 }
 
 /// A box's type, header length and whole size, checked against `left` bytes.

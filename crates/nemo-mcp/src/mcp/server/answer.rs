@@ -156,8 +156,10 @@ impl NemoServer {
     }
 }
 
-/// A finished export's poster frame as image content, for a host without the player view:
-/// only when `ffmpeg` is on PATH (otherwise the result is unchanged).
+/// A finished export's contact sheet (six pictures of the file with their times) as image
+/// content, for a host without the player view: decoded in-process, made once when the file was
+/// checked. For a file this cannot decode (another codec), a poster frame from `ffmpeg` when it
+/// is on PATH; otherwise the result is unchanged.
 async fn poster_of(job: &Job) -> Option<ContentBlock> {
     let (path, duration) = if let Some(r) = job.export_data().and_then(|e| e.outcome.result()) {
         (r.path.clone(), r.duration_s)
@@ -165,8 +167,12 @@ async fn poster_of(job: &Job) -> Option<ContentBlock> {
         (job.video_result()?.path.clone()?, None)
     };
     let jpeg = tokio::task::spawn_blocking(move || {
+        let path = std::path::Path::new(&path);
+        if let Ok(sheet) = crate::previews::contact_sheet::of(path) {
+            return Some(sheet.jpeg);
+        }
         let ffmpeg = crate::previews::ffmpeg()?;
-        crate::previews::poster::poster(&ffmpeg, std::path::Path::new(&path), duration)
+        crate::previews::poster::poster(&ffmpeg, path, duration)
     })
     .await
     .ok()??;

@@ -139,6 +139,61 @@ async fn finished_jobs_are_listed_after_a_restart_and_torn_entries_skipped() {
 }
 
 #[tokio::test]
+async fn a_render_saved_just_before_a_crash_is_not_downloaded_again() {
+    // The crash came after the file was in place (renamed from its `.part`) and before the job
+    // was journaled as done (while the saved file was being checked): the process that takes
+    // the job over finds the file and checks it, and never fetches the render a second time.
+    let h = Harness::start().await;
+    upload_two(&h).await;
+    h.call(
+        "generate",
+        json!({"instruction": "combine into a 5 second video"}),
+    )
+    .await;
+    let r = h.call("export_video", json!({"filename": "saved"})).await;
+    let done = h.finish(body(&r)).await;
+    let (path, render) = (
+        done["result"]["path"].as_str().unwrap().to_string(),
+        done["result"]["render_id"].as_str().unwrap().to_string(),
+    );
+    let fetched = |h: &Harness| {
+        h.sim
+            .log()
+            .iter()
+            .filter(|x| x.method == "GET" && x.path.contains(&render) && x.path.ends_with(".mp4"))
+            .count()
+    };
+    assert_eq!(fetched(&h), 1);
+    let stopped = h.stop().await;
+    let settings = &stopped.settings;
+    let job_id = "exp_00000000c0de";
+    let entry = json!({"id": job_id, "kind": "export", "status": "running",
+        "created_at": chrono::Utc::now().to_rfc3339(), "finished_at": null,
+        "progress_pct": 95.0, "message": "downloading", "activity": 3,
+        "result": null, "error": null, "instruction": null, "session_id": null,
+        "state_before": null, "credits_before": null, "render_id": render,
+        "output_stem": "saved", "output_path": path, "request_id": null, "cost_kind": null});
+    std::fs::create_dir_all(settings.journal_dir()).unwrap();
+    std::fs::write(
+        settings.journal_dir().join(format!("{job_id}.json")),
+        serde_json::to_vec_pretty(&entry).unwrap(),
+    )
+    .unwrap();
+    let h2 = stopped.start().await;
+    let again = h2
+        .finish(json!({"status": "running", "job_id": job_id}))
+        .await;
+    assert_eq!(again["status"], "succeeded", "{again}");
+    assert_eq!(again["result"]["path"], path, "{again}");
+    assert_eq!(
+        fetched(&h2),
+        1,
+        "the render was fetched once, before the crash"
+    );
+    assert_eq!(h2.outputs().len(), 1, "{:?}", h2.outputs());
+}
+
+#[tokio::test]
 async fn a_journaled_render_the_backend_never_got_is_submitted_after_a_restart() {
     // The crash came after the id was journaled and before the submit reached the backend.
     let h = Harness::start().await;

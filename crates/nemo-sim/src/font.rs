@@ -1,5 +1,6 @@
-//! A 5×7 bitmap font for the storyboard's tile labels (times, "VIDEO", file names): enough to
-//! label a tile without a font file or a text shaper. Characters it lacks are drawn as `?`;
+//! A 5×7 bitmap font: the titles the built-in renderer burns into a video, and nemo-mcp's
+//! preview labels (times, "VIDEO", file names). Enough to write a line without a font file or a
+//! text shaper. Characters it lacks are drawn as `?`;
 //! names in other scripts are given in the text next to the image.
 
 use image::{Rgb, RgbImage};

@@ -1,0 +1,310 @@
+//! The contact sheet of a saved video: six pictures of the file itself, each labelled with its
+//! time, in one small JPEG, so the model (in hosts that pass images) sees what it made; and
+//! what the pictures show that a person would want to know before sharing: black stretches,
+//! a picture that does not change. Decoded in-process ([`super::frames`]); no ffmpeg.
+
+use super::frames::{self, Picture};
+use super::{cache, font, jpeg};
+use crate::files::mp4::{self, Sample, VideoTrack};
+use image::{Rgb, RgbImage};
+use std::path::Path;
+
+const COLUMNS: u32 = 3;
+const ROWS: u32 = 2;
+/// Pictures shown.
+pub const SHOWN: usize = (COLUMNS * ROWS) as usize;
+/// Pictures looked at for black and unchanging stretches (the shown ones among them).
+const LOOKED: usize = 12;
+const TILE_W: u32 = 256;
+/// The sheet's JPEG never exceeds this (hosts put it into the model's context).
+pub const MAX_BYTES: usize = 150 * 1024;
+/// A picture unchanged for this long is said (a still photo is held for a few seconds).
+const FROZEN_S: f64 = 10.0;
+
+/// A sheet and what its pictures showed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactSheet {
+    pub jpeg: Vec<u8>,
+    /// The times (seconds) of the pictures shown, left to right, top to bottom.
+    pub frames_s: Vec<f64>,
+    /// Black or unchanging stretches, as sentences.
+    pub notes: Vec<String>,
+}
+
+/// The contact sheet of the MP4 at `path` (made once per file as it is: later calls reuse it).
+pub fn of(path: &Path) -> Result<ContactSheet, String> {
+    static SHEETS: cache::ByFile<(), ContactSheet> = cache::ByFile::new(32);
+    let mut why = None;
+    SHEETS
+        .get_or_make(path, (), || make(path).map_err(|e| why = Some(e)).ok())
+        .ok_or_else(|| why.unwrap_or_else(|| "it cannot be read".into()))
+}
+
+/// The contact sheet of the MP4 at `path`, made now.
+pub fn make(path: &Path) -> Result<ContactSheet, String> {
+    let track = mp4::video_track(path)?;
+    let keys = track.keyframes();
+    let duration = track
+        .samples
+        .iter()
+        .map(|s| track.seconds(s))
+        .fold(0.0, f64::max);
+    let looked = spread(&track, &keys, duration, LOOKED);
+    let (pictures, problem) = frames::decode(path, &track, &looked, TILE_W)?;
+    if pictures.is_empty() {
+        return Err(problem.unwrap_or_else(|| "it has no keyframe".into()));
+    }
+    let shown = spread_pictures(&pictures, duration, SHOWN);
+    let mut notes = stretches(&pictures, duration);
+    if let Some(p) = problem {
+        notes.push(format!("Some pictures could not be decoded: {p}."));
+    }
+    let sheet = compose(&shown);
+    let jpeg = [70u8, 55, 40]
+        .into_iter()
+        .filter_map(|q| jpeg(&sheet, q))
+        .find(|j| j.len() <= MAX_BYTES)
+        .ok_or("the contact sheet did not fit its size")?;
+    Ok(ContactSheet {
+        jpeg,
+        frames_s: shown.iter().map(|p| round1(p.at_s)).collect(),
+        notes,
+    })
+}
+
+fn round1(s: f64) -> f64 {
+    (s * 10.0).round() / 10.0
+}
+
+/// About `n` keyframes spread over the video: for each of `n` evenly spaced times, the last
+/// keyframe at or before it (pictures shown then come from it), each keyframe once.
+fn spread(track: &VideoTrack, keys: &[Sample], duration: f64, n: usize) -> Vec<Sample> {
+    let mut out: Vec<Sample> = Vec::new();
+    for i in 0..n {
+        let t = duration * (i as f64 + 0.5) / n as f64;
+        let k = keys
+            .iter()
+            .rev()
+            .find(|k| track.seconds(k) <= t + 1e-6)
+            .or(keys.first());
+        if let Some(k) = k {
+            if !out.iter().any(|o| o.offset == k.offset) {
+                out.push(*k);
+            }
+        }
+    }
+    out
+}
+
+/// `n` of the decoded pictures, spread over the video the same way.
+fn spread_pictures(pictures: &[Picture], duration: f64, n: usize) -> Vec<Picture> {
+    let mut out: Vec<Picture> = Vec::new();
+    for i in 0..n {
+        let t = duration * (i as f64 + 0.5) / n as f64;
+        let nearest = pictures.iter().min_by(|a, b| {
+            (a.at_s - t)
+                .abs()
+                .partial_cmp(&(b.at_s - t).abs())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        if let Some(p) = nearest {
+            if !out.iter().any(|o| o.at_s == p.at_s) {
+                out.push(p.clone());
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        a.at_s
+            .partial_cmp(&b.at_s)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    out
+}
+
+/// Black stretches (two or more black pictures in a row, or a wholly black video) and a picture
+/// that does not change for [`FROZEN_S`] or more, in the order they come.
+fn stretches(pictures: &[Picture], duration: f64) -> Vec<String> {
+    let mut notes = Vec::new();
+    let end_of = |i: usize| pictures.get(i + 1).map_or(duration, |p| p.at_s);
+    let runs = |same: &dyn Fn(&Picture, &Picture) -> bool, mark: &dyn Fn(&Picture) -> bool| {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < pictures.len() {
+            if !mark(&pictures[i]) {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j + 1 < pictures.len()
+                && mark(&pictures[j + 1])
+                && same(&pictures[j], &pictures[j + 1])
+            {
+                j += 1;
+            }
+            out.push((i, j));
+            i = j + 1;
+        }
+        out
+    };
+    let all = pictures.len();
+    for (i, j) in runs(&|_, _| true, &|p| p.is_black()) {
+        if (i == 0 && j + 1 == all) || j > i {
+            notes.push(format!(
+                "The picture is black from {} to {}.",
+                clock(pictures[i].at_s),
+                clock(end_of(j))
+            ));
+        }
+    }
+    for (i, j) in runs(&|a, b| a.same_as(b), &|p| !p.is_black()) {
+        let (from, to) = (pictures[i].at_s, end_of(j));
+        if j > i && to - from >= FROZEN_S.min(duration * 0.9) {
+            notes.push(format!(
+                "The picture does not change from {} to {}.",
+                clock(from),
+                clock(to)
+            ));
+        }
+    }
+    notes
+}
+
+/// `65.2` → `1:05`.
+fn clock(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+/// The pictures in a grid, each with its time in its corner.
+fn compose(pictures: &[Picture]) -> RgbImage {
+    let tile_h = pictures
+        .iter()
+        .map(|p| p.image.height())
+        .max()
+        .unwrap_or(144)
+        .min(TILE_W * 2);
+    let cols = COLUMNS.min(pictures.len().max(1) as u32);
+    let rows = (pictures.len() as u32).div_ceil(cols).max(1);
+    let gap = 4;
+    let mut sheet = RgbImage::from_pixel(
+        cols * TILE_W + (cols + 1) * gap,
+        rows * tile_h + (rows + 1) * gap,
+        Rgb([17, 24, 39]),
+    );
+    for (i, p) in pictures.iter().enumerate() {
+        let (c, r) = (i as u32 % cols, i as u32 / cols);
+        let (x, y) = (gap + c * (TILE_W + gap), gap + r * (tile_h + gap));
+        image::imageops::replace(&mut sheet, &p.image, i64::from(x), i64::from(y));
+        let label = clock(p.at_s);
+        let w = label.len() as u32 * 12 + 6;
+        for yy in y + tile_h.saturating_sub(20)..y + tile_h {
+            for xx in x..(x + w).min(x + TILE_W) {
+                if let Some(px) = sheet.get_pixel_mut_checked(xx, yy) {
+                    *px = Rgb([0, 0, 0]);
+                }
+            }
+        }
+        font::draw(
+            &mut sheet,
+            &label,
+            x + 4,
+            y + tile_h.saturating_sub(17),
+            2,
+            Rgb([255, 255, 255]),
+        );
+    }
+    sheet
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nemo_sim::mp4::{encode, Scene};
+
+    fn write(scenes: &[([u8; 3], u64)]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.mp4");
+        let scenes: Vec<Scene> = scenes
+            .iter()
+            .map(|(yuv, ms)| Scene {
+                duration_ms: *ms,
+                yuv: *yuv,
+            })
+            .collect();
+        std::fs::write(&path, encode(&scenes)).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn six_pictures_of_the_file_with_their_times_in_one_small_jpeg() {
+        let colours = [
+            [81, 90, 240],
+            [145, 54, 34],
+            [41, 240, 110],
+            [210, 16, 146],
+            [106, 202, 222],
+            [170, 166, 16],
+        ];
+        let (_d, path) = write(&colours.map(|c| (c, 5000)));
+        let sheet = make(&path).unwrap();
+        assert_eq!(sheet.frames_s, vec![0.0, 5.0, 10.0, 15.0, 20.0, 25.0]);
+        assert!(sheet.jpeg.len() <= MAX_BYTES && sheet.jpeg.starts_with(&[0xff, 0xd8]));
+        assert!(sheet.notes.is_empty(), "{:?}", sheet.notes);
+        // The tiles hold the scenes' own colours: decoded from the file, not drawn.
+        let img = image::load_from_memory(&sheet.jpeg).unwrap().to_rgb8();
+        for (i, [y, cb, cr]) in colours.into_iter().enumerate() {
+            let (c, r) = (i as u32 % COLUMNS, i as u32 / COLUMNS);
+            let got = img.get_pixel(4 + c * (TILE_W + 4) + 100, 4 + r * (144 + 4) + 40);
+            let want = frames::rgb(f32::from(y), f32::from(cb) - 128.0, f32::from(cr) - 128.0);
+            for ch in 0..3 {
+                assert!(
+                    got[ch].abs_diff(want[ch]) <= 16,
+                    "tile {i}: {got:?} vs {want:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn black_and_unchanging_stretches_are_said() {
+        let black = [16, 128, 128];
+        let blue = [41, 240, 110];
+        let (_d, path) = write(&[
+            (blue, 2000),
+            (black, 3000),
+            (black, 3000),
+            (blue, 2000),
+            (blue, 2000),
+        ]);
+        let notes = make(&path).unwrap().notes;
+        assert!(
+            notes
+                .iter()
+                .any(|n| n == "The picture is black from 0:02 to 0:08."),
+            "{notes:?}"
+        );
+        let (_d, path) = write(&[
+            (blue, 4000),
+            (blue, 4000),
+            (blue, 4000),
+            ([145, 54, 34], 2000),
+        ]);
+        let notes = make(&path).unwrap().notes;
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("The picture does not change from 0:00 to 0:12")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn a_damaged_file_is_a_reason() {
+        let (_d, path) = write(&[([81, 90, 240], 2000)]);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 3]).unwrap();
+        assert!(make(&path).is_err());
+        std::fs::write(&path, b"not a video").unwrap();
+        assert!(make(&path).is_err());
+    }
+}
