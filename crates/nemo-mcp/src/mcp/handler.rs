@@ -57,6 +57,13 @@ impl ServerHandler for NemoServer {
         }
         let input = crate::mcp::host_input::HostInput::for_call(&r);
         c.extensions.insert(input.clone());
+        // 2026-07-28: log lines at the level this request carries, while it runs.
+        #[allow(deprecated)]
+        let _logs = c
+            .meta
+            .log_level()
+            .filter(|_| crate::mcp::host_input::new_era(&c))
+            .map(|level| crate::mcp::logs::forward_during(c.peer.clone(), level));
         let response = self
             .tool_router
             .call(ToolCallContext::new(self, r, c))

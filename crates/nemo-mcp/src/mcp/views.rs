@@ -326,10 +326,10 @@ fn file_lines(c: &crate::jobs::results::FileCheck) -> String {
             (Some(w), Some(h)) => format!(", {w}×{h}"),
             _ => String::new(),
         };
-        let sound = if f.audio {
-            "with sound"
-        } else {
-            "no sound track"
+        let sound = match (f.audio, f.silent) {
+            (true, Some(true)) => "a silent sound track",
+            (true, _) => "with sound",
+            (false, _) => "no sound track",
         };
         t.push_str(&format!(
             "\nThe file: {:.1} s{size}, {sound}.",

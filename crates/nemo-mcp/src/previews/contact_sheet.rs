@@ -299,6 +299,21 @@ mod tests {
     }
 
     #[test]
+    fn a_high_profile_file_from_ffmpeg_decodes_to_six_pictures() {
+        // x264 High profile with B-frames and CABAC, a keyframe every second (tests/data/mp4).
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mp4/high-tone.mp4");
+        let sheet = make(&path).unwrap();
+        assert_eq!(sheet.frames_s.len(), SHOWN, "{:?}", sheet.frames_s);
+        assert!(sheet.notes.is_empty(), "{:?}", sheet.notes);
+        // testsrc2's colour bars: decoded pictures, not grey concealment.
+        let img = image::load_from_memory(&sheet.jpeg).unwrap().to_rgb8();
+        let colours: std::collections::HashSet<[u8; 3]> =
+            img.pixels().map(|p| p.0.map(|c| c / 64)).collect();
+        assert!(colours.len() >= 8, "{} colours", colours.len());
+    }
+
+    #[test]
     fn a_damaged_file_is_a_reason() {
         let (_d, path) = write(&[([81, 90, 240], 2000)]);
         let bytes = std::fs::read(&path).unwrap();

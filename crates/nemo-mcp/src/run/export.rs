@@ -329,7 +329,19 @@ async fn check_file(
     };
     let (p, t) = (path.to_path_buf(), timeline.clone());
     let done = tokio::task::spawn_blocking(move || {
-        let facts = crate::files::mp4::inspect(&p);
+        let mut facts = crate::files::mp4::inspect(&p);
+        // Its sound, decoded: a failed music track comes back as digital silence.
+        let mut heard = Vec::new();
+        if let Some(f) = facts.as_mut().ok().filter(|f| f.audio) {
+            match crate::files::mp4::loudness(&p) {
+                Ok(Some(l)) => {
+                    f.silent = Some(l.silent());
+                    heard = crate::files::mp4::sound_notes(&l);
+                }
+                Ok(None) => {}
+                Err(why) => heard.push(format!("Its sound could not be checked here: {why}.")),
+            }
+        }
         // Its pictures (made once per file; the result's image reuses the sheet).
         let sheet = facts
             .is_ok()
@@ -343,7 +355,7 @@ async fn check_file(
         } else {
             Ok(Vec::new())
         };
-        (facts, sheet, written)
+        (facts, heard, sheet, written)
     })
     .await;
     let timeline_s = timeline
@@ -354,7 +366,7 @@ async fn check_file(
         timeline_s,
         check: Default::default(),
     };
-    let Ok((facts, sheet, written)) = done else {
+    let Ok((facts, heard, sheet, written)) = done else {
         return out;
     };
     match facts {
@@ -368,6 +380,7 @@ async fn check_file(
             "The saved file could not be checked: {why}. Play it before sharing it."
         )),
     }
+    out.check.notes.extend(heard);
     match sheet {
         Some(Ok(sheet)) => {
             out.check.frames_s = sheet.frames_s;

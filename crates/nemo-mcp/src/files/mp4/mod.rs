@@ -1,8 +1,10 @@
-//! What an exported MP4 is, read from its own boxes (no ffmpeg, no decoding): its length
-//! (`mvhd`), its picture size (`tkhd` of the video track) and whether it has a sound track. The
-//! file is checked against what was asked and what the timeline says, so a 20-second file made
-//! for a "30-second promo" is said to be one. A damaged or cut file gives a clear reason, never
-//! a panic: every size is checked against what is left of the file and of the box.
+//! What an exported MP4 is, read from its own boxes: its length (`mvhd`), its picture size
+//! (`tkhd` of the video track) and whether it has a sound track; the tracks' sample tables
+//! (`track`), from which the previews decode pictures; and whether the sound can be heard
+//! (`sound`, AAC decoded). The file is checked against what was asked and what the timeline
+//! says, so a 20-second file made for a "30-second promo" is said to be one. A damaged or cut
+//! file gives a clear reason, never a panic: every size is checked against what is left of the
+//! file and of the box.
 
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Seek, SeekFrom};
@@ -20,11 +22,17 @@ pub struct Mp4Facts {
     pub width: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
-    /// A sound track is present (whether it is silent needs decoding, which is not done).
+    /// A sound track is present.
     pub audio: bool,
+    /// The sound track, decoded, is silent throughout (absent: no sound track, or it could not
+    /// be decoded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silent: Option<bool>,
 }
 
+mod sound;
 mod track;
+pub use sound::Loudness;
 pub use track::{Sample, VideoTrack};
 
 /// Read the facts of the MP4 at `path`.
@@ -35,6 +43,29 @@ pub fn inspect(path: &Path) -> Result<Mp4Facts, String> {
 /// The H.264 video track of the MP4 at `path`: its pictures and parameter sets.
 pub fn video_track(path: &Path) -> Result<VideoTrack, String> {
     track::video_track(&read_moov(path)?)
+}
+
+/// How loud the sound track of the MP4 at `path` is, second by second (decoded); `None` when
+/// it has no sound track.
+pub fn loudness(path: &Path) -> Result<Option<Loudness>, String> {
+    match track::audio_track(&read_moov(path)?)? {
+        Some(t) => sound::loudness(path, &t).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// What the sound showed, as sentences for the result (none when all is well).
+pub fn sound_notes(l: &Loudness) -> Vec<String> {
+    let clock = |s: f64| format!("{}:{:02}", s as u64 / 60, s as u64 % 60);
+    if l.silent() {
+        return vec![
+            "The sound track is silent throughout: no music or voice will be heard.".into(),
+        ];
+    }
+    l.silent_stretches()
+        .into_iter()
+        .map(|(a, b)| format!("No sound from {} to {}.", clock(a), clock(b)))
+        .collect()
 }
 
 /// The body of the file's `moov` box, found by walking the top-level boxes.
@@ -152,6 +183,7 @@ fn facts_of_moov(moov: &[u8]) -> Result<Mp4Facts, String> {
         width: None,
         height: None,
         audio: false,
+        silent: None,
     };
     for (_, trak) in boxes.iter().filter(|(k, _)| k == b"trak") {
         let parts = children(trak)?;
@@ -239,6 +271,50 @@ pub fn mismatch(asked: Option<f64>, timeline: Option<f64>, file: f64) -> Option<
         "{LENGTH_DIFFERS}: {}, but the file is {file:.1} s long; check it before sharing, or ask for a change with generate and export again",
         parts.join(", ")
     ))
+}
+
+#[cfg(test)]
+mod fixture_tests {
+    use super::*;
+
+    fn data(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/mp4")
+            .join(name)
+    }
+
+    #[test]
+    fn a_tone_is_heard_and_digital_silence_is_said() {
+        let tone = loudness(&data("high-tone.mp4")).unwrap().unwrap();
+        // 6 s of sound (the encoder's last frame runs a little into a seventh second).
+        assert!((6..=7).contains(&tone.per_second.len()), "{tone:?}");
+        assert!(!tone.silent() && sound_notes(&tone).is_empty(), "{tone:?}");
+        let quiet = loudness(&data("high-silent.mp4")).unwrap().unwrap();
+        assert!(quiet.silent(), "{quiet:?}");
+        assert_eq!(sound_notes(&quiet).len(), 1);
+    }
+
+    #[test]
+    fn no_sound_track_is_none_and_a_cut_file_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let picture_only = dir.path().join("v.mp4");
+        std::fs::write(
+            &picture_only,
+            nemo_sim::mp4::encode(&[nemo_sim::mp4::Scene {
+                duration_ms: 1000,
+                yuv: [81, 90, 240],
+            }]),
+        )
+        .unwrap();
+        assert_eq!(loudness(&picture_only).unwrap(), None);
+        let bytes = std::fs::read(data("high-tone.mp4")).unwrap();
+        // moov is at the end of ffmpeg's files: cut inside the sound, the tables point past it.
+        let cut = dir.path().join("cut.mp4");
+        let mut moved = bytes.clone();
+        moved.truncate(bytes.len() / 2);
+        std::fs::write(&cut, &moved).unwrap();
+        assert!(loudness(&cut).is_err());
+    }
 }
 
 #[cfg(test)]

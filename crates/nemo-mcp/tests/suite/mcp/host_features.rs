@@ -219,3 +219,69 @@ async fn subscriptions_listen_serves_list_changes_and_job_updates_in_the_2026_er
         }
     }
 }
+
+/// In the 2026-07-28 era there is no `logging/setLevel`: the level comes in each request's
+/// `_meta` (`io.modelcontextprotocol/logLevel`), and log lines go out while that request runs,
+/// at that level; a request without one gets none (issue #32).
+#[tokio::test]
+#[allow(deprecated)]
+async fn log_lines_follow_each_requests_level_in_the_2026_era() {
+    nemo_mcp::testing::logging::init("info,rmcp=warn");
+    let h = Harness::as_host(
+        nemo_sim::SimConfig::fast(),
+        Recorder {
+            discovers: true,
+            ..Recorder::default()
+        },
+    )
+    .await;
+    let with_level = |name: &'static str, args: serde_json::Value, level: Option<LoggingLevel>| {
+        let mut params = Harness::params(name, args);
+        if let Some(level) = level {
+            let mut meta = params.meta.take().unwrap_or_default();
+            #[allow(deprecated)]
+            meta.set_log_level(level);
+            params.meta = Some(meta);
+        }
+        params
+    };
+    // Without a level: the first upload creates the project (an info line), and none is sent.
+    let r = h
+        .client
+        .call_tool(with_level(
+            "upload_media",
+            serde_json::json!({"paths": [h.media("a.png", &png(16, 16))]}),
+            None,
+        ))
+        .await
+        .unwrap();
+    assert!(r.is_error != Some(true), "{}", text_of(&r));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        h.recorder.logs.lock().unwrap().is_empty(),
+        "no level, no lines"
+    );
+    // With `debug`: the lines of this request's work reach the client.
+    let r = h
+        .client
+        .call_tool(with_level(
+            "connect",
+            serde_json::json!({"new_project": true}),
+            Some(LoggingLevel::Debug),
+        ))
+        .await
+        .unwrap();
+    assert!(r.is_error != Some(true), "{}", text_of(&r));
+    until(
+        "the new project's info line, at the request's level",
+        || {
+            h.recorder
+                .logs
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(l, _, t)| l == "info" && t.contains("session"))
+        },
+    )
+    .await;
+}
