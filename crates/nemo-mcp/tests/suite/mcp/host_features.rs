@@ -285,3 +285,98 @@ async fn log_lines_follow_each_requests_level_in_the_2026_era() {
     )
     .await;
 }
+
+/// Resources, resource templates, prompts and completions answer alike whether the host opened
+/// with `initialize` (2025-11-25) or with `server/discover` (2026-07-28, as Claude Code does).
+#[tokio::test]
+async fn resources_prompts_and_completions_answer_alike_in_both_eras() {
+    async fn seen(discovers: bool) -> serde_json::Value {
+        let h = Harness::as_host(
+            nemo_sim::SimConfig::fast(),
+            Recorder {
+                discovers,
+                ..Recorder::default()
+            },
+        )
+        .await;
+        let media = h.dir.path().join("media");
+        h.media("beach.png", &png(8, 8));
+        h.media("bridge.png", &png(8, 8));
+        let resources: Vec<String> = h
+            .client
+            .list_resources(None)
+            .await
+            .unwrap()
+            .resources
+            .iter()
+            .map(|r| r.uri.clone())
+            .collect();
+        let templates: Vec<String> = h
+            .client
+            .list_resource_templates(None)
+            .await
+            .unwrap()
+            .resource_templates
+            .iter()
+            .map(|t| t.uri_template.clone())
+            .collect();
+        let timeline = serde_json::to_string(
+            &h.client
+                .read_resource(ReadResourceRequestParams::new("nemo://timeline"))
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let unknown = h
+            .client
+            .read_resource(ReadResourceRequestParams::new("nemo://nope"))
+            .await
+            .is_err();
+        let prompts: Vec<String> = h
+            .client
+            .list_prompts(None)
+            .await
+            .unwrap()
+            .prompts
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        let prompt = h
+            .client
+            .get_prompt(
+                GetPromptRequestParams::new("quick_edit").with_arguments(
+                    json!({"goal": "a promo", "files": "/a.png"})
+                        .as_object()
+                        .cloned()
+                        .unwrap(),
+                ),
+            )
+            .await
+            .unwrap();
+        let completed: Vec<String> = h
+            .client
+            .complete_prompt_simple("quick_edit", "files", format!("{}/b", media.display()))
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.rsplit('/').next().unwrap_or_default().to_string())
+            .collect();
+        json!({
+            "resources": resources,
+            "templates": templates,
+            "timeline_empty": timeline.contains("Timeline is empty"),
+            "unknown_refused": unknown,
+            "prompts": prompts,
+            "prompt": serde_json::to_value(&prompt.messages).unwrap(),
+            "completed": completed,
+        })
+    }
+    let legacy = seen(false).await;
+    assert_eq!(
+        legacy["completed"],
+        json!(["beach.png", "bridge.png"]),
+        "{legacy}"
+    );
+    assert_eq!(legacy["timeline_empty"], true, "{legacy}");
+    assert_eq!(seen(true).await, legacy);
+}

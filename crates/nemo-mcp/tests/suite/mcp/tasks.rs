@@ -40,6 +40,22 @@ async fn tasks_client(app: Arc<nemo_mcp::App>) -> Client {
     TasksHost.serve(b).await.unwrap()
 }
 
+/// The same host opening in the 2026-07-28 era (`server/discover`, no `initialize`).
+async fn tasks_client_discovering(app: Arc<nemo_mcp::App>) -> Client {
+    use rmcp::{ClientLifecycleMode, ClientServiceExt};
+    let (a, b) = tokio::io::duplex(1 << 16);
+    let server = NemoServer::new(app);
+    tokio::spawn(async move {
+        if let Ok(s) = server.serve(a).await {
+            let _ = s.waiting().await;
+        }
+    });
+    let mode = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    TasksHost.serve_with_lifecycle(b, mode).await.unwrap()
+}
+
 /// Call a tool once; the task it answers with.
 async fn start(c: &Client, name: &'static str, args: Value) -> Task {
     match c.call_tool_once(Harness::params(name, args)).await.unwrap() {
@@ -271,4 +287,30 @@ async fn a_client_without_tasks_waits_as_before_and_cannot_call_tasks_get() {
         .get_task(GetTaskParams::new("upl_000000000000"))
         .await;
     assert!(refused.is_err(), "{refused:?}");
+}
+
+/// In the 2026-07-28 era the job tools answer with tasks too, polled to the same results
+/// (issue #32: every task behaves the same in both eras); one message, one charge.
+#[tokio::test]
+async fn in_the_2026_era_job_tools_are_tasks_polled_to_the_same_results() {
+    let h = Harness::with(sim(0.1), |_| {}).await;
+    let c = tasks_client_discovering(h.app.clone()).await;
+    let a = h.media("a.png", &png(16, 16));
+    let upload = start(&c, "upload_media", json!({"paths": [a]})).await;
+    assert!(upload.task_id.starts_with("upl_"), "{upload:?}");
+    let up = result_of(settle(&c, &upload.task_id).await);
+    assert_eq!(body(&up)["status"], "succeeded", "{}", text_of(&up));
+    let gen = start(
+        &c,
+        "generate",
+        json!({"instruction": "combine into a 5 second video"}),
+    )
+    .await;
+    let done = result_of(settle(&c, &gen.task_id).await);
+    let via_get_job = h
+        .call("get_job", json!({"job_id": gen.task_id, "wait_s": 0}))
+        .await;
+    assert_eq!(body(&via_get_job), body(&done));
+    assert_eq!(h.sim.control().messages().len(), 1, "one message sent");
+    assert_eq!(charged(&h).await, 50, "one edit charged");
 }
