@@ -4,6 +4,7 @@
 //! a picture that does not change. Decoded in-process ([`super::frames`]); no ffmpeg.
 
 use super::frames::{self, Picture};
+use super::storyboard::clock;
 use super::{cache, font, jpeg};
 use crate::files::mp4::{self, Sample, VideoTrack};
 use image::{Rgb, RgbImage};
@@ -167,12 +168,6 @@ fn stretches(pictures: &[Picture], duration: f64) -> Vec<String> {
         }
     }
     notes
-}
-
-/// `65.2` → `1:05`.
-fn clock(s: f64) -> String {
-    let s = s.max(0.0).round() as u64;
-    format!("{}:{:02}", s / 60, s % 60)
 }
 
 /// The pictures in a grid, each with its time in its corner.

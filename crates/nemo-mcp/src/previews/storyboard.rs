@@ -42,7 +42,8 @@ fn secs(ms: Option<u64>) -> Option<f64> {
     ms.map(|m| m as f64 / 1000.0)
 }
 
-fn clock(s: f64) -> String {
+/// `65.2` → `1:05` (the storyboard's and the contact sheet's labels).
+pub(super) fn clock(s: f64) -> String {
     let s = s.max(0.0).round() as u64;
     format!("{}:{:02}", s / 60, s % 60)
 }
