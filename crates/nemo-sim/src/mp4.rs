@@ -451,16 +451,10 @@ mod tests {
         assert_eq!(duration, 3000);
     }
 
-    /// When ffprobe is installed, it must read what we wrote.
+    /// ffprobe must read what we wrote.
     #[test]
+    #[ignore = "needs ffprobe on PATH (.ci/run installs it and runs --include-ignored)"]
     fn ffprobe_accepts_the_file() {
-        if std::process::Command::new("ffprobe")
-            .arg("-version")
-            .output()
-            .is_err()
-        {
-            return;
-        }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.mp4");
         std::fs::write(
