@@ -1,6 +1,7 @@
 //! Producing the rendered file: ffmpeg composing the uploaded media and the draft's text when it
 //! is installed; otherwise the built-in renderer composes the same (the photos, the title) at
-//! 1280×720 and writes it with the built-in H.264 writer (no sound: it has no audio encoder).
+//! 1280×720 with the music's tone (as the ffmpeg render has it) and writes it with the built-in
+//! H.264/FLAC writer.
 
 use crate::config::{Renderer, SimConfig};
 use crate::mp4;
@@ -83,7 +84,9 @@ pub async fn produce(
             .enumerate()
             .map(|(i, (ms, photo))| (*ms, compose(i, photo.as_deref(), title.as_deref())))
             .collect();
-        mp4::encode_pictures(&shots)
+        // The music, as the ffmpeg render plays it: a 440 Hz tone at a fifth of full scale.
+        let music = with_music.then(|| mp4::Pcm::tone(440.0, 0.2, total_ms));
+        mp4::encode_movie(&shots, music.as_ref())
     })
     .await
     .map_err(std::io::Error::other)?;

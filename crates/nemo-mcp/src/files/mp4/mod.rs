@@ -48,7 +48,7 @@ pub fn video_track(path: &Path) -> Result<VideoTrack, String> {
 /// How loud the sound track of the MP4 at `path` is, second by second (decoded); `None` when
 /// it has no sound track.
 pub fn loudness(path: &Path) -> Result<Option<Loudness>, String> {
-    match track::audio_track(&read_moov(path)?)? {
+    match sound::audio_track(&read_moov(path)?)? {
         Some(t) => sound::loudness(path, &t).map(Some),
         None => Ok(None),
     }
@@ -292,6 +292,61 @@ mod fixture_tests {
         let quiet = loudness(&data("high-silent.mp4")).unwrap().unwrap();
         assert!(quiet.silent(), "{quiet:?}");
         assert_eq!(sound_notes(&quiet).len(), 1);
+    }
+
+    /// nemo-sim's built-in renders carry their music as FLAC: heard when it is a tone, said
+    /// when it is digital silence.
+    #[test]
+    fn a_flac_tone_is_heard_and_flac_silence_is_said() {
+        use nemo_sim::mp4::{encode_movie, Pcm, Planes};
+        let dir = tempfile::tempdir().unwrap();
+        let shots = [(3_000, Planes::solid(256, 144, [81, 90, 240]))];
+        for (pcm, silent) in [
+            (Pcm::tone(440.0, 0.2, 3_000), false),
+            (Pcm::silence(3_000), true),
+        ] {
+            let path = dir.path().join("flac.mp4");
+            std::fs::write(&path, encode_movie(&shots, Some(&pcm))).unwrap();
+            assert!(inspect(&path).unwrap().audio);
+            let l = loudness(&path).unwrap().unwrap();
+            assert_eq!(l.per_second.len(), 3, "{l:?}");
+            assert_eq!(l.silent(), silent, "{l:?}");
+            if !silent {
+                // A sine at 0.2 of full scale: RMS 0.2/√2.
+                let rms = 0.2 / 2f32.sqrt();
+                assert!(
+                    l.per_second.iter().all(|r| (r - rms).abs() < 0.005),
+                    "{l:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_sound_coded_otherwise_or_described_wrongly_is_a_reason() {
+        use nemo_sim::mp4::{encode_movie, Pcm, Planes};
+        let dir = tempfile::tempdir().unwrap();
+        let shots = [(1_000, Planes::solid(256, 144, [81, 90, 240]))];
+        let file = encode_movie(&shots, Some(&Pcm::tone(440.0, 0.2, 1_000)));
+        let at = |kind: &[u8]| file.windows(4).position(|w| w == kind).unwrap();
+        let path = dir.path().join("other.mp4");
+        let mut opus = file.clone();
+        let entry = at(b"fLaC");
+        opus[entry..entry + 4].copy_from_slice(b"Opus");
+        std::fs::write(&path, &opus).unwrap();
+        let why = loudness(&path).unwrap_err();
+        assert!(why.contains("coded as Opus"), "{why}");
+        // The dfLa's only block made padding: no STREAMINFO.
+        let mut no_info = file.clone();
+        no_info[at(b"dfLa") + 8] = 0x81;
+        std::fs::write(&path, &no_info).unwrap();
+        let why = loudness(&path).unwrap_err();
+        assert!(why.contains("no STREAMINFO"), "{why}");
+        // Its length past the box.
+        let mut long = file.clone();
+        long[at(b"dfLa") + 11] = 200;
+        std::fs::write(&path, &long).unwrap();
+        assert!(loudness(&path).unwrap_err().contains("cut short"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The tracks' samples, from their sample tables: where each coded picture (or sound packet)
 //! lies in the file, when it shows, which pictures a decoder can start at (keyframes), and the
-//! decoders' configurations (`avcC` for H.264, `esds` for AAC). Enough to decode chosen pictures of an H.264 MP4 without reading
-//! the rest of it. Every count and offset is checked against the tables and the file, so a
+//! video decoder's configuration (`avcC`). Enough to decode chosen pictures of an H.264 MP4
+//! without reading the rest of it (the sound track's description is in `sound`). Every count and offset is checked against the tables and the file, so a
 //! damaged file gives a reason, never a panic or a huge allocation.
 
 use super::{be_u32, be_u64, children};
@@ -93,31 +93,11 @@ pub fn video_track(moov: &[u8]) -> Result<VideoTrack, String> {
     })
 }
 
-/// An AAC sound track: its decoder configuration and its packets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AudioTrack {
-    pub timescale: u32,
-    /// The AudioSpecificConfig from `esds`.
-    pub config: Vec<u8>,
-    pub samples: Vec<Sample>,
-}
-
-/// The first sound track of a `moov` box's body, when it is AAC (`mp4a` with an `esds`).
-pub fn audio_track(moov: &[u8]) -> Result<Option<AudioTrack>, String> {
-    let Some((timescale, stbl)) = find_track(moov, b"soun")? else {
-        return Ok(None);
-    };
-    let stsd = table(stbl, b"stsd")?.ok_or("the sound track has no sample description")?;
-    let config = aac_config(stsd)?;
-    Ok(Some(AudioTrack {
-        timescale,
-        config,
-        samples: sample_list(stbl)?,
-    }))
-}
-
 /// The first track whose handler is `handler`: its timescale and sample tables.
-fn find_track<'a>(moov: &'a [u8], handler: &[u8; 4]) -> Result<Option<(u32, &'a [u8])>, String> {
+pub(super) fn find_track<'a>(
+    moov: &'a [u8],
+    handler: &[u8; 4],
+) -> Result<Option<(u32, &'a [u8])>, String> {
     for (_, trak) in children(moov)?.into_iter().filter(|(k, _)| k == b"trak") {
         let Some(mdia) = child(trak, b"mdia")? else {
             continue;
@@ -145,79 +125,14 @@ fn find_track<'a>(moov: &'a [u8], handler: &[u8; 4]) -> Result<Option<(u32, &'a 
     Ok(None)
 }
 
-/// The AudioSpecificConfig inside the first `mp4a` entry's `esds` (ES descriptor 0x03 →
-/// decoder config 0x04 → decoder specific info 0x05).
-fn aac_config(stsd: &[u8]) -> Result<Vec<u8>, String> {
-    let entries = children(stsd.get(8..).ok_or("the sample description is cut short")?)?;
-    let (kind, entry) = entries
-        .first()
-        .ok_or("the sound track describes no samples")?;
-    if kind != b"mp4a" {
-        return Err(format!(
-            "its sound is {}, not AAC",
-            String::from_utf8_lossy(kind).trim()
-        ));
-    }
-    // An audio sample entry has 28 bytes of fields before its child boxes.
-    let esds = child(
-        entry.get(28..).ok_or("the AAC sample entry is cut short")?,
-        b"esds",
-    )?
-    .ok_or("the AAC sample entry has no esds")?;
-    let mut at = 4usize; // version and flags
-                         // Walk the descriptors: a tag, a length in up to four 7-bit bytes, then the body.
-    let descriptor = |at: &mut usize| -> Result<(u8, usize), String> {
-        let tag = *esds.get(*at).ok_or("the esds is cut short")?;
-        *at += 1;
-        let mut len = 0usize;
-        for _ in 0..4 {
-            let b = *esds.get(*at).ok_or("the esds is cut short")?;
-            *at += 1;
-            len = (len << 7) | usize::from(b & 0x7f);
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        Ok((tag, len))
-    };
-    let (tag, _) = descriptor(&mut at)?;
-    if tag != 0x03 {
-        return Err("the esds has no ES descriptor".into());
-    }
-    let flags = *esds.get(at + 2).ok_or("the esds is cut short")?;
-    at += 3; // ES_ID, flags
-    if flags & 0x80 != 0 {
-        at += 2; // dependsOn_ES_ID
-    }
-    if flags & 0x40 != 0 {
-        at += 1 + usize::from(*esds.get(at).ok_or("the esds is cut short")?); // URL
-    }
-    if flags & 0x20 != 0 {
-        at += 2; // OCR_ES_Id
-    }
-    let (tag, _) = descriptor(&mut at)?;
-    if tag != 0x04 {
-        return Err("the esds has no decoder configuration".into());
-    }
-    at += 13; // objectTypeIndication, streamType, bufferSize, max and average bitrate
-    let (tag, len) = descriptor(&mut at)?;
-    if tag != 0x05 {
-        return Err("the esds has no AAC configuration".into());
-    }
-    Ok(esds
-        .get(at..at + len)
-        .ok_or("the esds's AAC configuration is cut short")?
-        .to_vec())
-}
-
-fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> {
+pub(super) fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> {
     Ok(children(data)?
         .into_iter()
         .find(|(k, _)| k == kind)
         .map(|(_, b)| b))
 }
 
-fn table<'a>(stbl: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> {
+pub(super) fn table<'a>(stbl: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> {
     child(stbl, kind)
 }
 
@@ -236,7 +151,7 @@ fn entries(body: &[u8], width: usize, skip: usize) -> Result<(u64, &[u8]), Strin
 }
 
 /// Every sample of a track, in decoding order, from its sample tables.
-fn sample_list(stbl: &[u8]) -> Result<Vec<Sample>, String> {
+pub(super) fn sample_list(stbl: &[u8]) -> Result<Vec<Sample>, String> {
     // stsz: a fixed size, or one per sample.
     let stsz = table(stbl, b"stsz")?.ok_or("the video track has no sample sizes")?;
     let fixed = be_u32(stsz, 4).ok_or("the sample sizes are cut short")?;

@@ -94,6 +94,9 @@ async fn an_export_says_what_its_file_is_and_writes_checked_captions() {
         "{r}"
     );
     assert!(file["width"].as_u64().unwrap() > 0, "{r}");
+    // "with music": the render has a sound track, decoded here and heard.
+    assert_eq!(file["audio"], true, "{r}");
+    assert_eq!(file["silent"], false, "{r}");
     // No length mismatch; the two uploads are the same picture, so the file's own pictures
     // (decoded from it: the contact sheet) do not change for its 12 s, and that is said.
     let notes: Vec<String> = serde_json::from_value(r["notes"].clone()).unwrap();
