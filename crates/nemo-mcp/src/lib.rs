@@ -81,8 +81,13 @@ pub mod testing {
     /// Fuzzing's entry points (`fuzz/fuzz_targets/{journal,input_path}.rs`) and their replays.
     pub use crate::files::paths::{resolve_input, InputPolicy};
 
-    /// The contact sheet of an MP4, made afresh (not from the cache): `benches/contact_sheet.rs`.
-    pub use crate::previews::contact_sheet::{make as contact_sheet, ContactSheet};
+    pub use crate::previews::contact_sheet::ContactSheet;
+
+    /// The contact sheet of an MP4, made afresh (its `moov` read, not from the cache):
+    /// `benches/contact_sheet.rs`.
+    pub fn contact_sheet(path: &std::path::Path) -> Result<ContactSheet, String> {
+        crate::previews::contact_sheet::make(&crate::files::mp4::Mp4File::open(path)?)
+    }
 
     /// A journal row's body as the journal reads it (every version; a newer one refused).
     pub fn parse_journal_entry(bytes: &[u8]) -> Result<Job, String> {

@@ -4,9 +4,9 @@
 //! a picture that does not change. Decoded in-process ([`super::frames`]); no ffmpeg.
 
 use super::frames::{self, Picture};
-use super::storyboard::clock;
 use super::{cache, font, jpeg};
-use crate::files::mp4::{self, Sample, VideoTrack};
+use crate::files::mp4::{Mp4File, Sample, VideoTrack};
+use crate::support::clock;
 use image::{Rgb, RgbImage};
 use std::path::Path;
 
@@ -34,16 +34,29 @@ pub struct ContactSheet {
 
 /// The contact sheet of the MP4 at `path` (made once per file as it is: later calls reuse it).
 pub fn of(path: &Path) -> Result<ContactSheet, String> {
+    cached(path, || make(&Mp4File::open(path)?))
+}
+
+/// The contact sheet of an MP4 already opened (its `moov` read once for all its checks).
+pub fn of_file(file: &Mp4File) -> Result<ContactSheet, String> {
+    cached(file.path(), || make(file))
+}
+
+fn cached(
+    path: &Path,
+    make: impl FnOnce() -> Result<ContactSheet, String>,
+) -> Result<ContactSheet, String> {
     static SHEETS: cache::ByFile<(), ContactSheet> = cache::ByFile::new(32);
     let mut why = None;
     SHEETS
-        .get_or_make(path, (), || make(path).map_err(|e| why = Some(e)).ok())
+        .get_or_make(path, (), || make().map_err(|e| why = Some(e)).ok())
         .ok_or_else(|| why.unwrap_or_else(|| "it cannot be read".into()))
 }
 
-/// The contact sheet of the MP4 at `path`, made now.
-pub fn make(path: &Path) -> Result<ContactSheet, String> {
-    let track = mp4::video_track(path)?;
+/// The contact sheet of `file`, made now.
+pub fn make(file: &Mp4File) -> Result<ContactSheet, String> {
+    let path = file.path();
+    let track = file.video_track()?;
     let keys = track.keyframes();
     let duration = track
         .samples
@@ -241,7 +254,7 @@ mod tests {
             [170, 166, 16],
         ];
         let (_d, path) = write(&colours.map(|c| (c, 5000)));
-        let sheet = make(&path).unwrap();
+        let sheet = make(&Mp4File::open(&path).unwrap()).unwrap();
         assert_eq!(sheet.frames_s, vec![0.0, 5.0, 10.0, 15.0, 20.0, 25.0]);
         assert!(sheet.jpeg.len() <= MAX_BYTES && sheet.jpeg.starts_with(&[0xff, 0xd8]));
         assert!(sheet.notes.is_empty(), "{:?}", sheet.notes);
@@ -271,7 +284,7 @@ mod tests {
             (blue, 2000),
             (blue, 2000),
         ]);
-        let notes = make(&path).unwrap().notes;
+        let notes = make(&Mp4File::open(&path).unwrap()).unwrap().notes;
         assert!(
             notes
                 .iter()
@@ -284,7 +297,7 @@ mod tests {
             (blue, 4000),
             ([145, 54, 34], 2000),
         ]);
-        let notes = make(&path).unwrap().notes;
+        let notes = make(&Mp4File::open(&path).unwrap()).unwrap().notes;
         assert!(
             notes
                 .iter()
@@ -298,7 +311,7 @@ mod tests {
         // x264 High profile with B-frames and CABAC, a keyframe every second (tests/data/mp4).
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mp4/high-tone.mp4");
-        let sheet = make(&path).unwrap();
+        let sheet = make(&Mp4File::open(&path).unwrap()).unwrap();
         assert_eq!(sheet.frames_s.len(), SHOWN, "{:?}", sheet.frames_s);
         assert!(sheet.notes.is_empty(), "{:?}", sheet.notes);
         // testsrc2's colour bars: decoded pictures, not grey concealment.
@@ -313,8 +326,8 @@ mod tests {
         let (_d, path) = write(&[([81, 90, 240], 2000)]);
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 3]).unwrap();
-        assert!(make(&path).is_err());
+        assert!(Mp4File::open(&path).and_then(|f| make(&f)).is_err());
         std::fs::write(&path, b"not a video").unwrap();
-        assert!(make(&path).is_err());
+        assert!(Mp4File::open(&path).and_then(|f| make(&f)).is_err());
     }
 }

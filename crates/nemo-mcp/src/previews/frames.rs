@@ -190,7 +190,9 @@ fn grid(y: &[u8], stride: usize, w: usize, h: usize) -> Vec<u8> {
 /// The picture shown at `at_s` (from the keyframe it starts from), `width` wide: a video
 /// segment's storyboard tile.
 pub fn at(path: &Path, at_s: f64, width: u32) -> Option<RgbImage> {
-    let track = crate::files::mp4::video_track(path).ok()?;
+    let track = crate::files::mp4::Mp4File::open(path)
+        .and_then(|f| f.video_track())
+        .ok()?;
     let keys = track.keyframes();
     let key = keys
         .iter()

@@ -4,6 +4,7 @@
 //! is ASCII). JPEG, at most [`MAX_BYTES`].
 
 use super::{font, kind_of, LocalMedia, MediaKind};
+use crate::support::clock;
 use image::{Rgb, RgbImage};
 use nemo_client::{Timeline, TrackKind};
 use std::path::Path;
@@ -40,12 +41,6 @@ struct Tile<'a> {
 
 fn secs(ms: Option<u64>) -> Option<f64> {
     ms.map(|m| m as f64 / 1000.0)
-}
-
-/// `65.2` → `1:05` (the storyboard's and the contact sheet's labels).
-pub(super) fn clock(s: f64) -> String {
-    let s = s.max(0.0).round() as u64;
-    format!("{}:{:02}", s / 60, s % 60)
 }
 
 /// Makes the storyboard; `None` when the timeline has no visual segment.

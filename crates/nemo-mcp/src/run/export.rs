@@ -329,23 +329,28 @@ async fn check_file(
     };
     let (p, t) = (path.to_path_buf(), timeline.clone());
     let done = tokio::task::spawn_blocking(move || {
-        let mut facts = crate::files::mp4::inspect(&p);
+        // Its moov read once for its facts, its sound and its pictures.
+        let file = crate::files::mp4::Mp4File::open(&p);
+        let mut facts = file.as_ref().map_err(Clone::clone).and_then(|f| f.facts());
         // Its sound, decoded: a failed music track comes back as digital silence.
         let mut heard = Vec::new();
-        if let Some(f) = facts.as_mut().ok().filter(|f| f.audio) {
-            match crate::files::mp4::loudness(&p) {
-                Ok(Some(l)) => {
-                    f.silent = Some(l.silent());
-                    heard = crate::files::mp4::sound_notes(&l);
+        if let (Ok(f), Ok(file)) = (facts.as_mut(), &file) {
+            if f.audio {
+                match file.loudness() {
+                    Ok(Some(l)) => {
+                        f.silent = Some(l.silent());
+                        heard = crate::files::mp4::sound_notes(&l);
+                    }
+                    Ok(None) => {}
+                    Err(why) => heard.push(format!("Its sound could not be checked here: {why}.")),
                 }
-                Ok(None) => {}
-                Err(why) => heard.push(format!("Its sound could not be checked here: {why}.")),
             }
         }
         // Its pictures (made once per file; the result's image reuses the sheet).
-        let sheet = facts
-            .is_ok()
-            .then(|| crate::previews::contact_sheet::of(&p));
+        let sheet = match (&facts, &file) {
+            (Ok(_), Ok(file)) => Some(crate::previews::contact_sheet::of_file(file)),
+            _ => None,
+        };
         let cues = t
             .as_ref()
             .map(crate::files::captions::cues)

@@ -1,14 +1,14 @@
 //! What an exported MP4 is, read from its own boxes: its length (`mvhd`), its picture size
 //! (`tkhd` of the video track) and whether it has a sound track; the tracks' sample tables
 //! (`track`), from which the previews decode pictures; and whether the sound can be heard
-//! (`sound`, AAC decoded). The file is checked against what was asked and what the timeline
+//! (`sound`, AAC or FLAC decoded). The file is checked against what was asked and what the timeline
 //! says, so a 20-second file made for a "30-second promo" is said to be one. A damaged or cut
 //! file gives a clear reason, never a panic: every size is checked against what is left of the
 //! file and of the box.
 
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The most of `moov` read into memory (a real one is a few hundred kilobytes).
 const MAX_MOOV: u64 = 64 * 1024 * 1024;
@@ -35,28 +35,61 @@ mod track;
 pub use sound::Loudness;
 pub use track::{Sample, VideoTrack};
 
-/// Read the facts of the MP4 at `path`.
-pub fn inspect(path: &Path) -> Result<Mp4Facts, String> {
-    facts_of_moov(&read_moov(path)?)
+/// An MP4 opened for reading: its path and its `moov` box, read once for everything asked of
+/// it (its facts, its video track, its sound).
+#[derive(Debug, Clone)]
+pub struct Mp4File {
+    path: PathBuf,
+    moov: Vec<u8>,
 }
 
-/// The H.264 video track of the MP4 at `path`: its pictures and parameter sets.
-pub fn video_track(path: &Path) -> Result<VideoTrack, String> {
-    track::video_track(&read_moov(path)?)
-}
-
-/// How loud the sound track of the MP4 at `path` is, second by second (decoded); `None` when
-/// it has no sound track.
-pub fn loudness(path: &Path) -> Result<Option<Loudness>, String> {
-    match sound::audio_track(&read_moov(path)?)? {
-        Some(t) => sound::loudness(path, &t).map(Some),
-        None => Ok(None),
+impl Mp4File {
+    /// Open the MP4 at `path` and read its `moov` box.
+    pub fn open(path: &Path) -> Result<Mp4File, String> {
+        Ok(Mp4File {
+            path: path.to_path_buf(),
+            moov: read_moov(path)?,
+        })
     }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its length, picture size and whether it has sound.
+    pub fn facts(&self) -> Result<Mp4Facts, String> {
+        facts_of_moov(&self.moov)
+    }
+
+    /// Its H.264 video track: its pictures and parameter sets.
+    pub fn video_track(&self) -> Result<VideoTrack, String> {
+        track::video_track(&self.moov)
+    }
+
+    /// How loud its sound track is, second by second (decoded); `None` when it has none.
+    pub fn loudness(&self) -> Result<Option<Loudness>, String> {
+        match sound::audio_track(&self.moov)? {
+            Some(t) => sound::loudness(&self.path, &t).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Read the facts of the MP4 at `path` (tests).
+#[cfg(test)]
+fn inspect(path: &Path) -> Result<Mp4Facts, String> {
+    Mp4File::open(path)?.facts()
+}
+
+/// How loud the sound track of the MP4 at `path` is (tests).
+#[cfg(test)]
+fn loudness(path: &Path) -> Result<Option<Loudness>, String> {
+    Mp4File::open(path)?.loudness()
 }
 
 /// What the sound showed, as sentences for the result (none when all is well).
 pub fn sound_notes(l: &Loudness) -> Vec<String> {
-    let clock = |s: f64| format!("{}:{:02}", s as u64 / 60, s as u64 % 60);
+    use crate::support::clock;
     if l.silent() {
         return vec![
             "The sound track is silent throughout: no music or voice will be heard.".into(),
