@@ -245,6 +245,25 @@ impl App {
         Ok(s)
     }
 
+    /// Open the project `connect` chose: the current one, a new one, or one reopened by its
+    /// id. Returns the project and what to tell about it (a lost project restored).
+    pub async fn open_project(
+        &self,
+        choice: crate::project::opening::Choice,
+    ) -> Result<(Session, Option<String>), ToolError> {
+        use crate::project::opening::Opening;
+        let language = choice.language.as_deref();
+        let opened = match choice.opening {
+            Opening::Reopen(id) => return self.reopen(id).await,
+            Opening::New => {
+                let language = language.unwrap_or(&self.settings.language);
+                self.project.start_new(&self.client, language).await
+            }
+            Opening::Current => self.session(language).await,
+        };
+        opened.map(|s| (s, None)).map_err(|e| self.err(&e))
+    }
+
     /// Reopen the project `id` as the current one (from the library, or by its id alone). A
     /// project NemoVideo no longer has is said so, and the restore path applies: a new project
     /// with the media this server uploaded to the old one. Returns the project and what to tell.

@@ -19,6 +19,51 @@ const UPLOAD: (f64, f64) = (0.0, 20.0);
 const GENERATE: (f64, f64) = (20.0, 70.0);
 const EXPORT: (f64, f64) = (70.0, 100.0);
 
+/// A `make_video` call for one video, its arguments checked and its spending agreed.
+pub struct Request {
+    pub instruction: String,
+    pub request_id: Option<String>,
+    /// The files and URLs to upload first, checked (none: the project's media as they are).
+    pub inputs: Option<crate::files::uploads::CheckedInputs>,
+    pub export: bool,
+    pub captions: bool,
+    pub cost_kind: crate::account::estimate::CostKind,
+}
+
+/// Start one video: its upload (when it has media) and the job that follows its steps, with
+/// the plan journaled. A job the same `request_id` already started is returned as it is.
+pub fn start(app: &Arc<App>, req: Request) -> Spawned {
+    let media = req.inputs.as_ref().map(|c| c.media()).unwrap_or_default();
+    let upload = req.inputs.map(|c| {
+        let a = app.clone();
+        let inputs = super::upload::inputs(&c.files, &c.urls);
+        app.jobs.spawn(Job::upload(inputs), move |jctx| {
+            super::upload::run(a, jctx, c.files, c.urls, c.rejected)
+        })
+    });
+    let job = Job::video(VideoPlan {
+        language: crate::project::language::of_instruction(
+            &req.instruction,
+            &app.settings.language,
+        ),
+        instruction: req.instruction,
+        export: req.export,
+        cost_kind: req.cost_kind,
+        upload: upload.map(|u| u.id),
+        generate: None,
+        export_job: None,
+        project: None,
+        filename: None,
+        set: None,
+        media,
+        no_captions: !req.captions,
+    })
+    .with_request_id(req.request_id);
+    let a = app.clone();
+    app.jobs
+        .spawn_once(job, move |jctx| super::make_video(a, jctx))
+}
+
 pub(super) fn plan_of(ctx: &JobCtx) -> Result<VideoPlan, ToolError> {
     ctx.snapshot()
         .video_plan()

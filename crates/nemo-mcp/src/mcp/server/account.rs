@@ -17,60 +17,18 @@ impl NemoServer {
     ) -> ToolResult {
         self.hint(&ctx);
         let app = &self.app_for(&ctx);
-        let language = match args
-            .language
-            .as_deref()
-            .map(crate::project::language::parse_argument)
-        {
-            None => None,
-            Some(Some(l)) => Some(l),
-            Some(None) => {
-                return fail(ToolError::invalid(
-                    "language must be a language code such as en, zh-CN, ja or es",
-                ))
-            }
+        let choice = match crate::project::opening::choose(
+            args.new_project,
+            args.project_id.as_deref(),
+            args.language.as_deref(),
+        ) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
         };
-        let new_project = args.new_project.unwrap_or(false);
-        let reopen = match args
-            .project_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            None => None,
-            Some(_) if new_project => {
-                return fail(ToolError::invalid(
-                    "give either new_project or project_id, not both",
-                ))
-            }
-            Some(raw) => match raw.parse::<u64>() {
-                Ok(n) => Some(nemo_client::SessionId::new(n)),
-                Err(_) => {
-                    return fail(
-                        ToolError::invalid("project_id must be a project's number")
-                            .next("call list_projects to see the projects and their ids"),
-                    )
-                }
-            },
-        };
-        let mut reopened_notice: Option<String> = None;
-        let session = if let Some(id) = reopen {
-            match app.reopen(id).await {
-                Ok((s, notice)) => {
-                    reopened_notice = notice;
-                    Ok(s)
-                }
-                Err(e) => return fail(e),
-            }
-        } else if new_project {
-            let language = language.unwrap_or_else(|| app.settings.language.clone());
-            app.project.start_new(&app.client, &language).await
-        } else {
-            app.session(language.as_deref()).await
-        };
-        let session = match session {
-            Ok(s) => s,
-            Err(e) => return fail(app.err(&e)),
+        let new_project = choice.opening == crate::project::opening::Opening::New;
+        let (session, reopened_notice) = match app.open_project(choice).await {
+            Ok(opened) => opened,
+            Err(e) => return fail(e),
         };
         app.library.touch(&session);
         let credits = match app.client.credits().await {

@@ -170,37 +170,15 @@ impl NemoServer {
                 Ok(e) => e,
                 Err(e) => return fail(e),
             };
-        let media = inputs.as_ref().map(|c| c.media()).unwrap_or_default();
-        let upload = inputs.map(|c| {
-            let app2 = app.clone();
-            let inputs = run::upload::inputs(&c.files, &c.urls);
-            app.jobs.spawn(Job::upload(inputs), move |jctx| {
-                run::upload::run(app2, jctx, c.files, c.urls, c.rejected)
-            })
-        });
-        let job = Job::video(VideoPlan {
-            language: crate::project::language::of_instruction(
-                &instruction,
-                &app.settings.language,
-            ),
+        let req = run::video::Request {
             instruction,
+            request_id,
+            inputs,
             export,
+            captions: args.captions.unwrap_or(true),
             cost_kind: estimate.kind,
-            upload: upload.map(|u| u.id),
-            generate: None,
-            export_job: None,
-            project: None,
-            filename: None,
-            set: None,
-            media,
-            no_captions: !args.captions.unwrap_or(true),
-        })
-        .with_request_id(request_id);
-        let app2 = app.clone();
-        let (job, note) = with_note(
-            app.jobs
-                .spawn_once(job, move |jctx| run::make_video(app2, jctx)),
-        );
+        };
+        let (job, note) = with_note(run::video::start(app, req));
         if note.is_none() {
             reservation.attach(&job.id);
         }
