@@ -147,3 +147,119 @@ async fn still_present(records: Vec<MediaRecord>) -> (Vec<MediaRecord>, Vec<Stri
     }
     (files, urls, missing)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::media::MediaSource;
+    use crate::state::StateDb;
+    use std::sync::Arc;
+
+    /// A project in nemo-sim with one photo uploaded and recorded, then lost by the backend.
+    struct Lost {
+        sim: nemo_sim::SimHandle,
+        client: Client,
+        current: CurrentProject,
+        media: MediaLedger,
+        lost: SessionId,
+        photo: std::path::PathBuf,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn lost_project() -> Lost {
+        let sim = nemo_sim::Sim::start(nemo_sim::SimConfig::fast())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = nemo_client::Config::new(sim.base_url(), dir.path().join("state"));
+        let client = Client::new(config).unwrap();
+        let db = Arc::new(StateDb::open(&dir.path().join("state")).unwrap());
+        let (current, media) = (CurrentProject::in_memory(), MediaLedger::new(db));
+        let session = current.get(&client, "en").await.unwrap();
+        let photo = dir.path().join("shoe.png");
+        std::fs::write(&photo, nemo_sim::sample::png(64, 48, [200, 40, 40], 1)).unwrap();
+        let file = validate::validate_media_file(&photo, u64::MAX).unwrap();
+        let up = session.handle(&client).upload(&[file], None).await.unwrap();
+        let records = vec![
+            MediaRecord {
+                source: MediaSource::File {
+                    path: photo.clone(),
+                },
+                sha256: Some(nemo_client::sha256_file(&photo).unwrap()),
+                size: None,
+                asset: up.assets.first().and_then(|a| a.url.clone()),
+            },
+            MediaRecord {
+                source: MediaSource::Url {
+                    url: up.assets[0].url.clone().unwrap(),
+                },
+                sha256: None,
+                size: None,
+                asset: None,
+            },
+        ];
+        media.record(session.session_id, records).await;
+        assert!(sim.control().drop_session(session.session_id.get()));
+        Lost {
+            sim,
+            client,
+            current,
+            media,
+            lost: session.session_id,
+            photo,
+            _dir: dir,
+        }
+    }
+
+    fn parts(l: &Lost) -> Parts<'_> {
+        Parts {
+            client: &l.client,
+            current: &l.current,
+            media: &l.media,
+            language: "en",
+            max_upload: u64::MAX,
+            web_url: "https://example.invalid",
+        }
+    }
+
+    fn uploads(sim: &nemo_sim::SimHandle) -> usize {
+        let log = sim.control().log();
+        log.iter().filter(|r| r.path.contains("upload")).count()
+    }
+
+    #[tokio::test]
+    async fn a_lost_project_comes_back_as_a_new_one_with_its_file_and_url_and_nothing_sent() {
+        let l = lost_project().await;
+        let before = uploads(&l.sim);
+        let r = restore(parts(&l), l.lost, Restore::All).await.unwrap();
+        assert_ne!(r.session, l.lost);
+        assert_eq!((r.restored, r.missing.len()), (2, 0), "{r:?}");
+        assert_eq!(l.current.peek().await.unwrap().session_id, r.session);
+        assert_eq!(l.media.media(r.session).len(), 2);
+        // One file upload and one URL upload; no instruction went to the agent.
+        assert_eq!(uploads(&l.sim) - before, 2);
+        assert!(l.sim.control().messages().is_empty());
+        // A second restore of the same loss finds it done (another call's work).
+        let again = restore(parts(&l), l.lost, Restore::All).await.unwrap();
+        assert_eq!((again.session, again.restored), (r.session, 0));
+        assert_eq!(uploads(&l.sim) - before, 2);
+    }
+
+    #[tokio::test]
+    async fn a_changed_file_stops_a_full_restore_before_anything_is_made() {
+        let l = lost_project().await;
+        std::fs::write(&l.photo, b"not the photo that was uploaded").unwrap();
+        let projects = l.sim.control().session_ids().len();
+        let e = restore(parts(&l), l.lost, Restore::All).await.unwrap_err();
+        assert_eq!(e.code, Code::ProjectNotRestored);
+        assert!(e.message.contains("changed since it was uploaded"), "{e:?}");
+        assert_eq!(
+            l.sim.control().session_ids().len(),
+            projects,
+            "no project made"
+        );
+        // What can be restored is, when all is not needed: the URL; the file is said missing.
+        let r = restore(parts(&l), l.lost, Restore::Possible).await.unwrap();
+        assert_eq!((r.restored, r.missing.len()), (1, 1), "{r:?}");
+    }
+}
