@@ -243,6 +243,27 @@ mod tests {
         (dir, path)
     }
 
+    /// ffmpeg's pictures, not ours: 8 s of moving test pictures fading out over the last
+    /// second, 12 s of black, then 13 s of still colour bars (H.264 High, a keyframe a second).
+    /// The fade is not black long enough to be said; the black and the still bars are, where
+    /// they are (to within the pictures looked at, about 2.75 s apart).
+    #[test]
+    fn a_real_fade_to_black_and_a_still_picture_are_said_where_they_are() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mp4/fade-black-still.mp4");
+        let sheet = make(&Mp4File::open(&path).unwrap()).unwrap();
+        // Truth: black 0:08–0:20, still 0:20–0:33. The first black picture looked at is the
+        // keyframe of 0:09 (the fade's last second is dark but not black).
+        assert_eq!(
+            sheet.notes,
+            [
+                "The picture is black from 0:09 to 0:20.",
+                "The picture does not change from 0:20 to 0:33."
+            ]
+        );
+        assert_eq!(sheet.frames_s.len(), SHOWN);
+    }
+
     #[test]
     fn six_pictures_of_the_file_with_their_times_in_one_small_jpeg() {
         let colours = [
