@@ -252,6 +252,10 @@ def check(host, home, out, model_log, tap_log, sim_port, done, seconds):
     log = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{sim_port}/_sim/log").read())
     sent = [e for e in log if e["path"].endswith("/run_sse") and e.get("turn_started")]
     assert len(sent) == 1, f"{where}: {len(sent)} paid instructions reached the backend"
+    # Money, counted where it is spent: one turn charged, once.
+    charges = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{sim_port}/_sim/charges").read())
+    charged = sum(c["credits"] for c in charges)
+    assert len(charges) == 1 and charged > 0, f"{where}: charges {charges}"
     tool_defs = tool_definition_chars(home)
     bodies = [json.dumps(b["body"]) for b in read_jsonl(model_log + ".bodies")]
     instructions = any("NemoVideo makes and edits videos" in b for b in bodies)
@@ -259,7 +263,7 @@ def check(host, home, out, model_log, tap_log, sim_port, done, seconds):
             "model_requests": sum(1 for e in entries if "request" in e),
             "tool_calls": len(saw), "mp4": mp4[0], "result_chars": [len(e["model_saw"]) for e in saw],
             "tool_definition_chars": tool_defs, "instructions_reach_model": instructions,
-            "paid_messages": len(sent)}
+            "paid_messages": len(sent), "credits_charged": charged}
 
 
 def check_refused(host, home, out, model_log, tap_log, sim_port, done, seconds):
@@ -272,7 +276,10 @@ def check_refused(host, home, out, model_log, tap_log, sim_port, done, seconds):
     log = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{sim_port}/_sim/log").read())
     sent = [e for e in log if e["path"].endswith("/run_sse")]
     assert not sent and not os.listdir(out), f"{where}: {len(sent)} instructions sent, {os.listdir(out)}"
-    return {"host": host, "seconds": seconds, "refused_by_host": saw[0]["model_saw"], "paid_messages": 0}
+    charges = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{sim_port}/_sim/charges").read())
+    assert not charges, f"{where}: charged {charges} with nothing sent"
+    return {"host": host, "seconds": seconds, "refused_by_host": saw[0]["model_saw"], "paid_messages": 0,
+            "credits_charged": 0}
 
 
 def tool_definition_chars(home):

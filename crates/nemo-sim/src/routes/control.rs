@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/silence", post(silence))
         .route("/clock", post(clock))
         .route("/log", get(log))
+        .route("/charges", get(charges))
         .route("/renders", get(renders))
         .route("/accounts", get(accounts))
 }
@@ -80,6 +81,15 @@ async fn clock(State(s): State<AppState>, Json(c): Json<Clock>) -> Response {
 }
 async fn log(State(s): State<AppState>) -> Response {
     Json(control(&s).log()).into_response()
+}
+/// Each turn's charge as it settled: `[{"session": id, "credits": n}]` (0: given back).
+async fn charges(State(s): State<AppState>) -> Response {
+    let v: Vec<_> = control(&s)
+        .charges()
+        .into_iter()
+        .map(|(session, credits)| json!({"session": session, "credits": credits}))
+        .collect();
+    Json(v).into_response()
 }
 /// Every render: id, status, and when it completed (ms since start; benchmarks).
 async fn renders(State(s): State<AppState>) -> Response {
