@@ -78,7 +78,7 @@ pub mod testing {
     pub use crate::state::StateDb;
     pub use crate::support::logging;
 
-    /// Fuzzing's entry points (`fuzz/fuzz_targets/{journal,input_path}.rs`) and their replays.
+    /// Fuzzing's entry points (`fuzz/fuzz_targets/{journal,input_path,mp4}.rs`) and their replays.
     pub use crate::files::paths::{resolve_input, InputPolicy};
 
     pub use crate::previews::contact_sheet::ContactSheet;
@@ -87,6 +87,23 @@ pub mod testing {
     /// `benches/contact_sheet.rs`.
     pub fn contact_sheet(path: &std::path::Path) -> Result<ContactSheet, String> {
         crate::previews::contact_sheet::make(&crate::files::mp4::Mp4File::open(path)?)
+    }
+
+    /// Everything an export's check reads from a saved MP4 (its facts, its sound decoded, its
+    /// contact sheet, a storyboard tile), on a file of any bytes: `fuzz/fuzz_targets/mp4.rs`
+    /// and its replays. What cannot be read is a reason; a panic or a crash is the bug.
+    pub fn check_mp4(path: &std::path::Path) -> Vec<String> {
+        let mut reasons = Vec::new();
+        match crate::files::mp4::Mp4File::open(path) {
+            Ok(file) => {
+                reasons.extend(file.facts().err());
+                reasons.extend(file.loudness().err());
+                reasons.extend(crate::previews::contact_sheet::make(&file).err());
+                let _tile = crate::previews::frames::at(path, 1.0, 64);
+            }
+            Err(why) => reasons.push(why),
+        }
+        reasons
     }
 
     /// A journal row's body as the journal reads it (every version; a newer one refused).

@@ -12,7 +12,7 @@ mod cache;
 /// The 5×7 bitmap font shared with the simulator's renderer (which draws video titles with it).
 use nemo_sim::font;
 pub mod contact_sheet;
-mod frames;
+pub(crate) mod frames;
 pub mod poster;
 pub mod storyboard;
 

@@ -2,9 +2,12 @@
 //! - every journal format (`tests/data/journal-v1/`, `tests/data/journal-v2/`, one job of each
 //!   kind) reads; today's rows are written back byte for byte as they are stored, so a change to
 //!   the stored `Job` fails here and asks for a new journal version and its migration;
-//! - the cases in `fuzz/regressions/{journal,input_path}/` keep the fuzz targets' properties.
+//! - the cases in `fuzz/regressions/{journal,input_path,mp4}/` keep the fuzz targets' properties
+//!   (a saved export is read from disk too: a damaged one gives reasons, never a panic).
 
-use nemo_mcp::testing::{parse_journal_entry, resolve_input, InputPolicy, Job, JOURNAL_VERSION};
+use nemo_mcp::testing::{
+    check_mp4, parse_journal_entry, resolve_input, InputPolicy, Job, JOURNAL_VERSION,
+};
 use std::path::{Path, PathBuf};
 
 fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -119,4 +122,19 @@ fn input_path_fuzz_cases_stay_inside_the_allowed_folder() {
         accepted >= 1,
         "the plain case inside the folder is accepted"
     );
+}
+
+#[test]
+fn damaged_exports_give_reasons_never_a_panic() {
+    for (case, bytes) in fuzz_cases("mp4") {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.mp4");
+        std::fs::write(&path, &bytes).unwrap();
+        let reasons = check_mp4(&path);
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        // Scrambled payloads may still decode to something; every other case is unreadable.
+        if name != "scrambled_mdat" {
+            assert!(!reasons.is_empty(), "{name}: read without a reason");
+        }
+    }
 }

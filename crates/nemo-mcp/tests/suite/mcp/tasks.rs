@@ -29,20 +29,22 @@ impl ClientHandler for TasksHost {
 
 type Client = RunningService<RoleClient, TasksHost>;
 
+/// A host that supports tasks, connected in-process, opening in the 2025-11-25 era
+/// (`initialize`).
 async fn tasks_client(app: Arc<nemo_mcp::App>) -> Client {
-    let (a, b) = tokio::io::duplex(1 << 16);
-    let server = NemoServer::new(app);
-    tokio::spawn(async move {
-        if let Ok(s) = server.serve(a).await {
-            let _ = s.waiting().await;
-        }
-    });
-    TasksHost.serve(b).await.unwrap()
+    tasks_client_in(app, rmcp::ClientLifecycleMode::Initialize).await
 }
 
 /// The same host opening in the 2026-07-28 era (`server/discover`, no `initialize`).
 async fn tasks_client_discovering(app: Arc<nemo_mcp::App>) -> Client {
-    use rmcp::{ClientLifecycleMode, ClientServiceExt};
+    let mode = rmcp::ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    tasks_client_in(app, mode).await
+}
+
+async fn tasks_client_in(app: Arc<nemo_mcp::App>, mode: rmcp::ClientLifecycleMode) -> Client {
+    use rmcp::ClientServiceExt;
     let (a, b) = tokio::io::duplex(1 << 16);
     let server = NemoServer::new(app);
     tokio::spawn(async move {
@@ -50,9 +52,6 @@ async fn tasks_client_discovering(app: Arc<nemo_mcp::App>) -> Client {
             let _ = s.waiting().await;
         }
     });
-    let mode = ClientLifecycleMode::Discover {
-        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-    };
     TasksHost.serve_with_lifecycle(b, mode).await.unwrap()
 }
 

@@ -167,18 +167,14 @@ async fn a_render_saved_just_before_a_crash_is_not_downloaded_again() {
     let stopped = h.stop().await;
     let settings = &stopped.settings;
     let job_id = "exp_00000000c0de";
-    let entry = json!({"id": job_id, "kind": "export", "status": "running",
-        "created_at": chrono::Utc::now().to_rfc3339(), "finished_at": null,
-        "progress_pct": 95.0, "message": "downloading", "activity": 3,
-        "result": null, "error": null, "instruction": null, "session_id": null,
-        "state_before": null, "credits_before": null, "render_id": render,
-        "output_stem": "saved", "output_path": path, "request_id": null, "cost_kind": null});
-    std::fs::create_dir_all(settings.journal_dir()).unwrap();
-    std::fs::write(
-        settings.journal_dir().join(format!("{job_id}.json")),
-        serde_json::to_vec_pretty(&entry).unwrap(),
-    )
-    .unwrap();
+    let export = V1Export {
+        render: &render,
+        stem: "saved",
+        path: Some(&path),
+        progress_pct: 95.0,
+        message: "downloading",
+    };
+    export.journal(settings, job_id);
     let h2 = stopped.start().await;
     let again = h2
         .finish(json!({"status": "running", "job_id": job_id}))
@@ -211,18 +207,14 @@ async fn a_journaled_render_the_backend_never_got_is_submitted_after_a_restart()
     let settings = &stopped.settings;
     // Journaled by the previous version (format 1, no `version`): upgraded on load, resumed.
     let job_id = "exp_0123456789ab";
-    let entry = json!({"id": job_id, "kind": "export", "status": "running",
-        "created_at": chrono::Utc::now().to_rfc3339(), "finished_at": null,
-        "progress_pct": 2.0, "message": "submitting the render", "activity": 3,
-        "result": null, "error": null, "instruction": null, "session_id": null,
-        "state_before": null, "credits_before": null, "render_id": "render_never_submitted",
-        "output_stem": "resumed", "output_path": null, "request_id": null, "cost_kind": null});
-    std::fs::create_dir_all(settings.journal_dir()).unwrap();
-    std::fs::write(
-        settings.journal_dir().join(format!("{job_id}.json")),
-        serde_json::to_vec_pretty(&entry).unwrap(),
-    )
-    .unwrap();
+    let export = V1Export {
+        render: "render_never_submitted",
+        stem: "resumed",
+        path: None,
+        progress_pct: 2.0,
+        message: "submitting the render",
+    };
+    export.journal(settings, job_id);
     let h2 = stopped.start().await;
     let done = h2
         .finish(json!({"status": "running", "job_id": job_id}))
@@ -331,4 +323,32 @@ async fn a_make_video_whose_upload_a_restart_cut_uploads_once_more_and_sends_onc
     assert_eq!(uploads(&h2), 2, "the cut upload, then once more");
     assert_eq!(counts(&h2).await, (1, 50), "sent once, charged once");
     assert_eq!(render_submits(&h2), 1);
+}
+
+/// A running export as the previous version journaled it (format 1: a JSON file per job in the
+/// journal folder, no `version`), which the next start moves in and resumes.
+struct V1Export<'a> {
+    render: &'a str,
+    stem: &'a str,
+    path: Option<&'a str>,
+    progress_pct: f64,
+    message: &'a str,
+}
+
+impl V1Export<'_> {
+    fn journal(&self, settings: &nemo_mcp::Settings, job_id: &str) {
+        let entry = json!({"id": job_id, "kind": "export", "status": "running",
+            "created_at": chrono::Utc::now().to_rfc3339(), "finished_at": null,
+            "progress_pct": self.progress_pct, "message": self.message, "activity": 3,
+            "result": null, "error": null, "instruction": null, "session_id": null,
+            "state_before": null, "credits_before": null, "render_id": self.render,
+            "output_stem": self.stem, "output_path": self.path, "request_id": null,
+            "cost_kind": null});
+        std::fs::create_dir_all(settings.journal_dir()).unwrap();
+        std::fs::write(
+            settings.journal_dir().join(format!("{job_id}.json")),
+            serde_json::to_vec_pretty(&entry).unwrap(),
+        )
+        .unwrap();
+    }
 }
