@@ -29,6 +29,29 @@ pub fn instruction_for(base: &str, variant: &str) -> String {
     format!("{base}; this version: {}", variant.trim())
 }
 
+/// The set's plan: each variant's slot and instruction, the media to upload once.
+pub(super) fn set_of(
+    app: &App,
+    instruction: &str,
+    variants: &[String],
+    media: crate::jobs::results::MediaInputs,
+) -> crate::jobs::results::VariantSet {
+    crate::jobs::results::VariantSet {
+        paths: media.paths,
+        urls: media.urls,
+        references: None,
+        concurrency: app.settings.variant_concurrency,
+        slots: variants
+            .iter()
+            .map(|label| crate::jobs::results::VariantSlot {
+                label: label.clone(),
+                instruction: instruction_for(instruction, label),
+                ..Default::default()
+            })
+            .collect(),
+    }
+}
+
 /// The plan shared by the variants' tasks; every change is journaled at once.
 struct Shared {
     ctx: JobCtx,

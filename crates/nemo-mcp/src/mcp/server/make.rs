@@ -174,6 +174,7 @@ impl NemoServer {
             instruction,
             request_id,
             inputs,
+            variants: Vec::new(),
             export,
             captions: args.captions.unwrap_or(true),
             cost_kind: estimate.kind,

@@ -6,9 +6,7 @@
 use crate::app::App;
 use crate::errors::{Code, ToolError};
 use crate::files::uploads::{check_inputs_blocking, CheckedInputs};
-use crate::jobs::results::{
-    ExportResult, GenerateOutput, RoutedAnswer, UploadResult, VideoPlan, VideoResult,
-};
+use crate::jobs::results::{ExportResult, GenerateOutput, RoutedAnswer, UploadResult, VideoResult};
 use crate::jobs::{Job, JobKind, Spawned};
 use crate::mcp::calls::*;
 use crate::mcp::confirm::{agree_to_estimate, agree_to_spend};

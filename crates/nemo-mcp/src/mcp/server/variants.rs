@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::config::MAX_VARIANTS;
-use crate::jobs::results::{VariantSet, VariantSlot};
 use crate::run::variants::instruction_for;
 
 /// The variants as given: trimmed, none empty, none twice, at most [`MAX_VARIANTS`].
@@ -81,46 +80,16 @@ impl NemoServer {
                 Ok(e) => e,
                 Err(e) => return fail(e),
             };
-        let media = req.inputs.as_ref().map(|c| c.media()).unwrap_or_default();
-        let set = VariantSet {
-            paths: media.paths,
-            urls: media.urls,
-            references: None,
-            concurrency: app.settings.variant_concurrency,
-            slots: req
-                .variants
-                .iter()
-                .zip(instructions)
-                .map(|(label, instruction)| VariantSlot {
-                    label: label.clone(),
-                    instruction,
-                    ..VariantSlot::default()
-                })
-                .collect(),
-        };
-        let job = Job::video(VideoPlan {
-            language: crate::project::language::of_instruction(
-                &req.instruction,
-                &app.settings.language,
-            ),
+        let start = run::video::Request {
             instruction: req.instruction,
+            request_id: req.request_id,
+            inputs: req.inputs,
+            variants: req.variants,
             export: req.export,
+            captions: req.captions,
             cost_kind: estimate.kind,
-            upload: None,
-            generate: None,
-            export_job: None,
-            project: None,
-            filename: None,
-            set: Some(set),
-            media: Default::default(),
-            no_captions: !req.captions,
-        })
-        .with_request_id(req.request_id);
-        let app2 = app.clone();
-        let (job, note) = with_note(
-            app.jobs
-                .spawn_once(job, move |jctx| run::make_video(app2, jctx)),
-        );
+        };
+        let (job, note) = with_note(run::video::start(app, start));
         if note.is_none() {
             reservation.attach(&job.id);
         }
