@@ -485,10 +485,15 @@ async fn random_starts_stops_kills_and_calls_across_four_hosts() {
             .len();
         assert_eq!(size, r["size_bytes"].as_u64().unwrap(), "seed {seed}: {e}");
     }
+    // Which export saved which file, for a failure to name the two that share one.
+    let by_export: Vec<String> = saved
+        .iter()
+        .map(|e| format!("{} {}", e["id"], e["work"]["outcome"]["result"]["path"]))
+        .collect();
     assert_eq!(
         w.mp4s().len(),
         saved.len(),
-        "seed {seed}: one file per export: {:?}",
+        "seed {seed}: one file per export: {:?}; exports: {by_export:#?}",
         w.mp4s()
     );
     // The ledger's total is the backend's charges.

@@ -224,7 +224,7 @@ pub fn sanitize_stem(name: &str) -> String {
 
 /// Reserve `dir/stem.mp4`, or `dir/stem-2.mp4`, ...: the first name whose file and `.part` are
 /// both free. The `.part` is created exclusively (`create_new`), so two exports running at once
-/// can never pick the same name.
+/// can never pick the same name, in one process or several.
 pub fn reserve_output(dir: &Path, stem: &str) -> std::io::Result<PathBuf> {
     let stem = sanitize_stem(stem);
     for n in 1..10_000 {
@@ -237,18 +237,31 @@ pub fn reserve_output(dir: &Path, stem: &str) -> std::io::Result<PathBuf> {
         if p.exists() {
             continue;
         }
-        let part = nemo_client::part_path(&p);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&part)
-        {
-            Ok(_) => return Ok(p),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
+        if try_reserve(&p)? {
+            return Ok(p);
         }
     }
     Err(std::io::Error::other("no free file name"))
+}
+
+/// Hold `p` by creating its `.part` exclusively. The file itself is looked at again after
+/// that: another export may have finished (renamed its `.part` to `p`) between the caller's
+/// look and this creation, and `p` must not be written over.
+fn try_reserve(p: &Path) -> std::io::Result<bool> {
+    let part = nemo_client::part_path(p);
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&part)
+    {
+        Ok(_) if p.exists() => {
+            let _ = std::fs::remove_file(&part);
+            Ok(false)
+        }
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Whether `p` names an `.mp4` directly inside `dir` (both as written and as resolved), so a
@@ -440,5 +453,22 @@ mod tests {
             "promo-2.mp4"
         );
         assert_eq!(file_uri(Path::new("/a b/c.mp4")), "file:///a%20b/c.mp4");
+    }
+
+    /// Found by the randomized several-hosts test: another process's export finished (its
+    /// `.part` renamed to the name) between this one's look at the name and its creation of the
+    /// `.part`; the name was taken again and the first file written over (two exports, one
+    /// file). The name is looked at again once the `.part` is held.
+    #[test]
+    fn a_name_finished_meanwhile_is_not_reserved_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let finished = dir.path().join("promo.mp4");
+        std::fs::write(&finished, b"another export's video").unwrap();
+        assert!(!try_reserve(&finished).unwrap());
+        assert!(!nemo_client::part_path(&finished).exists(), "no .part left");
+        assert_eq!(std::fs::read(&finished).unwrap(), b"another export's video");
+        let free = dir.path().join("promo-2.mp4");
+        assert!(try_reserve(&free).unwrap());
+        assert!(!try_reserve(&free).unwrap(), "held by its .part");
     }
 }

@@ -54,9 +54,7 @@ impl Client {
             {
                 Ok(n) => {
                     check_mp4(&part).await?;
-                    tokio::fs::rename(&part, dest).await.map_err(|e| {
-                        Error::io(format!("moving the download to {}", dest.display()), e)
-                    })?;
+                    take_name(&part, dest).await?;
                     return Ok(n);
                 }
                 Err(e @ Error::Transient { .. }) => {
@@ -188,6 +186,24 @@ async fn open_part(part: &Path, append: bool) -> std::io::Result<tokio::fs::File
     Ok(tokio::fs::File::from_std(f))
 }
 
+/// The finished download takes its name, never writing over a file already there (another
+/// export's, another process's): a hard link fails if the name exists; where the file system
+/// has no links (FAT, some network shares) it is moved after a last look.
+async fn take_name(part: &Path, dest: &Path) -> Result<()> {
+    let taken = |e| Error::io(format!("moving the download to {}", dest.display()), e);
+    match tokio::fs::hard_link(part, dest).await {
+        Ok(()) => {
+            let _ = tokio::fs::remove_file(part).await;
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(taken(e)),
+        Err(_) if tokio::fs::try_exists(dest).await.unwrap_or(true) => Err(taken(
+            std::io::Error::new(std::io::ErrorKind::AlreadyExists, "a file has that name"),
+        )),
+        Err(_) => tokio::fs::rename(part, dest).await.map_err(taken),
+    }
+}
+
 /// A finished download must be an MP4 before it takes its name.
 async fn check_mp4(part: &Path) -> Result<()> {
     use tokio::io::AsyncReadExt;
@@ -211,4 +227,25 @@ pub fn part_path(dest: &Path) -> PathBuf {
     let mut s = dest.as_os_str().to_owned();
     s.push(".part");
     PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_finished_download_never_writes_over_a_file_of_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("promo.mp4");
+        let part = part_path(&dest);
+        std::fs::write(&part, b"this download").unwrap();
+        take_name(&part, &dest).await.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"this download");
+        assert!(!part.exists());
+        // Another export's file already has the name: this one fails, that one stays whole.
+        std::fs::write(&part, b"a second download").unwrap();
+        let e = take_name(&part, &dest).await.unwrap_err();
+        assert!(e.to_string().contains("promo.mp4"), "{e}");
+        assert_eq!(std::fs::read(&dest).unwrap(), b"this download");
+    }
 }
