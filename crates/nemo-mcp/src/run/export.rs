@@ -222,6 +222,8 @@ async fn follow(
         None => None,
     };
     if let (Some(p), Some(meta)) = (&journaled, &finished) {
+        // A crash between the download taking its name and its `.part` going leaves both.
+        let _ = tokio::fs::remove_file(nemo_client::part_path(p)).await;
         return saved(app, ctx, &id, &status, p.clone(), meta.len(), rendered).await;
     }
     let dest = match journaled {
