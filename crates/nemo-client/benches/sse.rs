@@ -1,8 +1,11 @@
 //! SSE parsing throughput (decoder + interpretation) for each frame form of the contract.
-//! `cargo bench -p nemo-client --bench sse`; bench/run reads the estimates into docs.
+//! `cargo bench -p nemo-client --bench sse`: one JSON line per form on stdout (the median time
+//! of one parse of the whole stream, after a second of warming up), which bench/run reads into
+//! docs. A plain loop rather than a statistics crate: the test build need not compile one.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nemo_client::sse::{interpret, Decoder};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 const EVENTS: usize = 2000;
 
@@ -44,16 +47,27 @@ fn parse(bytes: &[u8]) -> usize {
     events.len()
 }
 
-fn bench(c: &mut Criterion) {
+fn main() {
     for form in FORMS {
         let bytes = stream(form);
         assert_eq!(parse(&bytes), EVENTS, "{form}");
-        let mut g = c.benchmark_group(format!("sse_bytes/{form}"));
-        g.throughput(Throughput::Bytes(bytes.len() as u64));
-        g.bench_function("parse", |b| b.iter(|| parse(std::hint::black_box(&bytes))));
-        g.finish();
+        let warm = Instant::now();
+        while warm.elapsed() < Duration::from_secs(1) {
+            black_box(parse(black_box(&bytes)));
+        }
+        let mut samples: Vec<f64> = Vec::new();
+        let measuring = Instant::now();
+        while measuring.elapsed() < Duration::from_secs(3) || samples.len() < 11 {
+            let t = Instant::now();
+            black_box(parse(black_box(&bytes)));
+            samples.push(t.elapsed().as_nanos() as f64);
+        }
+        samples.sort_by(f64::total_cmp);
+        let median_ns = samples[samples.len() / 2];
+        println!(
+            "{{\"form\":\"{form}\",\"median_ns\":{median_ns},\"bytes\":{},\"events\":{EVENTS},\"samples\":{}}}",
+            bytes.len(),
+            samples.len()
+        );
     }
 }
-
-criterion_group!(benches, bench);
-criterion_main!(benches);

@@ -103,6 +103,60 @@ fn interrupted_upload(mut job: Job) -> Job {
 }
 pub mod stop;
 
+/// A `make_video` call, its arguments checked and its spending agreed.
+pub struct VideoRequest {
+    pub instruction: String,
+    pub request_id: Option<String>,
+    /// The files and URLs to upload first, checked (none: the project's media as they are).
+    pub inputs: Option<crate::files::uploads::CheckedInputs>,
+    /// Versions to make (none: one video), each a project of its own.
+    pub variants: Vec<String>,
+    pub export: bool,
+    pub captions: bool,
+    pub cost_kind: crate::account::estimate::CostKind,
+}
+
+/// Start the video, or the set of versions: the job that follows its steps, with the plan
+/// journaled, and for one video its upload (a set uploads its media once, itself). A job the
+/// same `request_id` already started is returned as it is.
+pub fn start_video(app: &Arc<App>, req: VideoRequest) -> crate::jobs::Spawned {
+    let media = req.inputs.as_ref().map(|c| c.media()).unwrap_or_default();
+    let (upload, set, media) = if req.variants.is_empty() {
+        let upload = req.inputs.map(|c| {
+            let a = app.clone();
+            let inputs = upload::inputs(&c.files, &c.urls);
+            app.jobs
+                .spawn(crate::jobs::Job::upload(inputs), move |jctx| {
+                    upload::run(a, jctx, c.files, c.urls, c.rejected)
+                })
+        });
+        (upload.map(|u| u.id), None, media)
+    } else {
+        let set = variants::set_of(app, &req.instruction, &req.variants, media);
+        (None, Some(set), Default::default())
+    };
+    let job = Job::video(crate::jobs::results::VideoPlan {
+        language: crate::project::language::of_instruction(
+            &req.instruction,
+            &app.settings.language,
+        ),
+        instruction: req.instruction,
+        export: req.export,
+        cost_kind: req.cost_kind,
+        upload,
+        generate: None,
+        export_job: None,
+        project: None,
+        filename: None,
+        set,
+        media,
+        no_captions: !req.captions,
+    })
+    .with_request_id(req.request_id);
+    let a = app.clone();
+    app.jobs.spawn_once(job, move |jctx| make_video(a, jctx))
+}
+
 /// A `make_video` job, started or resumed: one video, or a set of versions (whose versions are
 /// each one video). Chosen here so that `video` and `variants` do not call each other.
 pub async fn make_video(

@@ -19,60 +19,6 @@ const UPLOAD: (f64, f64) = (0.0, 20.0);
 const GENERATE: (f64, f64) = (20.0, 70.0);
 const EXPORT: (f64, f64) = (70.0, 100.0);
 
-/// A `make_video` call, its arguments checked and its spending agreed.
-pub struct Request {
-    pub instruction: String,
-    pub request_id: Option<String>,
-    /// The files and URLs to upload first, checked (none: the project's media as they are).
-    pub inputs: Option<crate::files::uploads::CheckedInputs>,
-    /// Versions to make (none: one video), each a project of its own.
-    pub variants: Vec<String>,
-    pub export: bool,
-    pub captions: bool,
-    pub cost_kind: crate::account::estimate::CostKind,
-}
-
-/// Start the video, or the set of versions: the job that follows its steps, with the plan
-/// journaled, and for one video its upload (a set uploads its media once, itself). A job the
-/// same `request_id` already started is returned as it is.
-pub fn start(app: &Arc<App>, req: Request) -> Spawned {
-    let media = req.inputs.as_ref().map(|c| c.media()).unwrap_or_default();
-    let (upload, set, media) = if req.variants.is_empty() {
-        let upload = req.inputs.map(|c| {
-            let a = app.clone();
-            let inputs = super::upload::inputs(&c.files, &c.urls);
-            app.jobs.spawn(Job::upload(inputs), move |jctx| {
-                super::upload::run(a, jctx, c.files, c.urls, c.rejected)
-            })
-        });
-        (upload.map(|u| u.id), None, media)
-    } else {
-        let set = super::variants::set_of(app, &req.instruction, &req.variants, media);
-        (None, Some(set), Default::default())
-    };
-    let job = Job::video(VideoPlan {
-        language: crate::project::language::of_instruction(
-            &req.instruction,
-            &app.settings.language,
-        ),
-        instruction: req.instruction,
-        export: req.export,
-        cost_kind: req.cost_kind,
-        upload,
-        generate: None,
-        export_job: None,
-        project: None,
-        filename: None,
-        set,
-        media,
-        no_captions: !req.captions,
-    })
-    .with_request_id(req.request_id);
-    let a = app.clone();
-    app.jobs
-        .spawn_once(job, move |jctx| super::make_video(a, jctx))
-}
-
 pub(super) fn plan_of(ctx: &JobCtx) -> Result<VideoPlan, ToolError> {
     ctx.snapshot()
         .video_plan()

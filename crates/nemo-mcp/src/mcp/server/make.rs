@@ -170,7 +170,7 @@ impl NemoServer {
                 Ok(e) => e,
                 Err(e) => return fail(e),
             };
-        let req = run::video::Request {
+        let req = run::VideoRequest {
             instruction,
             request_id,
             inputs,
@@ -179,7 +179,7 @@ impl NemoServer {
             captions: args.captions.unwrap_or(true),
             cost_kind: estimate.kind,
         };
-        let (job, note) = with_note(run::video::start(app, req));
+        let (job, note) = with_note(run::start_video(app, req));
         if note.is_none() {
             reservation.attach(&job.id);
         }

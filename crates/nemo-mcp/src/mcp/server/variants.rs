@@ -80,7 +80,7 @@ impl NemoServer {
                 Ok(e) => e,
                 Err(e) => return fail(e),
             };
-        let start = run::video::Request {
+        let start = run::VideoRequest {
             instruction: req.instruction,
             request_id: req.request_id,
             inputs: req.inputs,
@@ -89,7 +89,7 @@ impl NemoServer {
             captions: req.captions,
             cost_kind: estimate.kind,
         };
-        let (job, note) = with_note(run::video::start(app, start));
+        let (job, note) = with_note(run::start_video(app, start));
         if note.is_none() {
             reservation.attach(&job.id);
         }
