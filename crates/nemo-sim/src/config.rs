@@ -265,7 +265,13 @@ pub struct SimConfig {
     /// A backend that renders a file of another length than its timeline says (this fraction
     /// of it): what clients that check their files must notice. `None`: the timeline's length.
     pub render_length: Option<f64>,
+    /// The built-in renderer's picture size (sides multiples of 16): the demo's 1280×720, or
+    /// smaller for tests, whose renders are made by the hundred.
+    pub builtin_size: (u32, u32),
 }
+
+/// The built-in renderer's picture size by default (the demo's).
+pub const BUILTIN_SIZE: (u32, u32) = (1280, 720);
 
 impl Default for SimConfig {
     fn default() -> Self {
@@ -282,6 +288,7 @@ impl Default for SimConfig {
             public_url: None,
             render_kbps: None,
             render_length: None,
+            builtin_size: BUILTIN_SIZE,
             registered_tokens: Vec::new(),
             strict: true,
             fail_on_refusal: false,
@@ -296,6 +303,8 @@ impl SimConfig {
         Self {
             time_scale: 0.01,
             renderer: Renderer::Builtin,
+            // A sixteenth of the demo's pixels: the same pictures, title and tone, made quickly.
+            builtin_size: (320, 176),
             fail_on_refusal: true,
             ..Self::default()
         }

@@ -78,11 +78,12 @@ pub async fn produce(
             .map(|(st, et, p)| (et - st, p.clone()))
             .collect()
     };
+    let size = config.builtin_size;
     let bytes = tokio::task::spawn_blocking(move || {
         let shots: Vec<(u64, mp4::Planes)> = scenes
             .iter()
             .enumerate()
-            .map(|(i, (ms, photo))| (*ms, compose(i, photo.as_deref(), title.as_deref())))
+            .map(|(i, (ms, photo))| (*ms, compose(i, photo.as_deref(), title.as_deref(), size)))
             .collect();
         // The music, as the ffmpeg render plays it: a 440 Hz tone at a fifth of full scale.
         let music = with_music.then(|| mp4::Pcm::tone(440.0, 0.2, total_ms));
@@ -94,15 +95,16 @@ pub async fn produce(
     Ok(bytes.len() as u64)
 }
 
-/// The built-in renderer's picture size.
-pub const BUILTIN_SIZE: (u32, u32) = (1280, 720);
-
 /// One scene of the built-in render: the photo fitted (aspect kept) on a dark ground, or the
 /// scene's palette colour when it has none (or it does not decode); the title on a band near
 /// the bottom, as the ffmpeg render draws it.
-fn compose(index: usize, photo: Option<&Path>, title: Option<&str>) -> mp4::Planes {
+fn compose(
+    index: usize,
+    photo: Option<&Path>,
+    title: Option<&str>,
+    (w, h): (u32, u32),
+) -> mp4::Planes {
     use image::{Rgb, RgbImage};
-    let (w, h) = BUILTIN_SIZE;
     let picture = photo.and_then(|p| image::open(p).ok());
     let ground = match picture {
         Some(_) => Rgb([17, 17, 17]),
@@ -117,13 +119,13 @@ fn compose(index: usize, photo: Option<&Path>, title: Option<&str>) -> mp4::Plan
         image::imageops::replace(&mut canvas, &fitted, i64::from(x), i64::from(y));
     }
     if let Some(title) = title.filter(|t| !t.trim().is_empty()) {
-        let scale = 6;
+        let scale = (h / 120).max(1); // 6 at 720 lines
         let text: String = title
             .chars()
             .take(((w - 40) / (6 * scale)) as usize)
             .collect();
         let text_w = text.chars().count() as u32 * 6 * scale;
-        let (band_top, band_h) = (h * 3 / 4, 7 * scale + 32);
+        let (band_top, band_h) = (h * 3 / 4, 7 * scale + scale * 16 / 3);
         for y in band_top..(band_top + band_h).min(h) {
             for x in 0..w {
                 let p = canvas.get_pixel_mut(x, y);
@@ -134,7 +136,7 @@ fn compose(index: usize, photo: Option<&Path>, title: Option<&str>) -> mp4::Plan
             &mut canvas,
             &text,
             (w - text_w.min(w)) / 2,
-            band_top + 16,
+            band_top + scale * 8 / 3,
             scale,
             Rgb([255, 255, 255]),
         );

@@ -114,27 +114,20 @@ fn subframe(block: &[i16], b: &mut Bits) {
         .map(|w| i32::from(w[2]) - 2 * i32::from(w[1]) + i32::from(w[0]))
         .map(|r| ((r << 1) ^ (r >> 31)) as u32)
         .collect();
-    let cost = |k: u32| -> u64 {
-        residual
-            .iter()
-            .map(|u| u64::from(u >> k) + 1 + u64::from(k))
-            .sum()
-    };
-    // The best parameter is near log2 of the mean: try it and its neighbours.
+    // The Rice parameter near log2 of the residuals' mean codes them close to shortest.
     let mean = residual.iter().map(|u| u64::from(*u)).sum::<u64>() / residual.len() as u64;
-    let near = (64 - mean.leading_zeros()).min(14);
-    let k = (near.saturating_sub(1)..=(near + 1).min(14))
-        .min_by_key(|k| cost(*k))
-        .unwrap_or(0);
+    let k = (64 - mean.leading_zeros()).saturating_sub(1).min(14);
     b.put(0b00, 2); // Rice, 4-bit parameters
     b.put(0, 4); // partition order 0
     b.put(u64::from(k), 4);
     for u in residual {
-        let q = u >> k;
-        for _ in 0..q {
-            b.put(0, 1);
+        // The quotient in unary (that many 0s, then a 1), then the low `k` bits.
+        let mut q = u >> k;
+        while q >= 32 {
+            b.put(0, 32);
+            q -= 32;
         }
-        b.put(1, 1);
+        b.put(1, q + 1);
         b.put(u64::from(u & ((1 << k) - 1)), k);
     }
 }
@@ -193,15 +186,16 @@ struct Bits {
 }
 
 impl Bits {
+    /// The low `count` bits of `value` (at most 32), whole bytes out as they fill.
     fn put(&mut self, value: u64, count: u32) {
-        for i in (0..count).rev() {
-            self.acc = (self.acc << 1) | ((value >> i) & 1);
-            self.n += 1;
-            if self.n == 8 {
-                self.out.push(self.acc as u8);
-                (self.acc, self.n) = (0, 0);
-            }
+        debug_assert!(count <= 32);
+        self.acc = (self.acc << count) | (value & ((1u64 << count) - 1));
+        self.n += count;
+        while self.n >= 8 {
+            self.n -= 8;
+            self.out.push((self.acc >> self.n) as u8);
         }
+        self.acc &= (1u64 << self.n) - 1;
     }
 
     /// The bytes, the last one padded with zeros.
