@@ -86,6 +86,18 @@ async fn settle(c: &Client, id: &str) -> DetailedTask {
     }
 }
 
+/// The quick edit's instruction sent as a task and followed to its end: the task and its result.
+async fn generate_task(c: &Client) -> (Task, CallToolResult) {
+    let gen = start(
+        c,
+        "generate",
+        json!({"instruction": "combine into a 5 second video"}),
+    )
+    .await;
+    let done = result_of(settle(c, &gen.task_id).await);
+    (gen, done)
+}
+
 fn result_of(task: DetailedTask) -> CallToolResult {
     match task.payload {
         TaskPayload::Completed { result } => serde_json::from_value(Value::Object(result)).unwrap(),
@@ -131,13 +143,7 @@ async fn upload_generate_and_export_are_tasks_polled_to_the_same_results_as_get_
     let up = result_of(settle(&c, &upload.task_id).await);
     assert_eq!(body(&up)["status"], "succeeded", "{}", text_of(&up));
 
-    let gen = start(
-        &c,
-        "generate",
-        json!({"instruction": "combine into a 5 second video"}),
-    )
-    .await;
-    let done = result_of(settle(&c, &gen.task_id).await);
+    let (gen, done) = generate_task(&c).await;
     assert_ne!(done.is_error, Some(true), "{}", text_of(&done));
     assert!(text_of(&done).contains("NemoVideo"), "{}", text_of(&done));
     // The same job, through the tool every host has.
@@ -299,13 +305,7 @@ async fn in_the_2026_era_job_tools_are_tasks_polled_to_the_same_results() {
     assert!(upload.task_id.starts_with("upl_"), "{upload:?}");
     let up = result_of(settle(&c, &upload.task_id).await);
     assert_eq!(body(&up)["status"], "succeeded", "{}", text_of(&up));
-    let gen = start(
-        &c,
-        "generate",
-        json!({"instruction": "combine into a 5 second video"}),
-    )
-    .await;
-    let done = result_of(settle(&c, &gen.task_id).await);
+    let (gen, done) = generate_task(&c).await;
     let via_get_job = h
         .call("get_job", json!({"job_id": gen.task_id, "wait_s": 0}))
         .await;
