@@ -101,6 +101,30 @@ impl World {
     }
 }
 
+/// Wait until the simulator's own log says `seen` (paid messages, credits, renders), then
+/// read the job `id` on `c`. A kill that must land after something reached the backend waits
+/// on the backend, not on a progress line: "sending the instruction to NemoVideo" is said just
+/// before the message leaves, and a slow machine kills the owner in between.
+async fn until_sim(
+    w: &World,
+    c: &Client,
+    id: &str,
+    seen: impl Fn((usize, i64, usize)) -> bool,
+) -> Value {
+    for _ in 0..400 {
+        if seen(w.counts()) {
+            return call(c, "get_job", json!({"job_id": id, "wait_s": 0}))
+                .await
+                .0;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "the simulator never saw what job {id} was to send: {:?}",
+        w.counts()
+    );
+}
+
 fn kill9(pid: u32) {
     let ok = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
@@ -211,7 +235,7 @@ async fn a_killed_owner_s_job_is_finished_once_by_another_host() {
     .await;
     assert!(!err, "{started}");
     let id = started["job_id"].as_str().unwrap().to_string();
-    let at_kill = until_message(&a.client, &id, "NemoVideo").await;
+    let at_kill = until_sim(&w, &a.client, &id, |(messages, _, _)| messages == 1).await;
     assert_eq!(
         at_kill["status"], "running",
         "killed mid-generation: {at_kill}"
@@ -230,7 +254,7 @@ async fn a_killed_owner_s_job_is_finished_once_by_another_host() {
     .await;
     assert!(!err, "{e}");
     let eid = e["job_id"].as_str().unwrap().to_string();
-    let at_kill = until_message(&b.client, &eid, "rendering").await;
+    let at_kill = until_sim(&w, &b.client, &eid, |(_, _, renders)| renders == 2).await;
     assert_eq!(at_kill["status"], "running", "killed mid-export: {at_kill}");
     kill9(b.pid);
     let (done, _) = follow(&c.client, json!({"status": "running", "job_id": eid})).await;
