@@ -5,8 +5,11 @@ pub mod tls;
 
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::{RoleClient, RunningService};
+use rmcp::ServiceExt;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
 
 /// The server binary under test: this package's `nemo-mcp-e2e` (the server's own `main.rs`),
 /// which cargo builds from the sources being tested before it runs this package's tests, next
@@ -53,6 +56,57 @@ pub fn server_command(home: &Path, api: &str, web: &str) -> tokio::process::Comm
         .env("NEMO_RECOVERY_WAIT_MS", "400")
         .env("NEMO_LOG", "debug");
     cmd
+}
+
+/// A server process as a host runs one: its stdin and stdout are the MCP channel, driven by
+/// rmcp's client. Dropping it closes the channel and kills the process, as a host that quits
+/// does. (It derefs to the client, so `call(&server, ..)` works.)
+pub struct Server {
+    pub client: RunningService<RoleClient, ()>,
+    pub pid: u32,
+    _process: tokio::process::Child,
+}
+
+impl std::ops::Deref for Server {
+    type Target = RunningService<RoleClient, ()>;
+    fn deref(&self) -> &Self::Target {
+        &self.client
+    }
+}
+
+impl Server {
+    /// Close the channel, as a host that quits does, and give the server a few seconds to
+    /// exit by itself (it is killed when this returns if it has not).
+    pub async fn cancel(mut self) -> Result<rmcp::service::QuitReason, tokio::task::JoinError> {
+        let quit = self.client.cancel().await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self._process.wait()).await;
+        quit
+    }
+}
+
+/// Start `cmd` (usually [`server_command`]) with its stderr sent to `stderr`, and connect.
+///
+/// The pipes go to rmcp as a plain reader and writer, the transport the server itself is built
+/// with. rmcp's child-process transport would turn on a feature (and `nix`, and so `libc`'s
+/// `extra_traits`) that the server's own build does not have: `cargo test` and `cargo run`
+/// would then each compile tokio, hyper, rustls, rmcp and the server for themselves.
+pub async fn serve(mut cmd: tokio::process::Command, stderr: Stdio) -> Server {
+    let mut process = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server starts");
+    let pid = process.id().expect("a running server has a pid");
+    let stdout = process.stdout.take().expect("stdout is piped");
+    let stdin = process.stdin.take().expect("stdin is piped");
+    let client = ().serve((stdout, stdin)).await.expect("the server initializes");
+    Server {
+        client,
+        pid,
+        _process: process,
+    }
 }
 
 /// Call a tool; its structured content and whether it is an error result.

@@ -4,9 +4,6 @@
 use e2e::{call, follow};
 use nemo_sim::{Sim, SimConfig, SimHandle};
 use rmcp::model::*;
-use rmcp::service::RunningService;
-use rmcp::transport::TokioChildProcess;
-use rmcp::{RoleClient, ServiceExt};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -38,14 +35,9 @@ impl World {
         e2e::server_command(self.home.path(), self.sim.base_url(), self.sim.web_url())
     }
     /// Start the server; its stderr goes to `stderr-N.log`.
-    async fn server(&self, n: u32) -> (RunningService<RoleClient, ()>, Option<u32>) {
+    async fn server(&self, n: u32) -> e2e::Server {
         let log = std::fs::File::create(self.path(&format!("stderr-{n}.log"))).unwrap();
-        let (transport, _) = TokioChildProcess::builder(self.command())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
-        let pid = transport.id();
-        (().serve(transport).await.unwrap(), pid)
+        e2e::serve(self.command(), Stdio::from(log)).await
     }
     fn stderr(&self) -> String {
         (0..5)
@@ -81,8 +73,7 @@ impl World {
     }
 }
 
-fn kill(pid: Option<u32>) {
-    let pid = pid.expect("a child pid");
+fn kill(pid: u32) {
     let _ = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status();
@@ -91,7 +82,7 @@ fn kill(pid: Option<u32>) {
 #[tokio::test]
 async fn quick_edit_leaves_one_mp4_in_three_calls() {
     let w = World::new(SimConfig::fast()).await;
-    let (c, _) = w.server(0).await;
+    let c = w.server(0).await;
     let mut paths: Vec<String> = (1..=5)
         .map(|i| w.media(&format!("product-{i}.png")))
         .collect();
@@ -210,7 +201,7 @@ async fn quick_edit_leaves_one_mp4_in_three_calls() {
 async fn a_silent_edit_is_reported_from_the_timeline() {
     let w = World::new(SimConfig::fast()).await;
     w.sim.control().set_silence(Some(true));
-    let (c, _) = w.server(0).await;
+    let c = w.server(0).await;
     call(
         &c,
         "upload_media",
@@ -233,7 +224,7 @@ async fn a_silent_edit_is_reported_from_the_timeline() {
 #[tokio::test]
 async fn killed_mid_render_then_restarted_finishes_and_downloads_once() {
     let w = World::new(SimConfig::fast().with_time_scale(0.05)).await;
-    let (c, pid) = w.server(0).await;
+    let c = w.server(0).await;
     call(&c, "upload_media", json!({"paths": [w.media("a.png")]})).await;
     let (g, _) = call(
         &c,
@@ -253,10 +244,10 @@ async fn killed_mid_render_then_restarted_finishes_and_downloads_once() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    kill(pid);
+    kill(c.pid);
     drop(c);
     assert!(w.mp4s().is_empty(), "killed before the download");
-    let (c2, _) = w.server(1).await;
+    let c2 = w.server(1).await;
     let (done, _) = follow(&c2, json!({"status": "running", "job_id": job_id})).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     let files = w.mp4s();
@@ -274,7 +265,7 @@ async fn killed_mid_render_then_restarted_finishes_and_downloads_once() {
 #[tokio::test]
 async fn killed_mid_generation_then_restarted_recovers_from_state() {
     let w = World::new(SimConfig::fast().with_time_scale(0.1)).await;
-    let (c, pid) = w.server(0).await;
+    let c = w.server(0).await;
     call(&c, "upload_media", json!({"paths": [w.media("a.png")]})).await;
     let (g, _) = call(
         &c,
@@ -283,9 +274,9 @@ async fn killed_mid_generation_then_restarted_recovers_from_state() {
     )
     .await;
     assert_eq!(g["status"], "running", "{g}");
-    kill(pid);
+    kill(c.pid);
     drop(c);
-    let (c2, _) = w.server(1).await;
+    let c2 = w.server(1).await;
     let (done, _) = follow(&c2, json!({"status": "running", "job_id": g["job_id"]})).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["result"]["duration_s"], 25.0);

@@ -4,8 +4,6 @@
 
 use e2e::{binary, call, follow};
 use nemo_sim::{Fault, FaultAction, Route, Sim, SimConfig};
-use rmcp::transport::TokioChildProcess;
-use rmcp::ServiceExt;
 use serde_json::json;
 use std::process::Stdio;
 
@@ -35,12 +33,8 @@ async fn peak_memory_stays_under_64_mb_against_hostile_bodies() {
         .env("NEMO_ALLOWED_DIRS", home.path().join("media"))
         .env("NEMO_RENDER_POLL_MS", "50")
         .env("NEMO_RECOVERY_WAIT_MS", "400");
-    let (transport, _) = TokioChildProcess::builder(cmd)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = transport.id().expect("a pid");
-    let client = ().serve(transport).await.unwrap();
+    let client = e2e::serve(cmd, Stdio::null()).await;
+    let pid = client.pid;
     let control = sim.control();
     // 1. Huge JSON replies to a read and to the state.
     control.inject(Fault::new(

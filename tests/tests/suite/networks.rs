@@ -10,8 +10,7 @@ use e2e::tls::TestCa;
 use e2e::{binary, call, follow};
 use nemo_sim::{Sim, SimConfig, SimHandle};
 use rmcp::service::RunningService;
-use rmcp::transport::TokioChildProcess;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::RoleClient;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -83,7 +82,7 @@ impl World {
     }
 
     /// Start the server with these network variables (and no others).
-    async fn server(&self, net: &[(&str, String)]) -> RunningService<RoleClient, ()> {
+    async fn server(&self, net: &[(&str, String)]) -> e2e::Server {
         let mut cmd = tokio::process::Command::new(binary());
         cmd.env("HOME", self.home.path())
             .env_remove("XDG_CONFIG_HOME")
@@ -103,11 +102,7 @@ impl World {
             cmd.env(k, v);
         }
         let log = std::fs::File::create(self.path("stderr.log")).unwrap();
-        let (transport, _) = TokioChildProcess::builder(cmd)
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
-        ().serve(transport).await.unwrap()
+        e2e::serve(cmd, Stdio::from(log)).await
     }
 
     /// The whole quick edit in one call, followed to its end: the saved MP4's path.

@@ -6,8 +6,7 @@
 use e2e::{call, follow};
 use nemo_sim::{Sim, SimConfig, SimHandle};
 use rmcp::service::RunningService;
-use rmcp::transport::TokioChildProcess;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::RoleClient;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -17,10 +16,8 @@ const PROMO: &str = "combine these images into a 10-second promo video with musi
 
 type Client = RunningService<RoleClient, ()>;
 
-struct Host {
-    client: Client,
-    pid: u32,
-}
+/// A server process on the shared HOME, as a host starts one.
+type Host = e2e::Server;
 
 struct World {
     sim: SimHandle,
@@ -57,15 +54,7 @@ impl World {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let (transport, _) = TokioChildProcess::builder(cmd)
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
-        let pid = transport.id().unwrap();
-        Host {
-            client: ().serve(transport).await.unwrap(),
-            pid,
-        }
+        e2e::serve(cmd, Stdio::from(log)).await
     }
     fn mp4s(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.path("out"))
