@@ -4,4 +4,5 @@ mod binary;
 mod hostile_memory;
 mod http_transport;
 mod networks;
+mod one_build;
 mod shared_state;
