@@ -4,6 +4,7 @@
 
 pub mod export;
 pub mod generation;
+pub mod stop;
 pub mod upload;
 pub mod variants;
 pub mod video;
@@ -101,7 +102,6 @@ fn interrupted_upload(mut job: Job) -> Job {
     job.work.end(Ended::Failed(e));
     job
 }
-pub mod stop;
 
 /// A `make_video` call, its arguments checked and its spending agreed.
 pub struct VideoRequest {
