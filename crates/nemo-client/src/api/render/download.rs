@@ -190,8 +190,14 @@ async fn open_part(part: &Path, append: bool) -> std::io::Result<tokio::fs::File
 /// export's, another process's): a hard link fails if the name exists; where the file system
 /// has no links (FAT, some network shares) it is moved after a last look.
 async fn take_name(part: &Path, dest: &Path) -> Result<()> {
+    let linked = tokio::fs::hard_link(part, dest).await;
+    take_name_after(linked, part, dest).await
+}
+
+/// [`take_name`] once the link was tried (apart, so a file system without links is tested).
+async fn take_name_after(linked: std::io::Result<()>, part: &Path, dest: &Path) -> Result<()> {
     let taken = |e| Error::io(format!("moving the download to {}", dest.display()), e);
-    match tokio::fs::hard_link(part, dest).await {
+    match linked {
         Ok(()) => {
             let _ = tokio::fs::remove_file(part).await;
             Ok(())
@@ -247,5 +253,24 @@ mod tests {
         let e = take_name(&part, &dest).await.unwrap_err();
         assert!(e.to_string().contains("promo.mp4"), "{e}");
         assert_eq!(std::fs::read(&dest).unwrap(), b"this download");
+    }
+
+    #[tokio::test]
+    async fn without_hard_links_the_download_is_moved_after_a_last_look() {
+        // What FAT or a network share answers a hard link with.
+        let no_links = || Err(std::io::Error::from(std::io::ErrorKind::Unsupported));
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("promo.mp4");
+        let part = part_path(&dest);
+        std::fs::write(&part, b"this download").unwrap();
+        take_name_after(no_links(), &part, &dest).await.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"this download");
+        assert!(!part.exists(), "moved, not copied");
+        // The name is taken by then: the second download stays a .part, the file stays whole.
+        std::fs::write(&part, b"a second download").unwrap();
+        let e = take_name_after(no_links(), &part, &dest).await.unwrap_err();
+        assert!(e.to_string().contains("promo.mp4"), "{e}");
+        assert_eq!(std::fs::read(&dest).unwrap(), b"this download");
+        assert_eq!(std::fs::read(&part).unwrap(), b"a second download");
     }
 }
