@@ -146,8 +146,10 @@ pub fn interpret(frame: &Frame, out: &mut Vec<AgentEvent>) {
     if name == Some("heartbeat") || data.is_empty() {
         return out.push(AgentEvent::Heartbeat);
     }
-    let v: Value = match serde_json::from_str(data) {
-        Ok(v) => v,
+    let e = match event_wire(data) {
+        Ok(Some(e)) => e,
+        // JSON, but not an object: nothing an event can be.
+        Ok(None) => return,
         Err(_) => {
             if let Some(msg) = unescaped_error(data) {
                 out.push(AgentEvent::Error(msg));
@@ -157,10 +159,6 @@ pub fn interpret(frame: &Frame, out: &mut Vec<AgentEvent>) {
             return;
         }
     };
-    if !v.is_object() {
-        return;
-    }
-    let e: EventWire = serde_json::from_value(v).unwrap_or_default();
     if !e.error.is_null() {
         return out.push(AgentEvent::Error(as_text(&e.error)));
     }
@@ -168,6 +166,20 @@ pub fn interpret(frame: &Frame, out: &mut Vec<AgentEvent>) {
         Some(t) => typed_event(e, &t, out),
         None => adk_event(e, out),
     }
+}
+
+/// A frame's data as an event: `Ok(None)` for JSON that is not an object, `Err` for what is
+/// not JSON. An object is read straight into the wire type (one pass); only one the type
+/// refuses as a whole (a duplicate key, say) is read as a value first.
+fn event_wire(data: &str) -> Result<Option<EventWire>, serde_json::Error> {
+    if data.starts_with('{') {
+        if let Ok(e) = serde_json::from_str::<EventWire>(data) {
+            return Ok(Some(e));
+        }
+    }
+    let v: Value = serde_json::from_str(data)?;
+    Ok(v.is_object()
+        .then(|| serde_json::from_value(v).unwrap_or_default()))
 }
 
 /// The `{"type": …}` form of an event.

@@ -98,6 +98,13 @@ mod tests {
     }
 
     #[test]
+    fn json_that_is_not_an_object_is_no_event_and_a_repeated_key_is_still_read() {
+        // A struct can be read from a JSON array by position: an array must stay no event.
+        let s = "data: [\"text\", \"hi\"]\n\ndata: 7\n\ndata: {\"type\":\"text\",\"content\":\"a\",\"content\":\"b\"}\n\n";
+        assert_eq!(decode_all(s.as_bytes()), vec![AgentEvent::Text("b".into())]);
+    }
+
+    #[test]
     fn simplified_family() {
         let s = "data: {\"type\":\"text\",\"content\":\"hi\"}\n\ndata: {\"type\":\"tool_call\",\"name\":\"t\",\"args\":{}}\n\ndata: {\"type\":\"tool_result\",\"name\":\"t\",\"result\":1}\n\n";
         assert_eq!(
