@@ -132,8 +132,10 @@ fn damaged_exports_give_reasons_never_a_panic() {
         std::fs::write(&path, &bytes).unwrap();
         let reasons = check_mp4(&path);
         let name = case.file_name().unwrap().to_string_lossy().to_string();
-        // Scrambled payloads may still decode to something; every other case is unreadable.
-        if name != "scrambled_mdat" {
+        // Scrambled payloads may still decode to something, and a composition table whose
+        // runs claim billions of pictures (found by the fuzzer: it took minutes to count out)
+        // still places the ones there are; every other case is unreadable.
+        if !["scrambled_mdat", "composition_run_of_two_billion"].contains(&name.as_str()) {
             assert!(!reasons.is_empty(), "{name}: read without a reason");
         }
     }

@@ -184,13 +184,20 @@ pub(super) fn sample_list(stbl: &[u8]) -> Result<Vec<Sample>, String> {
         .collect();
 
     let mut offsets = Vec::with_capacity(count);
+    // The run a chunk belongs to: the last one starting at or before it. Runs come in order of
+    // their first chunk, so one pointer walks them (a search per chunk was chunks × runs
+    // steps: minutes for a damaged table of a few kilobytes).
+    let mut run: Option<usize> = None;
     'chunks: for (chunk, base) in chunk_offsets.iter().enumerate() {
         let chunk_no = chunk as u32 + 1;
-        let per_chunk = runs
-            .iter()
-            .rev()
-            .find(|(first, _)| *first <= chunk_no)
-            .map_or(0, |(_, n)| *n);
+        loop {
+            let next = run.map_or(0, |r| r + 1);
+            match runs.get(next) {
+                Some((first, _)) if *first <= chunk_no => run = Some(next),
+                _ => break,
+            }
+        }
+        let per_chunk = run.and_then(|r| runs.get(r)).map_or(0, |(_, n)| *n);
         let mut at = *base;
         for _ in 0..per_chunk {
             if offsets.len() == count {
@@ -226,21 +233,22 @@ pub(super) fn sample_list(stbl: &[u8]) -> Result<Vec<Sample>, String> {
     if let Some(ctts) = table(stbl, b"ctts")? {
         let version = ctts.first().copied().unwrap_or(0);
         let (n, e) = entries(ctts, 8, 0)?;
+        // Each run shifts its pictures; a run's count may claim far more pictures than there
+        // are (4 billion), so it is cut at the last one rather than counted out.
         let mut i = 0usize;
         for r in 0..n as usize {
-            let k = be_u32(e, r * 8).unwrap_or(0);
+            let k = be_u32(e, r * 8).unwrap_or(0) as usize;
             let raw = be_u32(e, r * 8 + 4).unwrap_or(0);
             let off = if version == 1 {
                 i64::from(raw as i32)
             } else {
                 i64::from(raw)
             };
-            for _ in 0..k {
-                if let Some(t) = times.get_mut(i) {
-                    *t += off;
-                }
-                i += 1;
+            let end = i.saturating_add(k).min(times.len());
+            for t in &mut times[i..end] {
+                *t += off;
             }
+            i = end;
         }
     }
 
@@ -383,6 +391,79 @@ mod tests {
             let _ = video_track(&bad);
         }
         assert!(video_track(&[]).unwrap_err().contains("no video track"));
+    }
+
+    /// A full box (version 0, no flags) around `payload`.
+    fn full_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut b = ((payload.len() + 12) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.extend_from_slice(&[0; 4]);
+        b.extend_from_slice(payload);
+        b
+    }
+
+    /// Sample tables for three 100-byte pictures, 512 ticks apart, in one chunk at 48,
+    /// then `more` tables.
+    fn three_pictures_and(more: &[Vec<u8>]) -> Vec<u8> {
+        let words = |w: &[u32]| w.iter().flat_map(|x| x.to_be_bytes()).collect::<Vec<u8>>();
+        let mut stbl = [
+            full_box(b"stsz", &words(&[100, 3])),
+            full_box(b"stco", &words(&[1, 48])),
+            full_box(b"stsc", &words(&[1, 1, 3, 1])),
+            full_box(b"stts", &words(&[1, 3, 512])),
+        ]
+        .concat();
+        for m in more {
+            stbl.extend_from_slice(m);
+        }
+        stbl
+    }
+
+    #[test]
+    fn composition_runs_claiming_billions_of_pictures_shift_the_three_there_are() {
+        // 2,000 runs of 4 billion pictures each: counted out one by one, this never ended.
+        let mut ctts = 2000u32.to_be_bytes().to_vec();
+        for _ in 0..2000 {
+            ctts.extend_from_slice(&u32::MAX.to_be_bytes());
+            ctts.extend_from_slice(&5u32.to_be_bytes());
+        }
+        let samples = sample_list(&three_pictures_and(&[full_box(b"ctts", &ctts)])).unwrap();
+        let shows: Vec<i64> = samples.iter().map(|s| s.shows_at).collect();
+        assert_eq!(shows, vec![5, 517, 1029]);
+        let offsets: Vec<u64> = samples.iter().map(|s| s.offset).collect();
+        assert_eq!(offsets, vec![48, 148, 248]);
+    }
+
+    #[test]
+    fn many_chunks_and_many_runs_are_walked_together() {
+        // 50,000 empty chunks, then runs that all start after the last chunk but one: a
+        // search of the runs for every chunk took 50,000 × 50,000 steps.
+        let n = 50_000u32;
+        let mut stco = n.to_be_bytes().to_vec();
+        let mut stsc = n.to_be_bytes().to_vec();
+        for i in 0..n {
+            stco.extend_from_slice(&(48 + i).to_be_bytes());
+            let first = if i == 0 { n } else { n + i };
+            for w in [first, 3, 1] {
+                stsc.extend_from_slice(&w.to_be_bytes());
+            }
+        }
+        let words = |w: &[u32]| w.iter().flat_map(|x| x.to_be_bytes()).collect::<Vec<u8>>();
+        let stbl = [
+            full_box(b"stsz", &words(&[100, 3])),
+            full_box(b"stco", &stco),
+            full_box(b"stsc", &stsc),
+            full_box(b"stts", &words(&[1, 3, 512])),
+        ]
+        .concat();
+        // Only the last chunk holds pictures (the first run starts there).
+        let offsets: Vec<u64> = sample_list(&stbl)
+            .unwrap()
+            .iter()
+            .map(|s| s.offset)
+            .collect();
+        let last = u64::from(48 + n - 1);
+        assert_eq!(offsets, vec![last, last + 100, last + 200]);
     }
 
     #[test]
