@@ -64,7 +64,7 @@ pub fn server_command(home: &Path, api: &str, web: &str) -> tokio::process::Comm
 pub struct Server {
     pub client: RunningService<RoleClient, ()>,
     pub pid: u32,
-    _process: tokio::process::Child,
+    process: tokio::process::Child,
 }
 
 impl std::ops::Deref for Server {
@@ -75,11 +75,20 @@ impl std::ops::Deref for Server {
 }
 
 impl Server {
+    /// `kill -9` the server, as a crash or a killed host does: no exit handlers run.
+    pub fn kill9(&self) {
+        let killed = std::process::Command::new("kill")
+            .args(["-9", &self.pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(killed, "kill -9 {}", self.pid);
+    }
+
     /// Close the channel, as a host that quits does, and give the server a few seconds to
     /// exit by itself (it is killed when this returns if it has not).
     pub async fn cancel(mut self) -> Result<rmcp::service::QuitReason, tokio::task::JoinError> {
         let quit = self.client.cancel().await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), self._process.wait()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.process.wait()).await;
         quit
     }
 }
@@ -105,7 +114,7 @@ pub async fn serve(mut cmd: tokio::process::Command, stderr: Stdio) -> Server {
     Server {
         client,
         pid,
-        _process: process,
+        process,
     }
 }
 

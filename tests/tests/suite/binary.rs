@@ -73,12 +73,6 @@ impl World {
     }
 }
 
-fn kill(pid: u32) {
-    let _ = std::process::Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status();
-}
-
 #[tokio::test]
 async fn quick_edit_leaves_one_mp4_in_three_calls() {
     let w = World::new(SimConfig::fast()).await;
@@ -244,7 +238,7 @@ async fn killed_mid_render_then_restarted_finishes_and_downloads_once() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    kill(c.pid);
+    c.kill9();
     drop(c);
     assert!(w.mp4s().is_empty(), "killed before the download");
     let c2 = w.server(1).await;
@@ -274,7 +268,7 @@ async fn killed_mid_generation_then_restarted_recovers_from_state() {
     )
     .await;
     assert_eq!(g["status"], "running", "{g}");
-    kill(c.pid);
+    c.kill9();
     drop(c);
     let c2 = w.server(1).await;
     let (done, _) = follow(&c2, json!({"status": "running", "job_id": g["job_id"]})).await;

@@ -114,15 +114,6 @@ async fn until_sim(
     );
 }
 
-fn kill9(pid: u32) {
-    let ok = std::process::Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -9 {pid}");
-}
-
 /// Wait on `c` until the job `id` says `what` in its message (or ends).
 async fn until_message(c: &Client, id: &str, what: &str) -> Value {
     for _ in 0..400 {
@@ -229,7 +220,7 @@ async fn a_killed_owner_s_job_is_finished_once_by_another_host() {
         at_kill["status"], "running",
         "killed mid-generation: {at_kill}"
     );
-    kill9(a.pid);
+    a.kill9();
     let (done, _) = follow(&b.client, json!({"status": "running", "job_id": id})).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(w.counts(), (1, 50, 1), "(messages, credits, renders)");
@@ -245,7 +236,7 @@ async fn a_killed_owner_s_job_is_finished_once_by_another_host() {
     let eid = e["job_id"].as_str().unwrap().to_string();
     let at_kill = until_sim(&w, &b.client, &eid, |(_, _, renders)| renders == 2).await;
     assert_eq!(at_kill["status"], "running", "killed mid-export: {at_kill}");
-    kill9(b.pid);
+    b.kill9();
     let (done, _) = follow(&c.client, json!({"status": "running", "job_id": eid})).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -406,13 +397,14 @@ async fn random_starts_stops_kills_and_calls_across_four_hosts() {
         };
         match rng.below(12) {
             0 => {
-                // A host closes: the server exits when its stdin does.
+                // A host closes: the server exits when its stdin does (given a few seconds
+                // before it is killed).
                 if let Some(h) = hosts[slot].take() {
-                    let _ = h.client.cancel().await;
+                    let _ = h.cancel().await;
                 }
             }
             1 => {
-                kill9(h.pid);
+                h.kill9();
                 hosts[slot] = None;
             }
             2 | 3 => {
