@@ -122,7 +122,7 @@ fn compose(
         let scale = (h / 120).max(1); // 6 at 720 lines
         let text: String = title
             .chars()
-            .take(((w - 40) / (6 * scale)) as usize)
+            .take((w.saturating_sub(40) / (6 * scale)) as usize)
             .collect();
         let text_w = text.chars().count() as u32 * 6 * scale;
         let (band_top, band_h) = (h * 3 / 4, 7 * scale + scale * 16 / 3);
@@ -328,5 +328,18 @@ async fn ffmpeg(args: Vec<String>, titled: bool) -> std::io::Result<()> {
             run_ffmpeg(&args).await
         }
         r => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_picture_narrower_than_the_title_margins_composes_without_a_panic() {
+        // One macroblock, narrower than the 40 pixels of margin, the tests' size, the demo's.
+        for size in [(16, 16), (32, 48), (320, 176), (1280, 720)] {
+            let _ = compose(0, None, Some("Spring Sale"), size);
+        }
     }
 }

@@ -402,10 +402,14 @@ mod tests {
         b
     }
 
+    /// Big-endian words, as the sample tables hold them.
+    fn words(w: &[u32]) -> Vec<u8> {
+        w.iter().flat_map(|x| x.to_be_bytes()).collect()
+    }
+
     /// Sample tables for three 100-byte pictures, 512 ticks apart, in one chunk at 48,
     /// then `more` tables.
     fn three_pictures_and(more: &[Vec<u8>]) -> Vec<u8> {
-        let words = |w: &[u32]| w.iter().flat_map(|x| x.to_be_bytes()).collect::<Vec<u8>>();
         let mut stbl = [
             full_box(b"stsz", &words(&[100, 3])),
             full_box(b"stco", &words(&[1, 48])),
@@ -448,7 +452,6 @@ mod tests {
                 stsc.extend_from_slice(&w.to_be_bytes());
             }
         }
-        let words = |w: &[u32]| w.iter().flat_map(|x| x.to_be_bytes()).collect::<Vec<u8>>();
         let stbl = [
             full_box(b"stsz", &words(&[100, 3])),
             full_box(b"stco", &stco),
