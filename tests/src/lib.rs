@@ -2,6 +2,7 @@
 
 pub mod proxy;
 pub mod tls;
+pub mod world;
 
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::{RoleClient, RunningService};

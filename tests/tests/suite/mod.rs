@@ -6,3 +6,4 @@ mod http_transport;
 mod networks;
 mod one_build;
 mod shared_state;
+mod unkind_world;

@@ -1,4 +1,4 @@
-//! The command line: the stdio server (default), `--http`, `doctor`, `demo`, `sim`.
+//! The command line: the stdio server (default), `--http`, `doctor`, `demo`, `check`, `sim`.
 
 pub mod demo;
 pub mod doctor;
@@ -53,6 +53,12 @@ enum Command {
         #[arg(long)]
         output_dir: Option<std::path::PathBuf>,
     },
+    /// Check a saved MP4 as an export is checked (length, picture size, sound, pictures) and
+    /// print what was found as one JSON line; exit code 1 when it cannot be read.
+    Check {
+        /// The MP4 file.
+        path: std::path::PathBuf,
+    },
     /// Run the NemoVideo simulator on its own (for trying things out and tests).
     Sim {
         #[arg(long, default_value_t = 8787)]
@@ -100,6 +106,11 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Demo { output_dir }) => return crate::cli::demo::run(output_dir).await,
+        Some(Command::Check { path }) => {
+            return tokio::task::spawn_blocking(move || crate::run::file_check::cli(&path))
+                .await
+                .unwrap_or(ExitCode::FAILURE)
+        }
         Some(Command::Sim {
             port,
             time_scale,

@@ -156,6 +156,11 @@ pub struct Export {
     pub render_id: Option<RenderId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_stem: Option<String>,
+    /// The folder this export saves into, as the process that made the job was set up. A
+    /// process that takes the job over writes here, whatever its own `NEMO_OUTPUT_DIR` says
+    /// (absent in jobs journaled before it was recorded: the reserved file's folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_dir: Option<PathBuf>,
     /// The reserved output file (its `.part` holds what was downloaded so far).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_path: Option<PathBuf>,
@@ -169,8 +174,29 @@ pub struct Export {
     /// No captions files beside the MP4 (`captions: false`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_captions: bool,
+    /// The saved file's check started (journaled before it runs). A process that takes this
+    /// export over keeps the file unchecked: a file that stopped one process is never read
+    /// again by the next.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub checking: bool,
     #[serde(default)]
     pub outcome: Outcome<ExportResult>,
+}
+
+impl Export {
+    /// The folder this export saves into: its own, recorded when it was made; for an older
+    /// entry, its reserved file's folder; else `fallback` (the running process's setting).
+    pub fn folder(&self, fallback: &std::path::Path) -> PathBuf {
+        self.output_dir
+            .clone()
+            .or_else(|| {
+                self.output_path
+                    .as_deref()
+                    .and_then(std::path::Path::parent)
+                    .map(std::path::Path::to_path_buf)
+            })
+            .unwrap_or_else(|| fallback.to_path_buf())
+    }
 }
 
 /// An upload: what was asked to be uploaded.

@@ -40,8 +40,10 @@ fn valid_backend_id(id: &str) -> bool {
 }
 
 /// Why a journal entry cannot be trusted, if it cannot. The journal is ours, but a file in a
-/// folder can be edited or planted: an entry may never make the server write outside its
-/// folders or use ids that are paths.
+/// folder can be edited or planted: an entry may never make the server write anywhere but
+/// directly inside an output folder, as an `.mp4`, or use ids that are paths. The folder is the
+/// job's own, recorded when it was made (hosts set up with other folders share one state
+/// folder); `output_dir`, the reading process's, only for an entry that records none.
 pub fn check_entry(job: &Job, file_stem: &str, output_dir: &Path) -> Result<(), String> {
     if !valid_job_id(&job.id) || job.id != file_stem {
         return Err("the job id is not one this server makes".into());
@@ -59,9 +61,12 @@ pub fn check_entry(job: &Job, file_stem: &str, output_dir: &Path) -> Result<(), 
     {
         return Err("the render id has characters no render id has".into());
     }
+    if export.output_dir.as_ref().is_some_and(|d| !d.is_absolute()) {
+        return Err("its output folder is not an absolute path".into());
+    }
     if let Some(p) = &export.output_path {
-        if !crate::files::paths::is_output_file(output_dir, p) {
-            return Err("its output file is not directly inside the output folder".into());
+        if !crate::files::paths::is_output_file(&export.folder(output_dir), p) {
+            return Err("its output file is not an MP4 directly inside its output folder".into());
         }
     }
     Ok(())
@@ -303,7 +308,7 @@ impl Journal {
                     for body in b {
                         match self.checked(&body) {
                             Some(job) => claimed.push(job),
-                            None => self.drop_untrusted(&body),
+                            None => self.set_aside(&body),
                         }
                     }
                 }
@@ -314,14 +319,20 @@ impl Journal {
         claimed
     }
 
-    /// A claimed row that cannot be trusted is removed: nobody may run it.
-    fn drop_untrusted(&self, body: &str) {
+    /// A claimed row that cannot be trusted is set aside: nobody runs it (it is no longer
+    /// running), and nothing of it is deleted, so a person can still read it in the database.
+    fn set_aside(&self, body: &str) {
         #[derive(serde::Deserialize)]
         struct Id {
             id: String,
         }
         if let Ok(Id { id }) = serde_json::from_str(body) {
-            self.remove(&id);
+            let r = self.db.write("could not set a journal entry aside", |tx| {
+                tx.execute("UPDATE jobs SET running = 0 WHERE id = ?1", [&id])
+            });
+            if let Err(e) = r {
+                tracing::warn!("{e}");
+            }
         }
     }
 

@@ -92,6 +92,8 @@ impl JobV1 {
                 draft_sha256: None,
                 rendered: false,
                 no_captions: false,
+                checking: false,
+                output_dir: None,
                 outcome: self.outcome()?,
             }),
             KindV1::Upload => Work::Upload(Upload {

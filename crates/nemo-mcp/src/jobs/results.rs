@@ -177,6 +177,10 @@ pub struct VideoPlan {
     /// No captions files beside the MP4 (`captions: false`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_captions: bool,
+    /// Where its export saves, as the process that made it was set up (absent in plans
+    /// journaled before it was recorded: the running process's folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_dir: Option<std::path::PathBuf>,
 }
 
 impl VideoPlan {

@@ -10,8 +10,8 @@ use openh264::formats::YUVSource;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-/// The largest coded picture read (a 4K keyframe at a high bitrate is a few megabytes).
-const MAX_PICTURE: u32 = 32 * 1024 * 1024;
+/// The largest coded picture read (a 4K keyframe at a high bitrate is a few megabytes; a 1080p picture stored raw, 3 MB).
+const MAX_PICTURE: u32 = 8 * 1024 * 1024;
 /// The side of the luma grid kept per picture to compare pictures with each other.
 pub const GRID: (u32, u32) = (32, 18);
 

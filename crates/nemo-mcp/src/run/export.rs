@@ -38,16 +38,19 @@ pub async fn check_output_dir_async(dir: &std::path::Path) -> Result<(), ToolErr
 }
 
 /// Start an export job (or find the one this request_id started); `captions`: write the
-/// timeline's text beside the MP4 as `.srt` and `.vtt`.
+/// timeline's text beside the MP4 as `.srt` and `.vtt`; `output_dir`: where it saves, recorded
+/// with the job so that whoever finishes it saves there.
 pub fn start(
     app: &Arc<App>,
     stem: Option<String>,
     request_id: Option<String>,
     captions: bool,
+    output_dir: PathBuf,
 ) -> Spawned {
     let mut job = Job::export().with_request_id(request_id);
     if let crate::jobs::Work::Export(e) = &mut job.work {
         e.no_captions = !captions;
+        e.output_dir = Some(output_dir);
     }
     let app2 = app.clone();
     app.jobs.spawn_once(job, move |ctx| run(app2, ctx, stem))
@@ -58,7 +61,7 @@ pub async fn run(
     ctx: JobCtx,
     stem: Option<String>,
 ) -> Result<ExportResult, ToolError> {
-    check_output_dir_async(&app.settings.output_dir).await?;
+    check_output_dir_async(&folder(&app, &ctx)).await?;
     if let Some(project) = app.project.pinned().await {
         ctx.journal_export(move |e| e.project = Some(project));
     }
@@ -88,6 +91,14 @@ pub async fn run(
     }
     let project = app.handle(state.session_id).await;
     submit(&app, &project, &ctx, &state, stem, draft_sha256).await
+}
+
+/// The folder this export saves into: the one recorded with it (see `Export::folder`).
+fn folder(app: &App, ctx: &JobCtx) -> PathBuf {
+    ctx.snapshot()
+        .export_data()
+        .map(|e| e.folder(&app.settings.output_dir))
+        .unwrap_or_else(|| app.settings.output_dir.clone())
 }
 
 fn draft_sha256(draft: &Value) -> String {
@@ -208,13 +219,14 @@ async fn follow(
         }
     };
     ctx.journal_export(|e| e.rendered = true);
-    check_output_dir_async(&app.settings.output_dir).await?;
+    let dir = folder(app, ctx);
+    check_output_dir_async(&dir).await?;
     // After a restart the journaled file is reused, so its `.part` is resumed, not duplicated.
     let journaled = ctx
         .snapshot()
         .export_data()
         .and_then(|e| e.output_path.clone())
-        .filter(|p| paths::is_output_file(&app.settings.output_dir, p));
+        .filter(|p| paths::is_output_file(&dir, p));
     // A download that finished before the restart (the file takes its name only when whole,
     // renamed from its `.part`) is the export's file: it is checked, not fetched again.
     let finished = match &journaled {
@@ -229,17 +241,14 @@ async fn follow(
     let dest = match journaled {
         Some(p) => p,
         None => {
-            let (dir, name) = (app.settings.output_dir.clone(), stem.clone());
-            let reserved = tokio::task::spawn_blocking(move || paths::reserve_output(&dir, &name))
+            let (d, name) = (dir.clone(), stem.clone());
+            let reserved = tokio::task::spawn_blocking(move || paths::reserve_output(&d, &name))
                 .await
                 .unwrap_or_else(|e| Err(std::io::Error::other(e)));
             let p = reserved.map_err(|e| {
                 ToolError::new(
                     Code::OutputDirUnwritable,
-                    format!(
-                        "cannot create a file in {}: {e}",
-                        app.settings.output_dir.display()
-                    ),
+                    format!("cannot create a file in {}: {e}", dir.display()),
                 )
                 .next("set NEMO_OUTPUT_DIR to a writable folder, then call get_job")
             })?;
@@ -266,7 +275,7 @@ async fn follow(
             // Nothing half-written stays in the output folder: the next export of this
             // timeline downloads the finished render from the start.
             let _ = tokio::fs::remove_file(nemo_client::part_path(&dest)).await;
-            return Err(download_failure(app, &e, &app.settings.output_dir, &id));
+            return Err(download_failure(app, &e, &dir, &id));
         }
     };
     saved(app, ctx, &id, &status, dest, size, rendered).await
@@ -294,8 +303,25 @@ async fn saved(
             app.library.linked(s.session_id, link);
         }
     }
-    let captions = !ctx.snapshot().export_data().is_some_and(|e| e.no_captions);
-    let checked = check_file(app, &path, captions, rendered).await;
+    let journaled = ctx.snapshot().export_data().cloned().unwrap_or_default();
+    let checked = if journaled.checking {
+        // A process stopped while checking this very file: keep it, read it no more.
+        tracing::warn!(path = %path.display(), "not checking a saved export again: a process stopped while checking it");
+        Checked {
+            timeline_s: rendered
+                .as_ref()
+                .and_then(|t| t.duration_ms)
+                .map(|ms| ms as f64 / 1000.0),
+            check: crate::jobs::results::FileCheck {
+                notes: vec![super::file_check::NOT_CHECKED.into()],
+                ..Default::default()
+            },
+        }
+    } else {
+        // Durable before the file is read: a crash inside the check is known after it.
+        ctx.journal_export(|e| e.checking = true);
+        check_file(app, &path, !journaled.no_captions, rendered).await
+    };
     Ok(ExportResult {
         path: path.display().to_string(),
         url: status.url.clone(),
@@ -331,28 +357,7 @@ async fn check_file(
     };
     let (p, t) = (path.to_path_buf(), timeline.clone());
     let done = tokio::task::spawn_blocking(move || {
-        // Its moov read once for its facts, its sound and its pictures.
-        let file = crate::files::mp4::Mp4File::open(&p);
-        let mut facts = file.as_ref().map_err(Clone::clone).and_then(|f| f.facts());
-        // Its sound, decoded: a failed music track comes back as digital silence.
-        let mut heard = Vec::new();
-        if let (Ok(f), Ok(file)) = (facts.as_mut(), &file) {
-            if f.audio {
-                match file.loudness() {
-                    Ok(Some(l)) => {
-                        f.silent = Some(l.silent());
-                        heard = crate::files::mp4::sound_notes(&l);
-                    }
-                    Ok(None) => {}
-                    Err(why) => heard.push(format!("Its sound could not be checked here: {why}.")),
-                }
-            }
-        }
-        // Its pictures (made once per file; the result's image reuses the sheet).
-        let sheet = match (&facts, &file) {
-            (Ok(_), Ok(file)) => Some(crate::previews::contact_sheet::of_file(file)),
-            _ => None,
-        };
+        let found = super::file_check::inspect(&p);
         let cues = t
             .as_ref()
             .map(crate::files::captions::cues)
@@ -362,7 +367,7 @@ async fn check_file(
         } else {
             Ok(Vec::new())
         };
-        (facts, heard, sheet, written)
+        (found.facts, found.heard, found.sheet, written)
     })
     .await;
     let timeline_s = timeline

@@ -3,6 +3,7 @@
 //! turn). The jobs themselves are held and journaled by [`crate::jobs`].
 
 pub mod export;
+pub mod file_check;
 pub mod generation;
 pub mod stop;
 pub mod upload;
@@ -151,6 +152,7 @@ pub fn start_video(app: &Arc<App>, req: VideoRequest) -> crate::jobs::Spawned {
         set,
         media,
         no_captions: !req.captions,
+        output_dir: Some(app.settings.output_dir.clone()),
     })
     .with_request_id(req.request_id);
     let a = app.clone();

@@ -319,6 +319,7 @@ async fn start_slot(
         set: None,
         media: Default::default(),
         no_captions: parent.no_captions,
+        output_dir: parent.output_dir.clone(),
     };
     let v = variant.clone();
     let job = Job::video(plan).with_request_id(Some(key));

@@ -90,7 +90,12 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
         None => {
             let stem = plan.filename.clone();
             let captions = !plan.no_captions;
-            let id = match super::export::start(&app, stem, Some(ctx.snapshot().id), captions) {
+            let dir = plan
+                .output_dir
+                .clone()
+                .unwrap_or_else(|| app.settings.output_dir.clone());
+            let key = Some(ctx.snapshot().id);
+            let id = match super::export::start(&app, stem, key, captions, dir) {
                 Spawned::Started(j) | Spawned::Existing(j) => j.id,
             };
             plan.export_job = Some(id.clone());
@@ -183,11 +188,18 @@ async fn follow(
     label: &str,
 ) -> Result<Job, ToolError> {
     let Some(mut rx) = app.jobs.watch(id) else {
+        // Only an upload step can be started again from here: once the instruction may have
+        // left, starting over would send (and charge) it a second time.
+        let next = match id.split_once('_').map(|(kind, _)| kind) {
+            Some("exp") => "the edit was made: call export_video to render and save it (free)",
+            Some("gen") => "the instruction may have been sent and charged: call get_timeline to see whether the edit is there, then export_video, or generate only for what is missing",
+            _ => "call make_video again (nothing was sent to NemoVideo yet)",
+        };
         return Err(ToolError::new(
             Code::Interrupted,
             format!("step {id} is no longer known (the journal was pruned or removed)"),
         )
-        .next("call make_video again"));
+        .next(next));
     };
     loop {
         let step = rx.borrow_and_update().clone();

@@ -10,8 +10,14 @@ use serde::{Deserialize, Serialize};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-/// The most of `moov` read into memory (a real one is a few hundred kilobytes).
-const MAX_MOOV: u64 = 64 * 1024 * 1024;
+/// The most of `moov` read into memory. A real one is a few hundred kilobytes; a two-hour
+/// video at 60 fps with its sound needs about 12 MB of sample tables. The whole check of a file
+/// stays under 64 MB above idle whatever it says (`docs/security.md`), and this is its largest part.
+const MAX_MOOV: u64 = 16 * 1024 * 1024;
+/// The most boxes one container may hold. A real `moov` has a handful of children, a sample
+/// description one or two: a container packed with millions of empty boxes is refused here
+/// rather than listed.
+const MAX_CHILDREN: usize = 4096;
 
 /// The file's own facts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -69,9 +75,13 @@ impl Mp4File {
     }
 
     /// How loud its sound track is, second by second (decoded); `None` when it has none.
+    /// Only the seconds the movie header says the file lasts are measured, and at most
+    /// [`sound::MAX_MEASURED_S`] of them: a sample that claims to play at second four billion
+    /// is not counted out.
     pub fn loudness(&self) -> Result<Option<Loudness>, String> {
+        let duration_s = facts_of_moov(&self.moov)?.duration_s;
         match sound::audio_track(&self.moov)? {
-            Some(t) => sound::loudness(&self.path, &t).map(Some),
+            Some(t) => sound::loudness(&self.path, &t, duration_s).map(Some),
             None => Ok(None),
         }
     }
@@ -97,10 +107,18 @@ pub fn sound_notes(l: &Loudness) -> Vec<String> {
             "The sound track is silent throughout: no music or voice will be heard.".into(),
         ];
     }
-    l.silent_stretches()
+    let mut notes: Vec<String> = l
+        .silent_stretches()
         .into_iter()
         .map(|(a, b)| format!("No sound from {} to {}.", clock(a), clock(b)))
-        .collect()
+        .collect();
+    if let Some(s) = l.measured_to_s {
+        notes.push(format!(
+            "Its sound was measured up to {} only; listen to the rest before sharing it.",
+            clock(s as f64)
+        ));
+    }
+    notes
 }
 
 /// The body of the file's `moov` box, found by walking the top-level boxes.
@@ -174,14 +192,19 @@ fn box_header(r: &mut impl Read, left: u64) -> Result<([u8; 4], u64, u64), Strin
     Ok((kind, header, size))
 }
 
-/// The child boxes of `data`: (type, body).
 /// A box's children: (type, body).
 type Boxes<'a> = Vec<([u8; 4], &'a [u8])>;
 
+/// The child boxes of `data`, at most [`MAX_CHILDREN`] of them.
 fn children(data: &[u8]) -> Result<Boxes<'_>, String> {
     let mut out = Vec::new();
     let mut at = 0usize;
     while at + 8 <= data.len() {
+        if out.len() == MAX_CHILDREN {
+            return Err(format!(
+                "one of its boxes holds more than {MAX_CHILDREN} others: damaged or made to be read slowly"
+            ));
+        }
         let mut cursor = &data[at..];
         let (kind, header, size) = box_header(&mut cursor, (data.len() - at) as u64)?;
         out.push((kind, &data[at + header as usize..at + size as usize]));

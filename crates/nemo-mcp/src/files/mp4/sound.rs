@@ -94,12 +94,23 @@ const SILENT_RMS: f32 = 0.001;
 pub const SILENT_STRETCH_S: f64 = 5.0;
 /// The largest sound packet read (an AAC frame is a few hundred bytes, a FLAC one a few kilobytes).
 const MAX_PACKET: u32 = 1 << 20;
+/// The most seconds of sound measured: a promo is under a minute, and a long video's silent
+/// music shows long before this. Past it the sound is not decoded (said in [`Loudness::measured_to_s`]).
+pub const MAX_MEASURED_S: u64 = 20 * 60;
+/// The most sound bytes decoded in one check (20 minutes of AAC at 320 kbit/s is 48 MB): a
+/// table that points every packet at the same megabyte is stopped here.
+const MAX_SOUND_BYTES: u64 = 64 << 20;
+/// The most sound packets decoded in one check (20 minutes of 48 kHz AAC is 56,250).
+const MAX_PACKETS: usize = 120_000;
 
 /// How loud the sound track is, second by second.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Loudness {
     /// RMS of each second (0–1 full scale).
     pub per_second: Vec<f32>,
+    /// Set when the measure stopped before the sound's end (at [`MAX_MEASURED_S`], or at the
+    /// byte or packet bound): the seconds measured.
+    pub measured_to_s: Option<u64>,
 }
 
 impl Loudness {
@@ -149,17 +160,40 @@ fn decoder(codec: &SoundCodec) -> Result<Box<dyn AudioDecoder>, String> {
     made.map_err(|e| format!("its sound cannot be decoded here: {e}"))
 }
 
-/// Decode the sound track of the file at `path` and measure it.
-pub fn loudness(path: &Path, track: &AudioTrack) -> Result<Loudness, String> {
+/// Decode the sound track of the file at `path` and measure it, over the `duration_s` its
+/// movie header gives (never more than [`MAX_MEASURED_S`]). Memory is one slot per second
+/// measured and one packet; time, at most [`MAX_PACKETS`] and [`MAX_SOUND_BYTES`] decoded,
+/// whatever the sample tables claim.
+pub fn loudness(path: &Path, track: &AudioTrack, duration_s: f64) -> Result<Loudness, String> {
     let mut decoder = decoder(&track.codec)?;
     let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
     let len = file.metadata().map_err(|e| e.to_string())?.len();
-    let mut sums: Vec<(f64, u64)> = Vec::new();
+    // The seconds measured: the file's own length (its last packet may run a little into the
+    // next second), bounded.
+    let seconds = if duration_s.is_finite() && duration_s > 0.0 {
+        (duration_s.ceil() as u64).saturating_add(1)
+    } else {
+        0
+    };
+    let slots = seconds.min(MAX_MEASURED_S) as usize;
+    let mut sums: Vec<(f64, u64)> = Vec::with_capacity(slots.min(4096));
     let mut pcm: Vec<f32> = Vec::new();
     let mut data = Vec::new();
+    let (mut bytes, mut packets) = (0u64, 0usize);
+    let mut cut = seconds > MAX_MEASURED_S;
     for s in &track.samples {
         if s.size > MAX_PACKET || s.offset.saturating_add(u64::from(s.size)) > len {
             return Err("its sound track runs past the end of the file (cut short?)".into());
+        }
+        let second = (s.shows_at.max(0) as u64 / u64::from(track.timescale)) as usize;
+        if second >= slots {
+            continue; // past the file's own length, or past what is measured
+        }
+        bytes += u64::from(s.size);
+        packets += 1;
+        if bytes > MAX_SOUND_BYTES || packets > MAX_PACKETS {
+            cut = true;
+            break;
         }
         data.resize(s.size as usize, 0);
         file.seek(SeekFrom::Start(s.offset))
@@ -170,7 +204,6 @@ pub fn loudness(path: &Path, track: &AudioTrack) -> Result<Loudness, String> {
             continue; // a damaged packet: the rest still tells
         };
         buf.copy_to_vec_interleaved(&mut pcm);
-        let second = (s.shows_at.max(0) as u64 / u64::from(track.timescale)) as usize;
         if sums.len() <= second {
             sums.resize(second + 1, (0.0, 0));
         }
@@ -181,6 +214,7 @@ pub fn loudness(path: &Path, track: &AudioTrack) -> Result<Loudness, String> {
         }
     }
     Ok(Loudness {
+        measured_to_s: cut.then_some(sums.len() as u64),
         per_second: sums
             .iter()
             .map(|(sq, n)| {
@@ -252,11 +286,13 @@ mod tests {
     fn stretches_are_whole_seconds_of_quiet() {
         let l = Loudness {
             per_second: vec![0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0],
+            ..Default::default()
         };
         assert!(!l.silent());
         assert_eq!(l.silent_stretches(), vec![(1.0, 7.0)]);
         let quiet = Loudness {
             per_second: vec![0.0; 6],
+            ..Default::default()
         };
         assert!(quiet.silent());
         assert_eq!(quiet.silent_stretches(), vec![(0.0, 6.0)]);

@@ -6,8 +6,10 @@
 
 use super::{be_u32, be_u64, children};
 
-/// The most pictures a track may list (a 2-hour video at 60 fps has 432,000).
-const MAX_SAMPLES: u64 = 2_000_000;
+/// The most samples a track may list: a 2-hour video at 60 fps has 432,000 pictures, its AAC
+/// sound about 340,000 packets. Each costs about 40 bytes while the tables are read, so this
+/// bounds a hostile table at about 20 MB.
+const MAX_SAMPLES: u64 = 500_000;
 
 /// An H.264 video track.
 #[derive(Debug, Clone, PartialEq)]
@@ -226,7 +228,7 @@ pub(super) fn sample_list(stbl: &[u8]) -> Result<Vec<Sample>, String> {
                 break 'runs;
             }
             times.push(t);
-            t += i64::from(delta);
+            t = t.saturating_add(i64::from(delta));
         }
     }
     times.resize(count, t);
@@ -246,7 +248,7 @@ pub(super) fn sample_list(stbl: &[u8]) -> Result<Vec<Sample>, String> {
             };
             let end = i.saturating_add(k).min(times.len());
             for t in &mut times[i..end] {
-                *t += off;
+                *t = t.saturating_add(off);
             }
             i = end;
         }

@@ -151,7 +151,13 @@ impl NemoServer {
         if let Err(e) = run::export::check_output_dir_async(&app.settings.output_dir).await {
             return fail(e);
         }
-        let (job, note) = with_note(run::export::start(app, filename, request_id, captions));
+        let (job, note) = with_note(run::export::start(
+            app,
+            filename,
+            request_id,
+            captions,
+            app.settings.output_dir.clone(),
+        ));
         self.answer_or_task(app, job, wait_s, ctx, note).await
     }
 }
@@ -161,15 +167,21 @@ impl NemoServer {
 /// checked. For a file this cannot decode (another codec), a poster frame from `ffmpeg` when it
 /// is on PATH; otherwise the result is unchanged.
 async fn poster_of(job: &Job) -> Option<ContentBlock> {
-    let (path, duration) = if let Some(r) = job.export_data().and_then(|e| e.outcome.result()) {
-        (r.path.clone(), r.duration_s)
-    } else {
-        (job.video_result()?.path.clone()?, None)
-    };
+    let (path, duration, sheet_made) =
+        if let Some(r) = job.export_data().and_then(|e| e.outcome.result()) {
+            (r.path.clone(), r.duration_s, !r.checked.frames_s.is_empty())
+        } else {
+            let v = job.video_result()?;
+            (v.path.clone()?, None, !v.checked.frames_s.is_empty())
+        };
     let jpeg = tokio::task::spawn_blocking(move || {
         let path = std::path::Path::new(&path);
-        if let Ok(sheet) = crate::previews::contact_sheet::of(path) {
-            return Some(sheet.jpeg);
+        // Only a file whose check made its sheet is decoded here (from the cache, or once
+        // more after a restart): a file left unchecked is never read in this process.
+        if sheet_made {
+            if let Ok(sheet) = crate::previews::contact_sheet::of(path) {
+                return Some(sheet.jpeg);
+            }
         }
         let ffmpeg = crate::previews::ffmpeg()?;
         crate::previews::poster::poster(&ffmpeg, path, duration)

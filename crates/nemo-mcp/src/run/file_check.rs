@@ -1,0 +1,103 @@
+//! The check of a saved export: its own facts (length, picture size, sound), its sound decoded
+//! and measured, its contact sheet. One check reads a file the backend sent, so it is bounded
+//! whatever the file says (under 64 MB above idle and a few seconds of CPU: the caps are in
+//! `files::mp4` and `previews::frames`), and it is journaled before it runs: a process that
+//! dies while checking a file leaves a mark, and whoever takes the export over keeps the file
+//! without checking it again, so one crafted render cannot stop every later start.
+//!
+//! `nemo-mcp check <file.mp4>` runs the same check on any file and prints what it found.
+
+use crate::files::mp4::{self, Mp4Facts, Mp4File};
+use crate::previews::contact_sheet::{self, ContactSheet};
+use serde::Serialize;
+use std::path::Path;
+
+/// What the check of one file found.
+pub struct Inspected {
+    /// Its facts, or why they could not be read.
+    pub facts: Result<Mp4Facts, String>,
+    /// What its sound showed, as sentences (silence, silent stretches, not decoded).
+    pub heard: Vec<String>,
+    /// Its contact sheet (absent: the file could not be read at all).
+    pub sheet: Option<Result<ContactSheet, String>>,
+}
+
+/// Check the MP4 at `path` (blocking: run it off the async workers).
+pub fn inspect(path: &Path) -> Inspected {
+    // Its moov read once for its facts, its sound and its pictures.
+    let file = Mp4File::open(path);
+    let mut facts = file.as_ref().map_err(Clone::clone).and_then(|f| f.facts());
+    // Its sound, decoded: a failed music track comes back as digital silence.
+    let mut heard = Vec::new();
+    if let (Ok(f), Ok(file)) = (facts.as_mut(), &file) {
+        if f.audio {
+            match file.loudness() {
+                Ok(Some(l)) => {
+                    f.silent = Some(l.silent());
+                    heard = mp4::sound_notes(&l);
+                }
+                Ok(None) => {}
+                Err(why) => heard.push(format!("Its sound could not be checked here: {why}.")),
+            }
+        }
+    }
+    // Its pictures (made once per file; the result's image reuses the sheet).
+    let sheet = match (&facts, &file) {
+        (Ok(_), Ok(file)) => Some(contact_sheet::of_file(file)),
+        _ => None,
+    };
+    Inspected {
+        facts,
+        heard,
+        sheet,
+    }
+}
+
+/// The note an export ends with when a process died while checking its file: the file is
+/// kept and handed over unchecked.
+pub const NOT_CHECKED: &str = "The saved file was not checked: a server process stopped while checking it, so it is not read again. Play it before sharing it.";
+
+/// What `nemo-mcp check` prints: the facts and every note, as JSON.
+#[derive(Serialize)]
+struct Report<'a> {
+    path: &'a Path,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a Mp4Facts>,
+    frames_s: Vec<f64>,
+    notes: Vec<String>,
+}
+
+/// `nemo-mcp check <path>`: the check an export runs, on any file, its findings on stdout as
+/// one JSON line. Exit code 0 when the file could be read (whatever it showed), 1 when not.
+pub fn cli(path: &Path) -> std::process::ExitCode {
+    let found = inspect(path);
+    let mut notes = Vec::new();
+    if let Err(why) = &found.facts {
+        notes.push(format!("It could not be read: {why}."));
+    }
+    notes.extend(found.heard.iter().cloned());
+    let mut frames_s = Vec::new();
+    match &found.sheet {
+        Some(Ok(s)) => {
+            frames_s = s.frames_s.clone();
+            notes.extend(s.notes.iter().cloned());
+        }
+        Some(Err(why)) => notes.push(format!("No pictures could be taken from it: {why}.")),
+        None => {}
+    }
+    let report = Report {
+        path,
+        file: found.facts.as_ref().ok(),
+        frames_s,
+        notes,
+    };
+    match serde_json::to_string(&report) {
+        Ok(line) => println!("{line}"),
+        Err(e) => eprintln!("nemo-mcp check: {e}"),
+    }
+    if found.facts.is_ok() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
