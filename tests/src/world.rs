@@ -128,4 +128,3 @@ pub async fn until_message(c: &Client, id: &str, what: &str) -> Value {
     }
     panic!("job {id} never said {what:?}");
 }
-

@@ -3,10 +3,10 @@
 //! that can spend is counted from the simulator: paid messages sent, credits charged, renders
 //! submitted, files written; and the ledger in the shared database is checked against them.
 
+use e2e::world::{until_message, until_sim, Host, World, PROMO};
 use e2e::{call, follow};
 use nemo_sim::SimConfig;
 use serde_json::{json, Value};
-use e2e::world::{until_message, until_sim, Host, World, PROMO};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,10 +38,17 @@ async fn a_job_taken_over_by_a_host_with_another_output_folder_is_saved_where_it
     a.kill9();
     let (done, _) = follow(&b.client, json!({"status": "running", "job_id": id})).await;
     assert_eq!(done["status"], "succeeded", "{done}");
-    let saved = done["result"]["path"].as_str().unwrap_or_default().to_string();
+    let saved = done["result"]["path"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(saved.contains("outA"), "saved where A's job asked: {done}");
     assert_eq!(w.mp4s_in("outA").len(), 1, "{:?}", w.mp4s_in("outA"));
-    assert!(w.mp4s().is_empty(), "nothing in B's own folder: {:?}", w.mp4s());
+    assert!(
+        w.mp4s().is_empty(),
+        "nothing in B's own folder: {:?}",
+        w.mp4s()
+    );
     let parts: Vec<_> = std::fs::read_dir(w.path("outA"))
         .unwrap()
         .flatten()
@@ -62,4 +69,70 @@ async fn a_job_taken_over_by_a_host_with_another_output_folder_is_saved_where_it
         .unwrap_or_default();
     assert_eq!(export["status"], "succeeded", "{jobs}");
     assert_eq!(export["path"].as_str(), Some(saved.as_str()), "{jobs}");
+}
+
+/// A process died while checking its export's file (a file that aborted it, say): the row it
+/// left says so. The host that takes the export over keeps the file and ends the export
+/// without reading it again, so one crafted render cannot stop every later start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_whose_check_stopped_a_process_is_kept_unchecked_by_the_next() {
+    let w = World::new(SimConfig::fast()).await;
+    let a = w.host(&[]).await;
+    let paths = [w.media("p1.png"), w.media("p2.png")];
+    let (v, err) = call(
+        &a.client,
+        "make_video",
+        json!({"instruction": PROMO, "paths": paths, "wait_s": 0}),
+    )
+    .await;
+    assert!(!err, "{v}");
+    let (done, _) = follow(&a.client, v).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let export_id = done["result"]["export_job"].as_str().unwrap().to_string();
+    a.cancel().await.ok();
+    // The row as a process leaves it when it dies inside the check: running, the file
+    // downloaded and named, the check begun.
+    let db = rusqlite::Connection::open(w.path(".config/nemo-mcp/state.db")).unwrap();
+    let body: String = db
+        .query_row("SELECT body FROM jobs WHERE id = ?1", [&export_id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let mut job: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let file = job["work"]["output_path"].as_str().unwrap().to_string();
+    assert!(std::path::Path::new(&file).is_file(), "{job}");
+    job["work"]["checking"] = json!(true);
+    job["work"]["outcome"] = json!({"status": "running"});
+    db.execute(
+        "UPDATE jobs SET body = ?1, running = 1, runner = 'gone' WHERE id = ?2",
+        rusqlite::params![job.to_string(), export_id],
+    )
+    .unwrap();
+    let before = w.counts();
+    let b = w.host(&[]).await;
+    let (after, _) = follow(&b.client, json!({"status": "running", "job_id": export_id})).await;
+    assert_eq!(after["status"], "succeeded", "{after}");
+    let result = &after["result"];
+    assert_eq!(
+        result["path"].as_str(),
+        Some(file.as_str()),
+        "the same file: {after}"
+    );
+    let notes = result["notes"].to_string();
+    assert!(notes.contains("not checked"), "{after}");
+    assert!(result["frames_s"].is_null(), "no pictures taken: {after}");
+    assert!(std::path::Path::new(&file).is_file());
+    assert_eq!(w.mp4s().len(), 1, "{:?}", w.mp4s());
+    let (messages, credits, _) = w.counts();
+    assert_eq!(
+        (messages, credits),
+        (before.0, before.1),
+        "nothing sent or charged"
+    );
+    assert_eq!((messages, credits), (1, 50));
+    // And a later start finds nothing left to take over.
+    b.cancel().await.ok();
+    let c = w.host(&[]).await;
+    let (again, _) = call(&c.client, "get_job", json!({"job_id": export_id})).await;
+    assert_eq!(again["status"], "succeeded", "{again}");
 }

@@ -101,9 +101,10 @@ pub fn locate(app: &App, job_id: &str) -> Result<ExportFile, ToolError> {
     };
     // Inside the output folder as it is now (a symlink swapped in elsewhere is refused).
     // The job's own folder (another host may have saved it, set up with another folder).
-    let dir = job
-        .export_data()
-        .map_or_else(|| app.settings.output_dir.clone(), |e| e.folder(&app.settings.output_dir));
+    let dir = job.export_data().map_or_else(
+        || app.settings.output_dir.clone(),
+        |e| e.folder(&app.settings.output_dir),
+    );
     let inside = match (path.canonicalize(), dir.canonicalize()) {
         (Ok(p), Ok(dir)) => p.starts_with(dir),
         _ => false,
