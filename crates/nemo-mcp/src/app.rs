@@ -190,16 +190,32 @@ impl App {
     }
 
     /// Record what a turn charged, in the spend ledger.
+    /// Record what the sent turn `job_id` charged. `None`: its cost could not be read (the
+    /// balance request failed through its retries), so it is recorded at its estimate, marked
+    /// as such: money fails closed, and the budgets count a turn whose price is unknown.
     pub fn record_charge(&self, job_id: &str, project: SessionId, credits: Option<i64>) {
-        if let Some(credits) = credits {
-            self.spend.record(crate::account::spend::Charge {
-                job_id: job_id.to_string(),
-                at: chrono::Utc::now(),
-                project: project.to_string(),
-                session: self.mcp_session.clone(),
-                credits,
-            });
-        }
+        let (credits, estimated) = match credits {
+            Some(c) => (c, false),
+            None => {
+                let estimate = self.spend.reserved_for(job_id).unwrap_or_else(|| {
+                    self.jobs
+                        .get(job_id)
+                        .and_then(|j| j.generation_data().and_then(|g| g.cost_kind))
+                        .unwrap_or(crate::account::estimate::CostKind::Edit)
+                        .contract_figure()
+                });
+                tracing::warn!(job = %job_id, estimate, "the turn's cost could not be read: recorded at its estimate");
+                (estimate, true)
+            }
+        };
+        self.spend.record(crate::account::spend::Charge {
+            job_id: job_id.to_string(),
+            at: chrono::Utc::now(),
+            project: project.to_string(),
+            session: self.mcp_session.clone(),
+            credits,
+            estimated,
+        });
     }
 
     pub fn err(&self, e: &nemo_client::Error) -> ToolError {

@@ -43,7 +43,8 @@ impl CostKind {
         }
     }
 
-    fn contract_figure(self) -> i64 {
+    /// The contract's rough price of a turn of this kind.
+    pub fn contract_figure(self) -> i64 {
         match self {
             CostKind::Edit => EDIT_COST,
             CostKind::Generation => GENERATION_COST,

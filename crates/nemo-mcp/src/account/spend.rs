@@ -26,6 +26,10 @@ pub struct Charge {
     /// The MCP session that sent it: the process over stdio, the session over `--http`.
     pub session: String,
     pub credits: i64,
+    /// The turn's cost could not be read (the balance request failed): recorded at its
+    /// estimate, so that budgets count it (money fails closed).
+    #[serde(default)]
+    pub estimated: bool,
 }
 
 /// Spending so far, as `get_credits` shows it.
@@ -71,8 +75,8 @@ pub(crate) fn insert_charge(tx: &Transaction<'_>, c: &Charge) -> rusqlite::Resul
         return Ok(0);
     }
     tx.execute(
-        "INSERT OR IGNORE INTO charges (job_id, at, day, project, session, credits) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![c.job_id, c.at.to_rfc3339(), day_of(c.at), c.project, c.session, c.credits],
+        "INSERT OR IGNORE INTO charges (job_id, at, day, project, session, credits, estimated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![c.job_id, c.at.to_rfc3339(), day_of(c.at), c.project, c.session, c.credits, c.estimated],
     )
 }
 
@@ -107,6 +111,22 @@ impl Ledger {
         {
             tracing::error!("{e}");
         }
+    }
+
+    /// The credits reserved for `job_id` (agreed to before it was sent), if any.
+    pub fn reserved_for(&self, job_id: &str) -> Option<i64> {
+        use rusqlite::OptionalExtension;
+        self.db
+            .read("could not read a reservation", |tx| {
+                tx.query_row(
+                    "SELECT credits FROM reservations WHERE job_id = ?1",
+                    [job_id],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()
+            })
+            .ok()
+            .flatten()
     }
 
     /// The credits reserved for `job_id` are spent (or will not be): stop counting them.
@@ -352,6 +372,7 @@ mod tests {
             project: project.into(),
             session: session.into(),
             credits,
+            estimated: false,
         }
     }
 

@@ -44,6 +44,19 @@ impl JobCtx {
         *super::lock(&self.cell.saved) = Some(std::time::Instant::now());
         self.journal.save(&self.cell.tx.borrow())
     }
+    /// A paid request's "sending" mark: the generation's data changed and journaled durably
+    /// (on the disk, not only committed) before the request may leave; `false` when it could
+    /// not be, and then nothing is sent.
+    pub fn mark_sending(&self, f: impl FnOnce(&mut Generation)) -> bool {
+        self.cell.tx.send_modify(|j| {
+            if let Work::Generate(g) = &mut j.work {
+                f(g)
+            }
+            j.activity += 1;
+        });
+        *super::lock(&self.cell.saved) = Some(std::time::Instant::now());
+        self.journal.save_durable(&self.cell.tx.borrow())
+    }
     pub fn progress(&self, pct: Option<f64>, message: impl Into<String>) {
         let message = message.into();
         self.update(|j| {
@@ -52,15 +65,6 @@ impl JobCtx {
             }
             j.message = message;
         });
-    }
-    /// Change a generation's own data and journal it (no-op for other kinds); whether the
-    /// journal has it.
-    pub fn journal_generation(&self, f: impl FnOnce(&mut Generation)) -> bool {
-        self.update_journaled(|j| {
-            if let Work::Generate(g) = &mut j.work {
-                f(g)
-            }
-        })
     }
     /// Change an export's own data and journal it (no-op for other kinds); whether the
     /// journal has it.

@@ -65,7 +65,9 @@ pub fn check_entry(job: &Job, file_stem: &str, output_dir: &Path) -> Result<(), 
         return Err("its output folder is not an absolute path".into());
     }
     if let Some(p) = &export.output_path {
-        if !crate::files::paths::is_output_file(&export.folder(output_dir), p) {
+        // An entry from before the folder was recorded is judged against this process's.
+        let dir = export.output_dir.as_deref().unwrap_or(output_dir);
+        if !crate::files::paths::is_output_file(dir, p) {
             return Err("its output file is not an MP4 directly inside its output folder".into());
         }
     }
@@ -143,6 +145,15 @@ impl Journal {
     /// Write the job, as its runner; `false` when it could not be committed (or another
     /// process runs it), so a caller about to send a paid message sends nothing.
     pub fn save(&self, job: &Job) -> bool {
+        self.save_with(job, false)
+    }
+
+    /// [`Journal::save`], on the disk when it returns (a paid request's "sending" mark).
+    pub fn save_durable(&self, job: &Job) -> bool {
+        self.save_with(job, true)
+    }
+
+    fn save_with(&self, job: &Job, durable: bool) -> bool {
         if !valid_job_id(&job.id) {
             tracing::error!("not journaling a job with a malformed id");
             return false;
@@ -155,9 +166,12 @@ impl Journal {
             }
         };
         let me = self.db.me().as_str().to_string();
-        let result = self.db.write("could not journal a job", |tx| {
-            write_row(tx, job, &me, &body, true)
-        });
+        let write = |tx: &rusqlite::Transaction<'_>| write_row(tx, job, &me, &body, true);
+        let result = if durable {
+            self.db.write_durable("could not journal a job", write)
+        } else {
+            self.db.write("could not journal a job", write)
+        };
         match result {
             Ok(1) => true,
             Ok(_) => {
@@ -435,13 +449,29 @@ mod tests {
         let bad_render = export("../../x", out_dir.join("y.mp4"));
         plant(&bad_render.id.clone(), &bad_render);
         plant(&good.id.clone(), &good);
+        // Another host's export, made with its own output folder: trusted, and saved there.
+        let other_out = tempfile::tempdir().unwrap();
+        let other_dir = other_out.path().canonicalize().unwrap();
+        let mut other = export("render_1700000000001", other_dir.join("theirs.mp4"));
+        if let Work::Export(e) = &mut other.work {
+            e.output_dir = Some(other_dir.clone());
+        }
+        plant(&other.id.clone(), &other);
+        // A folder recorded as a relative path is not.
+        let mut relative = export("render_3", PathBuf::from("out/x.mp4"));
+        if let Work::Export(e) = &mut relative.work {
+            e.output_dir = Some(PathBuf::from("out"));
+        }
+        plant(&relative.id.clone(), &relative);
         // Moved in from the old files (a planted database row is checked the same way).
         let db = Arc::new(StateDb::open(dir.path()).unwrap());
         crate::moving_in::old_files(&db);
         let j = Journal::new(db, out_dir.clone());
-        let loaded = j.all();
-        assert_eq!(loaded.len(), 1, "{loaded:?}");
-        assert_eq!(loaded[0].id, good.id);
+        let mut loaded: Vec<String> = j.all().into_iter().map(|j| j.id).collect();
+        loaded.sort();
+        let mut trusted = vec![good.id.clone(), other.id.clone()];
+        trusted.sort();
+        assert_eq!(loaded, trusted);
         // Pruning keeps the newest finished jobs.
         for _ in 0..(KEEP_FINISHED + 5) {
             let mut f = Job::upload(Vec::new());

@@ -215,7 +215,7 @@ async fn prepare(app: &App, ctx: &JobCtx, session: SessionId) -> Result<Prepared
 /// message does not leave. Whichever process finds this job later recovers it from state and
 /// never sends it again.
 fn journal_before(ctx: &JobCtx, p: &Prepared) -> Result<(), ToolError> {
-    let journaled = ctx.journal_generation(|g| {
+    let journaled = ctx.mark_sending(|g| {
         g.state_before = Some(p.before.clone());
         g.session_id = Some(p.session);
         g.credits_before = p.credits_before;
@@ -249,6 +249,9 @@ async fn in_stream_failure(app: &App, job: &str, p: &Prepared, message: &str) ->
     let e = app.client.project(p.session).stream_failure(message).await;
     let mut t = app.err(&e);
     let spent = spent_since(app, job, p.credits_before).await;
+    // A failed turn may still have been charged: recorded like any other (at its estimate
+    // when its cost cannot be read).
+    app.record_charge(job, p.session, spent);
     t.message = format!(
         "{} (the instruction was sent once; credits spent: {})",
         t.message,
@@ -396,12 +399,15 @@ pub async fn resume(app: Arc<App>, ctx: JobCtx) -> Result<GenerateOutput, ToolEr
         return Err(ToolError::new(Code::Internal, "not a generation"));
     };
     let (Some(before), Some(session)) = (g.state_before.clone(), g.session_id) else {
+        // The mark is written to the disk before anything is sent, so without it the
+        // instruction did not leave; but an absent record proves nothing for certain (a state
+        // folder restored from a backup, a disk that lied): say so, and let the user look.
         return Err(ToolError::new(
             Code::Interrupted,
-            "the server restarted before the instruction was sent (nothing was charged)",
+            "the server stopped before the instruction's sending was recorded, so it was most likely not sent; if the state folder lost its last writes it may have been sent and charged",
         )
         .retryable(None)
-        .next("call generate again"));
+        .next("call get_timeline (and get_credits) to see whether the edit is there, then generate only if it is not"));
     };
     let p = Prepared {
         session,

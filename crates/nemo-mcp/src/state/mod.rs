@@ -205,6 +205,26 @@ impl StateDb {
         self.tx(what, TransactionBehavior::Immediate, f)
     }
 
+    /// A write that is on the disk when this returns, not only committed: the WAL is synced
+    /// at its commit (`synchronous=FULL` for this one transaction). The marks a paid request
+    /// waits on (its "sending" mark) are written so: a power cut after the request left cannot
+    /// lose them. Other writes keep `NORMAL` (durable against a crash of the process, the usual
+    /// case, at a fraction of the cost: `docs/benchmarks.md`).
+    pub fn write_durable<T>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let mut conn = crate::support::sync::lock(&self.conn);
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| StateError::new(what, e))?;
+        let r = Self::tx_on(&mut conn, what, TransactionBehavior::Immediate, f);
+        if let Err(e) = conn.pragma_update(None, "synchronous", "NORMAL") {
+            tracing::warn!("the state database stays fully synced: {e}");
+        }
+        r
+    }
+
     fn tx<T>(
         &self,
         what: &'static str,
@@ -212,6 +232,15 @@ impl StateDb {
         f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T> {
         let mut conn = crate::support::sync::lock(&self.conn);
+        Self::tx_on(&mut conn, what, behavior, f)
+    }
+
+    fn tx_on<T>(
+        conn: &mut Connection,
+        what: &'static str,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
         let tx = conn
             .transaction_with_behavior(behavior)
             .map_err(|e| StateError::new(what, e))?;

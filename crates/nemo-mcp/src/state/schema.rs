@@ -1,10 +1,29 @@
-//! The tables, and their version (`PRAGMA user_version`): a database from a newer server is
-//! refused rather than misread.
+//! The tables, and their versions. Two numbers, so that one `npx` run of a newer version does
+//! not lock every older bundle out of the folder:
+//! - `PRAGMA user_version` is the **oldest reader**: the schema a server must know to read
+//!   and write the database at all. It changes only when a change would be misread by older
+//!   servers (a table's meaning changed, a column they write dropped); a newer one is refused.
+//! - the `schema_level` value in `kv` counts **additive** changes (a column with a default, a
+//!   table older servers never touch). An older server opens such a database and ignores what
+//!   it does not know; a newer one adds what is missing. The level never goes down.
 
 use rusqlite::Connection;
 
-/// Today's schema.
+/// The oldest reader: the `user_version` this server writes and reads.
 pub const VERSION: i64 = 1;
+
+/// Additive changes on top of [`VERSION`], in order: (level, what it adds). Each step is
+/// idempotent and leaves the database readable by a server of any earlier level.
+const ADDITIVE: [(i64, &str); 1] = [
+    // 2: a charge recorded at its estimate, because the turn's cost could not be read.
+    (
+        2,
+        "ALTER TABLE charges ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0",
+    ),
+];
+
+/// The additive level this server brings the database to.
+pub const LEVEL: i64 = ADDITIVE[ADDITIVE.len() - 1].0;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
@@ -90,12 +109,50 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), super::OpenError> {
     let tables: i64 = conn
         .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
         .map_err(super::classify)?;
-    if v == VERSION && tables > 0 {
+    if v != VERSION || tables == 0 {
+        conn.execute_batch(V1).map_err(super::classify)?;
+        conn.pragma_update(None, "user_version", VERSION)
+            .map_err(super::classify)?;
+    }
+    add_missing(conn).map_err(super::classify)
+}
+
+/// The additive steps this database lacks, in one transaction (read first: nothing is
+/// written at a start that finds the level reached, as every start but the first does).
+fn add_missing(conn: &Connection) -> rusqlite::Result<()> {
+    let level = |c: &Connection| -> rusqlite::Result<i64> {
+        use rusqlite::OptionalExtension;
+        let v: Option<String> = c
+            .query_row("SELECT value FROM kv WHERE key = 'schema_level'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(v.and_then(|v| v.parse().ok()).unwrap_or(VERSION))
+    };
+    if level(conn)? >= LEVEL {
         return Ok(());
     }
-    conn.execute_batch(V1).map_err(super::classify)?;
-    conn.pragma_update(None, "user_version", VERSION)
-        .map_err(super::classify)
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let now = level(&tx)?;
+    for (step, sql) in ADDITIVE {
+        if step <= now {
+            continue;
+        }
+        // Another process may have added the column without recording the level (a crash
+        // between): a duplicate column is the step already done.
+        match tx.execute_batch(sql) {
+            Ok(()) => {}
+            Err(e) if e.to_string().contains("duplicate column") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    tx.execute(
+        "INSERT INTO kv(key, value) VALUES ('schema_level', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value
+         WHERE CAST(kv.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+        [LEVEL.to_string()],
+    )?;
+    tx.commit()
 }
 
 /// The tables, for salvage: each copied row by row.

@@ -232,3 +232,104 @@ async fn confirm_spending_marks_the_paid_tools_for_the_hosts_own_prompt() {
     let off = Harness::start().await;
     assert!(marked(&off.client.list_all_tools().await.unwrap()).is_empty());
 }
+
+/// The balance reads a turn makes before its message leaves (the cost guard's, the "before"
+/// figure), counted in the simulator's log of the turn that started at `from`.
+fn credit_reads_before_the_message(h: &Harness, from: usize) -> usize {
+    h.sim.log()[from..]
+        .iter()
+        .take_while(|r| !r.path.contains("run_sse"))
+        .filter(|r| r.path.contains("credits"))
+        .count()
+}
+
+/// Every balance read after the first `before` ones fails (503), through every retry.
+fn balance_fails_after(h: &Harness, before: usize) {
+    use nemo_sim::{Fault, FaultAction, Route};
+    let c = h.sim.control();
+    if before > 0 {
+        c.inject(Fault::new(Route::Credits, FaultAction::Delay { ms: 0 }).times(before as u32));
+    }
+    c.inject(
+        Fault::new(
+            Route::Credits,
+            FaultAction::Status {
+                status: 503,
+                body: String::new(),
+            },
+        )
+        .times(1000),
+    );
+}
+
+/// Money fails closed: a turn whose cost cannot be read afterwards (the balance request fails
+/// through its retries) is recorded at its estimate, and a turn that ends with an error inside
+/// its stream is recorded too. With a daily budget of 60, after such a turn a turn of about 50
+/// is refused before it is sent. Counted on the simulator: messages sent, credits charged.
+#[tokio::test]
+async fn turns_whose_cost_cannot_be_read_count_at_their_estimate() {
+    use nemo_sim::{Fault, FaultAction, Route, StreamErrorForm};
+    let h = Harness::with(SimConfig::fast(), |s| s.budgets.per_day = Some(60)).await;
+    upload_two(&h).await;
+    // 1. A turn that ends with an in-stream error (nemo-sim charges nothing for it): its cost
+    //    is read, 0, and nothing counts.
+    let stream_error = || {
+        Fault::new(
+            Route::RunSse,
+            FaultAction::StreamError {
+                form: StreamErrorForm::WithDetails,
+                code: None,
+            },
+        )
+    };
+    h.sim.control().inject(stream_error());
+    let from = h.sim.log().len();
+    let (b, err) = generate(&h, json!({"instruction": EDIT})).await;
+    assert!(err || b["status"] == "failed", "{b}");
+    assert_eq!(counts(&h).await, (1, 0));
+    let before = credit_reads_before_the_message(&h, from);
+    // 2. The same, but its cost cannot be read after the error: it counts at its estimate.
+    h.sim.control().inject(stream_error());
+    balance_fails_after(&h, before);
+    let (b, _) = generate(&h, json!({"instruction": EDIT})).await;
+    assert_eq!(counts(&h).await, (2, 0), "{b}");
+    h.sim.control().clear_faults();
+    let c = h.call("get_credits", json!({})).await;
+    assert_eq!(body(&c)["spent"]["today"], 50, "{}", body(&c));
+    let (b, err) = generate(&h, json!({"instruction": TITLE})).await;
+    assert!(
+        err && b["code"] == "over_budget",
+        "the failed turn counted: {b}"
+    );
+    assert_eq!(counts(&h).await, (2, 0));
+}
+
+/// A turn that succeeds but whose cost cannot be read afterwards counts at its estimate: a
+/// second turn of about 50 goes over a daily budget of 60 and is refused before it is sent.
+#[tokio::test]
+async fn a_paid_turn_whose_cost_cannot_be_read_counts_at_its_estimate() {
+    let h = Harness::with(SimConfig::fast(), |s| s.budgets.per_day = Some(60)).await;
+    upload_two(&h).await;
+    // How many balance reads come before a message, learnt from an ordinary turn; then, on a
+    // fresh account, the reads after the message fail.
+    let from = h.sim.log().len();
+    let (b, err) = generate(&h, json!({"instruction": EDIT})).await;
+    assert!(!err && b["status"] == "succeeded", "{b}");
+    assert_eq!(counts(&h).await, (1, 50));
+    let before = credit_reads_before_the_message(&h, from);
+    let h = Harness::with(SimConfig::fast(), |s| s.budgets.per_day = Some(60)).await;
+    upload_two(&h).await;
+    balance_fails_after(&h, before);
+    let (b, err) = generate(&h, json!({"instruction": EDIT})).await;
+    assert!(!err && b["status"] == "succeeded", "{b}");
+    assert!(b["result"]["credits_spent"].is_null(), "unknown: {b}");
+    h.sim.control().clear_faults();
+    let (b, err) = generate(&h, json!({"instruction": TITLE})).await;
+    assert!(
+        err && b["code"] == "over_budget",
+        "the estimate counted: {b}"
+    );
+    assert_eq!(counts(&h).await, (1, 50));
+    let c = h.call("get_credits", json!({})).await;
+    assert_eq!(body(&c)["spent"]["today"], 50, "{}", body(&c));
+}
