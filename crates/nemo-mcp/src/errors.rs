@@ -64,6 +64,9 @@ pub enum Code {
     UnsafeAnswer,
     Io,
     Config,
+    /// The state folder could not be opened (another user's, a network drive, a newer schema,
+    /// unwritable): the server started without it, and no tool works until it is fixed.
+    StateUnavailable,
 }
 
 impl Code {

@@ -7,4 +7,5 @@ mod http_transport;
 mod networks;
 mod one_build;
 mod shared_state;
+mod state_folder;
 mod unkind_world;

@@ -146,6 +146,17 @@ async fn run(cli: Cli) -> ExitCode {
     }
     let app = match App::new(settings) {
         Ok(a) => a,
+        Err(e) if cli.http.is_none() => {
+            // Still a server: the host lists it, and every tool says what is wrong.
+            tracing::error!("starting without state: {e}");
+            return match crate::mcp::serve_stdio_degraded(e).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Err(e) => {
             tracing::error!("{e}");
             return ExitCode::FAILURE;

@@ -15,25 +15,25 @@ fn unknown_task(id: &str) -> McpError {
     )
 }
 
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for NemoServer {
-    // `logging` is deprecated from protocol 2026-07-28 (SEP-2577); today's hosts still use it.
-    #[allow(deprecated)]
-    fn get_info(&self) -> ServerConfig {
-        let mut capabilities = ServerCapabilities::builder()
-            .enable_tools()
-            .enable_resources()
-            .enable_resources_subscribe()
-            .enable_resources_list_changed()
-            .enable_prompts()
-            .enable_logging()
-            .enable_completions()
-            .enable_tasks()
-            .build();
-        // Added to the tasks extension the builder declared (its `enable_extensions_with`
-        // would replace that).
-        crate::mcp::player::declare(&mut capabilities);
-        ServerConfig::new(capabilities)
+/// What `initialize` and `server/discover` say: capabilities, name, instructions (a server
+/// started degraded says the same, so a host lists it as it always does).
+// `logging` is deprecated from protocol 2026-07-28 (SEP-2577); today's hosts still use it.
+#[allow(deprecated)]
+pub(super) fn server_config() -> ServerConfig {
+    let mut capabilities = ServerCapabilities::builder()
+        .enable_tools()
+        .enable_resources()
+        .enable_resources_subscribe()
+        .enable_resources_list_changed()
+        .enable_prompts()
+        .enable_logging()
+        .enable_completions()
+        .enable_tasks()
+        .build();
+    // Added to the tasks extension the builder declared (its `enable_extensions_with`
+    // would replace that).
+    crate::mcp::player::declare(&mut capabilities);
+    ServerConfig::new(capabilities)
         .with_server_info(
             Implementation::new("nemo-mcp", env!("CARGO_PKG_VERSION"))
                 .with_title("NemoVideo")
@@ -42,6 +42,12 @@ impl ServerHandler for NemoServer {
                 .with_icons(crate::mcp::icon::icons()),
         )
         .with_instructions(crate::INSTRUCTIONS)
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for NemoServer {
+    fn get_info(&self) -> ServerConfig {
+        server_config()
     }
 
     /// The tools, except that a job-starting call from a host that declared tasks answers with

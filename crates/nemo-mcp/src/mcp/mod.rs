@@ -9,6 +9,7 @@
 pub mod calls;
 pub mod completions;
 pub mod confirm;
+pub mod degraded;
 pub mod encoding;
 pub mod errors;
 mod handler;
@@ -42,6 +43,20 @@ credits), then export_video (saves a new MP4). upload_media adds media without g
 Exports, credits and timeline questions have their own tools (export_video, get_credits, \
 get_timeline); do not send them to generate. list_projects and connect reopen earlier projects. \
 Give users the links the tools return (project, registration) as they are.";
+
+/// Serve MCP on stdin/stdout with no state: every tool says why ([`degraded`]).
+pub async fn serve_stdio_degraded(why: String) -> Result<(), String> {
+    use rmcp::ServiceExt;
+    let server = degraded::DegradedServer::new(why)
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| format!("MCP start failed: {e}"))?;
+    server
+        .waiting()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("MCP server stopped: {e}"))
+}
 
 /// Serve MCP on stdin/stdout until the client goes away.
 pub async fn serve_stdio(app: std::sync::Arc<crate::App>) -> Result<(), String> {

@@ -45,49 +45,101 @@ fn import(db: &StateDb) -> crate::state::Result<Option<String>> {
     if !OLD.iter().any(|name| dir.join(name).exists()) {
         return Ok(None);
     }
-    db.write("could not take in the old state files", |tx| {
+    // First the database, committed; only then are the files moved aside. A failure between
+    // (a full disk, a crash) leaves the files where they were, and the next start imports
+    // them again: every import below adds only what the database lacks, so it is idempotent.
+    let imported = db.write("could not take in the old state files", |tx| {
         // Looked at again under the write lock: another process may have just done it.
+        let mut counts = Counts::default();
         let present: Vec<&str> = OLD
             .iter()
             .copied()
             .filter(|name| dir.join(name).exists())
+            // An old file another user owns or may write is not taken in (a planted
+            // `credentials.json` would have the user work in someone else's account).
+            .filter(|name| {
+                let folder = matches!(*name, "jobs" | "projects");
+                match crate::state::trust::owned_and_private(&dir.join(name), folder) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        counts.skipped.push(format!("{name} ({why})"));
+                        false
+                    }
+                }
+            })
             .collect();
-        if present.is_empty() {
+        let has = |name: &str| present.contains(&name);
+        if has("jobs") {
+            import_jobs(tx, &dir.join("jobs"), &mut counts)?;
+        }
+        if has("library.json") {
+            import_library(tx, &dir.join("library.json"), &mut counts)?;
+        }
+        if has("projects") {
+            import_media(tx, &dir.join("projects"), &mut counts)?;
+        }
+        if has("spend.jsonl") {
+            import_spend(tx, &dir.join("spend.jsonl"), &mut counts)?;
+        }
+        if has("session.json") {
+            import_value(
+                tx,
+                &dir.join("session.json"),
+                LAST_PROJECT,
+                &mut counts,
+                |b| serde_json::from_slice::<nemo_client::Session>(b).map(|_| ()),
+            )?;
+        }
+        if has("credentials.json") {
+            import_value(
+                tx,
+                &dir.join("credentials.json"),
+                CREDENTIALS,
+                &mut counts,
+                |b| serde_json::from_slice::<nemo_client::auth::Credentials>(b).map(|_| ()),
+            )?;
+        }
+        Ok((present, counts))
+    })?;
+    let (present, counts) = imported;
+    if present.is_empty() && counts.skipped.is_empty() {
+        return Ok(None);
+    }
+    let aside = match move_aside(&dir, &present) {
+        Ok(Some(aside)) => aside,
+        // Another process moved them (it imported the same rows): nothing to tell twice.
+        Ok(None) if counts.added() == 0 => return Ok(None),
+        Ok(None) => dir.clone(),
+        Err(e) => {
+            // In the database already; the files stay, and the next start tries again.
+            tracing::warn!("the old state files were taken in but could not be moved aside: {e}");
             return Ok(None);
         }
-        let mut counts = Counts::default();
-        import_jobs(tx, &dir.join("jobs"), &mut counts)?;
-        import_library(tx, &dir.join("library.json"), &mut counts)?;
-        import_media(tx, &dir.join("projects"), &mut counts)?;
-        import_spend(tx, &dir.join("spend.jsonl"), &mut counts)?;
-        import_value(tx, &dir.join("session.json"), LAST_PROJECT, &mut counts, |b| {
-            serde_json::from_slice::<nemo_client::Session>(b).map(|_| ())
-        })?;
-        import_value(tx, &dir.join("credentials.json"), CREDENTIALS, &mut counts, |b| {
-            serde_json::from_slice::<nemo_client::auth::Credentials>(b).map(|_| ())
-        })?;
-        let aside = move_aside(&dir, &present).map_err(|e| {
-            rusqlite::Error::ToSqlConversionFailure(format!("moving the old files aside: {e}").into())
-        })?;
-        let mut notice = format!(
-            "This server now keeps its state in one database shared by every nemo-mcp you run ({}): {} job(s), {} project(s), {} media record(s) and {} charge(s) were moved in; the old files ({}) are kept in {}.",
-            dir.join(crate::state::DB_FILE).display(),
-            counts.jobs,
-            counts.projects,
-            counts.media,
-            counts.charges,
-            present.join(", "),
-            aside.display()
-        );
-        if !counts.skipped.is_empty() {
-            notice.push_str(&format!(
-                " Not readable, so not moved in (kept there too): {}.",
-                counts.skipped.join("; ")
-            ));
-        }
-        tracing::info!("{notice}");
-        Ok(Some(notice))
-    })
+    };
+    let mut notice = format!(
+        "This server now keeps its state in one database shared by every nemo-mcp you run ({}): {} job(s), {} project(s), {} media record(s) and {} charge(s) were moved in; the old files ({}) are kept in {}.",
+        dir.join(crate::state::DB_FILE).display(),
+        counts.jobs,
+        counts.projects,
+        counts.media,
+        counts.charges,
+        present.join(", "),
+        aside.display()
+    );
+    if !counts.skipped.is_empty() {
+        notice.push_str(&format!(
+            " Not readable, so not moved in (kept there too): {}.",
+            counts.skipped.join("; ")
+        ));
+    }
+    tracing::info!("{notice}");
+    Ok(Some(notice))
+}
+
+impl Counts {
+    fn added(&self) -> usize {
+        self.jobs + self.media + self.projects + self.charges
+    }
 }
 
 fn import_jobs(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqlite::Result<()> {
@@ -221,15 +273,25 @@ fn import_value(
     Ok(())
 }
 
-/// Move `names` into a new `moved-in-TIMESTAMP` folder beside them.
-fn move_aside(dir: &Path, names: &[&str]) -> std::io::Result<PathBuf> {
+/// Move `names` into a new `moved-in-TIMESTAMP` folder beside them; `None` when none was
+/// left to move (another process moved them first).
+fn move_aside(dir: &Path, names: &[&str]) -> std::io::Result<Option<PathBuf>> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-    let aside = dir.join(format!("moved-in-{stamp}"));
+    let aside = dir.join(format!("moved-in-{stamp}-{}", std::process::id()));
     std::fs::create_dir_all(&aside)?;
+    let mut moved = 0;
     for name in names {
-        std::fs::rename(dir.join(name), aside.join(name))?;
+        match std::fs::rename(dir.join(name), aside.join(name)) {
+            Ok(()) => moved += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
     }
-    Ok(aside)
+    if moved == 0 {
+        let _ = std::fs::remove_dir(&aside);
+        return Ok(None);
+    }
+    Ok(Some(aside))
 }
 
 #[cfg(test)]
@@ -343,5 +405,109 @@ mod tests {
         let again = StateDb::open(&state).unwrap();
         old_files(&again);
         assert!(again.take_notices().is_empty());
+    }
+
+    /// Moving in on a full disk: the import's commit fails, and every old file is still in
+    /// its place (it used to be moved aside inside the transaction, before the commit, so the
+    /// token went with it). Once there is room again, the next start takes everything in.
+    #[test]
+    #[ignore = "needs root, to mount a small tmpfs as the full disk (CI runs it)"]
+    fn a_full_disk_while_moving_in_loses_nothing() {
+        let (_guard, state, out) = old_folder();
+        let disk = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(disk.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(mounted, "mount a tmpfs (run as root)");
+        struct Unmount(PathBuf);
+        impl Drop for Unmount {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount").arg(&self.0).status();
+            }
+        }
+        let _unmount = Unmount(disk.path().to_path_buf());
+        let dir = disk.path().join("state");
+        std::fs::create_dir(&dir).unwrap();
+        // The database made first (as an earlier start of this version did), then the old files.
+        let db = Arc::new(StateDb::open(&dir).unwrap());
+        let copy = |from: &Path, to: &Path| {
+            let status = std::process::Command::new("cp")
+                .arg("-r")
+                .arg(from)
+                .arg(to)
+                .status()
+                .unwrap();
+            assert!(status.success());
+        };
+        for name in OLD {
+            copy(&state.join(name), &dir.join(name));
+        }
+        // Every byte left taken.
+        let filler = dir.join("filler");
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&filler).unwrap();
+            let block = vec![7u8; 4096];
+            while f.write_all(&block).is_ok() {}
+            let _ = f.sync_all();
+        }
+        old_files(&db);
+        for name in OLD {
+            assert!(dir.join(name).exists(), "{name} is still in its place");
+        }
+        // Room again: the next start takes everything in, the token among it.
+        std::fs::remove_file(&filler).unwrap();
+        drop(db);
+        let db = Arc::new(StateDb::open(&dir).unwrap());
+        old_files(&db);
+        for name in OLD {
+            assert!(!dir.join(name).exists(), "{name} moved aside");
+        }
+        let creds: nemo_client::auth::Credentials =
+            serde_json::from_str(&db.get_value(CREDENTIALS).unwrap().unwrap()).unwrap();
+        assert_eq!(creds.client_id, "2b1f2d3c-0000-4000-8000-000000000001");
+        assert_eq!(
+            crate::jobs::journal::Journal::new(db.clone(), &out)
+                .all()
+                .len(),
+            8
+        );
+    }
+
+    /// Moving in twice over the same files (a start that took them in but could not move them
+    /// aside) adds nothing the second time.
+    #[test]
+    fn moving_in_again_adds_nothing() {
+        let (_guard, state, out) = old_folder();
+        let db = Arc::new(StateDb::open(&state).unwrap());
+        let first = import(&db).unwrap().unwrap();
+        assert!(first.contains("8 job(s)"), "{first}");
+        // The files back in their places, as if the move had failed.
+        let aside = std::fs::read_dir(&state)
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with("moved-in-"))
+            .unwrap()
+            .path();
+        for name in OLD {
+            std::fs::rename(aside.join(name), state.join(name)).unwrap();
+        }
+        let second = import(&db).unwrap().unwrap();
+        assert!(
+            second.contains("0 job(s), 0 project(s), 0 media record(s) and 0 charge(s)"),
+            "{second}"
+        );
+        assert_eq!(
+            crate::jobs::journal::Journal::new(db.clone(), &out)
+                .all()
+                .len(),
+            8
+        );
+        assert_eq!(
+            crate::account::spend::Ledger::open(db.clone()).spent_in_project("1700000000123"),
+            50
+        );
     }
 }

@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod owners;
 mod salvage;
 mod schema;
+pub mod trust;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -115,6 +116,10 @@ impl StateDb {
             // A folder we make is the user's only; one that exists keeps its permissions (it
             // may be shared on purpose).
             private_folder(dir);
+        }
+        // The user's own, or not used at all (what else is told as a warning).
+        for warning in trust::check_folder(dir)?.warnings {
+            tracing::warn!("{warning}");
         }
         let path = dir.join(DB_FILE);
         make_private(&path);

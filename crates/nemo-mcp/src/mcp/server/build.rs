@@ -17,7 +17,7 @@ impl NemoServer {
     /// ([`crate::mcp::schema::lean`]). No per-tool icon: it would be the server's own icon (sent once
     /// in `initialize`) repeated on every tool, about 160 characters each that a host model
     /// reads on every turn and no model uses.
-    pub(super) fn lean_router() -> ToolRouter<NemoServer> {
+    pub(crate) fn lean_router() -> ToolRouter<NemoServer> {
         let mut router = Self::account_tools()
             + Self::projects_tools()
             + Self::make_tools()
