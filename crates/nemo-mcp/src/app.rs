@@ -377,6 +377,7 @@ impl App {
             language: &self.settings.language,
             max_upload: self.settings.client.profile.max_upload_bytes(),
             web_url: &self.settings.client.web_url,
+            policy: &self.input_policy(),
         };
         crate::project::restore::restore(parts, lost, need).await
     }

@@ -29,7 +29,10 @@ pub struct LocalMedia {
 
 impl LocalMedia {
     /// From the upload jobs this server knows (newest first: a newer upload of a name wins).
-    pub fn of(jobs: &JobManager) -> LocalMedia {
+    /// A path is taken only through `policy`, as `upload_media` would take it: the journal is
+    /// shared by hosts allowed other folders, and a preview never opens a file this process
+    /// could not upload.
+    pub fn of(jobs: &JobManager, policy: &crate::files::paths::InputPolicy) -> LocalMedia {
         let mut media = LocalMedia::default();
         for job in jobs.list().iter().rev() {
             let Some(result) = job.upload_result() else {
@@ -37,8 +40,11 @@ impl LocalMedia {
             };
             for item in &result.uploaded {
                 let path = Path::new(&item.input);
-                if path.is_absolute() {
-                    media.add(path, item.filename.as_deref());
+                if !path.is_absolute() {
+                    continue;
+                }
+                if let Ok(allowed) = crate::files::paths::resolve_input(&item.input, policy) {
+                    media.add(&allowed, item.filename.as_deref());
                 }
             }
         }

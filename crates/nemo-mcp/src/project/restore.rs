@@ -20,6 +20,9 @@ pub struct Parts<'a> {
     pub max_upload: u64,
     /// For errors' links.
     pub web_url: &'a str,
+    /// Where uploads may come from, as this process is set up: a recorded file outside it
+    /// (recorded by a host allowed other folders) is missing here, never read.
+    pub policy: &'a crate::files::paths::InputPolicy,
 }
 
 /// Replace the lost project `lost` with a new one holding the same media. With
@@ -42,7 +45,7 @@ pub async fn restore(
             });
         }
     }
-    let (files, urls, mut missing) = still_present(parts.media.media(lost)).await;
+    let (files, urls, mut missing) = still_present(parts.media.media(lost), parts.policy).await;
     let not_restored = |missing: &[String]| {
         ToolError::new(
                 Code::ProjectNotRestored,
@@ -76,6 +79,14 @@ pub async fn restore(
     })
 }
 
+/// A recorded path as `upload_media` would take it: inside the allowed folders, no secret.
+fn allowed(
+    path: &std::path::Path,
+    policy: &crate::files::paths::InputPolicy,
+) -> Result<std::path::PathBuf, String> {
+    crate::files::paths::resolve_input(&path.to_string_lossy(), policy)
+}
+
 /// Upload recorded media again into `project`; what fails is added to `missing`.
 async fn reupload(
     parts: &Parts<'_>,
@@ -89,10 +100,17 @@ async fn reupload(
     let mut media = Vec::new();
     for r in &files {
         if let MediaSource::File { path } = &r.source {
-            let p = path.clone();
+            // Through the same policy as upload_media again (a link may have been swapped in).
+            let allowed = match allowed(path, parts.policy) {
+                Ok(p) => p,
+                Err(why) => {
+                    missing.push(format!("{} ({why})", path.display()));
+                    continue;
+                }
+            };
             // Opening may block (a slow disk, a network mount): off the async workers.
             let checked =
-                tokio::task::spawn_blocking(move || validate::validate_media_file(&p, limit))
+                tokio::task::spawn_blocking(move || validate::validate_media_file(&allowed, limit))
                     .await
                     .unwrap_or_else(|e| Err(validate::Rejection::Unreadable(e.to_string())));
             match checked {
@@ -132,12 +150,20 @@ async fn reupload(
 
 /// The recorded files still as they were (same bytes) and the recorded URLs; what moved or
 /// changed is `missing`.
-async fn still_present(records: Vec<MediaRecord>) -> (Vec<MediaRecord>, Vec<String>, Vec<String>) {
+async fn still_present(
+    records: Vec<MediaRecord>,
+    policy: &crate::files::paths::InputPolicy,
+) -> (Vec<MediaRecord>, Vec<String>, Vec<String>) {
     let mut missing = Vec::new();
     let mut files = Vec::new();
     let mut urls = Vec::new();
     for r in records {
         match &r.source {
+            // A path outside this process's allowed folders is missing here: never read.
+            MediaSource::File { path } if allowed(path, policy).is_err() => {
+                let why = allowed(path, policy).err().unwrap_or_default();
+                missing.push(format!("{} ({why})", path.display()));
+            }
             MediaSource::File { path } => match check_file(path.clone(), r.sha256.clone()).await {
                 Ok(()) => files.push(r),
                 Err(why) => missing.push(why),
@@ -163,7 +189,19 @@ mod tests {
         media: MediaLedger,
         lost: SessionId,
         photo: std::path::PathBuf,
+        /// Uploads may come from the folder the photo is in.
+        policy: crate::files::paths::InputPolicy,
         _dir: tempfile::TempDir,
+    }
+
+    /// Uploads allowed from `dir` only.
+    fn policy_for(dir: &std::path::Path) -> crate::files::paths::InputPolicy {
+        let canon = dir.canonicalize().unwrap();
+        crate::files::paths::InputPolicy {
+            lexical: vec![dir.to_path_buf(), canon.clone()],
+            canonical: vec![canon],
+            private: Vec::new(),
+        }
     }
 
     async fn lost_project() -> Lost {
@@ -207,6 +245,7 @@ mod tests {
             media,
             lost: session.session_id,
             photo,
+            policy: policy_for(dir.path()),
             _dir: dir,
         }
     }
@@ -219,6 +258,7 @@ mod tests {
             language: "en",
             max_upload: u64::MAX,
             web_url: "https://example.invalid",
+            policy: &l.policy,
         }
     }
 
@@ -261,5 +301,23 @@ mod tests {
         // What can be restored is, when all is not needed: the URL; the file is said missing.
         let r = restore(parts(&l), l.lost, Restore::Possible).await.unwrap();
         assert_eq!((r.restored, r.missing.len()), (1, 1), "{r:?}");
+    }
+
+    /// A host allowed other folders restores the project: the recorded file, outside its
+    /// allowed folders, is missing to it and never uploaded (its own upload_media would refuse
+    /// it too); the URL still is.
+    #[tokio::test]
+    async fn a_recorded_file_outside_the_allowed_folders_is_missing_not_uploaded() {
+        let mut l = lost_project().await;
+        let elsewhere = tempfile::tempdir().unwrap();
+        l.policy = policy_for(elsewhere.path());
+        let before = uploads(&l.sim);
+        let e = restore(parts(&l), l.lost, Restore::All).await.unwrap_err();
+        assert_eq!(e.code, Code::ProjectNotRestored);
+        assert!(e.message.contains("shoe.png"), "{e:?}");
+        assert_eq!(uploads(&l.sim), before, "nothing uploaded");
+        let r = restore(parts(&l), l.lost, Restore::Possible).await.unwrap();
+        assert_eq!((r.restored, r.missing.len()), (1, 1), "the URL only: {r:?}");
+        assert_eq!(uploads(&l.sim) - before, 1);
     }
 }

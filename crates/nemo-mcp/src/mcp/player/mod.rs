@@ -120,7 +120,10 @@ pub async fn read_thumbnail(
         .decode_utf8_lossy()
         .to_string();
     let jpeg = tokio::task::spawn_blocking(move || {
-        crate::previews::thumbnail(&crate::previews::LocalMedia::of(&app.jobs), &label)
+        crate::previews::thumbnail(
+            &crate::previews::LocalMedia::of(&app.jobs, &app.input_policy()),
+            &label,
+        )
     })
     .await
     .ok()

@@ -63,7 +63,8 @@ impl NemoServer {
                 if args.storyboard.unwrap_or(false) {
                     let (shown, app2) = (state.timeline.clone(), app.clone());
                     let board = tokio::task::spawn_blocking(move || {
-                        let media = crate::previews::LocalMedia::of(&app2.jobs);
+                        let media =
+                            crate::previews::LocalMedia::of(&app2.jobs, &app2.input_policy());
                         let ffmpeg = crate::previews::ffmpeg();
                         crate::previews::storyboard::make(&shown, &media, ffmpeg.as_deref())
                     })
