@@ -79,6 +79,9 @@ pub trait CredentialStore: Send + Sync {
     fn exclusive(&self) -> std::io::Result<RenewalGuard>;
 }
 
+/// The longest a process waits for another's token renewal.
+pub const RENEWAL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Held while a token is got: other processes' renewals wait.
 pub struct RenewalGuard {
     _held: Box<dyn Send>,
@@ -86,8 +89,18 @@ pub struct RenewalGuard {
 
 impl RenewalGuard {
     /// An exclusive lock on `path` (made if needed), released when the guard drops or the
-    /// process dies.
+    /// process dies; waited for at most [`RENEWAL_WAIT`].
     pub fn lock_file(path: &Path) -> std::io::Result<RenewalGuard> {
+        Self::lock_file_within(path, RENEWAL_WAIT)
+    }
+
+    /// [`RenewalGuard::lock_file`], waiting at most `wait`. A renewal takes a second or two;
+    /// a lock held longer is a process stopped in the middle (suspended with Ctrl-Z, paused
+    /// in a debugger), and waiting on it with no deadline would hang every other process.
+    pub fn lock_file_within(
+        path: &Path,
+        wait: std::time::Duration,
+    ) -> std::io::Result<RenewalGuard> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -96,7 +109,26 @@ impl RenewalGuard {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(path)?;
-        file.lock()?;
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "another nemo-mcp process has been getting a token for over {} s ({} is held): it may be stopped (suspended, or paused in a debugger); end it, or try again",
+                            wait.as_secs(),
+                            path.display()
+                        ),
+                    ))
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
+        }
         Ok(RenewalGuard {
             _held: Box::new(file),
         })
@@ -170,5 +202,23 @@ mod tests {
         );
         std::fs::write(&f, "../../etc\n").unwrap();
         assert_ne!(load_or_create_client_id(None, &f).unwrap(), "../../etc");
+    }
+
+    #[test]
+    fn a_renewal_lock_held_too_long_is_a_clear_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token.lock");
+        let held = RenewalGuard::lock_file(&path).unwrap();
+        let started = std::time::Instant::now();
+        let why = RenewalGuard::lock_file_within(&path, std::time::Duration::from_millis(200))
+            .err()
+            .unwrap();
+        assert_eq!(why.kind(), std::io::ErrorKind::TimedOut);
+        assert!(why.to_string().contains("may be stopped"), "{why}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        drop(held);
+        assert!(
+            RenewalGuard::lock_file_within(&path, std::time::Duration::from_millis(200)).is_ok()
+        );
     }
 }

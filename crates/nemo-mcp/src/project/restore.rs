@@ -159,8 +159,9 @@ async fn still_present(
     let mut urls = Vec::new();
     for r in records {
         match &r.source {
-            // A path outside this process's allowed folders is missing here: never read.
-            MediaSource::File { path } if allowed(path, policy).is_err() => {
+            // A path outside this process's allowed folders is missing here: never read. (One
+            // that is gone is said so below, as it always was.)
+            MediaSource::File { path } if path.exists() && allowed(path, policy).is_err() => {
                 let why = allowed(path, policy).err().unwrap_or_default();
                 missing.push(format!("{} ({why})", path.display()));
             }

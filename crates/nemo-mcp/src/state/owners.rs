@@ -61,21 +61,30 @@ impl Me {
                     std::fs::set_permissions(folder(dir), std::fs::Permissions::from_mode(0o700));
             }
         }
-        let id = ProcessId::new();
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(lock_file(dir, &id))?;
-        file.try_lock().map_err(|e| match e {
-            TryLockError::Error(e) => e,
-            TryLockError::WouldBlock => std::io::Error::other("a new lock file was already locked"),
-        })?;
-        sweep(dir, &id);
-        Ok(Me {
-            id,
-            file: Mutex::new(Some(file)),
-        })
+        // Another process's sweep may find our file in the moment between its creation and
+        // our lock, take it for a dead process's and remove it: we would then hold a lock on
+        // a file nobody can find, and read as dead from then on. So the file is checked to be
+        // still ours once locked, and made afresh under a new id if it is not.
+        for _ in 0..8 {
+            let id = ProcessId::new();
+            let path = lock_file(dir, &id);
+            let Some(file) = create_locked(&path)? else {
+                continue;
+            };
+            #[cfg(test)]
+            tests::between_lock_and_check(dir);
+            if still_named(&path, &file) {
+                sweep(dir, &id);
+                return Ok(Me {
+                    id,
+                    file: Mutex::new(Some(file)),
+                });
+            }
+            tracing::debug!("our new lock file was swept away before we held it; making another");
+        }
+        Err(std::io::Error::other(
+            "could not keep a lock file in the state folder's processes/ folder",
+        ))
     }
 
     pub(super) fn id(&self) -> &ProcessId {
@@ -90,6 +99,41 @@ impl Me {
     pub(super) fn release(&self) {
         crate::support::sync::lock(&self.file).take();
     }
+}
+
+/// A new lock file at `path`, locked; `None` when another process was trying it in the same
+/// moment (it took us for dead for that instant): the caller makes another.
+fn create_locked(path: &Path) -> std::io::Result<Option<File>> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::Error(e)) => Err(e),
+        Err(TryLockError::WouldBlock) => {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+            Ok(None)
+        }
+    }
+}
+
+/// `path` still names the file `file` has open (not removed, not replaced).
+#[cfg(unix)]
+fn still_named(path: &Path, file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(path), file.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// On Windows an open file cannot be removed (no `FILE_SHARE_DELETE`): the name is ours.
+#[cfg(not(unix))]
+fn still_named(path: &Path, _file: &File) -> bool {
+    path.exists()
 }
 
 /// Whether `id` is alive: its lock is held by someone. A lock that cannot be tried for another
@@ -146,6 +190,37 @@ fn sweep(dir: &Path, me: &ProcessId) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// A sweep to run in the moment between a new lock file's lock and its check.
+        static SWEEP_BETWEEN: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub(super) fn between_lock_and_check(dir: &Path) {
+        if SWEEP_BETWEEN.with(|s| s.replace(false)) {
+            // What another process's sweep does to a file it can lock: removes it. (Ours is
+            // locked by us, so the sweep's own try fails; it is removed as a racing sweep would
+            // have removed it a moment before our lock.)
+            if let Ok(entries) = std::fs::read_dir(folder(dir)) {
+                for e in entries.flatten() {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+
+    /// The lock file is removed by another process's sweep between its creation and its
+    /// check: registration notices (the name no longer names our file) and makes another,
+    /// so the process reads as alive, where it used to read as dead from then on.
+    #[test]
+    fn a_lock_file_swept_before_it_is_checked_is_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        SWEEP_BETWEEN.with(|s| s.set(true));
+        let a = Me::register(dir.path()).unwrap();
+        assert!(lock_file(dir.path(), a.id()).exists());
+        assert!(alive(dir.path(), a.id()), "alive, not taken for dead");
+    }
 
     #[test]
     fn a_process_is_alive_while_it_holds_its_lock() {

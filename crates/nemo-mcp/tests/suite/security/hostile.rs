@@ -5,6 +5,9 @@
 
 use crate::common;
 
+/// Held by each test that sets `validate`'s before-open hook (a process-wide setting).
+static HOOKED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 use common::*;
 use nemo_sim::{Fault, FaultAction, Route, SimConfig};
 use serde_json::{json, Value};
@@ -354,6 +357,8 @@ fn uploaded_bytes_contain(h: &Harness, needle: &[u8]) -> bool {
 #[cfg(unix)]
 #[tokio::test]
 async fn a_file_swapped_for_a_link_between_check_and_open_is_not_sent() {
+    // The hook is one for the whole process: one such test at a time.
+    let _one = HOOKED.lock().await;
     let h = Harness::start().await;
     let img = png(16, 16);
     let path = h.media(&format!("{RACE}a.png"), &img);
@@ -380,6 +385,8 @@ async fn a_file_swapped_for_a_link_between_check_and_open_is_not_sent() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_folder_swapped_for_a_link_between_check_and_open_is_not_sent() {
+    // The hook is one for the whole process: one such test at a time.
+    let _one = HOOKED.lock().await;
     let h = Harness::start().await;
     let img = png(16, 16);
     let media = h.dir.path().join("media");
@@ -415,6 +422,8 @@ async fn a_folder_swapped_for_a_link_between_check_and_open_is_not_sent() {
 #[cfg(unix)]
 #[tokio::test]
 async fn a_file_swapped_for_a_fifo_neither_blocks_nor_passes() {
+    // The hook is one for the whole process: one such test at a time.
+    let _one = HOOKED.lock().await;
     let h = Harness::start().await;
     let paths: Vec<String> = (0..4)
         .map(|i| h.media(&format!("{RACE}fifo{i}.png"), &png(16, 16)))
@@ -608,12 +617,14 @@ async fn a_shared_state_folder_keeps_its_permissions() {
     let dir = tempfile::tempdir().unwrap();
     let shared = dir.path().join("state");
     std::fs::create_dir_all(&shared).unwrap();
-    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o775)).unwrap();
+    // Readable by the group, writable by the user only (one that others may write is refused:
+    // `e2e` `state_folder`).
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
     let settings = settings_for(&sim, dir.path());
     let h = Harness::on(sim, dir, settings).await;
     upload_two(&h).await;
     let mode = std::fs::metadata(&shared).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o775, "the shared folder was chmod-ed to {mode:o}");
+    assert_eq!(mode, 0o755, "the shared folder was chmod-ed to {mode:o}");
     // The database holds the token.
     let db = std::fs::metadata(shared.join("state.db")).unwrap();
     assert_eq!(db.permissions().mode() & 0o777, 0o600);
@@ -624,8 +635,8 @@ async fn a_shared_state_folder_keeps_its_permissions() {
         "a folder we made is private"
     );
     row(
-        "an existing shared folder (mode 0775) given as the state folder",
-        "left at 0775; the files in it are 0600 and the folders the server makes 0700",
+        "an existing folder others may read (mode 0755) given as the state folder",
+        "left at 0755; the files in it are 0600 and the folders the server makes 0700",
         "a_shared_state_folder_keeps_its_permissions",
     );
 }
