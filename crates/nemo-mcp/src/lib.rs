@@ -106,6 +106,16 @@ pub mod testing {
         reasons
     }
 
+    /// An old state file as an older version left it when it stopped long ago: its
+    /// modification time an hour back (moving in leaves a job file written in the last
+    /// minutes to the older version that may still run it).
+    pub fn written_long_ago(path: &std::path::Path) {
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        if let Ok(f) = std::fs::File::options().write(true).open(path) {
+            let _ = f.set_modified(hour_ago);
+        }
+    }
+
     /// A journal row's body as the journal reads it (every version; a newer one refused).
     pub fn parse_journal_entry(bytes: &[u8]) -> Result<Job, String> {
         crate::jobs::journal::parse_entry(bytes)

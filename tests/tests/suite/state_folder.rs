@@ -172,3 +172,59 @@ async fn a_state_folder_another_user_owns_is_refused() {
     std::os::unix::fs::chown(&dir, Some(OTHER_UID), Some(OTHER_UID)).unwrap();
     assert_degraded(home.path(), "belongs to another user").await;
 }
+
+/// The database is damaged while another host is still running on it: a host starting now
+/// does not rename it under the live one (that splits the state in two); it starts degraded
+/// and says why. Once the last host has quit, the next start keeps it aside and begins anew.
+/// (The live host is this test holding a process lock, as every running nemo-mcp does: a real
+/// one with the database open would read its pages from its WAL and not see the damage.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_database_in_use_by_another_host_is_not_set_aside() {
+    let home = server_home();
+    let dir = state_dir(home.path());
+    let sim = Sim::start(SimConfig::fast()).await.unwrap();
+    let start = || {
+        e2e::serve(
+            server_command(home.path(), sim.base_url(), sim.web_url()),
+            Stdio::null(),
+        )
+    };
+    let a = start().await;
+    let (c, err) = call(&a, "get_credits", json!({})).await;
+    assert!(!err, "{c}");
+    a.cancel().await.ok();
+    // Another host, alive: its lock held.
+    let lock = dir
+        .join("processes")
+        .join(format!("{:032x}", 7u128) + ".lock");
+    let live = std::fs::File::create(&lock).unwrap();
+    live.lock().unwrap();
+    std::fs::write(dir.join("state.db"), vec![0x5au8; 16384]).unwrap();
+    let b = start().await;
+    let (body, err) = call(&b, "get_credits", json!({})).await;
+    assert!(err && body["code"] == "state_unavailable", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("still have it open"),
+        "{body}"
+    );
+    let aside = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains("damaged"))
+            .count()
+    };
+    assert_eq!(aside(&dir), 0, "not renamed while in use");
+    b.cancel().await.ok();
+    drop(live);
+    let c = start().await;
+    // (A new database has no token: a free call, as a second anonymous token so soon may be
+    // rate-limited by the backend.)
+    let (body, err) = call(&c, "list_jobs", json!({})).await;
+    assert!(!err, "{body}");
+    assert_eq!(aside(&dir), 1, "kept aside once no one uses it");
+    c.cancel().await.ok();
+}

@@ -37,7 +37,7 @@ pub fn cues(t: &Timeline) -> Vec<Cue> {
                 .end_ms
                 .or(t.duration_ms)
                 .filter(|e| *e > start_ms)
-                .unwrap_or(start_ms + 3000);
+                .unwrap_or(start_ms.saturating_add(3000));
             Some(Cue {
                 start_ms,
                 end_ms,

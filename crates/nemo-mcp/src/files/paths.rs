@@ -225,7 +225,20 @@ pub fn sanitize_stem(name: &str) -> String {
 /// Reserve `dir/stem.mp4`, or `dir/stem-2.mp4`, ...: the first name whose file and `.part` are
 /// both free. The `.part` is created exclusively (`create_new`), so two exports running at once
 /// can never pick the same name, in one process or several.
+#[cfg(test)]
 pub fn reserve_output(dir: &Path, stem: &str) -> std::io::Result<PathBuf> {
+    reserve_output_named(dir, stem, |_| Ok(()))
+}
+
+/// [`reserve_output`], with `name_it` called with each name before its `.part` is created
+/// (the export journals it there, so no `.part` exists that its job does not name: it is
+/// resumed or swept, never left behind). A name counts as taken when anything has it, a
+/// dangling link included (`exists()` follows links and would call it free).
+pub fn reserve_output_named(
+    dir: &Path,
+    stem: &str,
+    mut name_it: impl FnMut(&Path) -> std::io::Result<()>,
+) -> std::io::Result<PathBuf> {
     let stem = sanitize_stem(stem);
     for n in 1..10_000 {
         let name = if n == 1 {
@@ -234,14 +247,20 @@ pub fn reserve_output(dir: &Path, stem: &str) -> std::io::Result<PathBuf> {
             format!("{stem}-{n}.mp4")
         };
         let p = dir.join(name);
-        if p.exists() {
+        if taken(&p) {
             continue;
         }
+        name_it(&p)?;
         if try_reserve(&p)? {
             return Ok(p);
         }
     }
     Err(std::io::Error::other("no free file name"))
+}
+
+/// Something has this name: a file, a folder, a link (even one that points nowhere).
+fn taken(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
 }
 
 /// Hold `p` by creating its `.part` exclusively. The file itself is looked at again after
@@ -254,7 +273,7 @@ fn try_reserve(p: &Path) -> std::io::Result<bool> {
         .create_new(true)
         .open(&part)
     {
-        Ok(_) if p.exists() => {
+        Ok(_) if taken(p) => {
             let _ = std::fs::remove_file(&part);
             Ok(false)
         }
@@ -453,6 +472,27 @@ mod tests {
             "promo-2.mp4"
         );
         assert_eq!(file_uri(Path::new("/a b/c.mp4")), "file:///a%20b/c.mp4");
+        // A dangling link with an export's name is a taken name (`exists()` said free, and
+        // every export with that title failed).
+        #[cfg(unix)]
+        {
+            let dir = tempfile::tempdir().unwrap();
+            std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("sale.mp4"))
+                .unwrap();
+            let p = reserve_output(dir.path(), "sale").unwrap();
+            assert_eq!(p.file_name().unwrap(), "sale-2.mp4");
+        }
+        // Each name is given to the caller before its `.part` exists.
+        let dir = tempfile::tempdir().unwrap();
+        let mut named = Vec::new();
+        let p = reserve_output_named(dir.path(), "promo", |p| {
+            assert!(!nemo_client::part_path(p).exists(), "named first");
+            named.push(p.to_path_buf());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(named, vec![p.clone()]);
+        assert!(nemo_client::part_path(&p).exists());
     }
 
     /// Found by the randomized several-hosts test: another process's export finished (its

@@ -502,7 +502,9 @@ mod tests {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
             let text = text.replace("{OUT}", out_dir.to_str().unwrap());
-            std::fs::write(jobs_dir.join(path.file_name().unwrap()), text).unwrap();
+            let file = jobs_dir.join(path.file_name().unwrap());
+            std::fs::write(&file, text).unwrap();
+            crate::testing::written_long_ago(&file);
         }
         let db = Arc::new(StateDb::open(dir.path()).unwrap());
         crate::moving_in::old_files(&db);

@@ -156,7 +156,7 @@ fn import_jobs(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqlit
         let parsed = std::fs::read(&path)
             .map_err(|e| e.to_string())
             .and_then(|b| crate::jobs::journal::parse_entry(&b));
-        let job = match parsed {
+        let mut job = match parsed {
             Ok(job) if path.file_stem().and_then(|s| s.to_str()) == Some(job.id.as_str()) => job,
             Ok(_) => {
                 counts
@@ -175,12 +175,37 @@ fn import_jobs(tx: &Transaction<'_>, dir: &Path, counts: &mut Counts) -> rusqlit
                 .push(format!("jobs/{name} (not a job id this server makes)"));
             continue;
         }
+        if !job.status().is_finished() && recently_written(&path) {
+            // An older, file-based nemo-mcp may still be running it (an old bundle open while
+            // `npx` runs this version): resuming it here too would download into one `.part`
+            // twice, or read a turn twice. Taken in as ended; its own process finishes it.
+            job.work.end(crate::jobs::Ended::Failed(
+                crate::errors::ToolError::new(
+                    crate::errors::Code::Interrupted,
+                    "an older nemo-mcp was still running this job when this version moved its state in, so it was left to that one",
+                )
+                .next("call get_timeline to see where the project stands; export_video saves the video (free)"),
+            ));
+            job.message = "left to the older nemo-mcp that was running it".into();
+        }
         let Ok(body) = serde_json::to_string(&job) else {
             continue;
         };
         counts.jobs += crate::jobs::journal::write_row(tx, &job, IMPORTED, &body, false)?;
     }
     Ok(())
+}
+
+/// An old job file written to within [`QUIET`]: its process may still be running it (a
+/// generation's stream can be quiet for minutes, an export's polling writes progress).
+const QUIET: std::time::Duration = std::time::Duration::from_secs(20 * 60);
+
+fn recently_written(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_none_or(|age| age < QUIET)
 }
 
 fn import_library(tx: &Transaction<'_>, file: &Path, counts: &mut Counts) -> rusqlite::Result<()> {
@@ -336,7 +361,9 @@ mod tests {
         {
             let text = std::fs::read_to_string(f.path()).unwrap();
             let text = text.replace("{OUT}", out.to_str().unwrap());
-            std::fs::write(state.join("jobs").join(f.file_name()), text).unwrap();
+            let file = state.join("jobs").join(f.file_name());
+            std::fs::write(&file, text).unwrap();
+            crate::testing::written_long_ago(&file);
         }
         let today = crate::jobs::Job::upload(vec!["a.png".into()]);
         std::fs::write(
@@ -509,5 +536,34 @@ mod tests {
             crate::account::spend::Ledger::open(db.clone()).spent_in_project("1700000000123"),
             50
         );
+    }
+
+    /// An older, file-based nemo-mcp still running (an old bundle open while `npx` runs this
+    /// version) wrote its running jobs a moment ago: they are taken in as ended, left to it,
+    /// and no process here resumes them (both would download into one `.part`). A running job
+    /// whose file has been quiet for long is taken over as before.
+    #[test]
+    fn running_jobs_an_older_live_version_is_writing_are_left_to_it() {
+        let (_guard, state, out) = old_folder();
+        // One running generation written just now; the rest long ago.
+        let live = state.join("jobs/gen_1b2c3d4e5f60.json");
+        let text = std::fs::read(&live).unwrap();
+        std::fs::write(&live, text).unwrap();
+        let db = Arc::new(StateDb::open(&state).unwrap());
+        old_files(&db);
+        let journal = crate::jobs::journal::Journal::new(db.clone(), &out);
+        let left = journal.get("gen_1b2c3d4e5f60").unwrap();
+        assert_eq!(left.status(), crate::jobs::JobStatus::Failed);
+        assert!(
+            left.error().unwrap().message.contains("older nemo-mcp"),
+            "{left:?}"
+        );
+        // Nobody takes it over; the quiet running ones are.
+        let claimed: Vec<String> = journal.claim_orphans().into_iter().map(|j| j.id).collect();
+        assert!(
+            !claimed.contains(&"gen_1b2c3d4e5f60".to_string()),
+            "{claimed:?}"
+        );
+        assert!(!claimed.is_empty(), "the quiet running jobs are taken over");
     }
 }

@@ -61,6 +61,33 @@ pub async fn run(
     ctx: JobCtx,
     stem: Option<String>,
 ) -> Result<ExportResult, ToolError> {
+    let done = render_and_save(app, ctx.clone(), stem).await;
+    ended(&ctx, done).await
+}
+
+/// An export that ends without its file sweeps the `.part` its journal names (the next export
+/// reserves a name of its own; a finished render is downloaded again, not rendered again).
+async fn ended(
+    ctx: &JobCtx,
+    done: Result<ExportResult, ToolError>,
+) -> Result<ExportResult, ToolError> {
+    if done.is_err() {
+        if let Some(p) = ctx
+            .snapshot()
+            .export_data()
+            .and_then(|e| e.output_path.clone())
+        {
+            let _ = tokio::fs::remove_file(nemo_client::part_path(&p)).await;
+        }
+    }
+    done
+}
+
+async fn render_and_save(
+    app: Arc<App>,
+    ctx: JobCtx,
+    stem: Option<String>,
+) -> Result<ExportResult, ToolError> {
     check_output_dir_async(&folder(&app, &ctx)).await?;
     if let Some(project) = app.project.pinned().await {
         ctx.journal_export(move |e| e.project = Some(project));
@@ -241,10 +268,22 @@ async fn follow(
     let dest = match journaled {
         Some(p) => p,
         None => {
-            let (d, name) = (dir.clone(), stem.clone());
-            let reserved = tokio::task::spawn_blocking(move || paths::reserve_output(&d, &name))
-                .await
-                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            let (d, name, c) = (dir.clone(), stem.clone(), ctx.clone());
+            let reserved = tokio::task::spawn_blocking(move || {
+                // Each name journaled before its `.part` is made.
+                paths::reserve_output_named(&d, &name, |p| {
+                    let named = p.to_path_buf();
+                    if c.journal_export(move |e| e.output_path = Some(named)) {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::other(
+                            "the state database did not take the file's name",
+                        ))
+                    }
+                })
+            })
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
             let p = reserved.map_err(|e| {
                 ToolError::new(
                     Code::OutputDirUnwritable,
@@ -252,8 +291,6 @@ async fn follow(
                 )
                 .next("set NEMO_OUTPUT_DIR to a writable folder, then call get_job")
             })?;
-            let journaled = p.clone();
-            ctx.journal_export(move |e| e.output_path = Some(journaled));
             p
         }
     };
@@ -412,16 +449,21 @@ async fn check_file(
 
 /// After a restart: find the journaled render again and finish it (downloaded once).
 pub async fn resume(app: Arc<App>, ctx: JobCtx) -> Result<ExportResult, ToolError> {
+    let done = resume_inner(app, ctx.clone()).await;
+    ended(&ctx, done).await
+}
+
+async fn resume_inner(app: Arc<App>, ctx: JobCtx) -> Result<ExportResult, ToolError> {
     let journaled = ctx.snapshot().export_data().cloned().unwrap_or_default();
     let stem = journaled.output_stem.unwrap_or_else(default_stem);
     let Some(id) = journaled.render_id else {
         // The crash came before a render was submitted: start it now.
-        return run(app, ctx, Some(stem)).await;
+        return render_and_save(app, ctx, Some(stem)).await;
     };
     match app.client.render_status(&id).await {
         Ok(_) => follow(&app, &ctx, id, stem, None).await,
         // The render id was journaled but the submit never reached the backend.
-        Err(Error::Rejected { status: 404, .. }) => run(app, ctx, Some(stem)).await,
+        Err(Error::Rejected { status: 404, .. }) => render_and_save(app, ctx, Some(stem)).await,
         Err(e) if e.retryable() => follow(&app, &ctx, id, stem, None).await,
         Err(e) => Err(app.err(&e)),
     }

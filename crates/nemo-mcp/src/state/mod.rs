@@ -133,6 +133,15 @@ impl StateDb {
                 ))
             }
             Err(OpenError::Damaged(why)) => {
+                // Renaming a database other live processes hold open would split the state in
+                // two (they write on into the renamed file; SQLite's "renamed while in use"
+                // corruption): only the last one out may set it aside.
+                if owners::others_alive(dir, None) {
+                    return Err(format!(
+                        "the state database {} cannot be read ({why}), and other nemo-mcp processes still have it open, so it is not set aside while they use it: quit every host that runs nemo-mcp, then start again (it is then kept aside and a new one made from what can be read)",
+                        path.display()
+                    ));
+                }
                 let kept = salvage::keep_aside(&path, &why)?;
                 make_private(&path);
                 let conn = open_checked(&path).map_err(|e| match e {

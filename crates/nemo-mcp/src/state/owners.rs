@@ -162,6 +162,22 @@ pub fn alive(dir: &Path, id: &ProcessId) -> bool {
     }
 }
 
+/// Whether any registered process but `me` is alive (`me`: `None` before this one registers).
+pub fn others_alive(dir: &Path, me: Option<&ProcessId>) -> bool {
+    let Ok(entries) = std::fs::read_dir(folder(dir)) else {
+        return false;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            e.path()
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(ProcessId::parse)
+        })
+        .any(|id| Some(&id) != me && alive(dir, &id))
+}
+
 /// Remove the lock files of processes that are gone (each removed while holding its lock, so a
 /// live process's file is never removed).
 fn sweep(dir: &Path, me: &ProcessId) {

@@ -126,7 +126,7 @@ impl Client {
         let resumed = resp.status().as_u16() == 206;
         let offered = resp
             .content_length()
-            .map(|l| if resumed { l + have } else { l });
+            .map(|l| if resumed { l.saturating_add(have) } else { l });
         let cap = announced.unwrap_or(crate::limits::MAX_DOWNLOAD_BYTES);
         let total = announced.or(offered);
         if offered.is_some_and(|o| o > cap) {

@@ -271,11 +271,10 @@ async fn a_make_video_whose_instruction_never_left_before_a_restart_sends_it_onc
     });
     std::fs::create_dir_all(settings.journal_dir()).unwrap();
     for job in [&generation, &video] {
-        std::fs::write(
-            settings.journal_dir().join(format!("{}.json", job.id)),
-            serde_json::to_vec_pretty(job).unwrap(),
-        )
-        .unwrap();
+        let file = settings.journal_dir().join(format!("{}.json", job.id));
+        std::fs::write(&file, serde_json::to_vec_pretty(job).unwrap()).unwrap();
+        // Left by an older version that stopped a while ago (a recent one may still run it).
+        nemo_mcp::testing::written_long_ago(&file);
     }
     let h2 = stopped.start().await;
     let done = h2
@@ -346,10 +345,8 @@ impl V1Export<'_> {
             "output_stem": self.stem, "output_path": self.path, "request_id": null,
             "cost_kind": null});
         std::fs::create_dir_all(settings.journal_dir()).unwrap();
-        std::fs::write(
-            settings.journal_dir().join(format!("{job_id}.json")),
-            serde_json::to_vec_pretty(&entry).unwrap(),
-        )
-        .unwrap();
+        let file = settings.journal_dir().join(format!("{job_id}.json"));
+        std::fs::write(&file, serde_json::to_vec_pretty(&entry).unwrap()).unwrap();
+        nemo_mcp::testing::written_long_ago(&file);
     }
 }
