@@ -130,6 +130,14 @@ async fn an_export_whose_check_stopped_a_process_is_kept_unchecked_by_the_next()
         "nothing sent or charged"
     );
     assert_eq!((messages, credits), (1, 50));
+    // The library lists the export once (it reached its end twice, in two processes).
+    let (projects, _) = call(&b.client, "list_projects", json!({})).await;
+    let name = std::path::Path::new(&file)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert_eq!(projects.to_string().matches(&name).count(), 1, "{projects}");
     // And a later start finds nothing left to take over.
     b.cancel().await.ok();
     let c = w.host(&[]).await;

@@ -31,11 +31,13 @@ impl Client {
             return Ok(Token::new(t.clone()));
         }
         let mut guard = self.inner.credentials.lock().await;
-        let now = chrono::Utc::now();
-        if let Some(c) = guard.as_ref().filter(|c| !c.expired(now)) {
+        // The stored token is tried even when this machine's clock says it has expired: a
+        // clock that jumped forward must not cost the user their account. If the backend
+        // refuses it, the refusal renews it (`renew`), as for any rejected token.
+        if let Some(c) = guard.as_ref() {
             return Ok(c.token.clone());
         }
-        let usable = |c: &Credentials| c.api_url == self.inner.config.api_url && !c.expired(now);
+        let usable = |c: &Credentials| c.api_url == self.inner.config.api_url;
         if let Some(c) = self.stored(usable).await {
             let t = c.token.clone();
             *guard = Some(c);

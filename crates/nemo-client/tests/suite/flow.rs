@@ -284,6 +284,29 @@ async fn credentials_are_persisted_private_and_resumed() {
     assert_eq!(e.sim.control().session_ids().len(), 1);
 }
 
+/// This machine's clock jumped forward past the stored token's expiry (the backend still
+/// takes it): the stored token is tried first and works; no new anonymous account is made.
+#[tokio::test]
+async fn a_clock_ahead_of_the_token_s_expiry_keeps_the_account() {
+    let e = env(Variants::default()).await;
+    e.client.credits().await.unwrap();
+    let creds = e.dir.path().join("state").join("credentials.json");
+    let mut stored = nemo_client::auth::Credentials::load(&creds).unwrap();
+    // As a clock 30 days ahead sees it: expired three weeks ago.
+    stored.expires_at = Some(chrono::Utc::now() - chrono::Duration::days(21));
+    stored.save(&creds).unwrap();
+    let again = Client::new(config_for(&e.sim, e.dir.path())).unwrap();
+    again.credits().await.unwrap();
+    let tokens = e
+        .sim
+        .log()
+        .iter()
+        .filter(|x| x.path == "/api/auth/anonymous-token")
+        .count();
+    assert_eq!(tokens, 1, "the stored token was used, not replaced");
+    assert_eq!(e.sim.control().accounts().len(), 1);
+}
+
 #[tokio::test]
 async fn expired_token_mid_flow_is_renewed_for_the_same_user() {
     let e = env(Variants::default()).await;

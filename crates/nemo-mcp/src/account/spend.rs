@@ -82,7 +82,25 @@ pub(crate) fn insert_charge(tx: &Transaction<'_>, c: &Charge) -> rusqlite::Resul
 
 impl Ledger {
     pub fn open(db: Arc<StateDb>) -> Ledger {
-        let horizon = day_of(Utc::now() - chrono::Duration::days(KEEP_DAYS));
+        Self::open_at(db, Utc::now())
+    }
+
+    /// The ledger, trimmed as seen at `now`. The trim counts back from the newest charge when
+    /// the clock is ahead of it: a clock that jumped forward a year must not delete every
+    /// charge (and with them the budgets' memory).
+    fn open_at(db: Arc<StateDb>, now: DateTime<Utc>) -> Ledger {
+        let newest = db
+            .read("could not read the spend ledger", |tx| {
+                tx.query_row("SELECT MAX(at) FROM charges", [], |r| {
+                    r.get::<_, Option<String>>(0)
+                })
+            })
+            .ok()
+            .flatten()
+            .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+            .map(|at| at.with_timezone(&Utc));
+        let reference = newest.map_or(now, |n| n.min(now));
+        let horizon = day_of(reference - chrono::Duration::days(KEEP_DAYS));
         // Read first: a write at every start of every host would be a write for nothing.
         let old = db.read("could not read the spend ledger", |tx| {
             tx.query_row(
@@ -374,6 +392,25 @@ mod tests {
             credits,
             estimated: false,
         }
+    }
+
+    /// A clock that jumped a year forward: the trim counts back from the newest charge, so the
+    /// ledger keeps what it had (it used to delete every charge). Charges 90 days older than
+    /// the newest still go.
+    #[test]
+    fn a_clock_that_jumped_forward_trims_nothing_recent() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(StateDb::open(dir.path()).unwrap());
+        let ledger = Ledger::open(db.clone());
+        ledger.record(charge("gen_000000000001", "p1", "s", 50, 1));
+        ledger.record(charge("gen_000000000002", "p1", "s", 40, 200));
+        let later = Utc::now() + chrono::Duration::days(365);
+        let reopened = Ledger::open_at(db, later);
+        assert_eq!(
+            reopened.spent_in_project("p1"),
+            50,
+            "the recent charge kept, the old one trimmed"
+        );
     }
 
     #[test]

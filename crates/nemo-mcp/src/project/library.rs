@@ -213,9 +213,13 @@ impl Library {
 
     /// A saved MP4.
     pub fn exported(&self, id: SessionId, path: &Path, size_bytes: u64) {
+        let path_text = path.display().to_string();
         self.update(id, None, |e| {
+            // Once per file: an export resumed or taken over after a restart reaches its end
+            // again with the same file.
+            e.exports.retain(|x| x.path != path_text);
             e.exports.push(SavedExport {
-                path: path.display().to_string(),
+                path: path_text.clone(),
                 size_bytes,
                 saved_at: Utc::now(),
                 on_disk: true,
@@ -310,5 +314,29 @@ impl ProjectView {
             ));
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An export that reaches its end twice (resumed after a restart, or taken over by another
+    /// host once its file was saved) is listed once.
+    #[test]
+    fn an_export_saved_twice_is_listed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Library::open(Arc::new(StateDb::open(dir.path()).unwrap()));
+        let session: Session = serde_json::from_value(serde_json::json!({
+            "session_id": "1700000000123", "task_id": null, "language": "en", "api_url": "http://127.0.0.1:1"
+        }))
+        .unwrap();
+        library.touch(&session);
+        let file = dir.path().join("promo.mp4");
+        library.exported(session.session_id, &file, 10);
+        library.exported(session.session_id, &file, 10);
+        library.exported(session.session_id, &dir.path().join("promo-2.mp4"), 10);
+        let entry = library.get(session.session_id).unwrap();
+        assert_eq!(entry.exports.len(), 2, "{:?}", entry.exports);
     }
 }

@@ -329,7 +329,12 @@ async fn saved(
     rendered: Option<nemo_client::Timeline>,
 ) -> Result<ExportResult, ToolError> {
     let path: PathBuf = dest.canonicalize().unwrap_or(dest);
-    let project = app.project.peek().await;
+    // The export's own project when it recorded one (a variant's, or one another host was in
+    // when it started the export), else this process's.
+    let project = match ctx.snapshot().export_data().and_then(|e| e.project.clone()) {
+        Some(p) => Some(p),
+        None => app.project.peek().await,
+    };
     let project_link = match &project {
         Some(s) => s.handle(&app.client).claim_link().await.ok(),
         None => None,
