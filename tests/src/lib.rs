@@ -1,5 +1,6 @@
 //! Helpers shared by the end-to-end tests in `tests/`.
 
+pub mod http;
 pub mod proxy;
 pub mod tls;
 pub mod world;

@@ -97,12 +97,25 @@ impl App {
     /// session over `--http`, so two hosts never see or edit each other's video.
     pub fn fork(&self, owner: &str) -> Arc<App> {
         let jobs = self.jobs.scoped(owner);
-        let project = CurrentProject::in_memory();
+        let project = CurrentProject::scoped(self.state.clone(), owner);
         App::scoped(
             self.shared.clone(),
             project,
             jobs,
             owner.to_string(),
+            Vec::new(),
+        )
+    }
+
+    /// An empty scope for one request that names none (a 2026-07-28 request over `--http`
+    /// outside any workspace): no project, no jobs, kept nowhere.
+    pub fn fork_ephemeral(&self) -> Arc<App> {
+        let owner = format!("ephemeral-{}", uuid::Uuid::new_v4().simple());
+        App::scoped(
+            self.shared.clone(),
+            CurrentProject::in_memory(),
+            self.jobs.scoped(&owner),
+            owner,
             Vec::new(),
         )
     }

@@ -67,6 +67,9 @@ pub enum Code {
     /// The state folder could not be opened (another user's, a network drive, a newer schema,
     /// unwritable): the server started without it, and no tool works until it is fixed.
     StateUnavailable,
+    /// Over `--http` in the 2026-07-28 era: the call names no workspace, or one this server
+    /// did not issue (`connect` hands one out).
+    WorkspaceRequired,
 }
 
 impl Code {

@@ -3,6 +3,7 @@
 mod binary;
 mod hostile_files;
 mod hostile_memory;
+mod http_clients;
 mod http_transport;
 mod networks;
 mod one_build;

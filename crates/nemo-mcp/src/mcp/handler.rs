@@ -57,6 +57,35 @@ impl ServerHandler for NemoServer {
         r: CallToolRequestParams,
         mut c: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        // Over `--http` in the 2026-07-28 era, the client's workspace: named by the call
+        // (`connect` hands one out), never guessed from a header.
+        let mut r = r;
+        if self.shared_over_http() && crate::mcp::host_input::new_era(&c) {
+            let named = r
+                .arguments
+                .as_mut()
+                .and_then(|a| a.remove(crate::mcp::workspaces::ARG));
+            let db = &self.app.state;
+            let scope = match named.as_ref().map(|v| v.as_str().unwrap_or_default()) {
+                Some(handle) => crate::mcp::workspaces::check(db, handle),
+                None if r.name == "connect" => {
+                    crate::mcp::workspaces::mint(db).map(|(handle, scope)| {
+                        c.extensions.insert(crate::mcp::workspaces::Issued(handle));
+                        scope
+                    })
+                }
+                None => Err(crate::mcp::workspaces::required(&r.name)),
+            };
+            match scope {
+                Ok(scope) => {
+                    c.extensions.insert(scope);
+                }
+                Err(e) => {
+                    use crate::mcp::errors::ErrorResult;
+                    return Ok(e.to_result().into());
+                }
+            }
+        }
         let slot = crate::mcp::tasks::TaskSlot::for_call(&r.name, &c);
         if let Some(slot) = &slot {
             c.extensions.insert(slot.clone());
@@ -98,6 +127,9 @@ impl ServerHandler for NemoServer {
         let mut tools = crate::mcp::player::tools_for(self.tool_router.list_all(), renders);
         if self.app_for(&c).settings.confirm_spending {
             crate::mcp::confirm::mark_paid(&mut tools);
+        }
+        if self.shared_over_http() && crate::mcp::host_input::new_era(&c) {
+            crate::mcp::workspaces::add_to_listing(&mut tools);
         }
         let mut result = ListToolsResult::with_all_items(tools);
         if c.protocol_version()

@@ -27,6 +27,7 @@ pub mod subscriptions;
 pub mod tasks;
 pub mod tools;
 pub mod views;
+pub mod workspaces;
 
 pub use server::NemoServer;
 

@@ -6,8 +6,11 @@ use crate::app::App;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// The most MCP sessions with a project of their own held at once (least recently used go).
-const MAX_SESSIONS: usize = 512;
+/// The most clients (MCP sessions, workspaces) whose `App` is held at once; the least recently
+/// used goes first. Going costs nothing a client would notice: its project is remembered in the
+/// state database under its scope (`CurrentProject::scoped`) and its jobs are in the journal,
+/// so its next call finds both again.
+const MAX_SESSIONS: usize = 1024;
 
 /// One project per MCP session, made on first use.
 #[derive(Default)]

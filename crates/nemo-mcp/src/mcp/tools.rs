@@ -179,6 +179,10 @@ pub struct ConnectView {
     pub allowed_dirs: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+    /// Over `--http` in the 2026-07-28 era: the workspace to pass to every tool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub workspace: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

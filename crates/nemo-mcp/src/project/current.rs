@@ -17,14 +17,20 @@ pub struct Replaced {
     pub new: SessionId,
 }
 
+/// The prefix of the keys under which HTTP clients' projects are remembered.
+pub const SCOPE_PREFIX: &str = "http_scope:";
+
 pub struct CurrentProject {
     session: tokio::sync::Mutex<Option<Session>>,
     replaced: Mutex<Option<Replaced>>,
     /// The pointer to the last project could not be read: what was done instead, told once.
     damaged: Mutex<Option<String>>,
-    /// Where the last project is remembered for the next process; `None` for the project of
-    /// one HTTP session among several, kept in memory only.
+    /// Where the project is remembered (`None`: in memory only), and under which key: the
+    /// process's own under `last_project` (the next process starts there), an HTTP client's
+    /// under its scope's key (it finds its project again after its `App` was evicted, or the
+    /// server restarted).
     db: Option<Arc<StateDb>>,
+    key: String,
     /// Set for a variant's project ([`CurrentProject::holding`]): the jobs working in it
     /// journal it, so that they resume in it after a restart.
     pinned: bool,
@@ -41,12 +47,23 @@ impl CurrentProject {
         CurrentProject::kept_in(None)
     }
 
+    /// The project of one HTTP client (an MCP session, or a workspace of the 2026-07-28 era),
+    /// remembered under `scope` in the shared database: never another client's, never
+    /// silently replaced by an empty one.
+    pub fn scoped(db: Arc<StateDb>, scope: &str) -> CurrentProject {
+        CurrentProject {
+            key: format!("{SCOPE_PREFIX}{scope}"),
+            ..CurrentProject::kept_in(Some(db))
+        }
+    }
+
     fn kept_in(db: Option<Arc<StateDb>>) -> CurrentProject {
         CurrentProject {
             session: tokio::sync::Mutex::new(None),
             replaced: Mutex::new(None),
             damaged: Mutex::new(None),
             db,
+            key: LAST_PROJECT.to_string(),
             pinned: false,
         }
     }
@@ -94,13 +111,19 @@ impl CurrentProject {
     /// The project last made current by any process (none when no process made one); when that
     /// pointer cannot be read, the library's most recently used project (and that is told once).
     fn last_used(&self, db: &Arc<StateDb>, api_url: &str) -> Option<Session> {
-        let raw = db.get_value(LAST_PROJECT).unwrap_or_else(|e| {
+        let raw = db.get_value(&self.key).unwrap_or_else(|e| {
             tracing::error!("{e}");
             None
         });
+        let scoped = self.key != LAST_PROJECT;
         let pointed = match raw.as_deref().map(serde_json::from_str::<Session>) {
             Some(Ok(s)) => Some(s),
             None => None,
+            // A client's own pointer that cannot be read: a new project, never another's.
+            Some(Err(e)) if scoped => {
+                tracing::warn!("an HTTP client's project pointer cannot be read: {e}");
+                None
+            }
             Some(Err(e)) => {
                 tracing::warn!("the pointer to the last project cannot be read: {e}");
                 let newest = crate::project::library::Library::open(db.clone())
@@ -184,8 +207,8 @@ impl CurrentProject {
             let text = serde_json::to_string(s).map_err(|e| nemo_client::Error::Protocol {
                 message: e.to_string(),
             })?;
-            // The next process starts here; this one's other hosts keep their own.
-            if let Err(e) = db.set_value(LAST_PROJECT, &text) {
+            // The next process (or this client, back) starts here; other hosts keep their own.
+            if let Err(e) = db.set_value(&self.key, &text) {
                 tracing::error!("{e}");
             }
         }

@@ -58,6 +58,10 @@ impl NemoServer {
                 .iter()
                 .map(|d| d.display().to_string())
                 .collect(),
+            workspace: ctx
+                .extensions
+                .get::<crate::mcp::workspaces::Issued>()
+                .map(|i| i.0.clone()),
             notice: join_notes(
                 join_notes(
                     reopened_notice,

@@ -219,6 +219,11 @@ pub(super) fn connect_text(view: &ConnectView) -> String {
             "\nRegister to keep your work and get more credits: {l}"
         ));
     }
+    if let Some(w) = &view.workspace {
+        text.push_str(&format!(
+            "\nWorkspace: {w}. Pass it as `workspace` to every tool: this server is shared over HTTP, and the workspace keeps your project yours."
+        ));
+    }
     text
 }
 

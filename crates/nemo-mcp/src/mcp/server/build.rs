@@ -9,8 +9,15 @@ impl NemoServer {
             sessions: None,
             log_level: Arc::new(std::sync::Mutex::new(crate::mcp::logs::default_level())),
             subscriptions: Arc::default(),
-            tool_router: Self::lean_router(),
+            tool_router: Self::shared_router(),
         }
+    }
+
+    /// The one router of the process ([`NemoServer::lean_router`], built on first use).
+    pub(crate) fn shared_router() -> Arc<ToolRouter<NemoServer>> {
+        static ROUTER: std::sync::OnceLock<Arc<ToolRouter<NemoServer>>> =
+            std::sync::OnceLock::new();
+        ROUTER.get_or_init(|| Arc::new(Self::lean_router())).clone()
     }
 
     /// The tools as hosts read them: schemas in the common subset of function declarations
@@ -68,17 +75,35 @@ impl NemoServer {
         }
     }
 
-    /// The project this request works on: its MCP session's over `--http`, else the process's.
+    /// The project this request works on. Over stdio: the process's. Over `--http`: the
+    /// workspace's its call named (2026-07-28 era), else its MCP session's (2025 era: the
+    /// `Mcp-Session-Id` the transport issued and checked). A sessionless request that names
+    /// no workspace works in an empty scope of its own, never the process's project or
+    /// another client's (its header, which nobody issued, is not read).
     pub(crate) fn app_for(&self, ctx: &RequestContext<RoleServer>) -> Arc<App> {
+        let Some(sessions) = &self.sessions else {
+            return self.app.clone();
+        };
+        if let Some(crate::mcp::workspaces::Scope(scope)) = ctx.extensions.get() {
+            return sessions.app(&self.app, scope);
+        }
+        if crate::mcp::host_input::new_era(ctx) {
+            return self.app.fork_ephemeral();
+        }
         let session = ctx
             .extensions
             .get::<axum::http::request::Parts>()
             .and_then(|p| p.headers.get("mcp-session-id"))
             .and_then(|v| v.to_str().ok());
-        match (&self.sessions, session) {
-            (Some(sessions), Some(id)) => sessions.app(&self.app, id),
-            _ => self.app.clone(),
+        match session {
+            Some(id) => sessions.app(&self.app, id),
+            None => self.app.clone(),
         }
+    }
+
+    /// Over `--http`: this server is shared by several clients.
+    pub(crate) fn shared_over_http(&self) -> bool {
+        self.sessions.is_some()
     }
 
     pub(super) fn hint(&self, ctx: &RequestContext<RoleServer>) {

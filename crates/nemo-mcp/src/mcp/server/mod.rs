@@ -35,7 +35,9 @@ pub struct NemoServer {
     pub(crate) log_level: Arc<std::sync::Mutex<crate::mcp::logs::LogLevel>>,
     /// Resources this client subscribed to.
     pub(crate) subscriptions: Arc<crate::mcp::subscriptions::Subscriptions>,
-    pub(crate) tool_router: ToolRouter<NemoServer>,
+    /// Built once per process and shared by every session (a session over `--http` costs a
+    /// pointer, not its own copy of eleven tool definitions).
+    pub(crate) tool_router: Arc<ToolRouter<NemoServer>>,
 }
 
 type ToolResult = Result<CallToolResult, McpError>;

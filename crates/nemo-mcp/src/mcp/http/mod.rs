@@ -6,6 +6,9 @@
 //! server binds to loopback unless told otherwise, and each MCP session works on its own
 //! project: one host never sees or edits another's video.
 
+mod connections;
+mod sessions;
+
 use crate::app::App;
 use crate::mcp::per_session::PerSession;
 use crate::mcp::server::NemoServer;
@@ -149,7 +152,10 @@ pub fn router(
     }
     let service = StreamableHttpService::new(
         move || Ok(NemoServer::per_session(app.clone(), sessions.clone())),
-        LocalSessionManager::default().into(),
+        Arc::new(sessions::Capped::new(
+            LocalSessionManager::default(),
+            sessions::MAX_LIVE,
+        )),
         config,
     );
     let token = Arc::new(token);
@@ -189,6 +195,7 @@ pub async fn serve(app: Arc<App>, options: HttpOptions) -> std::io::Result<()> {
         options.allow_remote,
     );
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
+    let max = connections::max_connections();
     let addr = listener.local_addr()?;
     // The token itself is never printed: it stays in its private file.
     tracing::info!(
@@ -198,11 +205,18 @@ pub async fn serve(app: Arc<App>, options: HttpOptions) -> std::io::Result<()> {
     if !addr.ip().is_loopback() {
         tracing::warn!("serving MCP on a non-loopback address ({addr}): the bearer token is all that guards your credits");
     }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    tracing::info!(
+        "holding at most {max} connections and {} MCP sessions; a request's headers must arrive within {} s",
+        sessions::MAX_LIVE,
+        connections::HEADER_TIMEOUT.as_secs()
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        on_signal.cancel();
+    });
+    connections::serve(listener, router, max, stop).await
 }
 
 #[cfg(test)]

@@ -1,0 +1,291 @@
+//! Several clients on one `nemo-mcp --http` (issue 44), in both protocol eras, each making a
+//! video: a 2026-07-28 client works in a workspace the server handed it (never one keyed on a
+//! header it did not issue), a 2025 client in its MCP session; none sees or edits another's
+//! current project or jobs. Every paid path counts messages and credits from nemo-sim's log.
+//! And the front door under load: half-open connections cannot starve a real request.
+
+use e2e::http::{message, Server};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const PROMO: &str = "combine these images into a 10-second promo video with music";
+
+fn png(dir: &std::path::Path, name: &str, rgb: [u8; 3]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, nemo_sim::sample::png(64, 48, rgb, 1)).unwrap();
+    p.display().to_string()
+}
+
+/// (messages sent, credits charged once settled), from the simulator.
+async fn counts(s: &Server) -> (usize, i64) {
+    let control = s.sim.control();
+    for _ in 0..400 {
+        if control.accounts().iter().all(|u| u.frozen == 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let left: i64 = control.accounts().iter().map(|u| u.available).sum();
+    let accounts = control.accounts().len() as i64;
+    (control.attempted_messages().len(), accounts * 100 - left)
+}
+
+fn media_names(timeline: &Value) -> String {
+    timeline.to_string()
+}
+
+/// Two clients of the 2026-07-28 era on one server, each making a video in the workspace
+/// `connect` handed it: each timeline holds only its own media, each `list_jobs` only its own
+/// jobs; one message and 50 credits each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_new_era_clients_each_make_a_video_in_their_own_workspace() {
+    let s = Server::start().await;
+    let dir = s.home.path();
+    // Without a workspace, a tool is refused with the step that fixes it; nothing is sent.
+    let refused = s
+        .call_new_era(None, "make_video", json!({"instruction": PROMO}))
+        .await;
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert_eq!(
+        refused["structuredContent"]["code"], "workspace_required",
+        "{refused}"
+    );
+    // The tool list asks for it.
+    let tools = s.post_new_era("tools/list", json!({}), None).await;
+    let make = tools["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "make_video")
+        .unwrap()
+        .clone();
+    assert!(
+        make["inputSchema"]["required"]
+            .to_string()
+            .contains("workspace"),
+        "{make}"
+    );
+    let mut workspaces = Vec::new();
+    for name in ["a", "b"] {
+        let c = s.call_new_era(None, "connect", json!({})).await;
+        let w = c["structuredContent"]["workspace"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{c}"))
+            .to_string();
+        assert!(
+            c["content"].to_string().contains(&w),
+            "said in the text too: {c}"
+        );
+        workspaces.push((name, w));
+    }
+    assert_ne!(workspaces[0].1, workspaces[1].1);
+    let mut made = Vec::new();
+    for (name, w) in &workspaces {
+        let photo = png(
+            dir,
+            &format!("{name}-photo.png"),
+            if *name == "a" {
+                [200, 30, 30]
+            } else {
+                [30, 30, 200]
+            },
+        );
+        let v = s
+            .call_new_era(
+                Some(w),
+                "make_video",
+                json!({"instruction": PROMO, "paths": [photo], "wait_s": 0}),
+            )
+            .await;
+        assert_ne!(v["isError"], true, "{v}");
+        made.push(v["structuredContent"].clone());
+    }
+    for ((_, w), v) in workspaces.iter().zip(made) {
+        let done = s.follow_new_era(w, v).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+    }
+    for (name, w) in &workspaces {
+        let other = if *name == "a" { "b" } else { "a" };
+        let tl = s.call_new_era(Some(w), "get_timeline", json!({})).await;
+        let text = media_names(&tl);
+        assert!(
+            !text.contains(&format!("{other}-photo")),
+            "{name} sees {other}'s media: {text}"
+        );
+        let jobs = s.call_new_era(Some(w), "list_jobs", json!({})).await;
+        let n = jobs["structuredContent"]["jobs"]
+            .as_array()
+            .map_or(0, Vec::len);
+        assert!(n >= 1, "{jobs}");
+        // Another workspace's job ids are unknown here.
+        let (_, mine) = workspaces.iter().find(|(n2, _)| n2 == name).unwrap();
+        assert_eq!(mine, w);
+    }
+    let jobs_a = s
+        .call_new_era(Some(&workspaces[0].1), "list_jobs", json!({}))
+        .await;
+    let jobs_b = s
+        .call_new_era(Some(&workspaces[1].1), "list_jobs", json!({}))
+        .await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["structuredContent"]["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["job_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (a_ids, b_ids) = (ids(&jobs_a), ids(&jobs_b));
+    assert!(
+        a_ids.iter().all(|id| !b_ids.contains(id)),
+        "{a_ids:?} {b_ids:?}"
+    );
+    let peek = s
+        .call_new_era(
+            Some(&workspaces[1].1),
+            "get_job",
+            json!({"job_id": a_ids[0]}),
+        )
+        .await;
+    assert_eq!(peek["structuredContent"]["code"], "unknown_job", "{peek}");
+    assert_eq!(
+        counts(&s).await,
+        (2, 100),
+        "(messages, credits): one paid edit each"
+    );
+}
+
+/// A sessionless (2026-07-28) request that carries another client's `Mcp-Session-Id` header
+/// gets nothing of that session: the header was issued to someone else, and is not read.
+/// A forged workspace is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_header_or_a_forged_workspace_opens_nothing() {
+    let s = Server::start().await;
+    let session = s.session("old-era-host").await;
+    let photo = png(s.home.path(), "mine.png", [10, 200, 10]);
+    let up = s
+        .call(&session, "upload_media", json!({"paths": [photo]}))
+        .await;
+    let job = up["structuredContent"]["job_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{up}"))
+        .to_string();
+    // The same job id, asked for sessionlessly with the session's header.
+    let stolen = s
+        .post_new_era(
+            "tools/call",
+            json!({"name": "list_jobs", "arguments": {}}),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(
+        stolen["result"]["structuredContent"]["code"], "workspace_required",
+        "{stolen}"
+    );
+    for forged in ["ws_0123456789abcdef0123456789abcdef", session.as_str()] {
+        let r = s
+            .call_new_era(Some(forged), "get_job", json!({"job_id": job}))
+            .await;
+        assert_eq!(
+            r["structuredContent"]["code"], "workspace_required",
+            "{forged}: {r}"
+        );
+    }
+    // A real workspace still does not see the session's job.
+    let c = s.call_new_era(None, "connect", json!({})).await;
+    let w = c["structuredContent"]["workspace"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = s
+        .call_new_era(Some(&w), "get_job", json!({"job_id": job}))
+        .await;
+    assert_eq!(r["structuredContent"]["code"], "unknown_job", "{r}");
+    assert_eq!(counts(&s).await.0, 0);
+}
+
+/// A workspace's project is kept in the state database: the server restarted (every client's
+/// `App` gone) finds it again, with the same project and its media.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_finds_its_project_after_its_server_restarts() {
+    let mut s = Server::start().await;
+    let c = s.call_new_era(None, "connect", json!({})).await;
+    let w = c["structuredContent"]["workspace"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let project = c["structuredContent"]["project_id"].clone();
+    let photo = png(s.home.path(), "kept.png", [90, 90, 200]);
+    let up = s
+        .call_new_era(
+            Some(&w),
+            "upload_media",
+            json!({"paths": [photo], "wait_s": 20}),
+        )
+        .await;
+    let up = s.follow_new_era(&w, up["structuredContent"].clone()).await;
+    assert_eq!(up["status"], "succeeded", "{up}");
+    s = s.restart().await;
+    let again = s.call_new_era(Some(&w), "connect", json!({})).await;
+    assert_eq!(again["structuredContent"]["project_id"], project, "{again}");
+    assert_eq!(again["structuredContent"]["new_project"], false, "{again}");
+    let tl = s.call_new_era(Some(&w), "get_timeline", json!({})).await;
+    assert_eq!(tl["structuredContent"]["media_count"], 1, "{tl}");
+}
+
+/// With the server's descriptors at 256, 300 connections that send half a request and wait
+/// do not keep a real request out: it is answered within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_connections_leave_a_real_request_answered() {
+    let s = Server::start_with(|cmd| {
+        // SAFETY: setrlimit only, in the child before exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                let r = libc::rlimit {
+                    rlim_cur: 256,
+                    rlim_max: 256,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &r) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    })
+    .await;
+    let port: u16 = s
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        use tokio::io::AsyncWriteExt;
+        if let Ok(mut c) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            let _ = c
+                .write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                .await;
+            held.push(c);
+        }
+    }
+    let started = std::time::Instant::now();
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"real","version":"0"}}});
+    let r = tokio::time::timeout(Duration::from_secs(5), s.post(init, None))
+        .await
+        .expect("answered");
+    let took = started.elapsed();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(
+        message(&r.text().await.unwrap())["result"]["serverInfo"]["name"],
+        "nemo-mcp"
+    );
+    println!("| 300 half-open connections, descriptors at 256 | a real `initialize` answered in {} ms | `http_clients::half_open_connections_leave_a_real_request_answered` |", took.as_millis());
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    drop(held);
+}
