@@ -289,3 +289,90 @@ async fn half_open_connections_leave_a_real_request_answered() {
     assert!(took < Duration::from_secs(1), "{took:?}");
     drop(held);
 }
+
+/// A 2025 client whose project was dropped from memory (more clients than the server holds:
+/// here 2, through `NEMO_HTTP_CLIENTS_HELD`) finds it again on its next call: the same
+/// project, its media, `new_project: false`. It used to get a new, empty one silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_evicted_and_back_finds_its_project() {
+    let s = Server::start_with(|cmd| {
+        cmd.env("NEMO_HTTP_CLIENTS_HELD", "2");
+    })
+    .await;
+    let a = s.session("a").await;
+    let first = s.call(&a, "connect", json!({})).await;
+    let project = first["structuredContent"]["project_id"].clone();
+    let photo = png(s.home.path(), "a.png", [200, 100, 0]);
+    let up = s
+        .call(&a, "upload_media", json!({"paths": [photo], "wait_s": 20}))
+        .await;
+    assert_ne!(up["isError"], true, "{up}");
+    // Two other clients take the places held.
+    for name in ["b", "c"] {
+        let other = s.session(name).await;
+        let c = s.call(&other, "connect", json!({})).await;
+        assert_ne!(c["structuredContent"]["project_id"], project, "{c}");
+    }
+    let back = s.call(&a, "connect", json!({})).await;
+    assert_eq!(back["structuredContent"]["project_id"], project, "{back}");
+    assert_eq!(back["structuredContent"]["new_project"], false, "{back}");
+    let tl = s.call(&a, "get_timeline", json!({})).await;
+    assert_eq!(tl["structuredContent"]["media_count"], 1, "{tl}");
+    println!("| a 2025 client's project dropped from memory (3 clients, 2 held) | the same project and its media on its next call | `http_clients::a_session_evicted_and_back_finds_its_project` |");
+}
+
+/// Peak resident memory of a process, in MiB (Linux).
+fn peak_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<f64>()
+        .unwrap()
+        / 1024.0
+}
+
+/// 3,000 `initialize` calls: at most 1,000 sessions are held (the rest refused with a message
+/// that says why), and the server stays under 150 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_thousand_sessions_stay_bounded() {
+    let s = Server::start().await;
+    let pid = s.child.id().unwrap();
+    let (mut opened, mut refused) = (0, 0);
+    let mut said = String::new();
+    let mut first = None;
+    for i in 0..3000 {
+        let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name": format!("c{i}"),"version":"0"}}});
+        let r = s.post(init, None).await;
+        if r.status().is_success() {
+            opened += 1;
+            if first.is_none() {
+                first = r
+                    .headers()
+                    .get("mcp-session-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+            }
+        } else {
+            refused += 1;
+            said = r.text().await.unwrap();
+        }
+    }
+    let peak = peak_mib(pid);
+    println!("| 3,000 `initialize` calls | {opened} sessions held, {refused} refused; peak RSS {peak:.0} MiB (limit 150) | `http_clients::three_thousand_sessions_stay_bounded` |");
+    assert_eq!(opened, 1000);
+    assert!(said.contains("open MCP sessions"), "{said}");
+    assert!(peak < 150.0, "{peak:.0} MiB");
+    // The sessions held still work.
+    let held = first.expect("a session id");
+    let r = s
+        .post(
+            json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+            Some(&held),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let jobs = s.call(&held, "list_jobs", json!({})).await;
+    assert!(jobs["structuredContent"]["jobs"].is_array(), "{jobs}");
+}

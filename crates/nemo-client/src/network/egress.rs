@@ -22,7 +22,9 @@ pub fn origin(url: &reqwest::Url) -> Option<(String, String, u16)> {
     Some((scheme, host, url.port_or_known_default()?))
 }
 
-/// Whether an address belongs to this machine or a private network.
+/// Whether an address belongs to this machine, a private network, or a range no public host
+/// uses. An IPv6 address that carries an IPv4 one (IPv4-mapped, IPv4-compatible, NAT64, 6to4)
+/// is judged by the IPv4 address it carries: `64:ff9b::7f00:1` is `127.0.0.1` through a NAT64.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -36,9 +38,11 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || o[0] == 0
                 || (o[0] == 100 && (o[1] & 0xc0) == 64) // carrier-grade NAT
                 || (o[0] == 198 && (o[1] & 0xfe) == 18) // benchmarking
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
+                || o[0] >= 240 // reserved (240.0.0.0/4)
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if let Some(v4) = embedded_v4(v6) {
                 return is_private(IpAddr::V4(v4));
             }
             let s = v6.segments();
@@ -47,8 +51,32 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
                 || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated, still routed inside sites)
         }
     }
+}
+
+/// The IPv4 address an IPv6 one carries, in the forms that reach it: IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`, and the local
+/// prefix `64:ff9b:1::/48`), and 6to4 (`2002:aabb:ccdd::`).
+fn embedded_v4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let o = v6.octets();
+    let last = || std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    // IPv4-compatible: ::a.b.c.d (but not :: and ::1, judged as IPv6 above).
+    if s[..6].iter().all(|x| *x == 0) && (s[6] != 0 || s[7] > 1) {
+        return Some(last());
+    }
+    if s[0] == 0x64 && s[1] == 0xff9b && (s[2..6].iter().all(|x| *x == 0) || s[2] == 1) {
+        return Some(last());
+    }
+    if s[0] == 0x2002 {
+        return Some(std::net::Ipv4Addr::new(o[2], o[3], o[4], o[5]));
+    }
+    None
 }
 
 /// Names that only ever mean this machine or its local network: refused as a download target
@@ -212,10 +240,28 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            // IPv6 forms carrying a private IPv4 address.
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::c0a8:101",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "fec0::1",
+            "192.0.0.8",
+            "240.0.0.1",
+            "255.255.255.254",
         ] {
             assert!(is_private(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:5db8:d822::1",
+        ] {
             assert!(!is_private(public.parse().unwrap()), "{public}");
         }
     }

@@ -199,6 +199,28 @@ impl Export {
     }
 }
 
+/// What names a caller's request: its kind, its `request_id`, whose it is and the project it
+/// was asked in.
+#[derive(Debug, Clone)]
+pub struct RequestKey<'a> {
+    pub kind: JobKind,
+    pub request_id: &'a str,
+    pub owner: Option<&'a str>,
+    pub project: Option<String>,
+}
+
+impl RequestKey<'_> {
+    /// Whether `job` is this request's job: the same kind, key and owner, in the same project,
+    /// or one of the two asked before any project existed (a retry of a call that made the
+    /// project must find the job it started, never send again).
+    pub fn matches(&self, job: &Job) -> bool {
+        self.kind == job.kind()
+            && job.request_id.as_deref() == Some(self.request_id)
+            && job.owner.as_deref() == self.owner
+            && (self.project.is_none() || job.project.is_none() || self.project == job.project)
+    }
+}
+
 /// An upload: what was asked to be uploaded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Upload {
@@ -323,6 +345,10 @@ pub struct Job {
     /// The MCP session (over `--http`) whose job this is; others never see it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// The project the caller was working in when it asked (absent: none yet). A `request_id`
+    /// names a job within a project: reused after switching projects, it starts a new job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     pub work: Work,
 }
 
@@ -343,6 +369,7 @@ impl Job {
             activity: 0,
             request_id: None,
             owner: None,
+            project: None,
             work,
         }
     }
@@ -380,6 +407,22 @@ impl Job {
     pub fn with_request_id(mut self, request_id: Option<String>) -> Job {
         self.request_id = request_id;
         self
+    }
+
+    /// Asked in this project (see [`Job::project`]).
+    pub fn in_project(mut self, project: Option<nemo_client::SessionId>) -> Job {
+        self.project = project.map(|p| p.to_string());
+        self
+    }
+
+    /// The key a caller's retry is matched by, when it gave one.
+    pub fn request_key(&self) -> Option<RequestKey<'_>> {
+        Some(RequestKey {
+            kind: self.kind(),
+            request_id: self.request_id.as_deref()?,
+            owner: self.owner.as_deref(),
+            project: self.project.clone(),
+        })
     }
 
     pub fn kind(&self) -> JobKind {
@@ -490,6 +533,7 @@ impl Job {
             activity: self.activity,
             request_id: self.request_id.clone(),
             owner: self.owner.clone(),
+            project: self.project.clone(),
             work,
         }
     }

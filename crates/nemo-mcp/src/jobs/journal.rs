@@ -253,19 +253,13 @@ impl Journal {
         )
     }
 
-    /// The job of this kind started with this key, by any process.
-    pub fn by_request(
-        &self,
-        kind: JobKind,
-        request_id: &str,
-        mcp_owner: Option<&str>,
-    ) -> Option<Job> {
+    /// The jobs of this kind started with this key, by any process, newest first (one per
+    /// project it was used in).
+    pub fn by_request(&self, kind: JobKind, request_id: &str, mcp_owner: Option<&str>) -> Vec<Job> {
         self.query(
-            "SELECT body FROM jobs WHERE kind = ?1 AND request_id = ?2 AND mcp_owner IS ?3",
+            "SELECT body FROM jobs WHERE kind = ?1 AND request_id = ?2 AND mcp_owner IS ?3 ORDER BY created_at DESC",
             params![kind.prefix(), request_id, mcp_owner],
         )
-        .into_iter()
-        .next()
     }
 
     /// A generation running in the project `session`, run by any process.

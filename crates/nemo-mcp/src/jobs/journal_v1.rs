@@ -118,6 +118,7 @@ impl JobV1 {
             activity: self.activity,
             request_id: self.request_id,
             owner: self.owner,
+            project: None,
             work,
         })
     }

@@ -217,21 +217,17 @@ impl JobManager {
         let cell = Cell::new(job.clone());
         {
             let mut cells = lock(&self.cells);
-            if let Some(key) = &job.request_id {
-                let same = cells.values().find(|c| {
-                    let j = c.tx.borrow();
-                    j.kind() == job.kind()
-                        && j.request_id.as_ref() == Some(key)
-                        && j.owner == job.owner
-                });
+            if let Some(key) = job.request_key() {
+                let same = cells.values().find(|c| key.matches(&c.tx.borrow()));
                 if let Some(existing) = same {
                     return Spawned::Existing(existing.tx.borrow().clone());
                 }
                 // Another process (or an earlier run) may have started it.
                 if let Some(existing) = self
                     .journal
-                    .by_request(job.kind(), key, job.owner.as_deref())
-                    .filter(|e| e.id != job.id)
+                    .by_request(job.kind(), key.request_id, job.owner.as_deref())
+                    .into_iter()
+                    .find(|e| e.id != job.id && key.matches(e))
                 {
                     return Spawned::Existing(existing);
                 }
@@ -365,18 +361,35 @@ impl JobManager {
         v
     }
 
-    /// The job of this kind started with this idempotency key, by any process, if any.
+    /// The job of this kind started with this idempotency key, by any process, if any (in
+    /// any project: for the keys this server makes itself, which are unique).
     pub fn by_request(&self, kind: JobKind, request_id: &str) -> Option<Job> {
+        self.by_request_in(kind, request_id, None)
+    }
+
+    /// The job of this kind a caller started with this key in `project` (see
+    /// [`Job::same_request_as`]): reused in another project, the key names no job.
+    pub fn by_request_in(
+        &self,
+        kind: JobKind,
+        request_id: &str,
+        project: Option<nemo_client::SessionId>,
+    ) -> Option<Job> {
+        let key = job::RequestKey {
+            kind,
+            request_id,
+            owner: self.owner.as_deref(),
+            project: project.map(|p| p.to_string()),
+        };
         let here = lock(&self.cells).values().find_map(|c| {
             let j = c.tx.borrow();
-            (j.kind() == kind
-                && j.request_id.as_deref() == Some(request_id)
-                && j.owner == self.owner)
-                .then(|| j.clone())
+            key.matches(&j).then(|| j.clone())
         });
         here.or_else(|| {
             self.journal
                 .by_request(kind, request_id, self.owner.as_deref())
+                .into_iter()
+                .find(|j| key.matches(j))
         })
     }
 

@@ -77,7 +77,7 @@ pub(crate) fn check_paid_call(
     let request_id = check_request_id(request_id)?;
     let earlier = request_id
         .as_deref()
-        .and_then(|r| app.jobs.by_request(kind, r));
+        .and_then(|r| app.jobs.by_request_in(kind, r, app.project.peek_now()));
     Ok((instruction, request_id, earlier))
 }
 

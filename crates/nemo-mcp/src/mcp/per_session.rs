@@ -13,10 +13,25 @@ use std::sync::{Arc, Mutex};
 const MAX_SESSIONS: usize = 1024;
 
 /// One project per MCP session, made on first use.
-#[derive(Default)]
 pub struct PerSession {
     map: Mutex<HashMap<String, (Arc<App>, u64)>>,
     clock: std::sync::atomic::AtomicU64,
+    max: usize,
+}
+
+impl Default for PerSession {
+    /// At most [`MAX_SESSIONS`], or `NEMO_HTTP_CLIENTS_HELD` (tests make eviction happen).
+    fn default() -> Self {
+        let max = std::env::var("NEMO_HTTP_CLIENTS_HELD")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .map_or(MAX_SESSIONS, |n| n.clamp(1, MAX_SESSIONS));
+        PerSession {
+            map: Mutex::default(),
+            clock: Default::default(),
+            max,
+        }
+    }
 }
 
 impl PerSession {
@@ -30,7 +45,7 @@ impl PerSession {
             *used = now;
             return app.clone();
         }
-        if map.len() >= MAX_SESSIONS {
+        if map.len() >= self.max {
             if let Some(oldest) = map
                 .iter()
                 .min_by_key(|(_, (_, used))| *used)

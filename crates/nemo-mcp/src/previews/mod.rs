@@ -93,14 +93,44 @@ pub fn kind_of(path: &Path) -> MediaKind {
 
 /// `ffmpeg` on PATH, if there is one.
 pub fn ffmpeg() -> Option<PathBuf> {
+    ffmpeg_on(&std::env::var_os("PATH")?)
+}
+
+/// `ffmpeg` in the absolute folders of `path`. An empty entry or a relative one (`.`) names
+/// the working directory, which editor hosts set to the open workspace: an `ffmpeg` planted
+/// there must never run.
+fn ffmpeg_on(path: &std::ffi::OsStr) -> Option<PathBuf> {
     let name = if cfg!(windows) {
         "ffmpeg.exe"
     } else {
         "ffmpeg"
     };
-    std::env::split_paths(&std::env::var_os("PATH")?)
+    std::env::split_paths(path)
+        .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
+}
+
+/// A command for the `ffmpeg` at `program`, with an environment of its own: nothing of ours
+/// (`NEMO_TOKEN`, proxy passwords, the host's secrets) is passed on. Only what a decoder may
+/// need: the locale, a temporary folder, and on Windows the system's own variables.
+pub fn ffmpeg_command(program: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
+    cmd.env_clear();
+    for key in [
+        "LANG",
+        "LC_ALL",
+        "TMPDIR",
+        "TMP",
+        "TEMP",
+        "SYSTEMROOT",
+        "WINDIR",
+    ] {
+        if let Some(v) = std::env::var_os(key) {
+            cmd.env(key, v);
+        }
+    }
+    cmd
 }
 
 /// An image shrunk to fit inside `w`×`h` (aspect kept), cached by file, size and time written:
@@ -180,5 +210,37 @@ mod tests {
         assert_eq!(m.find("other"), None);
         std::fs::remove_file(&p).unwrap();
         assert_eq!(m.find("shoe.png"), None, "a file gone is not found");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn ffmpeg_is_looked_for_in_absolute_folders_only_and_gets_no_secrets() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let planted = dir.path().join("ffmpeg");
+        std::fs::write(&planted, "#!/bin/sh\nenv\n").unwrap();
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // The planted folder named relatively to the working directory (as `.` names it).
+        let here = std::env::current_dir().unwrap();
+        let up = "../".repeat(here.components().count().saturating_sub(1));
+        let relative = format!(
+            "{up}{}",
+            dir.path().display().to_string().trim_start_matches('/')
+        );
+        assert!(std::path::Path::new(&relative).join("ffmpeg").is_file());
+        let found = ffmpeg_on(std::ffi::OsStr::new(&format!(":.:{relative}")));
+        assert_eq!(
+            found, None,
+            "relative folders (and the working directory) are never searched"
+        );
+        let found = ffmpeg_on(&std::env::join_paths([dir.path()]).unwrap());
+        assert_eq!(found.as_deref(), Some(planted.as_path()));
+        // What it is run with: none of our environment.
+        let out = ffmpeg_command(&planted)
+            .env_remove("LANG")
+            .output()
+            .unwrap();
+        let env = String::from_utf8_lossy(&out.stdout);
+        assert!(!env.contains("NEMO_") && !env.contains("PATH=/"), "{env}");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -27,7 +27,7 @@ pub fn poster(ffmpeg: &Path, video: &Path, duration_s: Option<f64>) -> Option<Ve
 }
 
 fn grab(ffmpeg: &Path, video: &Path, width: u32, at_s: f64, codec: &str) -> Option<Vec<u8>> {
-    let mut child = Command::new(ffmpeg)
+    let mut child = super::ffmpeg_command(ffmpeg)
         .args([
             "-nostdin",
             "-v",

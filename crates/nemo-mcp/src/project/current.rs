@@ -140,6 +140,15 @@ impl CurrentProject {
         pointed.filter(|s| s.api_url == api_url)
     }
 
+    /// The current project's id if there is one, without waiting (`None` while another call
+    /// is creating it): what a `request_id` is matched within.
+    pub fn peek_now(&self) -> Option<SessionId> {
+        self.session
+            .try_lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|s| s.session_id))
+    }
+
     /// The current project if there is one, without creating it.
     pub async fn peek(&self) -> Option<Session> {
         self.session.lock().await.clone()

@@ -47,7 +47,9 @@ pub fn start(
     captions: bool,
     output_dir: PathBuf,
 ) -> Spawned {
-    let mut job = Job::export().with_request_id(request_id);
+    let mut job = Job::export()
+        .with_request_id(request_id)
+        .in_project(app.project.peek_now());
     if let crate::jobs::Work::Export(e) = &mut job.work {
         e.no_captions = !captions;
         e.output_dir = Some(output_dir);

@@ -60,7 +60,9 @@ pub async fn start(
     if let Some(running) = app.jobs.running_generation(sid) {
         return Ok(Started::Busy(running));
     }
-    let mut job = Job::generation(req.instruction.clone(), Some(cost)).with_request_id(request_id);
+    let mut job = Job::generation(req.instruction.clone(), Some(cost))
+        .with_request_id(request_id)
+        .in_project(Some(sid));
     if let crate::jobs::Work::Generate(g) = &mut job.work {
         g.session_id = Some(sid);
     }

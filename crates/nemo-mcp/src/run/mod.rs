@@ -154,7 +154,8 @@ pub fn start_video(app: &Arc<App>, req: VideoRequest) -> crate::jobs::Spawned {
         no_captions: !req.captions,
         output_dir: Some(app.settings.output_dir.clone()),
     })
-    .with_request_id(req.request_id);
+    .with_request_id(req.request_id)
+    .in_project(app.project.peek_now());
     let a = app.clone();
     app.jobs.spawn_once(job, move |jctx| make_video(a, jctx))
 }

@@ -32,8 +32,11 @@ pub struct HttpOptions {
     pub allow_remote: bool,
 }
 
-/// Read the token from `path`, or make a new random one there (mode 0600).
+/// Read the token from `path`, or make a new random one there (mode 0600). An existing file
+/// is used only when it is this user's, not a link, and readable by no one else: a token others
+/// could read (or have planted) guards nothing.
 pub fn load_or_create_token(path: &Path) -> std::io::Result<String> {
+    check_token_file(path)?;
     if let Ok(t) = std::fs::read_to_string(path) {
         let t = t.trim().to_string();
         if t.len() >= 16 && t.bytes().all(|b| b.is_ascii_graphic()) {
@@ -51,6 +54,42 @@ pub fn load_or_create_token(path: &Path) -> std::io::Result<String> {
     );
     nemo_client::files::write_private(path, token.as_bytes())?;
     Ok(token)
+}
+
+#[cfg(unix)]
+fn check_token_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let refuse = |why: String| {
+        Err(std::io::Error::other(format!(
+            "{} {why}: delete it to have a new token made (then give the new one to your clients)",
+            path.display()
+        )))
+    };
+    if meta.file_type().is_symlink() {
+        return refuse("is a symbolic link".into());
+    }
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return refuse(format!("belongs to another user (uid {})", meta.uid()));
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return refuse(format!(
+            "can be read or written by other users (mode {mode:o}), so the token may be known to them"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_token_file(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Whether a browser origin may call the server: the loopback origins, any port, and the
@@ -267,6 +306,26 @@ mod tests {
         }
         std::fs::write(&p, "short").unwrap();
         assert!(load_or_create_token(&p).is_err());
+        // A token file others may read is refused, with the fix.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(&p, &a).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let why = load_or_create_token(&p).unwrap_err().to_string();
+            assert!(
+                why.contains("mode 644") && why.contains("delete it"),
+                "{why}"
+            );
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+            assert_eq!(load_or_create_token(&p).unwrap(), a);
+            let link = dir.path().join("linked-token");
+            std::os::unix::fs::symlink(&p, &link).unwrap();
+            assert!(load_or_create_token(&link)
+                .unwrap_err()
+                .to_string()
+                .contains("symbolic link"));
+        }
         assert!(same_secret(b"abc", b"abc"));
         assert!(!same_secret(b"abc", b"abd"));
         assert!(!same_secret(b"abc", b"abcd"));

@@ -22,6 +22,11 @@ use std::path::{Path, PathBuf};
 /// 699,048 characters of base64: with the envelope well under 1 MB).
 pub const PIECE_BYTES: u64 = 524_286;
 
+/// The largest video the view plays: a `data:` URI holds the whole file as base64 in the
+/// page's memory (4/3 of it, and the decoder's copy besides); past this the view shows the
+/// file's path to open instead, and no piece is served.
+pub const MAX_PLAYED_BYTES: u64 = 200 * 1024 * 1024;
+
 /// How late a file's modification time may be after its export finished (the download's last
 /// write and rename come just before the job is marked done, on a clock of coarse resolution).
 const SLACK_S: i64 = 5;
@@ -131,6 +136,14 @@ pub fn locate(app: &App, job_id: &str) -> Result<ExportFile, ToolError> {
 
 /// The piece of `file` that starts at `offset`.
 pub fn read(file: &ExportFile, offset: u64) -> Result<Piece, ToolError> {
+    if file.size > MAX_PLAYED_BYTES {
+        return Err(ToolError::invalid(format!(
+            "the video is too large to play in this view ({} MB; at most {} MB): open the file itself, {}",
+            file.size / (1024 * 1024),
+            MAX_PLAYED_BYTES / (1024 * 1024),
+            file.path.display()
+        )));
+    }
     if offset >= file.size {
         return Err(ToolError::invalid(format!(
             "offset {offset} is past the end of the video ({} bytes)",
@@ -199,5 +212,23 @@ mod tests {
             crate::mcp::encoding::base64(&bytes)
         );
         assert!(read(&file, bytes.len() as u64).is_err());
+    }
+
+    #[test]
+    fn a_video_past_200_mb_is_not_served_and_its_path_is_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.mp4");
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(MAX_PLAYED_BYTES + 1).unwrap(); // sparse: no 200 MB written
+        let file = ExportFile {
+            job_id: "export_1".into(),
+            path: path.clone(),
+            size: MAX_PLAYED_BYTES + 1,
+        };
+        let e = read(&file, 0).unwrap_err();
+        assert!(
+            e.message.contains("too large to play") && e.message.contains("long.mp4"),
+            "{e:?}"
+        );
     }
 }

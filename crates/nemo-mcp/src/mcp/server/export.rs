@@ -30,10 +30,10 @@ impl NemoServer {
             Ok(r) => r,
             Err(e) => return fail(e),
         };
-        if let Some(job) = request_id
-            .as_deref()
-            .and_then(|r| app.jobs.by_request(JobKind::Export, r))
-        {
+        if let Some(job) = request_id.as_deref().and_then(|r| {
+            app.jobs
+                .by_request_in(JobKind::Export, r, app.project.peek_now())
+        }) {
             let note = Some(same_request_note(&job));
             return self.answer_or_task(app, job, args.wait_s, &ctx, note).await;
         }

@@ -64,7 +64,9 @@ impl NemoServer {
                 Ok(a) => a,
                 Err(e) => return fail(e),
             };
-            let job = Job::generation(instruction, None).with_request_id(request_id);
+            let job = Job::generation(instruction, None)
+                .with_request_id(request_id)
+                .in_project(app.project.peek_now());
             let answer = GenerateOutput::NotSent(answer);
             let job = match app.jobs.spawn_once(job, move |_| async move { Ok(answer) }) {
                 Spawned::Started(j) | Spawned::Existing(j) => j,

@@ -472,6 +472,39 @@ async fn request_ids_make_generate_and_export_idempotent_across_restarts() {
     row("the same `request_id` three times (once after a restart), for generate and for export_video", sent, charged, "the same job each time; one message, one render");
 }
 
+/// A `request_id` names a job within a project: reused after switching to a new project, it
+/// starts a new job there (it used to return the old project's job, and the edit never
+/// happened in the project the user was looking at).
+#[tokio::test]
+async fn a_request_id_reused_in_another_project_is_a_new_request() {
+    let h = Harness::with(sim(), |_| {}).await;
+    upload_two(&h).await;
+    let args = json!({"instruction": COMBINE, "request_id": "promo-1"});
+    let (first, _, _) = generate(&h, args.clone()).await;
+    assert_eq!(first["status"], "succeeded", "{first}");
+    let c = body(&h.call("connect", json!({"new_project": true})).await);
+    assert_eq!(c["new_project"], true, "{c}");
+    upload_two(&h).await;
+    let (second, _, _) = generate(&h, args.clone()).await;
+    assert_ne!(
+        second["job_id"], first["job_id"],
+        "a new job in the new project"
+    );
+    assert_eq!(second["status"], "succeeded", "{second}");
+    // In the new project the key still names its own job.
+    let (again, _, text) = generate(&h, args).await;
+    assert_eq!(again["job_id"], second["job_id"]);
+    assert!(text.contains("nothing was sent again"), "{text}");
+    let (sent, charged) = counts(&h).await;
+    assert_eq!((sent, charged), (2, 100));
+    row(
+        "`request_id` \"promo-1\" reused after `connect {new_project: true}`, then again",
+        sent,
+        charged,
+        "a new job in the new project; the same key again there returns it",
+    );
+}
+
 #[tokio::test]
 async fn an_in_stream_lost_project_is_restored_by_the_next_generate() {
     let h = Harness::with(sim(), |_| {}).await;
