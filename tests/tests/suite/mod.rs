@@ -7,6 +7,7 @@ mod http_clients;
 mod http_transport;
 mod networks;
 mod one_build;
+mod release_workflow;
 mod shared_state;
 mod state_folder;
 mod unkind_world;
