@@ -67,27 +67,6 @@ async fn main() {
         (db_w.as_secs_f64() - file_w.as_secs_f64()) * 1000.0
     );
 
-    // The "sending" mark: the same write, on the disk before it returns.
-    let (mut durable, mut ordinary) = (Vec::new(), Vec::new());
-    for _ in 0..500 {
-        let job = Job::generation("combine these images", None);
-        let t = Instant::now();
-        assert!(jobs.journal().save_durable(&job));
-        durable.push(t.elapsed());
-        let job = Job::generation("combine these images", None);
-        let t = Instant::now();
-        assert!(jobs.journal().save(&job));
-        ordinary.push(t.elapsed());
-    }
-    println!(
-        "| a paid request's \"sending\" mark, durable (synchronous=FULL for it) (p50 / p99 of 500) | {} / {} | {} / {} (the same write, committed only) | {:+.3} ms at p50 |",
-        ms(p50(durable.clone())),
-        ms(p99(durable.clone())),
-        ms(p50(ordinary.clone())),
-        ms(p99(ordinary.clone())),
-        (p50(durable).as_secs_f64() - p50(ordinary).as_secs_f64()) * 1000.0
-    );
-
     // list_jobs with 1,000 jobs in the folder (every process's).
     let mut lists = Vec::new();
     let mut n = 0;
@@ -172,4 +151,29 @@ async fn main() {
         ms(r),
         (o.as_secs_f64() - r.as_secs_f64()) * 1000.0
     );
+    // The "sending" mark: the same write, on the disk before it returns (a folder of its own,
+    // so the rows above keep their counts).
+    let marks_dir = dir.path().join("marks");
+    let marks_db = Arc::new(nemo_mcp::testing::StateDb::open(&marks_dir).unwrap());
+    let jobs = JobManager::new(marks_db, out.clone());
+    let (mut durable, mut ordinary) = (Vec::new(), Vec::new());
+    for _ in 0..500 {
+        let job = Job::generation("combine these images", None);
+        let t = Instant::now();
+        assert!(jobs.journal().save_durable(&job));
+        durable.push(t.elapsed());
+        let job = Job::generation("combine these images", None);
+        let t = Instant::now();
+        assert!(jobs.journal().save(&job));
+        ordinary.push(t.elapsed());
+    }
+    println!(
+        "| a paid request's \"sending\" mark, durable (synchronous=FULL for it) (p50 / p99 of 500) | {} / {} | {} / {} (the same write, committed only) | {:+.3} ms at p50 |",
+        ms(p50(durable.clone())),
+        ms(p99(durable.clone())),
+        ms(p50(ordinary.clone())),
+        ms(p99(ordinary.clone())),
+        (p50(durable).as_secs_f64() - p50(ordinary).as_secs_f64()) * 1000.0
+    );
+
 }
