@@ -49,7 +49,7 @@ def field(obj, snake, camel):
 
 def mp4s(folder):
     """The videos in the output folder (captions are written beside them)."""
-    return sorted(f for f in os.listdir(folder) if not f.endswith((".srt", ".vtt")))
+    return sorted(f for f in os.listdir(folder) if not f.endswith((".srt", ".vtt", ".frames.jpg")))
 
 
 def check_captions(files):

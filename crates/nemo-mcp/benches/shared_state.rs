@@ -175,5 +175,4 @@ async fn main() {
         ms(p99(ordinary.clone())),
         (p50(durable).as_secs_f64() - p50(ordinary).as_secs_f64()) * 1000.0
     );
-
 }

@@ -58,16 +58,18 @@ impl World {
         .unwrap();
         c["token"].as_str().unwrap().to_string()
     }
-    /// Every file in the output folder but the captions beside an MP4 (so a `.part` left
-    /// behind shows here too).
+    /// Every file in the output folder but the captions and frames beside an MP4 (so a `.part`
+    /// left behind shows here too).
     fn mp4s(&self) -> Vec<PathBuf> {
         std::fs::read_dir(self.path("out"))
             .unwrap()
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| {
-                !(p.extension().is_some_and(|e| e == "srt" || e == "vtt")
-                    && p.with_extension("mp4").is_file())
+                let frames = p.to_string_lossy().ends_with(".frames.jpg");
+                !(frames
+                    || (p.extension().is_some_and(|e| e == "srt" || e == "vtt")
+                        && p.with_extension("mp4").is_file()))
             })
             .collect()
     }

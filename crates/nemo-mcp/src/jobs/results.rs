@@ -88,6 +88,10 @@ pub struct FileCheck {
     /// decoded from the file itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frames_s: Vec<f64>,
+    /// The contact sheet as a JPEG beside the MP4 (`<name>.frames.jpg`): an image of the
+    /// video's frames to open (for hosts that pass no image to their model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<String>,
     /// The captions files written beside the MP4 (from the timeline's text).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub captions: Vec<String>,

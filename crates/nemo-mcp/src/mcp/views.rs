@@ -306,7 +306,7 @@ fn generate_text(r: &GenerateResult) -> String {
 
 fn export_text(r: &ExportResult) -> String {
     let mut t = format!(
-        "Saved the video to {} ({:.1} MB).",
+        "Video: {} ({:.1} MB) is the MP4, saved.",
         r.path,
         megabytes(r.size_bytes)
     );
@@ -338,13 +338,22 @@ fn file_lines(c: &crate::jobs::results::FileCheck) -> String {
     }
     if !c.frames_s.is_empty() {
         let times: Vec<String> = c.frames_s.iter().map(|s| format!("{s} s")).collect();
-        t.push_str(&format!(
-            "\nPictures of the file (the contact sheet): at {}.",
-            times.join(", ")
-        ));
+        match &c.frames {
+            Some(p) => t.push_str(&format!(
+                "\nFrames: {p} is an image of the video's frames at {}: open it with your image viewer to see what was made.",
+                times.join(", ")
+            )),
+            None => t.push_str(&format!(
+                "\nPictures of the file (the contact sheet): at {}.",
+                times.join(", ")
+            )),
+        }
     }
     if !captions.is_empty() {
-        t.push_str(&format!("\nCaptions beside it: {}", captions.join(", ")));
+        t.push_str(&format!(
+            "\nCaptions: {} (SubRip and WebVTT, beside the video).",
+            captions.join(", ")
+        ));
     }
     for n in notes {
         t.push_str(&format!("\n{n}"));
@@ -386,7 +395,7 @@ fn video_text(r: &VideoResult) -> String {
     }
     let mut t = match &r.path {
         Some(path) => format!(
-            "Made the video and saved it to {path} ({:.1} MB).",
+            "Made the video. Video: {path} ({:.1} MB) is the MP4, saved.",
             megabytes(r.size_bytes.unwrap_or(0))
         ),
         None => "Made the edit; no MP4 was saved.".to_string(),

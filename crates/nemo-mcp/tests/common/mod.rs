@@ -281,9 +281,18 @@ impl Harness {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("out"))
             .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
             .unwrap_or_default();
+        // The sidecars beside an MP4: its captions and its frames (`x.frames.jpg`).
         let captions = |p: &PathBuf| {
-            p.extension().is_some_and(|e| e == "srt" || e == "vtt")
-                && p.with_extension("mp4").is_file()
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let frames = name
+                .strip_suffix(".frames.jpg")
+                .is_some_and(|stem| p.with_file_name(format!("{stem}.mp4")).is_file());
+            frames
+                || (p.extension().is_some_and(|e| e == "srt" || e == "vtt")
+                    && p.with_extension("mp4").is_file())
         };
         v.retain(|p| !captions(p));
         v.sort();

@@ -114,6 +114,31 @@ async fn an_export_says_what_its_file_is_and_writes_checked_captions() {
     let captions: Vec<String> = serde_json::from_value(r["captions"].clone()).unwrap();
     assert_eq!(captions.len(), 2, "{r}");
     let mp4 = Path::new(r["path"].as_str().unwrap());
+    // The frames beside the MP4, for a model whose host passes no image: its path in the
+    // structured content, a JPEG there.
+    let frames = Path::new(r["frames"].as_str().unwrap_or_else(|| panic!("{r}")));
+    assert_eq!(
+        frames,
+        mp4.with_file_name(format!(
+            "{}.frames.jpg",
+            mp4.file_stem().unwrap().to_string_lossy()
+        ))
+    );
+    let jpeg = std::fs::read(frames).unwrap();
+    assert_eq!(&jpeg[..2], b"\xff\xd8", "a JPEG");
+    // The text says the three paths the same way, the frames with what to do with them.
+    let said = text_of(&h.call("get_job", json!({"job_id": b["job_id"]})).await);
+    for line in [
+        format!("Video: {}", mp4.display()),
+        format!(
+            "Frames: {} is an image of the video's frames",
+            frames.display()
+        ),
+        format!("Captions: {}", captions[0]),
+    ] {
+        assert!(said.contains(&line), "{line}\n{said}");
+    }
+    assert!(said.contains("open it with your image viewer"), "{said}");
     assert_eq!(Path::new(&captions[0]), mp4.with_extension("srt"));
     let srt = parse_srt(&std::fs::read_to_string(&captions[0]).unwrap());
     let vtt = parse_vtt(&std::fs::read_to_string(&captions[1]).unwrap());

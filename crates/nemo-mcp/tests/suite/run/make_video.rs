@@ -147,7 +147,7 @@ async fn one_call_uploads_generates_and_saves_the_mp4() {
         .call("get_job", json!({"job_id": done["job_id"], "wait_s": 0}))
         .await;
     let t = text_of(&last);
-    assert!(t.starts_with("Made the video and saved it to "), "{t}");
+    assert!(t.starts_with("Made the video. Video: "), "{t}");
     assert!(t.contains("Credits spent: 50"), "{t}");
     assert!(
         last.content.iter().any(|c| c.as_resource_link().is_some()),
