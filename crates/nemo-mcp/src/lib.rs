@@ -68,7 +68,7 @@ pub mod testing {
     pub use crate::account::estimate::CostKind;
     pub use crate::jobs::job::JOURNAL_VERSION;
     pub use crate::jobs::results::VideoPlan;
-    pub use crate::jobs::{Job, JobManager, JobStatus};
+    pub use crate::jobs::{Ended, Job, JobManager, JobStatus};
     pub use crate::mcp::schema::outside_subset;
     pub use crate::mcp::tools::GenerateArgs;
     pub use crate::previews::{ffmpeg, storyboard, LocalMedia};

@@ -249,6 +249,9 @@ pub struct VariantOutcome {
     pub project_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
+    /// Its frames beside its MP4 (`<name>.frames.jpg`), to open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<String>,
     /// Why it was not made (its error's code and message).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

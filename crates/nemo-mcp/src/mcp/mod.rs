@@ -17,6 +17,7 @@ pub mod host_input;
 pub mod http;
 pub mod icon;
 pub mod logs;
+pub mod paging;
 pub mod per_session;
 pub mod player;
 pub mod prompts;

@@ -32,10 +32,10 @@ pub struct UploadArgs {
 pub struct GenerateArgs {
     /// The user's words.
     pub instruction: String,
-    /// Send even a request that is no edit.
+    /// Send even a non-edit request.
     #[serde(default)]
     pub send_anyway: Option<bool>,
-    /// Send nothing if it would cost more.
+    /// Send nothing costing more.
     #[serde(default)]
     pub max_credits: Option<i64>,
     /// The user agreed to the estimate.
@@ -112,12 +112,23 @@ pub struct ExportArgs {
 pub struct ListProjectsArgs {
     #[serde(default)]
     pub limit: Option<u32>,
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProjectsView {
     #[schemars(with = "Vec<ProjectBrief>")]
     pub projects: Vec<crate::project::library::ProjectView>,
+    #[schemars(skip)]
+    pub total: usize,
+    /// More projects: pass it as `cursor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub next_step: Option<String>,
 }
 
 /// The part of a listed project its schema names (the rest is in the text and the object).
@@ -263,6 +274,23 @@ impl TimelineView {
 pub struct JobsView {
     /// Newest first.
     pub jobs: Vec<crate::mcp::views::JobSummary>,
+    /// How many jobs there are in all.
+    #[schemars(skip)]
+    pub total: usize,
+    /// More jobs: pass it as `cursor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub next_step: Option<String>,
+}
+
+/// `list_jobs`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct ListJobsArgs {
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// `read_export_piece` (app-only: the player view calls it).

@@ -70,6 +70,9 @@ pub struct ProjectView {
     pub current: bool,
 }
 
+/// The exports of a project shown in a list (its newest).
+const SHOWN_EXPORTS: usize = 5;
+
 /// The library, as rows of the shared state database: each change of a project is one
 /// transaction on its row, so two hosts making projects at once both keep theirs.
 pub struct Library {
@@ -258,9 +261,12 @@ impl Library {
             .into_iter()
             .map(|e| {
                 let id = e.session.session_id.to_string();
+                // The newest few: a list must fit the strictest host (the library keeps all).
+                let skip = e.exports.len().saturating_sub(SHOWN_EXPORTS);
                 let exports = e
                     .exports
                     .into_iter()
+                    .skip(skip)
                     .map(|mut x| {
                         x.on_disk = std::fs::metadata(&x.path)
                             .is_ok_and(|m| m.is_file() && m.len() == x.size_bytes);

@@ -265,6 +265,7 @@ async fn run_slot(app: &Arc<App>, shared: &Shared, k: usize, has_media: bool) ->
         credits_spent: 0,
         project_id: slot.project.as_ref().map(|p| p.session_id.to_string()),
         job_id: slot.job.clone(),
+        frames: None,
         error: None,
     };
     match start_slot(app, shared, k, has_media).await {
@@ -369,6 +370,7 @@ fn read_outcome(app: &App, job: &Job, out: &mut VariantOutcome) {
             let r = job.video_result();
             out.path = r.and_then(|r| r.path.clone());
             out.size_bytes = r.and_then(|r| r.size_bytes);
+            out.frames = r.and_then(|r| r.checked.frames.clone());
             out.status = if out.path.is_some() { "made" } else { "edited" }.into();
             if out.path.is_none() {
                 out.error = r.and_then(|r| r.notice.clone());
@@ -466,8 +468,18 @@ fn line(i: usize, o: &VariantOutcome) -> String {
         .as_ref()
         .map(|p| format!(", project {p}"))
         .unwrap_or_default();
+    let frames = o
+        .frames
+        .as_ref()
+        .map(|f| format!("; frames {f}"))
+        .unwrap_or_default();
+    let more = o
+        .job_id
+        .as_ref()
+        .map(|j| format!("; get_job {j} for its checks"))
+        .unwrap_or_default();
     format!(
-        "{}. {}: {what}; {} credits{project}",
+        "{}. {}: {what}; {} credits{project}{frames}{more}",
         i + 1,
         o.label,
         o.credits_spent
@@ -496,6 +508,7 @@ mod tests {
             credits_spent: credits,
             project_id: Some("7".into()),
             job_id: None,
+            frames: None,
             error: (status != "made").then(|| "out_of_credits: no credits".to_string()),
         };
         let e = summarize(vec![o("a", "failed", 0), o("b", "failed", 0)], 2, true).unwrap_err();

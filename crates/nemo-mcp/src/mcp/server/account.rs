@@ -95,7 +95,7 @@ impl NemoServer {
 
     #[tool(
         title = "Credits",
-        description = "Credit balance; what to do when low. 「余额」",
+        description = "Credits; what to do when low. 「余额」",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true),
         output_schema = schema_for_output::<CreditsView>()
     )]

@@ -31,29 +31,48 @@ impl NemoServer {
 
     #[tool(
         title = "List jobs",
-        description = "Recent jobs and their results. 「任务」",
+        description = "Jobs and results, newest first 「任务」",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<JobsView>()
     )]
-    async fn list_jobs(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
-        let jobs: Vec<JobSummary> = self
+    async fn list_jobs(
+        &self,
+        Parameters(args): Parameters<ListJobsArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        use crate::mcp::paging;
+        let offset = match paging::offset_of(args.cursor.as_deref(), "list_jobs") {
+            Ok(o) => o,
+            Err(e) => return fail(e),
+        };
+        let all: Vec<JobSummary> = self
             .app_for(&ctx)
             .jobs
-            .recent(50)
+            .list()
             .iter()
             .map(JobSummary::of)
             .collect();
-        let mut text = if jobs.is_empty() {
+        let page = paging::page(all, offset, paging::MAX_ITEMS);
+        let next_step = paging::next_step(&page, "list_jobs", "jobs");
+        let mut text = if page.total == 0 {
             "No jobs yet.".to_string()
         } else {
             String::new()
         };
-        for j in &jobs {
+        for j in &page.items {
             text.push_str(&format!("- {}\n", j.line()));
+        }
+        if let Some(n) = &next_step {
+            text.push_str(&format!("Next: {n}\n"));
         }
         Ok(structured(
             vec![ContentBlock::text(text.trim_end().to_string())],
-            &JobsView { jobs },
+            &JobsView {
+                jobs: page.items,
+                total: page.total,
+                next_cursor: page.next_cursor,
+                next_step,
+            },
         ))
     }
 

@@ -6,7 +6,7 @@ use super::*;
 impl NemoServer {
     #[tool(
         title = "Projects",
-        description = "Projects made here, newest first; reopen with connect project_id. 「我的项目」",
+        description = "Projects, newest first; reopen: connect project_id 「我的项目」",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = schema_for_output::<ProjectsView>()
     )]
@@ -15,24 +15,39 @@ impl NemoServer {
         Parameters(args): Parameters<ListProjectsArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
+        use crate::mcp::paging;
         let app = &self.app_for(&ctx);
-        let projects =
-            crate::mcp::resources::projects(app, args.limit.unwrap_or(20).clamp(1, 100) as usize)
-                .await;
-        let mut text = if projects.is_empty() {
+        let offset = match paging::offset_of(args.cursor.as_deref(), "list_projects") {
+            Ok(o) => o,
+            Err(e) => return fail(e),
+        };
+        // The whole library (it keeps at most 200), paged here.
+        let all = crate::mcp::resources::projects(app, 200).await;
+        let per_page = args.limit.unwrap_or(20).clamp(1, 100) as usize;
+        let page = paging::page(all, offset, per_page);
+        let next_step = paging::next_step(&page, "list_projects", "projects");
+        let mut text = if page.total == 0 {
             "No projects yet: connect or upload_media starts one.".to_string()
         } else {
             format!(
                 "{} project(s), most recently used first (reopen one with connect {{project_id}}):\n",
-                projects.len()
+                page.total
             )
         };
-        for (i, p) in projects.iter().enumerate() {
-            text.push_str(&format!("{}. {}\n", i + 1, p.line()));
+        for (i, p) in page.items.iter().enumerate() {
+            text.push_str(&format!("{}. {}\n", offset + i + 1, p.line()));
+        }
+        if let Some(n) = &next_step {
+            text.push_str(&format!("Next: {n}\n"));
         }
         Ok(structured(
             vec![ContentBlock::text(text.trim_end().to_string())],
-            &ProjectsView { projects },
+            &ProjectsView {
+                projects: page.items,
+                total: page.total,
+                next_cursor: page.next_cursor,
+                next_step,
+            },
         ))
     }
 

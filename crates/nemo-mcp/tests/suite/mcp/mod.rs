@@ -5,5 +5,6 @@ mod definitions;
 mod host_features;
 mod manifest;
 mod player;
+mod result_sizes;
 mod tasks;
 mod tools;
