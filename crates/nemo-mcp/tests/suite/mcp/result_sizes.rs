@@ -7,7 +7,7 @@ use crate::common;
 
 use common::*;
 use nemo_sim::SimConfig;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const MAX_STRUCTURED: usize = 8 * 1024;
 const MAX_LINES: usize = 200;
