@@ -178,6 +178,9 @@ def bundles(version: str, binaries: dict, work: Path, out: Path) -> list:
         (d / "server" / "bin" / exe).chmod(0o755)
         shutil.copy2(HERE / "mcpb" / "launch.js", d / "server" / "launch.js")
         shutil.copy2(HERE / "launcher" / "run.js", d / "server" / "run.js")
+        # The agent skill, as the binary serves it over MCP (skills/nemovideo/SKILL.md).
+        (d / "skills" / "nemovideo").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / "skills" / "nemovideo" / "SKILL.md", d / "skills" / "nemovideo" / "SKILL.md")
         write_json(d / "manifest.json", bundle_manifest(card, version, key))
         target = out / f"nemo-mcp-{version}-{key}.mcpb"
         r = subprocess.run([tool("mcpb"), "pack", str(d), str(target)], capture_output=True, text=True)

@@ -59,6 +59,9 @@ python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).testzip() is None o
 "$NM/.bin/mcpb" unpack "$BUNDLE" "$WORK/bundle" >/dev/null
 ls -l "$WORK/bundle/server/bin/nemo-mcp"
 test -x "$WORK/bundle/server/bin/nemo-mcp"
+# The agent skill ships in the bundle, byte for byte what the binary serves.
+cmp "$WORK/bundle/skills/nemovideo/SKILL.md" "$ROOT/skills/nemovideo/SKILL.md"
+"$WORK/bundle/server/bin/nemo-mcp" skill show | cmp - "$ROOT/skills/nemovideo/SKILL.md"
 
 say "MCPB: launched as Claude Desktop does (getMcpConfigForManifest, user_config empty)"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

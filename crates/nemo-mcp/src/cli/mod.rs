@@ -1,7 +1,9 @@
-//! The command line: the stdio server (default), `--http`, `doctor`, `demo`, `check`, `sim`.
+//! The command line: the stdio server (default), `--http`, `doctor`, `demo`, `check`, `skill`,
+//! `sim`.
 
 pub mod demo;
 pub mod doctor;
+pub mod skill;
 
 use crate::{app::App, config::Settings};
 use clap::{Parser, Subcommand};
@@ -59,6 +61,12 @@ enum Command {
         /// The MP4 file.
         path: std::path::PathBuf,
     },
+    /// The agent skill (how to use these tools well): `skill install --host cursor|claude-code|codex`
+    /// puts it where that host loads skills from.
+    Skill {
+        #[command(subcommand)]
+        action: SkillAction,
+    },
     /// Run the NemoVideo simulator on its own (for trying things out and tests).
     Sim {
         #[arg(long, default_value_t = 8787)]
@@ -72,6 +80,21 @@ enum Command {
         #[arg(long)]
         lenient: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum SkillAction {
+    /// Install the skill (`nemovideo/SKILL.md`) into a host's skills folder; prints its path.
+    Install {
+        /// The host whose skills folder it goes into.
+        #[arg(long, value_enum)]
+        host: skill::SkillHost,
+        /// Another skills folder (a project's `.cursor/skills`, say).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
+    /// Print the skill to stdout.
+    Show,
 }
 
 fn parse_profile(s: &str) -> Result<Profile, String> {
@@ -106,6 +129,15 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Demo { output_dir }) => return crate::cli::demo::run(output_dir).await,
+        Some(Command::Skill { action }) => {
+            return match action {
+                SkillAction::Install { host, dir } => skill::run(host, dir),
+                SkillAction::Show => {
+                    print!("{}", crate::mcp::skills::SKILL_MD);
+                    ExitCode::SUCCESS
+                }
+            }
+        }
         Some(Command::Check { path }) => {
             return tokio::task::spawn_blocking(move || crate::run::file_check::cli(&path))
                 .await

@@ -29,6 +29,7 @@ pub(super) fn server_config() -> ServerConfig {
         .enable_logging()
         .enable_completions()
         .enable_tasks()
+        .enable_skills()
         .build();
     // Added to the tasks extension the builder declared (its `enable_extensions_with`
     // would replace that).
@@ -175,6 +176,33 @@ impl ServerHandler for NemoServer {
         Ok(list)
     }
 
+    /// SEP-2640: the one skill this server serves.
+    async fn list_skills(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<ListSkillsResult, McpError> {
+        Ok(crate::mcp::skills::list())
+    }
+
+    async fn get_skill(
+        &self,
+        r: GetSkillRequestParams,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<GetSkillResult, McpError> {
+        if r.uri == crate::mcp::skills::URI {
+            return Ok(GetSkillResult::new(crate::mcp::skills::skill()));
+        }
+        Err(McpError::invalid_params(
+            format!(
+                "no skill at {} (this server serves {})",
+                r.uri.chars().take(200).collect::<String>(),
+                crate::mcp::skills::URI
+            ),
+            None,
+        ))
+    }
+
     async fn list_resource_templates(
         &self,
         _r: Option<PaginatedRequestParams>,
@@ -195,6 +223,9 @@ impl ServerHandler for NemoServer {
     ) -> Result<ReadResourceResponse, McpError> {
         if r.uri == crate::mcp::player::URI {
             return Ok(ReadResourceResult::new(vec![crate::mcp::player::contents()]).into());
+        }
+        if let Some(skill) = crate::mcp::skills::read(&r.uri) {
+            return Ok(skill.into());
         }
         if r.uri.starts_with(crate::mcp::player::THUMBNAILS) {
             return crate::mcp::player::read_thumbnail(self.app_for(&c), &r.uri)

@@ -24,6 +24,7 @@ pub mod prompts;
 pub mod resources;
 pub mod schema;
 pub mod server;
+pub mod skills;
 pub mod subscriptions;
 pub mod tasks;
 pub mod tools;
