@@ -154,7 +154,7 @@ fn constants(members: &[&Value]) -> Option<Vec<Value>> {
 pub fn lean_output(schema: &Value) -> Value {
     let mut v = lean(schema);
     strip(&mut v, "required");
-    // Field names say what the fields are; README's Tools section shows a real result of each
+    // Field names say what the fields are; docs/tools.md shows a real result of each
     // tool. Descriptions would double the schemas a model reads on every turn.
     strip(&mut v, "description");
     drop_type_beside_enum(&mut v);

@@ -758,7 +758,7 @@ async fn texts_are_written_for_a_model() {
 }
 
 /// One real result of each tool as a model receives it (text, then structured content), for
-/// README's Tools section: `cargo test -p nemo-mcp --test all readme -- --nocapture`.
+/// docs/tools.md's results: `cargo test -p nemo-mcp --test all readme -- --nocapture`.
 #[tokio::test]
 async fn readme_results_of_each_tool() {
     let h = Harness::start().await;

@@ -346,12 +346,12 @@ fn the_comparison_sees_deviations() {
     assert!(fits_text("<lang>", "zh-CN") && !fits_text("<lang>", "english"));
 }
 
-/// The README's profile table: one row per profile, with the code's source and limit, and, where
+/// The profile table (`docs/configuration.md`): one row per profile, with the code's source and limit, and, where
 /// the seeds are beside the repository (`../shared/seeds`), the seed's own source and limit.
 #[test]
-fn the_readme_profile_table_matches_the_code_and_the_seeds() {
+fn the_profile_table_matches_the_code_and_the_seeds() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("docs/configuration.md")).unwrap();
     let section = readme
         .split("## Profiles")
         .nth(1)
