@@ -231,6 +231,14 @@ def check(host, home, out, model_log, tap_log, sim_port, done, seconds):
     mp4 = [f for f in os.listdir(out) if f.endswith(".mp4")]
     assert len(mp4) == 1, f"{where}: {os.listdir(out)}"
     assert os.path.join(out, mp4[0]) in saw[-1]["model_saw"], f"{where}: the model never read where the video is"
+    # The frames reach every model: their JPEG's path (beside the MP4) in what it read, for a
+    # model whose host passes no image to open with its own image viewer.
+    frames = os.path.join(out, mp4[0][:-len(".mp4")] + ".frames.jpg")
+    assert os.path.isfile(frames), f"{where}: no frames beside the video: {os.listdir(out)}"
+    assert frames in saw[-1]["model_saw"], f"{where}: the model never read where the frames are: {saw[-1]['model_saw'][:1500]}"
+    # No result the model got was cut (hosts mark a cut result in their own words).
+    cut = [e["model_saw"][-300:] for e in saw if any(m in e["model_saw"].lower() for m in ("truncated", "[output cut", "…[cut"))]
+    assert not cut, f"{where}: a result was cut: {cut[:2]}"
     stuck = [e for e in entries if "STUCK" in json.dumps(e)]
     assert not stuck, f"{where}: {stuck}"
     with open(os.path.join(out, mp4[0]), "rb") as f:
