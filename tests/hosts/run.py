@@ -129,6 +129,32 @@ def configure_codex(home, work, tap_cmd, env, model_port):
     return argv, host_env
 
 
+def configure_copilot(home, work, tap_cmd, env, model_port):
+    """examples/hosts/copilot-mcp-config.json as written (`~/.copilot/mcp-config.json`), with the
+    command swapped for the built binary (through the tap) and the test's environment; headless
+    with no GitHub login through Copilot's own "bring your own key" provider, pointed at
+    model.py (Anthropic's API)."""
+    with open(os.path.join(ROOT, "examples", "hosts", "copilot-mcp-config.json")) as f:
+        example = json.load(f)
+    server = dict(example["mcpServers"][SERVER_NAME])
+    server["command"], server["args"] = tap_cmd[0], tap_cmd[1:]
+    server["env"] = dict(server.get("env", {}), **env)
+    config_dir = os.path.join(home, ".copilot")
+    os.makedirs(config_dir, exist_ok=True)
+    with open(os.path.join(config_dir, "mcp-config.json"), "w") as f:
+        json.dump({"mcpServers": {SERVER_NAME: server}}, f)
+    host_env = {
+        "COPILOT_PROVIDER_BASE_URL": f"http://127.0.0.1:{model_port}",
+        "COPILOT_PROVIDER_TYPE": "anthropic",
+        "COPILOT_PROVIDER_API_KEY": "sk-ant-scripted",
+        "COPILOT_MODEL": "claude-sonnet-4",
+        "COPILOT_AUTO_UPDATE": "false",
+    }
+    argv = ["copilot", "-p", PROMPT, "--allow-all-tools", "--allow-all-mcp-server-instructions",
+            "--disable-builtin-mcps", "--no-color"]
+    return argv, host_env
+
+
 def configure_gemini(home, work, tap_cmd, env, model_port):
     settings_dir = os.path.join(home, ".gemini")
     os.makedirs(settings_dir, exist_ok=True)
@@ -170,7 +196,7 @@ def configure_claude_legacy(home, work, tap_cmd, env, model_port):
 
 
 CONFIGURE = {"claude": configure_claude, "claude-legacy": configure_claude_legacy, "codex": configure_codex,
-             "gemini": configure_gemini, "claude-confirm": configure_claude}
+             "gemini": configure_gemini, "claude-confirm": configure_claude, "copilot": configure_copilot}
 # Runs whose server has spending confirmation on: in `claude -p` nobody can answer Claude Code's
 # own per-call question (`anthropic/requiresUserInteraction`), so the paid call must be refused
 # by the host before it reaches the server, and nothing is spent.
@@ -244,7 +270,10 @@ def check(host, home, out, model_log, tap_log, sim_port, done, seconds):
     with open(os.path.join(out, mp4[0]), "rb") as f:
         assert f.read(8)[4:8] == b"ftyp", where
     events = [w["event"] for w in read_jsonl(tap_log) if "event" in w]
-    assert any(e.startswith("server exited") for e in events), f"{where}: the server outlived its host: {events}"
+    # The server ends with its host: it said so, or (a host that kills the whole process tree
+    # right after its signal, as Copilot CLI does) no process of this run's server is left.
+    exited = any(e.startswith("server exited") for e in events) or not servers_left(home)
+    assert exited, f"{where}: the server outlived its host: {events}"
     wire = [w for w in read_jsonl(tap_log) if "line" in w]
     errors = []
     for w in wire:
@@ -272,6 +301,25 @@ def check(host, home, out, model_log, tap_log, sim_port, done, seconds):
             "tool_calls": len(saw), "mp4": mp4[0], "result_chars": [len(e["model_saw"]) for e in saw],
             "tool_definition_chars": tool_defs, "instructions_reach_model": instructions,
             "paid_messages": len(sent), "credits_charged": charged}
+
+
+def servers_left(home, wait_s=3.0):
+    """Whether a process of this run's server (its state folder in `home`) still runs, after
+    giving it `wait_s` to end (Linux: read from /proc)."""
+    marker = f"NEMO_STATE_DIR={os.path.join(home, 'nemo-state')}".encode()
+    deadline = time.time() + wait_s
+    while True:
+        alive = []
+        for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    if marker in f.read().split(b"\0"):
+                        alive.append(pid)
+            except OSError:
+                continue
+        if not alive or time.time() > deadline:
+            return alive
+        time.sleep(0.1)
 
 
 def check_refused(host, home, out, model_log, tap_log, sim_port, done, seconds):
