@@ -203,8 +203,20 @@ CONFIGURE = {"claude": configure_claude, "claude-legacy": configure_claude_legac
 CONFIRMING = {"claude-confirm"}
 
 
+# A host run with the skill installed where that host loads skills from disk
+# (`nemo-mcp skill install --host …`): `claude+skill`, `codex+skill`.
+SKILL_HOSTS = {"claude": "claude-code", "codex": "codex"}
+
+
 def run_host(host, server_bin, sim_bin, bin_dir):
-    home = tempfile.mkdtemp(prefix=f"host-{host}-")
+    skill = host.endswith("+skill")
+    host = host.removesuffix("+skill")
+    home = tempfile.mkdtemp(prefix=f"host-{host}{'-skill' if skill else ''}-")
+    if skill:
+        env = {"HOME": home, "CODEX_HOME": os.path.join(home, ".codex"), "PATH": os.environ.get("PATH", "")}
+        done = subprocess.run([server_bin, "skill", "install", "--host", SKILL_HOSTS[host]], env=env,
+                              capture_output=True, text=True, check=True)
+        assert done.stdout.strip().endswith("nemovideo/SKILL.md"), done
     media, out, work = (os.path.join(home, d) for d in ("media", "out", "work"))
     for d in (media, out, work):
         os.makedirs(d)
@@ -237,7 +249,17 @@ def run_host(host, server_bin, sim_bin, bin_dir):
             f.write(done.stdout + b"\n--- stderr ---\n" + done.stderr)
         if host in CONFIRMING:
             return check_refused(host, home, out, model_log, tap_log, sim_port, done, seconds)
-        return check(host, home, out, model_log, tap_log, sim_port, done, seconds)
+        result = check(host, home, out, model_log, tap_log, sim_port, done, seconds)
+        bodies = [json.dumps(b["body"], ensure_ascii=False) for b in read_jsonl(model_log + ".bodies")]
+        result["largest_request_chars"] = max((len(b) for b in bodies), default=0)
+        if skill:
+            # What the host sends its model names the skill (its description, or its text once loaded).
+            with open(os.path.join(ROOT, "skills", "nemovideo", "SKILL.md"), encoding="utf-8") as f:
+                description = next(l for l in f if l.startswith("description:"))[len("description:"):].strip()
+            assert any(description[:60] in b for b in bodies), f"{host}+skill: the skill never reached the model"
+            result["host"] = f"{host}+skill"
+            result["skill_reaches_model"] = True
+        return result
     finally:
         for p in procs:
             p.terminate()
