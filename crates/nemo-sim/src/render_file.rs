@@ -78,7 +78,13 @@ pub async fn produce(
             .map(|(st, et, p)| (et - st, p.clone()))
             .collect()
     };
-    let size = config.builtin_size;
+    // The draft's shape (9:16, 1:1, 16:9) at the built-in renderer's size: its longer side
+    // kept, the other one following the shape (a vertical render is taller than wide).
+    let size = shaped(
+        config.builtin_size,
+        draft["m"]["width"].as_u64().unwrap_or(1920),
+        draft["m"]["height"].as_u64().unwrap_or(1080),
+    );
     let bytes = tokio::task::spawn_blocking(move || {
         let shots: Vec<(u64, mp4::Planes)> = scenes
             .iter()
@@ -93,6 +99,19 @@ pub async fn produce(
     .map_err(std::io::Error::other)?;
     tokio::fs::write(out, &bytes).await?;
     Ok(bytes.len() as u64)
+}
+
+/// `base` (the built-in renderer's landscape size) in the shape `w`×`h`: the longer side is
+/// `base`'s longer one, the shorter follows the ratio, both multiples of 16.
+fn shaped(base: (u32, u32), w: u64, h: u64) -> (u32, u32) {
+    let long = base.0.max(base.1);
+    let (w, h) = (w.max(1) as f64, h.max(1) as f64);
+    let short = |ratio: f64| (((f64::from(long) * ratio) / 16.0).round() as u32).max(1) * 16;
+    if w >= h {
+        (long, short(h / w))
+    } else {
+        (short(w / h), long)
+    }
 }
 
 /// One scene of the built-in render: the photo fitted (aspect kept) on a dark ground, or the
@@ -341,5 +360,13 @@ mod tests {
         for size in [(16, 16), (32, 48), (320, 176), (1280, 720)] {
             let _ = compose(0, None, Some("Spring Sale"), size);
         }
+    }
+
+    #[test]
+    fn the_built_in_render_takes_the_draft_s_shape() {
+        assert_eq!(shaped((1280, 720), 1920, 1080), (1280, 720));
+        assert_eq!(shaped((1280, 720), 1080, 1920), (720, 1280));
+        assert_eq!(shaped((1280, 720), 1080, 1080), (1280, 1280));
+        assert_eq!(shaped((320, 176), 1080, 1920), (176, 320));
     }
 }

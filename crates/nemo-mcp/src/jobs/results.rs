@@ -252,6 +252,12 @@ pub struct VariantOutcome {
     /// Its frames beside its MP4 (`<name>.frames.jpg`), to open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<String>,
+    /// For a platform's version: what its file was held against (shape, resolution, length).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checked: Vec<String>,
+    /// And what differs from what the platform wants.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differs: Vec<String>,
     /// Why it was not made (its error's code and message).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

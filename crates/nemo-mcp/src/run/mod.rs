@@ -5,6 +5,7 @@
 pub mod export;
 pub mod file_check;
 pub mod generation;
+pub mod platforms;
 pub mod stop;
 pub mod upload;
 pub mod variants;

@@ -26,7 +26,18 @@ use tokio::sync::Mutex;
 /// A variant's instruction: the base instruction, then what differs.
 pub fn instruction_for(base: &str, variant: &str) -> String {
     let base = base.trim().trim_end_matches(['.', '。', ' ']);
-    format!("{base}; this version: {}", variant.trim())
+    // A platform's name ("tiktok") is sent as its shape, size, length and safe zone in words.
+    let words = match super::platforms::find(variant) {
+        Some(p) => super::platforms::expand(p),
+        None => variant.trim().to_string(),
+    };
+    format!("{base}; this version: {words}")
+}
+
+/// A variant's label: a platform's own name (its file is called after it), else as written.
+pub fn label_for(variant: &str) -> String {
+    super::platforms::find(variant)
+        .map_or_else(|| variant.trim().to_string(), |p| p.name.to_string())
 }
 
 /// The set's plan: each variant's slot and instruction, the media to upload once.
@@ -44,7 +55,7 @@ pub(super) fn set_of(
         slots: variants
             .iter()
             .map(|label| crate::jobs::results::VariantSlot {
-                label: label.clone(),
+                label: label_for(label),
                 instruction: instruction_for(instruction, label),
                 ..Default::default()
             })
@@ -266,6 +277,8 @@ async fn run_slot(app: &Arc<App>, shared: &Shared, k: usize, has_media: bool) ->
         project_id: slot.project.as_ref().map(|p| p.session_id.to_string()),
         job_id: slot.job.clone(),
         frames: None,
+        checked: Vec::new(),
+        differs: Vec::new(),
         error: None,
     };
     match start_slot(app, shared, k, has_media).await {
@@ -371,6 +384,13 @@ fn read_outcome(app: &App, job: &Job, out: &mut VariantOutcome) {
             out.path = r.and_then(|r| r.path.clone());
             out.size_bytes = r.and_then(|r| r.size_bytes);
             out.frames = r.and_then(|r| r.checked.frames.clone());
+            // A platform's version: its file held against the platform's shape and length.
+            if let (Some(p), Some(facts)) = (
+                super::platforms::find(&out.label),
+                r.and_then(|r| r.checked.file.as_ref()),
+            ) {
+                (out.checked, out.differs) = super::platforms::check(p, facts);
+            }
             out.status = if out.path.is_some() { "made" } else { "edited" }.into();
             if out.path.is_none() {
                 out.error = r.and_then(|r| r.notice.clone());
@@ -478,8 +498,13 @@ fn line(i: usize, o: &VariantOutcome) -> String {
         .as_ref()
         .map(|j| format!("; get_job {j} for its checks"))
         .unwrap_or_default();
+    let checks = match (o.checked.is_empty(), o.differs.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => format!("; checked {}: as the platform wants", o.checked.join(", ")),
+        (false, false) => format!("; differs: {}", o.differs.join("; ")),
+    };
     format!(
-        "{}. {}: {what}; {} credits{project}{frames}{more}",
+        "{}. {}: {what}; {} credits{project}{checks}{frames}{more}",
         i + 1,
         o.label,
         o.credits_spent
@@ -509,6 +534,8 @@ mod tests {
             project_id: Some("7".into()),
             job_id: None,
             frames: None,
+            checked: Vec::new(),
+            differs: Vec::new(),
             error: (status != "made").then(|| "out_of_credits: no credits".to_string()),
         };
         let e = summarize(vec![o("a", "failed", 0), o("b", "failed", 0)], 2, true).unwrap_err();

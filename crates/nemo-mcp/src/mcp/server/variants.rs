@@ -65,15 +65,28 @@ impl NemoServer {
         let total = crate::account::estimate::Estimate {
             kind: each[0].kind,
             credits: each.iter().map(|e| e.credits).sum(),
-            basis: format!(
-                "{} versions: {}; each {}",
-                each.len(),
-                each.iter()
-                    .map(|e| e.credits.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" + "),
-                each[0].basis
-            ),
+            basis: {
+                let mut b = format!(
+                    "{} versions: {}; each {}",
+                    each.len(),
+                    each.iter()
+                        .map(|e| e.credits.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" + "),
+                    each[0].basis
+                );
+                // What a platform's version will ask for, in the words sent.
+                for v in &req.variants {
+                    if let Some(p) = crate::run::platforms::find(v) {
+                        b.push_str(&format!(
+                            "; {}: {}",
+                            p.name,
+                            crate::run::platforms::expand(p)
+                        ));
+                    }
+                }
+                b
+            },
         };
         let (estimate, reservation) =
             match agree_to_estimate(app, ctx, total, req.max_credits, req.confirmed).await {

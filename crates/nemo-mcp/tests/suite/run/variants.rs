@@ -456,3 +456,81 @@ async fn bad_variants_are_refused_before_anything() {
     assert_eq!(uploads(&h), (0, 0, 0));
     assert_eq!(h.sim.control().attempted_messages().len(), 0);
 }
+
+/// Five platforms from one request, named as people name them: one upload of each file, one
+/// quote (showing what each platform's version asks for), five files named after their
+/// platforms in the platforms' shapes, each held against its platform. Counted on nemo-sim:
+/// five messages, 250 credits.
+#[tokio::test]
+async fn five_platforms_from_one_request() {
+    let h = harness(3).await;
+    let paths = [
+        h.media("a.png", &png(32, 32)),
+        h.media("b.png", &png(32, 32)),
+    ];
+    let platforms = ["TikTok", "reels", "YouTube Shorts", "youtube", "square"];
+    // The quote, before anything is sent: one, for the set, with each platform's words.
+    let quote = h
+        .call(
+            "make_video",
+            json!({"instruction": BASE, "paths": paths, "variants": platforms, "max_credits": 10}),
+        )
+        .await;
+    assert_eq!(quote.is_error, Some(true));
+    let said = text_of(&quote);
+    assert!(
+        said.contains("5 versions") && said.contains("vertical 9:16 (1080×1920) for TikTok"),
+        "{said}"
+    );
+    assert_eq!(
+        h.sim.control().attempted_messages().len(),
+        0,
+        "nothing sent for a quote"
+    );
+    let r = h
+        .call(
+            "make_video",
+            json!({"instruction": BASE, "paths": paths, "variants": platforms, "confirm": true}),
+        )
+        .await;
+    assert_ne!(r.is_error, Some(true), "{}", text_of(&r));
+    let done = h.finish(body(&r)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let variants = done["result"]["variants"].as_array().unwrap().clone();
+    assert_eq!(variants.len(), 5);
+    for (v, want) in variants
+        .iter()
+        .zip(["tiktok", "reels", "shorts", "youtube", "square"])
+    {
+        assert_eq!(v["label"], want, "{v}");
+        assert_eq!(v["status"], "made", "{v}");
+        let path = std::path::PathBuf::from(v["path"].as_str().unwrap());
+        assert_eq!(
+            path.file_name().unwrap().to_string_lossy(),
+            format!("{want}.mp4")
+        );
+        assert!(v["checked"].to_string().contains("shape"), "{v}");
+        // The file's own picture size, read from it: the platform's shape.
+        let job = body(&h.call("get_job", json!({"job_id": v["job_id"]})).await);
+        let file = &job["result"]["file"];
+        let (w, hgt) = (
+            file["width"].as_u64().unwrap(),
+            file["height"].as_u64().unwrap(),
+        );
+        match want {
+            "tiktok" | "reels" | "shorts" => assert!(w < hgt, "{want}: {w}×{hgt}"),
+            "youtube" => assert!(w > hgt, "{want}: {w}×{hgt}"),
+            _ => assert_eq!(w, hgt, "{want}"),
+        }
+        // The sim renders small: the resolution is said to differ, the shape never.
+        assert!(!v["differs"].to_string().contains("not "), "{v}");
+    }
+    let (files, urls, _) = uploads(&h);
+    assert_eq!(
+        (files, urls),
+        (1, 4),
+        "the files uploaded once (one request), the other four projects got them by reference"
+    );
+    assert_eq!(h.sim.control().attempted_messages().len(), 5);
+    assert_eq!(charged(&h).await, 250);
+}
