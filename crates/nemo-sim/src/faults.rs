@@ -117,6 +117,13 @@ pub enum FaultAction {
     HugeBody { bytes: u64 },
     /// `/run_sse`: before the turn's events, one line of this many bytes (the turn goes on).
     HugeSseLine { bytes: u64 },
+    /// `/run_sse`: the turn works, but its timeline comes out at this fraction of the length it
+    /// should have (an agent that got the length wrong this once): the file a client exports
+    /// really is shorter than asked.
+    ShortTimeline { fraction: f64 },
+    /// `/run_sse`: the turn works, but leaves the frame shape as it was (an agent that did not
+    /// take "vertical 9:16" this once): the file comes out in the old shape.
+    IgnoreShape,
     /// Answer `302` to this location.
     Redirect { location: String },
     /// Pass this many bytes of the answer (for uploads: read this many bytes of the request

@@ -185,6 +185,37 @@ pub struct VideoPlan {
     /// journaled before it was recorded: the running process's folder).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_dir: Option<std::path::PathBuf>,
+    /// `fix: true`: when the saved file differs from what was asked, one more paid edit
+    /// written from the differences, then one more export; never a second round.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fix: bool,
+    /// The fix round, journaled as it starts (so a restart follows it, never sends it again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix_round: Option<FixRound>,
+}
+
+/// What a difference between a file and its ask is about: a fix round fixed it when none of
+/// its kind is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DifferenceKind {
+    Length,
+    Shape,
+    PlatformLength,
+}
+
+/// The one fix round of a video.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct FixRound {
+    /// What differed (and what about), and the instruction written from it.
+    pub differs: Vec<String>,
+    #[serde(default)]
+    pub kinds: Vec<DifferenceKind>,
+    pub instruction: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_job: Option<String>,
 }
 
 impl VideoPlan {
@@ -300,6 +331,14 @@ pub struct VideoResult {
     #[serde(flatten)]
     #[schemars(skip)]
     pub checked: FileCheck,
+    /// How the saved file differs from what was asked (its length; a platform's shape).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub differs: Vec<String>,
+    /// With `fix: true`: what one more edit fixed (the file is the fixed one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub fixed: Vec<String>,
     pub next_step: String,
 }
 

@@ -6,10 +6,10 @@ use serde_json::Value;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ConnectArgs {
-    /// Start a new, empty project.
+    /// Start over, empty.
     #[serde(default)]
     pub new_project: Option<bool>,
-    /// Reopen this project (see list_projects).
+    /// From list_projects.
     #[serde(default)]
     pub project_id: Option<String>,
     /// Of a new project.
@@ -41,7 +41,7 @@ pub struct GenerateArgs {
     /// The user agreed to the estimate.
     #[serde(default)]
     pub confirm: Option<bool>,
-    /// Same key, same job: never sent twice.
+    /// Same key, same job.
     #[serde(default)]
     pub request_id: Option<String>,
     #[serde(default)]
@@ -67,9 +67,12 @@ pub struct MakeVideoArgs {
     pub request_id: Option<String>,
     #[serde(default)]
     pub wait_s: Option<f64>,
-    /// An MP4 each, e.g. "square 1:1".
-    #[serde(default)]
+    /// An MP4 each: tiktok, youtube, square 1:1…
+    #[serde(default, alias = "platforms")]
     pub variants: Option<Vec<String>>,
+    /// One paid fix round if it differs.
+    #[serde(default)]
+    pub fix: Option<bool>,
     // Default true: `.srt` and `.vtt` of the timeline's text beside the MP4. (No description:
     // the name says it, and every character here is read by the model on every turn.)
     #[serde(default)]

@@ -401,6 +401,18 @@ fn video_text(r: &VideoResult) -> String {
         None => "Made the edit; no MP4 was saved.".to_string(),
     };
     t.push_str(&file_lines(&r.checked));
+    if !r.fixed.is_empty() {
+        t.push_str(&format!(
+            "\nFixed in one more edit: {}.",
+            r.fixed.join("; ")
+        ));
+    }
+    if !r.differs.is_empty() {
+        t.push_str(&format!(
+            "\nDiffers from what was asked: {}.",
+            r.differs.join("; ")
+        ));
+    }
     if !r.reply.is_empty() {
         t.push_str(&format!("\nNemoVideo's AI replied: \"{}\"", r.reply));
     }

@@ -4,6 +4,7 @@
 
 pub mod export;
 pub mod file_check;
+pub mod fix;
 pub mod generation;
 pub mod platforms;
 pub mod stop;
@@ -116,6 +117,8 @@ pub struct VideoRequest {
     pub export: bool,
     pub captions: bool,
     pub cost_kind: crate::account::estimate::CostKind,
+    /// One bounded fix round when the file differs from what was asked.
+    pub fix: bool,
 }
 
 /// Start the video, or the set of versions: the job that follows its steps, with the plan
@@ -154,6 +157,8 @@ pub fn start_video(app: &Arc<App>, req: VideoRequest) -> crate::jobs::Spawned {
         media,
         no_captions: !req.captions,
         output_dir: Some(app.settings.output_dir.clone()),
+        fix: req.fix,
+        fix_round: None,
     })
     .with_request_id(req.request_id)
     .in_project(app.project.peek_now());

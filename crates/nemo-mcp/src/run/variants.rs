@@ -334,6 +334,8 @@ async fn start_slot(
         media: Default::default(),
         no_captions: parent.no_captions,
         output_dir: parent.output_dir.clone(),
+        fix: parent.fix,
+        fix_round: None,
     };
     let v = variant.clone();
     let job = Job::video(plan).with_request_id(Some(key));

@@ -122,7 +122,110 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
     }
     out.export_job = Some(export_id);
     out.next_step = "to change it, call generate, then export_video".into();
+    // Held against what was asked; with `fix`, one bounded round when it differs.
+    let label = plan.filename.clone();
+    let found = out
+        .checked
+        .file
+        .as_ref()
+        .map(|f| super::fix::differences(&plan.instruction, label.as_deref(), f))
+        .unwrap_or_default();
+    out.differs = found.iter().map(|d| d.said.clone()).collect();
+    if !found.is_empty() && plan.fix {
+        fix_round(&app, &ctx, &mut plan, &found, &mut out).await?;
+    } else if !found.is_empty() {
+        out.next_step = "tell the user what differs; to fix it, call generate with the change, then export_video (or make_video with fix: true next time)".into();
+    }
     Ok(out)
+}
+
+/// The one fix round: the instruction written from the differences sent once (keyed, and
+/// journaled in the plan before it starts), one more export, the file checked again.
+async fn fix_round(
+    app: &Arc<App>,
+    ctx: &JobCtx,
+    plan: &mut VideoPlan,
+    found: &[super::fix::Difference],
+    out: &mut VideoResult,
+) -> Result<(), ToolError> {
+    let id = ctx.snapshot().id;
+    let mut round = plan
+        .fix_round
+        .clone()
+        .unwrap_or_else(|| crate::jobs::results::FixRound {
+            differs: found.iter().map(|d| d.said.clone()).collect(),
+            kinds: found.iter().map(|d| d.kind).collect(),
+            instruction: super::fix::instruction(found),
+            ..Default::default()
+        });
+    ctx.progress(None, format!("fixing: {}", round.differs.join("; ")));
+    let generate = match round.generate.clone() {
+        Some(g) => g,
+        None => {
+            let asked = VideoPlan {
+                instruction: round.instruction.clone(),
+                ..plan.clone()
+            };
+            let job = start_generation(app, &asked, format!("{id}_fix")).await?;
+            round.generate = Some(job.id.clone());
+            plan.fix_round = Some(round.clone());
+            ctx.journal_plan(plan.clone());
+            job.id
+        }
+    };
+    let edited = follow(app, ctx, &generate, GENERATE, "fixing").await?;
+    if let Some(GenerateOutput::Edited(g)) = result_of::<GenerateOutput>(&edited) {
+        out.credits_spent = Some(out.credits_spent.unwrap_or(0) + g.credits_spent.unwrap_or(0));
+        out.credits_left = g.credits_left;
+    }
+    let export_id = match round.export_job.clone() {
+        Some(e) => e,
+        None => {
+            let dir = plan
+                .output_dir
+                .clone()
+                .unwrap_or_else(|| app.settings.output_dir.clone());
+            let key = Some(format!("{id}_fix_export"));
+            let e =
+                match super::export::start(app, plan.filename.clone(), key, !plan.no_captions, dir)
+                {
+                    Spawned::Started(j) | Spawned::Existing(j) => j.id,
+                };
+            round.export_job = Some(e.clone());
+            plan.fix_round = Some(round.clone());
+            ctx.journal_plan(plan.clone());
+            e
+        }
+    };
+    let export = follow(app, ctx, &export_id, EXPORT, "exporting the fix").await?;
+    let Some(e) = result_of::<ExportResult>(&export) else {
+        return Ok(());
+    };
+    out.path = Some(e.path.clone());
+    out.size_bytes = Some(e.size_bytes);
+    out.checked = e.checked.clone();
+    out.export_job = Some(export_id);
+    let left = e
+        .checked
+        .file
+        .as_ref()
+        .map(|f| super::fix::differences(&plan.instruction, plan.filename.as_deref(), f))
+        .unwrap_or_default();
+    // Fixed: what the round was about and no longer differs (its numbers may have moved).
+    out.fixed = round
+        .differs
+        .iter()
+        .zip(&round.kinds)
+        .filter(|(_, k)| !left.iter().any(|d| d.kind == **k))
+        .map(|(d, _)| d.clone())
+        .collect();
+    out.differs = left.into_iter().map(|d| d.said).collect();
+    out.next_step = if out.differs.is_empty() {
+        "the fixed video is saved; to change it more, call generate, then export_video".into()
+    } else {
+        "one fix round was made (the most there is): tell the user what still differs; any further change is theirs to ask for with generate".into()
+    };
+    Ok(())
 }
 
 /// The plan's media uploaded again under `key` (found, not started twice, after a restart);

@@ -307,6 +307,27 @@ async fn play(turn: &Turn, w: &mut FrameWriter, out: &mut Out) {
     }
 }
 
+/// A draft at `fraction` of its length: its duration and every segment's times scaled.
+fn shorten(draft: &mut serde_json::Value, fraction: f64) {
+    let f = fraction.clamp(0.05, 1.0);
+    let scale = |v: &mut serde_json::Value| {
+        if let Some(ms) = v.as_u64() {
+            *v = serde_json::json!(((ms as f64) * f).round() as u64);
+        }
+    };
+    scale(&mut draft["d"]);
+    if let Some(tracks) = draft["t"].as_array_mut() {
+        for t in tracks {
+            if let Some(segments) = t["sg"].as_array_mut() {
+                for s in segments {
+                    scale(&mut s["st"]);
+                    scale(&mut s["et"]);
+                }
+            }
+        }
+    }
+}
+
 /// The turn's end in the world: the draft changed (if it worked), the credits charged or
 /// given back.
 fn settle(turn: Turn, outcome_ok: bool) {
@@ -314,7 +335,14 @@ fn settle(turn: Turn, outcome_ok: bool) {
     if let Some(session) = world.sessions.get_mut(&turn.sid) {
         session.turn_running = false;
         if outcome_ok && turn.fault != Some(FaultAction::NoChange) {
-            if let Some(d) = turn.plan.new_draft {
+            if let Some(mut d) = turn.plan.new_draft {
+                if let Some(FaultAction::ShortTimeline { fraction }) = turn.fault {
+                    shorten(&mut d, fraction);
+                }
+                if turn.fault == Some(FaultAction::IgnoreShape) {
+                    d["m"]["width"] = serde_json::json!(1920);
+                    d["m"]["height"] = serde_json::json!(1080);
+                }
                 session.draft = d;
             }
             if let Some(g) = turn.plan.generated {

@@ -78,7 +78,7 @@ impl NemoServer {
 
     #[tool(
         title = "Cancel a job",
-        description = "Stop a job and its render. 「取消」",
+        description = "Stop a job. 「取消」",
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true),
         output_schema = schema_for_output::<JobView>()
     )]

@@ -37,7 +37,7 @@ impl NemoServer {
 
     #[tool(
         title = "Edit the video",
-        description = "NemoVideo's AI edits the video: about 50 credits an edit, 100 a generated clip; export, credit, status and upload requests are free. 「加字幕」",
+        description = "NemoVideo's AI edits the video: ~50 credits an edit, ~100 a generated clip; export, credit, status, upload asks are free. 「加字幕」",
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
         output_schema = schema_for_output::<JobAnswer<GenerateOutput>>()
     )]
@@ -152,8 +152,10 @@ impl NemoServer {
             }
         };
         let confirmed = args.confirm.unwrap_or(false);
+        let fix = args.fix.unwrap_or(false);
         if !variants.is_empty() {
             let req = variants::SetRequest {
+                fix,
                 captions: args.captions.unwrap_or(true),
                 instruction,
                 request_id,
@@ -166,9 +168,14 @@ impl NemoServer {
             };
             return self.make_set(app, &ctx, req).await;
         }
-        // Agreed before anything is uploaded: a refusal leaves no trace.
+        // Agreed before anything is uploaded: a refusal leaves no trace. With `fix`, the one
+        // fix round is in the quote as a maximum.
+        let mut quote = app.estimate(&instruction);
+        if fix {
+            quote = with_fix_round(quote);
+        }
         let (estimate, reservation) =
-            match agree_to_spend(app, &ctx, &instruction, args.max_credits, confirmed).await {
+            match agree_to_estimate(app, &ctx, quote, args.max_credits, confirmed).await {
                 Ok(e) => e,
                 Err(e) => return fail(e),
             };
@@ -180,11 +187,26 @@ impl NemoServer {
             export,
             captions: args.captions.unwrap_or(true),
             cost_kind: estimate.kind,
+            fix,
         };
         let (job, note) = with_note(run::start_video(app, req));
         if note.is_none() {
             reservation.attach(&job.id);
         }
         self.answer_or_task(app, job, args.wait_s, &ctx, note).await
+    }
+}
+
+/// A quote with the one fix round `fix: true` may send, at most: twice the edit.
+pub(super) fn with_fix_round(
+    e: crate::account::estimate::Estimate,
+) -> crate::account::estimate::Estimate {
+    crate::account::estimate::Estimate {
+        credits: e.credits * 2,
+        basis: format!(
+            "{}; at most {} more for the one fix round (sent only if the file differs from what was asked)",
+            e.basis, e.credits
+        ),
+        ..e
     }
 }

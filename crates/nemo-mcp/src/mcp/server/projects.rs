@@ -53,7 +53,7 @@ impl NemoServer {
 
     #[tool(
         title = "Timeline",
-        description = "Tracks, segments, length, exportable; storyboard: true adds an image. 「时间线」",
+        description = "Tracks, length, exportable; storyboard: true adds an image. 「时间线」",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true),
         output_schema = schema_for_output::<TimelineView>()
     )]

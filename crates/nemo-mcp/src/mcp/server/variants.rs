@@ -24,7 +24,9 @@ pub(super) fn check_variants(given: Option<Vec<String>>) -> Result<Vec<String>, 
         ));
     }
     let mut seen = std::collections::HashSet::new();
-    if let Some(dup) = variants.iter().find(|v| !seen.insert(v.to_lowercase())) {
+    // "TikTok" and "tiktok" are one platform (one file called after it).
+    let key = |v: &String| crate::run::variants::label_for(v).to_lowercase();
+    if let Some(dup) = variants.iter().find(|v| !seen.insert(key(v))) {
         return Err(ToolError::invalid(format!(
             "the variant \"{dup}\" is given twice"
         )));
@@ -44,6 +46,8 @@ pub(super) struct SetRequest {
     pub wait_s: Option<f64>,
     /// Captions files beside each version's MP4.
     pub captions: bool,
+    /// One bounded fix round per version whose file differs.
+    pub fix: bool,
 }
 
 impl NemoServer {
@@ -88,6 +92,11 @@ impl NemoServer {
                 b
             },
         };
+        let total = if req.fix {
+            super::make::with_fix_round(total)
+        } else {
+            total
+        };
         let (estimate, reservation) =
             match agree_to_estimate(app, ctx, total, req.max_credits, req.confirmed).await {
                 Ok(e) => e,
@@ -101,6 +110,7 @@ impl NemoServer {
             export: req.export,
             captions: req.captions,
             cost_kind: estimate.kind,
+            fix: req.fix,
         };
         let (job, note) = with_note(run::start_video(app, start));
         if note.is_none() {

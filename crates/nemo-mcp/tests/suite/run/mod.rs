@@ -1,5 +1,6 @@
 //! What jobs do: generation, make_video, variants, restarts, concurrency and the fault matrix.
 
+mod checked_done;
 mod concurrency;
 mod faults;
 mod file_checks;

@@ -268,6 +268,8 @@ async fn a_make_video_whose_instruction_never_left_before_a_restart_sends_it_onc
         media: Default::default(),
         no_captions: false,
         output_dir: None,
+        fix: false,
+        fix_round: None,
     });
     std::fs::create_dir_all(settings.journal_dir()).unwrap();
     for job in [&generation, &video] {

@@ -1,0 +1,150 @@
+//! Checked before it is called done (issue 43): each saved video held against what was asked
+//! (the length its instruction names, a platform's shape), with nemo-sim's faults making files
+//! that really differ. With `fix: true`, one bounded fix round. Every case counts paid messages
+//! and credits charged on nemo-sim's side.
+
+use crate::common;
+
+use common::*;
+use nemo_sim::{Fault, FaultAction, Route, SimConfig};
+use serde_json::{json, Value};
+
+const PROMO: &str = "combine these images into a 30-second promo video with music";
+
+async fn make(h: &Harness, extra: Value) -> Value {
+    let mut args = json!({
+        "instruction": PROMO,
+        "paths": [h.media("a.png", &png(16, 16)), h.media("b.png", &png(16, 16))],
+        "confirm": true,
+    });
+    if let (Some(a), Some(e)) = (args.as_object_mut(), extra.as_object()) {
+        a.extend(e.clone());
+    }
+    let r = h.call("make_video", args).await;
+    assert_ne!(r.is_error, Some(true), "{}", text_of(&r));
+    let done = h.finish(body(&r)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    done
+}
+
+/// The agent gets the length wrong once (a 30-second promo comes out at 18 s): the difference
+/// is found, one fix instruction sent, the fixed file exported and checked. Two messages.
+#[tokio::test]
+async fn a_wrong_length_is_found_and_fixed_in_one_round() {
+    let h = Harness::with(SimConfig::fast(), |_| {}).await;
+    h.sim.control().inject(Fault::new(
+        Route::RunSse,
+        FaultAction::ShortTimeline { fraction: 0.6 },
+    ));
+    let done = make(&h, json!({"fix": true})).await;
+    let r = &done["result"];
+    assert!(
+        r["fixed"].to_string().contains("not the 30 s asked for"),
+        "{done}"
+    );
+    assert!(r["differs"].is_null(), "nothing differs now: {done}");
+    assert!(
+        (r["file"]["duration_s"].as_f64().unwrap() - 30.0).abs() < 1.5,
+        "{done}"
+    );
+    let fix = h.sim.control().attempted_messages()[1].clone();
+    assert!(
+        fix.contains("Make the video 30 seconds long") && fix.contains("Keep everything else"),
+        "{fix}"
+    );
+    let said = text_of(&h.call("get_job", json!({"job_id": done["job_id"]})).await);
+    assert!(said.contains("Fixed in one more edit"), "{said}");
+    assert_eq!(counts(&h).await, (2, 100), "exactly two paid messages");
+}
+
+/// The same wrong length without `fix`: reported in both halves, nothing more sent.
+#[tokio::test]
+async fn without_fix_a_difference_is_reported_and_nothing_sent() {
+    let h = Harness::with(SimConfig::fast(), |_| {}).await;
+    h.sim.control().inject(Fault::new(
+        Route::RunSse,
+        FaultAction::ShortTimeline { fraction: 0.6 },
+    ));
+    let done = make(&h, json!({})).await;
+    assert!(
+        done["result"]["differs"]
+            .to_string()
+            .contains("not the 30 s asked for"),
+        "{done}"
+    );
+    assert!(
+        done["result"]["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("fix"),
+        "{done}"
+    );
+    let said = text_of(&h.call("get_job", json!({"job_id": done["job_id"]})).await);
+    assert!(said.contains("Differs from what was asked"), "{said}");
+    assert_eq!(counts(&h).await, (1, 50));
+}
+
+/// A platform's version comes out in the wrong shape (the agent kept the old frame shape);
+/// `fix: false`: one message, the difference reported with the version.
+#[tokio::test]
+async fn a_wrong_ratio_is_reported_with_fix_false() {
+    let h = Harness::with(SimConfig::fast(), |_| {}).await;
+    h.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::IgnoreShape));
+    let done = make(
+        &h,
+        // `platforms` is the same list as `variants`, by its other name.
+        json!({"instruction": "combine these images into a promo with music", "platforms": ["tiktok"], "fix": false}),
+    )
+    .await;
+    let v = &done["result"]["variants"][0];
+    assert!(
+        v["differs"].to_string().contains("not vertical 9:16"),
+        "{done}"
+    );
+    assert!(
+        text_of(&h.call("get_job", json!({"job_id": done["job_id"]})).await).contains("differs: ")
+    );
+    assert_eq!(counts(&h).await, (1, 50));
+}
+
+/// A fix that does not take (this backend renders every file at 60 % of its timeline): one
+/// round, still differing, said so; never a third message.
+#[tokio::test]
+async fn a_fix_that_does_not_take_stops_after_one_round() {
+    let mut sim = SimConfig::fast();
+    sim.render_length = Some(0.6);
+    let h = Harness::with(sim, |_| {}).await;
+    let done = make(&h, json!({"fix": true})).await;
+    let r = &done["result"];
+    assert!(
+        r["differs"].to_string().contains("not the 30 s asked for"),
+        "{done}"
+    );
+    assert!(r["fixed"].is_null(), "{done}");
+    assert!(
+        r["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("one fix round was made"),
+        "{done}"
+    );
+    assert_eq!(counts(&h).await, (2, 100), "two messages, no third");
+}
+
+/// The quote says the fix round's most, before anything is sent.
+#[tokio::test]
+async fn the_quote_includes_the_fix_round_as_a_maximum() {
+    let h = Harness::with(SimConfig::fast(), |_| {}).await;
+    let r = h
+        .call(
+            "make_video",
+            json!({"instruction": PROMO, "paths": [h.media("a.png", &png(16, 16))], "fix": true, "max_credits": 60}),
+        )
+        .await;
+    assert_eq!(r.is_error, Some(true));
+    let said = text_of(&r);
+    assert!(said.contains("100") && said.contains("fix round"), "{said}");
+    assert_eq!(counts(&h).await.0, 0);
+}
