@@ -65,8 +65,84 @@ fn line(text: &str) -> String {
     text.replace("-->", "→").replace(['\r', '\n'], " ")
 }
 
+/// How captions are laid out for a file of a shape: the longest line, and where the cue sits
+/// (WebVTT's `line:` setting), so the text stays inside the platform's safe zone: a vertical
+/// file's app puts its buttons and caption over the bottom fifth and the right edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub max_line: usize,
+    /// Percent from the top where the cue's last line sits (None: the player's default).
+    pub line_pct: Option<u32>,
+}
+
+impl Layout {
+    /// For a `w`×`h` file (unknown: the broadcast default, 42 characters).
+    pub fn for_size(size: Option<(u32, u32)>) -> Layout {
+        match size {
+            Some((w, h)) if w < h => Layout {
+                max_line: 32,
+                line_pct: Some(70),
+            },
+            Some((w, h)) if w == h => Layout {
+                max_line: 36,
+                line_pct: Some(80),
+            },
+            _ => Layout {
+                max_line: 42,
+                line_pct: None,
+            },
+        }
+    }
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout::for_size(None)
+    }
+}
+
+/// `text` broken into lines of at most `max` columns (a CJK character is two), at spaces
+/// where there are any.
+fn wrap(text: &str, max: usize) -> String {
+    let width = |c: char| if c > '\u{2E80}' { 2 } else { 1 };
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut cols = 0;
+    for word in text.split(' ') {
+        let w: usize = word.chars().map(width).sum();
+        if cols > 0 && cols + 1 + w <= max {
+            current.push(' ');
+            current.push_str(word);
+            cols += 1 + w;
+            continue;
+        }
+        if cols > 0 {
+            lines.push(std::mem::take(&mut current));
+        }
+        // A word (or a run of CJK) longer than a line is cut by columns.
+        cols = 0;
+        for c in word.chars() {
+            if cols + width(c) > max {
+                lines.push(std::mem::take(&mut current));
+                cols = 0;
+            }
+            current.push(c);
+            cols += width(c);
+        }
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines.join("\n")
+}
+
 /// SubRip: numbered cues, `00:00:01,000 --> 00:00:03,000`.
+#[cfg(test)]
 pub fn srt(cues: &[Cue]) -> String {
+    srt_laid_out(cues, Layout::default())
+}
+
+fn srt_laid_out(cues: &[Cue], layout: Layout) -> String {
     let mut s = String::new();
     for (i, c) in cues.iter().enumerate() {
         s.push_str(&format!(
@@ -74,7 +150,7 @@ pub fn srt(cues: &[Cue]) -> String {
             i + 1,
             stamp(c.start_ms, ','),
             stamp(c.end_ms, ','),
-            line(&c.text)
+            wrap(&line(&c.text), layout.max_line)
         ));
     }
     s
@@ -82,15 +158,24 @@ pub fn srt(cues: &[Cue]) -> String {
 
 /// WebVTT: the header, then cues with `00:00:01.000 --> 00:00:03.000`. Cue text is escaped
 /// (`&`, `<`, `>`): WebVTT reads tags in it.
+#[cfg(test)]
 pub fn vtt(cues: &[Cue]) -> String {
+    vtt_laid_out(cues, Layout::default())
+}
+
+fn vtt_laid_out(cues: &[Cue], layout: Layout) -> String {
     let mut s = String::from("WEBVTT\n\n");
+    let setting = layout
+        .line_pct
+        .map(|p| format!(" line:{p}%"))
+        .unwrap_or_default();
     for c in cues {
-        let text = line(&c.text)
+        let text = wrap(&line(&c.text), layout.max_line)
             .replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;");
         s.push_str(&format!(
-            "{} --> {}\n{text}\n\n",
+            "{} --> {}{setting}\n{text}\n\n",
             stamp(c.start_ms, '.'),
             stamp(c.end_ms, '.')
         ));
@@ -100,13 +185,16 @@ pub fn vtt(cues: &[Cue]) -> String {
 
 /// Write `<mp4 stem>.srt` and `.vtt` beside the MP4; the files written. A name already taken
 /// is left alone (and said in the error), never overwritten.
-pub fn write_beside(mp4: &Path, cues: &[Cue]) -> Result<Vec<PathBuf>, String> {
+pub fn write_beside(mp4: &Path, cues: &[Cue], layout: Layout) -> Result<Vec<PathBuf>, String> {
     if cues.is_empty() {
         return Ok(Vec::new());
     }
     let mut written = Vec::new();
     let mut failed = Vec::new();
-    for (ext, body) in [("srt", srt(cues)), ("vtt", vtt(cues))] {
+    for (ext, body) in [
+        ("srt", srt_laid_out(cues, layout)),
+        ("vtt", vtt_laid_out(cues, layout)),
+    ] {
         let path = mp4.with_extension(ext);
         let made = std::fs::OpenOptions::new()
             .write(true)
@@ -174,13 +262,53 @@ mod tests {
     fn files_are_written_beside_and_never_over_others() {
         let dir = tempfile::tempdir().unwrap();
         let mp4 = dir.path().join("promo.mp4");
-        let written = write_beside(&mp4, &cues(&timeline())).unwrap();
+        let written = write_beside(&mp4, &cues(&timeline()), Layout::default()).unwrap();
         assert_eq!(
             written,
             [dir.path().join("promo.srt"), dir.path().join("promo.vtt")]
         );
-        let again = write_beside(&mp4, &cues(&timeline())).unwrap_err();
+        let again = write_beside(&mp4, &cues(&timeline()), Layout::default()).unwrap_err();
         assert!(again.contains("promo.srt"), "{again}");
-        assert!(write_beside(&mp4, &[]).unwrap().is_empty());
+        assert!(write_beside(&mp4, &[], Layout::default())
+            .unwrap()
+            .is_empty());
+    }
+
+    /// A vertical file's captions: lines of at most 32 columns, the cue set above the bottom
+    /// fifth; a wide file's keep the broadcast 42 and the player's placement.
+    #[test]
+    fn captions_fit_the_shape_of_their_file() {
+        let cue = Cue {
+            start_ms: 0,
+            end_ms: 3000,
+            text: "Spring sale: fifty percent off every sneaker in the store this weekend only"
+                .into(),
+        };
+        let vertical = vtt_laid_out(
+            std::slice::from_ref(&cue),
+            Layout::for_size(Some((1080, 1920))),
+        );
+        assert!(vertical.contains("--> 00:00:03.000 line:70%"), "{vertical}");
+        let text: Vec<&str> = vertical
+            .lines()
+            .skip(3)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert!(
+            text.len() >= 3 && text.iter().all(|l| l.chars().count() <= 32),
+            "{text:?}"
+        );
+        let wide = srt_laid_out(
+            std::slice::from_ref(&cue),
+            Layout::for_size(Some((1920, 1080))),
+        );
+        assert!(wide.lines().all(|l| l.chars().count() <= 42), "{wide}");
+        assert_eq!(
+            wrap("春季大促全场五折仅限本周末欢迎光临选购", 16)
+                .lines()
+                .count(),
+            3
+        );
+        assert_eq!(wrap("short", 32), "short");
     }
 }

@@ -406,8 +406,15 @@ async fn check_file(
             .as_ref()
             .map(crate::files::captions::cues)
             .unwrap_or_default();
+        // Laid out for this file's shape: a vertical video's lines are shorter and sit higher.
+        let size = found
+            .facts
+            .as_ref()
+            .ok()
+            .and_then(|f| f.width.zip(f.height));
+        let layout = crate::files::captions::Layout::for_size(size);
         let written = if captions {
-            crate::files::captions::write_beside(&p, &cues)
+            crate::files::captions::write_beside(&p, &cues, layout)
         } else {
             Ok(Vec::new())
         };

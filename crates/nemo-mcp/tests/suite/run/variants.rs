@@ -517,6 +517,15 @@ async fn five_platforms_from_one_request() {
             file["width"].as_u64().unwrap(),
             file["height"].as_u64().unwrap(),
         );
+        // Its captions timed to it and laid out for its shape (a vertical one's sit higher).
+        if let Some(vtt) = job["result"]["captions"].as_array().and_then(|c| {
+            c.iter()
+                .filter_map(|p| p.as_str())
+                .find(|p| p.ends_with(".vtt"))
+        }) {
+            let text = std::fs::read_to_string(vtt).unwrap();
+            assert_eq!(text.contains("line:70%"), w < hgt, "{want}: {text}");
+        }
         match want {
             "tiktok" | "reels" | "shorts" => assert!(w < hgt, "{want}: {w}×{hgt}"),
             "youtube" => assert!(w > hgt, "{want}: {w}×{hgt}"),
