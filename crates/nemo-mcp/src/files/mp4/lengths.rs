@@ -1,38 +1,154 @@
 //! The lengths compared: what a request states ("a 30-second promo"), what the timeline says
 //! and what the file is; a sentence when they differ.
 
-/// The length a request states ("a 30-second promo", "15s", "1 minute"), in seconds.
+/// The length a request states, in seconds: "a 30-second promo", "15s", "1 minute", "a
+/// one-minute video", "half a minute", "30秒", "一分钟", "二十秒", "半分钟" (the languages the seeds
+/// serve). Held against `tests/data/lengths.tsv`.
 pub fn requested_length(instruction: &str) -> Option<f64> {
+    let seconds = chinese_length(instruction).or_else(|| english_length(instruction))?;
+    (seconds > 0.0 && seconds <= 3600.0).then_some(seconds)
+}
+
+fn english_number(w: &str) -> Option<f64> {
+    let digits: String = w
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    if !digits.is_empty() && digits.len() == w.len() {
+        return digits.parse().ok();
+    }
+    let n = match w {
+        "a" | "an" | "one" => 1,
+        "two" => 2,
+        "three" => 3,
+        "four" => 4,
+        "five" => 5,
+        "six" => 6,
+        "seven" => 7,
+        "eight" => 8,
+        "nine" => 9,
+        "ten" => 10,
+        "fifteen" => 15,
+        "twenty" => 20,
+        "thirty" => 30,
+        "forty" => 40,
+        "forty-five" => 45,
+        "fifty" => 50,
+        "sixty" => 60,
+        "ninety" => 90,
+        _ => return None,
+    };
+    Some(f64::from(n))
+}
+
+/// Seconds per unit word ("s", "sec", "seconds", "min", "minute", …).
+fn english_unit(u: &str) -> Option<f64> {
+    let u = u.trim_end_matches(['.', ';', ':', '!', '?']);
+    if matches!(u, "s" | "sec" | "secs" | "second" | "seconds") {
+        Some(1.0)
+    } else if matches!(u, "min" | "mins" | "minute" | "minutes") {
+        Some(60.0)
+    } else {
+        None
+    }
+}
+
+fn english_length(instruction: &str) -> Option<f64> {
     let lower = instruction.to_lowercase();
     let words: Vec<&str> = lower
         .split(|c: char| c.is_whitespace() || c == '-' || c == ',' || c == '(' || c == ')')
         .filter(|w| !w.is_empty())
         .collect();
     for (i, w) in words.iter().enumerate() {
+        // "half a minute"
+        if *w == "half" && words.get(i + 1) == Some(&"a") {
+            if let Some(unit) = words.get(i + 2).and_then(|u| english_unit(u)) {
+                return Some(unit / 2.0);
+            }
+        }
+        // "30s", "15sec": the number and its unit in one word.
         let digits: String = w
             .chars()
             .take_while(|c| c.is_ascii_digit() || *c == '.')
             .collect();
-        let Ok(n) = digits.parse::<f64>() else {
+        if !digits.is_empty() && digits.len() < w.len() {
+            if let (Ok(n), Some(unit)) = (digits.parse::<f64>(), english_unit(&w[digits.len()..])) {
+                return Some(n * unit);
+            }
+            continue;
+        }
+        let Some(n) = english_number(w) else {
             continue;
         };
-        let unit = match &w[digits.len()..] {
-            "" => words.get(i + 1).copied().unwrap_or(""),
-            rest => rest,
-        };
-        let unit = unit.trim_end_matches(['.', ';', ':']);
-        let seconds = if matches!(unit, "s" | "sec" | "secs" | "second" | "seconds")
-            || unit.starts_with('秒')
-        {
-            n
-        } else if matches!(unit, "min" | "mins" | "minute" | "minutes") || unit.starts_with("分钟")
-        {
-            n * 60.0
-        } else {
+        if let Some(unit) = words.get(i + 1).and_then(|u| english_unit(u)) {
+            // "a" and "an" count only before a unit ("a minute"), as any number word does.
+            return Some(n * unit);
+        }
+    }
+    None
+}
+
+/// A Chinese numeral of up to three digits' worth ("二十", "三十五", "十五", "两"), or digits.
+fn chinese_number(s: &str) -> Option<f64> {
+    if s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return s.parse().ok();
+    }
+    let digit = |c: char| {
+        "零一二三四五六七八九"
+            .chars()
+            .position(|d| d == c)
+            .map(|d| d as u32)
+            .or((c == '两').then_some(2))
+    };
+    let mut total = 0u32;
+    let mut current = 0u32;
+    for c in s.chars() {
+        match c {
+            '十' => {
+                total += current.max(1) * 10;
+                current = 0;
+            }
+            '百' => {
+                total += current.max(1) * 100;
+                current = 0;
+            }
+            c => current = digit(c)?,
+        }
+    }
+    Some(f64::from(total + current))
+}
+
+fn chinese_length(instruction: &str) -> Option<f64> {
+    let chars: Vec<char> = instruction.chars().collect();
+    let is_num =
+        |c: char| c.is_ascii_digit() || c == '.' || "零一二两三四五六七八九十百".contains(c);
+    let mut i = 0;
+    while i < chars.len() {
+        // "半分钟": half a minute.
+        if chars[i] == '半' && chars.get(i + 1) == Some(&'分') {
+            return Some(30.0);
+        }
+        if !is_num(chars[i]) {
+            i += 1;
             continue;
+        }
+        let start = i;
+        while i < chars.len() && is_num(chars[i]) {
+            i += 1;
+        }
+        let number: String = chars[start..i].iter().collect();
+        // "20 秒": a space may stand between the number and its unit.
+        let mut u = i;
+        while chars.get(u).is_some_and(|c| c.is_whitespace()) {
+            u += 1;
+        }
+        let unit = match chars.get(u) {
+            Some('秒') => 1.0,
+            Some('分') => 60.0,
+            _ => continue,
         };
-        if seconds > 0.0 && seconds <= 3600.0 {
-            return Some(seconds);
+        if let Some(n) = chinese_number(&number) {
+            return Some(n * unit);
         }
     }
     None

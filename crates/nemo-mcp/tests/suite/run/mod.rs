@@ -5,6 +5,7 @@ mod concurrency;
 mod faults;
 mod file_checks;
 mod generation;
+mod lengths;
 mod make_video;
 mod restart;
 mod variants;

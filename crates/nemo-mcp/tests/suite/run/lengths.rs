@@ -1,0 +1,32 @@
+//! The length an instruction asks for, held against a table of phrases written from the seeds'
+//! languages (`tests/data/lengths.tsv`), not from the parser: what a request states is what
+//! the saved file is checked against (and what a fix round asks for).
+
+#[test]
+fn the_lengths_people_ask_for_are_read() {
+    let table = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/lengths.tsv"),
+    )
+    .unwrap();
+    let mut wrong = Vec::new();
+    let mut rows = 0;
+    for line in table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let (phrase, want) = line.split_once('\t').expect("phrase<TAB>seconds");
+        let want: Option<f64> = want.trim().parse().ok();
+        let got = nemo_mcp::testing::requested_length(phrase);
+        rows += 1;
+        if got != want {
+            wrong.push(format!("{phrase:?}: read {got:?}, asked {want:?}"));
+        }
+    }
+    assert!(rows >= 20, "{rows} rows");
+    assert!(
+        wrong.is_empty(),
+        "{} of {rows} read wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
