@@ -1,6 +1,7 @@
 //! The suite, one module per area.
 
 mod binary;
+mod brand;
 mod docs_links;
 mod hostile_files;
 mod hostile_memory;

@@ -1,6 +1,7 @@
 //! The command line: the stdio server (default), `--http`, `doctor`, `demo`, `check`, `skill`,
 //! `sim`.
 
+pub mod brand;
 pub mod demo;
 pub mod doctor;
 pub mod skill;
@@ -67,6 +68,12 @@ enum Command {
         #[command(subcommand)]
         action: SkillAction,
     },
+    /// Brand kits every host's make_video uses: `brand set --name acme --logo … --colors …`,
+    /// `brand show`, `brand remove --name acme`.
+    Brand {
+        #[command(subcommand)]
+        action: BrandAction,
+    },
     /// Run the NemoVideo simulator on its own (for trying things out and tests).
     Sim {
         #[arg(long, default_value_t = 8787)]
@@ -95,6 +102,19 @@ enum SkillAction {
     },
     /// Print the skill to stdout.
     Show,
+}
+
+#[derive(Subcommand)]
+enum BrandAction {
+    /// Keep a kit (replacing the one of its name); prints what videos will be asked.
+    Set(brand::SetArgs),
+    /// Every kit.
+    Show,
+    /// Forget a kit.
+    Remove {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 fn parse_profile(s: &str) -> Result<Profile, String> {
@@ -173,8 +193,16 @@ async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(Command::Doctor) = cli.command {
-        return crate::cli::doctor::run(settings).await;
+    match cli.command {
+        Some(Command::Doctor) => return crate::cli::doctor::run(settings).await,
+        Some(Command::Brand { action }) => {
+            return match action {
+                BrandAction::Set(a) => brand::set(&settings, a),
+                BrandAction::Show => brand::show(&settings),
+                BrandAction::Remove { name } => brand::remove(&settings, &name),
+            }
+        }
+        _ => {}
     }
     let app = match App::new(settings) {
         Ok(a) => a,

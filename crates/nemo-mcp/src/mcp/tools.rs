@@ -197,6 +197,10 @@ pub struct ConnectView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
     pub workspace: Option<String>,
+    /// The user's brand kits (`nemo-mcp brand set`): what make_video adds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub brands: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

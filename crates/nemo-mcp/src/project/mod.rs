@@ -5,6 +5,7 @@
 //! backend is spoken to in ([`language`]). "Project" here is the backend's session; an MCP
 //! session is the host's connection and lives in `mcp`.
 
+pub mod brand;
 pub mod current;
 pub mod language;
 pub mod library;

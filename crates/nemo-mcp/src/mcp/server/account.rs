@@ -58,6 +58,10 @@ impl NemoServer {
                 .iter()
                 .map(|d| d.display().to_string())
                 .collect(),
+            brands: crate::project::brand::all(&app.state)
+                .iter()
+                .map(|b| b.words())
+                .collect(),
             workspace: ctx
                 .extensions
                 .get::<crate::mcp::workspaces::Issued>()

@@ -219,6 +219,12 @@ pub(super) fn connect_text(view: &ConnectView) -> String {
             "\nRegister to keep your work and get more credits: {l}"
         ));
     }
+    if !view.brands.is_empty() {
+        text.push_str(&format!(
+            "\nBrand kits (make_video uses the one an instruction names, else `default`; \"no brand\" leaves it out): {}",
+            view.brands.join(" | ")
+        ));
+    }
     if let Some(w) = &view.workspace {
         text.push_str(&format!(
             "\nWorkspace: {w}. Pass it as `workspace` to every tool: this server is shared over HTTP, and the workspace keeps your project yours."

@@ -141,8 +141,25 @@ impl NemoServer {
                 return fail(e);
             }
         }
-        let paths = args.paths.unwrap_or_default();
+        let mut paths = args.paths.unwrap_or_default();
         let urls = args.urls.unwrap_or_default();
+        // The user's brand kit (the one the instruction names, else `default`): its files
+        // uploaded with the media (once per project), its words added to the instruction and
+        // shown in the quote.
+        let kit = crate::project::brand::for_instruction(&app.state, &instruction);
+        let instruction = match &kit {
+            Some(k) => {
+                for f in k.files() {
+                    let f = f.display().to_string();
+                    if !paths.contains(&f) {
+                        paths.push(f);
+                    }
+                }
+                format!("{instruction}; {}", k.words())
+            }
+            None => instruction,
+        };
+        let kit_note = kit.as_ref().map(|k| k.words());
         let inputs = if paths.is_empty() && urls.is_empty() {
             None
         } else {
@@ -156,6 +173,7 @@ impl NemoServer {
         if !variants.is_empty() {
             let req = variants::SetRequest {
                 fix,
+                kit_note,
                 captions: args.captions.unwrap_or(true),
                 instruction,
                 request_id,
@@ -173,6 +191,9 @@ impl NemoServer {
         let mut quote = app.estimate(&instruction);
         if fix {
             quote = with_fix_round(quote);
+        }
+        if let Some(k) = &kit_note {
+            quote.basis = format!("{}; {k}", quote.basis);
         }
         let (estimate, reservation) =
             match agree_to_estimate(app, &ctx, quote, args.max_credits, confirmed).await {

@@ -48,6 +48,8 @@ pub(super) struct SetRequest {
     pub captions: bool,
     /// One bounded fix round per version whose file differs.
     pub fix: bool,
+    /// The brand kit's words, shown in the quote (they are in the instruction already).
+    pub kit_note: Option<String>,
 }
 
 impl NemoServer {
@@ -79,6 +81,9 @@ impl NemoServer {
                         .join(" + "),
                     each[0].basis
                 );
+                if let Some(k) = &req.kit_note {
+                    b.push_str(&format!("; {k}"));
+                }
                 // What a platform's version will ask for, in the words sent.
                 for v in &req.variants {
                     if let Some(p) = crate::run::platforms::find(v) {
