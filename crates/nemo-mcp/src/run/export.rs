@@ -448,7 +448,7 @@ async fn check_file(
         Some(Ok(sheet)) => {
             out.check.frames_s = sheet.frames_s;
             out.check.notes.extend(sheet.notes);
-            match write_frames_beside(path, &sheet.jpeg) {
+            match super::file_check::write_frames_beside(path, &sheet.jpeg) {
                 Ok(p) => out.check.frames = Some(p.display().to_string()),
                 Err(why) => out
                     .check
@@ -466,25 +466,6 @@ async fn check_file(
         Err(why) => out.check.notes.push(format!("Captions: {why}.")),
     }
     out
-}
-
-/// The contact sheet as `<name>.frames.jpg` beside the MP4 (never over an existing file):
-/// a model whose host passes no image can open it with its own image viewer.
-fn write_frames_beside(mp4: &std::path::Path, jpeg: &[u8]) -> Result<PathBuf, String> {
-    use std::io::Write;
-    let stem = mp4
-        .file_stem()
-        .ok_or("the video has no file name")?
-        .to_string_lossy();
-    let path = mp4.with_file_name(format!("{stem}.frames.jpg"));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(jpeg)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(path)
 }
 
 /// After a restart: find the journaled render again and finish it (downloaded once).

@@ -53,6 +53,28 @@ pub fn inspect(path: &Path) -> Inspected {
     }
 }
 
+/// The contact sheet as `<name>.frames.jpg` beside the MP4 (never over an existing file):
+/// a model whose host passes no image can open it with its own image viewer.
+pub fn write_frames_beside(
+    mp4: &std::path::Path,
+    jpeg: &[u8],
+) -> Result<std::path::PathBuf, String> {
+    use std::io::Write;
+    let stem = mp4
+        .file_stem()
+        .ok_or("the video has no file name")?
+        .to_string_lossy();
+    let path = mp4.with_file_name(format!("{stem}.frames.jpg"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(jpeg)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
 /// The note an export ends with when a process died while checking its file: the file is
 /// kept and handed over unchecked.
 pub const NOT_CHECKED: &str = "The saved file was not checked: a server process stopped while checking it, so it is not read again. Play it before sharing it.";
