@@ -79,10 +79,7 @@ pub fn set(settings: &Settings, a: SetArgs) -> ExitCode {
         Ok(b)
     })();
     match made {
-        Ok(b) => {
-            println!("{}", b.words());
-            ExitCode::SUCCESS
-        }
+        Ok(b) => super::output::answer(&b.words()),
         Err(why) => {
             eprintln!("nemo-mcp brand: {why}");
             ExitCode::FAILURE
@@ -93,10 +90,12 @@ pub fn set(settings: &Settings, a: SetArgs) -> ExitCode {
 pub fn show(settings: &Settings) -> ExitCode {
     match db(settings) {
         Ok(db) => {
-            for b in brand::all(&db) {
-                println!("{}", b.words());
+            let kits: Vec<String> = brand::all(&db).iter().map(|b| b.words()).collect();
+            if kits.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                super::output::answer(&kits.join("\n"))
             }
-            ExitCode::SUCCESS
         }
         Err(why) => {
             eprintln!("nemo-mcp brand: {why}");

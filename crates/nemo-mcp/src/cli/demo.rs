@@ -9,7 +9,6 @@ use rmcp::model::*;
 use rmcp::service::{NotificationContext, RoleClient};
 use rmcp::{ClientHandler, ServiceExt};
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -42,10 +41,7 @@ fn say(s: &str) {
 
 pub async fn run(output_dir: Option<PathBuf>) -> ExitCode {
     match demo(output_dir).await {
-        Ok(path) => {
-            let _ = writeln!(std::io::stdout(), "{}", path.display());
-            ExitCode::SUCCESS
-        }
+        Ok(path) => super::output::answer(&path.display().to_string()),
         Err(e) => {
             eprintln!("demo failed: {e}");
             ExitCode::FAILURE

@@ -2,8 +2,10 @@
 //! `sim`.
 
 pub mod brand;
+pub mod check;
 pub mod demo;
 pub mod doctor;
+pub mod output;
 pub mod skill;
 
 use crate::{app::App, config::Settings};
@@ -152,14 +154,11 @@ async fn run(cli: Cli) -> ExitCode {
         Some(Command::Skill { action }) => {
             return match action {
                 SkillAction::Install { host, dir } => skill::run(host, dir),
-                SkillAction::Show => {
-                    print!("{}", crate::mcp::skills::SKILL_MD);
-                    ExitCode::SUCCESS
-                }
+                SkillAction::Show => output::answer(crate::mcp::skills::SKILL_MD),
             }
         }
         Some(Command::Check { path }) => {
-            return tokio::task::spawn_blocking(move || crate::run::file_check::cli(&path))
+            return tokio::task::spawn_blocking(move || check::run(&path))
                 .await
                 .unwrap_or(ExitCode::FAILURE)
         }

@@ -78,10 +78,7 @@ pub fn run(host: SkillHost, dir: Option<PathBuf>) -> ExitCode {
         },
     };
     match install_into(&folder) {
-        Ok(file) => {
-            println!("{}", file.display());
-            ExitCode::SUCCESS
-        }
+        Ok(file) => super::output::answer(&file.display().to_string()),
         Err(why) => {
             eprintln!("nemo-mcp skill: {why}");
             ExitCode::FAILURE

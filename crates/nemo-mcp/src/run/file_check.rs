@@ -89,9 +89,9 @@ struct Report<'a> {
     notes: Vec<String>,
 }
 
-/// `nemo-mcp check <path>`: the check an export runs, on any file, its findings on stdout as
-/// one JSON line. Exit code 0 when the file could be read (whatever it showed), 1 when not.
-pub fn cli(path: &Path) -> std::process::ExitCode {
+/// The check an export runs, on any file: its findings as one JSON line, and whether the
+/// file could be read at all (whatever it showed). `nemo-mcp check` prints it.
+pub fn report(path: &Path) -> (Result<String, serde_json::Error>, bool) {
     let found = inspect(path);
     let mut notes = Vec::new();
     if let Err(why) = &found.facts {
@@ -113,25 +113,5 @@ pub fn cli(path: &Path) -> std::process::ExitCode {
         frames_s,
         notes,
     };
-    match serde_json::to_string(&report) {
-        Ok(line) => println!("{line}"),
-        Err(e) => eprintln!("nemo-mcp check: {e}"),
-    }
-    if let Some(kb) = peak_kb() {
-        // The kernel's high-water mark of this process's memory (after exec, this program's
-        // own): what the hostile-file tests hold under their bound.
-        eprintln!("nemo-mcp check: peak memory {kb} kB");
-    }
-    if found.facts.is_ok() {
-        std::process::ExitCode::SUCCESS
-    } else {
-        std::process::ExitCode::FAILURE
-    }
-}
-
-/// This process's peak resident memory (`VmHWM`, Linux), in kB.
-fn peak_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    (serde_json::to_string(&report), found.facts.is_ok())
 }
