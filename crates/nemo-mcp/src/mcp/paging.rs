@@ -59,15 +59,43 @@ pub fn page<T: Serialize>(all: Vec<T>, offset: usize, max: usize) -> Page<T> {
     }
 }
 
-/// The next call, spelled out for the model (and its cursor's line in the text).
-pub fn next_step<T>(page: &Page<T>, tool: &str, what: &str) -> Option<String> {
-    page.next_cursor.as_ref().map(|c| {
-        format!(
-            "{} of {} {what} shown: call {tool} with cursor \"{c}\" for the next ones",
-            page.items.len(),
-            page.total
-        )
-    })
+/// What a view says beside its page of items (flattened into it): the total, and when there is
+/// more, the cursor and the next call spelled out for the model.
+#[derive(Debug, Serialize)]
+pub struct PageInfo {
+    pub total: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_step: Option<String>,
+}
+
+impl PageInfo {
+    /// The text's last line, when there is more to list.
+    pub fn push_next_line(&self, text: &mut String) {
+        if let Some(n) = &self.next_step {
+            text.push_str(&format!("Next: {n}\n"));
+        }
+    }
+}
+
+impl<T> Page<T> {
+    /// The items, and what the view says beside them (`what` names them: "jobs").
+    pub fn split(self, tool: &str, what: &str) -> (Vec<T>, PageInfo) {
+        let next_step = self.next_cursor.as_ref().map(|c| {
+            format!(
+                "{} of {} {what} shown: call {tool} with cursor \"{c}\" for the next ones",
+                self.items.len(),
+                self.total
+            )
+        });
+        let info = PageInfo {
+            total: self.total,
+            next_cursor: self.next_cursor,
+            next_step,
+        };
+        (self.items, info)
+    }
 }
 
 #[cfg(test)]

@@ -123,15 +123,10 @@ pub struct ListProjectsArgs {
 pub struct ProjectsView {
     #[schemars(with = "Vec<ProjectBrief>")]
     pub projects: Vec<crate::project::library::ProjectView>,
+    /// The total, and the cursor for more (not in the schema: the text says it too).
+    #[serde(flatten)]
     #[schemars(skip)]
-    pub total: usize,
-    /// More projects: pass it as `cursor`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(skip)]
-    pub next_cursor: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(skip)]
-    pub next_step: Option<String>,
+    pub page: crate::mcp::paging::PageInfo,
 }
 
 /// The part of a listed project its schema names (the rest is in the text and the object).
@@ -281,16 +276,10 @@ impl TimelineView {
 pub struct JobsView {
     /// Newest first.
     pub jobs: Vec<crate::mcp::views::JobSummary>,
-    /// How many jobs there are in all.
+    /// The total, and the cursor for more (not in the schema: the text says it too).
+    #[serde(flatten)]
     #[schemars(skip)]
-    pub total: usize,
-    /// More jobs: pass it as `cursor`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(skip)]
-    pub next_cursor: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(skip)]
-    pub next_step: Option<String>,
+    pub page: crate::mcp::paging::PageInfo,
 }
 
 /// `list_jobs`.

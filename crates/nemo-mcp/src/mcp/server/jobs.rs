@@ -52,26 +52,21 @@ impl NemoServer {
             .iter()
             .map(JobSummary::of)
             .collect();
-        let page = paging::page(all, offset, paging::MAX_ITEMS);
-        let next_step = paging::next_step(&page, "list_jobs", "jobs");
-        let mut text = if page.total == 0 {
+        let (items, info) = paging::page(all, offset, paging::MAX_ITEMS).split("list_jobs", "jobs");
+        let mut text = if info.total == 0 {
             "No jobs yet.".to_string()
         } else {
             String::new()
         };
-        for j in &page.items {
+        for j in &items {
             text.push_str(&format!("- {}\n", j.line()));
         }
-        if let Some(n) = &next_step {
-            text.push_str(&format!("Next: {n}\n"));
-        }
+        info.push_next_line(&mut text);
         Ok(structured(
             vec![ContentBlock::text(text.trim_end().to_string())],
             &JobsView {
-                jobs: page.items,
-                total: page.total,
-                next_cursor: page.next_cursor,
-                next_step,
+                jobs: items,
+                page: info,
             },
         ))
     }

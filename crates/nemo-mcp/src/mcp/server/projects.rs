@@ -24,29 +24,24 @@ impl NemoServer {
         // The whole library (it keeps at most 200), paged here.
         let all = crate::mcp::resources::projects(app, 200).await;
         let per_page = args.limit.unwrap_or(20).clamp(1, 100) as usize;
-        let page = paging::page(all, offset, per_page);
-        let next_step = paging::next_step(&page, "list_projects", "projects");
-        let mut text = if page.total == 0 {
+        let (items, info) = paging::page(all, offset, per_page).split("list_projects", "projects");
+        let mut text = if info.total == 0 {
             "No projects yet: connect or upload_media starts one.".to_string()
         } else {
             format!(
                 "{} project(s), most recently used first (reopen one with connect {{project_id}}):\n",
-                page.total
+                info.total
             )
         };
-        for (i, p) in page.items.iter().enumerate() {
+        for (i, p) in items.iter().enumerate() {
             text.push_str(&format!("{}. {}\n", offset + i + 1, p.line()));
         }
-        if let Some(n) = &next_step {
-            text.push_str(&format!("Next: {n}\n"));
-        }
+        info.push_next_line(&mut text);
         Ok(structured(
             vec![ContentBlock::text(text.trim_end().to_string())],
             &ProjectsView {
-                projects: page.items,
-                total: page.total,
-                next_cursor: page.next_cursor,
-                next_step,
+                projects: items,
+                page: info,
             },
         ))
     }
