@@ -15,6 +15,7 @@ Figures:
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import shlex
@@ -157,6 +158,33 @@ def follow(s, result):
     while body.get("status") == "running":
         body = s.call("get_job", {"job_id": body["job_id"], "wait_s": 50}).get("structuredContent", {})
     return body
+
+
+def product_images(media, n=6):
+    """`n` photo-heavy 1280x720 PNGs in `media` (made if missing): the benchmarks' media."""
+    os.makedirs(media, exist_ok=True)
+    images = []
+    for i in range(n):
+        p = os.path.join(media, f"product{i}.png")
+        png(p, 1280, 720)
+        images.append(p)
+    return images
+
+
+@contextlib.contextmanager
+def sim_server(sim, time_scale, *extra):
+    """nemo-sim on a free loopback port with the built-in renderer and credits to spare; yields
+    its base URL and stops it on the way out."""
+    port = free_port()
+    proc = subprocess.Popen([sim, "--port", str(port), "--time-scale", str(time_scale), "--builtin-renderer",
+                             "--starting-credits", "100000", *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def write_mp4_like(path, size):

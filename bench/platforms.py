@@ -12,7 +12,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench import Stdio, free_port, mcp_env, png, wait_port  # noqa: E402
+from bench import Stdio, follow, mcp_env, product_images, sim_server  # noqa: E402
 from host_cost import sim_json  # noqa: E402
 
 MARKER = "<!-- written by bench/platforms.py -->"
@@ -39,9 +39,9 @@ def quote(s, args):
     return int(m.group(1)) if m else None
 
 
-def follow(s, body):
-    while body.get("status") == "running":
-        body = s.call("get_job", {"job_id": body["job_id"], "wait_s": 30})["structuredContent"]
+def made_video(s, args):
+    """make_video, confirmed, followed to its end with get_job."""
+    body = follow(s, s.call("make_video", dict(args, confirm=True)))
     if body.get("status") != "succeeded":
         raise SystemExit(f"make_video did not succeed: {body}")
     return body
@@ -51,25 +51,15 @@ def main():
     mcp, sim = sys.argv[1:3]
     work = tempfile.mkdtemp(prefix="nemo-bench-")
     media = os.path.join(work, "media")
-    os.makedirs(media)
-    images = []
-    for i in range(6):
-        p = os.path.join(media, f"product{i}.png")
-        png(p, 1280, 720)
-        images.append(p)
-    port = free_port()
-    proc = subprocess.Popen([sim, "--port", str(port), "--time-scale", str(TIME_SCALE), "--builtin-renderer",
-                             "--starting-credits", "100000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_port(port)
-        base = f"http://127.0.0.1:{port}"
+    images = product_images(media)
+    with sim_server(sim, TIME_SCALE) as base:
         # One request, five platforms.
         s = session(mcp, base, media)
         args = {"instruction": BASE, "paths": images, "variants": PLATFORMS}
         one_quote = quote(s, args)
         seen = len(sim_json(base, "/_sim/log"))
         t = time.monotonic()
-        body = follow(s, s.call("make_video", dict(args, confirm=True))["structuredContent"])
+        body = made_video(s, args)
         one_wall = time.monotonic() - t
         said = s.call("get_job", {"job_id": body["job_id"]})
         print("\n".join(c.get("text", "") for c in said.get("content", []) if c.get("type") == "text"))
@@ -83,12 +73,10 @@ def main():
             a = {"instruction": f"{BASE}, {WORDS[p]}", "paths": images}
             five_quotes.append(quote(s, a))
             t = time.monotonic()
-            follow(s, s.call("make_video", dict(a, confirm=True))["structuredContent"])
+            made_video(s, a)
             five_wall += time.monotonic() - t
             s.close()
         five_log = sim_json(base, "/_sim/log")[seen:]
-    finally:
-        proc.kill()
 
     def uploaded(log):
         ups = [r for r in log if r["path"].startswith("/api/upload-video/")]

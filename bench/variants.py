@@ -11,7 +11,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench import Stdio, free_port, mcp_env, png, wait_port  # noqa: E402
+from bench import Stdio, mcp_env, product_images, sim_server  # noqa: E402
 from host_cost import sim_json  # noqa: E402
 
 MARKER = "<!-- written by bench/variants.py -->"
@@ -45,25 +45,13 @@ def main():
     mcp, sim = sys.argv[1:3]
     work = tempfile.mkdtemp(prefix="nemo-bench-")
     media = os.path.join(work, "media")
-    os.makedirs(media)
-    images = []
-    for i in range(6):
-        p = os.path.join(media, f"product{i}.png")
-        png(p, 1280, 720)
-        images.append(p)
+    images = product_images(media)
     media_bytes = sum(os.path.getsize(p) for p in images)
-    port = free_port()
-    proc = subprocess.Popen([sim, "--port", str(port), "--time-scale", str(TIME_SCALE), "--builtin-renderer",
-                             "--starting-credits", "100000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_port(port)
-        base = f"http://127.0.0.1:{port}"
+    with sim_server(sim, TIME_SCALE) as base:
         one, _ = made(mcp, base, media, images, None)
         seen = len(sim_json(base, "/_sim/log"))
         three, body = made(mcp, base, media, images, VARIANTS)
         log = sim_json(base, "/_sim/log")[seen:]
-    finally:
-        proc.kill()
     uploads = [r for r in log if r["path"].startswith("/api/upload-video/")]
     file_bytes = sum(r.get("body_size") or 0 for r in uploads if r.get("parts"))
     by_url = sum(1 for r in uploads if not r.get("parts"))

@@ -10,49 +10,23 @@ refused with `workspace_required`. Counted on nemo-sim's side: four paid message
 import asyncio
 import json
 import os
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
-import zlib
 
 import httpx2
+from common import free_port, png, wait_port
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 PROMO = "combine these images into a 10-second promo video with music"
 
 
-def png(path, rgb):
-    w, h = 64, 48
-    raw = b"".join(b"\0" + bytes(rgb) * w for _ in range(h))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    data += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
-    with open(path, "wb") as f:
-        f.write(data)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def structured(r):
@@ -121,7 +95,7 @@ async def main(server_bin, sim_bin):
             photos = {}
             for i, (_, name) in enumerate(clients):
                 photos[name] = os.path.join(media, f"{name}-photo.png")
-                png(photos[name], (40 * i + 30, 200 - 40 * i, 90))
+                png(photos[name], 64, 48, (40 * i + 30, 200 - 40 * i, 90))
             # One account for every client (one server is one user's): its token made by a first
             # call, then enough credits for four edits.
             http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)

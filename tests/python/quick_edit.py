@@ -8,14 +8,11 @@ in the output folder; progress notifications arrive; a tool error comes back as 
 import asyncio
 import json
 import os
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import time
-import zlib
 
+from common import free_port, png, wait_port
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
@@ -27,20 +24,8 @@ MANIFEST_TOOLS = [t["name"] for t in json.load(open(
 PROMO = "combine these images into a 30-second promo video with music and text overlays"
 
 
-def png(path, w, h, rgb):
-    raw = b"".join(b"\0" + bytes(rgb) * w for _ in range(h))
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    data += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
-    with open(path, "wb") as f:
-        f.write(data)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def field(obj, snake, camel):
@@ -93,12 +78,7 @@ async def main(server_bin, sim_bin, era="2025-11-25", ffmpeg="ffmpeg"):
     sim = subprocess.Popen([sim_bin, "--port", str(port), "--time-scale", "0.02", "--builtin-renderer"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_port(port)
         with tempfile.TemporaryDirectory() as home:
             media, out = os.path.join(home, "media"), os.path.join(home, "out")
             os.makedirs(media)

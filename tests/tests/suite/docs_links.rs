@@ -40,18 +40,22 @@ fn slug(heading: &str) -> String {
         .collect()
 }
 
+/// A page's lines outside code fences.
+fn prose(text: &str) -> impl Iterator<Item = &str> {
+    let mut in_code = false;
+    text.lines().filter(move |line| {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            return false;
+        }
+        !in_code
+    })
+}
+
 /// The anchors of a page: its headings' slugs and its explicit ids.
 fn anchors(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut in_code = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            continue;
-        }
+    for line in prose(text) {
         if let Some(h) = line.strip_prefix('#') {
             let h = h.trim_start_matches('#');
             out.push(slug(&h.replace('`', "")));
@@ -71,15 +75,7 @@ fn anchors(text: &str) -> Vec<String> {
 /// The markdown links of a page outside code: their targets.
 fn links(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut in_code = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            continue;
-        }
+    for line in prose(text) {
         let mut rest = line;
         while let Some(i) = rest.find("](") {
             let after = &rest[i + 2..];

@@ -82,6 +82,25 @@ fn bx(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
 }
 
 /// nemo-sim's own render: 3 s of H.264 pictures and a FLAC tone.
+/// `base` with one megabyte of `fill` appended and the `handler` track's tables saying it is
+/// 500,000 samples of a megabyte each, all in one chunk at that megabyte.
+fn one_megabyte_as_many(base: &[u8], handler: &[u8; 4], fill: u8) -> Vec<u8> {
+    let mut f = base.to_vec();
+    let megabyte = f.len() + 8;
+    f.extend(bx(b"free", &vec![fill; 1 << 20]));
+    let stsz = table(&f, handler, b"stsz");
+    put32(&mut f, stsz.body + 4, 1 << 20);
+    put32(&mut f, stsz.body + 8, 500_000);
+    let stsc = table(&f, handler, b"stsc");
+    put32(&mut f, stsc.body + 4, 1);
+    put32(&mut f, stsc.body + 8, 1);
+    put32(&mut f, stsc.body + 12, 500_000);
+    let stco = table(&f, handler, b"stco");
+    put32(&mut f, stco.body + 4, 1);
+    put32(&mut f, stco.body + 8, megabyte as u32);
+    f
+}
+
 fn sim_movie() -> Vec<u8> {
     use nemo_sim::mp4::{encode_movie, Pcm, Planes};
     let shots = [(3_000, Planes::solid(256, 144, [81, 90, 240]))];
@@ -170,38 +189,14 @@ fn corpus() -> Vec<(&'static str, Vec<u8>)> {
             ));
         }
         // One megabyte read as every one of 500,000 sound packets, all at time 0.
-        let mut f = base.clone();
-        let megabyte = f.len() + 8;
-        f.extend(bx(b"free", &vec![0x55u8; 1 << 20]));
-        let stsz = table(&f, b"soun", b"stsz");
-        put32(&mut f, stsz.body + 4, 1 << 20);
-        put32(&mut f, stsz.body + 8, 500_000);
+        let mut f = one_megabyte_as_many(&base, b"soun", 0x55);
         let stts = table(&f, b"soun", b"stts");
         put32(&mut f, stts.body + 4, 1);
         put32(&mut f, stts.body + 8, 500_000);
         put32(&mut f, stts.body + 12, 0);
-        let stsc = table(&f, b"soun", b"stsc");
-        put32(&mut f, stsc.body + 4, 1);
-        put32(&mut f, stsc.body + 8, 1);
-        put32(&mut f, stsc.body + 12, 500_000);
-        let stco = table(&f, b"soun", b"stco");
-        put32(&mut f, stco.body + 4, 1);
-        put32(&mut f, stco.body + 8, megabyte as u32);
         out.push((tag("one megabyte as 500,000 sound packets"), f));
         // The same for pictures: every one of 500,000 pictures is that megabyte, a keyframe.
-        let mut f = base.clone();
-        let megabyte = f.len() + 8;
-        f.extend(bx(b"free", &vec![0x65u8; 1 << 20]));
-        let stsz = table(&f, b"vide", b"stsz");
-        put32(&mut f, stsz.body + 4, 1 << 20);
-        put32(&mut f, stsz.body + 8, 500_000);
-        let stco = table(&f, b"vide", b"stco");
-        put32(&mut f, stco.body + 4, 1);
-        put32(&mut f, stco.body + 8, megabyte as u32);
-        let stsc = table(&f, b"vide", b"stsc");
-        put32(&mut f, stsc.body + 4, 1);
-        put32(&mut f, stsc.body + 8, 1);
-        put32(&mut f, stsc.body + 12, 500_000);
+        let f = one_megabyte_as_many(&base, b"vide", 0x65);
         out.push((tag("one megabyte as 500,000 pictures"), f));
     }
     // The mp4 fuzz target's finding (a82eb4d): composition runs that claim two billion
