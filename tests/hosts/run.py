@@ -12,16 +12,15 @@ Prints one JSON line per host: tool definition and result sizes as the model saw
 import json
 import os
 import re
-import shutil
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 import tomllib
 import urllib.request
-import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from common import free_port, png, wait_port  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -30,31 +29,10 @@ PROMPT = "Make a 30-second promo video from my product photos with music and tex
 SERVER_NAME = "nemovideo"  # as the README's examples name it
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
-def png(path, w, h, rgb):
-    raw = b"".join(b"\0" + bytes(rgb) * w for _ in range(h))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def read_jsonl(path):
@@ -74,6 +52,15 @@ def server_env(port, out, media, home):
         "NEMO_RENDER_POLL_MS": "50",
         "NEMO_PROGRESS_INTERVAL_MS": "200",
     }
+
+
+def launched(entry, tap_cmd, env):
+    """An example's server entry as written, its command swapped for the built binary (through
+    the tap) and the test's environment added to its own."""
+    entry = dict(entry)
+    entry["command"], entry["args"] = tap_cmd[0], tap_cmd[1:]
+    entry["env"] = dict(entry.get("env", {}), **env)
+    return entry
 
 
 def configure_claude(home, work, tap_cmd, env, model_port):
@@ -104,9 +91,7 @@ def configure_codex(home, work, tap_cmd, env, model_port):
     binary (through the tap) and the test's environment; the model provider points at model.py."""
     with open(os.path.join(ROOT, "examples", "hosts", "codex-config.toml"), "rb") as f:
         example = tomllib.load(f)
-    table = dict(example["mcp_servers"][SERVER_NAME])
-    table["command"], table["args"] = tap_cmd[0], tap_cmd[1:]
-    table["env"] = dict(table.get("env", {}), **env)
+    table = launched(example["mcp_servers"][SERVER_NAME], tap_cmd, env)
     codex_home = os.path.join(home, ".codex")
     os.makedirs(codex_home, exist_ok=True)
     lines = [
@@ -136,9 +121,7 @@ def configure_copilot(home, work, tap_cmd, env, model_port):
     model.py (Anthropic's API)."""
     with open(os.path.join(ROOT, "examples", "hosts", "copilot-mcp-config.json")) as f:
         example = json.load(f)
-    server = dict(example["mcpServers"][SERVER_NAME])
-    server["command"], server["args"] = tap_cmd[0], tap_cmd[1:]
-    server["env"] = dict(server.get("env", {}), **env)
+    server = launched(example["mcpServers"][SERVER_NAME], tap_cmd, env)
     config_dir = os.path.join(home, ".copilot")
     os.makedirs(config_dir, exist_ok=True)
     with open(os.path.join(config_dir, "mcp-config.json"), "w") as f:

@@ -235,21 +235,6 @@ impl App {
         ToolError::from_client(e, &self.settings.client.web_url)
     }
 
-    /// Folders whose files are never uploaded: our own state (credentials, journal), as
-    /// configured and as resolved.
-    pub fn private_dirs(&self) -> Vec<std::path::PathBuf> {
-        let v = [
-            self.settings.client.state_dir.clone(),
-            self.settings.client.client_id_file.clone(),
-        ];
-        let resolved: Vec<_> = v.iter().filter_map(|p| p.canonicalize().ok()).collect();
-        v.into_iter()
-            .filter(|p| p.is_absolute())
-            .chain(resolved)
-            .collect()
-    }
-
-    /// Where uploads may come from.
     /// What an upload's inputs are checked against.
     pub fn input_rules(&self) -> crate::files::uploads::InputRules {
         crate::files::uploads::InputRules {
@@ -259,11 +244,7 @@ impl App {
     }
 
     pub fn input_policy(&self) -> crate::files::paths::InputPolicy {
-        crate::files::paths::InputPolicy {
-            lexical: self.settings.allowed_lexical.clone(),
-            canonical: self.settings.allowed_dirs.clone(),
-            private: self.private_dirs(),
-        }
+        self.settings.input_policy()
     }
 
     /// The current project, creating it (in `language`, else the host's) if there is none.

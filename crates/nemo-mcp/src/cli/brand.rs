@@ -37,12 +37,7 @@ fn db(settings: &Settings) -> Result<crate::state::StateDb, String> {
 /// A file of the kit, through the upload policy: its resolved path.
 fn checked(settings: &Settings, p: &Option<PathBuf>) -> Result<Option<PathBuf>, String> {
     let Some(p) = p else { return Ok(None) };
-    let policy = crate::files::paths::InputPolicy {
-        lexical: settings.allowed_lexical.clone(),
-        canonical: settings.allowed_dirs.clone(),
-        private: vec![settings.client.state_dir.clone()],
-    };
-    crate::files::paths::resolve_input(&p.to_string_lossy(), &policy)
+    crate::files::paths::resolve_input(&p.to_string_lossy(), &settings.input_policy())
         .map(Some)
         .map_err(|why| {
             format!(
