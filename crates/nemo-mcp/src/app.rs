@@ -237,8 +237,21 @@ impl App {
 
     /// What an upload's inputs are checked against.
     pub fn input_rules(&self) -> crate::files::uploads::InputRules {
+        self.input_rules_of(None)
+    }
+
+    /// What a job's inputs are checked against: the folders it recorded when it was made
+    /// (`None`, a job journaled before they were: this process's).
+    pub fn input_rules_of(
+        &self,
+        recorded: Option<&crate::files::paths::AllowedFolders>,
+    ) -> crate::files::uploads::InputRules {
+        let policy = self.input_policy();
         crate::files::uploads::InputRules {
-            policy: self.input_policy(),
+            policy: match recorded {
+                Some(folders) => policy.allowing(folders),
+                None => policy,
+            },
             max_bytes: self.settings.client.profile.max_upload_bytes(),
         }
     }

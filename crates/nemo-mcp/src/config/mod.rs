@@ -162,6 +162,14 @@ impl Settings {
     /// Where uploads may come from: the allowed folders, never our own state (credentials,
     /// journal, client id), as configured and as resolved. The server and the commands that
     /// take files (`brand set`) check against the same policy.
+    /// The folders uploads may come from, as this process is set up (what a job records).
+    pub fn allowed_folders(&self) -> crate::files::paths::AllowedFolders {
+        crate::files::paths::AllowedFolders {
+            lexical: self.allowed_lexical.clone(),
+            canonical: self.allowed_dirs.clone(),
+        }
+    }
+
     pub fn input_policy(&self) -> crate::files::paths::InputPolicy {
         let own = [
             self.client.state_dir.clone(),

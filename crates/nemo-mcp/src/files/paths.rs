@@ -70,6 +70,27 @@ pub struct InputPolicy {
     pub private: Vec<PathBuf>,
 }
 
+/// The folders uploads may come from, as one process was set up (given and resolved forms for
+/// the lexical check, resolved ones for the final one). A job records its own: whichever
+/// process runs it later judges its files as the process that made it did, not by its own
+/// settings (another host may allow other folders).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AllowedFolders {
+    pub lexical: Vec<PathBuf>,
+    pub canonical: Vec<PathBuf>,
+}
+
+impl InputPolicy {
+    /// This policy with `folders` allowed instead of its own (our own state stays private).
+    pub fn allowing(self, folders: &AllowedFolders) -> InputPolicy {
+        InputPolicy {
+            lexical: folders.lexical.clone(),
+            canonical: folders.canonical.clone(),
+            private: self.private,
+        }
+    }
+}
+
 fn lower(c: Component) -> String {
     c.as_os_str().to_string_lossy().to_lowercase()
 }

@@ -185,6 +185,10 @@ pub struct VideoPlan {
     /// journaled before it was recorded: the running process's folder).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_dir: Option<std::path::PathBuf>,
+    /// The folders its media may come from, as the process that made it was set up (absent
+    /// in plans journaled before it was recorded: the running process's folders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<crate::files::paths::AllowedFolders>,
     /// `fix: true`: when the saved file differs from what was asked, one more paid edit
     /// written from the differences, then one more export; never a second round.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -253,8 +253,10 @@ async fn start_upload(
             rejected: Vec::new(),
         },
         None => {
+            let plan = shared.ctx.snapshot().video_plan().cloned();
+            let recorded = plan.and_then(|p| p.allowed);
             crate::files::uploads::check_inputs_blocking(
-                variant.input_rules(),
+                variant.input_rules_of(recorded.as_ref()),
                 set.paths.clone(),
                 set.urls.clone(),
             )
@@ -334,6 +336,7 @@ async fn start_slot(
         media: Default::default(),
         no_captions: parent.no_captions,
         output_dir: parent.output_dir.clone(),
+        allowed: parent.allowed.clone(),
         fix: parent.fix,
         fix_round: None,
     };

@@ -229,13 +229,13 @@ async fn fix_round(
 }
 
 /// The plan's media uploaded again under `key` (found, not started twice, after a restart);
-/// the files are checked again first.
+/// the files are checked again first, against the folders the plan recorded.
 async fn upload_again(app: &Arc<App>, plan: &VideoPlan, key: String) -> Result<String, ToolError> {
     if let Some(j) = app.jobs.by_request(JobKind::Upload, &key) {
         return Ok(j.id);
     }
     let checked = crate::files::uploads::check_inputs_blocking(
-        app.input_rules(),
+        app.input_rules_of(plan.allowed.as_ref()),
         plan.media.paths.clone(),
         plan.media.urls.clone(),
     )

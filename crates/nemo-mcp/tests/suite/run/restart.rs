@@ -268,6 +268,7 @@ async fn a_make_video_whose_instruction_never_left_before_a_restart_sends_it_onc
         media: Default::default(),
         no_captions: false,
         output_dir: None,
+        allowed: None,
         fix: false,
         fix_round: None,
     });
@@ -325,6 +326,59 @@ async fn a_make_video_whose_upload_a_restart_cut_uploads_once_more_and_sends_onc
     assert_eq!(uploads(&h2), 2, "the cut upload, then once more");
     assert_eq!(counts(&h2).await, (1, 50), "sent once, charged once");
     assert_eq!(render_submits(&h2), 1);
+}
+
+/// The job carries the folders it was made under: the process that takes over its cut upload
+/// allows other folders (another host set up otherwise), and still uploads the job's media,
+/// checked against the folders the job recorded, once more; one message, one charge.
+#[tokio::test]
+async fn a_cut_upload_taken_over_by_a_process_with_other_folders_is_judged_by_the_jobs_own() {
+    use nemo_sim::{Fault, FaultAction, Route};
+    let h = Harness::start().await;
+    h.sim
+        .control()
+        .inject(Fault::new(Route::Upload, FaultAction::Delay { ms: 30_000 }));
+    let files = [
+        h.media("a.png", &png(10, 10)),
+        h.media("b.png", &png(12, 12)),
+    ];
+    let r = h
+        .call(
+            "make_video",
+            json!({"instruction": "combine these images into a 10-second video",
+                   "paths": files, "wait_s": 0}),
+        )
+        .await;
+    let job = body(&r);
+    let uploads = |sim: &nemo_sim::SimHandle| {
+        sim.log()
+            .iter()
+            .filter(|r| r.path.starts_with("/api/upload-video/"))
+            .count()
+    };
+    until("the upload held", || uploads(&h.sim) == 1).await;
+    let mut stopped = h.stop().await;
+    let elsewhere = stopped.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let mut other = nemo_mcp::Settings::new(
+        stopped.settings.client.clone(),
+        stopped.settings.output_dir.clone(),
+        vec![elsewhere],
+    );
+    other.render_poll = stopped.settings.render_poll;
+    other.progress_every = stopped.settings.progress_every;
+    other.default_wait = stopped.settings.default_wait;
+    assert!(
+        nemo_mcp::testing::resolve_input(&files[0], &other.input_policy()).is_err(),
+        "the second process does not allow the media's folder"
+    );
+    stopped.settings = other;
+    let h2 = stopped.start().await;
+    let done = h2.finish(job).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["result"]["uploaded"], 2, "{done}");
+    assert_eq!(uploads(&h2.sim), 2, "the cut upload, then once more");
+    assert_eq!(counts(&h2).await, (1, 50), "sent once, charged once");
 }
 
 /// A running export as the previous version journaled it (format 1: a JSON file per job in the
