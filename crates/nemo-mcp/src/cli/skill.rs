@@ -44,7 +44,12 @@ pub fn install_into(folder: &Path) -> Result<PathBuf, String> {
             ))
         }
         Ok(_) => {
-            let there = std::fs::read_to_string(&file).unwrap_or_default();
+            // Only its head says whose it is: read no more than that of a file left there.
+            let mut there = String::new();
+            if let Ok(f) = std::fs::File::open(&file) {
+                use std::io::Read;
+                let _ = f.take(4096).read_to_string(&mut there);
+            }
             let ours = there
                 .lines()
                 .take(5)
