@@ -257,7 +257,7 @@ impl App {
     }
 
     pub fn input_policy(&self) -> crate::files::paths::InputPolicy {
-        self.settings.input_policy()
+        input_policy(&self.settings)
     }
 
     /// The current project, creating it (in `language`, else the host's) if there is none.
@@ -416,6 +416,72 @@ impl App {
                 Ok((v, Some(r.notice(lost))))
             }
             Err(e) => Err(self.err(&e)),
+        }
+    }
+}
+
+/// The folders uploads may come from, as `settings` set them up (what a job records).
+pub fn allowed_folders(settings: &Settings) -> crate::files::paths::AllowedFolders {
+    crate::files::paths::AllowedFolders {
+        lexical: settings.allowed_lexical.clone(),
+        canonical: settings.allowed_dirs.clone(),
+    }
+}
+
+/// Where uploads may come from: the allowed folders, never our own state (credentials,
+/// journal, client id), as configured and as resolved. The server and the commands that take
+/// files (`brand set`) check against this one policy.
+pub fn input_policy(settings: &Settings) -> crate::files::paths::InputPolicy {
+    let own = [
+        settings.client.state_dir.clone(),
+        settings.client.client_id_file.clone(),
+    ];
+    let resolved: Vec<_> = own.iter().filter_map(|p| p.canonicalize().ok()).collect();
+    let folders = allowed_folders(settings);
+    crate::files::paths::InputPolicy {
+        lexical: folders.lexical,
+        canonical: folders.canonical,
+        private: own
+            .into_iter()
+            .filter(|p| p.is_absolute())
+            .chain(resolved)
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nemo_client::Config;
+
+    /// The server and `brand set` share one policy: media in an allowed folder passes; our
+    /// own state never does, even when it sits inside an allowed folder or is reached
+    /// through a link.
+    #[cfg(unix)]
+    #[test]
+    fn the_input_policy_keeps_our_own_state_out_of_uploads() {
+        use crate::files::paths::resolve_input;
+        let dir = tempfile::tempdir().unwrap();
+        let media = dir.path().join("media");
+        let state = media.join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::write(media.join("photo.png"), b"png").unwrap();
+        std::fs::write(state.join("credentials.json"), b"{}").unwrap();
+        std::os::unix::fs::symlink(state.join("credentials.json"), media.join("innocent.png"))
+            .unwrap();
+        let client = Config::new("http://127.0.0.1:1", state.clone());
+        let policy = input_policy(&Settings::new(
+            client,
+            dir.path().join("out"),
+            vec![media.clone()],
+        ));
+        assert!(resolve_input(&media.join("photo.png").to_string_lossy(), &policy).is_ok());
+        for own in [state.join("credentials.json"), media.join("innocent.png")] {
+            assert!(
+                resolve_input(&own.to_string_lossy(), &policy).is_err(),
+                "{} was allowed",
+                own.display()
+            );
         }
     }
 }

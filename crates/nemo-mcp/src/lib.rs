@@ -79,6 +79,8 @@ pub mod testing {
     pub use crate::state::StateDb;
     pub use crate::support::logging;
 
+    /// The upload policy a process with these settings checks files against.
+    pub use crate::app::input_policy;
     /// Fuzzing's entry points (`fuzz/fuzz_targets/{journal,input_path,mp4}.rs`) and their replays.
     pub use crate::files::paths::{resolve_input, InputPolicy};
 

@@ -37,7 +37,7 @@ fn db(settings: &Settings) -> Result<crate::state::StateDb, String> {
 /// A file of the kit, through the upload policy: its resolved path.
 fn checked(settings: &Settings, p: &Option<PathBuf>) -> Result<Option<PathBuf>, String> {
     let Some(p) = p else { return Ok(None) };
-    crate::files::paths::resolve_input(&p.to_string_lossy(), &settings.input_policy())
+    crate::files::paths::resolve_input(&p.to_string_lossy(), &crate::app::input_policy(settings))
         .map(Some)
         .map_err(|why| {
             format!(

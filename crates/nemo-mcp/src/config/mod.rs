@@ -162,31 +162,6 @@ impl Settings {
     /// Where uploads may come from: the allowed folders, never our own state (credentials,
     /// journal, client id), as configured and as resolved. The server and the commands that
     /// take files (`brand set`) check against the same policy.
-    /// The folders uploads may come from, as this process is set up (what a job records).
-    pub fn allowed_folders(&self) -> crate::files::paths::AllowedFolders {
-        crate::files::paths::AllowedFolders {
-            lexical: self.allowed_lexical.clone(),
-            canonical: self.allowed_dirs.clone(),
-        }
-    }
-
-    pub fn input_policy(&self) -> crate::files::paths::InputPolicy {
-        let own = [
-            self.client.state_dir.clone(),
-            self.client.client_id_file.clone(),
-        ];
-        let resolved: Vec<_> = own.iter().filter_map(|p| p.canonicalize().ok()).collect();
-        crate::files::paths::InputPolicy {
-            lexical: self.allowed_lexical.clone(),
-            canonical: self.allowed_dirs.clone(),
-            private: own
-                .into_iter()
-                .filter(|p| p.is_absolute())
-                .chain(resolved)
-                .collect(),
-        }
-    }
-
     /// Defaults around a client configuration (for embedding: the demo, tests).
     pub fn new(client: Config, output_dir: PathBuf, allowed_dirs: Vec<PathBuf>) -> Settings {
         let canonical: Vec<PathBuf> = allowed_dirs
@@ -379,33 +354,5 @@ mod tests {
         assert_eq!(kept.allowed_dirs, vec![env_dir.canonicalize().unwrap()]);
         let replaced = s.with_allowed_dirs_given(&[given.display().to_string()]);
         assert_eq!(replaced.allowed_dirs, vec![given.canonicalize().unwrap()]);
-    }
-
-    /// The server and `brand set` share one policy: media in an allowed folder passes; our
-    /// own state never does, even when it sits inside an allowed folder or is reached
-    /// through a link.
-    #[cfg(unix)]
-    #[test]
-    fn the_input_policy_keeps_our_own_state_out_of_uploads() {
-        use crate::files::paths::resolve_input;
-        let dir = tempfile::tempdir().unwrap();
-        let media = dir.path().join("media");
-        let state = media.join("state");
-        std::fs::create_dir_all(&state).unwrap();
-        std::fs::write(media.join("photo.png"), b"png").unwrap();
-        std::fs::write(state.join("credentials.json"), b"{}").unwrap();
-        std::os::unix::fs::symlink(state.join("credentials.json"), media.join("innocent.png"))
-            .unwrap();
-        let client = Config::new("http://127.0.0.1:1", state.clone());
-        let policy =
-            Settings::new(client, dir.path().join("out"), vec![media.clone()]).input_policy();
-        assert!(resolve_input(&media.join("photo.png").to_string_lossy(), &policy).is_ok());
-        for own in [state.join("credentials.json"), media.join("innocent.png")] {
-            assert!(
-                resolve_input(&own.to_string_lossy(), &policy).is_err(),
-                "{} was allowed",
-                own.display()
-            );
-        }
     }
 }

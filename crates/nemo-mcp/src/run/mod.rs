@@ -157,7 +157,7 @@ pub fn start_video(app: &Arc<App>, req: VideoRequest) -> crate::jobs::Spawned {
         media,
         no_captions: !req.captions,
         output_dir: Some(app.settings.output_dir.clone()),
-        allowed: Some(app.settings.allowed_folders()),
+        allowed: Some(crate::app::allowed_folders(&app.settings)),
         fix: req.fix,
         fix_round: None,
     })

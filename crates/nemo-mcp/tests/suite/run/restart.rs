@@ -369,7 +369,8 @@ async fn a_cut_upload_taken_over_by_a_process_with_other_folders_is_judged_by_th
     other.progress_every = stopped.settings.progress_every;
     other.default_wait = stopped.settings.default_wait;
     assert!(
-        nemo_mcp::testing::resolve_input(&files[0], &other.input_policy()).is_err(),
+        nemo_mcp::testing::resolve_input(&files[0], &nemo_mcp::testing::input_policy(&other))
+            .is_err(),
         "the second process does not allow the media's folder"
     );
     stopped.settings = other;
