@@ -124,6 +124,12 @@ pub enum FaultAction {
     /// `/run_sse`: the turn works, but leaves the frame shape as it was (an agent that did not
     /// take "vertical 9:16" this once): the file comes out in the old shape.
     IgnoreShape,
+    /// `/run_sse`: the turn works, but adds no music (an agent that missed "with music" this
+    /// once): the file comes out with no sound track.
+    IgnoreMusic,
+    /// `/run_sse`: the turn works, but puts no text on the picture (an agent that missed
+    /// "text overlays" this once): no text track, no title drawn.
+    IgnoreText,
     /// Answer `302` to this location.
     Redirect { location: String },
     /// Pass this many bytes of the answer (for uploads: read this many bytes of the request

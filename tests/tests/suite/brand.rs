@@ -1,6 +1,7 @@
 //! A brand kit set once is every host's: set with `nemo-mcp brand set` on the shared state
 //! folder, then used by another host's `make_video` (its logo uploaded with the media, its
-//! words in the instruction, shown in the quote), left out when the instruction says so.
+//! words in the instruction, shown in the quote), left out when the instruction says so or
+//! `brand: false`.
 //! Counted on nemo-sim: paid messages and credits.
 
 use e2e::world::World;
@@ -10,7 +11,9 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_brand_set_in_one_place_is_used_by_another_host_s_make_video() {
-    let w = World::new(SimConfig::fast()).await;
+    let mut sim = SimConfig::fast();
+    sim.starting_credits = 500;
+    let w = World::new(sim).await;
     let logo = w.media("acme-logo.png");
     // Set as the user does, on the state folder every host shares.
     let set = std::process::Command::new(e2e::binary())
@@ -97,6 +100,28 @@ async fn a_brand_set_in_one_place_is_used_by_another_host_s_make_video() {
     assert_eq!(done["status"], "succeeded", "{done}");
     let messages = w.sim.control().messages();
     assert!(!messages[1].contains("brand acme"), "{}", messages[1]);
+    // Without the brand by the parameter, whatever the instruction says.
+    let (v, _) = call(
+        &b.client,
+        "make_video",
+        json!({"instruction": "a 10-second teaser for Acme", "paths": [photo], "wait_s": 0, "confirm": true, "brand": false}),
+    )
+    .await;
+    let (done, _) = follow(&b.client, v).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let messages = w.sim.control().messages();
+    assert!(!messages[2].contains("brand acme"), "{}", messages[2]);
+    // `brand: true` with the only kit not named: that kit (shown in the quote; nothing sent).
+    let (quote, refused) = call(
+        &b.client,
+        "make_video",
+        json!({"instruction": "a 10-second teaser", "paths": [photo], "max_credits": 1, "brand": true}),
+    )
+    .await;
+    assert!(
+        refused && quote.to_string().contains("brand acme"),
+        "{quote}"
+    );
     let (m, credits, _) = w.counts();
-    assert_eq!((m, credits), (2, 100));
+    assert_eq!((m, credits), (3, 150));
 }

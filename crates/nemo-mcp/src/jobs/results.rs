@@ -75,6 +75,13 @@ pub struct ExportResult {
     #[serde(flatten)]
     #[schemars(skip)]
     pub checked: FileCheck,
+    /// What the file was held against (`run::held`), and how it differs.
+    #[serde(rename = "checked", default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub held: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub differs: Vec<String>,
 }
 
 /// What the saved file is and what came of checking it: shared by an export's result and
@@ -95,8 +102,15 @@ pub struct FileCheck {
     /// The captions files written beside the MP4 (from the timeline's text).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub captions: Vec<String>,
-    /// What the checks found: a length unlike the timeline's or the request's, black or
-    /// unchanging stretches, a file that cannot be read, captions not written.
+    /// Black, unchanging or soundless stretches, decoded from the file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stretches: Vec<crate::files::mp4::Stretch>,
+    /// Whether the timeline the file was rendered from had text on it (titles, captions);
+    /// absent when the timeline could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_track: Option<bool>,
+    /// What the checks found: a length unlike the timeline's or the request's, a file that
+    /// cannot be read, sound measured in part, captions not written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -206,6 +220,19 @@ pub enum DifferenceKind {
     Length,
     Shape,
     PlatformLength,
+    /// Smaller than the platform wants, or not read: the renderer's, not an edit's to change.
+    Resolution,
+    Black,
+    Quiet,
+    Music,
+    Text,
+}
+
+impl DifferenceKind {
+    /// An edit can change it, so a fix round may ask for it.
+    pub fn fixable(self) -> bool {
+        self != DifferenceKind::Resolution
+    }
 }
 
 /// The one fix round of a video.
@@ -335,7 +362,12 @@ pub struct VideoResult {
     #[serde(flatten)]
     #[schemars(skip)]
     pub checked: FileCheck,
-    /// How the saved file differs from what was asked (its length; a platform's shape).
+    /// What the saved file was held against: the length asked, a platform's shape, music,
+    /// text, black pictures (`run::held`).
+    #[serde(rename = "checked", default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub held: Vec<String>,
+    /// How the saved file differs from what was asked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(skip)]
     pub differs: Vec<String>,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ConnectArgs {
-    /// Start over, empty.
+    // Start over, empty. (The tool's description says it: `new_project=true starts over`.)
     #[serde(default)]
     pub new_project: Option<bool>,
     /// From list_projects.
@@ -73,6 +73,10 @@ pub struct MakeVideoArgs {
     /// One paid fix round if it differs.
     #[serde(default)]
     pub fix: Option<bool>,
+    // Default: the brand kit when one is set (`nemo-mcp brand set`); false leaves it out. (No
+    // description: the name says it, and the tool list is read on every turn.)
+    #[serde(default)]
+    pub brand: Option<bool>,
     // Default true: `.srt` and `.vtt` of the timeline's text beside the MP4. (No description:
     // the name says it, and every character here is read by the model on every turn.)
     #[serde(default)]

@@ -313,12 +313,30 @@ fn export_text(r: &ExportResult) -> String {
     if let Some(link) = &r.project_link {
         t.push_str(&format!("\nOpen the project in a browser: {link}"));
     }
-    t.push_str(&file_lines(&r.checked));
+    t.push_str(&file_lines(&r.checked, &r.differs));
+    t.push_str(&held_lines(&r.held, &r.differs));
     t
 }
 
-/// What the saved file is, its captions and what its checks found, one line each.
-fn file_lines(c: &crate::jobs::results::FileCheck) -> String {
+/// What the file was held against and how it differs, one line each (none when nothing was
+/// held).
+fn held_lines(held: &[String], differs: &[String]) -> String {
+    let mut t = String::new();
+    if !held.is_empty() {
+        t.push_str(&format!("\nChecked: {}.", held.join(", ")));
+    }
+    if !differs.is_empty() {
+        t.push_str(&format!(
+            "\nDiffers from what was asked: {}.",
+            differs.join("; ")
+        ));
+    }
+    t
+}
+
+/// What the saved file is, its captions and what its checks found, one line each (the
+/// stretches that are `differs` are said there, not twice).
+fn file_lines(c: &crate::jobs::results::FileCheck, differs: &[String]) -> String {
     let (captions, notes) = (&c.captions, &c.notes);
     let mut t = String::new();
     if let Some(f) = &c.file {
@@ -354,6 +372,12 @@ fn file_lines(c: &crate::jobs::results::FileCheck) -> String {
             "\nCaptions: {} (SubRip and WebVTT, beside the video).",
             captions.join(", ")
         ));
+    }
+    for s in &c.stretches {
+        let phrase = s.phrase();
+        if !differs.iter().any(|d| d.starts_with(&phrase)) {
+            t.push_str(&format!("\n{}", s.said()));
+        }
     }
     for n in notes {
         t.push_str(&format!("\n{n}"));
@@ -400,19 +424,14 @@ fn video_text(r: &VideoResult) -> String {
         ),
         None => "Made the edit; no MP4 was saved.".to_string(),
     };
-    t.push_str(&file_lines(&r.checked));
+    t.push_str(&file_lines(&r.checked, &r.differs));
     if !r.fixed.is_empty() {
         t.push_str(&format!(
             "\nFixed in one more edit: {}.",
             r.fixed.join("; ")
         ));
     }
-    if !r.differs.is_empty() {
-        t.push_str(&format!(
-            "\nDiffers from what was asked: {}.",
-            r.differs.join("; ")
-        ));
-    }
+    t.push_str(&held_lines(&r.held, &r.differs));
     if !r.reply.is_empty() {
         t.push_str(&format!("\nNemoVideo's AI replied: \"{}\"", r.reply));
     }

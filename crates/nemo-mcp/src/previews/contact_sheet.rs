@@ -5,7 +5,7 @@
 
 use super::frames::{self, Picture};
 use super::{cache, font, jpeg};
-use crate::files::mp4::{Mp4File, Sample, VideoTrack};
+use crate::files::mp4::{Mp4File, Sample, Stretch, StretchKind, VideoTrack};
 use crate::support::clock;
 use image::{Rgb, RgbImage};
 use std::path::Path;
@@ -28,7 +28,9 @@ pub struct ContactSheet {
     pub jpeg: Vec<u8>,
     /// The times (seconds) of the pictures shown, left to right, top to bottom.
     pub frames_s: Vec<f64>,
-    /// Black or unchanging stretches, as sentences.
+    /// Black or unchanging stretches, in the order they come.
+    pub stretches: Vec<Stretch>,
+    /// What could not be seen (pictures that could not be decoded), as sentences.
     pub notes: Vec<String>,
 }
 
@@ -69,10 +71,11 @@ pub fn make(file: &Mp4File) -> Result<ContactSheet, String> {
         return Err(problem.unwrap_or_else(|| "it has no keyframe".into()));
     }
     let shown = spread_pictures(&pictures, duration, SHOWN);
-    let mut notes = stretches(&pictures, duration);
-    if let Some(p) = problem {
-        notes.push(format!("Some pictures could not be decoded: {p}."));
-    }
+    let found = stretches(&pictures, duration);
+    let notes: Vec<String> = problem
+        .map(|p| format!("Some pictures could not be decoded: {p}."))
+        .into_iter()
+        .collect();
     let sheet = compose(&shown);
     let jpeg = [70u8, 55, 40]
         .into_iter()
@@ -82,6 +85,7 @@ pub fn make(file: &Mp4File) -> Result<ContactSheet, String> {
     Ok(ContactSheet {
         jpeg,
         frames_s: shown.iter().map(|p| round1(p.at_s)).collect(),
+        stretches: found,
         notes,
     })
 }
@@ -137,7 +141,7 @@ fn spread_pictures(pictures: &[Picture], duration: f64, n: usize) -> Vec<Picture
 
 /// Black stretches (two or more black pictures in a row, or a wholly black video) and a picture
 /// that does not change for [`FROZEN_S`] or more, in the order they come.
-fn stretches(pictures: &[Picture], duration: f64) -> Vec<String> {
+fn stretches(pictures: &[Picture], duration: f64) -> Vec<Stretch> {
     let mut notes = Vec::new();
     let end_of = |i: usize| pictures.get(i + 1).map_or(duration, |p| p.at_s);
     let runs = |same: &dyn Fn(&Picture, &Picture) -> bool, mark: &dyn Fn(&Picture) -> bool| {
@@ -163,21 +167,17 @@ fn stretches(pictures: &[Picture], duration: f64) -> Vec<String> {
     let all = pictures.len();
     for (i, j) in runs(&|_, _| true, &|p| p.is_black()) {
         if (i == 0 && j + 1 == all) || j > i {
-            notes.push(format!(
-                "The picture is black from {} to {}.",
-                clock(pictures[i].at_s),
-                clock(end_of(j))
+            notes.push(Stretch::new(
+                StretchKind::Black,
+                pictures[i].at_s,
+                end_of(j),
             ));
         }
     }
     for (i, j) in runs(&|a, b| a.same_as(b), &|p| !p.is_black()) {
         let (from, to) = (pictures[i].at_s, end_of(j));
         if j > i && to - from >= FROZEN_S.min(duration * 0.9) {
-            notes.push(format!(
-                "The picture does not change from {} to {}.",
-                clock(from),
-                clock(to)
-            ));
+            notes.push(Stretch::new(StretchKind::Still, from, to));
         }
     }
     notes
@@ -254,8 +254,9 @@ mod tests {
         let sheet = make(&Mp4File::open(&path).unwrap()).unwrap();
         // Truth: black 0:08–0:20, still 0:20–0:33. The first black picture looked at is the
         // keyframe of 0:09 (the fade's last second is dark but not black).
+        let said: Vec<String> = sheet.stretches.iter().map(Stretch::said).collect();
         assert_eq!(
-            sheet.notes,
+            said,
             [
                 "The picture is black from 0:09 to 0:20.",
                 "The picture does not change from 0:20 to 0:33."
@@ -278,7 +279,10 @@ mod tests {
         let sheet = make(&Mp4File::open(&path).unwrap()).unwrap();
         assert_eq!(sheet.frames_s, vec![0.0, 5.0, 10.0, 15.0, 20.0, 25.0]);
         assert!(sheet.jpeg.len() <= MAX_BYTES && sheet.jpeg.starts_with(&[0xff, 0xd8]));
-        assert!(sheet.notes.is_empty(), "{:?}", sheet.notes);
+        assert!(
+            sheet.notes.is_empty() && sheet.stretches.is_empty(),
+            "{sheet:?}"
+        );
         // The tiles hold the scenes' own colours: decoded from the file, not drawn.
         let img = image::load_from_memory(&sheet.jpeg).unwrap().to_rgb8();
         for (i, [y, cb, cr]) in colours.into_iter().enumerate() {
@@ -305,7 +309,12 @@ mod tests {
             (blue, 2000),
             (blue, 2000),
         ]);
-        let notes = make(&Mp4File::open(&path).unwrap()).unwrap().notes;
+        let notes: Vec<String> = make(&Mp4File::open(&path).unwrap())
+            .unwrap()
+            .stretches
+            .iter()
+            .map(Stretch::said)
+            .collect();
         assert!(
             notes
                 .iter()
@@ -318,7 +327,12 @@ mod tests {
             (blue, 4000),
             ([145, 54, 34], 2000),
         ]);
-        let notes = make(&Mp4File::open(&path).unwrap()).unwrap().notes;
+        let notes: Vec<String> = make(&Mp4File::open(&path).unwrap())
+            .unwrap()
+            .stretches
+            .iter()
+            .map(Stretch::said)
+            .collect();
         assert!(
             notes
                 .iter()
@@ -334,7 +348,10 @@ mod tests {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mp4/high-tone.mp4");
         let sheet = make(&Mp4File::open(&path).unwrap()).unwrap();
         assert_eq!(sheet.frames_s.len(), SHOWN, "{:?}", sheet.frames_s);
-        assert!(sheet.notes.is_empty(), "{:?}", sheet.notes);
+        assert!(
+            sheet.notes.is_empty() && sheet.stretches.is_empty(),
+            "{sheet:?}"
+        );
         // testsrc2's colour bars: decoded pictures, not grey concealment.
         let img = image::load_from_memory(&sheet.jpeg).unwrap().to_rgb8();
         let colours: std::collections::HashSet<[u8; 3]> =

@@ -366,7 +366,12 @@ async fn saved(
         ctx.journal_export(|e| e.checking = true);
         check_file(app, &path, !journaled.no_captions, rendered).await
     };
+    // Held against what no one asks for (black pictures); `make_video` holds it again
+    // against its own instruction.
+    let held = super::held::hold(None, None, &checked.check);
     Ok(ExportResult {
+        held: held.checked.clone(),
+        differs: held.differs_said(),
         path: path.display().to_string(),
         url: status.url.clone(),
         size_bytes: size,
@@ -418,7 +423,13 @@ async fn check_file(
         } else {
             Ok(Vec::new())
         };
-        (found.facts, found.heard, found.sheet, written)
+        // A text track with anything on it (its segments' words may not be given).
+        let text = t.as_ref().map(|t| {
+            t.tracks
+                .iter()
+                .any(|k| k.kind == nemo_client::TrackKind::Text && !k.segments.is_empty())
+        });
+        (found, text, written)
     })
     .await;
     let timeline_s = timeline
@@ -429,10 +440,11 @@ async fn check_file(
         timeline_s,
         check: Default::default(),
     };
-    let Ok((facts, heard, sheet, written)) = done else {
+    let Ok((found, text, written)) = done else {
         return out;
     };
-    match facts {
+    out.check.text_track = text;
+    match found.facts {
         Ok(f) => {
             out.check
                 .notes
@@ -443,10 +455,11 @@ async fn check_file(
             "The saved file could not be checked: {why}. Play it before sharing it."
         )),
     }
-    out.check.notes.extend(heard);
-    match sheet {
+    out.check.notes.extend(found.heard);
+    match found.sheet {
         Some(Ok(sheet)) => {
             out.check.frames_s = sheet.frames_s;
+            out.check.stretches = sheet.stretches;
             out.check.notes.extend(sheet.notes);
             match super::file_check::write_frames_beside(path, &sheet.jpeg) {
                 Ok(p) => out.check.frames = Some(p.display().to_string()),
@@ -461,6 +474,7 @@ async fn check_file(
         )),
         None => {}
     }
+    out.check.stretches.extend(found.quiet);
     match written {
         Ok(files) => out.check.captions = files.iter().map(|p| p.display().to_string()).collect(),
         Err(why) => out.check.notes.push(format!("Captions: {why}.")),

@@ -16,8 +16,10 @@ use std::path::Path;
 pub struct Inspected {
     /// Its facts, or why they could not be read.
     pub facts: Result<Mp4Facts, String>,
-    /// What its sound showed, as sentences (silence, silent stretches, not decoded).
+    /// What its sound showed, as sentences (measured in part, not decoded).
     pub heard: Vec<String>,
+    /// Its stretches with no sound (in a track that is not silent throughout).
+    pub quiet: Vec<mp4::Stretch>,
     /// Its contact sheet (absent: the file could not be read at all).
     pub sheet: Option<Result<ContactSheet, String>>,
 }
@@ -29,12 +31,14 @@ pub fn inspect(path: &Path) -> Inspected {
     let mut facts = file.as_ref().map_err(Clone::clone).and_then(|f| f.facts());
     // Its sound, decoded: a failed music track comes back as digital silence.
     let mut heard = Vec::new();
+    let mut quiet = Vec::new();
     if let (Ok(f), Ok(file)) = (facts.as_mut(), &file) {
         if f.audio {
             match file.loudness() {
                 Ok(Some(l)) => {
                     f.silent = Some(l.silent());
                     heard = mp4::sound_notes(&l);
+                    quiet = mp4::sound_stretches(&l);
                 }
                 Ok(None) => {}
                 Err(why) => heard.push(format!("Its sound could not be checked here: {why}.")),
@@ -49,6 +53,7 @@ pub fn inspect(path: &Path) -> Inspected {
     Inspected {
         facts,
         heard,
+        quiet,
         sheet,
     }
 }
@@ -97,11 +102,16 @@ pub fn report(path: &Path) -> (Result<String, serde_json::Error>, bool) {
     if let Err(why) = &found.facts {
         notes.push(format!("It could not be read: {why}."));
     }
+    if found.facts.as_ref().is_ok_and(|f| f.silent == Some(true)) {
+        notes.push("The sound track is silent throughout.".into());
+    }
     notes.extend(found.heard.iter().cloned());
+    notes.extend(found.quiet.iter().map(mp4::Stretch::said));
     let mut frames_s = Vec::new();
     match &found.sheet {
         Some(Ok(s)) => {
             frames_s = s.frames_s.clone();
+            notes.extend(s.stretches.iter().map(mp4::Stretch::said));
             notes.extend(s.notes.iter().cloned());
         }
         Some(Err(why)) => notes.push(format!("No pictures could be taken from it: {why}.")),

@@ -2,10 +2,12 @@
 //! an export (a render polled and downloaded), an upload, and `make_video` (the three in
 //! turn). The jobs themselves are held and journaled by [`crate::jobs`].
 
+pub mod asked;
 pub mod export;
 pub mod file_check;
 pub mod fix;
 pub mod generation;
+pub mod held;
 pub mod platforms;
 pub mod stop;
 pub mod upload;

@@ -389,12 +389,11 @@ fn read_outcome(app: &App, job: &Job, out: &mut VariantOutcome) {
             out.path = r.and_then(|r| r.path.clone());
             out.size_bytes = r.and_then(|r| r.size_bytes);
             out.frames = r.and_then(|r| r.checked.frames.clone());
-            // A platform's version: its file held against the platform's shape and length.
-            if let (Some(p), Some(facts)) = (
-                super::platforms::find(&out.label),
-                r.and_then(|r| r.checked.file.as_ref()),
-            ) {
-                (out.checked, out.differs) = super::platforms::check(p, facts);
+            // Its file as its own job held it: against the set's instruction and, for a
+            // platform's version, the platform's shape and length.
+            if let Some(r) = r {
+                out.checked = r.held.clone();
+                out.differs = r.differs.clone();
             }
             out.status = if out.path.is_some() { "made" } else { "edited" }.into();
             if out.path.is_none() {
@@ -505,8 +504,12 @@ fn line(i: usize, o: &VariantOutcome) -> String {
         .unwrap_or_default();
     let checks = match (o.checked.is_empty(), o.differs.is_empty()) {
         (true, _) => String::new(),
-        (false, true) => format!("; checked {}: as the platform wants", o.checked.join(", ")),
-        (false, false) => format!("; differs: {}", o.differs.join("; ")),
+        (false, true) => format!("; checked {}: as asked", o.checked.join(", ")),
+        (false, false) => format!(
+            "; checked {}; differs: {}",
+            o.checked.join(", "),
+            o.differs.join("; ")
+        ),
     };
     format!(
         "{}. {}: {what}; {} credits{project}{checks}{frames}{more}",

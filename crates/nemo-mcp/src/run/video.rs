@@ -123,18 +123,19 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
     out.export_job = Some(export_id);
     out.next_step = "to change it, call generate, then export_video".into();
     // Held against what was asked; with `fix`, one bounded round when it differs.
-    let label = plan.filename.clone();
-    let found = out
-        .checked
-        .file
-        .as_ref()
-        .map(|f| super::fix::differences(&plan.instruction, label.as_deref(), f))
-        .unwrap_or_default();
-    out.differs = found.iter().map(|d| d.said.clone()).collect();
-    if !found.is_empty() && plan.fix {
-        fix_round(&app, &ctx, &mut plan, &found, &mut out).await?;
-    } else if !found.is_empty() {
+    let held = super::held::hold(
+        Some(&plan.instruction),
+        plan.filename.as_deref(),
+        &out.checked,
+    );
+    out.held = held.checked.clone();
+    out.differs = held.differs_said();
+    if held.fixable() && plan.fix {
+        fix_round(&app, &ctx, &mut plan, &held.differs, &mut out).await?;
+    } else if held.fixable() {
         out.next_step = "tell the user what differs; to fix it, call generate with the change, then export_video (or make_video with fix: true next time)".into();
+    } else if !out.differs.is_empty() {
+        out.next_step = "tell the user what differs (no edit changes it)".into();
     }
     Ok(out)
 }
@@ -145,7 +146,7 @@ async fn fix_round(
     app: &Arc<App>,
     ctx: &JobCtx,
     plan: &mut VideoPlan,
-    found: &[super::fix::Difference],
+    found: &[super::held::Difference],
     out: &mut VideoResult,
 ) -> Result<(), ToolError> {
     let id = ctx.snapshot().id;
@@ -153,8 +154,16 @@ async fn fix_round(
         .fix_round
         .clone()
         .unwrap_or_else(|| crate::jobs::results::FixRound {
-            differs: found.iter().map(|d| d.said.clone()).collect(),
-            kinds: found.iter().map(|d| d.kind).collect(),
+            differs: found
+                .iter()
+                .filter(|d| d.kind.fixable())
+                .map(|d| d.said.clone())
+                .collect(),
+            kinds: found
+                .iter()
+                .filter(|d| d.kind.fixable())
+                .map(|d| d.kind)
+                .collect(),
             instruction: super::fix::instruction(found),
             ..Default::default()
         });
@@ -205,12 +214,13 @@ async fn fix_round(
     out.size_bytes = Some(e.size_bytes);
     out.checked = e.checked.clone();
     out.export_job = Some(export_id);
-    let left = e
-        .checked
-        .file
-        .as_ref()
-        .map(|f| super::fix::differences(&plan.instruction, plan.filename.as_deref(), f))
-        .unwrap_or_default();
+    let held = super::held::hold(
+        Some(&plan.instruction),
+        plan.filename.as_deref(),
+        &e.checked,
+    );
+    out.held = held.checked;
+    let left = held.differs;
     // Fixed: what the round was about and no longer differs (its numbers may have moved).
     out.fixed = round
         .differs

@@ -343,6 +343,21 @@ fn settle(turn: Turn, outcome_ok: bool) {
                     d["m"]["width"] = serde_json::json!(1920);
                     d["m"]["height"] = serde_json::json!(1080);
                 }
+                // The music track is `tt` 1 and the text track `tt` 7 (the agent's layout).
+                let drop_track = |d: &mut serde_json::Value, tt: u64| {
+                    if let Some(tracks) = d["t"].as_array_mut() {
+                        tracks.retain(|t| t["tt"].as_u64() != Some(tt));
+                    }
+                };
+                if turn.fault == Some(FaultAction::IgnoreMusic) {
+                    drop_track(&mut d, 1);
+                }
+                if turn.fault == Some(FaultAction::IgnoreText) {
+                    drop_track(&mut d, 7);
+                    if let Some(m) = d["m"].as_object_mut() {
+                        m.remove("title");
+                    }
+                }
                 session.draft = d;
             }
             if let Some(g) = turn.plan.generated {

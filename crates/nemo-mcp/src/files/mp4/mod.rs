@@ -38,9 +38,11 @@ pub struct Mp4Facts {
 
 mod lengths;
 mod sound;
+mod stretches;
 mod track;
 pub use lengths::{mismatch, requested_length, LENGTH_DIFFERS};
 pub use sound::Loudness;
+pub use stretches::{Stretch, StretchKind};
 pub use track::{Sample, VideoTrack};
 
 /// An MP4 opened for reading: its path and its `moov` box, read once for everything asked of
@@ -99,26 +101,28 @@ fn loudness(path: &Path) -> Result<Option<Loudness>, String> {
     Mp4File::open(path)?.loudness()
 }
 
-/// What the sound showed, as sentences for the result (none when all is well).
+/// What the sound showed that is not a stretch, as sentences (none when all is well). A
+/// silent track is a fact of the file (`Mp4Facts::silent`), its quiet stretches are
+/// [`sound_stretches`].
 pub fn sound_notes(l: &Loudness) -> Vec<String> {
-    use crate::support::clock;
-    if l.silent() {
-        return vec![
-            "The sound track is silent throughout: no music or voice will be heard.".into(),
-        ];
-    }
-    let mut notes: Vec<String> = l
-        .silent_stretches()
-        .into_iter()
-        .map(|(a, b)| format!("No sound from {} to {}.", clock(a), clock(b)))
-        .collect();
-    if let Some(s) = l.measured_to_s {
-        notes.push(format!(
+    match l.measured_to_s {
+        Some(s) if !l.silent() => vec![format!(
             "Its sound was measured up to {} only; listen to the rest before sharing it.",
-            clock(s as f64)
-        ));
+            crate::support::clock(s as f64)
+        )],
+        _ => Vec::new(),
     }
-    notes
+}
+
+/// The stretches with no sound, in a track that is not silent throughout.
+pub fn sound_stretches(l: &Loudness) -> Vec<Stretch> {
+    if l.silent() {
+        return Vec::new();
+    }
+    l.silent_stretches()
+        .into_iter()
+        .map(|(a, b)| Stretch::new(StretchKind::Quiet, a, b))
+        .collect()
 }
 
 /// The body of the file's `moov` box, found by walking the top-level boxes.
@@ -287,7 +291,8 @@ mod fixture_tests {
         assert!(!tone.silent() && sound_notes(&tone).is_empty(), "{tone:?}");
         let quiet = loudness(&data("high-silent.mp4")).unwrap().unwrap();
         assert!(quiet.silent(), "{quiet:?}");
-        assert_eq!(sound_notes(&quiet).len(), 1);
+        // Silence throughout is a fact of the file, not a stretch in it.
+        assert!(sound_notes(&quiet).is_empty() && sound_stretches(&quiet).is_empty());
     }
 
     /// nemo-sim's built-in renders carry their music as FLAC: heard when it is a tone, said

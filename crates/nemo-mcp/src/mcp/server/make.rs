@@ -146,7 +146,10 @@ impl NemoServer {
         // The user's brand kit (the one the instruction names, else `default`): its files
         // uploaded with the media (once per project), its words added to the instruction and
         // shown in the quote.
-        let kit = crate::project::brand::for_instruction(&app.state, &instruction);
+        let kit = match brand_kit(app, &instruction, args.brand) {
+            Ok(k) => k,
+            Err(e) => return fail(e),
+        };
         let instruction = match &kit {
             Some(k) => {
                 for f in k.files() {
@@ -229,5 +232,43 @@ pub(super) fn with_fix_round(
             e.basis, e.credits
         ),
         ..e
+    }
+}
+
+/// The brand kit a `make_video` call uses: none with `brand: false`; else the one the
+/// instruction names, else `default`. `brand: true` with no kit to use is refused rather
+/// than ignored (with one kit set, that one).
+fn brand_kit(
+    app: &App,
+    instruction: &str,
+    brand: Option<bool>,
+) -> Result<Option<crate::project::brand::Brand>, ToolError> {
+    use crate::project::brand;
+    if brand == Some(false) {
+        return Ok(None);
+    }
+    let kit = brand::for_instruction(&app.state, instruction);
+    if kit.is_some() || brand != Some(true) {
+        return Ok(kit);
+    }
+    let mut kits = brand::all(&app.state);
+    match kits.len() {
+        1 => Ok(kits.pop()),
+        0 => Err(ToolError::new(
+            Code::InvalidArgument,
+            "brand: true, but no brand kit is set",
+        )
+        .next("set one with `nemo-mcp brand set --name default --logo <file> …`, or call again without brand")),
+        _ => {
+            let names: Vec<String> = kits.into_iter().map(|k| k.name).collect();
+            Err(ToolError::new(
+                Code::InvalidArgument,
+                format!(
+                    "brand: true, but the instruction names none of the brand kits ({}) and none is called default",
+                    names.join(", ")
+                ),
+            )
+            .next("name the kit in the instruction (\"for acme\"), or call again without brand"))
+        }
     }
 }

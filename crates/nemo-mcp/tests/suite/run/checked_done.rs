@@ -54,6 +54,13 @@ async fn a_wrong_length_is_found_and_fixed_in_one_round() {
     );
     let said = text_of(&h.call("get_job", json!({"job_id": done["job_id"]})).await);
     assert!(said.contains("Fixed in one more edit"), "{said}");
+    // What it was held against, in both halves.
+    let held = r["checked"].to_string();
+    assert!(
+        held.contains("length (30 s asked)") && held.contains("music"),
+        "{done}"
+    );
+    assert!(said.contains("Checked: length (30 s asked)"), "{said}");
     assert_eq!(counts(&h).await, (2, 100), "exactly two paid messages");
 }
 
@@ -147,4 +154,52 @@ async fn the_quote_includes_the_fix_round_as_a_maximum() {
     let said = text_of(&r);
     assert!(said.contains("100") && said.contains("fix round"), "{said}");
     assert_eq!(counts(&h).await.0, 0);
+}
+
+/// Music asked for, none in the file (the agent missed "with music" this once), `fix` not
+/// asked: the difference said in both halves, nothing more sent.
+#[tokio::test]
+async fn music_asked_but_missing_is_reported() {
+    let h = Harness::with(SimConfig::fast(), |_| {}).await;
+    h.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::IgnoreMusic));
+    let done = make(&h, json!({})).await;
+    let r = &done["result"];
+    assert_eq!(r["file"]["audio"], false, "{done}");
+    assert!(
+        r["differs"]
+            .to_string()
+            .contains("no sound track, though music was asked for"),
+        "{done}"
+    );
+    let said = text_of(&h.call("get_job", json!({"job_id": done["job_id"]})).await);
+    assert!(
+        said.contains("Differs from what was asked: it has no sound track"),
+        "{said}"
+    );
+    assert_eq!(counts(&h).await, (1, 50));
+}
+
+/// Text asked for, none on the timeline: with `fix`, one round asks for it, and the fixed
+/// file has it. Two messages.
+#[tokio::test]
+async fn text_asked_but_missing_is_fixed_in_one_round() {
+    let h = Harness::with(SimConfig::fast(), |_| {}).await;
+    h.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::IgnoreText));
+    let done = make(
+        &h,
+        json!({"instruction": "combine these images into a 30-second promo video with music and text overlays", "fix": true}),
+    )
+    .await;
+    let r = &done["result"];
+    let fix = h.sim.control().attempted_messages()[1].clone();
+    assert!(fix.contains("Add the text that was asked for"), "{fix}");
+    assert!(r["fixed"].to_string().contains("no text on it"), "{done}");
+    assert!(r["differs"].is_null(), "{done}");
+    assert_eq!(r["text_track"], true, "{done}");
+    assert!(r["checked"].to_string().contains("text"), "{done}");
+    assert_eq!(counts(&h).await, (2, 100));
 }

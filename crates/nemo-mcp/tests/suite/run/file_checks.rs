@@ -98,14 +98,17 @@ async fn an_export_says_what_its_file_is_and_writes_checked_captions() {
     assert_eq!(file["audio"], true, "{r}");
     assert_eq!(file["silent"], false, "{r}");
     // No length mismatch; the two uploads are the same picture, so the file's own pictures
-    // (decoded from it: the contact sheet) do not change for its 12 s, and that is said.
-    let notes: Vec<String> = serde_json::from_value(r["notes"].clone()).unwrap();
-    assert!(!notes.iter().any(|n| n.contains("Length differs")), "{r}");
-    assert_eq!(
-        notes,
-        ["The picture does not change from 0:00 to 0:12."],
-        "{r}"
-    );
+    // (decoded from it: the contact sheet) do not change for its 12 s, and that is said: as
+    // a stretch, not as a difference (a photo held still is what a slideshow is).
+    assert!(r["notes"].is_null(), "{r}");
+    let still = &r["stretches"][0];
+    assert_eq!(still["kind"], "still", "{r}");
+    assert_eq!(still["from_s"], 0.0, "{r}");
+    // To the last picture's end (the file's last frame starts a frame before 12 s).
+    assert!(still["to_s"].as_f64().unwrap() > 11.5, "{r}");
+    assert_eq!(r["stretches"].as_array().unwrap().len(), 1, "{r}");
+    assert!(r["differs"].is_null(), "{r}");
+    assert_eq!(r["checked"], json!(["black pictures"]), "{r}");
     assert_eq!(
         r["frames_s"],
         json!([0.0, 6.0]),
@@ -135,6 +138,8 @@ async fn an_export_says_what_its_file_is_and_writes_checked_captions() {
             frames.display()
         ),
         format!("Captions: {}", captions[0]),
+        "The picture does not change from 0:00 to 0:12.".to_string(),
+        "Checked: black pictures.".to_string(),
     ] {
         assert!(said.contains(&line), "{line}\n{said}");
     }

@@ -178,6 +178,17 @@ async fn refused_calls_upload_nothing_and_send_nothing() {
     let (e, err) = make(&h, json!({"instruction": "export the video"})).await;
     assert!(err, "{e}");
     assert_eq!(e["code"], "invalid_argument", "{e}");
+    // A brand asked for, none set: refused, not ignored.
+    let (e, err) = make(&h, json!({"brand": true})).await;
+    assert!(err, "{e}");
+    assert_eq!(e["code"], "invalid_argument", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("no brand kit is set"),
+        "{e}"
+    );
     // Over the caller's budget.
     let (e, err) = make(&h, json!({"max_credits": 10})).await;
     assert!(err, "{e}");

@@ -1,0 +1,106 @@
+//! What an instruction asks for that a saved file can be held against, besides its length
+//! (`files::mp4::requested_length`): music, and text on the picture. Read in the languages the
+//! seeds serve (English and Chinese), word by word in English (so "context" asks for no text),
+//! and never when the request says to leave it out ("no music", "去掉字幕"). The table test
+//! (`tests/data/asks.tsv`) was written from the seeds' requests, not from these lists.
+
+/// English words that ask for music (whole words).
+const MUSIC_WORDS: &[&str] = &[
+    "music",
+    "musical",
+    "bgm",
+    "soundtrack",
+    "song",
+    "songs",
+    "jingle",
+    "beat",
+    "beats",
+];
+/// Chinese words that ask for music (anywhere in the text).
+const MUSIC_ZH: &[&str] = &["音乐", "配乐", "背景音", "歌曲", "bgm"];
+/// English words that ask for text on the picture (whole words).
+const TEXT_WORDS: &[&str] = &[
+    "text",
+    "texts",
+    "title",
+    "titles",
+    "caption",
+    "captions",
+    "subtitle",
+    "subtitles",
+    "headline",
+    "tagline",
+    "slogan",
+    "lettering",
+];
+const TEXT_ZH: &[&str] = &["字幕", "文字", "标题", "文案", "标语"];
+/// Words that, just before the thing, leave it out ("no music", "without the text").
+const LEAVE_OUT: &[&str] = &["no", "without", "remove", "delete", "mute", "drop"];
+const LEAVE_OUT_ZH: &[&str] = &["去掉", "不要", "删除", "删掉", "无", "没有", "静音", "取消"];
+
+/// The instruction asks for music.
+pub fn music(instruction: &str) -> bool {
+    asks(instruction, MUSIC_WORDS, MUSIC_ZH)
+}
+
+/// The instruction asks for text on the picture (titles, captions, overlays).
+pub fn text(instruction: &str) -> bool {
+    asks(instruction, TEXT_WORDS, TEXT_ZH)
+}
+
+fn asks(instruction: &str, words: &[&str], zh: &[&str]) -> bool {
+    let lower = instruction.to_lowercase();
+    let tokens: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut asked = false;
+    for (i, t) in tokens.iter().enumerate() {
+        if !t.is_ascii() || !words.contains(t) {
+            continue;
+        }
+        // "no music", "without background music", "remove the text": up to three words back.
+        let before = &tokens[i.saturating_sub(3)..i];
+        if before.iter().any(|b| LEAVE_OUT.contains(b)) {
+            return false;
+        }
+        asked = true;
+    }
+    for w in zh {
+        let mut from = 0;
+        while let Some(at) = lower[from..].find(w) {
+            let at = from + at;
+            let head: String = lower[..at]
+                .chars()
+                .rev()
+                .take(3)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if LEAVE_OUT_ZH.iter().any(|n| head.contains(n)) {
+                return false;
+            }
+            asked = true;
+            from = at + w.len();
+        }
+    }
+    asked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn music_and_text_are_read_word_by_word() {
+        assert!(music("a promo with music and text overlays"));
+        assert!(text("a promo with music and text overlays"));
+        assert!(!text("keep the context"), "not a word for text");
+        assert!(!music("a promo without music"));
+        assert!(!music("去掉背景音乐"));
+        assert!(music("配上音乐"));
+        assert!(text("加上字幕"));
+        assert!(!text("不要字幕"));
+    }
+}

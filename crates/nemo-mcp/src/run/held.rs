@@ -1,0 +1,223 @@
+//! Checked before it is called done: a saved video held against what was asked. What its
+//! instruction names (a length, music, text on the picture), what a platform's version must
+//! be (shape, resolution, longest length), and what no one asks for (black pictures; no sound
+//! where music was asked). Each difference is said for the result and written as an
+//! instruction for the one fix round (`fix`).
+//!
+//! A picture that does not change for ten seconds is said, but is not a difference: a photo
+//! held for its share of the length is what a slideshow of photos is, and nothing in a request
+//! says otherwise. Likewise a stretch with no sound where no music was asked.
+
+use super::{asked, platforms};
+use crate::files::mp4::{requested_length, StretchKind};
+use crate::jobs::results::FileCheck;
+
+pub use crate::jobs::results::DifferenceKind as Kind;
+
+/// One difference: what it is about, as the result says it, and as the fix round asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    pub kind: Kind,
+    pub said: String,
+    pub fix: String,
+}
+
+/// What a file was held against (`checked`) and how it differs (`differs`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Held {
+    pub checked: Vec<String>,
+    pub differs: Vec<Difference>,
+}
+
+impl Held {
+    /// Something differs that an edit can change.
+    pub fn fixable(&self) -> bool {
+        self.differs.iter().any(|d| d.kind.fixable())
+    }
+
+    pub fn differs_said(&self) -> Vec<String> {
+        self.differs.iter().map(|d| d.said.clone()).collect()
+    }
+}
+
+/// Hold the checked file against `instruction` (absent for a bare export: what no one asks
+/// for is still held) and, for a platform's version named `label`, against the platform.
+pub fn hold(instruction: Option<&str>, label: Option<&str>, check: &FileCheck) -> Held {
+    let mut held = Held::default();
+    let Some(facts) = &check.file else {
+        return held;
+    };
+    let ask = instruction.unwrap_or_default();
+    let mut add = |kind, said: String, fix: String| {
+        held.differs.push(Difference { kind, said, fix });
+    };
+    if let Some(want) = requested_length(ask) {
+        held.checked.push(format!("length ({want:.0} s asked)"));
+        if (want - facts.duration_s).abs() > (want * 0.05).max(1.0) {
+            // The ask first: the length to reach is the one an agent reads first.
+            add(
+                Kind::Length,
+                format!(
+                    "the video is {:.0} s long, not the {want:.0} s asked for",
+                    facts.duration_s
+                ),
+                format!(
+                    "Make the video {want:.0} seconds long (it came out at {:.0} seconds).",
+                    facts.duration_s
+                ),
+            );
+        }
+    }
+    if let Some(p) = label.and_then(platforms::find) {
+        let (checked, differs) = platforms::check(p, facts);
+        held.checked.extend(checked);
+        for d in differs {
+            let kind = if d.contains(" not ") {
+                Kind::Shape
+            } else if d.contains("longer than") {
+                Kind::PlatformLength
+            } else {
+                Kind::Resolution
+            };
+            let fix = format!("For {}: {d}; make it {}.", p.title, platforms::expand(p));
+            add(kind, d, fix);
+        }
+    }
+    if !check.frames_s.is_empty() {
+        held.checked.push("black pictures".into());
+    }
+    let music = asked::music(ask);
+    if music {
+        held.checked.push("music".into());
+        match (facts.audio, facts.silent) {
+            (false, _) => add(
+                Kind::Music,
+                "it has no sound track, though music was asked for".into(),
+                "Add the music that was asked for: the video has no sound.".into(),
+            ),
+            (true, Some(true)) => add(
+                Kind::Music,
+                "its sound track is silent, though music was asked for".into(),
+                "Add the music that was asked for: the video is silent.".into(),
+            ),
+            _ => {}
+        }
+    }
+    for s in &check.stretches {
+        match s.kind {
+            StretchKind::Black => add(
+                Kind::Black,
+                s.phrase(),
+                format!(
+                    "The picture is black from {}: fill it with the video's own pictures.",
+                    s.span()
+                ),
+            ),
+            StretchKind::Quiet if music => add(
+                Kind::Quiet,
+                format!("{}, though music was asked for", s.phrase()),
+                format!(
+                    "There is no sound from {}: let the music play through it.",
+                    s.span()
+                ),
+            ),
+            _ => {}
+        }
+    }
+    if asked::text(ask) {
+        if let Some(has) = check.text_track {
+            held.checked.push("text".into());
+            if !has {
+                add(
+                    Kind::Text,
+                    "there is no text on it, though text was asked for".into(),
+                    "Add the text that was asked for: the video has none.".into(),
+                );
+            }
+        }
+    }
+    held
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::mp4::{Mp4Facts, Stretch};
+
+    fn check(s: f64, w: u32, h: u32) -> FileCheck {
+        FileCheck {
+            file: Some(Mp4Facts {
+                duration_s: s,
+                width: Some(w),
+                height: Some(h),
+                audio: true,
+                silent: Some(false),
+            }),
+            frames_s: vec![0.0, 5.0],
+            text_track: Some(true),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_short_file_or_a_wrong_shape_is_a_difference_an_edit_can_fix() {
+        let h = hold(
+            Some("a 30-second promo with music"),
+            None,
+            &check(20.0, 1920, 1080),
+        );
+        assert_eq!(h.differs.len(), 1);
+        assert_eq!(
+            h.differs[0].fix,
+            "Make the video 30 seconds long (it came out at 20 seconds)."
+        );
+        assert_eq!(h.differs[0].kind, Kind::Length);
+        assert_eq!(
+            h.checked,
+            ["length (30 s asked)", "black pictures", "music"]
+        );
+        let h = hold(Some("a 30-second promo"), None, &check(30.4, 1920, 1080));
+        assert!(h.differs.is_empty());
+        let h = hold(Some("a promo"), Some("tiktok"), &check(10.0, 1280, 720));
+        assert_eq!(h.differs.len(), 1, "{h:?}");
+        assert!(h.differs[0].fix.contains("make it vertical 9:16"), "{h:?}");
+        assert!(h.fixable());
+        // The renderer's size alone is no difference to send an edit for.
+        let h = hold(Some("a promo"), Some("tiktok"), &check(10.0, 360, 640));
+        assert_eq!(h.differs[0].kind, Kind::Resolution, "{h:?}");
+        assert!(!h.fixable());
+    }
+
+    #[test]
+    fn music_and_text_asked_but_missing_and_black_pictures_differ() {
+        let mut c = check(12.0, 1920, 1080);
+        c.file.as_mut().unwrap().silent = Some(true);
+        c.text_track = Some(false);
+        c.stretches = vec![
+            Stretch::new(StretchKind::Black, 2.0, 8.0),
+            Stretch::new(StretchKind::Still, 8.0, 12.0),
+        ];
+        let h = hold(Some("a promo with music and text overlays"), None, &c);
+        let kinds: Vec<Kind> = h.differs.iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, [Kind::Music, Kind::Black, Kind::Text], "{h:?}");
+        assert_eq!(h.differs[1].said, "the picture is black from 0:02 to 0:08");
+        // Not asked: silence and missing text are no difference; black still is; a still
+        // picture never is.
+        let h = hold(Some("make it brighter"), None, &c);
+        let kinds: Vec<Kind> = h.differs.iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, [Kind::Black], "{h:?}");
+        // Quiet stretches differ only where music was asked.
+        c.file.as_mut().unwrap().silent = Some(false);
+        c.stretches = vec![Stretch::new(StretchKind::Quiet, 3.0, 9.0)];
+        assert_eq!(
+            hold(Some("add music"), None, &c).differs[0].kind,
+            Kind::Quiet
+        );
+        assert!(hold(Some("a promo"), None, &c).differs.is_empty());
+        // Nothing read, nothing held.
+        assert_eq!(
+            hold(Some("a 30 s promo"), None, &FileCheck::default()),
+            Held::default()
+        );
+    }
+}
