@@ -202,11 +202,18 @@ impl App {
         text
     }
 
-    /// Record what a turn charged, in the spend ledger.
     /// Record what the sent turn `job_id` charged. `None`: its cost could not be read (the
     /// balance request failed through its retries), so it is recorded at its estimate, marked
-    /// as such: money fails closed, and the budgets count a turn whose price is unknown.
-    pub fn record_charge(&self, job_id: &str, project: SessionId, credits: Option<i64>) {
+    /// as such, with the account's total `before` it: money fails closed, and the budgets
+    /// count a turn whose price is unknown until the balance is read again
+    /// ([`App::credits`]).
+    pub fn record_charge(
+        &self,
+        job_id: &str,
+        project: SessionId,
+        credits: Option<i64>,
+        before: Option<i64>,
+    ) {
         let (credits, estimated) = match credits {
             Some(c) => (c, false),
             None => {
@@ -228,7 +235,22 @@ impl App {
             session: self.mcp_session.clone(),
             credits,
             estimated,
+            total_before: before.filter(|_| estimated),
         });
+    }
+
+    /// The account's balance, read now; a charge recorded at its estimate is corrected by it
+    /// when it can be (`account::estimated`). `this_job`: the turn about to be sent, if the
+    /// reading is its "before".
+    pub async fn credits(
+        &self,
+        this_job: Option<&str>,
+    ) -> Result<nemo_client::Credits, nemo_client::Error> {
+        let c = self.client.credits().await?;
+        if let Some(s) = self.spend.settle_estimate(c.total, this_job) {
+            tracing::info!(job = %s.job_id, estimate = s.estimate, credits = s.credits, "an estimated charge corrected by the balance");
+        }
+        Ok(c)
     }
 
     pub fn err(&self, e: &nemo_client::Error) -> ToolError {

@@ -3,6 +3,7 @@
 //! token's clock ([`token_clock`]). Nothing here speaks MCP: the host is asked in `mcp::confirm`.
 
 pub mod estimate;
+pub mod estimated;
 pub mod gate;
 pub mod meter;
 pub mod spend;

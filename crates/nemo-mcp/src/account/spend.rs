@@ -27,9 +27,13 @@ pub struct Charge {
     pub session: String,
     pub credits: i64,
     /// The turn's cost could not be read (the balance request failed): recorded at its
-    /// estimate, so that budgets count it (money fails closed).
+    /// estimate, so that budgets count it (money fails closed), until the balance is read
+    /// again (`account::estimated`).
     #[serde(default)]
     pub estimated: bool,
+    /// For an estimated charge: the account's total before the turn was sent, if it was read.
+    #[serde(default)]
+    pub total_before: Option<i64>,
 }
 
 /// Spending so far, as `get_credits` shows it.
@@ -55,7 +59,7 @@ pub struct Budgets {
 /// The spend ledger and the credits reserved, in the shared database: every server process of
 /// the user counts the others' spending.
 pub struct Ledger {
-    db: Arc<StateDb>,
+    pub(super) db: Arc<StateDb>,
 }
 
 /// The local calendar day of `at` (what the daily budget counts).
@@ -75,8 +79,8 @@ pub(crate) fn insert_charge(tx: &Transaction<'_>, c: &Charge) -> rusqlite::Resul
         return Ok(0);
     }
     tx.execute(
-        "INSERT OR IGNORE INTO charges (job_id, at, day, project, session, credits, estimated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![c.job_id, c.at.to_rfc3339(), day_of(c.at), c.project, c.session, c.credits, c.estimated],
+        "INSERT OR IGNORE INTO charges (job_id, at, day, project, session, credits, estimated, total_before) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![c.job_id, c.at.to_rfc3339(), day_of(c.at), c.project, c.session, c.credits, c.estimated, c.total_before],
     )
 }
 
@@ -391,6 +395,7 @@ mod tests {
             session: session.into(),
             credits,
             estimated: false,
+            total_before: None,
         }
     }
 

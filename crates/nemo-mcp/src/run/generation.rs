@@ -205,7 +205,11 @@ async fn prepare(app: &App, ctx: &JobCtx, session: SessionId) -> Result<Prepared
     };
     let p = Prepared {
         session: before.session_id,
-        credits_before: app.client.credits().await.ok().map(|c| c.total),
+        credits_before: app
+            .credits(Some(&ctx.snapshot().id))
+            .await
+            .ok()
+            .map(|c| c.total),
         before,
         notice,
     };
@@ -253,7 +257,7 @@ async fn in_stream_failure(app: &App, job: &str, p: &Prepared, message: &str) ->
     let spent = spent_since(app, job, p.credits_before).await;
     // A failed turn may still have been charged: recorded like any other (at its estimate
     // when its cost cannot be read).
-    app.record_charge(job, p.session, spent);
+    app.record_charge(job, p.session, spent, p.credits_before);
     t.message = format!(
         "{} (the instruction was sent once; credits spent: {})",
         t.message,
@@ -322,7 +326,7 @@ async fn recover(
         }
         Recovered::Unchanged { .. } => {
             let spent = spent_since(app, &ctx.snapshot().id, p.credits_before).await;
-            app.record_charge(&ctx.snapshot().id, p.session, spent);
+            app.record_charge(&ctx.snapshot().id, p.session, spent, p.credits_before);
             Err(ToolError::new(
                 Code::NoResult,
                 format!(
@@ -361,7 +365,12 @@ async fn finish(
         app.meter
             .ended(&ctx.snapshot().id, c.total, p.credits_before)
     });
-    app.record_charge(&ctx.snapshot().id, p.session, credits_spent);
+    app.record_charge(
+        &ctx.snapshot().id,
+        p.session,
+        credits_spent,
+        p.credits_before,
+    );
     app.library.after_turn(p.session, &req.instruction, after);
     let low = credits.is_some_and(|c| c.available < crate::account::estimate::LOW_CREDITS);
     let exportable = after.timeline.is_exportable();

@@ -31,7 +31,7 @@ fn watch_cancelled_turn(
         };
         let total = app.client.credits().await.ok().map(|c| c.total);
         let spent = credits_before.zip(total).map(|(b, a)| (b - a).max(0));
-        app.record_charge(&job_id, session, spent);
+        app.record_charge(&job_id, session, spent, credits_before);
         let changes =
             nemo_client::TimelineDiff::between(&before.timeline, &after.timeline).describe();
         let cost = spent.map_or("an unknown number of".to_string(), |s| s.to_string());

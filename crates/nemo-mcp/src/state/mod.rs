@@ -349,6 +349,19 @@ mod tests {
         assert_eq!(mode, "wal");
     }
 
+    /// The "sending" mark's transaction commits with the WAL synced (`synchronous=FULL`, 2);
+    /// every other write keeps `NORMAL` (1). A power cut cannot be made here: what is held is
+    /// that the commit asks the disk for it.
+    #[test]
+    fn a_durable_write_commits_fully_synced_and_the_others_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StateDb::open(dir.path()).unwrap();
+        let sync = |tx: &Transaction<'_>| tx.query_row("PRAGMA synchronous", [], |r| r.get(0));
+        let during: i64 = db.write_durable("", sync).unwrap();
+        let after: i64 = db.write("", sync).unwrap();
+        assert_eq!((during, after), (2, 1));
+    }
+
     #[test]
     fn a_read_modify_write_from_many_threads_loses_nothing() {
         let dir = tempfile::tempdir().unwrap();

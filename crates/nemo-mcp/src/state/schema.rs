@@ -14,12 +14,15 @@ pub const VERSION: i64 = 1;
 
 /// Additive changes on top of [`VERSION`], in order: (level, what it adds). Each step is
 /// idempotent and leaves the database readable by a server of any earlier level.
-const ADDITIVE: [(i64, &str); 1] = [
+const ADDITIVE: [(i64, &str); 2] = [
     // 2: a charge recorded at its estimate, because the turn's cost could not be read.
     (
         2,
         "ALTER TABLE charges ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0",
     ),
+    // 3: with it, the account's total before that turn, to correct it by when the balance is
+    // read again (`account::estimated`).
+    (3, "ALTER TABLE charges ADD COLUMN total_before INTEGER"),
 ];
 
 /// The additive level this server brings the database to.

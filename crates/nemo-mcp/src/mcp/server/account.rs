@@ -31,7 +31,7 @@ impl NemoServer {
             Err(e) => return fail(e),
         };
         app.library.touch(&session);
-        let credits = match app.client.credits().await {
+        let credits = match app.credits(None).await {
             Ok(c) => credits_view(app, c),
             Err(e) => return fail(app.err(&e)),
         };
@@ -106,7 +106,7 @@ impl NemoServer {
     async fn get_credits(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
         self.hint(&ctx);
         let app = &self.app_for(&ctx);
-        match app.client.credits().await {
+        match app.credits(None).await {
             Ok(c) => {
                 let mut v = credits_view(app, c);
                 v.spent = Some(app.spent().await);

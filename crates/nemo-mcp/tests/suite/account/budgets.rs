@@ -265,7 +265,8 @@ fn balance_fails_after(h: &Harness, before: usize) {
 /// Money fails closed: a turn whose cost cannot be read afterwards (the balance request fails
 /// through its retries) is recorded at its estimate, and a turn that ends with an error inside
 /// its stream is recorded too. With a daily budget of 60, after such a turn a turn of about 50
-/// is refused before it is sent. Counted on the simulator: messages sent, credits charged.
+/// is refused before it is sent, until the balance is read again and shows what the turn
+/// really cost. Counted on the simulator: messages sent, credits charged.
 #[tokio::test]
 async fn turns_whose_cost_cannot_be_read_count_at_their_estimate() {
     use nemo_sim::{Fault, FaultAction, Route, StreamErrorForm};
@@ -294,14 +295,19 @@ async fn turns_whose_cost_cannot_be_read_count_at_their_estimate() {
     let (b, _) = generate(&h, json!({"instruction": EDIT})).await;
     assert_eq!(counts(&h).await, (2, 0), "{b}");
     h.sim.control().clear_faults();
-    let c = h.call("get_credits", json!({})).await;
-    assert_eq!(body(&c)["spent"]["today"], 50, "{}", body(&c));
     let (b, err) = generate(&h, json!({"instruction": TITLE})).await;
     assert!(
         err && b["code"] == "over_budget",
         "the failed turn counted: {b}"
     );
     assert_eq!(counts(&h).await, (2, 0));
+    // 3. Until the balance is read again: it shows the turn cost nothing, and the estimate
+    //    is replaced by that. The next turn goes through.
+    let c = h.call("get_credits", json!({})).await;
+    assert_eq!(body(&c)["spent"]["today"], 0, "corrected: {}", body(&c));
+    let (b, err) = generate(&h, json!({"instruction": TITLE})).await;
+    assert!(!err && b["status"] == "succeeded", "{b}");
+    assert_eq!(counts(&h).await, (3, 50));
 }
 
 /// A turn that succeeds but whose cost cannot be read afterwards counts at its estimate: a
