@@ -15,6 +15,8 @@ pub struct Journal {
     db: Arc<StateDb>,
     /// Where exports go: an entry naming a file elsewhere is not trusted.
     output_dir: PathBuf,
+    /// Running rows of gone processes this server cannot run, already said in the log.
+    left: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 /// Finished jobs kept, in memory and on disk, for `list_jobs` (older ones are pruned).
@@ -134,6 +136,7 @@ impl Journal {
         Journal {
             db,
             output_dir: output_dir.into(),
+            left: Default::default(),
         }
     }
 
@@ -194,6 +197,13 @@ impl Journal {
         if let Err(e) = r {
             tracing::warn!("{e}");
         }
+    }
+
+    /// A body read back, or why it cannot be trusted ([`check_entry`]).
+    fn readable(&self, body: &str) -> Result<Job, String> {
+        let job = parse_entry(body.as_bytes())?;
+        check_entry(&job, &job.id, &self.output_dir)?;
+        Ok(job)
     }
 
     /// A body read back, if it can be trusted ([`check_entry`]).
@@ -297,28 +307,40 @@ impl Journal {
             if !gone {
                 continue;
             }
-            let bodies = self.db.write("could not take over a job", |tx| {
-                let mut s = tx.prepare_cached(
-                    "UPDATE jobs SET runner = ?1 WHERE runner = ?2 AND running = 1 RETURNING body",
-                )?;
-                let rows =
-                    s.query_map([me.as_str(), runner.as_str()], |r| r.get::<_, String>(0))?;
-                rows.collect::<rusqlite::Result<Vec<String>>>()
+            // Only what this server can run is taken: a row it cannot read (a newer version's,
+            // or one that fails its checks) is left as it was, for a server that can.
+            let taken = self.db.write("could not take over a job", |tx| {
+                let rows: Vec<(String, String)> = {
+                    let mut s = tx.prepare_cached(
+                        "SELECT id, body FROM jobs WHERE runner = ?1 AND running = 1",
+                    )?;
+                    let rows = s.query_map([runner.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                };
+                let mut jobs = Vec::new();
+                for (id, body) in rows {
+                    match self.readable(&body) {
+                        Ok(job) => {
+                            tx.execute(
+                                "UPDATE jobs SET runner = ?1 WHERE id = ?2 AND runner = ?3",
+                                params![me.as_str(), id, runner.as_str()],
+                            )?;
+                            jobs.push(job);
+                        }
+                        Err(why) => self.left_once(&id, &why),
+                    }
+                }
+                Ok(jobs)
             });
-            match bodies {
-                Ok(b) => {
-                    if !b.is_empty() {
+            match taken {
+                Ok(jobs) => {
+                    if !jobs.is_empty() {
                         tracing::info!(
-                            jobs = b.len(),
+                            jobs = jobs.len(),
                             "taking over the running jobs of a server process that is gone"
                         );
                     }
-                    for body in b {
-                        match self.checked(&body) {
-                            Some(job) => claimed.push(job),
-                            None => self.set_aside(&body),
-                        }
-                    }
+                    claimed.extend(jobs);
                 }
                 Err(e) => tracing::error!("{e}"),
             }
@@ -327,21 +349,32 @@ impl Journal {
         claimed
     }
 
-    /// A claimed row that cannot be trusted is set aside: nobody runs it (it is no longer
-    /// running), and nothing of it is deleted, so a person can still read it in the database.
-    fn set_aside(&self, body: &str) {
-        #[derive(serde::Deserialize)]
-        struct Id {
-            id: String,
+    /// A running row this server cannot run is said once in the log (every sweep meets it
+    /// again).
+    fn left_once(&self, id: &str, why: &str) {
+        let first = crate::support::sync::lock(&self.left).insert(id.to_string());
+        if first {
+            tracing::warn!(job = %id, "a running job this server cannot run is left as it was: {why}");
         }
-        if let Ok(Id { id }) = serde_json::from_str(body) {
-            let r = self.db.write("could not set a journal entry aside", |tx| {
-                tx.execute("UPDATE jobs SET running = 0 WHERE id = ?1", [&id])
-            });
-            if let Err(e) = r {
-                tracing::warn!("{e}");
-            }
-        }
+    }
+
+    /// Why the job `id` (of the MCP owner `mcp_owner`) is in the state database but cannot be
+    /// read or run by this server; `None` when it is not there or reads well.
+    pub fn unreadable(&self, id: &str, mcp_owner: Option<&str>) -> Option<String> {
+        use rusqlite::OptionalExtension;
+        let body = self
+            .db
+            .read("could not read a job", |tx| {
+                tx.query_row(
+                    "SELECT body FROM jobs WHERE id = ?1 AND mcp_owner IS ?2",
+                    params![id, mcp_owner],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+            })
+            .ok()
+            .flatten()?;
+        self.readable(&body).err()
     }
 
     /// Ask the runner of `id` (another process) to cancel it.

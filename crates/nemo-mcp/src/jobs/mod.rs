@@ -329,6 +329,12 @@ impl JobManager {
         }
     }
 
+    /// Why the job `id` is in the shared state but cannot be read or run here (a newer
+    /// version's, or one that fails its checks); `None` when it is not there.
+    pub fn unreadable(&self, id: &str) -> Option<String> {
+        self.journal.unreadable(id, self.owner.as_deref())
+    }
+
     /// Recent jobs of every process, newest first, without the state snapshots a running
     /// generation keeps. This process's own are as they are now.
     pub fn list(&self) -> Vec<Job> {

@@ -22,10 +22,16 @@ impl NemoServer {
         let app = &self.app_for(&ctx);
         match app.jobs.get(id) {
             Some(job) => self.answer(app, job, args.wait_s, &ctx, None).await,
-            None => fail(
-                ToolError::new(Code::UnknownJob, format!("no job {id}"))
+            None => fail(match app.jobs.unreadable(id) {
+                // There, but not this server's to run: left as it was, and said why.
+                Some(why) => ToolError::new(
+                    Code::Interrupted,
+                    format!("job {id} is in the shared state, but this server cannot read or run it ({why}); it was left as it was, and nothing of it was sent again"),
+                )
+                .next("a newer nemo-mcp may have made it: update nemo-mcp (or finish it in the host that started it), then call get_job again"),
+                None => ToolError::new(Code::UnknownJob, format!("no job {id}"))
                     .next("call list_jobs to see the jobs"),
-            ),
+            }),
         }
     }
 

@@ -407,3 +407,49 @@ impl V1Export<'_> {
         nemo_mcp::testing::written_long_ago(&file);
     }
 }
+
+/// A running job of a gone process that this server cannot run (here: a newer version's
+/// journal format) is left as it was for a server that can, never claimed and dropped, and
+/// `get_job` says why instead of "no job".
+#[tokio::test]
+async fn a_running_job_this_server_cannot_run_is_left_as_it_was_and_said() {
+    let h = Harness::start().await;
+    let stopped = h.stop().await;
+    let state = stopped.settings.client.state_dir.clone();
+    let id = "gen_0123456789ab";
+    {
+        let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
+        let body = json!({"version": 99, "id": id, "kind": "generate", "what": "a newer shape"});
+        db.write("a newer version's running job", |tx| {
+            tx.execute(
+                "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES (?1, 'gen', 'gone-process', 1, ?2, ?3)",
+                [id, &chrono::Utc::now().to_rfc3339(), &body.to_string()],
+            )
+        })
+        .unwrap();
+    }
+    let h2 = stopped.start().await;
+    // Sweeps come and go (the first at start); the row stays its runner's.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let r = h2.call("get_job", json!({"job_id": id, "wait_s": 0})).await;
+    assert_eq!(r.is_error, Some(true));
+    let e = body(&r);
+    assert_eq!(e["code"], "interrupted", "{e}");
+    let said = text_of(&r);
+    assert!(
+        said.contains("cannot read or run it") && said.contains("newer than this server's"),
+        "{said}"
+    );
+    let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
+    let (runner, running): (String, i64) = db
+        .read("the row", |tx| {
+            tx.query_row(
+                "SELECT runner, running FROM jobs WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .unwrap();
+    assert_eq!((runner.as_str(), running), ("gone-process", 1));
+    assert_eq!(counts(&h2).await, (0, 0));
+}
