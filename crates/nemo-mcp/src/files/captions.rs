@@ -218,6 +218,27 @@ mod tests {
     use super::*;
     use nemo_client::{Segment, Track};
 
+    /// Times read from the backend at the end of `u64`: a cue past every clock, never an
+    /// overflow (a panic in a debug build, which the demo runs).
+    #[test]
+    fn a_segment_at_the_end_of_time_is_a_cue_not_a_panic() {
+        let mut last = Segment::spanning(0.0, 1.0, "Late");
+        last.start_ms = Some(u64::MAX - 1);
+        last.end_ms = None;
+        let t = Timeline {
+            tracks: vec![Track {
+                kind: TrackKind::Text,
+                type_code: None,
+                segments: vec![last],
+            }],
+            duration_ms: None,
+            ..timeline()
+        };
+        let c = cues(&t);
+        assert_eq!((c[0].start_ms, c[0].end_ms), (u64::MAX - 1, u64::MAX));
+        assert!(srt(&c).contains("Late") && vtt(&c).contains("Late"));
+    }
+
     fn timeline() -> Timeline {
         Timeline {
             tracks: vec![

@@ -124,9 +124,7 @@ impl Client {
             .unwrap_or(0);
         let resp = self.request_download(url, same_origin, have).await?;
         let resumed = resp.status().as_u16() == 206;
-        let offered = resp
-            .content_length()
-            .map(|l| if resumed { l.saturating_add(have) } else { l });
+        let offered = offered_length(resp.content_length(), resumed, have);
         let cap = announced.unwrap_or(crate::limits::MAX_DOWNLOAD_BYTES);
         let total = announced.or(offered);
         if offered.is_some_and(|o| o > cap) {
@@ -229,6 +227,13 @@ async fn check_mp4(part: &Path) -> Result<()> {
 }
 
 /// `video.mp4` → `video.mp4.part`
+/// The whole file's length an answer offers: its own length, plus the bytes already held when
+/// it resumes them (`206`). Saturating: a length near `u64::MAX` is refused as too large, never
+/// an overflow (a panic in a debug build).
+fn offered_length(content_length: Option<u64>, resumed: bool, have: u64) -> Option<u64> {
+    content_length.map(|l| if resumed { l.saturating_add(have) } else { l })
+}
+
 pub fn part_path(dest: &Path) -> PathBuf {
     let mut s = dest.as_os_str().to_owned();
     s.push(".part");
@@ -237,6 +242,15 @@ pub fn part_path(dest: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_enormous_resumed_length_saturates_instead_of_overflowing() {
+        use super::offered_length;
+        assert_eq!(offered_length(Some(u64::MAX - 5), true, 10), Some(u64::MAX));
+        assert_eq!(offered_length(Some(90), true, 10), Some(100));
+        assert_eq!(offered_length(Some(90), false, 10), Some(90));
+        assert_eq!(offered_length(None, true, 10), None);
+    }
+
     use super::*;
 
     #[tokio::test]
