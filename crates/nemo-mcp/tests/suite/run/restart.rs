@@ -453,3 +453,60 @@ async fn a_running_job_this_server_cannot_run_is_left_as_it_was_and_said() {
     assert_eq!((runner.as_str(), running), ("gone-process", 1));
     assert_eq!(counts(&h2).await, (0, 0));
 }
+
+/// The same for a set of versions: its one upload of the media, cut by a stop, is taken over
+/// by a process that allows other folders and judged by the folders the set recorded. Each
+/// version sent once.
+#[tokio::test]
+async fn a_set_s_cut_upload_taken_over_by_a_process_with_other_folders_is_judged_by_its_own() {
+    use nemo_sim::{Fault, FaultAction, Route};
+    let h = Harness::start().await;
+    h.sim
+        .control()
+        .inject(Fault::new(Route::Upload, FaultAction::Delay { ms: 30_000 }));
+    let files = [h.media("a.png", &png(10, 10))];
+    let r = h
+        .call(
+            "make_video",
+            json!({"instruction": "combine these images into a 10-second video",
+                   "paths": files, "variants": ["tiktok", "square"], "wait_s": 0, "confirm": true}),
+        )
+        .await;
+    assert_ne!(r.is_error, Some(true), "{}", text_of(&r));
+    let job = body(&r);
+    let uploads = |sim: &nemo_sim::SimHandle| {
+        sim.log()
+            .iter()
+            .filter(|r| r.path.starts_with("/api/upload-video/"))
+            .count()
+    };
+    until("the upload held", || uploads(&h.sim) == 1).await;
+    let mut stopped = h.stop().await;
+    let elsewhere = stopped.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let mut other = nemo_mcp::Settings::new(
+        stopped.settings.client.clone(),
+        stopped.settings.output_dir.clone(),
+        vec![elsewhere],
+    );
+    other.render_poll = stopped.settings.render_poll;
+    other.progress_every = stopped.settings.progress_every;
+    other.default_wait = stopped.settings.default_wait;
+    assert!(
+        nemo_mcp::testing::resolve_input(&files[0], &nemo_mcp::testing::input_policy(&other))
+            .is_err(),
+        "the second process does not allow the media's folder"
+    );
+    stopped.settings = other;
+    let h2 = stopped.start().await;
+    let done = h2.finish(job).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let made: Vec<&str> = done["result"]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(made, ["made", "made"], "{done}");
+    assert_eq!(counts(&h2).await, (2, 100), "each version sent once");
+}
