@@ -36,6 +36,18 @@ const TEXT_WORDS: &[&str] = &[
 const TEXT_ZH: &[&str] = &["字幕", "文字", "标题", "文案", "标语"];
 /// Words that, just before the thing, leave it out ("no music", "without the text").
 const LEAVE_OUT: &[&str] = &["no", "without", "remove", "delete", "mute", "drop"];
+/// Words that may stand between such a word and the thing ("remove the background music").
+const BETWEEN: &[&str] = &[
+    "the",
+    "a",
+    "any",
+    "all",
+    "some",
+    "background",
+    "of",
+    "its",
+    "bg",
+];
 const LEAVE_OUT_ZH: &[&str] = &["去掉", "不要", "删除", "删掉", "无", "没有", "静音", "取消"];
 
 /// The instruction asks for music.
@@ -59,9 +71,15 @@ fn asks(instruction: &str, words: &[&str], zh: &[&str]) -> bool {
         if !t.is_ascii() || !words.contains(t) {
             continue;
         }
-        // "no music", "without background music", "remove the text": up to three words back.
-        let before = &tokens[i.saturating_sub(3)..i];
-        if before.iter().any(|b| LEAVE_OUT.contains(b)) {
+        // "no music", "without background music", "remove the text": the word before it,
+        // past words that only stand between ("no text, add music" asks for music).
+        let left_out = tokens[..i]
+            .iter()
+            .rev()
+            .take(4)
+            .find(|b| !BETWEEN.contains(b))
+            .is_some_and(|b| LEAVE_OUT.contains(b));
+        if left_out {
             return false;
         }
         asked = true;
