@@ -47,7 +47,17 @@ pub fn hold(instruction: Option<&str>, label: Option<&str>, check: &FileCheck) -
     let Some(facts) = &check.file else {
         return held;
     };
-    let ask = instruction.unwrap_or_default();
+    // A platform's version: its shape, longest length and safe zone were added to the
+    // instruction in words ("at most 10 minutes; keep titles and captions out of …"). They are
+    // held below as the platform's; read as the user's ask they would be a length and text
+    // no one asked for.
+    let platform = label.and_then(platforms::find);
+    let ask = match (instruction, platform) {
+        (Some(i), Some(p)) => i.replace(&platforms::expand(p), ""),
+        (Some(i), None) => i.to_string(),
+        (None, _) => String::new(),
+    };
+    let ask = ask.as_str();
     let mut add = |kind, said: String, fix: String| {
         held.differs.push(Difference { kind, said, fix });
     };
@@ -68,7 +78,7 @@ pub fn hold(instruction: Option<&str>, label: Option<&str>, check: &FileCheck) -
             );
         }
     }
-    if let Some(p) = label.and_then(platforms::find) {
+    if let Some(p) = platform {
         let (checked, differs) = platforms::check(p, facts);
         held.checked.extend(checked);
         for d in differs {
@@ -186,6 +196,31 @@ mod tests {
         let h = hold(Some("a promo"), Some("tiktok"), &check(10.0, 360, 640));
         assert_eq!(h.differs[0].kind, Kind::Resolution, "{h:?}");
         assert!(!h.fixable());
+    }
+
+    /// The platform's own words in a version's instruction are not the user's ask: "at most
+    /// 10 minutes" is no length asked, "keep titles … out of" no text asked.
+    #[test]
+    fn a_platform_s_words_are_not_held_as_the_user_s_ask() {
+        let mut c = check(12.0, 1080, 1920);
+        c.text_track = Some(false);
+        let asked = super::super::variants::instruction_for("combine these into a promo", "tiktok");
+        assert!(
+            asked.contains("at most 10 minutes") && asked.contains("captions"),
+            "{asked}"
+        );
+        let h = hold(Some(&asked), Some("tiktok"), &c);
+        assert!(h.differs.is_empty(), "{h:?}");
+        assert!(
+            !h.checked
+                .iter()
+                .any(|c| c.starts_with("length") || c == "text"),
+            "{h:?}"
+        );
+        // The user's own length still is.
+        let asked = super::super::variants::instruction_for("a 30-second promo", "tiktok");
+        let h = hold(Some(&asked), Some("tiktok"), &c);
+        assert_eq!(h.differs[0].kind, Kind::Length, "{h:?}");
     }
 
     #[test]

@@ -72,6 +72,23 @@ pub fn duration_ms(text: &str) -> Option<u64> {
         let Ok(n) = number.parse::<f64>() else {
             continue;
         };
+        // "at most 10 minutes" is a limit to keep within, not a length to make (as an agent
+        // reads a platform's limits).
+        let before: String = chars[..start].iter().collect::<String>().to_lowercase();
+        let before = before.trim_end();
+        if [
+            "at most",
+            "up to",
+            "no longer than",
+            "no more than",
+            "最多",
+            "不超过",
+        ]
+        .iter()
+        .any(|w| before.ends_with(w))
+        {
+            continue;
+        }
         let unit = if rest.starts_with("sec")
             || rest.starts_with("秒")
             || rest.starts_with("s ")
@@ -175,5 +192,24 @@ pub(super) fn intent(message: &str) -> Intent {
         title: quoted(message),
         canvas: canvas(&m),
         chinese: has(&m, &["in chinese", "chinese version", "mandarin", "中文"]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_ms;
+
+    #[test]
+    fn a_limit_is_not_a_length_to_make() {
+        assert_eq!(duration_ms("a 30-second promo"), Some(30_000));
+        assert_eq!(
+            duration_ms("a promo; this version: vertical 9:16 for TikTok, at most 10 minutes"),
+            None
+        );
+        assert_eq!(
+            duration_ms("a 15s teaser, for Reels, up to 3 minutes"),
+            Some(15_000)
+        );
+        assert_eq!(duration_ms("不超过60秒"), None);
     }
 }

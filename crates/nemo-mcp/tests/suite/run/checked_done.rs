@@ -110,6 +110,9 @@ async fn a_wrong_ratio_is_reported_with_fix_false() {
         v["differs"].to_string().contains("not vertical 9:16"),
         "{done}"
     );
+    // The platform's own words ("at most 10 minutes") are not a length the user asked for.
+    assert!(!v["checked"].to_string().contains("600 s asked"), "{done}");
+    assert!(!v["differs"].to_string().contains("asked for"), "{done}");
     assert!(
         text_of(&h.call("get_job", json!({"job_id": done["job_id"]})).await).contains("differs: ")
     );
