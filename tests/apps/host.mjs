@@ -249,6 +249,12 @@ async function render(browser, client, view, toolResult, toolArgs, csp, shot) {
     if (lanes.length) break;
     await sleep(25);
   }
+  // What the file was held against, shown beside it (as text).
+  const held = await frame.evaluate(() => {
+    const c = document.getElementById("checked");
+    return c && !c.hidden ? c.textContent : "";
+  });
+  check(held.includes("black pictures"), `${csp.name}: the view shows what the file was checked for: ${JSON.stringify(held)}`);
   const inert = await frame.evaluate((hostile) => ({
     injected: document.querySelectorAll('img[src="x"], img[src$="/x"]').length,
     shownAsText: [...document.querySelectorAll(".seg span")].some((s) => s.textContent === hostile),
@@ -278,6 +284,9 @@ async function renderSet(browser, client, view, home) {
     if (labels.length < 2) await sleep(25);
   }
   check(JSON.stringify(labels) === JSON.stringify(["square 1:1", "vertical 9:16"]), `versions side by side: ${JSON.stringify(labels)}`);
+  const held = await frame.evaluate(() => [...document.querySelectorAll(".version")].map((c) =>
+    [...c.querySelectorAll("p")].some((p) => p.textContent.startsWith("Checked: length (10 s asked)"))));
+  check(held.length === 2 && held.every(Boolean), `each version says what it was checked for: ${JSON.stringify(held)}`);
   await frame.evaluate(() => document.querySelector(".version button").click());
   let shape = { w: 0, h: 0 };
   for (let i = 0; i < 400 && !shape.w; i++) {
