@@ -4,93 +4,25 @@
 //! one whose runner is alive is only shown. Each row is checked again when read, since a
 //! database in a folder can be edited or planted like a file.
 
+pub(crate) use super::entry::parse_entry;
+pub use super::entry::{check_entry, valid_job_id};
 use super::{Job, JobKind};
-use crate::state::{ProcessId, StateDb};
+use crate::state::StateDb;
 use rusqlite::params;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct Journal {
-    db: Arc<StateDb>,
+    pub(super) db: Arc<StateDb>,
     /// Where exports go: an entry naming a file elsewhere is not trusted.
     output_dir: PathBuf,
     /// Running rows of gone processes this server cannot run, already said in the log.
-    left: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    pub(super) left: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 /// Finished jobs kept, in memory and on disk, for `list_jobs` (older ones are pruned).
 pub const KEEP_FINISHED: usize = 200;
-
-/// A job id as this server makes them: `gen_`, `exp_`, `upl_` or `vid_` and 12 hex digits.
-pub fn valid_job_id(id: &str) -> bool {
-    let Some((prefix, hex)) = id.split_once('_') else {
-        return false;
-    };
-    matches!(prefix, "gen" | "exp" | "upl" | "vid")
-        && hex.len() == 12
-        && hex.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// An id the backend gave (a render id, a session id): short, no separators or dots.
-fn valid_backend_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-/// Why a journal entry cannot be trusted, if it cannot. The journal is ours, but a file in a
-/// folder can be edited or planted: an entry may never make the server write anywhere but
-/// directly inside an output folder, as an `.mp4`, or use ids that are paths. The folder is the
-/// job's own, recorded when it was made (hosts set up with other folders share one state
-/// folder); `output_dir`, the reading process's, only for an entry that records none.
-pub fn check_entry(job: &Job, file_stem: &str, output_dir: &Path) -> Result<(), String> {
-    if !valid_job_id(&job.id) || job.id != file_stem {
-        return Err("the job id is not one this server makes".into());
-    }
-    if job.id.split_once('_').map(|(p, _)| p) != Some(job.kind().prefix()) {
-        return Err("the job id is not one of its kind".into());
-    }
-    let Some(export) = job.export_data() else {
-        return Ok(());
-    };
-    if export
-        .render_id
-        .as_ref()
-        .is_some_and(|r| !valid_backend_id(r.as_str()))
-    {
-        return Err("the render id has characters no render id has".into());
-    }
-    if export.output_dir.as_ref().is_some_and(|d| !d.is_absolute()) {
-        return Err("its output folder is not an absolute path".into());
-    }
-    if let Some(p) = &export.output_path {
-        // An entry from before the folder was recorded is judged against this process's.
-        let dir = export.output_dir.as_deref().unwrap_or(output_dir);
-        if !crate::files::paths::is_output_file(dir, p) {
-            return Err("its output file is not an MP4 directly inside its output folder".into());
-        }
-    }
-    Ok(())
-}
-
-pub(crate) fn parse_entry(bytes: &[u8]) -> Result<Job, String> {
-    #[derive(serde::Deserialize)]
-    struct Version {
-        #[serde(default)]
-        version: u32,
-    }
-    let v: Version = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    match v.version {
-        0 | 1 => serde_json::from_slice::<super::journal_v1::JobV1>(bytes)
-            .map_err(|e| e.to_string())?
-            .upgrade(),
-        super::job::JOURNAL_VERSION => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
-        n => Err(format!("journal format {n} is newer than this server's")),
-    }
-}
 
 /// Write a job's row, run by `runner`: with `update`, over the row of the same runner only
 /// (another process's job is never overwritten); else only if there is none. How many rows.
@@ -200,7 +132,7 @@ impl Journal {
     }
 
     /// A body read back, or why it cannot be trusted ([`check_entry`]).
-    fn readable(&self, body: &str) -> Result<Job, String> {
+    pub(super) fn readable(&self, body: &str) -> Result<Job, String> {
         let job = parse_entry(body.as_bytes())?;
         check_entry(&job, &job.id, &self.output_dir)?;
         Ok(job)
@@ -280,101 +212,6 @@ impl Journal {
         )
         .into_iter()
         .find(|j| !j.status().is_finished())
-    }
-
-    /// Take over the running jobs of every process that is gone: claimed in one transaction
-    /// per runner (all of its jobs, so a make_video and its steps stay together), so two
-    /// processes looking at once never both take one. The jobs now this process's to run.
-    pub fn claim_orphans(&self) -> Vec<Job> {
-        let me = self.db.me().clone();
-        let runners = self.db.read("could not read the runners", |tx| {
-            let mut s = tx.prepare_cached(
-                "SELECT DISTINCT runner FROM jobs WHERE running = 1 AND runner != ?1",
-            )?;
-            let rows = s.query_map([me.as_str()], |r| r.get::<_, String>(0))?;
-            rows.collect::<rusqlite::Result<Vec<String>>>()
-        });
-        let runners = match runners {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!("{e}");
-                return Vec::new();
-            }
-        };
-        let mut claimed = Vec::new();
-        for runner in runners {
-            let gone = ProcessId::parse(&runner).is_none_or(|id| !self.db.alive(&id));
-            if !gone {
-                continue;
-            }
-            // Only what this server can run is taken: a row it cannot read (a newer version's,
-            // or one that fails its checks) is left as it was, for a server that can.
-            let taken = self.db.write("could not take over a job", |tx| {
-                let rows: Vec<(String, String)> = {
-                    let mut s = tx.prepare_cached(
-                        "SELECT id, body FROM jobs WHERE runner = ?1 AND running = 1",
-                    )?;
-                    let rows = s.query_map([runner.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                    rows.collect::<rusqlite::Result<_>>()?
-                };
-                let mut jobs = Vec::new();
-                for (id, body) in rows {
-                    match self.readable(&body) {
-                        Ok(job) => {
-                            tx.execute(
-                                "UPDATE jobs SET runner = ?1 WHERE id = ?2 AND runner = ?3",
-                                params![me.as_str(), id, runner.as_str()],
-                            )?;
-                            jobs.push(job);
-                        }
-                        Err(why) => self.left_once(&id, &why),
-                    }
-                }
-                Ok(jobs)
-            });
-            match taken {
-                Ok(jobs) => {
-                    if !jobs.is_empty() {
-                        tracing::info!(
-                            jobs = jobs.len(),
-                            "taking over the running jobs of a server process that is gone"
-                        );
-                    }
-                    claimed.extend(jobs);
-                }
-                Err(e) => tracing::error!("{e}"),
-            }
-        }
-        claimed.sort_by_key(|j| j.created_at);
-        claimed
-    }
-
-    /// A running row this server cannot run is said once in the log (every sweep meets it
-    /// again).
-    fn left_once(&self, id: &str, why: &str) {
-        let first = crate::support::sync::lock(&self.left).insert(id.to_string());
-        if first {
-            tracing::warn!(job = %id, "a running job this server cannot run is left as it was: {why}");
-        }
-    }
-
-    /// Why the job `id` (of the MCP owner `mcp_owner`) is in the state database but cannot be
-    /// read or run by this server; `None` when it is not there or reads well.
-    pub fn unreadable(&self, id: &str, mcp_owner: Option<&str>) -> Option<String> {
-        use rusqlite::OptionalExtension;
-        let body = self
-            .db
-            .read("could not read a job", |tx| {
-                tx.query_row(
-                    "SELECT body FROM jobs WHERE id = ?1 AND mcp_owner IS ?2",
-                    params![id, mcp_owner],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()
-            })
-            .ok()
-            .flatten()?;
-        self.readable(&body).err()
     }
 
     /// Ask the runner of `id` (another process) to cancel it.

@@ -7,10 +7,12 @@
 //! does lives in [`crate::run`].
 
 mod ctx;
+mod entry;
 pub mod job;
 pub mod journal;
 mod journal_v1;
 pub mod results;
+mod takeover;
 
 pub use ctx::JobCtx;
 pub use job::{Ended, Job, JobKind, JobResult, JobStatus, Outcome, Work};
