@@ -66,7 +66,7 @@ pub use mcp::{serve_stdio, NemoServer, INSTRUCTIONS};
 #[doc(hidden)]
 pub mod testing {
     pub use crate::account::estimate::CostKind;
-    pub use crate::files::mp4::requested_length;
+    pub use crate::files::mp4::asked_length;
     pub use crate::jobs::job::JOURNAL_VERSION;
     pub use crate::jobs::results::VideoPlan;
     pub use crate::jobs::{Ended, Job, JobManager, JobStatus};

@@ -9,7 +9,7 @@
 //! says otherwise. Likewise a stretch with no sound where no music was asked.
 
 use super::{asked, platforms};
-use crate::files::mp4::{requested_length, StretchKind};
+use crate::files::mp4::{asked_length, StretchKind};
 use crate::jobs::results::FileCheck;
 
 pub use crate::jobs::results::DifferenceKind as Kind;
@@ -61,7 +61,26 @@ pub fn hold(instruction: Option<&str>, label: Option<&str>, check: &FileCheck) -
     let mut add = |kind, said: String, fix: String| {
         held.differs.push(Difference { kind, said, fix });
     };
-    if let Some(want) = requested_length(ask) {
+    let asked = asked_length(ask);
+    if let Some(limit) = asked.filter(|a| a.at_most).map(|a| a.seconds) {
+        // "under a minute": any shorter video keeps it.
+        held.checked
+            .push(format!("length (at most {limit:.0} s asked)"));
+        if facts.duration_s - limit > (limit * 0.05).max(1.0) {
+            add(
+                Kind::Length,
+                format!(
+                    "the video is {:.0} s long, longer than the {limit:.0} s asked for",
+                    facts.duration_s
+                ),
+                format!(
+                    "Make the video at most {limit:.0} seconds long (it came out at {:.0} seconds).",
+                    facts.duration_s
+                ),
+            );
+        }
+    }
+    if let Some(want) = asked.filter(|a| !a.at_most).map(|a| a.seconds) {
         held.checked.push(format!("length ({want:.0} s asked)"));
         if (want - facts.duration_s).abs() > (want * 0.05).max(1.0) {
             // The ask first: the length to reach is the one an agent reads first.
@@ -249,6 +268,17 @@ mod tests {
             Kind::Quiet
         );
         assert!(hold(Some("a promo"), None, &c).differs.is_empty());
+        // A limit: a shorter video keeps it; a longer one differs.
+        let c = check(30.0, 1920, 1080);
+        assert!(hold(Some("keep it under 1 minute"), None, &c)
+            .differs
+            .is_empty());
+        let h = hold(Some("keep it under 20 seconds"), None, &c);
+        assert_eq!(h.checked, ["length (at most 20 s asked)", "black pictures"]);
+        assert_eq!(
+            h.differs[0].said,
+            "the video is 30 s long, longer than the 20 s asked for"
+        );
         // Nothing read, nothing held.
         assert_eq!(
             hold(Some("a 30 s promo"), None, &FileCheck::default()),

@@ -81,6 +81,10 @@ pub fn duration_ms(text: &str) -> Option<u64> {
             "up to",
             "no longer than",
             "no more than",
+            "under",
+            "within",
+            "less than",
+            "shorter than",
             "最多",
             "不超过",
         ]

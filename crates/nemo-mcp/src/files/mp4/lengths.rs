@@ -3,10 +3,46 @@
 
 /// The length a request states, in seconds: "a 30-second promo", "15s", "1 minute", "a
 /// one-minute video", "half a minute", "30秒", "一分钟", "二十秒", "半分钟" (the languages the seeds
-/// serve). Held against `tests/data/lengths.tsv`.
+/// serve). A limit ("under a minute", "一分钟以内") is no length to make: see [`asked_length`].
+/// Held against `tests/data/lengths.tsv`.
 pub fn requested_length(instruction: &str) -> Option<f64> {
-    let seconds = chinese_length(instruction).or_else(|| english_length(instruction))?;
-    (seconds > 0.0 && seconds <= 3600.0).then_some(seconds)
+    asked_length(instruction)
+        .filter(|a| !a.at_most)
+        .map(|a| a.seconds)
+}
+
+/// A length a request asks for: one to make, or one not to pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AskedLength {
+    pub seconds: f64,
+    /// "under a minute", "at most 30 seconds", "不超过30秒", "一分钟以内": a limit, which any
+    /// shorter video keeps.
+    pub at_most: bool,
+}
+
+/// The length a request asks for, as a length to make or a limit.
+pub fn asked_length(instruction: &str) -> Option<AskedLength> {
+    let (seconds, at_most) = chinese_length(instruction).or_else(|| english_length(instruction))?;
+    (seconds > 0.0 && seconds <= 3600.0).then_some(AskedLength { seconds, at_most })
+}
+
+/// English words that make the length after them a limit ("under", "at most", "up to").
+fn english_limit(before: &[&str]) -> bool {
+    let last = before.last().copied().unwrap_or_default();
+    let two = match before {
+        [.., a, b] => (*a, *b),
+        _ => ("", ""),
+    };
+    matches!(last, "under" | "within" | "max" | "maximum" | "below")
+        || matches!(
+            two,
+            ("at", "most")
+                | ("up", "to")
+                | ("less", "than")
+                | ("longer", "than")
+                | ("more", "than")
+                | ("shorter", "than")
+        )
 }
 
 fn english_number(w: &str) -> Option<f64> {
@@ -53,17 +89,18 @@ fn english_unit(u: &str) -> Option<f64> {
     }
 }
 
-fn english_length(instruction: &str) -> Option<f64> {
+fn english_length(instruction: &str) -> Option<(f64, bool)> {
     let lower = instruction.to_lowercase();
     let words: Vec<&str> = lower
         .split(|c: char| c.is_whitespace() || c == '-' || c == ',' || c == '(' || c == ')')
         .filter(|w| !w.is_empty())
         .collect();
     for (i, w) in words.iter().enumerate() {
+        let limit = english_limit(&words[..i]);
         // "half a minute"
         if *w == "half" && words.get(i + 1) == Some(&"a") {
             if let Some(unit) = words.get(i + 2).and_then(|u| english_unit(u)) {
-                return Some(unit / 2.0);
+                return Some((unit / 2.0, limit));
             }
         }
         // "30s", "15sec": the number and its unit in one word.
@@ -73,7 +110,7 @@ fn english_length(instruction: &str) -> Option<f64> {
             .collect();
         if !digits.is_empty() && digits.len() < w.len() {
             if let (Ok(n), Some(unit)) = (digits.parse::<f64>(), english_unit(&w[digits.len()..])) {
-                return Some(n * unit);
+                return Some((n * unit, limit));
             }
             continue;
         }
@@ -82,7 +119,7 @@ fn english_length(instruction: &str) -> Option<f64> {
         };
         if let Some(unit) = words.get(i + 1).and_then(|u| english_unit(u)) {
             // "a" and "an" count only before a unit ("a minute"), as any number word does.
-            return Some(n * unit);
+            return Some((n * unit, limit));
         }
     }
     None
@@ -118,15 +155,32 @@ fn chinese_number(s: &str) -> Option<f64> {
     Some(f64::from(total + current))
 }
 
-fn chinese_length(instruction: &str) -> Option<f64> {
+fn chinese_length(instruction: &str) -> Option<(f64, bool)> {
     let chars: Vec<char> = instruction.chars().collect();
     let is_num =
         |c: char| c.is_ascii_digit() || c == '.' || "零一二两三四五六七八九十百".contains(c);
     let mut i = 0;
     while i < chars.len() {
+        // "不超过", "最多", "不到", "少于" before it, "以内", "之内", "以下" after it: a limit.
+        let limit_around = |start: usize, after: usize| {
+            let before: String = chars[..start].iter().collect();
+            let before = before.trim_end();
+            let rest: String = chars[after.min(chars.len())..].iter().take(2).collect();
+            ["不超过", "最多", "不到", "少于", "最长"]
+                .iter()
+                .any(|w| before.ends_with(w))
+                || ["以内", "之内", "以下"].iter().any(|w| rest.starts_with(w))
+                // "一分钟内", not "30秒内容" (thirty seconds of content).
+                || (rest.starts_with('内') && !rest.starts_with("内容"))
+        };
         // "半分钟": half a minute.
         if chars[i] == '半' && chars.get(i + 1) == Some(&'分') {
-            return Some(30.0);
+            let after = i + if chars.get(i + 2) == Some(&'钟') {
+                3
+            } else {
+                2
+            };
+            return Some((30.0, limit_around(i, after)));
         }
         if !is_num(chars[i]) {
             i += 1;
@@ -142,13 +196,14 @@ fn chinese_length(instruction: &str) -> Option<f64> {
         while chars.get(u).is_some_and(|c| c.is_whitespace()) {
             u += 1;
         }
-        let unit = match chars.get(u) {
-            Some('秒') => 1.0,
-            Some('分') => 60.0,
+        let (unit, after) = match chars.get(u) {
+            Some('秒') => (1.0, u + 1),
+            Some('分') if chars.get(u + 1) == Some(&'钟') => (60.0, u + 2),
+            Some('分') => (60.0, u + 1),
             _ => continue,
         };
         if let Some(n) = chinese_number(&number) {
-            return Some(n * unit);
+            return Some((n * unit, limit_around(start, after)));
         }
     }
     None

@@ -40,7 +40,7 @@ mod lengths;
 mod sound;
 mod stretches;
 mod track;
-pub use lengths::{mismatch, requested_length, LENGTH_DIFFERS};
+pub use lengths::{asked_length, mismatch, requested_length, LENGTH_DIFFERS};
 pub use sound::Loudness;
 pub use stretches::{Stretch, StretchKind};
 pub use track::{Sample, VideoTrack};

@@ -15,8 +15,12 @@ fn the_lengths_people_ask_for_are_read() {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
     {
         let (phrase, want) = line.split_once('\t').expect("phrase<TAB>seconds");
-        let want: Option<f64> = want.trim().parse().ok();
-        let got = nemo_mcp::testing::requested_length(phrase);
+        let want = want.trim();
+        let want: Option<(f64, bool)> = match want.strip_prefix("<=") {
+            Some(limit) => limit.parse().ok().map(|s| (s, true)),
+            None => want.parse().ok().map(|s| (s, false)),
+        };
+        let got = nemo_mcp::testing::asked_length(phrase).map(|a| (a.seconds, a.at_most));
         rows += 1;
         if got != want {
             wrong.push(format!("{phrase:?}: read {got:?}, asked {want:?}"));
