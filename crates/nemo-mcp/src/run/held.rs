@@ -6,13 +6,18 @@
 //!
 //! A picture that does not change for ten seconds is said, but is not a difference: a photo
 //! held for its share of the length is what a slideshow of photos is, and nothing in a request
-//! says otherwise. Likewise a stretch with no sound where no music was asked.
+//! says otherwise. Likewise a stretch with no sound where no music was asked, and a black of
+//! three seconds or less at the very start or end (a fade): a fix round costs credits, so only
+//! what is plainly not what was asked starts one.
 
 use super::{asked, platforms};
 use crate::files::mp4::{asked_length, StretchKind};
 use crate::jobs::results::FileCheck;
 
 pub use crate::jobs::results::DifferenceKind as Kind;
+
+/// Black at the start or the end no longer than this is a fade, said but no difference.
+const FADE_S: f64 = 3.0;
 
 /// One difference: what it is about, as the result says it, and as the fix round asks for it.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,8 +138,11 @@ pub fn hold(instruction: Option<&str>, label: Option<&str>, check: &FileCheck) -
         }
     }
     for s in &check.stretches {
+        // A short black at the very start or end is a fade in or out, made on purpose.
+        let fade =
+            (s.from_s <= 0.5 || s.to_s >= facts.duration_s - 0.5) && s.to_s - s.from_s <= FADE_S;
         match s.kind {
-            StretchKind::Black => add(
+            StretchKind::Black if !fade => add(
                 Kind::Black,
                 s.phrase(),
                 format!(
@@ -260,6 +268,11 @@ mod tests {
         let h = hold(Some("make it brighter"), None, &c);
         let kinds: Vec<Kind> = h.differs.iter().map(|d| d.kind).collect();
         assert_eq!(kinds, [Kind::Black], "{h:?}");
+        // A short black at the end is a fade out; a long one is not.
+        c.stretches = vec![Stretch::new(StretchKind::Black, 9.5, 12.0)];
+        assert!(hold(Some("a promo"), None, &c).differs.is_empty());
+        c.stretches = vec![Stretch::new(StretchKind::Black, 6.0, 12.0)];
+        assert_eq!(hold(Some("a promo"), None, &c).differs[0].kind, Kind::Black);
         // Quiet stretches differ only where music was asked.
         c.file.as_mut().unwrap().silent = Some(false);
         c.stretches = vec![Stretch::new(StretchKind::Quiet, 3.0, 9.0)];
