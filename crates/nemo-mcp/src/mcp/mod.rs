@@ -22,6 +22,7 @@ pub mod per_session;
 pub mod player;
 pub mod prompts;
 pub mod resources;
+mod result_texts;
 pub mod schema;
 pub mod server;
 pub mod skills;
