@@ -11,6 +11,7 @@ pub mod held;
 pub mod platforms;
 pub mod stop;
 pub mod upload;
+mod variant_outcome;
 pub mod variants;
 pub mod video;
 
