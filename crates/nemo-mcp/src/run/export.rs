@@ -351,7 +351,7 @@ async fn saved(
     let checked = if journaled.checking {
         // A process stopped while checking this very file: keep it, read it no more.
         tracing::warn!(path = %path.display(), "not checking a saved export again: a process stopped while checking it");
-        Checked {
+        super::file_check::Checked {
             timeline_s: rendered
                 .as_ref()
                 .and_then(|t| t.duration_ms)
@@ -364,7 +364,7 @@ async fn saved(
     } else {
         // Durable before the file is read: a crash inside the check is known after it.
         ctx.journal_export(|e| e.checking = true);
-        check_file(app, &path, !journaled.no_captions, rendered).await
+        super::file_check::check_file(app, &path, !journaled.no_captions, rendered).await
     };
     // Held against what no one asks for (black pictures); `make_video` holds it again
     // against its own instruction.
@@ -382,104 +382,6 @@ async fn saved(
         timeline_s: checked.timeline_s,
         checked: checked.check,
     })
-}
-
-/// What the saved file is, checked against the timeline, and its captions written.
-struct Checked {
-    timeline_s: Option<f64>,
-    check: crate::jobs::results::FileCheck,
-}
-
-/// Read the saved MP4's own facts and compare its length with the rendered timeline's; write
-/// the captions. The timeline is read again only when this process did not read it before the
-/// render (a render resumed after a restart). Never fails the export: what cannot be done is a
-/// note.
-async fn check_file(
-    app: &App,
-    path: &std::path::Path,
-    captions: bool,
-    rendered: Option<nemo_client::Timeline>,
-) -> Checked {
-    let timeline = match rendered {
-        Some(t) => Some(t),
-        None => app.current_state().await.ok().map(|s| s.timeline),
-    };
-    let (p, t) = (path.to_path_buf(), timeline.clone());
-    let done = tokio::task::spawn_blocking(move || {
-        let found = super::file_check::inspect(&p);
-        let cues = t
-            .as_ref()
-            .map(crate::files::captions::cues)
-            .unwrap_or_default();
-        // Laid out for this file's shape: a vertical video's lines are shorter and sit higher.
-        let size = found
-            .facts
-            .as_ref()
-            .ok()
-            .and_then(|f| f.width.zip(f.height));
-        let layout = crate::files::captions::Layout::for_size(size);
-        let written = if captions {
-            crate::files::captions::write_beside(&p, &cues, layout)
-        } else {
-            Ok(Vec::new())
-        };
-        // A text track with anything on it (its segments' words may not be given).
-        let text = t.as_ref().map(|t| {
-            t.tracks
-                .iter()
-                .any(|k| k.kind == nemo_client::TrackKind::Text && !k.segments.is_empty())
-        });
-        (found, text, written)
-    })
-    .await;
-    let timeline_s = timeline
-        .as_ref()
-        .and_then(|t| t.duration_ms)
-        .map(|ms| ms as f64 / 1000.0);
-    let mut out = Checked {
-        timeline_s,
-        check: Default::default(),
-    };
-    let Ok((found, text, written)) = done else {
-        return out;
-    };
-    out.check.text_track = text;
-    match found.facts {
-        Ok(f) => {
-            out.check
-                .notes
-                .extend(crate::files::mp4::mismatch(None, timeline_s, f.duration_s));
-            out.check.file = Some(f);
-        }
-        Err(why) => out.check.notes.push(format!(
-            "The saved file could not be checked: {why}. Play it before sharing it."
-        )),
-    }
-    out.check.notes.extend(found.heard);
-    match found.sheet {
-        Some(Ok(sheet)) => {
-            out.check.frames_s = sheet.frames_s;
-            out.check.stretches = sheet.stretches;
-            out.check.notes.extend(sheet.notes);
-            match super::file_check::write_frames_beside(path, &sheet.jpeg) {
-                Ok(p) => out.check.frames = Some(p.display().to_string()),
-                Err(why) => out
-                    .check
-                    .notes
-                    .push(format!("The frames were not saved beside it: {why}.")),
-            }
-        }
-        Some(Err(why)) => out.check.notes.push(format!(
-            "No pictures could be taken from it here ({why}); play it before sharing it."
-        )),
-        None => {}
-    }
-    out.check.stretches.extend(found.quiet);
-    match written {
-        Ok(files) => out.check.captions = files.iter().map(|p| p.display().to_string()).collect(),
-        Err(why) => out.check.notes.push(format!("Captions: {why}.")),
-    }
-    out
 }
 
 /// After a restart: find the journaled render again and finish it (downloaded once).

@@ -5,8 +5,13 @@
 //! dies while checking a file leaves a mark, and whoever takes the export over keeps the file
 //! without checking it again, so one crafted render cannot stop every later start.
 //!
+//! An export's check (`check_file`) adds what the timeline knows: its length against the
+//! file's, whether it had text, and the captions written beside the file. What the file is then
+//! held against (what was asked) is `run::held`.
+//!
 //! `nemo-mcp check <file.mp4>` runs the same check on any file and prints what it found.
 
+use crate::app::App;
 use crate::files::mp4::{self, Mp4Facts, Mp4File};
 use crate::previews::contact_sheet::{self, ContactSheet};
 use serde::Serialize;
@@ -78,6 +83,104 @@ pub fn write_frames_beside(
     f.write_all(jpeg)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
+}
+
+/// What the saved file is, checked against the timeline, and its captions written.
+pub struct Checked {
+    pub timeline_s: Option<f64>,
+    pub check: crate::jobs::results::FileCheck,
+}
+
+/// Read the saved MP4's own facts and compare its length with the rendered timeline's; write
+/// the captions. The timeline is read again only when this process did not read it before the
+/// render (a render resumed after a restart). Never fails the export: what cannot be done is a
+/// note.
+pub async fn check_file(
+    app: &App,
+    path: &std::path::Path,
+    captions: bool,
+    rendered: Option<nemo_client::Timeline>,
+) -> Checked {
+    let timeline = match rendered {
+        Some(t) => Some(t),
+        None => app.current_state().await.ok().map(|s| s.timeline),
+    };
+    let (p, t) = (path.to_path_buf(), timeline.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        let found = inspect(&p);
+        let cues = t
+            .as_ref()
+            .map(crate::files::captions::cues)
+            .unwrap_or_default();
+        // Laid out for this file's shape: a vertical video's lines are shorter and sit higher.
+        let size = found
+            .facts
+            .as_ref()
+            .ok()
+            .and_then(|f| f.width.zip(f.height));
+        let layout = crate::files::captions::Layout::for_size(size);
+        let written = if captions {
+            crate::files::captions::write_beside(&p, &cues, layout)
+        } else {
+            Ok(Vec::new())
+        };
+        // A text track with anything on it (its segments' words may not be given).
+        let text = t.as_ref().map(|t| {
+            t.tracks
+                .iter()
+                .any(|k| k.kind == nemo_client::TrackKind::Text && !k.segments.is_empty())
+        });
+        (found, text, written)
+    })
+    .await;
+    let timeline_s = timeline
+        .as_ref()
+        .and_then(|t| t.duration_ms)
+        .map(|ms| ms as f64 / 1000.0);
+    let mut out = Checked {
+        timeline_s,
+        check: Default::default(),
+    };
+    let Ok((found, text, written)) = done else {
+        return out;
+    };
+    out.check.text_track = text;
+    match found.facts {
+        Ok(f) => {
+            out.check
+                .notes
+                .extend(crate::files::mp4::mismatch(None, timeline_s, f.duration_s));
+            out.check.file = Some(f);
+        }
+        Err(why) => out.check.notes.push(format!(
+            "The saved file could not be checked: {why}. Play it before sharing it."
+        )),
+    }
+    out.check.notes.extend(found.heard);
+    match found.sheet {
+        Some(Ok(sheet)) => {
+            out.check.frames_s = sheet.frames_s;
+            out.check.stretches = sheet.stretches;
+            out.check.notes.extend(sheet.notes);
+            match write_frames_beside(path, &sheet.jpeg) {
+                Ok(p) => out.check.frames = Some(p.display().to_string()),
+                Err(why) => out
+                    .check
+                    .notes
+                    .push(format!("The frames were not saved beside it: {why}.")),
+            }
+        }
+        Some(Err(why)) => out.check.notes.push(format!(
+            "No pictures could be taken from it here ({why}); play it before sharing it."
+        )),
+        None => {}
+    }
+    out.check.stretches.extend(found.quiet);
+    match written {
+        Ok(files) => out.check.captions = files.iter().map(|p| p.display().to_string()).collect(),
+        Err(why) => out.check.notes.push(format!("Captions: {why}.")),
+    }
+    out
 }
 
 /// The note an export ends with when a process died while checking its file: the file is
