@@ -13,6 +13,7 @@ pub mod journal;
 mod journal_v1;
 pub mod results;
 mod takeover;
+mod work;
 
 pub use ctx::JobCtx;
 pub use job::{Ended, Job, JobKind, JobResult, JobStatus, Outcome, Work};
