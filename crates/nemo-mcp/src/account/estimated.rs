@@ -4,7 +4,9 @@
 //! what the balance shows the turn cost: the account's total before it, less the total now,
 //! less every charge recorded after it.
 //!
-//! Only one estimated charge is corrected at a time: with two, the balance gives their sum,
+//! With turns charged since, the estimate is only ever raised (they may have run alongside it,
+//! and their charges may precede its "before" reading). Only one estimated charge is corrected
+//! at a time: with two, the balance gives their sum,
 //! not each one's share, so both stay at their estimates. A balance that rose since (credits
 //! bought) cannot be split from a charge either: the estimate stays.
 
@@ -66,13 +68,16 @@ impl Ledger {
             if busy.is_some() {
                 return Ok(None);
             }
-            let after: i64 = tx.query_row(
-                "SELECT COALESCE(SUM(credits), 0) FROM charges WHERE at > ?1 AND job_id != ?2",
+            let (others, after): (i64, i64) = tx.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(credits), 0) FROM charges WHERE at > ?1 AND job_id != ?2",
                 params![at, job],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             let credits = before - total_now - after;
-            if credits < 0 {
+            // Turns charged since may have run alongside it, their charges before its own
+            // "before" reading: then the difference undercounts it. Money fails closed: with
+            // others in between, the estimate is only ever raised.
+            if credits < 0 || (others > 0 && credits < *estimate) {
                 return Ok(None);
             }
             tx.execute(
@@ -131,6 +136,16 @@ mod tests {
         assert_eq!(l.spent_in_project("p"), 120);
         // Settled once.
         assert_eq!(l.settle_estimate(880, None), None);
+    }
+
+    #[test]
+    fn with_turns_charged_since_an_estimate_is_only_ever_raised() {
+        let (_d, l) = ledger();
+        l.record(charge("gen_000000000001", 50, 20, Some(1000)));
+        l.record(charge("gen_000000000002", 30, 10, None));
+        // 1000 - 940 - 30 = 30, below the estimate: the later turn may have run alongside.
+        assert_eq!(l.settle_estimate(940, None), None);
+        assert_eq!(l.spent_in_project("p"), 80);
     }
 
     #[test]
