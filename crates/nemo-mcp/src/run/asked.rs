@@ -13,8 +13,6 @@ const MUSIC_WORDS: &[&str] = &[
     "song",
     "songs",
     "jingle",
-    "beat",
-    "beats",
 ];
 /// Chinese words that ask for music (anywhere in the text).
 const MUSIC_ZH: &[&str] = &["音乐", "配乐", "背景音", "歌曲", "bgm"];
