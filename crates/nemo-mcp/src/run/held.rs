@@ -105,14 +105,7 @@ pub fn hold(instruction: Option<&str>, label: Option<&str>, check: &FileCheck) -
     if let Some(p) = platform {
         let (checked, differs) = platforms::check(p, facts);
         held.checked.extend(checked);
-        for d in differs {
-            let kind = if d.contains(" not ") {
-                Kind::Shape
-            } else if d.contains("longer than") {
-                Kind::PlatformLength
-            } else {
-                Kind::Resolution
-            };
+        for (kind, d) in differs {
             let fix = format!("For {}: {d}; make it {}.", p.title, platforms::expand(p));
             add(kind, d, fix);
         }

@@ -10,6 +10,8 @@
 //! "Media"). They change: the longest lengths and file limits are what the check says, never
 //! what it refuses.
 
+use crate::jobs::results::DifferenceKind;
+
 /// One platform's preset.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Platform {
@@ -160,8 +162,12 @@ fn duration(s: u32) -> String {
     }
 }
 
-/// A saved file held against its platform: what was checked, and what differs.
-pub fn check(p: &Platform, facts: &crate::files::mp4::Mp4Facts) -> (Vec<String>, Vec<String>) {
+/// A saved file held against its platform: what was checked, and what differs (each with
+/// what it is about: its shape, its size, its length).
+pub fn check(
+    p: &Platform,
+    facts: &crate::files::mp4::Mp4Facts,
+) -> (Vec<String>, Vec<(DifferenceKind, String)>) {
     let mut checked = vec!["shape".to_string(), "longest length".to_string()];
     let mut differs = Vec::new();
     let (w, h) = p.size;
@@ -170,28 +176,40 @@ pub fn check(p: &Platform, facts: &crate::files::mp4::Mp4Facts) -> (Vec<String>,
             let want = f64::from(w) / f64::from(h);
             let got = f64::from(fw) / f64::from(fh);
             if (want - got).abs() / want > 0.03 {
-                differs.push(format!(
-                    "the picture is {fw}×{fh}, not {} as {} wants",
-                    shape(p),
-                    p.title
+                differs.push((
+                    DifferenceKind::Shape,
+                    format!(
+                        "the picture is {fw}×{fh}, not {} as {} wants",
+                        shape(p),
+                        p.title
+                    ),
                 ));
             }
             checked.push("resolution".into());
             if fw.max(fh) < w.max(h) * 2 / 3 {
-                differs.push(format!(
-                    "the picture is {fw}×{fh}, smaller than {}'s {w}×{h}",
-                    p.title
+                differs.push((
+                    DifferenceKind::Resolution,
+                    format!(
+                        "the picture is {fw}×{fh}, smaller than {}'s {w}×{h}",
+                        p.title
+                    ),
                 ));
             }
         }
-        _ => differs.push("the picture's size could not be read".into()),
+        _ => differs.push((
+            DifferenceKind::Resolution,
+            "the picture's size could not be read".into(),
+        )),
     }
     if facts.duration_s > f64::from(p.longest_s) {
-        differs.push(format!(
-            "it lasts {:.0} s, longer than {}'s {}",
-            facts.duration_s,
-            p.title,
-            duration(p.longest_s)
+        differs.push((
+            DifferenceKind::PlatformLength,
+            format!(
+                "it lasts {:.0} s, longer than {}'s {}",
+                facts.duration_s,
+                p.title,
+                duration(p.longest_s)
+            ),
         ));
     }
     (checked, differs)
@@ -234,15 +252,22 @@ mod tests {
         let tiktok = find("tiktok").unwrap();
         assert!(check(tiktok, &facts(1080, 1920, 30.0)).1.is_empty());
         let (_, differs) = check(tiktok, &facts(1920, 1080, 30.0));
-        assert!(differs[0].contains("not vertical 9:16"), "{differs:?}");
+        assert_eq!(differs[0].0, DifferenceKind::Shape);
+        assert!(differs[0].1.contains("not vertical 9:16"), "{differs:?}");
         let (_, differs) = check(find("x").unwrap(), &facts(1920, 1080, 200.0));
         assert!(
             differs
                 .iter()
-                .any(|d| d.contains("longer than X's 140 seconds")),
+                .any(|(k, d)| *k == DifferenceKind::PlatformLength
+                    && d.contains("longer than X's 140 seconds")),
             "{differs:?}"
         );
         let (_, differs) = check(find("square").unwrap(), &facts(320, 320, 10.0));
-        assert!(differs.iter().any(|d| d.contains("smaller")), "{differs:?}");
+        assert!(
+            differs
+                .iter()
+                .any(|(k, d)| *k == DifferenceKind::Resolution && d.contains("smaller")),
+            "{differs:?}"
+        );
     }
 }
