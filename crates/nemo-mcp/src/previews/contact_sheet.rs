@@ -251,9 +251,9 @@ mod tests {
     fn a_real_fade_to_black_and_a_still_picture_are_said_where_they_are() {
         let path =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mp4/fade-black-still.mp4");
-        let sheet = make(&Mp4File::open(&path).unwrap()).unwrap();
         // Truth: black 0:08–0:20, still 0:20–0:33. The first black picture looked at is the
         // keyframe of 0:09 (the fade's last second is dark but not black).
+        let sheet = make(&Mp4File::open(&path).unwrap()).unwrap();
         let said: Vec<String> = sheet.stretches.iter().map(Stretch::said).collect();
         assert_eq!(
             said,
@@ -298,6 +298,12 @@ mod tests {
         }
     }
 
+    /// The stretches of the file at `path`, as sentences.
+    fn stretches_said(path: &Path) -> Vec<String> {
+        let sheet = make(&Mp4File::open(path).unwrap()).unwrap();
+        sheet.stretches.iter().map(Stretch::said).collect()
+    }
+
     #[test]
     fn black_and_unchanging_stretches_are_said() {
         let black = [16, 128, 128];
@@ -309,12 +315,7 @@ mod tests {
             (blue, 2000),
             (blue, 2000),
         ]);
-        let notes: Vec<String> = make(&Mp4File::open(&path).unwrap())
-            .unwrap()
-            .stretches
-            .iter()
-            .map(Stretch::said)
-            .collect();
+        let notes = stretches_said(&path);
         assert!(
             notes
                 .iter()
@@ -327,12 +328,7 @@ mod tests {
             (blue, 4000),
             ([145, 54, 34], 2000),
         ]);
-        let notes: Vec<String> = make(&Mp4File::open(&path).unwrap())
-            .unwrap()
-            .stretches
-            .iter()
-            .map(Stretch::said)
-            .collect();
+        let notes = stretches_said(&path);
         assert!(
             notes
                 .iter()

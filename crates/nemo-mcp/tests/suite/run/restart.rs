@@ -350,31 +350,8 @@ async fn a_cut_upload_taken_over_by_a_process_with_other_folders_is_judged_by_th
         )
         .await;
     let job = body(&r);
-    let uploads = |sim: &nemo_sim::SimHandle| {
-        sim.log()
-            .iter()
-            .filter(|r| r.path.starts_with("/api/upload-video/"))
-            .count()
-    };
     until("the upload held", || uploads(&h.sim) == 1).await;
-    let mut stopped = h.stop().await;
-    let elsewhere = stopped.dir.path().join("elsewhere");
-    std::fs::create_dir_all(&elsewhere).unwrap();
-    let mut other = nemo_mcp::Settings::new(
-        stopped.settings.client.clone(),
-        stopped.settings.output_dir.clone(),
-        vec![elsewhere],
-    );
-    other.render_poll = stopped.settings.render_poll;
-    other.progress_every = stopped.settings.progress_every;
-    other.default_wait = stopped.settings.default_wait;
-    assert!(
-        nemo_mcp::testing::resolve_input(&files[0], &nemo_mcp::testing::input_policy(&other))
-            .is_err(),
-        "the second process does not allow the media's folder"
-    );
-    stopped.settings = other;
-    let h2 = stopped.start().await;
+    let h2 = allowing_other_folders(h.stop().await, &files[0]).await;
     let done = h2.finish(job).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["result"]["uploaded"], 2, "{done}");
@@ -417,20 +394,44 @@ async fn a_running_job_this_server_cannot_run_is_left_as_it_was_and_said() {
     let stopped = h.stop().await;
     let state = stopped.settings.client.state_dir.clone();
     let id = "gen_0123456789ab";
+    // Beside it, a job of the same gone runner that this server can run (an upload: taken over,
+    // it ends as interrupted): once it is taken, the take-over has met both rows.
+    let readable = nemo_mcp::testing::Job::upload(vec!["a.png".into()]);
     {
         let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
         let body = json!({"version": 99, "id": id, "kind": "generate", "what": "a newer shape"});
-        db.write("a newer version's running job", |tx| {
+        let now = chrono::Utc::now().to_rfc3339();
+        db.write("a gone runner's jobs", |tx| {
+            let row = "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES (?1, ?2, 'gone-process', 1, ?3, ?4)";
+            tx.execute(row, [id, "gen", &now, &body.to_string()])?;
             tx.execute(
-                "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES (?1, 'gen', 'gone-process', 1, ?2, ?3)",
-                [id, &chrono::Utc::now().to_rfc3339(), &body.to_string()],
+                row,
+                [
+                    readable.id.as_str(),
+                    "upl",
+                    &now,
+                    &serde_json::to_string(&readable).unwrap(),
+                ],
             )
         })
         .unwrap();
     }
     let h2 = stopped.start().await;
-    // Sweeps come and go (the first at start); the row stays its runner's.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
+    let row = |job: &str| -> (String, i64) {
+        db.read("the row", |tx| {
+            tx.query_row(
+                "SELECT runner, running FROM jobs WHERE id = ?1",
+                [job],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .unwrap()
+    };
+    until("the readable job taken over", || {
+        row(&readable.id).0 != "gone-process"
+    })
+    .await;
     let r = h2.call("get_job", json!({"job_id": id, "wait_s": 0})).await;
     assert_eq!(r.is_error, Some(true));
     let e = body(&r);
@@ -440,16 +441,7 @@ async fn a_running_job_this_server_cannot_run_is_left_as_it_was_and_said() {
         said.contains("cannot read or run it") && said.contains("newer than this server's"),
         "{said}"
     );
-    let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
-    let (runner, running): (String, i64) = db
-        .read("the row", |tx| {
-            tx.query_row(
-                "SELECT runner, running FROM jobs WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-        })
-        .unwrap();
+    let (runner, running) = row(id);
     assert_eq!((runner.as_str(), running), ("gone-process", 1));
     assert_eq!(counts(&h2).await, (0, 0));
 }
@@ -474,14 +466,31 @@ async fn a_set_s_cut_upload_taken_over_by_a_process_with_other_folders_is_judged
         .await;
     assert_ne!(r.is_error, Some(true), "{}", text_of(&r));
     let job = body(&r);
-    let uploads = |sim: &nemo_sim::SimHandle| {
-        sim.log()
-            .iter()
-            .filter(|r| r.path.starts_with("/api/upload-video/"))
-            .count()
-    };
     until("the upload held", || uploads(&h.sim) == 1).await;
-    let mut stopped = h.stop().await;
+    let h2 = allowing_other_folders(h.stop().await, &files[0]).await;
+    let done = h2.finish(job).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let made: Vec<&str> = done["result"]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(made, ["made", "made"], "{done}");
+    assert_eq!(counts(&h2).await, (2, 100), "each version sent once");
+}
+
+/// Uploads nemo-sim has seen.
+fn uploads(sim: &nemo_sim::SimHandle) -> usize {
+    sim.log()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/upload-video/"))
+        .count()
+}
+
+/// The stopped server started again as a process set up otherwise: its allowed folder is
+/// another one, which does not hold `media`.
+async fn allowing_other_folders(mut stopped: Stopped, media: &str) -> Harness {
     let elsewhere = stopped.dir.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
     let mut other = nemo_mcp::Settings::new(
@@ -493,20 +502,9 @@ async fn a_set_s_cut_upload_taken_over_by_a_process_with_other_folders_is_judged
     other.progress_every = stopped.settings.progress_every;
     other.default_wait = stopped.settings.default_wait;
     assert!(
-        nemo_mcp::testing::resolve_input(&files[0], &nemo_mcp::testing::input_policy(&other))
-            .is_err(),
+        nemo_mcp::testing::resolve_input(media, &nemo_mcp::testing::input_policy(&other)).is_err(),
         "the second process does not allow the media's folder"
     );
     stopped.settings = other;
-    let h2 = stopped.start().await;
-    let done = h2.finish(job).await;
-    assert_eq!(done["status"], "succeeded", "{done}");
-    let made: Vec<&str> = done["result"]["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(made, ["made", "made"], "{done}");
-    assert_eq!(counts(&h2).await, (2, 100), "each version sent once");
+    stopped.start().await
 }
