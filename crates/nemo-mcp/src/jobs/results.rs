@@ -75,13 +75,6 @@ pub struct ExportResult {
     #[serde(flatten)]
     #[schemars(skip)]
     pub checked: FileCheck,
-    /// What the file was held against (`run::held`), and how it differs.
-    #[serde(rename = "checked", default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(skip)]
-    pub held: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(skip)]
-    pub differs: Vec<String>,
 }
 
 /// What the saved file is and what came of checking it: shared by an export's result and
@@ -109,6 +102,13 @@ pub struct FileCheck {
     /// absent when the timeline could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_track: Option<bool>,
+    /// What the file was held against (`run::held`): the length asked, a platform's shape,
+    /// music, text, black pictures.
+    #[serde(rename = "checked", default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<String>,
+    /// How the file differs from what was asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differs: Vec<String>,
     /// What the checks found: a length unlike the timeline's or the request's, a file that
     /// cannot be read, sound measured in part, captions not written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -362,15 +362,6 @@ pub struct VideoResult {
     #[serde(flatten)]
     #[schemars(skip)]
     pub checked: FileCheck,
-    /// What the saved file was held against: the length asked, a platform's shape, music,
-    /// text, black pictures (`run::held`).
-    #[serde(rename = "checked", default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(skip)]
-    pub held: Vec<String>,
-    /// How the saved file differs from what was asked.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(skip)]
-    pub differs: Vec<String>,
     /// With `fix: true`: what one more edit fixed (the file is the fixed one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(skip)]

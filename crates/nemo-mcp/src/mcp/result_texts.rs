@@ -64,14 +64,15 @@ pub(super) fn export_text(r: &ExportResult) -> String {
     if let Some(link) = &r.project_link {
         t.push_str(&format!("\nOpen the project in a browser: {link}"));
     }
-    t.push_str(&file_lines(&r.checked, &r.differs));
-    t.push_str(&held_lines(&r.held, &r.differs));
+    t.push_str(&file_lines(&r.checked));
+    t.push_str(&held_lines(&r.checked));
     t
 }
 
 /// What the file was held against and how it differs, one line each (none when nothing was
 /// held).
-fn held_lines(held: &[String], differs: &[String]) -> String {
+fn held_lines(c: &FileCheck) -> String {
+    let (held, differs) = (&c.held, &c.differs);
     let mut t = String::new();
     if !held.is_empty() {
         t.push_str(&format!("\nChecked: {}.", held.join(", ")));
@@ -87,7 +88,8 @@ fn held_lines(held: &[String], differs: &[String]) -> String {
 
 /// What the saved file is, its captions and what its checks found, one line each (the
 /// stretches that are `differs` are said there, not twice).
-fn file_lines(c: &FileCheck, differs: &[String]) -> String {
+fn file_lines(c: &FileCheck) -> String {
+    let differs = &c.differs;
     let (captions, notes) = (&c.captions, &c.notes);
     let mut t = String::new();
     if let Some(f) = &c.file {
@@ -175,14 +177,14 @@ pub(super) fn video_text(r: &VideoResult) -> String {
         ),
         None => "Made the edit; no MP4 was saved.".to_string(),
     };
-    t.push_str(&file_lines(&r.checked, &r.differs));
+    t.push_str(&file_lines(&r.checked));
     if !r.fixed.is_empty() {
         t.push_str(&format!(
             "\nFixed in one more edit: {}.",
             r.fixed.join("; ")
         ));
     }
-    t.push_str(&held_lines(&r.held, &r.differs));
+    t.push_str(&held_lines(&r.checked));
     if !r.reply.is_empty() {
         t.push_str(&format!("\nNemoVideo's AI replied: \"{}\"", r.reply));
     }

@@ -348,7 +348,7 @@ async fn saved(
         }
     }
     let journaled = ctx.snapshot().export_data().cloned().unwrap_or_default();
-    let checked = if journaled.checking {
+    let mut checked = if journaled.checking {
         // A process stopped while checking this very file: keep it, read it no more.
         tracing::warn!(path = %path.display(), "not checking a saved export again: a process stopped while checking it");
         super::file_check::Checked {
@@ -368,10 +368,8 @@ async fn saved(
     };
     // Held against what no one asks for (black pictures); `make_video` holds it again
     // against its own instruction.
-    let held = super::held::hold(None, None, &checked.check);
+    super::held::hold(None, None, &checked.check).record(&mut checked.check);
     Ok(ExportResult {
-        held: held.checked.clone(),
-        differs: held.differs_said(),
         path: path.display().to_string(),
         url: status.url.clone(),
         size_bytes: size,

@@ -40,8 +40,10 @@ impl Held {
         self.differs.iter().any(|d| d.kind.fixable())
     }
 
-    pub fn differs_said(&self) -> Vec<String> {
-        self.differs.iter().map(|d| d.said.clone()).collect()
+    /// Say it with the file's check (`checked` and `differs` of every result with a file).
+    pub fn record(&self, check: &mut FileCheck) {
+        check.held = self.checked.clone();
+        check.differs = self.differs.iter().map(|d| d.said.clone()).collect();
     }
 }
 

@@ -27,8 +27,8 @@ pub(super) fn read_outcome(app: &App, job: &Job, out: &mut VariantOutcome) {
             // Its file as its own job held it: against the set's instruction and, for a
             // platform's version, the platform's shape and length.
             if let Some(r) = r {
-                out.checked = r.held.clone();
-                out.differs = r.differs.clone();
+                out.checked = r.checked.held.clone();
+                out.differs = r.checked.differs.clone();
             }
             out.status = if out.path.is_some() { "made" } else { "edited" }.into();
             if out.path.is_none() {

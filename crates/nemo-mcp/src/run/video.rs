@@ -128,13 +128,12 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
         plan.filename.as_deref(),
         &out.checked,
     );
-    out.held = held.checked.clone();
-    out.differs = held.differs_said();
+    held.record(&mut out.checked);
     if held.fixable() && plan.fix {
         fix_round(&app, &ctx, &mut plan, &held.differs, &mut out).await?;
     } else if held.fixable() {
         out.next_step = "tell the user what differs; to fix it, call generate with the change, then export_video (or make_video with fix: true next time)".into();
-    } else if !out.differs.is_empty() {
+    } else if !out.checked.differs.is_empty() {
         out.next_step = "tell the user what differs (no edit changes it)".into();
     }
     Ok(out)
@@ -219,7 +218,7 @@ async fn fix_round(
         plan.filename.as_deref(),
         &e.checked,
     );
-    out.held = held.checked;
+    held.record(&mut out.checked);
     let left = held.differs;
     // Fixed: what the round was about and no longer differs (its numbers may have moved).
     out.fixed = round
@@ -229,8 +228,7 @@ async fn fix_round(
         .filter(|(_, k)| !left.iter().any(|d| d.kind == **k))
         .map(|(d, _)| d.clone())
         .collect();
-    out.differs = left.into_iter().map(|d| d.said).collect();
-    out.next_step = if out.differs.is_empty() {
+    out.next_step = if out.checked.differs.is_empty() {
         "the fixed video is saved; to change it more, call generate, then export_video".into()
     } else {
         "one fix round was made (the most there is): tell the user what still differs; any further change is theirs to ask for with generate".into()
