@@ -210,6 +210,12 @@ pub struct VideoPlan {
     /// The fix round, journaled as it starts (so a restart follows it, never sends it again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix_round: Option<FixRound>,
+    /// What the user asked, where the instruction sent says more: a platform's version is
+    /// sent with the platform's limits in words ("at most 10 minutes; keep titles and
+    /// captions out of …"), which are ours, held as the platform's and never as a length or
+    /// text the user asked for. Absent: the instruction is the ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<String>,
 }
 
 /// What a difference between a file and its ask is about: a fix round fixed it when none of
@@ -250,6 +256,11 @@ pub struct FixRound {
 }
 
 impl VideoPlan {
+    /// What the saved file is held against as the user's ask (`run::held`).
+    pub fn asked(&self) -> &str {
+        self.asked.as_deref().unwrap_or(&self.instruction)
+    }
+
     /// The steps started so far, in order (for a set: each variant's upload and job).
     pub fn steps(&self) -> impl Iterator<Item = &String> {
         let own = [&self.upload, &self.generate, &self.export_job].into_iter();

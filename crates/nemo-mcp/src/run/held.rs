@@ -47,24 +47,18 @@ impl Held {
     }
 }
 
-/// Hold the checked file against `instruction` (absent for a bare export: what no one asks
-/// for is still held) and, for a platform's version named `label`, against the platform.
-pub fn hold(instruction: Option<&str>, label: Option<&str>, check: &FileCheck) -> Held {
+/// Hold the checked file against what the user `asked` (absent for a bare export: what no
+/// one asks for is still held; a plan's is [`VideoPlan::asked`], never the platform's words
+/// sent with it) and, for a platform's version named `label`, against the platform.
+///
+/// [`VideoPlan::asked`]: crate::jobs::results::VideoPlan::asked
+pub fn hold(asked: Option<&str>, label: Option<&str>, check: &FileCheck) -> Held {
     let mut held = Held::default();
     let Some(facts) = &check.file else {
         return held;
     };
-    // A platform's version: its shape, longest length and safe zone were added to the
-    // instruction in words ("at most 10 minutes; keep titles and captions out of …"). They are
-    // held below as the platform's; read as the user's ask they would be a length and text
-    // no one asked for.
     let platform = label.and_then(platforms::find);
-    let ask = match (instruction, platform) {
-        (Some(i), Some(p)) => i.replace(&platforms::expand(p), ""),
-        (Some(i), None) => i.to_string(),
-        (None, _) => String::new(),
-    };
-    let ask = ask.as_str();
+    let ask = asked.unwrap_or_default();
     let mut add = |kind, said: String, fix: String| {
         held.differs.push(Difference { kind, said, fix });
     };
@@ -226,12 +220,21 @@ mod tests {
     fn a_platform_s_words_are_not_held_as_the_user_s_ask() {
         let mut c = check(12.0, 1080, 1920);
         c.text_track = Some(false);
-        let asked = super::super::variants::instruction_for("combine these into a promo", "tiktok");
+        // As a version's plan holds it (`VideoPlan::asked`): the ask, else what was sent.
+        let asked = |base: &str| {
+            let sent = super::super::variants::instruction_for(base, "tiktok");
+            super::super::variants::asked_for(base, "tiktok").unwrap_or(sent)
+        };
+        let sent = super::super::variants::instruction_for("combine these into a promo", "tiktok");
         assert!(
-            asked.contains("at most 10 minutes") && asked.contains("captions"),
-            "{asked}"
+            sent.contains("at most 10 minutes") && sent.contains("captions"),
+            "{sent}"
         );
-        let h = hold(Some(&asked), Some("tiktok"), &c);
+        let h = hold(
+            Some(&asked("combine these into a promo")),
+            Some("tiktok"),
+            &c,
+        );
         assert!(h.differs.is_empty(), "{h:?}");
         assert!(
             !h.checked
@@ -240,8 +243,7 @@ mod tests {
             "{h:?}"
         );
         // The user's own length still is.
-        let asked = super::super::variants::instruction_for("a 30-second promo", "tiktok");
-        let h = hold(Some(&asked), Some("tiktok"), &c);
+        let h = hold(Some(&asked("a 30-second promo")), Some("tiktok"), &c);
         assert_eq!(h.differs[0].kind, Kind::Length, "{h:?}");
     }
 

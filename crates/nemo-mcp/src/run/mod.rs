@@ -163,6 +163,7 @@ pub fn start_video(app: &Arc<App>, req: VideoRequest) -> crate::jobs::Spawned {
         allowed: Some(crate::app::allowed_folders(&app.settings)),
         fix: req.fix,
         fix_round: None,
+        asked: None,
     })
     .with_request_id(req.request_id)
     .in_project(app.project.peek_now());

@@ -35,6 +35,13 @@ pub fn instruction_for(base: &str, variant: &str) -> String {
     format!("{base}; this version: {words}")
 }
 
+/// What the user asked of a variant, where it is not its instruction (`VideoPlan::asked`): for
+/// a platform's version, the set's instruction (the platform's words are ours); a version in
+/// the user's own words asks them too (`None`: its instruction).
+pub fn asked_for(base: &str, label: &str) -> Option<String> {
+    super::platforms::find(label).map(|_| base.to_string())
+}
+
 /// A variant's label: a platform's own name (its file is called after it), else as written.
 pub fn label_for(variant: &str) -> String {
     super::platforms::find(variant)
@@ -340,6 +347,7 @@ async fn start_slot(
         allowed: parent.allowed.clone(),
         fix: parent.fix,
         fix_round: None,
+        asked: asked_for(&parent.instruction, &slot.label),
     };
     let v = variant.clone();
     let job = Job::video(plan).with_request_id(Some(key));

@@ -123,11 +123,7 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
     out.export_job = Some(export_id);
     out.next_step = "to change it, call generate, then export_video".into();
     // Held against what was asked; with `fix`, one bounded round when it differs.
-    let held = super::held::hold(
-        Some(&plan.instruction),
-        plan.filename.as_deref(),
-        &out.checked,
-    );
+    let held = super::held::hold(Some(plan.asked()), plan.filename.as_deref(), &out.checked);
     held.record(&mut out.checked);
     if held.fixable() && plan.fix {
         fix_round(&app, &ctx, &mut plan, &held.differs, &mut out).await?;
@@ -213,11 +209,7 @@ async fn fix_round(
     out.size_bytes = Some(e.size_bytes);
     out.checked = e.checked.clone();
     out.export_job = Some(export_id);
-    let held = super::held::hold(
-        Some(&plan.instruction),
-        plan.filename.as_deref(),
-        &e.checked,
-    );
+    let held = super::held::hold(Some(plan.asked()), plan.filename.as_deref(), &e.checked);
     held.record(&mut out.checked);
     let left = held.differs;
     // Fixed: what the round was about and no longer differs (its numbers may have moved).

@@ -271,6 +271,7 @@ async fn a_make_video_whose_instruction_never_left_before_a_restart_sends_it_onc
         allowed: None,
         fix: false,
         fix_round: None,
+        asked: None,
     });
     std::fs::create_dir_all(settings.journal_dir()).unwrap();
     for job in [&generation, &video] {
