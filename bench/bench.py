@@ -21,7 +21,6 @@ import json
 import shlex
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,20 +36,9 @@ ROOT = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "out")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
+# Loopback ports, as the Python SDK tests find and wait for them (one copy: tests/python).
+sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
+from common import free_port, wait_port  # noqa: E402,F401 (host_cost imports them from here)
 
 
 def proc_status(pid, key):
