@@ -14,23 +14,33 @@ impl Journal {
     /// processes looking at once never both take one. The jobs now this process's to run.
     pub fn claim_orphans(&self) -> Vec<Job> {
         let me = self.db.me().clone();
-        let runners = self.db.read("could not read the runners", |tx| {
-            let mut s = tx.prepare_cached(
-                "SELECT DISTINCT runner FROM jobs WHERE running = 1 AND runner != ?1",
-            )?;
-            let rows = s.query_map([me.as_str()], |r| r.get::<_, String>(0))?;
-            rows.collect::<rusqlite::Result<Vec<String>>>()
+        let rows = self.db.read("could not read the runners", |tx| {
+            let mut s = tx
+                .prepare_cached("SELECT runner, id FROM jobs WHERE running = 1 AND runner != ?1")?;
+            let rows = s.query_map([me.as_str()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<(String, String)>>>()
         });
-        let runners = match runners {
+        let rows = match rows {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!("{e}");
                 return Vec::new();
             }
         };
+        // A runner whose every row this server already found it cannot run is not looked at
+        // again: every sweep would be a write for nothing.
+        let runners: std::collections::BTreeSet<&str> = {
+            let left = crate::support::sync::lock(&self.left);
+            rows.iter()
+                .filter(|(_, id)| !left.contains(id))
+                .map(|(runner, _)| runner.as_str())
+                .collect()
+        };
         let mut claimed = Vec::new();
         for runner in runners {
-            let gone = ProcessId::parse(&runner).is_none_or(|id| !self.db.alive(&id));
+            let gone = ProcessId::parse(runner).is_none_or(|id| !self.db.alive(&id));
             if !gone {
                 continue;
             }
@@ -41,7 +51,7 @@ impl Journal {
                     let mut s = tx.prepare_cached(
                         "SELECT id, body FROM jobs WHERE runner = ?1 AND running = 1",
                     )?;
-                    let rows = s.query_map([runner.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    let rows = s.query_map([runner], |r| Ok((r.get(0)?, r.get(1)?)))?;
                     rows.collect::<rusqlite::Result<_>>()?
                 };
                 let mut jobs = Vec::new();
@@ -50,7 +60,7 @@ impl Journal {
                         Ok(job) => {
                             tx.execute(
                                 "UPDATE jobs SET runner = ?1 WHERE id = ?2 AND runner = ?3",
-                                params![me.as_str(), id, runner.as_str()],
+                                params![me.as_str(), id, runner],
                             )?;
                             jobs.push(job);
                         }
