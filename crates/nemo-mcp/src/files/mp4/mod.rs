@@ -105,22 +105,38 @@ fn loudness(path: &Path) -> Result<Option<Loudness>, String> {
 /// silent track is a fact of the file (`Mp4Facts::silent`), its quiet stretches are
 /// [`sound_stretches`].
 pub fn sound_notes(l: &Loudness) -> Vec<String> {
-    match l.measured_to_s {
-        Some(s) if !l.silent() => vec![format!(
+    if l.silent() {
+        return Vec::new();
+    }
+    let mut notes = Vec::new();
+    let more = l.silent_stretches().len().saturating_sub(MAX_QUIET_SAID);
+    if more > 0 {
+        notes.push(format!(
+            "{more} more stretches with no sound after the first {MAX_QUIET_SAID}."
+        ));
+    }
+    if let Some(s) = l.measured_to_s {
+        notes.push(format!(
             "Its sound was measured up to {} only; listen to the rest before sharing it.",
             crate::support::clock(s as f64)
-        )],
-        _ => Vec::new(),
+        ));
     }
+    notes
 }
 
-/// The stretches with no sound, in a track that is not silent throughout.
+/// The most stretches with no sound a result names one by one: a file that falls silent every
+/// few seconds for twenty minutes would otherwise fill a result past what hosts pass on.
+pub const MAX_QUIET_SAID: usize = 8;
+
+/// The stretches with no sound, in a track that is not silent throughout (the first
+/// [`MAX_QUIET_SAID`]; [`sound_notes`] counts the rest).
 pub fn sound_stretches(l: &Loudness) -> Vec<Stretch> {
     if l.silent() {
         return Vec::new();
     }
     l.silent_stretches()
         .into_iter()
+        .take(MAX_QUIET_SAID)
         .map(|(a, b)| Stretch::new(StretchKind::Quiet, a, b))
         .collect()
 }
@@ -276,6 +292,28 @@ fn facts_of_moov(moov: &[u8]) -> Result<Mp4Facts, String> {
 #[cfg(test)]
 mod fixture_tests {
     use super::*;
+
+    /// Twenty minutes falling silent for six seconds in every seven: the first few stretches
+    /// named, the rest counted, so a result stays within what hosts pass on.
+    #[test]
+    fn stretches_with_no_sound_are_named_up_to_a_bound() {
+        let per_second: Vec<f32> = (0..1200)
+            .map(|s| if s % 7 == 0 { 0.2 } else { 0.0 })
+            .collect();
+        let l = Loudness {
+            per_second,
+            measured_to_s: None,
+        };
+        assert_eq!(sound_stretches(&l).len(), MAX_QUIET_SAID);
+        let more = l.silent_stretches().len() - MAX_QUIET_SAID;
+        assert!(more > 100, "{more}");
+        assert_eq!(
+            sound_notes(&l),
+            [format!(
+                "{more} more stretches with no sound after the first {MAX_QUIET_SAID}."
+            )]
+        );
+    }
 
     fn data(name: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
