@@ -4,7 +4,7 @@ use crate::common;
 
 use common::*;
 use nemo_sim::SimConfig;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn a_render_in_flight_is_finished_and_downloaded_once_after_a_restart() {
@@ -292,39 +292,15 @@ async fn a_make_video_whose_instruction_never_left_before_a_restart_sends_it_onc
 
 #[tokio::test]
 async fn a_make_video_whose_upload_a_restart_cut_uploads_once_more_and_sends_once() {
-    use nemo_sim::{Fault, FaultAction, Route};
     let h = Harness::start().await;
-    // nemo-sim logs the upload as it arrives, then holds it past the restart, which cuts it.
-    h.sim
-        .control()
-        .inject(Fault::new(Route::Upload, FaultAction::Delay { ms: 30_000 }));
-    let files = [
-        h.media("a.png", &png(10, 10)),
-        h.media("b.png", &png(12, 12)),
-    ];
-    let r = h
-        .call(
-            "make_video",
-            json!({"instruction": "combine these images into a 10-second video",
-                   "paths": files, "wait_s": 0}),
-        )
-        .await;
-    let job = body(&r);
-    let uploads = |h: &Harness| {
-        h.sim
-            .log()
-            .iter()
-            .filter(|r| r.path.starts_with("/api/upload-video/"))
-            .count()
-    };
-    until("the upload held", || uploads(&h) == 1).await;
+    let (job, _) = make_video_with_its_upload_held(&h, json!({})).await;
     assert_eq!(h.sim.control().attempted_messages().len(), 0);
     let h2 = h.restart().await;
     let done = h2.finish(job).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["result"]["uploaded"], 2, "{done}");
     assert!(done["result"]["path"].is_string(), "{done}");
-    assert_eq!(uploads(&h2), 2, "the cut upload, then once more");
+    assert_eq!(uploads(&h2.sim), 2, "the cut upload, then once more");
     assert_eq!(counts(&h2).await, (1, 50), "sent once, charged once");
     assert_eq!(render_submits(&h2), 1);
 }
@@ -334,24 +310,8 @@ async fn a_make_video_whose_upload_a_restart_cut_uploads_once_more_and_sends_onc
 /// checked against the folders the job recorded, once more; one message, one charge.
 #[tokio::test]
 async fn a_cut_upload_taken_over_by_a_process_with_other_folders_is_judged_by_the_jobs_own() {
-    use nemo_sim::{Fault, FaultAction, Route};
     let h = Harness::start().await;
-    h.sim
-        .control()
-        .inject(Fault::new(Route::Upload, FaultAction::Delay { ms: 30_000 }));
-    let files = [
-        h.media("a.png", &png(10, 10)),
-        h.media("b.png", &png(12, 12)),
-    ];
-    let r = h
-        .call(
-            "make_video",
-            json!({"instruction": "combine these images into a 10-second video",
-                   "paths": files, "wait_s": 0}),
-        )
-        .await;
-    let job = body(&r);
-    until("the upload held", || uploads(&h.sim) == 1).await;
+    let (job, files) = make_video_with_its_upload_held(&h, json!({})).await;
     let h2 = allowing_other_folders(h.stop().await, &files[0]).await;
     let done = h2.finish(job).await;
     assert_eq!(done["status"], "succeeded", "{done}");
@@ -452,22 +412,12 @@ async fn a_running_job_this_server_cannot_run_is_left_as_it_was_and_said() {
 /// version sent once.
 #[tokio::test]
 async fn a_set_s_cut_upload_taken_over_by_a_process_with_other_folders_is_judged_by_its_own() {
-    use nemo_sim::{Fault, FaultAction, Route};
     let h = Harness::start().await;
-    h.sim
-        .control()
-        .inject(Fault::new(Route::Upload, FaultAction::Delay { ms: 30_000 }));
-    let files = [h.media("a.png", &png(10, 10))];
-    let r = h
-        .call(
-            "make_video",
-            json!({"instruction": "combine these images into a 10-second video",
-                   "paths": files, "variants": ["tiktok", "square"], "wait_s": 0, "confirm": true}),
-        )
-        .await;
-    assert_ne!(r.is_error, Some(true), "{}", text_of(&r));
-    let job = body(&r);
-    until("the upload held", || uploads(&h.sim) == 1).await;
+    let (job, files) = make_video_with_its_upload_held(
+        &h,
+        json!({"variants": ["tiktok", "square"], "confirm": true}),
+    )
+    .await;
     let h2 = allowing_other_folders(h.stop().await, &files[0]).await;
     let done = h2.finish(job).await;
     assert_eq!(done["status"], "succeeded", "{done}");
@@ -479,6 +429,28 @@ async fn a_set_s_cut_upload_taken_over_by_a_process_with_other_folders_is_judged
         .collect();
     assert_eq!(made, ["made", "made"], "{done}");
     assert_eq!(counts(&h2).await, (2, 100), "each version sent once");
+}
+
+/// A `make_video` of two pictures (with `extra` arguments) whose upload nemo-sim logs as it
+/// arrives, then holds past a stop, which cuts it: its job, and the pictures.
+async fn make_video_with_its_upload_held(h: &Harness, extra: Value) -> (Value, [String; 2]) {
+    use nemo_sim::{Fault, FaultAction, Route};
+    h.sim
+        .control()
+        .inject(Fault::new(Route::Upload, FaultAction::Delay { ms: 30_000 }));
+    let files = [
+        h.media("a.png", &png(10, 10)),
+        h.media("b.png", &png(12, 12)),
+    ];
+    let mut args = json!({"instruction": "combine these images into a 10-second video",
+                          "paths": files, "wait_s": 0});
+    if let (Some(a), Some(e)) = (args.as_object_mut(), extra.as_object()) {
+        a.extend(e.clone());
+    }
+    let r = h.call("make_video", args).await;
+    assert_ne!(r.is_error, Some(true), "{}", text_of(&r));
+    until("the upload held", || uploads(&h.sim) == 1).await;
+    (body(&r), files)
 }
 
 /// Uploads nemo-sim has seen.
