@@ -3,6 +3,7 @@
 mod binary;
 mod brand;
 mod docs_links;
+mod docs_tests;
 mod hostile_files;
 mod hostile_memory;
 mod http_clients;

@@ -334,6 +334,11 @@ pub struct VariantOutcome {
     /// Why it was not made (its error's code and message).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Its instruction may have left (and been charged): such a version is never sent back
+    /// to `make_video`, only to its own project's free `export_video`. Not shown: the line and
+    /// the next step say it in words.
+    #[serde(skip)]
+    pub may_have_been_sent: bool,
 }
 
 /// The three results in one.

@@ -18,6 +18,11 @@ pub(super) fn read_outcome(app: &App, job: &Job, out: &mut VariantOutcome) {
         .as_ref()
         .and_then(Job::credits_spent)
         .unwrap_or(0);
+    out.may_have_been_sent = match &generation {
+        // A step named but no longer known: nothing says it did not leave.
+        None => job.video_plan().is_some_and(|p| p.generate.is_some()),
+        Some(g) => out.credits_spent > 0 || !refused_before_sending(g),
+    };
     match job.status() {
         JobStatus::Succeeded => {
             let r = job.video_result();
@@ -53,6 +58,27 @@ pub(super) fn read_outcome(app: &App, job: &Job, out: &mut VariantOutcome) {
     }
 }
 
+/// A generation that ended on an answer saying the message was not taken (or never left):
+/// sending it again cannot charge it twice.
+fn refused_before_sending(generation: &Job) -> bool {
+    generation.status() == JobStatus::Failed
+        && generation.error().is_some_and(|e| {
+            matches!(
+                e.code,
+                Code::OverBudget
+                    | Code::NotConfirmed
+                    | Code::ConfirmationRequired
+                    | Code::SpendingDisabled
+                    | Code::Busy
+                    | Code::OutOfCredits
+                    | Code::ProjectNotRestored
+                    | Code::CertificateUntrusted
+                    | Code::ProxyAuthRequired
+                    | Code::ProxyFailed
+            )
+        })
+}
+
 /// The set's answer: each variant, the total, and a failure when nothing was made.
 pub(super) fn summarize(
     outcomes: Vec<VariantOutcome>,
@@ -77,7 +103,7 @@ pub(super) fn summarize(
     if made == 0 {
         return Err(
             ToolError::new(Code::Failed, format!("no version was made. {summary}"))
-                .next("read each version's reason; fix what it says, then call make_video again"),
+                .next(nothing_made_next(&outcomes)),
         );
     }
     let media = match (uploaded, by_reference) {
@@ -98,6 +124,29 @@ pub(super) fn summarize(
         next_step: "each version is its own project: to change one, connect with its project_id, then generate and export_video".into(),
         ..VideoResult::default()
     })
+}
+
+/// What to do when no version was made. A version whose instruction may have left is never
+/// sent back to `make_video`: that would send, and charge, its instruction a second time.
+fn nothing_made_next(outcomes: &[VariantOutcome]) -> String {
+    let sent: Vec<String> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.may_have_been_sent)
+        .map(|(i, _)| (i + 1).to_string())
+        .collect();
+    if sent.is_empty() {
+        return "nothing was sent to NemoVideo: read each version's reason, fix what it says, then call make_video again".into();
+    }
+    let rest = if sent.len() < outcomes.len() {
+        "; call make_video again only for the versions not listed, with just their variants"
+    } else {
+        ""
+    };
+    format!(
+        "do not call make_video again for version(s) {}: their instructions reached NemoVideo and may have been charged, and it would send them again. For each, connect with its project_id, call get_timeline to see the edit, then export_video (free){rest}",
+        sent.join(", ")
+    )
 }
 
 /// `1. vertical 9:16 for TikTok: saved /…/x.mp4 (3.1 MB), 50 credits, project 123`.
@@ -146,8 +195,16 @@ fn line(i: usize, o: &VariantOutcome) -> String {
             o.differs.join("; ")
         ),
     };
+    // A version that failed after its instruction left: its edit is most likely in its project,
+    // and saving it is free (sending it again is not).
+    let save = match (o.status.as_str(), o.may_have_been_sent, &o.project_id) {
+        ("failed" | "unknown", true, Some(p)) => {
+            format!("; its edit may be made: connect with project_id {p}, then export_video (free)")
+        }
+        _ => String::new(),
+    };
     format!(
-        "{}. {}: {what}; {} credits{project}{checks}{frames}{more}",
+        "{}. {}: {what}; {} credits{project}{save}{checks}{frames}{more}",
         i + 1,
         o.label,
         o.credits_spent
@@ -172,6 +229,7 @@ mod tests {
             checked: Vec::new(),
             differs: Vec::new(),
             error: (status != "made").then(|| "out_of_credits: no credits".to_string()),
+            may_have_been_sent: false,
         };
         let e = summarize(vec![o("a", "failed", 0), o("b", "failed", 0)], 2, true).unwrap_err();
         assert!(e.message.contains("0 of 2 versions made"), "{}", e.message);
@@ -186,5 +244,42 @@ mod tests {
             .reply
             .starts_with("1 of 2 versions made, 50 credits in all."));
         assert!(r.notice.unwrap().contains("uploaded once"));
+    }
+
+    #[test]
+    fn a_version_that_may_have_been_charged_is_never_sent_back_to_make_video() {
+        let o = |sent: bool| VariantOutcome {
+            label: "v".into(),
+            status: "failed".into(),
+            path: None,
+            size_bytes: None,
+            credits_spent: if sent { 50 } else { 0 },
+            project_id: Some("7".into()),
+            job_id: None,
+            frames: None,
+            checked: Vec::new(),
+            differs: Vec::new(),
+            error: Some("render_failed: the render failed".into()),
+            may_have_been_sent: sent,
+        };
+        let none = nothing_made_next(&[o(false), o(false)]);
+        assert!(none.starts_with("nothing was sent"), "{none}");
+        let some = nothing_made_next(&[o(true), o(false)]);
+        assert!(
+            some.starts_with("do not call make_video again for version(s) 1:"),
+            "{some}"
+        );
+        assert!(some.contains("only for the versions not listed"), "{some}");
+        let e = summarize(vec![o(true), o(true)], 1, true).unwrap_err();
+        assert!(
+            !e.next_step
+                .as_deref()
+                .unwrap_or_default()
+                .contains("only for"),
+            "{e:?}"
+        );
+        assert!(e
+            .message
+            .contains("connect with project_id 7, then export_video (free)"));
     }
 }

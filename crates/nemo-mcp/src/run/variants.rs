@@ -290,6 +290,7 @@ async fn run_slot(app: &Arc<App>, shared: &Shared, k: usize, has_media: bool) ->
         checked: Vec::new(),
         differs: Vec::new(),
         error: None,
+        may_have_been_sent: false,
     };
     match start_slot(app, shared, k, has_media).await {
         Ok(job_id) => {

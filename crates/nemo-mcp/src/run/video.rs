@@ -282,6 +282,17 @@ async fn start_generation(app: &Arc<App>, plan: &VideoPlan, key: String) -> Resu
     }
 }
 
+/// What to do when a step of `make_video` is no longer known. Only an upload step can be
+/// started again from here: once the instruction may have left, starting over would send (and
+/// charge) it a second time.
+fn lost_step_next(step: &str) -> &'static str {
+    match step.split_once('_').map(|(kind, _)| kind) {
+        Some("exp") => "the edit was made: call export_video to render and save it (free)",
+        Some("gen") => "the instruction may have been sent and charged: call get_timeline to see whether the edit is there, then export_video, or generate only for what is missing",
+        _ => "call make_video again (nothing was sent to NemoVideo yet)",
+    }
+}
+
 /// Follow a step to its end, reporting its progress within `span`; its error is this job's.
 async fn follow(
     app: &App,
@@ -291,18 +302,11 @@ async fn follow(
     label: &str,
 ) -> Result<Job, ToolError> {
     let Some(mut rx) = app.jobs.watch(id) else {
-        // Only an upload step can be started again from here: once the instruction may have
-        // left, starting over would send (and charge) it a second time.
-        let next = match id.split_once('_').map(|(kind, _)| kind) {
-            Some("exp") => "the edit was made: call export_video to render and save it (free)",
-            Some("gen") => "the instruction may have been sent and charged: call get_timeline to see whether the edit is there, then export_video, or generate only for what is missing",
-            _ => "call make_video again (nothing was sent to NemoVideo yet)",
-        };
         return Err(ToolError::new(
             Code::Interrupted,
             format!("step {id} is no longer known (the journal was pruned or removed)"),
         )
-        .next(next));
+        .next(lost_step_next(id)));
     };
     loop {
         let step = rx.borrow_and_update().clone();
@@ -369,4 +373,24 @@ fn take_generation(out: &mut VideoResult, g: &GenerateResult) {
     out.credits_spent = g.credits_spent;
     out.credits_left = g.credits_left;
     out.notice = g.recovered.clone().or_else(|| g.notice.clone());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lost_step_next;
+
+    /// Once a step past the upload is lost, the answer never starts the video over: its
+    /// instruction may have been charged, and an export is free to ask for again.
+    #[test]
+    fn a_lost_step_after_the_upload_never_says_make_video_again() {
+        let export = lost_step_next("exp_0123456789ab");
+        assert!(export.contains("export_video") && export.contains("free"));
+        let generation = lost_step_next("gen_0123456789ab");
+        assert!(generation.contains("may have been sent and charged"));
+        assert!(generation.contains("get_timeline"));
+        for step in ["exp_0123456789ab", "gen_0123456789ab"] {
+            assert!(!lost_step_next(step).contains("make_video"), "{step}");
+        }
+        assert!(lost_step_next("upl_0123456789ab").contains("nothing was sent"));
+    }
 }

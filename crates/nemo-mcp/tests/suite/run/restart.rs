@@ -407,6 +407,47 @@ async fn a_running_job_this_server_cannot_run_is_left_as_it_was_and_said() {
     assert_eq!(counts(&h2).await, (0, 0));
 }
 
+/// A generation a gone process left running with no "sending" mark: the mark is on the disk
+/// before a message leaves, so it most likely never left. But a missing mark proves nothing
+/// for certain (a state folder restored from a backup, a disk that lied): the job never says
+/// "nothing was charged", and sends nothing itself.
+#[tokio::test]
+async fn a_generation_without_its_sending_mark_is_most_likely_not_sent_never_nothing_charged() {
+    let h = Harness::start().await;
+    let stopped = h.stop().await;
+    let state = stopped.settings.client.state_dir.clone();
+    let job = nemo_mcp::testing::Job::generation(
+        "make it 30 seconds",
+        Some(nemo_mcp::testing::CostKind::Edit),
+    );
+    {
+        let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
+        let now = chrono::Utc::now().to_rfc3339();
+        db.write("a gone runner's generation", |tx| {
+            tx.execute(
+                "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES (?1, 'gen', 'gone-process', 1, ?2, ?3)",
+                [job.id.as_str(), &now, &serde_json::to_string(&job).unwrap()],
+            )
+        })
+        .unwrap();
+    }
+    let h2 = stopped.start().await;
+    let done = h2
+        .finish(json!({"status": "running", "job_id": job.id}))
+        .await;
+    let e = error_of(&done);
+    assert_eq!(e["code"], "interrupted", "{done}");
+    let r = h2
+        .call("get_job", json!({"job_id": job.id, "wait_s": 0}))
+        .await;
+    let said = text_of(&r);
+    assert!(said.contains("most likely not sent"), "{said}");
+    assert!(said.contains("may have been sent and charged"), "{said}");
+    assert!(!said.contains("nothing was charged"), "{said}");
+    assert!(said.contains("get_timeline"), "{said}");
+    assert_eq!(counts(&h2).await, (0, 0));
+}
+
 /// The same for a set of versions: its one upload of the media, cut by a stop, is taken over
 /// by a process that allows other folders and judged by the folders the set recorded. Each
 /// version sent once.

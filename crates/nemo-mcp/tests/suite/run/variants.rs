@@ -543,3 +543,44 @@ async fn five_platforms_from_one_request() {
     assert_eq!(h.sim.control().attempted_messages().len(), 5);
     assert_eq!(charged(&h).await, 250);
 }
+
+/// Every version's instruction is sent and charged, then every render is refused: the set
+/// made nothing, but its answer must never send the user back to `make_video` (that would
+/// send and charge every instruction a second time). It points to each project's free export.
+#[tokio::test]
+async fn a_set_whose_every_render_is_refused_after_its_edits_points_to_export_video() {
+    let h = harness(1).await;
+    h.sim.control().inject(
+        Fault::new(
+            Route::RenderSubmit,
+            FaultAction::Status {
+                status: 402,
+                body: String::new(),
+            },
+        )
+        .times(20),
+    );
+    let r = h.call("make_video", args(&h, json!({"wait_s": 0}))).await;
+    let job_id = body(&r)["job_id"].clone();
+    assert!(job_id.is_string(), "{}", body(&r));
+    let done = h.finish(body(&r)).await;
+    let e = error_of(&done);
+    let next = e["next_step"].as_str().unwrap_or_default();
+    assert!(next.starts_with("do not call make_video again"), "{e}");
+    assert!(next.contains("export_video (free)"), "{e}");
+    // The text alone (all some hosts show of an error) says it too, and each version's line
+    // names its project to export.
+    let text = text_of(&h.call("get_job", json!({"job_id": job_id})).await);
+    assert!(!text.contains("then call make_video again"), "{text}");
+    assert!(text.contains("do not call make_video again"), "{text}");
+    assert_eq!(
+        text.matches("its edit may be made: connect with project_id")
+            .count(),
+        3,
+        "{text}"
+    );
+    assert_eq!(messages_per_variant(&h), [1, 1, 1]);
+    assert_eq!(sim_charges(&h), [50, 50, 50]);
+    assert_eq!(charged(&h).await, 150);
+    assert!(h.outputs().is_empty());
+}
