@@ -126,7 +126,11 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
     let held = super::held::hold(Some(plan.asked()), plan.filename.as_deref(), &out.checked);
     held.record(&mut out.checked);
     if held.fixable() && plan.fix {
-        fix_round(&app, &ctx, &mut plan, &held.differs, &mut out).await?;
+        // The first file is saved and was paid for: a round that fails is told beside it,
+        // never in its place.
+        if let Err(e) = fix_round(&app, &ctx, &mut plan, &held.differs, &mut out).await {
+            round_failed(&mut out, &e);
+        }
     } else if held.fixable() {
         out.next_step = "tell the user what differs; to fix it, call generate with the change, then export_video (or make_video with fix: true next time)".into();
     } else if !out.checked.differs.is_empty() {
@@ -170,7 +174,15 @@ async fn fix_round(
                 instruction: round.instruction.clone(),
                 ..plan.clone()
             };
+            // In the quote as a maximum, but the budgets are checked again now: other hosts
+            // may have spent since the quote was agreed (its reservation ended with the first
+            // edit's charge).
+            let estimate = app.estimate(&round.instruction).credits;
+            let reservation =
+                app.spend
+                    .reserve(&app.settings.budgets, estimate, &app.mcp_session)?;
             let job = start_generation(app, &asked, format!("{id}_fix")).await?;
+            reservation.attach(&job.id);
             round.generate = Some(job.id.clone());
             plan.fix_round = Some(round.clone());
             ctx.journal_plan(plan.clone());
@@ -179,8 +191,11 @@ async fn fix_round(
     };
     let edited = follow(app, ctx, &generate, GENERATE, "fixing").await?;
     if let Some(GenerateOutput::Edited(g)) = result_of::<GenerateOutput>(&edited) {
+        // The timeline is the fixed one now; the reply and the changes stay the first edit's
+        // (what was made), and the credits are both edits'.
         out.credits_spent = Some(out.credits_spent.unwrap_or(0) + g.credits_spent.unwrap_or(0));
         out.credits_left = g.credits_left;
+        out.timeline = g.timeline.clone();
     }
     let export_id = match round.export_job.clone() {
         Some(e) => e,
@@ -226,6 +241,27 @@ async fn fix_round(
         "one fix round was made (the most there is): tell the user what still differs; any further change is theirs to ask for with generate".into()
     };
     Ok(())
+}
+
+/// A fix round that did not finish: the first file stays the answer, with why the round
+/// stopped. A round whose edit was made but not exported points to `export_video` (free); any
+/// other to `generate`, never to `make_video` (its first instruction was charged).
+fn round_failed(out: &mut VideoResult, e: &ToolError) {
+    let why = format!(
+        "The fix round did not finish ({}: {}); the file is the first export, and what differs still does.",
+        e.code.as_str(),
+        e.message
+    );
+    out.notice = Some(match out.notice.take() {
+        Some(n) => format!("{n}\n{why}"),
+        None => why,
+    });
+    out.next_step = match e.next_step.as_deref() {
+        Some(next) if next.contains("export_video") && !next.contains("make_video") => {
+            next.to_string()
+        }
+        _ => "tell the user what differs; to fix it, call generate with the change, then export_video".into(),
+    };
 }
 
 /// The plan's media uploaded again under `key` (found, not started twice, after a restart);
