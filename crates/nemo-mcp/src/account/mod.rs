@@ -6,5 +6,6 @@ pub mod estimate;
 pub mod estimated;
 pub mod gate;
 pub mod meter;
+pub mod reservations;
 pub mod spend;
 pub mod token_clock;

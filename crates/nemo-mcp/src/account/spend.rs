@@ -5,12 +5,12 @@
 //! (`NEMO_ALLOW_SPENDING=0`).
 
 use crate::errors::{Code, ToolError};
-use crate::state::{ProcessId, StateDb};
+use crate::state::StateDb;
 use chrono::{DateTime, Local, Utc};
 use rusqlite::{params, Transaction};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Entries older than this are dropped when the ledger is read (no budget looks further back).
 const KEEP_DAYS: i64 = 90;
@@ -67,7 +67,7 @@ fn day_of(at: DateTime<Utc>) -> String {
     at.with_timezone(&Local).date_naive().to_string()
 }
 
-fn today() -> String {
+pub(super) fn today() -> String {
     day_of(Utc::now())
 }
 
@@ -135,32 +135,6 @@ impl Ledger {
         }
     }
 
-    /// The credits reserved for `job_id` (agreed to before it was sent), if any.
-    pub fn reserved_for(&self, job_id: &str) -> Option<i64> {
-        use rusqlite::OptionalExtension;
-        self.db
-            .read("could not read a reservation", |tx| {
-                tx.query_row(
-                    "SELECT credits FROM reservations WHERE job_id = ?1",
-                    [job_id],
-                    |r| r.get::<_, i64>(0),
-                )
-                .optional()
-            })
-            .ok()
-            .flatten()
-    }
-
-    /// The credits reserved for `job_id` are spent (or will not be): stop counting them.
-    pub fn release(&self, job_id: &str) {
-        let r = self.db.write("could not release a reservation", |tx| {
-            tx.execute("DELETE FROM reservations WHERE job_id = ?1", [job_id])
-        });
-        if let Err(e) = r {
-            tracing::warn!("{e}");
-        }
-    }
-
     fn sum(&self, sql: &str, arg: &str) -> i64 {
         self.db
             .read("could not read the spend ledger", |tx| {
@@ -190,150 +164,6 @@ impl Ledger {
                 "SELECT SUM(credits) FROM charges WHERE session = ?1",
                 session,
             ),
-        }
-    }
-
-    /// Check the budgets against what every process spent and reserved, and reserve `estimate`
-    /// for the MCP session `session`, in one transaction: of two hosts asking at once, the one
-    /// that comes second sees the first one's reservation. The reservation counts until the
-    /// job it is attached to ends or is charged (or, never attached, until it is dropped or its
-    /// process is gone).
-    pub fn reserve(
-        &self,
-        budgets: &Budgets,
-        estimate: i64,
-        session: &str,
-    ) -> Result<Reservation, ToolError> {
-        if budgets.per_day.is_none() && budgets.per_session.is_none() {
-            budgets.check(estimate, &Spent::default())?;
-            return Ok(Reservation::none());
-        }
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let day = today();
-        let db = &self.db;
-        let decided = db.write("could not check the budgets", |tx| {
-            let mut spent = Spent {
-                today: sum_in(tx, "SELECT SUM(credits) FROM charges WHERE day = ?1", &day)?,
-                this_project: 0,
-                this_session: sum_in(tx, "SELECT SUM(credits) FROM charges WHERE session = ?1", session)?,
-            };
-            let mut stale = Vec::new();
-            {
-                let mut s = tx.prepare_cached(
-                    "SELECT r.id, r.process, r.job_id, r.day, r.session, r.credits, j.running
-                     FROM reservations r LEFT JOIN jobs j ON j.id = r.job_id",
-                )?;
-                let rows = s.query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, Option<bool>>(6)?,
-                    ))
-                })?;
-                for row in rows {
-                    let (rid, process, job, rday, rsession, credits, running) = row?;
-                    let live = match job {
-                        Some(_) => running == Some(true),
-                        None => ProcessId::parse(&process).is_some_and(|p| db.alive(&p)),
-                    };
-                    if !live {
-                        stale.push(rid);
-                        continue;
-                    }
-                    if rday == day {
-                        spent.today += credits;
-                    }
-                    if rsession == session {
-                        spent.this_session += credits;
-                    }
-                }
-            }
-            for rid in stale {
-                tx.execute("DELETE FROM reservations WHERE id = ?1", [rid])?;
-            }
-            if let Err(refused) = budgets.check(estimate, &spent) {
-                return Ok(Err(refused));
-            }
-            tx.execute(
-                "INSERT INTO reservations (id, process, job_id, day, session, credits) VALUES (?1, ?2, NULL, ?3, ?4, ?5)",
-                params![id, db.me().as_str(), day, session, estimate],
-            )?;
-            Ok(Ok(()))
-        });
-        match decided {
-            Ok(Ok(())) => Ok(Reservation {
-                held: Some((self.db.clone(), id)),
-                attached: Mutex::new(false),
-            }),
-            Ok(Err(refused)) => Err(refused),
-            Err(e) => Err(
-                ToolError::new(Code::Internal, format!("{e}; nothing was sent")).retryable(None),
-            ),
-        }
-    }
-}
-
-fn sum_in(tx: &Transaction<'_>, sql: &str, arg: &str) -> rusqlite::Result<i64> {
-    Ok(tx
-        .query_row(sql, [arg], |r| r.get::<_, Option<i64>>(0))?
-        .unwrap_or(0))
-}
-
-/// Credits reserved against the budgets for one paid call. Attached to the job that spends
-/// them, it counts while that job runs; dropped unattached (the call was refused or failed
-/// before starting a job), it is given back.
-pub struct Reservation {
-    /// The reservation's row (`None`: nothing reserved).
-    held: Option<(Arc<StateDb>, String)>,
-    attached: Mutex<bool>,
-}
-
-impl Reservation {
-    /// Nothing reserved (no budget to count against).
-    pub fn none() -> Reservation {
-        Reservation {
-            held: None,
-            attached: Mutex::new(false),
-        }
-    }
-
-    /// The job `job_id` spends these credits: they count while it runs.
-    pub fn attach(&self, job_id: &str) {
-        let Some((db, id)) = &self.held else { return };
-        let r = db.write("could not attach a reservation", |tx| {
-            tx.execute(
-                "UPDATE reservations SET job_id = ?1 WHERE id = ?2",
-                [job_id, id.as_str()],
-            )
-        });
-        match r {
-            Ok(_) => *crate::support::sync::lock(&self.attached) = true,
-            Err(e) => tracing::warn!("{e}"),
-        }
-    }
-}
-
-impl std::fmt::Debug for Reservation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reservation")
-            .field("id", &self.held.as_ref().map(|(_, id)| id))
-            .finish()
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        if *crate::support::sync::lock(&self.attached) {
-            return;
-        }
-        if let Some((db, id)) = &self.held {
-            let _ = db.write("could not give back a reservation", |tx| {
-                tx.execute("DELETE FROM reservations WHERE id = ?1", [id])
-            });
         }
     }
 }

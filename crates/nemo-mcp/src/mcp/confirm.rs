@@ -149,7 +149,7 @@ pub fn show_link(peer: &Peer<RoleServer>, url: &str) {
 
 /// What a paid step may spend, agreed: the estimate, and its reservation against the budgets
 /// (attached to the job it starts, given back if it starts none).
-pub type Agreed = (Estimate, crate::account::spend::Reservation);
+pub type Agreed = (Estimate, crate::account::reservations::Reservation);
 
 /// The cost guard, then (where the host can ask) the user's yes: refuses, sending nothing, what
 /// the user cannot or did not agree to pay. The estimate, when the instruction may go.

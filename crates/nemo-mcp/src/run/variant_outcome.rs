@@ -14,10 +14,17 @@ pub(super) fn read_outcome(app: &App, job: &Job, out: &mut VariantOutcome) {
         .video_plan()
         .and_then(|p| p.generate.as_deref())
         .and_then(|g| app.jobs.get(g));
-    out.credits_spent = generation
-        .as_ref()
-        .and_then(Job::credits_spent)
-        .unwrap_or(0);
+    // Its edit's credits, and its fix round's when one was sent.
+    let fix_round = job
+        .video_plan()
+        .and_then(|p| p.fix_round.as_ref())
+        .and_then(|r| r.generate.as_deref())
+        .and_then(|g| app.jobs.get(g));
+    out.credits_spent = [&generation, &fix_round]
+        .into_iter()
+        .flatten()
+        .filter_map(Job::credits_spent)
+        .sum();
     out.may_have_been_sent = match &generation {
         // A step named but no longer known: nothing says it did not leave.
         None => job.video_plan().is_some_and(|p| p.generate.is_some()),

@@ -356,7 +356,15 @@ async fn start_slot(
         .jobs
         .spawn_once(job, move |jctx| super::video::run(v, jctx))
     {
-        Spawned::Started(j) | Spawned::Existing(j) => j,
+        Spawned::Started(j) => {
+            // The version's share of the set's quote is its own from now: counted while it
+            // runs, ended by its charge, and its fix round checked against the budgets as a
+            // single video's is (not beside the whole set's reservation).
+            let share = app.estimate(&slot.instruction).credits * if parent.fix { 2 } else { 1 };
+            app.spend.hand_over(&shared.ctx.snapshot().id, &j.id, share);
+            j
+        }
+        Spawned::Existing(j) => j,
     };
     let id = job.id.clone();
     shared.update(|s| s.slots[k].job = Some(id.clone())).await;

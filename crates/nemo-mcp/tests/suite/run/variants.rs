@@ -584,3 +584,43 @@ async fn a_set_whose_every_render_is_refused_after_its_edits_points_to_export_vi
     assert_eq!(charged(&h).await, 150);
     assert!(h.outputs().is_empty());
 }
+
+/// A set with `fix: true` under a daily budget exactly its quote (two versions, each an edit
+/// and at most one fix round: 200). Both come out too short, so both fix rounds go: each is
+/// checked against the budgets when it is sent, and each version's share of the quote is its
+/// own, so the set's reservation is not counted beside the charges it has become.
+#[tokio::test]
+async fn a_set_with_fix_under_a_budget_of_its_quote_sends_both_rounds() {
+    let h = Harness::with(sim(), |s| {
+        s.variant_concurrency = 1;
+        s.budgets.per_day = Some(200);
+    })
+    .await;
+    // One version after the other: the first one's edit and its fix round, then the second
+    // one's edit, all come out too short; the second one's round takes.
+    h.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::ShortTimeline { fraction: 0.5 }).times(3));
+    let a = args(
+        &h,
+        json!({
+            "instruction": "combine these images into a 30-second promo",
+            "variants": ["vertical 9:16 for TikTok", "square 1:1"],
+            "fix": true, "confirm": true,
+        }),
+    );
+    let r = h.call("make_video", a).await;
+    assert_ne!(r.is_error, Some(true), "{}", text_of(&r));
+    let done = h.finish(body(&r)).await;
+    assert_eq!(statuses(&done), ["made", "made"], "{done}");
+    let sent = h.sim.control().attempted_messages();
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    assert_eq!(
+        sent.iter()
+            .filter(|m| m.contains("Keep everything else"))
+            .count(),
+        2
+    );
+    assert_eq!(charged(&h).await, 200);
+    assert_eq!(per_variant_credits(&done), [100, 100], "{done}");
+}
