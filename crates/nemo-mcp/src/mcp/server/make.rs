@@ -167,8 +167,11 @@ impl NemoServer {
             None
         } else {
             match check_inputs_blocking(app.input_rules(), paths, urls).await {
-                Ok(c) => Some(c),
-                Err(e) => return fail(e),
+                Ok(c) => match kit_files_refused(&c, kit.as_ref()) {
+                    Some(e) => return fail(e),
+                    None => Some(c),
+                },
+                Err(e) => return fail(about_the_kit(e, kit.as_ref())),
             }
         };
         let confirmed = args.confirm.unwrap_or(false);
@@ -233,6 +236,64 @@ pub(super) fn with_fix_round(
         ),
         ..e
     }
+}
+
+/// The kit's files are what its words promise the agent ("the logo logo.png"): one refused
+/// while other media pass refuses the call, before anything is spent, rather than sending a
+/// paid instruction that names a file the project never got.
+fn kit_files_refused(
+    checked: &crate::files::uploads::CheckedInputs,
+    kit: Option<&crate::project::brand::Brand>,
+) -> Option<crate::errors::ToolError> {
+    let kit = kit?;
+    let files: Vec<String> = kit
+        .files()
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    let refused: Vec<String> = checked
+        .rejected
+        .iter()
+        .filter(|r| files.contains(&r.input))
+        .map(|r| format!("{}: {}", r.input, r.reason))
+        .collect();
+    if refused.is_empty() {
+        return None;
+    }
+    let e = crate::errors::ToolError::new(
+        crate::errors::Code::InvalidInput,
+        format!("nothing was uploaded or sent. {}", refused.join("; ")),
+    );
+    Some(about_the_kit(e, Some(kit)))
+}
+
+/// A refused input that the caller never named but the brand kit added: say so, and how to
+/// go on (this host may allow other folders than the one that set the kit).
+fn about_the_kit(
+    mut e: crate::errors::ToolError,
+    kit: Option<&crate::project::brand::Brand>,
+) -> crate::errors::ToolError {
+    let Some(kit) = kit else { return e };
+    let named: Vec<String> = kit
+        .files()
+        .iter()
+        .map(|f| f.display().to_string())
+        .filter(|f| e.message.contains(f.as_str()))
+        .collect();
+    if named.is_empty() {
+        return e;
+    }
+    e.message = format!(
+        "{} ({} from the brand kit \"{}\")",
+        e.message,
+        named.join(", "),
+        kit.name
+    );
+    e.next_step = Some(format!(
+        "call make_video with brand: false to leave the kit out, or set the kit \"{}\" again with files this server may upload (nemo-mcp brand set)",
+        kit.name
+    ));
+    e
 }
 
 /// The brand kit a `make_video` call uses: none with `brand: false`; else the one the

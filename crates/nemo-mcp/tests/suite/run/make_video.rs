@@ -189,8 +189,33 @@ async fn refused_calls_upload_nothing_and_send_nothing() {
             .contains("no brand kit is set"),
         "{e}"
     );
+    // A kit another host set, its logo outside the folders this one may upload from: refused
+    // as any such file, and said to be the kit's, with the way on.
+    let outside = tempfile::tempdir().unwrap();
+    let logo = outside.path().join("logo.png");
+    std::fs::write(&logo, png(8, 8)).unwrap();
+    h.app
+        .state
+        .set_value(
+            "brand:acme",
+            &json!({"name": "acme", "logo": logo}).to_string(),
+        )
+        .unwrap();
+    let (e, err) = make(
+        &h,
+        json!({"instruction": "combine these images into a promo for acme"}),
+    )
+    .await;
+    assert!(err, "{e}");
+    assert_eq!(e["code"], "invalid_input", "{e}");
+    let said = e["message"].as_str().unwrap();
+    assert!(said.contains("from the brand kit \"acme\""), "{e}");
+    assert!(
+        e["next_step"].as_str().unwrap().contains("brand: false"),
+        "{e}"
+    );
     // Over the caller's budget.
-    let (e, err) = make(&h, json!({"max_credits": 10})).await;
+    let (e, err) = make(&h, json!({"max_credits": 10, "brand": false})).await;
     assert!(err, "{e}");
     assert_eq!(e["code"], "over_budget", "{e}");
     assert_eq!(uploads(&h), 0, "nothing uploaded");
