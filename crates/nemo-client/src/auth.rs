@@ -73,6 +73,12 @@ impl Credentials {
 pub trait CredentialStore: Send + Sync {
     /// The credentials last saved, if any can be read.
     fn load(&self) -> Option<Credentials>;
+    /// The credentials last saved, then those they replaced (newest first), for a store that
+    /// keeps them: hosts set up for different APIs share one store, and each finds its own
+    /// account's token there instead of asking for a new one at every start.
+    fn load_all(&self) -> Vec<Credentials> {
+        self.load().into_iter().collect()
+    }
     fn save(&self, credentials: &Credentials) -> std::io::Result<()>;
     /// Wait until no other process is getting a token, then hold them off until the guard is
     /// dropped. Blocking: called off the async workers.

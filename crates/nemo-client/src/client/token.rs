@@ -37,13 +37,14 @@ impl Client {
         if let Some(c) = guard.as_ref() {
             return Ok(c.token.clone());
         }
-        let usable = |c: &Credentials| c.api_url == self.inner.config.api_url;
-        if let Some(c) = self.stored(usable).await {
+        let api = self.inner.config.api_url.clone();
+        if let Some(c) = self.stored_for(api).await {
             let t = c.token.clone();
             *guard = Some(c);
             return Ok(t);
         }
         let _others_wait = self.exclusive().await?;
+        let usable = |c: &Credentials| c.api_url == self.inner.config.api_url;
         if let Some(c) = self.stored(usable).await {
             let t = c.token.clone();
             *guard = Some(c);
@@ -67,6 +68,20 @@ impl Client {
             .ok()
             .flatten()
             .filter(|c| usable(c))?;
+        self.remember_user(c.user_id.clone());
+        Some(c)
+    }
+
+    /// The newest stored credentials for `api`, the current ones or ones they replaced (a host
+    /// set up for another API may have saved its own since).
+    async fn stored_for(&self, api: String) -> Option<Credentials> {
+        let store = self.store();
+        let c = tokio::task::spawn_blocking(move || {
+            store.load_all().into_iter().find(|c| c.api_url == api)
+        })
+        .await
+        .ok()
+        .flatten()?;
         self.remember_user(c.user_id.clone());
         Some(c)
     }

@@ -33,6 +33,20 @@ impl CredentialStore for Shared {
             .ok()
     }
 
+    fn load_all(&self) -> Vec<Credentials> {
+        let replaced: Vec<Credentials> = self
+            .db
+            .get_value(HISTORY)
+            .ok()
+            .flatten()
+            .and_then(|h| serde_json::from_str::<Vec<serde_json::Value>>(&h).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| serde_json::from_value(v).ok())
+            .collect();
+        self.load().into_iter().chain(replaced).collect()
+    }
+
     /// Save `credentials`; the ones they replace are kept in `credentials_history` (the
     /// newest [`KEEP_REPLACED`]): a token replaced by mistake (a clock that jumped, a backend
     /// that refused it for a moment) is an account the user can still get back.

@@ -2,3 +2,4 @@
 
 mod budgets;
 mod confirm;
+mod two_apis;
