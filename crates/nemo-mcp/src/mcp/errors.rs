@@ -18,8 +18,12 @@ impl ErrorResult for ToolError {
     /// and forbids none (held by `crate::mcp::schema`'s tests), so a client that checks it
     /// (the TypeScript SDK 1.x does) accepts it.
     fn to_result(&self) -> CallToolResult {
-        let value = serde_json::to_value(self).unwrap_or_default();
-        let mut r = CallToolResult::error(vec![ContentBlock::text(error_text(self))]);
+        // A backend's words in the message can be any length: both halves are held to what
+        // the strictest host passes on whole.
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        crate::mcp::fit::structured(&mut value, crate::mcp::fit::STRUCTURED_BUDGET);
+        let text = crate::mcp::fit::text(&error_text(self));
+        let mut r = CallToolResult::error(vec![ContentBlock::text(text)]);
         r.structured_content = Some(value);
         r
     }

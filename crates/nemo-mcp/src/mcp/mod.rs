@@ -12,6 +12,7 @@ pub mod confirm;
 pub mod degraded;
 pub mod encoding;
 pub mod errors;
+pub mod fit;
 mod handler;
 pub mod host_input;
 pub mod http;

@@ -262,8 +262,26 @@ pub fn any_json(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({})
 }
 
-/// A success result with structured content and the given content blocks.
+/// A success result with structured content and the given content blocks, each held to what
+/// the strictest host passes on whole ([`crate::mcp::fit`]).
 pub fn structured<T: Serialize>(content: Vec<ContentBlock>, value: &T) -> CallToolResult {
+    let content = content
+        .into_iter()
+        .map(|c| match c.as_text() {
+            Some(t) => ContentBlock::text(crate::mcp::fit::text(&t.text)),
+            None => c,
+        })
+        .collect();
+    let mut value = serde_json::to_value(value).unwrap_or_default();
+    crate::mcp::fit::structured(&mut value, crate::mcp::fit::STRUCTURED_BUDGET);
+    let mut r = CallToolResult::success(content);
+    r.structured_content = Some(value);
+    r
+}
+
+/// A success result as it is: for the player view's app-only pieces of an export, which no
+/// model reads and which are larger by design.
+pub fn structured_whole<T: Serialize>(content: Vec<ContentBlock>, value: &T) -> CallToolResult {
     let mut r = CallToolResult::success(content);
     r.structured_content = Some(serde_json::to_value(value).unwrap_or_default());
     r

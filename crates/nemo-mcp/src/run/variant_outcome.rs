@@ -59,7 +59,10 @@ pub(super) fn read_outcome(app: &App, job: &Job, out: &mut VariantOutcome) {
                 } else {
                     " (its instruction was not sent)"
                 };
-                format!("{}: {}{what}", e.code.as_str(), e.message)
+                // One line per version: a backend's words of any length are cut to a few
+                // lines' worth, so every version's line is said.
+                let message = crate::support::excerpt(&e.message, 400);
+                format!("{}: {message}{what}", e.code.as_str())
             });
         }
     }

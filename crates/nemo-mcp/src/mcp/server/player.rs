@@ -38,7 +38,10 @@ impl NemoServer {
                     piece.total_bytes,
                     piece.job_id
                 );
-                Ok(structured(vec![ContentBlock::text(text)], &piece))
+                Ok(crate::mcp::views::structured_whole(
+                    vec![ContentBlock::text(text)],
+                    &piece,
+                ))
             }
             Ok(Err(e)) => fail(e),
             Err(e) => fail(ToolError::new(Code::Internal, e.to_string())),

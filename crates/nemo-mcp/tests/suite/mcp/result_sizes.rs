@@ -144,3 +144,78 @@ async fn every_result_fits_with_200_projects_1000_jobs_and_5_variants() {
     assert_eq!(bad.is_error, Some(true));
     assert_eq!(body(&bad)["code"], "invalid_argument");
 }
+
+/// The backend's words are not ours to size: a refusal whose message is 480 KB (and one of
+/// every version of a set) still makes a result that fits, with the start of the words, the
+/// code and the next step kept and the cut said.
+#[tokio::test]
+async fn a_backend_s_words_of_any_length_still_fit() {
+    use nemo_sim::{Fault, FaultAction, Route};
+    let mut sim = SimConfig::fast();
+    sim.starting_credits = 1_000;
+    let h = Harness::with(sim, |s| s.variant_concurrency = 1).await;
+    let words = "very long backend words ".repeat(20_000);
+    let refusal = json!({"code": 5000, "message": words}).to_string();
+    h.sim.control().inject(
+        Fault::new(
+            Route::RunSse,
+            FaultAction::Status {
+                status: 400,
+                body: refusal,
+            },
+        )
+        .times(4),
+    );
+    let paths = [h.media("a.png", &png(16, 16))];
+    let r = h
+        .call(
+            "make_video",
+            json!({"instruction": "combine these images into a 10-second promo", "paths": paths}),
+        )
+        .await;
+    let r = match body(&r)["status"].as_str() {
+        Some("running") => {
+            let job = body(&r)["job_id"].clone();
+            h.finish(body(&r)).await;
+            h.call("get_job", json!({"job_id": job})).await
+        }
+        _ => r,
+    };
+    let (bytes, _) = sized("make_video refused", &r);
+    let said = text_of(&r);
+    assert!(
+        said.contains("NemoVideo refused the request (400, code 5000): very long backend words"),
+        "{said}"
+    );
+    // Cut in the middle: the job the message names, at its end, is still said.
+    assert!(said.contains("(cut to fit)"), "{said}");
+    assert!(said.contains("(job vid_"), "{said}");
+    assert!(said.len() <= MAX_STRUCTURED, "{bytes}");
+    // Three versions, each refused with the same words.
+    let r = h
+        .call(
+            "make_video",
+            json!({
+                "instruction": "combine these images into a 10-second promo",
+                "paths": paths,
+                "variants": ["vertical 9:16", "square 1:1", "wide 16:9"],
+                "wait_s": 0,
+            }),
+        )
+        .await;
+    let job = body(&r)["job_id"].clone();
+    assert!(job.is_string(), "{}", text_of(&r));
+    h.finish(body(&r)).await;
+    let r = h.call("get_job", json!({"job_id": job})).await;
+    sized("a set refused three times", &r);
+    // Each version's line is said, its backend words cut to a few lines' worth.
+    for n in ["1. vertical 9:16", "2. square 1:1", "3. wide 16:9"] {
+        assert!(text_of(&r).contains(n), "{n}: {}", text_of(&r));
+    }
+    assert!(
+        text_of(&r).contains("no version was made"),
+        "{}",
+        text_of(&r)
+    );
+    assert_eq!(h.sim.control().accounts()[0].frozen, 0);
+}
