@@ -40,6 +40,19 @@ pub fn structured(value: &mut Value, budget: usize) {
     }
 }
 
+/// A value a caller uses as it is (a file to open, a job to ask for, a page to turn to): never
+/// cut, only words are.
+fn names_a_thing(key: &str) -> bool {
+    key.ends_with("path")
+        || key.ends_with("_id")
+        || key.ends_with("url")
+        || key.ends_with("uri")
+        || matches!(
+            key,
+            "frames" | "captions" | "cursor" | "next_cursor" | "workspace"
+        )
+}
+
 fn longest_string(value: &mut Value) -> Option<&mut String> {
     match value {
         Value::String(s) => Some(s),
@@ -48,8 +61,9 @@ fn longest_string(value: &mut Value) -> Option<&mut String> {
             .filter_map(longest_string)
             .max_by_key(|s| s.len()),
         Value::Object(map) => map
-            .values_mut()
-            .filter_map(longest_string)
+            .iter_mut()
+            .filter(|(key, _)| !names_a_thing(key))
+            .filter_map(|(_, v)| longest_string(v))
             .max_by_key(|s| s.len()),
         _ => None,
     }
@@ -117,11 +131,15 @@ mod tests {
         let mut v = json!({
             "reply": "é".repeat(30_000),
             "timeline": "t".repeat(20_000),
-            "items": [{"path": "/a.mp4"}, {"changes": "c".repeat(9_000)}],
+            "items": [{"path": format!("/{}.mp4", "a".repeat(300))}, {"changes": "c".repeat(9_000)}],
         });
         structured(&mut v, STRUCTURED_BUDGET);
         assert!(serde_json::to_string(&v).unwrap().len() <= STRUCTURED_BUDGET);
-        assert_eq!(v["items"][0]["path"], "/a.mp4");
+        assert_eq!(
+            v["items"][0]["path"].as_str().unwrap().len(),
+            305,
+            "a path is never cut"
+        );
         let small = json!({"path": "/a.mp4", "reply": "done"});
         let mut same = small.clone();
         structured(&mut same, STRUCTURED_BUDGET);
