@@ -5,6 +5,7 @@
 pub mod estimate;
 pub mod estimated;
 pub mod gate;
+pub mod identity;
 pub mod meter;
 pub mod reservations;
 pub mod spend;

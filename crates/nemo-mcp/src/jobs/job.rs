@@ -59,6 +59,10 @@ pub struct Job {
     /// names a job within a project: reused after switching projects, it starts a new job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// The NemoVideo account it was made under (`Journal::account`): a process signed in to
+    /// another account never takes it over (absent: made before accounts were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub work: Work,
 }
 
@@ -80,6 +84,7 @@ impl Job {
             request_id: None,
             owner: None,
             project: None,
+            account: None,
             work,
         }
     }
@@ -244,6 +249,7 @@ impl Job {
             request_id: self.request_id.clone(),
             owner: self.owner.clone(),
             project: self.project.clone(),
+            account: self.account.clone(),
             work,
         }
     }

@@ -19,7 +19,13 @@ pub struct Journal {
     output_dir: PathBuf,
     /// Running rows of gone processes this server cannot run, already said in the log.
     pub(super) left: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Which NemoVideo account this process works in, asked when a job starts or is taken
+    /// over ([`Journal::account`]); set once by the app.
+    account: Arc<std::sync::OnceLock<AccountSource>>,
 }
+
+/// Says which account this process works in, when it knows.
+pub type AccountSource = Box<dyn Fn() -> Option<String> + Send + Sync>;
 
 /// Finished jobs kept, in memory and on disk, for `list_jobs` (older ones are pruned).
 pub const KEEP_FINISHED: usize = 200;
@@ -69,7 +75,20 @@ impl Journal {
             db,
             output_dir: output_dir.into(),
             left: Default::default(),
+            account: Default::default(),
         }
+    }
+
+    /// How this process tells its account (once; later calls change nothing).
+    pub fn set_account_source(&self, source: AccountSource) {
+        let _ = self.account.set(source);
+    }
+
+    /// The NemoVideo account this process works in: recorded with each job it starts, and a
+    /// job recorded under another one is never taken over (it would be followed, and perhaps
+    /// sent again, with the wrong token). `None`: not known (no token yet).
+    pub fn account(&self) -> Option<String> {
+        self.account.get().and_then(|f| f())
     }
 
     /// The shared database.
@@ -136,6 +155,19 @@ impl Journal {
         let job = parse_entry(body.as_bytes())?;
         check_entry(&job, &job.id, &self.output_dir)?;
         Ok(job)
+    }
+
+    /// A row this process can take over: readable, and made under its own account `mine` (or
+    /// under none recorded). `mine` is read before any transaction: asking for it reads the
+    /// database.
+    pub(super) fn runnable(&self, body: &str, mine: Option<&str>) -> Result<Job, String> {
+        let job = self.readable(body)?;
+        match job.account.as_deref() {
+            Some(theirs) if Some(theirs) != mine => Err(
+                "it was made under another NemoVideo account (another NEMO_TOKEN, or none): a server signed in to that account finishes it".into(),
+            ),
+            _ => Ok(job),
+        }
     }
 
     /// A body read back, if it can be trusted ([`check_entry`]).

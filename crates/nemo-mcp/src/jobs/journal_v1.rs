@@ -119,6 +119,7 @@ impl JobV1 {
             request_id: self.request_id,
             owner: self.owner,
             project: None,
+            account: None,
             work,
         })
     }

@@ -217,6 +217,9 @@ impl JobManager {
         if job.owner.is_none() {
             job.owner = self.owner.clone();
         }
+        if job.account.is_none() {
+            job.account = self.journal.account();
+        }
         let cell = Cell::new(job.clone());
         {
             let mut cells = lock(&self.cells);
@@ -330,6 +333,15 @@ impl JobManager {
             Some(c) => Some(c.tx.borrow().clone()),
             None => self.foreign(id),
         }
+    }
+
+    /// Why the running job `id` of a gone process was left as it was by this server (it cannot
+    /// read or run it); `None` for any other job.
+    pub fn left_here(&self, id: &str) -> Option<String> {
+        if !lock(&self.journal.left).contains(id) {
+            return None;
+        }
+        self.unreadable(id)
     }
 
     /// Why the job `id` is in the shared state but cannot be read or run here (a newer

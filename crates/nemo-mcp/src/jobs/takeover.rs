@@ -1,6 +1,6 @@
 //! Taking over what a gone process left running: its jobs claimed in one transaction per
 //! runner (all of them, so a `make_video` and its steps stay together), only those this server
-//! can read and run. Any other row is left as it was (its runner, running) for a server that
+//! can read and run, made under its own NemoVideo account. Any other row is left as it was (its runner, running) for a server that
 //! can, and `get_job` says why it is not run here.
 
 use super::journal::Journal;
@@ -38,6 +38,7 @@ impl Journal {
                 .map(|(runner, _)| runner.as_str())
                 .collect()
         };
+        let mine = self.account();
         let mut claimed = Vec::new();
         for runner in runners {
             let gone = ProcessId::parse(runner).is_none_or(|id| !self.db.alive(&id));
@@ -56,7 +57,7 @@ impl Journal {
                 };
                 let mut jobs = Vec::new();
                 for (id, body) in rows {
-                    match self.readable(&body) {
+                    match self.runnable(&body, mine.as_deref()) {
                         Ok(job) => {
                             tx.execute(
                                 "UPDATE jobs SET runner = ?1 WHERE id = ?2 AND runner = ?3",
@@ -111,6 +112,6 @@ impl Journal {
             })
             .ok()
             .flatten()?;
-        self.readable(&body).err()
+        self.runnable(&body, self.account().as_deref()).err()
     }
 }

@@ -20,15 +20,22 @@ impl NemoServer {
             Err(e) => return fail(e),
         };
         let app = &self.app_for(&ctx);
+        // There, but not this server's to run (a gone process's job it cannot read, or made
+        // under another account): left as it was, and said why, never shown as running on.
+        let left = |why: String| {
+            ToolError::new(
+                Code::Interrupted,
+                format!("job {id} is in the shared state, but this server cannot read or run it ({why}); it was left as it was, and nothing of it was sent again"),
+            )
+            .next("finish it in a host that can (a newer nemo-mcp, or one signed in to the account it was made under), then call get_job again")
+        };
+        if let Some(why) = app.jobs.left_here(id) {
+            return fail(left(why));
+        }
         match app.jobs.get(id) {
             Some(job) => self.answer(app, job, args.wait_s, &ctx, None).await,
             None => fail(match app.jobs.unreadable(id) {
-                // There, but not this server's to run: left as it was, and said why.
-                Some(why) => ToolError::new(
-                    Code::Interrupted,
-                    format!("job {id} is in the shared state, but this server cannot read or run it ({why}); it was left as it was, and nothing of it was sent again"),
-                )
-                .next("a newer nemo-mcp may have made it: update nemo-mcp (or finish it in the host that started it), then call get_job again"),
+                Some(why) => left(why),
                 None => ToolError::new(Code::UnknownJob, format!("no job {id}"))
                     .next("call list_jobs to see the jobs"),
             }),

@@ -407,6 +407,82 @@ async fn a_running_job_this_server_cannot_run_is_left_as_it_was_and_said() {
     assert_eq!(counts(&h2).await, (0, 0));
 }
 
+/// Hosts on one state folder set up with different accounts (one with a `NEMO_TOKEN`, one on
+/// the anonymous token): a gone host's running jobs are taken over only by a process of the
+/// account they were made under. Followed with the wrong token, a generation's project reads
+/// as lost and its instruction would be sent again, charged to the other account.
+#[tokio::test]
+async fn a_job_made_under_another_account_is_never_taken_over() {
+    let h = Harness::start().await;
+    h.call("get_credits", json!({})).await;
+    let mine = h.app.jobs.journal().account();
+    assert!(
+        mine.as_deref().is_some_and(|a| a.starts_with("client-")),
+        "{mine:?}"
+    );
+    let stopped = h.stop().await;
+    let state = stopped.settings.client.state_dir.clone();
+    let mut theirs = nemo_mcp::testing::Job::generation(
+        "make it 30 seconds",
+        Some(nemo_mcp::testing::CostKind::Edit),
+    );
+    theirs.account = Some("token-0123456789abcdef".into());
+    let mut ours = nemo_mcp::testing::Job::upload(vec!["a.png".into()]);
+    ours.account = mine.clone();
+    {
+        let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
+        let now = chrono::Utc::now().to_rfc3339();
+        db.write("a gone runner's jobs", |tx| {
+            for (job, kind) in [(&theirs, "gen"), (&ours, "upl")] {
+                tx.execute(
+                    "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES (?1, ?2, 'gone-process', 1, ?3, ?4)",
+                    [job.id.as_str(), kind, &now, &serde_json::to_string(job).unwrap()],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    let h2 = stopped.start().await;
+    let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
+    let row = |job: &str| -> (String, i64) {
+        db.read("the row", |tx| {
+            tx.query_row(
+                "SELECT runner, running FROM jobs WHERE id = ?1",
+                [job],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .unwrap()
+    };
+    until("our own job taken over", || {
+        row(&ours.id).0 != "gone-process"
+    })
+    .await;
+    let (runner, running) = row(&theirs.id);
+    assert_eq!((runner.as_str(), running), ("gone-process", 1));
+    let r = h2
+        .call("get_job", json!({"job_id": theirs.id, "wait_s": 0}))
+        .await;
+    let said = text_of(&r);
+    assert!(said.contains("another NemoVideo account"), "{said}");
+    // A job this process starts is recorded under its account.
+    h2.call(
+        "upload_media",
+        json!({"paths": [h2.media("b.png", &png(8, 8))]}),
+    )
+    .await;
+    let started = h2.app.jobs.journal().all();
+    assert!(
+        started
+            .iter()
+            .filter(|j| j.id != ours.id && j.id != theirs.id)
+            .all(|j| j.account == mine),
+        "{started:?}"
+    );
+    assert_eq!(counts(&h2).await, (0, 0));
+}
+
 /// A generation a gone process left running with no "sending" mark: the mark is on the disk
 /// before a message leaves, so it most likely never left. But a missing mark proves nothing
 /// for certain (a state folder restored from a backup, a disk that lied): the job never says

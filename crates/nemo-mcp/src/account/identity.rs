@@ -1,0 +1,76 @@
+//! Which NemoVideo account this process works in. Hosts on one state folder may be set up
+//! with different accounts (one with a `NEMO_TOKEN`, another on the shared anonymous token):
+//! a job is recorded with the account it was made under, and only a process of that account
+//! takes it over. The key names the account without holding its secret: a short hash of the
+//! given token, or of the client id the anonymous token was issued to (the backend binds an
+//! anonymous account to that id; its user id comes only from older servers).
+
+use crate::state::credentials::Shared;
+use crate::state::StateDb;
+use nemo_client::auth::CredentialStore;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// 64 bits of a secret's SHA-256: enough to tell two accounts apart, nothing to sign in with.
+fn short_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The account key of a given token (`NEMO_TOKEN`).
+pub fn of_token(token: &str) -> String {
+    format!("token-{}", short_hash(token))
+}
+
+/// The account key of the anonymous account issued to `client_id`.
+pub fn of_client(client_id: &str) -> String {
+    format!("client-{}", short_hash(client_id))
+}
+
+/// How a process with these settings tells its account: its given token's key, else that of
+/// the anonymous token stored for its API (read when asked: a first start has none until its
+/// first call gets one).
+pub fn source(
+    token: Option<String>,
+    api_url: String,
+    db: Arc<StateDb>,
+) -> Box<dyn Fn() -> Option<String> + Send + Sync> {
+    let key = token.as_deref().map(of_token);
+    let store = Shared::new(db);
+    Box::new(move || {
+        if let Some(k) = &key {
+            return Some(k.clone());
+        }
+        store
+            .load_all()
+            .into_iter()
+            .find(|c| c.api_url == api_url)
+            .filter(|c| !c.client_id.is_empty())
+            .map(|c| of_client(&c.client_id))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_names_the_account_and_never_holds_its_token() {
+        let secret = "sk-live-0123456789abcdef";
+        let key = of_token(secret);
+        assert!(key.starts_with("token-") && key.len() == "token-".len() + 16);
+        assert!(!key.contains("0123456789abcdef"));
+        assert_eq!(key, of_token(secret));
+        assert_ne!(key, of_token("sk-live-another"));
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(StateDb::open(dir.path()).unwrap());
+        let given = source(Some(secret.into()), "https://api".into(), db.clone());
+        assert_eq!(given(), Some(key));
+        // Anonymous, before any token is stored: not known.
+        let anonymous = source(None, "https://api".into(), db);
+        assert_eq!(anonymous(), None);
+    }
+}
