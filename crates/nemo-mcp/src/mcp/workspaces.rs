@@ -48,16 +48,71 @@ fn scope_of(handle: &str) -> Scope {
     Scope(format!("ws-{}", digest(handle)))
 }
 
-/// A new workspace: its handle (for the client) and its scope.
+/// A workspace unused this long is forgotten (its handle refused, its project pointer gone:
+/// the project stays in the library).
+const IDLE_DAYS: i64 = 90;
+/// At most this many workspaces are kept; past it, the least recently used go first.
+const MAX_KEPT: usize = 10_000;
+
+/// A new workspace: its handle (for the client) and its scope. Every client of a day's
+/// conversations mints one, so those long unused are forgotten here, in the same transaction:
+/// the state database does not grow with every `connect` for ever.
 pub fn mint(db: &Arc<StateDb>) -> Result<(String, Scope), ToolError> {
     let handle = format!("{PREFIX}{}", uuid::Uuid::new_v4().simple());
-    db.set_value(
-        &format!("{KEY_PREFIX}{}", digest(&handle)),
-        &chrono::Utc::now().to_rfc3339(),
-    )
-    .map_err(|e| ToolError::new(Code::Internal, format!("could not keep the workspace: {e}")))?;
+    let now = chrono::Utc::now();
+    db.write("could not keep the workspace", |tx| {
+        crate::state::set_value(
+            tx,
+            &format!("{KEY_PREFIX}{}", digest(&handle)),
+            &now.to_rfc3339(),
+        )?;
+        forget_unused(tx, now, MAX_KEPT)
+    })
+    .map_err(|e| ToolError::new(Code::Internal, format!("{e}")))?;
     let scope = scope_of(&handle);
     Ok((handle, scope))
+}
+
+/// Forget the workspaces unused for [`IDLE_DAYS`], and the least recently used past `keep`:
+/// their record and their project pointer. How many.
+fn forget_unused(
+    tx: &rusqlite::Transaction<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+    keep: usize,
+) -> rusqlite::Result<usize> {
+    let mut kept: Vec<(String, chrono::DateTime<chrono::Utc>)> = {
+        let mut s = tx.prepare_cached("SELECT key, value FROM kv WHERE key LIKE ?1")?;
+        let rows = s.query_map([format!("{KEY_PREFIX}%")], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        rows.filter_map(Result::ok)
+            .map(|(key, used)| {
+                // A time that does not read is as old as can be.
+                let used = chrono::DateTime::parse_from_rfc3339(&used)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+                (key, used)
+            })
+            .collect()
+    };
+    kept.sort_by(|a, b| b.1.cmp(&a.1));
+    let cutoff = now - chrono::Duration::days(IDLE_DAYS);
+    let mut forgotten = 0;
+    for (i, (key, used)) in kept.iter().enumerate() {
+        if i < keep && *used >= cutoff {
+            continue;
+        }
+        let Some(d) = key.strip_prefix(KEY_PREFIX) else {
+            continue;
+        };
+        tx.execute("DELETE FROM kv WHERE key = ?1", [key])?;
+        tx.execute(
+            "DELETE FROM kv WHERE key = ?1",
+            [format!("{}ws-{d}", crate::project::current::SCOPE_PREFIX)],
+        )?;
+        forgotten += 1;
+    }
+    Ok(forgotten)
 }
 
 /// The scope of a handle this server issued; a handle it did not issue is refused.
@@ -73,6 +128,9 @@ pub fn check(db: &Arc<StateDb>, handle: &str) -> Result<Scope, ToolError> {
             .ok()
             .flatten()
             .is_some();
+    if issued {
+        touch(db, handle);
+    }
     if !issued {
         return Err(ToolError::new(
             Code::WorkspaceRequired,
@@ -81,6 +139,23 @@ pub fn check(db: &Arc<StateDb>, handle: &str) -> Result<Scope, ToolError> {
         .next("call connect without a workspace: it returns a new one to pass to every tool"));
     }
     Ok(scope_of(handle))
+}
+
+/// Mark a workspace used today (one write a day at most): what [`forget_unused`] goes by.
+fn touch(db: &Arc<StateDb>, handle: &str) {
+    let key = format!("{KEY_PREFIX}{}", digest(handle));
+    let now = chrono::Utc::now();
+    let used = db
+        .get_value(&key)
+        .ok()
+        .flatten()
+        .and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok());
+    if used.is_some_and(|t| now - t.with_timezone(&chrono::Utc) < chrono::Duration::days(1)) {
+        return;
+    }
+    if let Err(e) = db.set_value(&key, &now.to_rfc3339()) {
+        tracing::warn!("{e}");
+    }
 }
 
 /// The refusal of a call that names no workspace.
@@ -158,5 +233,52 @@ mod tests {
             assert_eq!(has, t.name != "connect", "{}", t.name);
             assert!(t.input_schema["properties"].get(ARG).is_some());
         }
+    }
+
+    /// Workspaces long unused, and the oldest past the cap, are forgotten with their project
+    /// pointers when a new one is minted; one in use is kept.
+    #[test]
+    fn unused_workspaces_are_forgotten_with_their_pointers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(StateDb::open(dir.path()).unwrap());
+        let (old, old_scope) = mint(&db).unwrap();
+        let (used, used_scope) = mint(&db).unwrap();
+        let long_ago = (chrono::Utc::now() - chrono::Duration::days(IDLE_DAYS + 1)).to_rfc3339();
+        for (handle, scope) in [(&old, &old_scope), (&used, &used_scope)] {
+            db.set_value(&format!("{KEY_PREFIX}{}", digest(handle)), &long_ago)
+                .unwrap();
+            db.set_value(
+                &format!("{}{}", crate::project::current::SCOPE_PREFIX, scope.0),
+                "{}",
+            )
+            .unwrap();
+        }
+        // Used today (a call names it): kept.
+        check(&db, &used).unwrap();
+        let (fresh, _) = mint(&db).unwrap();
+        assert_eq!(check(&db, &old).unwrap_err().code, Code::WorkspaceRequired);
+        let pointer = |scope: &Scope| {
+            db.get_value(&format!(
+                "{}{}",
+                crate::project::current::SCOPE_PREFIX,
+                scope.0
+            ))
+            .unwrap()
+        };
+        assert_eq!(pointer(&old_scope), None);
+        assert!(pointer(&used_scope).is_some());
+        assert!(check(&db, &used).is_ok() && check(&db, &fresh).is_ok());
+        // Past the cap, the least recently used go first.
+        let forgotten = db
+            .write("", |tx| forget_unused(tx, chrono::Utc::now(), 1))
+            .unwrap();
+        assert_eq!(forgotten, 1);
+        assert_eq!(
+            [check(&db, &used).is_ok(), check(&db, &fresh).is_ok()]
+                .iter()
+                .filter(|ok| **ok)
+                .count(),
+            1
+        );
     }
 }
