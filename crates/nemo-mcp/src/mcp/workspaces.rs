@@ -95,7 +95,7 @@ fn forget_unused(
             })
             .collect()
     };
-    kept.sort_by(|a, b| b.1.cmp(&a.1));
+    kept.sort_by_key(|w| std::cmp::Reverse(w.1));
     let cutoff = now - chrono::Duration::days(IDLE_DAYS);
     let mut forgotten = 0;
     for (i, (key, used)) in kept.iter().enumerate() {
