@@ -60,13 +60,13 @@ impl App {
                 state.clone(),
             )));
         let jobs = JobManager::new(state.clone(), settings.output_dir.clone());
-        jobs.journal()
-            .set_account_source(crate::account::identity::source(
-                settings.client.token.clone(),
-                settings.client.api_url.clone(),
-                state.clone(),
-            ));
-        let project = CurrentProject::remembered(state.clone());
+        let account = crate::account::identity::source(
+            settings.client.token.clone(),
+            settings.client.api_url.clone(),
+            state.clone(),
+        );
+        jobs.journal().set_account_source(account.clone());
+        let project = CurrentProject::remembered(state.clone()).of_account(account);
         let damaged = state.take_notices();
         let shared = Arc::new(Shared {
             client,

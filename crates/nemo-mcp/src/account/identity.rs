@@ -37,10 +37,10 @@ pub fn source(
     token: Option<String>,
     api_url: String,
     db: Arc<StateDb>,
-) -> Box<dyn Fn() -> Option<String> + Send + Sync> {
+) -> Arc<dyn Fn() -> Option<String> + Send + Sync> {
     let key = token.as_deref().map(of_token);
     let store = Shared::new(db);
-    Box::new(move || {
+    Arc::new(move || {
         if let Some(k) = &key {
             return Some(k.clone());
         }

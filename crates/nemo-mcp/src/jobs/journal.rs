@@ -25,7 +25,7 @@ pub struct Journal {
 }
 
 /// Says which account this process works in, when it knows.
-pub type AccountSource = Box<dyn Fn() -> Option<String> + Send + Sync>;
+pub type AccountSource = Arc<dyn Fn() -> Option<String> + Send + Sync>;
 
 /// Finished jobs kept, in memory and on disk, for `list_jobs` (older ones are pruned).
 pub const KEEP_FINISHED: usize = 200;

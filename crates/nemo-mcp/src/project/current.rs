@@ -34,12 +34,29 @@ pub struct CurrentProject {
     /// Set for a variant's project ([`CurrentProject::holding`]): the jobs working in it
     /// journal it, so that they resume in it after a restart.
     pinned: bool,
+    /// Which NemoVideo account this process works in (`account::identity`): the pointer to
+    /// the last project is followed only into a project of the same account.
+    account: Option<Arc<dyn Fn() -> Option<String> + Send + Sync>>,
 }
 
 impl CurrentProject {
     /// The process's own project, starting on the last one used and remembered for the next.
     pub fn remembered(db: Arc<StateDb>) -> CurrentProject {
         CurrentProject::kept_in(Some(db))
+    }
+
+    /// The pointer is followed only when the project it names was made under this account:
+    /// hosts on one state folder may be signed in to different accounts (a `NEMO_TOKEN` in
+    /// one), and another account's project reads as lost to this one, whose "restore" would
+    /// copy the other project's media into this account's video.
+    pub fn of_account(mut self, account: Arc<dyn Fn() -> Option<String> + Send + Sync>) -> Self {
+        self.account = Some(account);
+        self
+    }
+
+    /// The key beside the pointer naming the account of the project it points at.
+    fn account_key(&self) -> String {
+        format!("{}.account", self.key)
     }
 
     /// A project kept in memory only.
@@ -65,6 +82,7 @@ impl CurrentProject {
             db,
             key: LAST_PROJECT.to_string(),
             pinned: false,
+            account: None,
         }
     }
 
@@ -137,7 +155,18 @@ impl CurrentProject {
                 return newest;
             }
         };
-        pointed.filter(|s| s.api_url == api_url)
+        let pointed = pointed.filter(|s| s.api_url == api_url)?;
+        if let Some(account) = &self.account {
+            let theirs = db.get_value(&self.account_key()).ok().flatten();
+            if theirs.is_some() && theirs != account() {
+                tracing::info!(
+                    project = %pointed.session_id,
+                    "the last project was made under another NemoVideo account: starting one of this account's own"
+                );
+                return None;
+            }
+        }
+        Some(pointed)
     }
 
     /// The current project's id if there is one, without waiting (`None` while another call
@@ -219,6 +248,21 @@ impl CurrentProject {
             // The next process (or this client, back) starts here; other hosts keep their own.
             if let Err(e) = db.set_value(&self.key, &text) {
                 tracing::error!("{e}");
+            }
+            // Whose project it is, beside it (unknown: said by no key, never by an old one).
+            if let Some(source) = &self.account {
+                let key = self.account_key();
+                // Asked before the write: asking reads the database.
+                let account = source();
+                let r = db.write("could not be written", |tx| match account {
+                    Some(ref account) => crate::state::set_value(tx, &key, account),
+                    None => tx
+                        .execute("DELETE FROM kv WHERE key = ?1", [&key])
+                        .map(|_| ()),
+                });
+                if let Err(e) = r {
+                    tracing::error!("{e}");
+                }
             }
         }
         Ok(())

@@ -2,4 +2,5 @@
 
 mod budgets;
 mod confirm;
+mod two_accounts;
 mod two_apis;
