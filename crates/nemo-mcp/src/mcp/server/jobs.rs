@@ -58,12 +58,22 @@ impl NemoServer {
             Ok(o) => o,
             Err(e) => return fail(e),
         };
-        let all: Vec<JobSummary> = self
-            .app_for(&ctx)
+        let app = self.app_for(&ctx);
+        let all: Vec<JobSummary> = app
             .jobs
             .list()
             .iter()
-            .map(JobSummary::of)
+            .map(|job| {
+                let mut s = JobSummary::of(job);
+                // A gone process's job this server left as it was runs nowhere: said so,
+                // as `get_job` says it, never as if it were moving.
+                if job.status() == crate::jobs::JobStatus::Running {
+                    if let Some(why) = app.jobs.left_here(&job.id) {
+                        s.message = format!("left as it was: {why}");
+                    }
+                }
+                s
+            })
             .collect();
         let (items, info) = paging::page(all, offset, paging::MAX_ITEMS).split("list_jobs", "jobs");
         let mut text = if info.total == 0 {

@@ -466,6 +466,8 @@ async fn a_job_made_under_another_account_is_never_taken_over() {
         .await;
     let said = text_of(&r);
     assert!(said.contains("another NemoVideo account"), "{said}");
+    let listed = text_of(&h2.call("list_jobs", json!({})).await);
+    assert!(listed.contains("left as it was"), "{listed}");
     // A job this process starts is recorded under its account.
     h2.call(
         "upload_media",
