@@ -73,6 +73,25 @@ pub enum Code {
 }
 
 impl Code {
+    /// An answer that the message was never taken (or never left): our own refusals before
+    /// sending, and the backend's or the network's refusals before any turn. Sending it again
+    /// cannot charge it twice.
+    pub fn refused_before_sending(self) -> bool {
+        matches!(
+            self,
+            Code::OverBudget
+                | Code::NotConfirmed
+                | Code::ConfirmationRequired
+                | Code::SpendingDisabled
+                | Code::Busy
+                | Code::OutOfCredits
+                | Code::ProjectNotRestored
+                | Code::CertificateUntrusted
+                | Code::ProxyAuthRequired
+                | Code::ProxyFailed
+        )
+    }
+
     /// The code of a client error.
     pub fn of(e: &Error) -> Code {
         match e {

@@ -72,21 +72,9 @@ pub(super) fn read_outcome(app: &App, job: &Job, out: &mut VariantOutcome) {
 /// sending it again cannot charge it twice.
 fn refused_before_sending(generation: &Job) -> bool {
     generation.status() == JobStatus::Failed
-        && generation.error().is_some_and(|e| {
-            matches!(
-                e.code,
-                Code::OverBudget
-                    | Code::NotConfirmed
-                    | Code::ConfirmationRequired
-                    | Code::SpendingDisabled
-                    | Code::Busy
-                    | Code::OutOfCredits
-                    | Code::ProjectNotRestored
-                    | Code::CertificateUntrusted
-                    | Code::ProxyAuthRequired
-                    | Code::ProxyFailed
-            )
-        })
+        && generation
+            .error()
+            .is_some_and(|e| e.code.refused_before_sending())
 }
 
 /// The set's answer: each variant, the total, and a failure when nothing was made.

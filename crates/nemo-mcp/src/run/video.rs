@@ -247,8 +247,13 @@ async fn fix_round(
 /// stopped. A round whose edit was made but not exported points to `export_video` (free); any
 /// other to `generate`, never to `make_video` (its first instruction was charged).
 fn round_failed(out: &mut VideoResult, e: &ToolError) {
+    let what = if e.code.refused_before_sending() {
+        "was not sent"
+    } else {
+        "did not finish"
+    };
     let why = format!(
-        "The fix round did not finish ({}: {}); the file is the first export, and what differs still does.",
+        "The fix round {what} ({}: {}); the file is the first export, and what differs still does.",
         e.code.as_str(),
         e.message
     );

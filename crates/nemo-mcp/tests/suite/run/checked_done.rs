@@ -343,7 +343,10 @@ async fn a_fix_round_that_would_pass_the_daily_budget_is_not_sent() {
         "{done}"
     );
     let said = text_of(&h.call("get_job", json!({"job_id": done["job_id"]})).await);
-    assert!(said.contains("over_budget"), "{said}");
+    assert!(
+        said.contains("The fix round was not sent (over_budget"),
+        "{said}"
+    );
     assert!(said.contains("NEMO_MAX_CREDITS_PER_DAY"), "{said}");
     assert_eq!(counts(&h).await, (1, 50));
 }
