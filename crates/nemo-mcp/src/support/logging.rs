@@ -91,6 +91,9 @@ pub struct LogEvent {
     pub text: String,
 }
 
+/// The most characters of one log event sent to a client.
+const MAX_FORWARDED: usize = 4_000;
+
 fn channel() -> &'static tokio::sync::broadcast::Sender<LogEvent> {
     static TX: std::sync::OnceLock<tokio::sync::broadcast::Sender<LogEvent>> =
         std::sync::OnceLock::new();
@@ -121,10 +124,12 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Forward {
         }
         let mut text = String::new();
         event.record(&mut Text(&mut text));
+        // A log line may quote the backend (up to an SSE event's megabyte): each one sent
+        // to a client is held to a few kilobytes, so the channel's 256 stay small.
         let _ = channel().send(LogEvent {
             level: *meta.level(),
             target: meta.target().to_string(),
-            text: redact(&text),
+            text: super::excerpt(&redact(&text), MAX_FORWARDED),
         });
     }
 }
@@ -164,5 +169,26 @@ mod tests {
             super::redact("claim?token=clm_9f8e7d&x=1 then nmv_usr_z"),
             "claim?token=clm_***&x=1 then nmv_***"
         );
+    }
+
+    /// A log line quoting a megabyte of the backend's words reaches a client cut to a few
+    /// kilobytes (its start and end kept), its token still masked.
+    #[test]
+    fn a_forwarded_line_is_bounded() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let mut rx = super::subscribe();
+        let words = "backend words ".repeat(80_000);
+        let subscriber = tracing_subscriber::registry().with(super::Forward);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!("nmv_usr_secret said: {words} (job gen_0123456789ab)");
+        });
+        let event = rx.try_recv().unwrap();
+        assert!(event.text.chars().count() <= super::MAX_FORWARDED + super::super::CUT.len());
+        assert!(
+            event.text.starts_with("nmv_*** said: backend words"),
+            "{}",
+            &event.text[..80]
+        );
+        assert!(event.text.ends_with("(job gen_0123456789ab)"));
     }
 }
