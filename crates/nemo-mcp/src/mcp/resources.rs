@@ -131,7 +131,11 @@ pub async fn read(app: &App, uri: &str) -> Result<ReadResourceResult, McpError> 
                 None,
             )
         })?;
-        serde_json::to_string_pretty(&JobView::of(&job))
+        // What a tool's answer about the job holds, held to the same size: a host may put
+        // the resource before its model, and a backend's words can be any length.
+        let mut view = serde_json::to_value(JobView::of(&job)).unwrap_or_default();
+        crate::mcp::fit::structured(&mut view, crate::mcp::fit::STRUCTURED_BUDGET);
+        serde_json::to_string_pretty(&view)
     } else {
         return Err(McpError::resource_not_found(
             "unknown resource; see resources/list",

@@ -191,6 +191,24 @@ async fn a_backend_s_words_of_any_length_still_fit() {
     assert!(said.contains("(cut to fit)"), "{said}");
     assert!(said.contains("(job vid_"), "{said}");
     assert!(said.len() <= MAX_STRUCTURED, "{bytes}");
+    // Each job as a resource (a host may put it before its model) is held the same way.
+    for job in h.app.jobs.list() {
+        let read = h
+            .client
+            .read_resource(rmcp::model::ReadResourceRequestParams::new(format!(
+                "nemo://jobs/{}",
+                job.id
+            )))
+            .await
+            .unwrap();
+        let rmcp::model::ResourceContents::TextResourceContents { text, .. } = &read.contents[0]
+        else {
+            panic!("not text: {read:?}");
+        };
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        let compact = serde_json::to_vec(&v).unwrap().len();
+        assert!(compact <= MAX_STRUCTURED, "{}: {compact} bytes", job.id);
+    }
     // Three versions, each refused with the same words.
     let r = h
         .call(
