@@ -93,12 +93,12 @@ async fn main() {
     // list_projects with 500 projects.
     let library = nemo_mcp::testing::Library::open(db.clone());
     for i in 0..500 {
-        library.touch(&session(1_000_000 + i));
+        library.touch(&session(1_000_000 + i), || None);
     }
     let mut lists = Vec::new();
     for _ in 0..21 {
         let t = Instant::now();
-        n = library.list(500, None, |_| 0).len();
+        n = library.list(500, None, None, |_| 0).len();
         lists.push(t.elapsed());
     }
     println!(

@@ -292,7 +292,7 @@ impl App {
     pub async fn session(&self, language: Option<&str>) -> nemo_client::Result<Session> {
         let language = language.unwrap_or(&self.settings.language);
         let s = self.project.get(&self.client, language).await?;
-        self.library.touch(&s);
+        self.library.touch(&s, || self.account());
         Ok(s)
     }
 
@@ -315,11 +315,31 @@ impl App {
         opened.map(|s| (s, None)).map_err(|e| self.err(&e))
     }
 
+    /// The NemoVideo account this process works in (`account::identity`), if known.
+    pub fn account(&self) -> Option<String> {
+        self.jobs.journal().account()
+    }
+
     /// Reopen the project `id` as the current one (from the library, or by its id alone). A
     /// project NemoVideo no longer has is said so, and the restore path applies: a new project
     /// with the media this server uploaded to the old one. Returns the project and what to tell.
     pub async fn reopen(&self, id: SessionId) -> Result<(Session, Option<String>), ToolError> {
         let api = &self.settings.client.api_url;
+        let ours = self.account();
+        if let Some(e) = self
+            .library
+            .get(id)
+            .filter(|e| !e.belongs_to(ours.as_deref()))
+        {
+            return Err(ToolError::new(
+                crate::errors::Code::InvalidArgument,
+                format!(
+                    "project {} was made under another NemoVideo account (another NEMO_TOKEN, or none): this server's account cannot open it",
+                    e.session.session_id
+                ),
+            )
+            .next("open it in a host signed in to that account; list_projects shows this account's projects"));
+        }
         let session = self
             .library
             .get(id)

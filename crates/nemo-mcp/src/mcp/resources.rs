@@ -12,8 +12,10 @@ use rmcp::ErrorData as McpError;
 /// exports are still on disk: `list_projects` and `nemo://projects`.
 pub async fn projects(app: &App, limit: usize) -> Vec<crate::project::library::ProjectView> {
     let current = app.project.peek().await.map(|s| s.session_id);
-    app.library
-        .list(limit, current, |id| app.spend.spent_in_project(id))
+    let account = app.account();
+    app.library.list(limit, current, account.as_deref(), |id| {
+        app.spend.spent_in_project(id)
+    })
 }
 
 pub fn list(app: &App) -> ListResourcesResult {

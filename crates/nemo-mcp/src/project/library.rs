@@ -48,6 +48,21 @@ pub struct Entry {
     /// The last browser link given for it (claim links expire; `connect` makes a fresh one).
     #[serde(default)]
     pub project_link: Option<String>,
+    /// The NemoVideo account it was made under (`account::identity`; absent: not known). A
+    /// host signed in to another account neither lists nor opens it: to that account it is
+    /// not there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+impl Entry {
+    /// Whether a process working in `account` may list and open it (either not known: yes).
+    pub fn belongs_to(&self, account: Option<&str>) -> bool {
+        match (self.account.as_deref(), account) {
+            (Some(theirs), Some(ours)) => theirs == ours,
+            _ => true,
+        }
+    }
 }
 
 /// A project as `list_projects` shows it.
@@ -148,6 +163,7 @@ impl Library {
                     duration_s: None,
                     exports: Vec::new(),
                     project_link: None,
+                    account: None,
                 },
             };
             e.last_used_at = now;
@@ -167,13 +183,25 @@ impl Library {
 
     /// Note that `session`'s project is in use (added if new). Saved at most once a minute
     /// for a known project: every tool call passes here.
-    pub fn touch(&self, session: &Session) {
-        let fresh = self
-            .get(session.session_id)
+    /// The first to note it names the `account` it works in (asked only then, and before
+    /// the write: asking reads the database).
+    pub fn touch(&self, session: &Session, account: impl FnOnce() -> Option<String>) {
+        let known = self.get(session.session_id);
+        let fresh = known
+            .as_ref()
             .is_some_and(|e| Utc::now() - e.last_used_at < chrono::Duration::seconds(60));
-        if !fresh {
-            self.update(session.session_id, Some(session), |_| {});
+        if fresh {
+            return;
         }
+        let account = match &known {
+            Some(e) if e.account.is_some() => None,
+            _ => account(),
+        };
+        self.update(session.session_id, Some(session), |e| {
+            if e.account.is_none() {
+                e.account = account;
+            }
+        });
     }
 
     /// The most recently used project (what a new process starts on when the pointer to the
@@ -255,10 +283,12 @@ impl Library {
         &self,
         limit: usize,
         current: Option<SessionId>,
+        account: Option<&str>,
         spent: impl Fn(&str) -> i64,
     ) -> Vec<ProjectView> {
         self.entries(limit)
             .into_iter()
+            .filter(|e| e.belongs_to(account))
             .map(|e| {
                 let id = e.session.session_id.to_string();
                 // The newest few: a list must fit the strictest host (the library keeps all).
@@ -337,12 +367,41 @@ mod tests {
             "session_id": "1700000000123", "task_id": null, "language": "en", "api_url": "http://127.0.0.1:1"
         }))
         .unwrap();
-        library.touch(&session);
+        library.touch(&session, || None);
         let file = dir.path().join("promo.mp4");
         library.exported(session.session_id, &file, 10);
         library.exported(session.session_id, &file, 10);
         library.exported(session.session_id, &dir.path().join("promo-2.mp4"), 10);
         let entry = library.get(session.session_id).unwrap();
         assert_eq!(entry.exports.len(), 2, "{:?}", entry.exports);
+    }
+
+    /// A project is listed and opened only by its own account's processes (either account
+    /// unknown: by all); its account is the first one noted, never replaced.
+    #[test]
+    fn a_project_belongs_to_the_account_that_made_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Library::open(Arc::new(StateDb::open(dir.path()).unwrap()));
+        let session = |id: &str| -> Session {
+            serde_json::from_value(serde_json::json!({
+                "session_id": id, "task_id": null, "language": "en", "api_url": "http://127.0.0.1:1"
+            }))
+            .unwrap()
+        };
+        library.touch(&session("1700000000001"), || Some("client-a".into()));
+        library.touch(&session("1700000000002"), || Some("token-b".into()));
+        library.touch(&session("1700000000003"), || None);
+        let ids = |account: Option<&str>| -> Vec<String> {
+            library
+                .list(10, None, account, |_| 0)
+                .into_iter()
+                .map(|p| p.project_id)
+                .collect()
+        };
+        assert_eq!(ids(Some("client-a")), ["1700000000003", "1700000000001"]);
+        assert_eq!(ids(Some("token-b")), ["1700000000003", "1700000000002"]);
+        assert_eq!(ids(None).len(), 3);
+        let first = library.get(session("1700000000001").session_id).unwrap();
+        assert!(first.belongs_to(Some("client-a")) && !first.belongs_to(Some("token-b")));
     }
 }

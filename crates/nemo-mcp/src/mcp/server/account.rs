@@ -30,7 +30,7 @@ impl NemoServer {
             Ok(opened) => opened,
             Err(e) => return fail(e),
         };
-        app.library.touch(&session);
+        app.library.touch(&session, || app.account());
         let credits = match app.credits(None).await {
             Ok(c) => credits_view(app, c),
             Err(e) => return fail(app.err(&e)),

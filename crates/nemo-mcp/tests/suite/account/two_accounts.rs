@@ -54,6 +54,20 @@ async fn a_host_of_another_account_starts_its_own_project() {
         .filter(|r| r.path.starts_with("/api/upload-video/"))
         .count();
     assert_eq!(uploads, 2);
+    // Nor is it listed to B, or opened by it: to B's account it is not there.
+    let listed = body(&b.call("list_projects", json!({})).await).to_string();
+    assert!(listed.contains(&b_project.to_string()), "{listed}");
+    assert!(!listed.contains(&a_project.to_string()), "{listed}");
+    let r = b
+        .call("connect", json!({"project_id": a_project.to_string()}))
+        .await;
+    assert_eq!(r.is_error, Some(true), "{}", text_of(&r));
+    assert!(
+        text_of(&r).contains("another NemoVideo account"),
+        "{}",
+        text_of(&r)
+    );
+    assert_eq!(b.app.session(None).await.unwrap().session_id, b_project);
     assert!(b.sim.control().attempted_messages().is_empty());
     let accounts = b.sim.control().accounts();
     assert_eq!(accounts.len(), 2);

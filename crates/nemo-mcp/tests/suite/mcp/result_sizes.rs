@@ -65,7 +65,7 @@ async fn every_result_fits_with_200_projects_1000_jobs_and_5_variants() {
             "language": "en", "api_url": h.sim.base_url(), "user_id": null
         }))
         .unwrap();
-        h.app.library.touch(&session);
+        h.app.library.touch(&session, || None);
         for n in 0..8 {
             let path = h.dir.path().join(format!(
                 "out/a-rather-long-promo-title-for-spring-{i}-{n}.mp4"
