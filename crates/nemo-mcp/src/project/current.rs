@@ -144,8 +144,10 @@ impl CurrentProject {
             }
             Some(Err(e)) => {
                 tracing::warn!("the pointer to the last project cannot be read: {e}");
+                // This account's newest (a project of another is not there to it).
+                let account = self.account.as_ref().and_then(|a| a());
                 let newest = crate::project::library::Library::open(db.clone())
-                    .newest()
+                    .newest_of(account.as_deref())
                     .map(|e| e.session)
                     .filter(|s| s.api_url == api_url);
                 *crate::support::sync::lock(&self.damaged) = Some(match &newest {

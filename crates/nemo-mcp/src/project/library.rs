@@ -210,6 +210,13 @@ impl Library {
         self.entries(1).into_iter().next()
     }
 
+    /// The most recently used project of `account` (either unknown: of any).
+    pub fn newest_of(&self, account: Option<&str>) -> Option<Entry> {
+        self.entries(MAX_PROJECTS)
+            .into_iter()
+            .find(|e| e.belongs_to(account))
+    }
+
     /// Entries, most recently used first.
     fn entries(&self, limit: usize) -> Vec<Entry> {
         let bodies = self.db.read("could not read the project library", |tx| {
