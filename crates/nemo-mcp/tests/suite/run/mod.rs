@@ -8,4 +8,5 @@ mod generation;
 mod lengths;
 mod make_video;
 mod restart;
+mod takeover;
 mod variants;

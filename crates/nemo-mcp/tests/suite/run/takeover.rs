@@ -1,0 +1,189 @@
+//! What a take-over leaves alone, and what it says: a gone process's running jobs that this
+//! server cannot run (a newer version's, or made under another account) stay as they were for
+//! a server that can, and a generation whose "sending" mark is missing is never said to be
+//! uncharged. Every case counts what was sent and charged.
+
+use crate::common;
+
+use common::*;
+use serde_json::json;
+
+/// A running job of a gone process that this server cannot run (here: a newer version's
+/// journal format) is left as it was for a server that can, never claimed and dropped, and
+/// `get_job` says why instead of "no job".
+#[tokio::test]
+async fn a_running_job_this_server_cannot_run_is_left_as_it_was_and_said() {
+    let h = Harness::start().await;
+    let stopped = h.stop().await;
+    let state = stopped.settings.client.state_dir.clone();
+    let id = "gen_0123456789ab";
+    // Beside it, a job of the same gone runner that this server can run (an upload: taken over,
+    // it ends as interrupted): once it is taken, the take-over has met both rows.
+    let readable = nemo_mcp::testing::Job::upload(vec!["a.png".into()]);
+    {
+        let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
+        let body = json!({"version": 99, "id": id, "kind": "generate", "what": "a newer shape"});
+        let now = chrono::Utc::now().to_rfc3339();
+        db.write("a gone runner's jobs", |tx| {
+            let row = "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES (?1, ?2, 'gone-process', 1, ?3, ?4)";
+            tx.execute(row, [id, "gen", &now, &body.to_string()])?;
+            tx.execute(
+                row,
+                [
+                    readable.id.as_str(),
+                    "upl",
+                    &now,
+                    &serde_json::to_string(&readable).unwrap(),
+                ],
+            )
+        })
+        .unwrap();
+    }
+    let h2 = stopped.start().await;
+    let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
+    let row = |job: &str| -> (String, i64) {
+        db.read("the row", |tx| {
+            tx.query_row(
+                "SELECT runner, running FROM jobs WHERE id = ?1",
+                [job],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .unwrap()
+    };
+    until("the readable job taken over", || {
+        row(&readable.id).0 != "gone-process"
+    })
+    .await;
+    let r = h2.call("get_job", json!({"job_id": id, "wait_s": 0})).await;
+    assert_eq!(r.is_error, Some(true));
+    let e = body(&r);
+    assert_eq!(e["code"], "interrupted", "{e}");
+    let said = text_of(&r);
+    assert!(
+        said.contains("cannot read or run it") && said.contains("newer than this server's"),
+        "{said}"
+    );
+    let (runner, running) = row(id);
+    assert_eq!((runner.as_str(), running), ("gone-process", 1));
+    assert_eq!(counts(&h2).await, (0, 0));
+}
+
+/// Hosts on one state folder set up with different accounts (one with a `NEMO_TOKEN`, one on
+/// the anonymous token): a gone host's running jobs are taken over only by a process of the
+/// account they were made under. Followed with the wrong token, a generation's project reads
+/// as lost and its instruction would be sent again, charged to the other account.
+#[tokio::test]
+async fn a_job_made_under_another_account_is_never_taken_over() {
+    let h = Harness::start().await;
+    h.call("get_credits", json!({})).await;
+    let mine = h.app.jobs.journal().account();
+    assert!(
+        mine.as_deref().is_some_and(|a| a.starts_with("client-")),
+        "{mine:?}"
+    );
+    let stopped = h.stop().await;
+    let state = stopped.settings.client.state_dir.clone();
+    let mut theirs = nemo_mcp::testing::Job::generation(
+        "make it 30 seconds",
+        Some(nemo_mcp::testing::CostKind::Edit),
+    );
+    theirs.account = Some("token-0123456789abcdef".into());
+    let mut ours = nemo_mcp::testing::Job::upload(vec!["a.png".into()]);
+    ours.account = mine.clone();
+    {
+        let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
+        let now = chrono::Utc::now().to_rfc3339();
+        db.write("a gone runner's jobs", |tx| {
+            for (job, kind) in [(&theirs, "gen"), (&ours, "upl")] {
+                tx.execute(
+                    "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES (?1, ?2, 'gone-process', 1, ?3, ?4)",
+                    [job.id.as_str(), kind, &now, &serde_json::to_string(job).unwrap()],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    let h2 = stopped.start().await;
+    let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
+    let row = |job: &str| -> (String, i64) {
+        db.read("the row", |tx| {
+            tx.query_row(
+                "SELECT runner, running FROM jobs WHERE id = ?1",
+                [job],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .unwrap()
+    };
+    until("our own job taken over", || {
+        row(&ours.id).0 != "gone-process"
+    })
+    .await;
+    let (runner, running) = row(&theirs.id);
+    assert_eq!((runner.as_str(), running), ("gone-process", 1));
+    let r = h2
+        .call("get_job", json!({"job_id": theirs.id, "wait_s": 0}))
+        .await;
+    let said = text_of(&r);
+    assert!(said.contains("another NemoVideo account"), "{said}");
+    let listed = text_of(&h2.call("list_jobs", json!({})).await);
+    assert!(listed.contains("left as it was"), "{listed}");
+    // A job this process starts is recorded under its account.
+    h2.call(
+        "upload_media",
+        json!({"paths": [h2.media("b.png", &png(8, 8))]}),
+    )
+    .await;
+    let started = h2.app.jobs.journal().all();
+    assert!(
+        started
+            .iter()
+            .filter(|j| j.id != ours.id && j.id != theirs.id)
+            .all(|j| j.account == mine),
+        "{started:?}"
+    );
+    assert_eq!(counts(&h2).await, (0, 0));
+}
+
+/// A generation a gone process left running with no "sending" mark: the mark is on the disk
+/// before a message leaves, so it most likely never left. But a missing mark proves nothing
+/// for certain (a state folder restored from a backup, a disk that lied): the job never says
+/// "nothing was charged", and sends nothing itself.
+#[tokio::test]
+async fn a_generation_without_its_sending_mark_is_most_likely_not_sent_never_nothing_charged() {
+    let h = Harness::start().await;
+    let stopped = h.stop().await;
+    let state = stopped.settings.client.state_dir.clone();
+    let job = nemo_mcp::testing::Job::generation(
+        "make it 30 seconds",
+        Some(nemo_mcp::testing::CostKind::Edit),
+    );
+    {
+        let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
+        let now = chrono::Utc::now().to_rfc3339();
+        db.write("a gone runner's generation", |tx| {
+            tx.execute(
+                "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES (?1, 'gen', 'gone-process', 1, ?2, ?3)",
+                [job.id.as_str(), &now, &serde_json::to_string(&job).unwrap()],
+            )
+        })
+        .unwrap();
+    }
+    let h2 = stopped.start().await;
+    let done = h2
+        .finish(json!({"status": "running", "job_id": job.id}))
+        .await;
+    let e = error_of(&done);
+    assert_eq!(e["code"], "interrupted", "{done}");
+    let r = h2
+        .call("get_job", json!({"job_id": job.id, "wait_s": 0}))
+        .await;
+    let said = text_of(&r);
+    assert!(said.contains("most likely not sent"), "{said}");
+    assert!(said.contains("may have been sent and charged"), "{said}");
+    assert!(!said.contains("nothing was charged"), "{said}");
+    assert!(said.contains("get_timeline"), "{said}");
+    assert_eq!(counts(&h2).await, (0, 0));
+}
