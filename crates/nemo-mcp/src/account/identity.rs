@@ -8,16 +8,11 @@
 use crate::state::credentials::Shared;
 use crate::state::StateDb;
 use nemo_client::auth::CredentialStore;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// 64 bits of a secret's SHA-256: enough to tell two accounts apart, nothing to sign in with.
 fn short_hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::support::hashed(secret, 8)
 }
 
 /// The account key of a given token (`NEMO_TOKEN`).
@@ -44,10 +39,13 @@ pub fn source(
         if let Some(k) = &key {
             return Some(k.clone());
         }
+        // Asked at each job's start: the current credentials first (one read), the replaced
+        // ones only when those are another API's.
+        let ours = |c: &nemo_client::auth::Credentials| c.api_url == api_url;
         store
-            .load_all()
-            .into_iter()
-            .find(|c| c.api_url == api_url)
+            .load()
+            .filter(ours)
+            .or_else(|| store.load_all().into_iter().find(ours))
             .filter(|c| !c.client_id.is_empty())
             .map(|c| of_client(&c.client_id))
     })

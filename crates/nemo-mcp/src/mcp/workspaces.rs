@@ -17,7 +17,6 @@
 use crate::errors::{Code, ToolError};
 use crate::state::StateDb;
 use rmcp::model::Tool;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// The tool argument.
@@ -36,11 +35,7 @@ pub struct Scope(pub String);
 pub struct Issued(pub String);
 
 fn digest(handle: &str) -> String {
-    Sha256::digest(handle.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::support::hashed(handle, 16)
 }
 
 /// The scope of a handle: its hash, so the handle itself is kept nowhere.

@@ -24,6 +24,17 @@ pub fn excerpt(text: &str, keep: usize) -> String {
     out
 }
 
+/// The first `bytes` bytes of `secret`'s SHA-256, in hex: a name for a secret (a workspace
+/// handle, a token) that can be kept and compared without holding it.
+pub fn hashed(secret: &str, bytes: usize) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .take(bytes)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// `65.2` → `1:05`: a time in a video as people read it (storyboard and contact-sheet labels,
 /// the notes on a file's pictures and sound).
 pub fn clock(s: f64) -> String {
