@@ -129,10 +129,19 @@ impl CurrentProject {
     /// The project last made current by any process (none when no process made one); when that
     /// pointer cannot be read, the library's most recently used project (and that is told once).
     fn last_used(&self, db: &Arc<StateDb>, api_url: &str) -> Option<Session> {
-        let raw = db.get_value(&self.key).unwrap_or_else(|e| {
-            tracing::error!("{e}");
-            None
-        });
+        // The pointer and whose project it names, read together (they are written together).
+        let account_key = self.account_key();
+        let (raw, theirs) = db
+            .read("could not be read", |tx| {
+                Ok((
+                    crate::state::get_value(tx, &self.key)?,
+                    crate::state::get_value(tx, &account_key)?,
+                ))
+            })
+            .unwrap_or_else(|e| {
+                tracing::error!("{e}");
+                (None, None)
+            });
         let scoped = self.key != LAST_PROJECT;
         let pointed = match raw.as_deref().map(serde_json::from_str::<Session>) {
             Some(Ok(s)) => Some(s),
@@ -159,7 +168,6 @@ impl CurrentProject {
         };
         let pointed = pointed.filter(|s| s.api_url == api_url)?;
         if let Some(account) = &self.account {
-            let theirs = db.get_value(&self.account_key()).ok().flatten();
             if theirs.is_some() && theirs != account() {
                 tracing::info!(
                     project = %pointed.session_id,
@@ -247,24 +255,26 @@ impl CurrentProject {
             let text = serde_json::to_string(s).map_err(|e| nemo_client::Error::Protocol {
                 message: e.to_string(),
             })?;
+            // Whose project it is (unknown: said by no key, never by an old one), asked before
+            // the write (asking reads the database), and written with the pointer in one
+            // transaction: two hosts moving it at once never leave one's pointer with the
+            // other's account.
+            let account = self.account.as_ref().and_then(|a| a());
+            let kept = self.account.is_some();
+            let account_key = self.account_key();
             // The next process (or this client, back) starts here; other hosts keep their own.
-            if let Err(e) = db.set_value(&self.key, &text) {
-                tracing::error!("{e}");
-            }
-            // Whose project it is, beside it (unknown: said by no key, never by an old one).
-            if let Some(source) = &self.account {
-                let key = self.account_key();
-                // Asked before the write: asking reads the database.
-                let account = source();
-                let r = db.write("could not be written", |tx| match account {
-                    Some(ref account) => crate::state::set_value(tx, &key, account),
-                    None => tx
-                        .execute("DELETE FROM kv WHERE key = ?1", [&key])
+            let r = db.write("could not be written", |tx| {
+                crate::state::set_value(tx, &self.key, &text)?;
+                match (&account, kept) {
+                    (Some(account), _) => crate::state::set_value(tx, &account_key, account),
+                    (None, true) => tx
+                        .execute("DELETE FROM kv WHERE key = ?1", [&account_key])
                         .map(|_| ()),
-                });
-                if let Err(e) = r {
-                    tracing::error!("{e}");
+                    (None, false) => Ok(()),
                 }
+            });
+            if let Err(e) = r {
+                tracing::error!("{e}");
             }
         }
         Ok(())
