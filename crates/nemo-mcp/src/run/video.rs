@@ -129,7 +129,14 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
         // The first file is saved and was paid for: a round that fails is told beside it,
         // never in its place.
         if let Err(e) = fix_round(&app, &ctx, &mut plan, &held.differs, &mut out).await {
-            round_failed(&mut out, &e);
+            // Its edit made (only its export failed): that edit is in the project to save.
+            let edited = plan
+                .fix_round
+                .as_ref()
+                .and_then(|r| r.generate.as_deref())
+                .and_then(|g| app.jobs.get(g))
+                .is_some_and(|g| g.status() == JobStatus::Succeeded);
+            round_failed(&mut out, &e, edited);
         }
     } else if held.fixable() {
         out.next_step = "tell the user what differs; to fix it, call generate with the change, then export_video (or make_video with fix: true next time)".into();
@@ -246,7 +253,7 @@ async fn fix_round(
 /// A fix round that did not finish: the first file stays the answer, with why the round
 /// stopped. A round whose edit was made but not exported points to `export_video` (free); any
 /// other to `generate`, never to `make_video` (its first instruction was charged).
-fn round_failed(out: &mut VideoResult, e: &ToolError) {
+fn round_failed(out: &mut VideoResult, e: &ToolError, edited: bool) {
     let what = if e.code.refused_before_sending() {
         "was not sent"
     } else {
@@ -261,11 +268,11 @@ fn round_failed(out: &mut VideoResult, e: &ToolError) {
         Some(n) => format!("{n}\n{why}"),
         None => why,
     });
-    out.next_step = match e.next_step.as_deref() {
-        Some(next) if next.contains("export_video") && !next.contains("make_video") => {
-            next.to_string()
-        }
-        _ => "tell the user what differs; to fix it, call generate with the change, then export_video".into(),
+    out.next_step = if edited {
+        "the fix round's edit was made but not saved: call export_video to render and save it (free)".into()
+    } else {
+        "tell the user what differs; to fix it, call generate with the change, then export_video"
+            .into()
     };
 }
 

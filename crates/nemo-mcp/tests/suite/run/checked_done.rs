@@ -246,16 +246,9 @@ async fn a_fix_round_that_fails_keeps_the_first_file_and_says_why() {
     assert_eq!(h.outputs().len(), 1);
 }
 
-/// The server stops while the fix round's instruction is in flight; the next start follows
-/// the same round (recovered from the project's state): the fix is never sent twice, the
-/// first instruction never again, and the fixed file is saved. Two paid messages.
-#[tokio::test]
-async fn a_restart_during_the_fix_round_sends_nothing_twice() {
-    let h = Harness::with(SimConfig::fast().with_time_scale(0.1), |s| {
-        s.recovery_first = std::time::Duration::from_millis(400);
-        s.recovery_then = std::time::Duration::from_millis(400);
-    })
-    .await;
+/// A 30-second promo that comes out too short, asked with `fix: true` and no wait: the
+/// running job's answer.
+async fn too_short_with_fix(h: &Harness) -> Value {
     h.sim.control().inject(Fault::new(
         Route::RunSse,
         FaultAction::ShortTimeline { fraction: 0.6 },
@@ -270,8 +263,57 @@ async fn a_restart_during_the_fix_round_sends_nothing_twice() {
             }),
         )
         .await;
-    let job_id = body(&r)["job_id"].clone();
-    assert!(job_id.is_string(), "{}", text_of(&r));
+    let running = body(&r);
+    assert_eq!(running["status"], "running", "{}", text_of(&r));
+    running
+}
+
+/// The fix round's edit is made (and charged), then its render fails: the first file is the
+/// answer, and the next step saves the fixed edit with `export_video` (free), never sends
+/// anything again. Two paid messages.
+#[tokio::test]
+async fn a_fix_round_whose_export_fails_points_to_export_video() {
+    let h = Harness::with(SimConfig::fast().with_time_scale(0.1), |_| {}).await;
+    let running = too_short_with_fix(&h).await;
+    let control = h.sim.control();
+    until("the fix round's instruction sent", || {
+        control.attempted_messages().len() == 2
+    })
+    .await;
+    control.fail_next_render();
+    let done = h.finish(running).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let r = &done["result"];
+    assert!(std::path::Path::new(r["path"].as_str().unwrap()).is_file());
+    assert!(
+        r["next_step"]
+            .as_str()
+            .unwrap()
+            .starts_with("the fix round's edit was made but not saved: call export_video"),
+        "{done}"
+    );
+    assert!(
+        r["notice"]
+            .as_str()
+            .unwrap()
+            .contains("The fix round did not finish"),
+        "{done}"
+    );
+    assert_eq!(counts(&h).await, (2, 100));
+    assert_eq!(h.outputs().len(), 1);
+}
+
+/// The server stops while the fix round's instruction is in flight; the next start follows
+/// the same round (recovered from the project's state): the fix is never sent twice, the
+/// first instruction never again, and the fixed file is saved. Two paid messages.
+#[tokio::test]
+async fn a_restart_during_the_fix_round_sends_nothing_twice() {
+    let h = Harness::with(SimConfig::fast().with_time_scale(0.1), |s| {
+        s.recovery_first = std::time::Duration::from_millis(400);
+        s.recovery_then = std::time::Duration::from_millis(400);
+    })
+    .await;
+    let job_id = too_short_with_fix(&h).await["job_id"].clone();
     let control = h.sim.control();
     until("the fix round's instruction sent", || {
         control.attempted_messages().len() == 2
@@ -303,22 +345,7 @@ async fn a_fix_round_that_would_pass_the_daily_budget_is_not_sent() {
         s.budgets.per_day = Some(160)
     })
     .await;
-    h.sim.control().inject(Fault::new(
-        Route::RunSse,
-        FaultAction::ShortTimeline { fraction: 0.6 },
-    ));
-    let r = h
-        .call(
-            "make_video",
-            json!({
-                "instruction": PROMO,
-                "paths": [h.media("a.png", &png(16, 16))],
-                "confirm": true, "fix": true, "wait_s": 0,
-            }),
-        )
-        .await;
-    let running = body(&r);
-    assert_eq!(running["status"], "running", "{running}");
+    let running = too_short_with_fix(&h).await;
     let control = h.sim.control();
     until("the first instruction sent", || {
         control.attempted_messages().len() == 1
