@@ -7,6 +7,37 @@ use crate::common;
 
 use common::*;
 use serde_json::json;
+use std::path::Path;
+
+/// Rows `(id, kind, body)` a gone process left running in the state database at `state`.
+fn plant(state: &Path, rows: &[(&str, &str, String)]) {
+    let db = nemo_mcp::testing::StateDb::open(state).unwrap();
+    let now = chrono::Utc::now().to_rfc3339();
+    db.write("a gone runner's jobs", |tx| {
+        for (id, kind, body) in rows {
+            tx.execute(
+                "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES (?1, ?2, 'gone-process', 1, ?3, ?4)",
+                [*id, *kind, now.as_str(), body.as_str()],
+            )?;
+        }
+        Ok(())
+    })
+    .unwrap();
+}
+
+/// A job's row as it stands: (its runner, whether running).
+fn row(state: &Path, job: &str) -> (String, i64) {
+    nemo_mcp::testing::StateDb::open(state)
+        .unwrap()
+        .read("the row", |tx| {
+            tx.query_row(
+                "SELECT runner, running FROM jobs WHERE id = ?1",
+                [job],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .unwrap()
+}
 
 /// A running job of a gone process that this server cannot run (here: a newer version's
 /// journal format) is left as it was for a server that can, never claimed and dropped, and
@@ -20,37 +51,17 @@ async fn a_running_job_this_server_cannot_run_is_left_as_it_was_and_said() {
     // Beside it, a job of the same gone runner that this server can run (an upload: taken over,
     // it ends as interrupted): once it is taken, the take-over has met both rows.
     let readable = nemo_mcp::testing::Job::upload(vec!["a.png".into()]);
-    {
-        let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
-        let body = json!({"version": 99, "id": id, "kind": "generate", "what": "a newer shape"});
-        let now = chrono::Utc::now().to_rfc3339();
-        db.write("a gone runner's jobs", |tx| {
-            let row = "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES (?1, ?2, 'gone-process', 1, ?3, ?4)";
-            tx.execute(row, [id, "gen", &now, &body.to_string()])?;
-            tx.execute(
-                row,
-                [
-                    readable.id.as_str(),
-                    "upl",
-                    &now,
-                    &serde_json::to_string(&readable).unwrap(),
-                ],
-            )
-        })
-        .unwrap();
-    }
+    let newer = json!({"version": 99, "id": id, "kind": "generate", "what": "a newer shape"});
+    let readable_body = serde_json::to_string(&readable).unwrap();
+    plant(
+        &state,
+        &[
+            (id, "gen", newer.to_string()),
+            (readable.id.as_str(), "upl", readable_body),
+        ],
+    );
     let h2 = stopped.start().await;
-    let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
-    let row = |job: &str| -> (String, i64) {
-        db.read("the row", |tx| {
-            tx.query_row(
-                "SELECT runner, running FROM jobs WHERE id = ?1",
-                [job],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-        })
-        .unwrap()
-    };
+    let row = |job: &str| row(&state, job);
     until("the readable job taken over", || {
         row(&readable.id).0 != "gone-process"
     })
@@ -91,32 +102,23 @@ async fn a_job_made_under_another_account_is_never_taken_over() {
     theirs.account = Some("token-0123456789abcdef".into());
     let mut ours = nemo_mcp::testing::Job::upload(vec!["a.png".into()]);
     ours.account = mine.clone();
-    {
-        let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
-        let now = chrono::Utc::now().to_rfc3339();
-        db.write("a gone runner's jobs", |tx| {
-            for (job, kind) in [(&theirs, "gen"), (&ours, "upl")] {
-                tx.execute(
-                    "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES (?1, ?2, 'gone-process', 1, ?3, ?4)",
-                    [job.id.as_str(), kind, &now, &serde_json::to_string(job).unwrap()],
-                )?;
-            }
-            Ok(())
-        })
-        .unwrap();
-    }
+    plant(
+        &state,
+        &[
+            (
+                theirs.id.as_str(),
+                "gen",
+                serde_json::to_string(&theirs).unwrap(),
+            ),
+            (
+                ours.id.as_str(),
+                "upl",
+                serde_json::to_string(&ours).unwrap(),
+            ),
+        ],
+    );
     let h2 = stopped.start().await;
-    let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
-    let row = |job: &str| -> (String, i64) {
-        db.read("the row", |tx| {
-            tx.query_row(
-                "SELECT runner, running FROM jobs WHERE id = ?1",
-                [job],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-        })
-        .unwrap()
-    };
+    let row = |job: &str| row(&state, job);
     until("our own job taken over", || {
         row(&ours.id).0 != "gone-process"
     })
@@ -160,17 +162,10 @@ async fn a_generation_without_its_sending_mark_is_most_likely_not_sent_never_not
         "make it 30 seconds",
         Some(nemo_mcp::testing::CostKind::Edit),
     );
-    {
-        let db = nemo_mcp::testing::StateDb::open(&state).unwrap();
-        let now = chrono::Utc::now().to_rfc3339();
-        db.write("a gone runner's generation", |tx| {
-            tx.execute(
-                "INSERT INTO jobs (id, kind, runner, running, created_at, body) VALUES (?1, 'gen', 'gone-process', 1, ?2, ?3)",
-                [job.id.as_str(), &now, &serde_json::to_string(&job).unwrap()],
-            )
-        })
-        .unwrap();
-    }
+    plant(
+        &state,
+        &[(job.id.as_str(), "gen", serde_json::to_string(&job).unwrap())],
+    );
     let h2 = stopped.start().await;
     let done = h2
         .finish(json!({"status": "running", "job_id": job.id}))
