@@ -130,6 +130,10 @@ pub enum FaultAction {
     /// `/run_sse`: the turn works, but puts no text on the picture (an agent that missed
     /// "text overlays" this once): no text track, no title drawn.
     IgnoreText,
+    /// `/run_sse`: the turn works, but takes the middle segment out of the video track and
+    /// moves none of the others up (an agent that deleted a scene this once): the file shows
+    /// black where it was, for the segment's length.
+    HoleInVideo,
     /// Answer `302` to this location.
     Redirect { location: String },
     /// Pass this many bytes of the answer (for uploads: read this many bytes of the request

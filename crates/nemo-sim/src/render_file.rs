@@ -70,14 +70,7 @@ pub async fn produce(
         }
     }
     // The built-in renderer: each scene's photo fitted into the picture, the title over it.
-    let scenes: Vec<(u64, Option<PathBuf>)> = if video.is_empty() {
-        vec![(total_ms, None)]
-    } else {
-        video
-            .iter()
-            .map(|(st, et, p)| (et - st, p.clone()))
-            .collect()
-    };
+    let scenes = scenes(&video, total_ms);
     // The draft's shape (9:16, 1:1, 16:9) at the built-in renderer's size: its longer side
     // kept, the other one following the shape (a vertical render is taller than wide).
     let size = shaped(
@@ -89,7 +82,13 @@ pub async fn produce(
         let shots: Vec<(u64, mp4::Planes)> = scenes
             .iter()
             .enumerate()
-            .map(|(i, (ms, photo))| (*ms, compose(i, photo.as_deref(), title.as_deref(), size)))
+            .map(|(i, (ms, fill))| {
+                let picture = match fill {
+                    Fill::Scene(photo) => compose(i, photo.as_deref(), title.as_deref(), size),
+                    Fill::Hole => mp4::Planes::solid(size.0, size.1, [16, 128, 128]),
+                };
+                (*ms, picture)
+            })
             .collect();
         // The music, as the ffmpeg render plays it: a 440 Hz tone at a fifth of full scale.
         let music = with_music.then(|| mp4::Pcm::tone(440.0, 0.2, total_ms));
@@ -188,6 +187,32 @@ async fn ffmpeg_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// What fills a stretch of the picture: a segment of the video track (its photo, if it has
+/// one), or a hole between segments, which renders black as in any editor.
+#[derive(Debug, Clone, PartialEq)]
+enum Fill {
+    Scene(Option<PathBuf>),
+    Hole,
+}
+
+/// The stretches of the picture, in order: each segment of the video track, and a hole
+/// (black) where a segment starts later than the one before it ends.
+fn scenes(video: &[(u64, u64, Option<PathBuf>)], total_ms: u64) -> Vec<(u64, Fill)> {
+    if video.is_empty() {
+        return vec![(total_ms, Fill::Scene(None))];
+    }
+    let mut out = Vec::new();
+    let mut end: Option<u64> = None;
+    for (st, et, photo) in video {
+        if let Some(gap) = end.map(|e| st.saturating_sub(e)).filter(|g| *g >= 100) {
+            out.push((gap, Fill::Hole));
+        }
+        out.push((et.saturating_sub(*st), Fill::Scene(photo.clone())));
+        end = Some(*et);
+    }
+    out
+}
+
 /// The video inputs (one per scene: a picture, or a color where a scene has none) and their
 /// scaling filters.
 fn scene_inputs(
@@ -197,24 +222,21 @@ fn scene_inputs(
     args: &mut Vec<String>,
     filters: &mut Vec<String>,
 ) -> usize {
-    let scenes: Vec<(u64, Option<PathBuf>)> = if video.is_empty() {
-        vec![(total_ms, None)]
-    } else {
-        video
-            .iter()
-            .map(|(st, et, p)| (et - st, p.clone()))
-            .collect()
-    };
-    for (i, (ms, path)) in scenes.iter().enumerate() {
+    let scenes = scenes(video, total_ms);
+    for (i, (ms, fill)) in scenes.iter().enumerate() {
         let secs = format!("{:.3}", *ms as f64 / 1000.0);
-        match path {
-            Some(p) => {
+        match fill {
+            Fill::Hole => {
+                args.extend(["-f", "lavfi", "-i"].map(String::from));
+                args.push(format!("color=c=black:s={w}x{h}:r=10:d={secs}"));
+            }
+            Fill::Scene(Some(p)) => {
                 args.extend(
                     ["-loop", "1", "-framerate", "10", "-t", &secs, "-i"].map(String::from),
                 );
                 args.push(p.display().to_string());
             }
-            None => {
+            Fill::Scene(None) => {
                 let [r, g, b] = [(i * 70) % 256, (i * 130 + 60) % 256, (i * 200 + 120) % 256];
                 args.extend(["-f", "lavfi", "-i"].map(String::from));
                 args.push(format!(
@@ -353,6 +375,34 @@ async fn ffmpeg(args: Vec<String>, titled: bool) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A segment that starts after the one before it ends leaves a hole, rendered black; one
+    /// that starts where it ends (or, overlapping, earlier) leaves none.
+    #[test]
+    fn a_hole_between_segments_is_black() {
+        let photo = |n: &str| Some(PathBuf::from(n));
+        let video = [
+            (0, 10_000, photo("a.png")),
+            (20_000, 30_000, photo("c.png")),
+        ];
+        assert_eq!(
+            scenes(&video, 30_000),
+            [
+                (10_000, Fill::Scene(photo("a.png"))),
+                (10_000, Fill::Hole),
+                (10_000, Fill::Scene(photo("c.png"))),
+            ]
+        );
+        let touching = [
+            (0, 10_000, None),
+            (10_000, 30_000, None),
+            (29_000, 30_000, None),
+        ];
+        assert!(scenes(&touching, 30_000)
+            .iter()
+            .all(|(_, f)| *f != Fill::Hole));
+        assert_eq!(scenes(&[], 5_000), [(5_000, Fill::Scene(None))]);
+    }
 
     #[test]
     fn a_picture_narrower_than_the_title_margins_composes_without_a_panic() {

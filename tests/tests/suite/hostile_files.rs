@@ -243,6 +243,20 @@ fn corpus() -> Vec<(&'static str, Vec<u8>)> {
         "traks of 4,000 empty boxes each",
         [ftyp.clone(), bx(b"moov", &body)].concat(),
     ));
+    // A lone black keyframe the sheet looks at closer: 1080p, and 600 pictures of black after
+    // it before the next keyframe (the closer look's budget, not the file, bounds it).
+    {
+        use nemo_sim::mp4::{encode_pictures, Planes};
+        let (blue, black) = ([41, 240, 110], [16, 128, 128]);
+        out.push((
+            "a 1080p black keyframe followed by 600 black pictures",
+            encode_pictures(&[
+                (10_000, Planes::solid(1920, 1080, blue)),
+                (60_000, Planes::solid(1920, 1080, black)),
+                (30_000, Planes::solid(1920, 1080, blue)),
+            ]),
+        ));
+    }
     // A box claiming more than the file holds, at the top and inside moov.
     let mut f = sim_movie();
     put32(&mut f, 0, 0x7FFF_FFFF);

@@ -71,7 +71,14 @@ pub fn make(file: &Mp4File) -> Result<ContactSheet, String> {
         return Err(problem.unwrap_or_else(|| "it has no keyframe".into()));
     }
     let shown = spread_pictures(&pictures, duration, SHOWN);
-    let found = stretches(&pictures, duration);
+    let mut found = stretches(&pictures, duration);
+    // Black the keyframes looked at do not show: looked at closer, within one budget.
+    let mut budget = super::black::budget();
+    let lone = super::black::closer(path, &track, &keys, &pictures, duration, &mut budget);
+    found.extend(lone);
+    let between = super::quiet::scan(path, &track, duration, &found, &mut budget);
+    found.extend(between);
+    let found = merged(found);
     let notes: Vec<String> = problem
         .map(|p| format!("Some pictures could not be decoded: {p}."))
         .into_iter()
@@ -139,7 +146,8 @@ fn spread_pictures(pictures: &[Picture], duration: f64, n: usize) -> Vec<Picture
     out
 }
 
-/// Black stretches (two or more black pictures in a row, or a wholly black video) and a picture
+/// Black stretches (two or more black pictures in a row; a lone one is looked at closer, in
+/// [`super::black`]) and a picture
 /// that does not change for [`FROZEN_S`] or more, in the order they come.
 fn stretches(pictures: &[Picture], duration: f64) -> Vec<Stretch> {
     let mut notes = Vec::new();
@@ -164,9 +172,8 @@ fn stretches(pictures: &[Picture], duration: f64) -> Vec<Stretch> {
         }
         out
     };
-    let all = pictures.len();
     for (i, j) in runs(&|_, _| true, &|p| p.is_black()) {
-        if (i == 0 && j + 1 == all) || j > i {
+        if j > i {
             notes.push(Stretch::new(
                 StretchKind::Black,
                 pictures[i].at_s,
@@ -181,6 +188,23 @@ fn stretches(pictures: &[Picture], duration: f64) -> Vec<Stretch> {
         }
     }
     notes
+}
+
+/// The stretches in the order they come, black ones that overlap or touch made one.
+fn merged(mut found: Vec<Stretch>) -> Vec<Stretch> {
+    found.sort_by(|a, b| a.from_s.total_cmp(&b.from_s));
+    let mut out: Vec<Stretch> = Vec::with_capacity(found.len());
+    for s in found {
+        match out
+            .iter_mut()
+            .rev()
+            .find(|o| o.kind == StretchKind::Black && s.kind == StretchKind::Black)
+        {
+            Some(o) if s.from_s <= o.to_s + 0.05 => o.to_s = o.to_s.max(s.to_s),
+            _ => out.push(s),
+        }
+    }
+    out
 }
 
 /// The pictures in a grid, each with its time in its corner.

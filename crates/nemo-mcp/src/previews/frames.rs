@@ -32,7 +32,7 @@ pub struct Picture {
 impl Picture {
     /// Black (or nearly): dark everywhere, with hardly any detail.
     pub fn is_black(&self) -> bool {
-        self.luma_mean < 28.0 && self.luma_spread < 8.0
+        black(self.luma_mean, self.luma_spread)
     }
 
     /// Two pictures show the same thing (mean brightness difference on the grid under 2 of 255).
@@ -45,6 +45,12 @@ impl Picture {
             .sum();
         (diff as f64) < 2.0 * self.grid.len().max(1) as f64
     }
+}
+
+/// A picture of this mean brightness and spread is black (or nearly): dark everywhere, with
+/// hardly any detail.
+fn black(luma_mean: f64, luma_spread: f64) -> bool {
+    luma_mean < 28.0 && luma_spread < 8.0
 }
 
 /// Decode `keys` (keyframes of `track`, from the file at `path`) to pictures `width` wide.
@@ -96,6 +102,105 @@ fn decode_one(
         .map_err(|e| format!("the picture at {at_s:.1} s does not decode: {e}"))?
         .ok_or_else(|| format!("the picture at {at_s:.1} s gave no image"))?;
     Ok(shrink(&yuv, at_s, width))
+}
+
+/// What decoding forward from a keyframe may still spend: pictures decoded, bytes read, and
+/// time (a file's pictures between keyframes cost ~10 ms each at 1080p in a release build,
+/// several times that in a debug one, and their sizes are the file's word, so all three are
+/// bounded by the caller for the whole file).
+#[derive(Debug, Clone, Copy)]
+pub struct RunBudget {
+    pub pictures: usize,
+    pub bytes: u64,
+    pub until: std::time::Instant,
+}
+
+impl RunBudget {
+    /// Whether a picture of `size` bytes may be decoded (and if so, counted).
+    pub fn spend(&mut self, size: u32) -> bool {
+        let ok = self.pictures > 0
+            && self.bytes >= u64::from(size)
+            && std::time::Instant::now() < self.until;
+        if ok {
+            self.pictures -= 1;
+            self.bytes -= u64::from(size);
+        }
+        ok
+    }
+}
+
+/// Decode forward from the keyframe at `from` (its index in `track.samples`, which are in
+/// decoding order) to the next keyframe, handing each picture, in the order they show, to
+/// `seen` (when it shows, in seconds, and whether it is black) until `seen` returns false or
+/// `budget` runs out. Whether the budget lasted (every picture decoded, or `seen` stopped the
+/// run); a picture that does not decode ends the run with its reason.
+pub fn run(
+    path: &Path,
+    track: &VideoTrack,
+    from: usize,
+    budget: &mut RunBudget,
+    mut seen: impl FnMut(f64, bool) -> bool,
+) -> Result<bool, String> {
+    use openh264::decoder::{DecoderConfig, Flush};
+    let end = track
+        .samples
+        .iter()
+        .enumerate()
+        .skip(from + 1)
+        .find(|(_, s)| s.sync)
+        .map_or(track.samples.len(), |(i, _)| i);
+    let group = track.samples.get(from..end).unwrap_or_default();
+    // A decoder hands pictures out in the order they show: the k-th out is the k-th time.
+    let mut times: Vec<f64> = group.iter().map(|s| track.seconds(s)).collect();
+    times.sort_by(f64::total_cmp);
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
+    let mut decoder = Decoder::with_api_config(openh264::OpenH264API::from_source(), config)
+        .map_err(|e| format!("the decoder did not start: {e}"))?;
+    let mut shown = 0usize;
+    let mut look = |yuv: &dyn YUVSource| -> bool {
+        let Some(at_s) = times.get(shown).copied() else {
+            return false;
+        };
+        shown += 1;
+        let (w, h) = yuv.dimensions();
+        let (mean, spread) = luma_stats(yuv.y(), yuv.strides().0, w, h);
+        seen(at_s, black(mean, spread))
+    };
+    for sample in group {
+        if !budget.spend(sample.size) {
+            return Ok(false);
+        }
+        let at_s = track.seconds(sample);
+        if sample.size > MAX_PICTURE || sample.offset.saturating_add(u64::from(sample.size)) > len {
+            return Err(format!(
+                "the picture at {at_s:.1} s lies past the end of the file"
+            ));
+        }
+        let mut coded = vec![0u8; sample.size as usize];
+        file.seek(SeekFrom::Start(sample.offset))
+            .and_then(|_| file.read_exact(&mut coded))
+            .map_err(|e| format!("the picture at {at_s:.1} s cannot be read: {e}"))?;
+        let stream = track.annex_b(&coded)?;
+        let out = decoder
+            .decode(&stream)
+            .map_err(|e| format!("the picture at {at_s:.1} s does not decode: {e}"))?;
+        if let Some(yuv) = out {
+            if !look(&yuv) {
+                return Ok(true);
+            }
+        }
+    }
+    let rest = decoder
+        .flush_remaining()
+        .map_err(|e| format!("the last pictures do not decode: {e}"))?;
+    for yuv in &rest {
+        if !look(yuv) {
+            break;
+        }
+    }
+    Ok(true)
 }
 
 /// Shrink a decoded picture by averaging boxes of its pixels (no aliasing on fine detail), and

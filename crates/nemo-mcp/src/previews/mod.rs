@@ -8,12 +8,14 @@
 //! built into the binary), and `ffmpeg` on PATH is used only for what that cannot read (other
 //! codecs, other containers). The export's contact sheet (`contact_sheet`) is made the same way.
 
+mod black;
 mod cache;
 /// The 5×7 bitmap font shared with the simulator's renderer (which draws video titles with it).
 use nemo_sim::font;
 pub mod contact_sheet;
 pub(crate) mod frames;
 pub mod poster;
+mod quiet;
 pub mod storyboard;
 
 use crate::jobs::JobManager;

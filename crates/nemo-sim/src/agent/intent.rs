@@ -15,6 +15,8 @@ pub(super) struct Intent {
     pub(super) canvas: Option<(u64, u64)>,
     /// The text asked for in Chinese.
     pub(super) chinese: bool,
+    /// Close the holes in the video track (black between scenes).
+    pub(super) fill_holes: bool,
 }
 
 /// The shape a message asks for, by ratio or by platform.
@@ -144,6 +146,17 @@ pub(super) fn intent(message: &str) -> Intent {
         ],
     );
     Intent {
+        fill_holes: has(
+            &m,
+            &[
+                "fill it with",
+                "fill the gap",
+                "close the gap",
+                "is black from",
+                "填补",
+                "黑屏",
+            ],
+        ),
         combine: has(
             &m,
             &[

@@ -246,6 +246,15 @@ fn video_step(
         } else {
             "changed the length"
         });
+    } else if it.fill_holes && has_video {
+        // The scenes spread over the length again, end to end.
+        let d = draft["d"].as_u64().unwrap_or(0);
+        retime(draft, d);
+        done.push(if zh {
+            "填补了画面的空缺"
+        } else {
+            "closed the gaps between scenes"
+        });
     }
     (kind, generated)
 }
@@ -455,6 +464,30 @@ mod tests {
         let chat = plan(&s, "hello there");
         assert_eq!(chat.kind, TurnKind::Chat);
         assert!(chat.new_draft.is_none());
+    }
+
+    /// Asked to fill a hole in the video track (a scene taken out, the others not moved up),
+    /// the agent spreads the scenes end to end over the same length again.
+    #[test]
+    fn a_hole_is_filled_when_asked() {
+        let mut s = session(3);
+        let mut d = plan(&s, "combine into a 30 second video")
+            .new_draft
+            .unwrap();
+        d["t"][0]["sg"].as_array_mut().unwrap().remove(1);
+        s.draft = d;
+        let p = plan(
+            &s,
+            "The picture is black from 0:10–0:20: fill it with the video's own pictures. Keep everything else as it is.",
+        );
+        let d = p.new_draft.unwrap();
+        assert_eq!(d["d"], 30_000);
+        let sg = d["t"][0]["sg"].as_array().unwrap();
+        assert_eq!(
+            (sg[0]["et"].as_u64(), sg[1]["st"].as_u64()),
+            (Some(15_000), Some(15_000))
+        );
+        assert_eq!(sg[1]["et"], 30_000);
     }
 
     #[test]

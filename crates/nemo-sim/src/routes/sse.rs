@@ -352,6 +352,17 @@ fn settle(turn: Turn, outcome_ok: bool) {
                 if turn.fault == Some(FaultAction::IgnoreMusic) {
                     drop_track(&mut d, 1);
                 }
+                if turn.fault == Some(FaultAction::HoleInVideo) {
+                    if let Some(segments) = d["t"].as_array_mut().and_then(|t| {
+                        t.iter_mut()
+                            .find(|t| t["tt"].as_u64() == Some(0))
+                            .and_then(|t| t["sg"].as_array_mut())
+                    }) {
+                        if segments.len() >= 3 {
+                            segments.remove(segments.len() / 2);
+                        }
+                    }
+                }
                 if turn.fault == Some(FaultAction::IgnoreText) {
                     drop_track(&mut d, 7);
                     if let Some(m) = d["m"].as_object_mut() {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StretchKind {
-    /// Two or more black pictures in a row (or a wholly black video).
+    /// Black pictures for a second or more.
     Black,
     /// One picture, unchanged, for ten seconds or more.
     Still,

@@ -377,3 +377,85 @@ async fn a_fix_round_that_would_pass_the_daily_budget_is_not_sent() {
     assert!(said.contains("NEMO_MAX_CREDITS_PER_DAY"), "{said}");
     assert_eq!(counts(&h).await, (1, 50));
 }
+
+/// The agent takes a scene out of the middle and moves none of the others up: the file is
+/// black for that scene's 10 s (one black keyframe, found by looking closer). Without `fix`:
+/// said, one message. With `fix`: one round asks for the gap to be filled, and the fixed file
+/// has no black. Counted on nemo-sim's side.
+#[tokio::test]
+async fn a_black_hole_in_the_video_is_found_and_filled_in_one_round() {
+    let three = |h: &Harness| {
+        json!([
+            h.media("a.png", &png(16, 16)),
+            h.media("b.png", &png(16, 16)),
+            h.media("c.png", &png(16, 16)),
+        ])
+    };
+    let h = Harness::with(SimConfig::fast(), |_| {}).await;
+    h.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::HoleInVideo));
+    let done = make(&h, json!({"paths": three(&h)})).await;
+    let r = &done["result"];
+    assert!(
+        r["differs"]
+            .to_string()
+            .contains("the picture is black from 0:10 to 0:20"),
+        "{done}"
+    );
+    assert!(
+        r["checked"].to_string().contains("black pictures"),
+        "{done}"
+    );
+    let said = text_of(&h.call("get_job", json!({"job_id": done["job_id"]})).await);
+    assert!(said.contains("black from 0:10 to 0:20"), "{said}");
+    assert_eq!(counts(&h).await, (1, 50));
+
+    let h = Harness::with(SimConfig::fast(), |_| {}).await;
+    h.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::HoleInVideo));
+    let done = make(&h, json!({"paths": three(&h), "fix": true})).await;
+    let r = &done["result"];
+    let fix = h.sim.control().attempted_messages()[1].clone();
+    assert!(
+        fix.contains("The picture is black from 0:10–0:20: fill it with"),
+        "{fix}"
+    );
+    assert!(r["fixed"].to_string().contains("black from 0:10"), "{done}");
+    assert!(r["differs"].is_null(), "nothing differs now: {done}");
+    assert_eq!(counts(&h).await, (2, 100), "exactly two paid messages");
+}
+
+/// The same hole in a file x264 made (nemo-sim composing with ffmpeg, as the demo does), not
+/// one the simulator's own encoder wrote: the black is found where it is.
+#[tokio::test]
+#[ignore = "needs ffmpeg on PATH (.ci/run installs it and runs --include-ignored)"]
+async fn a_black_hole_in_an_x264_render_is_found_where_it_is() {
+    let ffmpeg = std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .output();
+    assert!(
+        ffmpeg.is_ok_and(|o| o.status.success()),
+        "ffmpeg is not on PATH: the simulator composes with it here"
+    );
+    let mut sim = SimConfig::fast();
+    sim.renderer = nemo_sim::Renderer::Auto;
+    let h = Harness::with(sim, |_| {}).await;
+    h.sim
+        .control()
+        .inject(Fault::new(Route::RunSse, FaultAction::HoleInVideo));
+    let paths = json!([
+        h.media("a.png", &png(64, 64)),
+        h.media("b.png", &png(64, 64)),
+        h.media("c.png", &png(64, 64)),
+    ]);
+    let done = make(&h, json!({ "paths": paths })).await;
+    assert!(
+        done["result"]["differs"]
+            .to_string()
+            .contains("the picture is black from 0:10 to 0:20"),
+        "{done}"
+    );
+    assert_eq!(counts(&h).await, (1, 50));
+}
