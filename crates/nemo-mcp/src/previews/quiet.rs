@@ -48,50 +48,65 @@ pub(super) fn scan(
             .iter()
             .any(|s| s.kind == StretchKind::Black && s.from_s <= r.quiet_s && s.to_s >= r.end_s)
     });
-    // The cheapest first: the fewest pictures to decode before one shows.
+    // By group, each decoded once for all its runs; the cheapest first (the fewest pictures
+    // to decode before its first run shows).
     runs.sort_by(|a, b| {
-        (a.quiet_s - start_of(track, a)).total_cmp(&(b.quiet_s - start_of(track, b)))
+        (a.quiet_s - start_of(track, a))
+            .total_cmp(&(b.quiet_s - start_of(track, b)))
+            .then(a.quiet_s.total_cmp(&b.quiet_s))
     });
-    let mut found: Vec<Stretch> = Vec::new();
+    let mut groups: Vec<Vec<AfterCut>> = Vec::new();
     for r in runs {
-        if found
-            .iter()
-            .any(|s| s.from_s <= r.quiet_s && s.to_s >= r.end_s)
-        {
-            continue;
+        match groups.iter_mut().find(|g| g[0].from == r.from) {
+            Some(g) => g.push(r),
+            None => groups.push(vec![r]),
         }
-        // Each picture of the group, in the order they show, up to the run's end.
-        let mut shown: Vec<(f64, bool)> = Vec::new();
-        let lasted = frames::run(path, track, r.from, budget, |at_s, black| {
-            shown.push((at_s, black));
-            at_s < r.end_s && (black || at_s < r.quiet_s)
-        });
-        // Its first quiet picture shows what the run shows; unseen (out of budget): unknown.
-        let Some(first) = shown.iter().position(|&(t, _)| t >= r.quiet_s - 1e-6) else {
-            break;
+    }
+    let mut found: Vec<Stretch> = Vec::new();
+    for group in groups {
+        let Some(last) = group
+            .iter()
+            .copied()
+            .reduce(|a, b| if b.quiet_s > a.quiet_s { b } else { a })
+        else {
+            continue;
         };
-        if !shown[first].1 {
-            continue;
+        // Each picture of the group, in the order they show, up to its last run's first
+        // picture and through the black that goes on from there.
+        let mut shown: Vec<(f64, bool)> = Vec::new();
+        let lasted = frames::run(path, track, last.from, budget, |at_s, black| {
+            shown.push((at_s, black));
+            at_s < last.end_s && (black || at_s < last.quiet_s)
+        });
+        for r in &group {
+            found.extend(black_in(&shown, r));
         }
-        let from = shown[..first]
-            .iter()
-            .rev()
-            .take_while(|(_, black)| *black)
-            .last()
-            .map_or(shown[first].0, |&(t, _)| t);
-        // Where it stops being black; not seen that far: where the pictures change again.
-        let to = shown[first..]
-            .iter()
-            .find(|(_, black)| !black)
-            .map_or(r.end_s, |&(t, _)| t);
-        if to - from >= MIN_BLACK_S {
-            found.push(Stretch::new(StretchKind::Black, from, to));
-        }
-        if lasted.is_err() {
-            break;
+        if lasted != Ok(true) {
+            break; // out of budget, or a picture that does not decode
         }
     }
     found
+}
+
+/// The black that the run `r` shows, from the pictures decoded (`shown`, in the order they
+/// show): its first quiet picture shows what the run shows (not decoded that far: unknown).
+fn black_in(shown: &[(f64, bool)], r: &AfterCut) -> Option<Stretch> {
+    let first = shown.iter().position(|&(t, _)| t >= r.quiet_s - 1e-6)?;
+    if !shown[first].1 {
+        return None;
+    }
+    let from = shown[..first]
+        .iter()
+        .rev()
+        .take_while(|(_, black)| *black)
+        .last()
+        .map_or(shown[first].0, |&(t, _)| t);
+    // Where it stops being black; not decoded that far: where the pictures change again.
+    let to = shown[first..]
+        .iter()
+        .find(|(_, black)| !black)
+        .map_or(r.end_s, |&(t, _)| t);
+    (to - from >= MIN_BLACK_S).then(|| Stretch::new(StretchKind::Black, from, to))
 }
 
 /// When the group holding `r` starts.
