@@ -47,13 +47,33 @@ pub struct Spent {
     pub this_session: i64,
 }
 
-/// The budgets, from the settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The budgets, from the settings (and recorded with a job, which carries the settings it
+/// was made under).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Budgets {
     /// `NEMO_ALLOW_SPENDING=0` turns spending off (free tools still act).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub spending_off: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_day: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_session: Option<i64>,
+}
+
+impl Budgets {
+    /// What both allow: spending off if either turns it off, the lower of each limit. A paid
+    /// step one host runs for a job another host made is held to both hosts' settings.
+    pub fn stricter(&self, other: &Budgets) -> Budgets {
+        let lower = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Budgets {
+            spending_off: self.spending_off || other.spending_off,
+            per_day: lower(self.per_day, other.per_day),
+            per_session: lower(self.per_session, other.per_session),
+        }
+    }
 }
 
 /// The spend ledger and the credits reserved, in the shared database: every server process of
@@ -215,6 +235,33 @@ impl Budgets {
 
 #[cfg(test)]
 mod tests {
+
+    /// A step one host runs for a job another host made is held to both hosts' budgets.
+    #[test]
+    fn the_stricter_of_two_budgets_allows_what_both_allow() {
+        let a = Budgets {
+            spending_off: false,
+            per_day: Some(160),
+            per_session: None,
+        };
+        let b = Budgets {
+            spending_off: false,
+            per_day: Some(500),
+            per_session: Some(100),
+        };
+        let both = a.stricter(&b);
+        assert_eq!((both.per_day, both.per_session), (Some(160), Some(100)));
+        assert_eq!(a.stricter(&Budgets::default()), a);
+        let off = Budgets {
+            spending_off: true,
+            ..Default::default()
+        };
+        assert!(a.stricter(&off).spending_off && off.stricter(&a).spending_off);
+        // Recorded with a job: what it was made under, and nothing for what was not set.
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, r#"{"per_day":160}"#);
+        assert_eq!(serde_json::from_str::<Budgets>(&json).unwrap(), a);
+    }
     use super::*;
 
     fn charge(job: &str, project: &str, session: &str, credits: i64, days_ago: i64) -> Charge {

@@ -203,6 +203,11 @@ pub struct VideoPlan {
     /// in plans journaled before it was recorded: the running process's folders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed: Option<crate::files::paths::AllowedFolders>,
+    /// The budgets of the process that made it (absent in plans journaled before they were
+    /// recorded): a paid step another process runs for it (the fix round) is held to these
+    /// and its own, whichever are stricter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budgets: Option<crate::account::spend::Budgets>,
     /// `fix: true`: when the saved file differs from what was asked, one more paid edit
     /// written from the differences, then one more export; never a second round.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -161,6 +161,7 @@ pub fn start_video(app: &Arc<App>, req: VideoRequest) -> crate::jobs::Spawned {
         no_captions: !req.captions,
         output_dir: Some(app.settings.output_dir.clone()),
         allowed: Some(crate::app::allowed_folders(&app.settings)),
+        budgets: Some(app.settings.budgets.clone()),
         fix: req.fix,
         fix_round: None,
         asked: None,

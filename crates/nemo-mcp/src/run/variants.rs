@@ -346,6 +346,7 @@ async fn start_slot(
         no_captions: parent.no_captions,
         output_dir: parent.output_dir.clone(),
         allowed: parent.allowed.clone(),
+        budgets: parent.budgets.clone(),
         fix: parent.fix,
         fix_round: None,
         asked: asked_for(&parent.instruction, &slot.label),

@@ -183,11 +183,14 @@ async fn fix_round(
             };
             // In the quote as a maximum, but the budgets are checked again now: other hosts
             // may have spent since the quote was agreed (its reservation ended with the first
-            // edit's charge).
+            // edit's charge). A host that took the job over holds the round to the budgets it
+            // was made under as well as its own.
             let estimate = app.estimate(&round.instruction).credits;
-            let reservation =
-                app.spend
-                    .reserve(&app.settings.budgets, estimate, &app.mcp_session)?;
+            let budgets = match &plan.budgets {
+                Some(made_under) => made_under.stricter(&app.settings.budgets),
+                None => app.settings.budgets.clone(),
+            };
+            let reservation = app.spend.reserve(&budgets, estimate, &app.mcp_session)?;
             let job = start_generation(app, &asked, format!("{id}_fix")).await?;
             reservation.attach(&job.id);
             round.generate = Some(job.id.clone());

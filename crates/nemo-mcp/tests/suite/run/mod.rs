@@ -4,6 +4,7 @@ mod checked_done;
 mod concurrency;
 mod faults;
 mod file_checks;
+mod fix_round;
 mod generation;
 mod lengths;
 mod make_video;

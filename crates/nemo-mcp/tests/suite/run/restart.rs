@@ -269,6 +269,7 @@ async fn a_make_video_whose_instruction_never_left_before_a_restart_sends_it_onc
         no_captions: false,
         output_dir: None,
         allowed: None,
+        budgets: None,
         fix: false,
         fix_round: None,
         asked: None,
