@@ -55,49 +55,7 @@ impl Ledger {
         let day = today();
         let db = &self.db;
         let decided = db.write("could not check the budgets", |tx| {
-            let mut spent = Spent {
-                today: sum_in(tx, "SELECT SUM(credits) FROM charges WHERE day = ?1", &day)?,
-                this_project: 0,
-                this_session: sum_in(tx, "SELECT SUM(credits) FROM charges WHERE session = ?1", session)?,
-            };
-            let mut stale = Vec::new();
-            {
-                let mut s = tx.prepare_cached(
-                    "SELECT r.id, r.process, r.job_id, r.day, r.session, r.credits, j.running
-                     FROM reservations r LEFT JOIN jobs j ON j.id = r.job_id",
-                )?;
-                let rows = s.query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, Option<bool>>(6)?,
-                    ))
-                })?;
-                for row in rows {
-                    let (rid, process, job, rday, rsession, credits, running) = row?;
-                    let live = match job {
-                        Some(_) => running == Some(true),
-                        None => ProcessId::parse(&process).is_some_and(|p| db.alive(&p)),
-                    };
-                    if !live {
-                        stale.push(rid);
-                        continue;
-                    }
-                    if rday == day {
-                        spent.today += credits;
-                    }
-                    if rsession == session {
-                        spent.this_session += credits;
-                    }
-                }
-            }
-            for rid in stale {
-                tx.execute("DELETE FROM reservations WHERE id = ?1", [rid])?;
-            }
+            let spent = spent_and_reserved(db, tx, &day, session, None)?;
             if let Err(refused) = budgets.check(estimate, &spent) {
                 return Ok(Err(refused));
             }
@@ -113,6 +71,50 @@ impl Ledger {
                 attached: Mutex::new(false),
             }),
             Ok(Err(refused)) => Err(refused),
+            Err(e) => Err(
+                ToolError::new(Code::Internal, format!("{e}; nothing was sent")).retryable(None),
+            ),
+        }
+    }
+
+    /// Check `budgets` for the paid step of `job_id` (about `estimate` credits) against what
+    /// every process spent and reserved, the job's own reservation left out, and hold the
+    /// step's credits for the job, in one transaction. For a step that a process runs for a
+    /// job another process made: the runner's settings are held too, without counting the
+    /// job twice, and of two steps checked at once the second sees the first.
+    pub fn hold_for(
+        &self,
+        budgets: &Budgets,
+        estimate: i64,
+        session: &str,
+        job_id: &str,
+    ) -> Result<(), ToolError> {
+        if budgets.per_day.is_none() && budgets.per_session.is_none() {
+            return budgets.check(estimate, &Spent::default());
+        }
+        let day = today();
+        let db = &self.db;
+        let decided = db.write("could not check the budgets", |tx| {
+            let spent = spent_and_reserved(db, tx, &day, session, Some(job_id))?;
+            if let Err(refused) = budgets.check(estimate, &spent) {
+                return Ok(Err(refused));
+            }
+            tx.execute("DELETE FROM reservations WHERE job_id = ?1", [job_id])?;
+            tx.execute(
+                "INSERT INTO reservations (id, process, job_id, day, session, credits) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    uuid::Uuid::new_v4().simple().to_string(),
+                    db.me().as_str(),
+                    job_id,
+                    day,
+                    session,
+                    estimate
+                ],
+            )?;
+            Ok(Ok(()))
+        });
+        match decided {
+            Ok(r) => r,
             Err(e) => Err(
                 ToolError::new(Code::Internal, format!("{e}; nothing was sent")).retryable(None),
             ),
@@ -172,6 +174,69 @@ impl Ledger {
             tracing::warn!("{e}");
         }
     }
+}
+
+/// What `day` and `session` have spent and reserved: charges, and the reservations still live
+/// (attached to a running job, or held by a live process), but the one held for `except_job`;
+/// the stale ones are dropped.
+fn spent_and_reserved(
+    db: &StateDb,
+    tx: &Transaction<'_>,
+    day: &str,
+    session: &str,
+    except_job: Option<&str>,
+) -> rusqlite::Result<Spent> {
+    let mut spent = Spent {
+        today: sum_in(tx, "SELECT SUM(credits) FROM charges WHERE day = ?1", day)?,
+        this_project: 0,
+        this_session: sum_in(
+            tx,
+            "SELECT SUM(credits) FROM charges WHERE session = ?1",
+            session,
+        )?,
+    };
+    let mut stale = Vec::new();
+    {
+        let mut s = tx.prepare_cached(
+            "SELECT r.id, r.process, r.job_id, r.day, r.session, r.credits, j.running
+             FROM reservations r LEFT JOIN jobs j ON j.id = r.job_id",
+        )?;
+        let rows = s.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, Option<bool>>(6)?,
+            ))
+        })?;
+        for row in rows {
+            let (rid, process, job, rday, rsession, credits, running) = row?;
+            let live = match job {
+                Some(_) => running == Some(true),
+                None => ProcessId::parse(&process).is_some_and(|p| db.alive(&p)),
+            };
+            if !live {
+                stale.push(rid);
+                continue;
+            }
+            if job.is_some() && job.as_deref() == except_job {
+                continue;
+            }
+            if rday == day {
+                spent.today += credits;
+            }
+            if rsession == session {
+                spent.this_session += credits;
+            }
+        }
+    }
+    for rid in stale {
+        tx.execute("DELETE FROM reservations WHERE id = ?1", [rid])?;
+    }
+    Ok(spent)
 }
 
 fn sum_in(tx: &Transaction<'_>, sql: &str, arg: &str) -> rusqlite::Result<i64> {
@@ -293,5 +358,45 @@ mod tests {
         });
         assert!(ledger.reserve(&budgets, 50, "s").is_ok());
         assert!(ledger.reserve(&budgets, 51, "s").is_err());
+    }
+
+    /// A step held for its job replaces the job's own reservation (never counted beside it),
+    /// and sees every other job's: of two versions that fit a budget only one at a time, the
+    /// second is refused.
+    #[test]
+    fn a_step_held_for_its_job_counts_the_job_once_and_the_others_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(Arc::new(StateDb::open(dir.path()).unwrap()));
+        let db = ledger.db.clone();
+        for id in ["vid_version0000", "vid_version0001"] {
+            running(&db, id);
+        }
+        let budgets = Budgets {
+            per_day: Some(60),
+            ..Default::default()
+        };
+        ledger
+            .reserve(&budgets, 50, "s")
+            .unwrap()
+            .attach("vid_version0000");
+        // Its own 50 left out: held again, still 50 reserved in all.
+        ledger
+            .hold_for(&budgets, 50, "s", "vid_version0000")
+            .unwrap();
+        assert_eq!(ledger.reserved_for("vid_version0000"), Some(50));
+        let refused = ledger
+            .hold_for(&budgets, 50, "s", "vid_version0001")
+            .unwrap_err();
+        assert_eq!(refused.code, Code::OverBudget, "{refused:?}");
+        assert_eq!(ledger.reserved_for("vid_version0001"), None);
+        // Spending off refuses whatever is reserved.
+        let off = Budgets {
+            spending_off: true,
+            ..Default::default()
+        };
+        let refused = ledger
+            .hold_for(&off, 50, "s", "vid_version0001")
+            .unwrap_err();
+        assert_eq!(refused.code, Code::SpendingDisabled);
     }
 }

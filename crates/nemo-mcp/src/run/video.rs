@@ -53,7 +53,7 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
             // A restart came before the instruction was sent (nothing was): send it now, once.
             Err(_) if never_sent(&app, &id) => {
                 let key = format!("{}_again", ctx.snapshot().id);
-                let job = start_generation(&app, &plan, key).await?;
+                let job = start_generation(&app, &plan, key, Some(&ctx.snapshot().id)).await?;
                 plan.generate = Some(job.id.clone());
                 ctx.journal_plan(plan.clone());
                 follow(&app, &ctx, &job.id, GENERATE, "NemoVideo").await?
@@ -61,7 +61,8 @@ pub async fn run(app: Arc<App>, ctx: JobCtx) -> Result<VideoResult, ToolError> {
             other => other?,
         },
         None => {
-            let job = start_generation(&app, &plan, ctx.snapshot().id).await?;
+            let id = ctx.snapshot().id;
+            let job = start_generation(&app, &plan, id.clone(), Some(&id)).await?;
             plan.generate = Some(job.id.clone());
             ctx.journal_plan(plan.clone());
             follow(&app, &ctx, &job.id, GENERATE, "NemoVideo").await?
@@ -191,7 +192,8 @@ async fn fix_round(
                 None => app.settings.budgets.clone(),
             };
             let reservation = app.spend.reserve(&budgets, estimate, &app.mcp_session)?;
-            let job = start_generation(app, &asked, format!("{id}_fix")).await?;
+            // Held to both budgets by its reservation above: no second check.
+            let job = start_generation(app, &asked, format!("{id}_fix"), None).await?;
             reservation.attach(&job.id);
             round.generate = Some(job.id.clone());
             plan.fix_round = Some(round.clone());
@@ -311,7 +313,12 @@ fn never_sent(app: &App, id: &str) -> bool {
 
 /// The generation step, keyed (by this job's id): after a restart the step already started is
 /// found, never started (and paid for) twice.
-async fn start_generation(app: &Arc<App>, plan: &VideoPlan, key: String) -> Result<Job, ToolError> {
+async fn start_generation(
+    app: &Arc<App>,
+    plan: &VideoPlan,
+    key: String,
+    reserved_by: Option<&str>,
+) -> Result<Job, ToolError> {
     use super::generation::{start, Request, Started};
     let req = Request {
         instruction: plan.instruction.clone(),
@@ -319,6 +326,9 @@ async fn start_generation(app: &Arc<App>, plan: &VideoPlan, key: String) -> Resu
     };
     if let Some(started) = app.jobs.by_request(JobKind::Generate, &key) {
         return Ok(started);
+    }
+    if let Some(owner) = reserved_by {
+        held_to_this_process(app, plan, owner)?;
     }
     match start(app, req, &plan.language, Some(key), plan.cost_kind).await? {
         Started::New(j) | Started::SameRequest(j) => Ok(j),
@@ -330,6 +340,25 @@ async fn start_generation(app: &Arc<App>, plan: &VideoPlan, key: String) -> Resu
             ),
         )
         .next("call make_video again without files, or generate, once it has finished")),
+    }
+}
+
+/// A job carries the budgets it was made under, agreed to (and reserved) by the process that
+/// made it. A process set up otherwise that runs its paid step (it took the job over) holds
+/// the step to its own budgets too, whichever are stricter: a host with spending turned off
+/// never sends one. `owner` is the job whose reservation the step is.
+fn held_to_this_process(app: &App, plan: &VideoPlan, owner: &str) -> Result<(), ToolError> {
+    match &plan.budgets {
+        Some(made_under) if made_under != &app.settings.budgets => {
+            let budgets = made_under.stricter(&app.settings.budgets);
+            let estimate = app
+                .spend
+                .reserved_for(owner)
+                .unwrap_or_else(|| app.estimate(&plan.instruction).credits);
+            app.spend
+                .hold_for(&budgets, estimate, &app.mcp_session, owner)
+        }
+        _ => Ok(()),
     }
 }
 

@@ -373,7 +373,10 @@ async fn a_set_s_cut_upload_taken_over_by_a_process_with_other_folders_is_judged
 
 /// A `make_video` of two pictures (with `extra` arguments) whose upload nemo-sim logs as it
 /// arrives, then holds past a stop, which cuts it: its job, and the pictures.
-async fn make_video_with_its_upload_held(h: &Harness, extra: Value) -> (Value, [String; 2]) {
+pub(super) async fn make_video_with_its_upload_held(
+    h: &Harness,
+    extra: Value,
+) -> (Value, [String; 2]) {
     use nemo_sim::{Fault, FaultAction, Route};
     h.sim
         .control()
@@ -394,7 +397,7 @@ async fn make_video_with_its_upload_held(h: &Harness, extra: Value) -> (Value, [
 }
 
 /// Uploads nemo-sim has seen.
-fn uploads(sim: &nemo_sim::SimHandle) -> usize {
+pub(super) fn uploads(sim: &nemo_sim::SimHandle) -> usize {
     sim.log()
         .iter()
         .filter(|r| r.path.starts_with("/api/upload-video/"))

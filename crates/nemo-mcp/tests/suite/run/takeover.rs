@@ -1,8 +1,10 @@
 //! What a take-over leaves alone, and what it says: a gone process's running jobs that this
 //! server cannot run (a newer version's, or made under another account) stay as they were for
-//! a server that can, and a generation whose "sending" mark is missing is never said to be
-//! uncharged. Every case counts what was sent and charged.
+//! a server that can, a generation whose "sending" mark is missing is never said to be
+//! uncharged, and a paid step is held to the budgets of both the process that made the job
+//! and the one that runs it. Every case counts what was sent and charged.
 
+use super::restart::{make_video_with_its_upload_held, uploads};
 use crate::common;
 
 use common::*;
@@ -181,4 +183,54 @@ async fn a_generation_without_its_sending_mark_is_most_likely_not_sent_never_not
     assert!(!said.contains("nothing was charged"), "{said}");
     assert!(said.contains("get_timeline"), "{said}");
     assert_eq!(counts(&h2).await, (0, 0));
+}
+
+/// Host A (no budget) stops while its `make_video`'s upload is held; host B, set up with
+/// spending turned off (`NEMO_ALLOW_SPENDING=0`), takes the job over: it uploads the media
+/// again (free), and never sends the paid instruction. Nothing sent, nothing charged.
+#[tokio::test]
+async fn a_host_with_spending_off_takes_over_a_make_video_and_sends_nothing_paid() {
+    let h = Harness::start().await;
+    let (job, _) = make_video_with_its_upload_held(&h, json!({})).await;
+    let mut stopped = h.stop().await;
+    stopped.settings.budgets.spending_off = true;
+    let h2 = stopped.start().await;
+    let done = h2.finish(job).await;
+    assert_eq!(done["code"], "spending_disabled", "{done}");
+    assert!(
+        done["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was sent"),
+        "{done}"
+    );
+    assert_eq!(uploads(&h2.sim), 2, "the cut upload, then once more");
+    assert_eq!(counts(&h2).await, (0, 0));
+}
+
+/// The same for a set of two versions taken over by a host with a daily budget of 60: the
+/// first version (50) fits, the second would bring the day to 100 and is not sent.
+#[tokio::test]
+async fn a_set_taken_over_is_held_to_the_daily_budget_of_the_host_that_runs_it() {
+    let h = Harness::start().await;
+    let (job, _) = make_video_with_its_upload_held(
+        &h,
+        json!({"variants": ["tiktok", "square"], "confirm": true}),
+    )
+    .await;
+    let mut stopped = h.stop().await;
+    stopped.settings.budgets.per_day = Some(60);
+    let h2 = stopped.start().await;
+    let done = h2.finish(job).await;
+    let versions = done["result"]["variants"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let made = versions.iter().filter(|v| v["status"] == "made").count();
+    assert_eq!(made, 1, "{done}");
+    assert!(
+        done.to_string().contains("NEMO_MAX_CREDITS_PER_DAY"),
+        "{done}"
+    );
+    assert_eq!(counts(&h2).await, (1, 50));
 }
