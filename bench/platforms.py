@@ -103,7 +103,7 @@ def main():
         "- the check each file gets before it is called done (its boxes, its sound decoded, its contact sheet, the "
         "platform's shape and length) adds 0.29–0.35 s of CPU to a 30 s 1080p export "
         "([the file check](#when-the-world-is-not-kind-the-file-check-the-sending-mark---http-bounds-2026-12-06)), "
-        "and up to about 1.2 s more for a slideshow whose encoder puts no keyframes at cuts "
+        "and up to about 0.5 s more for a slideshow whose encoder puts no keyframes at cuts "
         "([black between keyframes](#black-between-keyframes-what-looking-closer-costs-2026-12-07)).",
     ]
     section = "\n".join(lines) + "\n"

@@ -257,6 +257,16 @@ fn corpus() -> Vec<(&'static str, Vec<u8>)> {
             ]),
         ));
     }
+    // x264's 4K: OpenH264 would take about 96 MB for one of its keyframes; its parameter set
+    // is read first and the pictures not decoded.
+    out.push((
+        "x264 3840×2160 (OpenH264 would take 96 MB)",
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../crates/nemo-mcp/tests/data/mp4/uhd-4k.mp4"),
+        )
+        .unwrap(),
+    ));
     // A box claiming more than the file holds, at the top and inside moov.
     let mut f = sim_movie();
     put32(&mut f, 0, 0x7FFF_FFFF);

@@ -20,14 +20,13 @@ const MAX_LONE: usize = 3;
 /// More keyframes decoded, per file (about 25 ms each at 1080p).
 const MORE_KEYS: usize = 12;
 
-/// What looking closer may spend on one file, here and in [`super::quiet`]: pictures decoded
-/// (keyframes and the pictures between: 2–5 ms each at 1080p in a release build, about three
-/// times that in a debug one), their bytes, and the time it may all take.
+/// What looking closer may spend on one file, here and in [`super::quiet`]: 200 pictures of
+/// 1080p (keyframes and the pictures between; 2–5 ms each in a release build, about three
+/// times that in a debug one), or as many macroblocks of any size, and 32 MB read.
 pub(super) fn budget() -> RunBudget {
     RunBudget {
-        pictures: 600,
+        macroblocks: 200 * 8_160,
         bytes: 32 * 1024 * 1024,
-        until: std::time::Instant::now() + std::time::Duration::from_millis(1500),
     }
 }
 
@@ -80,7 +79,8 @@ pub(super) fn closer(
             black: true,
         });
         for key in nearest_first(track, keys, pictures[i].at_s, lo, hi) {
-            if more_keys == 0 || !budget.spend(key.size) {
+            let per_picture = track.picture_macroblocks().unwrap_or(u64::MAX);
+            if more_keys == 0 || !budget.spend(key.size, per_picture) {
                 break;
             }
             more_keys -= 1;
@@ -254,16 +254,24 @@ mod tests {
     }
 
     /// A black scene longer than the budget lets decode: said as far as it was seen black, no
-    /// further, and the look stops there.
+    /// further, and the look stops there. The budget is counted, never timed: the same file
+    /// always gets the same answer.
     #[test]
     fn a_gap_past_the_budget_is_said_as_far_as_seen() {
         let (_d, path) = scenes(&[(BLUE, 2000), (BLACK, 80_000), (BLUE, 2000)]);
-        let sheet = make(&Mp4File::open(&path).unwrap()).unwrap();
+        // 256×144 is 144 macroblocks: 300 pictures, 30 s at 10 a second.
+        let budget = super::RunBudget {
+            macroblocks: 144 * 300,
+            bytes: u64::MAX,
+        };
+        let file = Mp4File::open(&path).unwrap();
+        let sheet = crate::previews::contact_sheet::make_within(&file, budget).unwrap();
         let [s] = &sheet.stretches[..] else {
             panic!("{:?}", sheet.stretches)
         };
         assert_eq!(s.from_s, 2.0);
-        // 600 pictures at 10 a second: black up to 1:02 or so, of 1:22.
-        assert!(s.to_s > 50.0 && s.to_s <= 62.5, "{s:?}");
+        assert!(s.to_s > 25.0 && s.to_s <= 32.0, "{s:?}");
+        let again = crate::previews::contact_sheet::make_within(&file, budget).unwrap();
+        assert_eq!(again.stretches, sheet.stretches);
     }
 }

@@ -57,6 +57,14 @@ fn cached(
 
 /// The contact sheet of `file`, made now.
 pub fn make(file: &Mp4File) -> Result<ContactSheet, String> {
+    make_within(file, super::black::budget())
+}
+
+/// The same, looking closer at black within `budget`.
+pub(super) fn make_within(
+    file: &Mp4File,
+    mut budget: super::frames::RunBudget,
+) -> Result<ContactSheet, String> {
     let path = file.path();
     let track = file.video_track()?;
     let keys = track.keyframes();
@@ -73,7 +81,6 @@ pub fn make(file: &Mp4File) -> Result<ContactSheet, String> {
     let shown = spread_pictures(&pictures, duration, SHOWN);
     let mut found = stretches(&pictures, duration);
     // Black the keyframes looked at do not show: looked at closer, within one budget.
-    let mut budget = super::black::budget();
     let lone = super::black::closer(path, &track, &keys, &pictures, duration, &mut budget);
     found.extend(lone);
     let between = super::quiet::scan(path, &track, duration, &found, &mut budget);
@@ -377,6 +384,15 @@ mod tests {
         let colours: std::collections::HashSet<[u8; 3]> =
             img.pixels().map(|p| p.0.map(|c| c / 64)).collect();
         assert!(colours.len() >= 8, "{} colours", colours.len());
+    }
+
+    /// A 4K render (x264's) is a reason, read from its parameter set before any decoder sees
+    /// it: one of its keyframes would take OpenH264 about 96 MB, past the check's 64.
+    #[test]
+    fn pictures_too_large_to_decode_are_a_reason_not_a_decode() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mp4/uhd-4k.mp4");
+        let why = make(&Mp4File::open(&path).unwrap()).unwrap_err();
+        assert!(why.contains("3840×2160, larger than"), "{why}");
     }
 
     #[test]

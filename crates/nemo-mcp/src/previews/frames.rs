@@ -104,25 +104,22 @@ fn decode_one(
     Ok(shrink(&yuv, at_s, width))
 }
 
-/// What decoding forward from a keyframe may still spend: pictures decoded, bytes read, and
-/// time (a file's pictures between keyframes cost ~10 ms each at 1080p in a release build,
-/// several times that in a debug one, and their sizes are the file's word, so all three are
-/// bounded by the caller for the whole file).
+/// What decoding forward from a keyframe may still spend: macroblocks decoded (the work, in
+/// the same units whatever the picture size: a 1080p picture is 8,160) and bytes read (a
+/// picture's size is the file's word). Counted, never timed, so the same file always gets
+/// the same answer; the caller bounds the whole file with one.
 #[derive(Debug, Clone, Copy)]
 pub struct RunBudget {
-    pub pictures: usize,
+    pub macroblocks: u64,
     pub bytes: u64,
-    pub until: std::time::Instant,
 }
 
 impl RunBudget {
-    /// Whether a picture of `size` bytes may be decoded (and if so, counted).
-    pub fn spend(&mut self, size: u32) -> bool {
-        let ok = self.pictures > 0
-            && self.bytes >= u64::from(size)
-            && std::time::Instant::now() < self.until;
+    /// Whether a picture of `size` bytes and `macroblocks` may be decoded (and if so, counted).
+    pub fn spend(&mut self, size: u32, macroblocks: u64) -> bool {
+        let ok = self.macroblocks >= macroblocks && self.bytes >= u64::from(size);
         if ok {
-            self.pictures -= 1;
+            self.macroblocks -= macroblocks;
             self.bytes -= u64::from(size);
         }
         ok
@@ -158,6 +155,11 @@ pub fn run(
     let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
     let mut decoder = Decoder::with_api_config(openh264::OpenH264API::from_source(), config)
         .map_err(|e| format!("the decoder did not start: {e}"))?;
+    // Before a decoder has said so, the picture's size from its parameter set (which
+    // `annex_b` holds to the largest decoded).
+    let per_picture = track
+        .picture_macroblocks()
+        .unwrap_or(u64::from(crate::files::mp4::sps::MAX_MACROBLOCKS));
     let mut shown = 0usize;
     let mut look = |yuv: &dyn YUVSource| -> bool {
         let Some(at_s) = times.get(shown).copied() else {
@@ -169,7 +171,7 @@ pub fn run(
         seen(at_s, black(mean, spread))
     };
     for sample in group {
-        if !budget.spend(sample.size) {
+        if !budget.spend(sample.size, per_picture) {
             return Ok(false);
         }
         let at_s = track.seconds(sample);

@@ -38,6 +38,7 @@ pub struct Mp4Facts {
 
 mod lengths;
 mod sound;
+pub mod sps;
 mod stretches;
 mod track;
 pub use lengths::{asked_length, mismatch, requested_length, LENGTH_DIFFERS};

@@ -51,11 +51,25 @@ impl VideoTrack {
         keys
     }
 
+    /// The macroblocks of one picture (from the track's first SPS), if it can be read.
+    pub fn picture_macroblocks(&self) -> Option<u64> {
+        let (w, h) = super::sps::macroblocks(self.sps.first()?)?;
+        Some(u64::from(w) * u64::from(h))
+    }
+
     /// A sample's NAL units as an Annex B stream (start codes), with the parameter sets first
-    /// so that a keyframe decodes on its own.
+    /// so that a keyframe decodes on its own. Every SPS in it (the track's, and any the sample
+    /// carries) is read first: pictures too large to decode within the check's memory are a
+    /// reason, never handed to a decoder.
     pub fn annex_b(&self, sample: &[u8]) -> Result<Vec<u8>, String> {
         const START: [u8; 4] = [0, 0, 0, 1];
         let mut out = Vec::with_capacity(sample.len() + 64);
+        if self.sps.is_empty() {
+            return Err("it has no sequence parameter set".into());
+        }
+        for ps in &self.sps {
+            super::sps::allowed(ps)?;
+        }
         for ps in self.sps.iter().chain(&self.pps) {
             out.extend_from_slice(&START);
             out.extend_from_slice(ps);
@@ -72,6 +86,9 @@ impl VideoTrack {
             let nal = sample
                 .get(at..at + len)
                 .ok_or("a picture's NAL unit runs past its end")?;
+            if nal.first().is_some_and(|h| h & 0x1f == 7) {
+                super::sps::allowed(nal)?;
+            }
             out.extend_from_slice(&START);
             out.extend_from_slice(nal);
             at += len;
