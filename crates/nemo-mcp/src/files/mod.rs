@@ -6,5 +6,6 @@
 
 pub mod captions;
 pub mod mp4;
+pub mod outputs;
 pub mod paths;
 pub mod uploads;

@@ -52,7 +52,7 @@ pub fn check_entry(job: &Job, file_stem: &str, output_dir: &Path) -> Result<(), 
     if let Some(p) = &export.output_path {
         // An entry from before the folder was recorded is judged against this process's.
         let dir = export.output_dir.as_deref().unwrap_or(output_dir);
-        if !crate::files::paths::is_output_file(dir, p) {
+        if !crate::files::outputs::is_output_file(dir, p) {
             return Err("its output file is not an MP4 directly inside its output folder".into());
         }
     }

@@ -76,7 +76,7 @@ impl ExportView {
         let r = job.export_data()?.outcome.result()?;
         Some(ExportView {
             job_id: job.id.clone(),
-            file_uri: crate::files::paths::file_uri(std::path::Path::new(&r.path)),
+            file_uri: crate::files::outputs::file_uri(std::path::Path::new(&r.path)),
             path: r.path.clone(),
             url: r.url.clone(),
             size_bytes: Some(r.size_bytes),

@@ -227,7 +227,7 @@ impl JobAnswer<AnyResult> {
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_default();
                 let mut res = Resource::new(
-                    crate::files::paths::file_uri(std::path::Path::new(path)),
+                    crate::files::outputs::file_uri(std::path::Path::new(path)),
                     name,
                 )
                 .with_description("The saved MP4")

@@ -2,7 +2,7 @@
 
 use crate::app::App;
 use crate::errors::{Code, ToolError};
-use crate::files::paths;
+use crate::files::outputs;
 use crate::jobs::results::ExportResult;
 use crate::jobs::{Job, JobCtx, Spawned};
 use nemo_client::{Error, Project, RenderId, RenderStatus, RenderWait};
@@ -255,7 +255,7 @@ async fn follow(
         .snapshot()
         .export_data()
         .and_then(|e| e.output_path.clone())
-        .filter(|p| paths::is_output_file(&dir, p));
+        .filter(|p| outputs::is_output_file(&dir, p));
     // A download that finished before the restart (the file takes its name only when whole,
     // renamed from its `.part`) is the export's file: it is checked, not fetched again.
     let finished = match &journaled {
@@ -273,7 +273,7 @@ async fn follow(
             let (d, name, c) = (dir.clone(), stem.clone(), ctx.clone());
             let reserved = tokio::task::spawn_blocking(move || {
                 // Each name journaled before its `.part` is made.
-                paths::reserve_output_named(&d, &name, |p| {
+                outputs::reserve_output_named(&d, &name, |p| {
                     let named = p.to_path_buf();
                     if c.journal_export(move |e| e.output_path = Some(named)) {
                         Ok(())
