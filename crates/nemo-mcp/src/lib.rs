@@ -75,7 +75,9 @@ pub mod testing {
     pub use crate::previews::{ffmpeg, storyboard, LocalMedia};
     pub use crate::project::current::CurrentProject;
     pub use crate::project::library::Library;
-    pub use crate::run::asked::{music as asks_for_music, text as asks_for_text};
+    pub use crate::run::asked::{
+        black as asks_for_black, music as asks_for_music, text as asks_for_text,
+    };
     pub use crate::run::resume_all;
     pub use crate::state::StateDb;
     pub use crate::support::logging;

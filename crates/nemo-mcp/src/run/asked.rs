@@ -1,5 +1,6 @@
 //! What an instruction asks for that a saved file can be held against, besides its length
-//! (`files::mp4::requested_length`): music, and text on the picture. Read in the languages the
+//! (`files::mp4::requested_length`): music, text on the picture, and black (a fade or dip to
+//! black, a black screen: black the file then shows is what was asked, not a gap to fill). Read in the languages the
 //! seeds serve (English and Chinese), word by word in English (so "context" asks for no text),
 //! and never when the request says to leave it out ("no music", "去掉字幕"). The table test
 //! (`tests/data/asks.tsv`) was written from the seeds' requests, not from these lists.
@@ -46,6 +47,11 @@ const BETWEEN: &[&str] = &[
     "its",
     "bg",
 ];
+/// English words that ask for black pictures (whole words; "black and white" is a look, not
+/// black, and is read as one first).
+const BLACK_WORDS: &[&str] = &["black", "blackout", "blackness"];
+/// Chinese words that ask for black pictures (黑白, black and white, is none of them).
+const BLACK_ZH: &[&str] = &["黑屏", "黑场", "黑色", "黑底", "全黑", "变黑", "渐黑"];
 const LEAVE_OUT_ZH: &[&str] = &["去掉", "不要", "删除", "删掉", "无", "没有", "静音", "取消"];
 
 /// The instruction asks for music.
@@ -56,6 +62,16 @@ pub fn music(instruction: &str) -> bool {
 /// The instruction asks for text on the picture (titles, captions, overlays).
 pub fn text(instruction: &str) -> bool {
     asks(instruction, TEXT_WORDS, TEXT_ZH)
+}
+
+/// The instruction asks for black pictures somewhere: a fade or dip to black, a black screen.
+pub fn black(instruction: &str) -> bool {
+    let look = instruction
+        .to_lowercase()
+        .replace("black-and-white", "monochrome")
+        .replace("black and white", "monochrome")
+        .replace("black & white", "monochrome");
+    asks(&look, BLACK_WORDS, BLACK_ZH)
 }
 
 fn asks(instruction: &str, words: &[&str], zh: &[&str]) -> bool {
@@ -118,5 +134,8 @@ mod tests {
         assert!(music("配上音乐"));
         assert!(text("加上字幕"));
         assert!(!text("不要字幕"));
+        assert!(black("fade to black at the end"));
+        assert!(!black("a black and white look"));
+        assert!(!black("no black between the clips"));
     }
 }

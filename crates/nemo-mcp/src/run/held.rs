@@ -131,7 +131,9 @@ pub fn hold(asked: Option<&str>, label: Option<&str>, check: &FileCheck) -> Held
         let fade =
             (s.from_s <= 0.5 || s.to_s >= facts.duration_s - 0.5) && s.to_s - s.from_s <= FADE_S;
         match s.kind {
-            StretchKind::Black if !fade => add(
+            // Black that was asked for ("fade to black", "a black screen") is said, never a
+            // difference: a paid fix round would fill what the user wanted.
+            StretchKind::Black if !fade && !asked::black(ask) => add(
                 Kind::Black,
                 s.phrase(),
                 format!(
@@ -270,6 +272,16 @@ mod tests {
         assert!(hold(Some("a promo"), None, &c).differs.is_empty());
         c.stretches = vec![Stretch::new(StretchKind::Black, 6.0, 12.0)];
         assert_eq!(hold(Some("a promo"), None, &c).differs[0].kind, Kind::Black);
+        // Black that was asked for is what was asked: no fix round fills it.
+        c.stretches = vec![Stretch::new(StretchKind::Black, 4.0, 6.0)];
+        assert!(hold(Some("fade to black between the scenes"), None, &c)
+            .differs
+            .is_empty());
+        assert!(hold(Some("转场用黑场过渡"), None, &c).differs.is_empty());
+        assert_eq!(
+            hold(Some("a black and white look"), None, &c).differs[0].kind,
+            Kind::Black
+        );
         // Quiet stretches differ only where music was asked.
         c.file.as_mut().unwrap().silent = Some(false);
         c.stretches = vec![Stretch::new(StretchKind::Quiet, 3.0, 9.0)];

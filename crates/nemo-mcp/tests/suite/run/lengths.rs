@@ -46,20 +46,21 @@ fn the_lengths_people_ask_for_are_read() {
     );
 }
 
-/// Music and text on the picture, as requests ask for them (`tests/data/asks.tsv`): what the
-/// saved file is held against besides its length.
+/// Music, text on the picture and black, as requests ask for them (`tests/data/asks.tsv`):
+/// what the saved file is held against besides its length.
 #[test]
-fn music_and_text_asked_for_are_read() {
+fn music_text_and_black_asked_for_are_read() {
     let mut wrong = Vec::new();
     for row in rows("asks.tsv") {
-        let [phrase, music, text] = &row[..] else {
-            panic!("phrase<TAB>music<TAB>text: {row:?}");
+        let [phrase, music, text, black] = &row[..] else {
+            panic!("phrase<TAB>music<TAB>text<TAB>black: {row:?}");
         };
         let got = (
             nemo_mcp::testing::asks_for_music(phrase),
             nemo_mcp::testing::asks_for_text(phrase),
+            nemo_mcp::testing::asks_for_black(phrase),
         );
-        let want = (music == "yes", text == "yes");
+        let want = (music == "yes", text == "yes", black == "yes");
         if got != want {
             wrong.push(format!("{phrase:?}: read {got:?}, asked {want:?}"));
         }
