@@ -8,6 +8,7 @@ mod fix_round;
 mod generation;
 mod lengths;
 mod make_video;
+mod make_video_faults;
 mod restart;
 mod takeover;
 mod variants;
