@@ -12,3 +12,4 @@ mod make_video_faults;
 mod restart;
 mod takeover;
 mod variants;
+mod variants_unkind;
