@@ -7,4 +7,5 @@ mod manifest;
 mod player;
 mod result_sizes;
 mod tasks;
+mod tool_list;
 mod tools;
