@@ -277,6 +277,25 @@ mod tests {
             .contains("\"<img src=x onerror=alert(1)>\" 0:00-0:03"));
     }
 
+    /// A video of the user's own gets its picture decoded in-process; one too large to decode
+    /// within the check's memory (x264's 4K) gets a labelled tile without ffmpeg.
+    #[test]
+    fn a_video_tile_is_decoded_unless_it_is_too_large() {
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mp4");
+        let mut media = LocalMedia::default();
+        media.add(&data.join("high-tone.mp4"), None);
+        media.add(&data.join("uhd-4k.mp4"), None);
+        let t = timeline(vec![track(
+            TrackKind::Video,
+            vec![
+                Segment::spanning(0.0, 3.0, "high-tone.mp4"),
+                Segment::spanning(3.0, 6.0, "uhd-4k.mp4"),
+            ],
+        )]);
+        let b = make(&t, &media, None).unwrap();
+        assert_eq!((b.tiles, b.pictures), (2, 1), "{}", b.caption);
+    }
+
     #[test]
     fn no_visual_segment_no_storyboard() {
         let t = timeline(vec![track(
