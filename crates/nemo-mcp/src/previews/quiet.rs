@@ -1,8 +1,8 @@
-//! Black between keyframes that are far apart. An encoder puts a keyframe where a scene cuts
-//! and at least every so often (x264: every 250 pictures, 8–25 s), but a cut *to* black is
-//! cheap to code from the picture before it, so a black gap often starts without a keyframe,
-//! and one shorter than the keyframes' spacing may hold none: no keyframe the sheet decodes
-//! shows it. Only the pictures between keyframes do, and each costs a few milliseconds.
+//! Black between keyframes. An encoder puts a keyframe where a scene cuts and at least every
+//! so often (x264: every 250 pictures, 8–25 s), but a cut *to* black is cheap to code from the
+//! picture before it, so a black gap often starts without a keyframe, and one shorter than
+//! the keyframes' spacing may hold none: no keyframe the sheet decodes shows it. Only the
+//! pictures between keyframes do, and each costs a few milliseconds.
 //!
 //! So the file's own sizes say where to look. A picture that shows what the one before it
 //! showed is coded in a few bytes ("quiet"): a still photo, or black after its first picture.
@@ -16,9 +16,6 @@ use super::frames::{self, RunBudget};
 use crate::files::mp4::{Stretch, StretchKind, VideoTrack};
 use std::path::Path;
 
-/// Keyframes closer than this leave no gap the sheet's keyframes miss (the closer look at a
-/// lone black keyframe finds the rest).
-const SPARSE_S: f64 = 4.0;
 /// A picture this small (or a sixty-fourth of the median keyframe, if that is more) says
 /// little more than "the same again".
 const QUIET_BYTES: u64 = 256;
@@ -33,8 +30,8 @@ struct AfterCut {
     end_s: f64,
 }
 
-/// The black stretches that quiet runs after cuts, between keyframes `SPARSE_S` or more apart,
-/// turn out to be, leaving out what `known` already says.
+/// The black stretches that quiet runs after cuts turn out to be, leaving out what `known`
+/// already says.
 pub(super) fn scan(
     path: &Path,
     track: &VideoTrack,
@@ -114,8 +111,7 @@ fn start_of(track: &VideoTrack, r: &AfterCut) -> f64 {
     track.samples.get(r.from).map_or(0.0, |s| track.seconds(s))
 }
 
-/// The runs of `MIN_BLACK_S` or more of quiet pictures that start after a cut, in groups of
-/// pictures `SPARSE_S` or more long.
+/// The runs of `MIN_BLACK_S` or more of quiet pictures that start after a cut.
 fn after_cuts(track: &VideoTrack, duration: f64) -> Vec<AfterCut> {
     let starts: Vec<usize> = (0..track.samples.len())
         .filter(|&i| track.samples[i].sync)
@@ -140,7 +136,7 @@ fn after_cuts(track: &VideoTrack, duration: f64) -> Vec<AfterCut> {
             .get(n + 1)
             .and_then(|&i| track.samples.get(i))
             .map_or(duration, |s| track.seconds(s));
-        if end_s - track.seconds(key) < SPARSE_S {
+        if end_s - track.seconds(key) < MIN_BLACK_S {
             continue;
         }
         // In the order they show: (time, quiet, the keyframe).
@@ -205,6 +201,23 @@ mod tests {
     /// Moving pictures are never quiet, so they cost no decoding between keyframes, however
     /// far apart: of the file above, only the black and the still bars (each after its cut)
     /// are looked at.
+    /// Keyframes every 3 s (none at cuts), 1.5 s of black inside one group of pictures between
+    /// two moving ones: no keyframe is black, the black is found all the same.
+    #[test]
+    fn black_shorter_than_the_keyframes_spacing_is_found() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mp4/black-inside-a-group.mp4");
+        let sheet = make(&Mp4File::open(&path).unwrap()).unwrap();
+        assert_eq!(sheet.frames_s.len(), 4, "{:?}", sheet.frames_s);
+        let [s] = &sheet.stretches[..] else {
+            panic!("{:?}", sheet.stretches)
+        };
+        assert!(
+            (4.0..=4.3).contains(&s.from_s) && (5.5..=5.8).contains(&s.to_s),
+            "{s:?}"
+        );
+    }
+
     #[test]
     fn only_quiet_pictures_after_a_cut_are_looked_at() {
         let path =
