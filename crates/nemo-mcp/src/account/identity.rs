@@ -3,7 +3,11 @@
 //! a job is recorded with the account it was made under, and only a process of that account
 //! takes it over. The key names the account without holding its secret: a short hash of the
 //! given token, or of the client id the anonymous token was issued to (the backend binds an
-//! anonymous account to that id; its user id comes only from older servers).
+//! anonymous account to that id; its user id comes only from older servers). An account of
+//! another backend (a staging API, nemo-sim) is another account even with the same token or
+//! client id (the client id file is shared by every backend): its jobs name sessions and
+//! renders only that backend knows, and run against another they would fail, or restore a
+//! "lost" project there and charge for it.
 
 use crate::state::credentials::Shared;
 use crate::state::StateDb;
@@ -25,15 +29,26 @@ pub fn of_client(client_id: &str) -> String {
     format!("client-{}", short_hash(client_id))
 }
 
+/// `key` as the account of the backend at `api_url`: NemoVideo's own keeps the key as it was
+/// recorded before backends were told apart; any other is marked with a hash of its address.
+fn on(api_url: &str, key: String) -> String {
+    let api = api_url.trim_end_matches('/');
+    if api == nemo_client::config::DEFAULT_API_URL {
+        key
+    } else {
+        format!("{key}@{}", short_hash(api))
+    }
+}
+
 /// How a process with these settings tells its account: its given token's key, else that of
 /// the anonymous token stored for its API (read when asked: a first start has none until its
-/// first call gets one).
+/// first call gets one); either of its backend.
 pub fn source(
     token: Option<String>,
     api_url: String,
     db: Arc<StateDb>,
 ) -> Arc<dyn Fn() -> Option<String> + Send + Sync> {
-    let key = token.as_deref().map(of_token);
+    let key = token.as_deref().map(|t| on(&api_url, of_token(t)));
     let store = Shared::new(db);
     Arc::new(move || {
         if let Some(k) = &key {
@@ -47,7 +62,7 @@ pub fn source(
             .filter(ours)
             .or_else(|| store.load_all().into_iter().find(ours))
             .filter(|c| !c.client_id.is_empty())
-            .map(|c| of_client(&c.client_id))
+            .map(|c| on(&api_url, of_client(&c.client_id)))
     })
 }
 
@@ -65,8 +80,13 @@ mod tests {
         assert_ne!(key, of_token("sk-live-another"));
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(StateDb::open(dir.path()).unwrap());
-        let given = source(Some(secret.into()), "https://api".into(), db.clone());
-        assert_eq!(given(), Some(key));
+        let prod = nemo_client::config::DEFAULT_API_URL;
+        let given = source(Some(secret.into()), format!("{prod}/"), db.clone());
+        assert_eq!(given(), Some(key.clone()));
+        // The same token on another backend is another account.
+        let staging = source(Some(secret.into()), "https://api".into(), db.clone());
+        let other = staging().unwrap();
+        assert!(other.starts_with(&key) && other != key, "{other}");
         // Anonymous, before any token is stored: not known.
         let anonymous = source(None, "https://api".into(), db);
         assert_eq!(anonymous(), None);
