@@ -49,6 +49,30 @@ async fn a_fix_round_that_fails_keeps_the_first_file_and_says_why() {
     assert_eq!(h.outputs().len(), 1);
 }
 
+/// A server at a tenth of nemo-sim's time that recovers a turn quickly (400 ms), with this
+/// daily budget.
+async fn recovering(per_day: Option<i64>) -> Harness {
+    Harness::with(SimConfig::fast().with_time_scale(0.1), |s| {
+        s.budgets.per_day = per_day;
+        s.recovery_first = std::time::Duration::from_millis(400);
+        s.recovery_then = std::time::Duration::from_millis(400);
+    })
+    .await
+}
+
+/// Another host's charge of `credits` today, as its process records it in the shared ledger.
+fn another_hosts_charge(state_dir: &std::path::Path, credits: i64) {
+    let db = nemo_mcp::testing::StateDb::open(state_dir).unwrap();
+    let day = chrono::Local::now().date_naive().to_string();
+    db.write("another host's charge", |tx| {
+        tx.execute(
+            "INSERT INTO charges (job_id, at, day, project, session, credits, estimated) VALUES ('gen_0ther0host00', ?1, ?2, '1', 'other', ?3, 0)",
+            rusqlite::params![chrono::Utc::now().to_rfc3339(), day, credits],
+        )
+    })
+    .unwrap();
+}
+
 /// A 30-second promo that comes out too short, asked with `fix: true` and no wait: the
 /// running job's answer.
 async fn too_short_with_fix(h: &Harness) -> Value {
@@ -111,11 +135,7 @@ async fn a_fix_round_whose_export_fails_points_to_export_video() {
 /// first instruction never again, and the fixed file is saved. Two paid messages.
 #[tokio::test]
 async fn a_restart_during_the_fix_round_sends_nothing_twice() {
-    let h = Harness::with(SimConfig::fast().with_time_scale(0.1), |s| {
-        s.recovery_first = std::time::Duration::from_millis(400);
-        s.recovery_then = std::time::Duration::from_millis(400);
-    })
-    .await;
+    let h = recovering(None).await;
     let job_id = too_short_with_fix(&h).await["job_id"].clone();
     let control = h.sim.control();
     until("the fix round's instruction sent", || {
@@ -144,26 +164,14 @@ async fn a_restart_during_the_fix_round_sends_nothing_twice() {
 /// why the round was not made. One paid message.
 #[tokio::test]
 async fn a_fix_round_that_would_pass_the_daily_budget_is_not_sent() {
-    let h = Harness::with(SimConfig::fast().with_time_scale(0.1), |s| {
-        s.budgets.per_day = Some(160)
-    })
-    .await;
+    let h = recovering(Some(160)).await;
     let running = too_short_with_fix(&h).await;
     let control = h.sim.control();
     until("the first instruction sent", || {
         control.attempted_messages().len() == 1
     })
     .await;
-    // Another host's charge, as its process records it in the shared ledger.
-    let db = nemo_mcp::testing::StateDb::open(&h.app.settings.client.state_dir).unwrap();
-    let day = chrono::Local::now().date_naive().to_string();
-    db.write("another host's charge", |tx| {
-        tx.execute(
-            "INSERT INTO charges (job_id, at, day, project, session, credits, estimated) VALUES ('gen_0ther0host00', ?1, ?2, '1', 'other', 100, 0)",
-            [chrono::Utc::now().to_rfc3339(), day],
-        )
-    })
-    .unwrap();
+    another_hosts_charge(&h.app.settings.client.state_dir, 100);
     let done = h.finish(running).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     let r = &done["result"];
@@ -187,12 +195,7 @@ async fn a_fix_round_that_would_pass_the_daily_budget_is_not_sent() {
 /// day to 200: B holds it to A's budget as well as its own, so it is not sent. One message.
 #[tokio::test]
 async fn a_fix_round_taken_over_is_held_to_the_budgets_the_job_was_made_under() {
-    let h = Harness::with(SimConfig::fast().with_time_scale(0.1), |s| {
-        s.budgets.per_day = Some(160);
-        s.recovery_first = std::time::Duration::from_millis(400);
-        s.recovery_then = std::time::Duration::from_millis(400);
-    })
-    .await;
+    let h = recovering(Some(160)).await;
     let job_id = too_short_with_fix(&h).await["job_id"].clone();
     let control = h.sim.control();
     until("the first instruction sent", || {
@@ -200,15 +203,7 @@ async fn a_fix_round_taken_over_is_held_to_the_budgets_the_job_was_made_under() 
     })
     .await;
     let mut stopped = h.stop().await;
-    let db = nemo_mcp::testing::StateDb::open(&stopped.settings.client.state_dir).unwrap();
-    let day = chrono::Local::now().date_naive().to_string();
-    db.write("another host's charge", |tx| {
-        tx.execute(
-            "INSERT INTO charges (job_id, at, day, project, session, credits, estimated) VALUES ('gen_0ther0host00', ?1, ?2, '1', 'other', 100, 0)",
-            [chrono::Utc::now().to_rfc3339(), day],
-        )
-    })
-    .unwrap();
+    another_hosts_charge(&stopped.settings.client.state_dir, 100);
     stopped.settings.budgets = Default::default();
     let h2 = stopped.start().await;
     let done = h2
