@@ -77,11 +77,12 @@ impl Ledger {
         }
     }
 
-    /// Check `budgets` for the paid step of `job_id` (about `estimate` credits) against what
-    /// every process spent and reserved, the job's own reservation left out, and hold the
-    /// step's credits for the job, in one transaction. For a step that a process runs for a
-    /// job another process made: the runner's settings are held too, without counting the
-    /// job twice, and of two steps checked at once the second sees the first.
+    /// Check `budgets` for the paid step of `job_id` (what its reservation holds, else about
+    /// `estimate` credits) against what every process spent and reserved, the job's own
+    /// reservation left out, and hold the step's credits for the job, in one transaction. For a
+    /// step that a process runs for a job another process made: the runner's settings are held
+    /// too, without counting the job twice, and of two steps checked at once the second sees
+    /// the first.
     pub fn hold_for(
         &self,
         budgets: &Budgets,
@@ -95,6 +96,16 @@ impl Ledger {
         let day = today();
         let db = &self.db;
         let decided = db.write("could not check the budgets", |tx| {
+            use rusqlite::OptionalExtension;
+            // What was agreed for the job when it was reserved, else the estimate given.
+            let estimate = tx
+                .query_row(
+                    "SELECT credits FROM reservations WHERE job_id = ?1",
+                    [job_id],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()?
+                .unwrap_or(estimate);
             let spent = spent_and_reserved(db, tx, &day, session, Some(job_id))?;
             if let Err(refused) = budgets.check(estimate, &spent) {
                 return Ok(Err(refused));

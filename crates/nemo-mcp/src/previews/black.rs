@@ -78,19 +78,22 @@ pub(super) fn closer(
             at_s: pictures[i].at_s,
             black: true,
         });
-        for key in nearest_first(track, keys, pictures[i].at_s, lo, hi) {
-            let per_picture = track.picture_macroblocks().unwrap_or(u64::MAX);
-            if more_keys == 0 || !budget.spend(key.size, per_picture) {
-                break;
-            }
-            more_keys -= 1;
-            if let Ok((decoded, _)) = frames::decode(path, track, &[key], 32) {
-                seen.extend(decoded.into_iter().map(|p| Seen {
-                    key,
+        // As many as the budget allows, decoded in one pass over the file.
+        let per_picture = track.picture_macroblocks();
+        let chosen: Vec<Sample> = nearest_first(track, keys, pictures[i].at_s, lo, hi)
+            .into_iter()
+            .take(more_keys)
+            .take_while(|k| budget.spend(k.size, per_picture))
+            .collect();
+        more_keys -= chosen.len();
+        if let Ok((decoded, _)) = frames::decode(path, track, &chosen, 32) {
+            seen.extend(decoded.into_iter().filter_map(|p| {
+                Some(Seen {
+                    key: key_at(p.at_s)?,
                     at_s: p.at_s,
                     black: p.is_black(),
-                }));
-            }
+                })
+            }));
         }
         seen.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
         let Some(at) = seen.iter().position(|s| s.key.offset == key.offset) else {

@@ -157,9 +157,7 @@ pub fn run(
         .map_err(|e| format!("the decoder did not start: {e}"))?;
     // Before a decoder has said so, the picture's size from its parameter set (which
     // `annex_b` holds to the largest decoded).
-    let per_picture = track
-        .picture_macroblocks()
-        .unwrap_or(u64::from(crate::files::mp4::sps::MAX_MACROBLOCKS));
+    let per_picture = track.picture_macroblocks();
     let mut shown = 0usize;
     let mut look = |yuv: &dyn YUVSource| -> bool {
         let Some(at_s) = times.get(shown).copied() else {

@@ -351,10 +351,7 @@ fn held_to_this_process(app: &App, plan: &VideoPlan, owner: &str) -> Result<(), 
     match &plan.budgets {
         Some(made_under) if made_under != &app.settings.budgets => {
             let budgets = made_under.stricter(&app.settings.budgets);
-            let estimate = app
-                .spend
-                .reserved_for(owner)
-                .unwrap_or_else(|| app.estimate(&plan.instruction).credits);
+            let estimate = app.estimate(&plan.instruction).credits;
             app.spend
                 .hold_for(&budgets, estimate, &app.mcp_session, owner)
         }

@@ -51,10 +51,15 @@ impl VideoTrack {
         keys
     }
 
-    /// The macroblocks of one picture (from the track's first SPS), if it can be read.
-    pub fn picture_macroblocks(&self) -> Option<u64> {
-        let (w, h) = super::sps::macroblocks(self.sps.first()?)?;
-        Some(u64::from(w) * u64::from(h))
+    /// The macroblocks of one picture, from the track's first SPS; one that cannot be read
+    /// counts as the largest decoded (`annex_b` refuses it anyway).
+    pub fn picture_macroblocks(&self) -> u64 {
+        self.sps
+            .first()
+            .and_then(|sps| super::sps::macroblocks(sps))
+            .map_or(u64::from(super::sps::MAX_MACROBLOCKS), |(w, h)| {
+                u64::from(w) * u64::from(h)
+            })
     }
 
     /// A sample's NAL units as an Annex B stream (start codes), with the parameter sets first
