@@ -146,15 +146,18 @@ pub(super) fn intent(message: &str) -> Intent {
         ],
     );
     Intent {
+        // As a person asks an editor to close a hole in the video (any wording with these).
         fill_holes: has(
             &m,
             &[
-                "fill it with",
-                "fill the gap",
-                "close the gap",
-                "is black from",
+                "fill",
+                "gap",
+                "black screen",
+                "blank",
                 "填补",
                 "黑屏",
+                "空白",
+                "空缺",
             ],
         ),
         combine: has(

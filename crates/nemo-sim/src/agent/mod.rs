@@ -476,10 +476,7 @@ mod tests {
             .unwrap();
         d["t"][0]["sg"].as_array_mut().unwrap().remove(1);
         s.draft = d;
-        let p = plan(
-            &s,
-            "The picture is black from 0:10–0:20: fill it with the video's own pictures. Keep everything else as it is.",
-        );
+        let p = plan(&s, "there is a black screen in the middle, close the gap");
         let d = p.new_draft.unwrap();
         assert_eq!(d["d"], 30_000);
         let sg = d["t"][0]["sg"].as_array().unwrap();
