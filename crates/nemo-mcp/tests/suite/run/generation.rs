@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 const START: i64 = 1000;
-const COMBINE: &str = "combine these images into a 10-second video with music";
+pub(super) const COMBINE: &str = "combine these images into a 10-second video with music";
 
-fn sim() -> SimConfig {
+pub(super) fn sim() -> SimConfig {
     let mut c = SimConfig::fast();
     c.starting_credits = START;
     c
@@ -41,7 +41,13 @@ async fn counts(h: &Harness) -> (usize, i64) {
 }
 
 /// Assert the messages sent and credits charged since `since`, and print the table row.
-async fn tally(h: &Harness, since: (usize, i64), expect: (usize, i64), asked: &str, told: &str) {
+pub(super) async fn tally(
+    h: &Harness,
+    since: (usize, i64),
+    expect: (usize, i64),
+    asked: &str,
+    told: &str,
+) {
     let (sent, charged) = counts(h).await;
     let delta = (sent - since.0, charged - since.1);
     assert_eq!(delta, expect, "{asked}: (messages sent, credits charged)");
@@ -49,7 +55,7 @@ async fn tally(h: &Harness, since: (usize, i64), expect: (usize, i64), asked: &s
 }
 
 /// Call generate and follow the job to its end: (final body, is_error, text of the last answer).
-async fn generate(h: &Harness, args: Value) -> (Value, bool, String) {
+pub(super) async fn generate(h: &Harness, args: Value) -> (Value, bool, String) {
     let r = h.call("generate", args).await;
     if r.is_error == Some(true) {
         return (body(&r), true, text_of(&r));
@@ -329,70 +335,6 @@ async fn refusals_and_other_errors_in_the_stream_are_told_apart() {
     tally(&h, (0, 0), (2, 0), "two edits ended by in-stream errors: `errorCode: MAX_TOKENS`, then `{\"error\": \"…quota exceeded\"}`", "`content_refused` with a rephrase hint; `backend_error` in the backend's words").await;
 }
 
-/// The backend forgets the project; the next edit restores its two media and succeeds.
-/// Returns the lost project and the edit's answer.
-async fn lose_the_project_then_edit(h: &Harness) -> (nemo_client::SessionId, Value) {
-    let old = h.app.session(None).await.unwrap().session_id;
-    h.sim.control().drop_session(old.get());
-    let (b, err, _) = generate(h, json!({"instruction": COMBINE})).await;
-    assert!(!err, "{b}");
-    assert!(
-        b["result"]["notice"]
-            .as_str()
-            .unwrap()
-            .contains("2 media item(s)"),
-        "{b}"
-    );
-    (old, b)
-}
-
-#[tokio::test]
-async fn a_lost_project_is_restored_never_replayed_into_an_empty_one() {
-    let h = Harness::with(sim(), |_| {}).await;
-    upload_two(&h).await;
-    let (old, b) = lose_the_project_then_edit(&h).await;
-    assert_eq!(b["result"]["changed"], true, "{b}");
-    let new = h.app.session(None).await.unwrap().session_id;
-    assert_ne!(new, old);
-    let media = h.app.current_state().await.unwrap().assets.len();
-    assert_eq!(media, 2, "the new project holds the same media");
-    tally(
-        &h,
-        (0, 0),
-        (1, 50),
-        "an edit after the backend lost the project (two photos uploaded)",
-        "the result, with a `notice`: new project, the 2 photos uploaded again",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn a_lost_project_whose_media_is_gone_sends_nothing() {
-    let h = Harness::with(sim(), |_| {}).await;
-    upload_two(&h).await;
-    let old = h.app.session(None).await.unwrap().session_id;
-    std::fs::remove_file(h.dir.path().join("media/a.png")).unwrap();
-    std::fs::write(h.dir.path().join("media/b.png"), png(20, 20)).unwrap();
-    h.sim.control().drop_session(old.get());
-    let (b, err, _) = generate(&h, json!({"instruction": COMBINE})).await;
-    assert!(err || b["status"] == "failed", "{b}");
-    let e = error_of(&b);
-    assert_eq!(e["code"], "project_not_restored", "{b}");
-    let msg = e["message"].as_str().unwrap();
-    assert!(
-        msg.contains("a.png (moved or deleted)") && msg.contains("b.png (changed"),
-        "{msg}"
-    );
-    tally(
-        &h,
-        (0, 0),
-        (0, 0),
-        "an edit after the project was lost, one photo deleted and one changed",
-        "`project_not_restored` listing both files; nothing sent",
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn an_edit_that_changed_nothing_says_so_first() {
     let h = Harness::with(sim(), |_| {}).await;
@@ -503,27 +445,4 @@ async fn a_request_id_reused_in_another_project_is_a_new_request() {
         charged,
         "a new job in the new project; the same key again there returns it",
     );
-}
-
-#[tokio::test]
-async fn an_in_stream_lost_project_is_restored_by_the_next_generate() {
-    let h = Harness::with(sim(), |_| {}).await;
-    upload_two(&h).await;
-    h.sim.control().inject(Fault::new(
-        Route::RunSse,
-        FaultAction::StreamError {
-            form: StreamErrorForm::WithDetails,
-            code: Some(1002),
-        },
-    ));
-    let (b, _, _) = generate(&h, json!({"instruction": COMBINE})).await;
-    let e = error_of(&b);
-    assert_eq!(e["code"], "session_lost", "{b}");
-    assert_eq!(e["retryable"], true, "{b}");
-    assert!(
-        e["next_step"].as_str().unwrap().contains("generate again"),
-        "{b}"
-    );
-    lose_the_project_then_edit(&h).await;
-    tally(&h, (0, 0), (2, 50), "an edit ended by an in-stream 1002 (project lost), then the same edit again", "`session_lost`, retryable; the retry restores the project (same media) and is charged once").await;
 }

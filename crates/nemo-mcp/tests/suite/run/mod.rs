@@ -7,6 +7,7 @@ mod file_checks;
 mod fix_round;
 mod generation;
 mod lengths;
+mod lost_project;
 mod make_video;
 mod make_video_faults;
 mod restart;
