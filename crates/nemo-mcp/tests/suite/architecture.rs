@@ -42,6 +42,25 @@ fn module_of(rel: &Path) -> String {
     }
 }
 
+/// `…/tests.rs` declared by its parent as `#[cfg(test)] mod tests;`.
+fn is_test_file(src: &Path, rel: &Path) -> bool {
+    if rel.file_name().is_none_or(|n| n != "tests.rs") {
+        return false;
+    }
+    let folder = src.join(rel.parent().unwrap_or(Path::new("")));
+    let parent = ["mod.rs", "lib.rs", "main.rs"]
+        .iter()
+        .map(|f| folder.join(f))
+        .find(|f| f.exists())
+        .or_else(|| {
+            let f = folder.with_extension("rs");
+            f.exists().then_some(f)
+        });
+    parent
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .is_some_and(|t| t.contains("#[cfg(test)]\nmod tests;"))
+}
+
 /// The source without `//` comments, string literals' contents and the test module at its end.
 fn code_of(text: &str) -> String {
     let text = text.split("#[cfg(test)]").next().unwrap_or("");
@@ -151,7 +170,14 @@ fn graph(src: &Path) -> Graph {
     for file in &files {
         let rel = file.strip_prefix(src).expect("inside src");
         let me = module_of(rel);
-        let code = code_of(&std::fs::read_to_string(file).expect("a source file"));
+        let text = std::fs::read_to_string(file).expect("a source file");
+        // A test module in its own file (`#[cfg(test)] mod tests;`) is test code as a test
+        // module at a file's end is: set up with whatever it needs.
+        let code = if is_test_file(src, rel) {
+            String::new()
+        } else {
+            code_of(&text)
+        };
         let edges = g.entry(me.clone()).or_default();
         // A file's parent module: `super` from `run/video` is `run`; from `run` (mod.rs) it is ``.
         let parent: Vec<&str> = me.split('/').filter(|s| !s.is_empty()).collect();
