@@ -52,6 +52,48 @@ impl Profile {
     }
 }
 
+/// Who a request says it comes from: the values of the three attribution headers. A job
+/// records the ones it was made under, so that a process that takes it over speaks for it as
+/// its maker did (and is held to its maker's profile, whose upload limit differs).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Attribution {
+    /// `X-Skill-Source`: a profile's name, or a source no profile of this version knows.
+    pub source: String,
+    /// `X-Skill-Version`.
+    pub version: String,
+    /// `X-Skill-Platform`.
+    pub platform: String,
+}
+
+impl Attribution {
+    pub fn new(
+        source: impl Into<String>,
+        version: impl Into<String>,
+        platform: impl Into<String>,
+    ) -> Attribution {
+        Attribution {
+            source: source.into(),
+            version: version.into(),
+            platform: platform.into(),
+        }
+    }
+
+    /// The profile its source names; `None` for a source no profile has.
+    pub fn profile(&self) -> Option<Profile> {
+        Profile::parse(&self.source)
+    }
+
+    /// The three headers, in the contract's names.
+    pub fn headers(&self) -> [(&'static str, &str); 3] {
+        [
+            ("X-Skill-Source", &self.source),
+            ("X-Skill-Version", &self.version),
+            ("X-Skill-Platform", &self.platform),
+        ]
+    }
+}
+
 /// Timeouts and waits; tests shorten them.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

@@ -26,7 +26,7 @@ pub use api::render::{part_path, PollClock, RenderId, RenderState, RenderStatus,
 pub use api::upload::{sha256_file, sha256_media, UploadProgress, Uploaded};
 pub use auth::{Token, TokenSource};
 pub use client::Client;
-pub use config::{Config, Profile, Timeouts};
+pub use config::{Attribution, Config, Profile, Timeouts};
 pub use error::{Error, ProxyProblem, Result, ACCEPTED_EXTENSIONS};
 pub use network::{NetworkSettings, ProxyRules, TrustSettings};
 pub use recovery::{Recovered, RecoveryWaits};

@@ -6,7 +6,7 @@
 mod token;
 
 use crate::auth::{Credentials, Token, TokenSource};
-use crate::config::{detect_platform, Config};
+use crate::config::{detect_platform, Attribution, Config, Profile};
 use crate::envelope::{self, Failure, FailureKind};
 use crate::error::{Error, Result};
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -19,6 +19,9 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
+    /// Set on a handle that speaks for a job another process made ([`Client::speaking_for`]):
+    /// the attribution it sends instead of this process's own.
+    speaks_for: Option<Arc<Attribution>>,
 }
 
 pub(crate) struct Inner {
@@ -118,6 +121,7 @@ impl Client {
                 config,
                 user_id: Arc::default(),
             }),
+            speaks_for: None,
         })
     }
 
@@ -159,20 +163,38 @@ impl Client {
             .clone()
     }
 
-    /// The three attribution headers sent on every request.
-    pub fn attribution(&self) -> [(&'static str, String); 3] {
+    /// What the three attribution headers of every request say: this process's profile,
+    /// version and platform, or those of the job this handle speaks for.
+    pub fn attribution(&self) -> Attribution {
+        if let Some(a) = &self.speaks_for {
+            return Attribution::clone(a);
+        }
         let c = &self.inner.config;
-        [
-            ("X-Skill-Source", c.profile.source().to_string()),
-            ("X-Skill-Version", c.skill_version.clone()),
-            ("X-Skill-Platform", self.platform()),
-        ]
+        Attribution::new(c.profile.source(), c.skill_version.clone(), self.platform())
+    }
+
+    /// A handle on the same account (token, connections, credentials) whose requests carry
+    /// `attribution`: a job taken over from another process is sent as its maker sent it, and
+    /// held to its maker's upload limit when its source names a profile.
+    pub fn speaking_for(&self, attribution: Attribution) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            speaks_for: Some(Arc::new(attribution)),
+        }
+    }
+
+    /// The profile whose limits hold for this handle's requests.
+    pub fn profile(&self) -> Profile {
+        self.speaks_for
+            .as_ref()
+            .and_then(|a| a.profile())
+            .unwrap_or(self.inner.config.profile)
     }
 
     pub(crate) fn attribution_headers(&self) -> HeaderMap {
         let mut h = HeaderMap::new();
-        for (k, v) in self.attribution() {
-            if let Ok(v) = HeaderValue::from_str(&v) {
+        for (k, v) in self.attribution().headers() {
+            if let Ok(v) = HeaderValue::from_str(v) {
                 h.insert(k, v);
             }
         }
@@ -244,7 +266,7 @@ impl Client {
             FailureKind::TooLarge => Error::FileTooLarge {
                 name: f.message,
                 size: 0,
-                limit: self.inner.config.profile.max_upload_bytes(),
+                limit: self.profile().max_upload_bytes(),
             },
             FailureKind::Plan => Error::ExportBlocked,
             FailureKind::Busy => Error::Busy,

@@ -263,3 +263,38 @@ async fn host_hint_sets_the_platform() {
         .iter()
         .all(|x| x.skill_platform.as_deref() == Some("cursor")));
 }
+
+/// A handle speaking for a job another process made sends that job's attribution on every
+/// request and is held to its profile's upload limit; the client it came from is unchanged.
+#[tokio::test]
+async fn a_handle_speaking_for_a_job_sends_its_attribution() {
+    let e = env(Variants::default()).await;
+    let job = nemo_client::Attribution::new("free-video-generation-tools", "0.9.1", "cursor");
+    let speaker = e.client.speaking_for(job.clone());
+    assert_eq!(speaker.attribution(), job);
+    assert_eq!(
+        speaker.profile(),
+        nemo_client::Profile::FreeVideoGenerationTools
+    );
+    speaker.credits().await.unwrap();
+    let spoken = e.sim.log().len();
+    assert!(spoken > 0);
+    e.client.credits().await.unwrap();
+    let log = e.sim.log();
+    let (theirs, ours) = log.split_at(spoken);
+    assert!(theirs.iter().all(|x| x.skill_source.as_deref()
+        == Some("free-video-generation-tools")
+        && x.skill_version.as_deref() == Some("0.9.1")
+        && x.skill_platform.as_deref() == Some("cursor")));
+    assert!(ours
+        .iter()
+        .all(|x| x.skill_source.as_deref() == Some(e.client.config().profile.source())));
+    assert_eq!(e.client.profile(), e.client.config().profile);
+    // A source no profile has keeps this process's limits.
+    let odd = e.client.speaking_for(nemo_client::Attribution::new(
+        "nemo-video-cli",
+        "1",
+        "unknown",
+    ));
+    assert_eq!(odd.profile(), e.client.config().profile);
+}

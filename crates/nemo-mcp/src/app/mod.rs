@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 /// What every MCP session and variant of this process shares: one account, one set of
 /// settings, the shared database and the tables over it.
+#[derive(Clone)]
 pub struct Shared {
     pub client: Client,
     pub settings: Settings,
@@ -31,8 +32,9 @@ pub struct Shared {
 /// session over `--http` ([`App::fork`]) or a variant's own project ([`App::for_project`]).
 pub struct App {
     shared: Arc<Shared>,
-    /// The project the tools work on (see [`CurrentProject`]).
-    pub project: CurrentProject,
+    /// The project the tools work on (see [`CurrentProject`]); shared with the scope's
+    /// handles that speak for a job taken over ([`App::speaking_for`]).
+    pub project: Arc<CurrentProject>,
     pub jobs: JobManager,
     /// The MCP session this App serves: the process over stdio, the session over `--http`.
     pub mcp_session: String,
@@ -66,7 +68,7 @@ impl App {
             state.clone(),
         );
         jobs.journal().set_account_source(account.clone());
-        let project = CurrentProject::remembered(state.clone()).of_account(account);
+        let project = Arc::new(CurrentProject::remembered(state.clone()).of_account(account));
         let damaged = state.take_notices();
         let shared = Arc::new(Shared {
             client,
@@ -84,7 +86,7 @@ impl App {
     /// The one place an `App` is assembled: shared parts plus a scope's.
     fn scoped(
         shared: Arc<Shared>,
-        project: CurrentProject,
+        project: Arc<CurrentProject>,
         jobs: JobManager,
         mcp_session: String,
         damaged: Vec<String>,
@@ -103,7 +105,7 @@ impl App {
     /// session over `--http`, so two hosts never see or edit each other's video.
     pub fn fork(&self, owner: &str) -> Arc<App> {
         let jobs = self.jobs.scoped(owner);
-        let project = CurrentProject::scoped(self.state.clone(), owner);
+        let project = Arc::new(CurrentProject::scoped(self.state.clone(), owner));
         App::scoped(
             self.shared.clone(),
             project,
@@ -119,7 +121,7 @@ impl App {
         let owner = format!("ephemeral-{}", uuid::Uuid::new_v4().simple());
         App::scoped(
             self.shared.clone(),
-            CurrentProject::in_memory(),
+            Arc::new(CurrentProject::in_memory()),
             self.jobs.scoped(&owner),
             owner,
             Vec::new(),
@@ -130,7 +132,7 @@ impl App {
     /// (`run::variants`). `session`: the project when it exists (after a restart),
     /// else it is created in the variant's language on first use.
     pub fn for_project(&self, session: Option<nemo_client::Session>) -> Arc<App> {
-        let project = CurrentProject::holding(session);
+        let project = Arc::new(CurrentProject::holding(session));
         let key = self.mcp_session.clone();
         App::scoped(
             self.shared.clone(),
@@ -139,6 +141,36 @@ impl App {
             key,
             Vec::new(),
         )
+    }
+
+    /// This scope, its requests saying they come from `attribution` (a job another process
+    /// made, taken over here): the same project, jobs and account, and the job's maker's
+    /// profile, version and platform on every request, its upload limit with them.
+    pub fn speaking_for(self: &Arc<App>, attribution: &nemo_client::Attribution) -> Arc<App> {
+        if self.client.attribution() == *attribution {
+            return self.clone();
+        }
+        let shared = Shared {
+            client: self.client.speaking_for(attribution.clone()),
+            ..Shared::clone(&self.shared)
+        };
+        Arc::new(App {
+            shared: Arc::new(shared),
+            project: self.project.clone(),
+            jobs: self.jobs.clone(),
+            mcp_session: self.mcp_session.clone(),
+            clock: crate::account::token_clock::Clock::default(),
+            damaged: self.damaged.clone(),
+        })
+    }
+
+    /// `job`, recording who its requests say they come from (this scope's attribution) unless
+    /// it already does: every job starts through here.
+    pub fn attributed(&self, mut job: crate::jobs::Job) -> crate::jobs::Job {
+        if job.attribution.is_none() {
+            job.attribution = Some(self.client.attribution());
+        }
+        job
     }
 
     /// Stop running jobs, as a crash would but tidily: each stays journaled as running, for
@@ -280,7 +312,7 @@ impl App {
                 Some(folders) => policy.allowing(folders),
                 None => policy,
             },
-            max_bytes: self.settings.client.profile.max_upload_bytes(),
+            max_bytes: self.client.profile().max_upload_bytes(),
         }
     }
 

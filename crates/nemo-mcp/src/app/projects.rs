@@ -147,7 +147,7 @@ impl App {
             current: &self.project,
             media: &self.media,
             language: &self.settings.language,
-            max_upload: self.settings.client.profile.max_upload_bytes(),
+            max_upload: self.client.profile().max_upload_bytes(),
             web_url: &self.settings.client.web_url,
             policy: &self.input_policy(),
         };

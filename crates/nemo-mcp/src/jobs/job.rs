@@ -63,6 +63,11 @@ pub struct Job {
     /// another account never takes it over (absent: made before accounts were recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// Who its requests say they come from, as the process that made it was set up (profile,
+    /// version, platform): a process that takes it over sends the same (absent: made before
+    /// it was recorded, sent as the running process's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<nemo_client::Attribution>,
     pub work: Work,
 }
 
@@ -85,6 +90,7 @@ impl Job {
             owner: None,
             project: None,
             account: None,
+            attribution: None,
             work,
         }
     }
@@ -250,6 +256,7 @@ impl Job {
             owner: self.owner.clone(),
             project: self.project.clone(),
             account: self.account.clone(),
+            attribution: self.attribution.clone(),
             work,
         }
     }

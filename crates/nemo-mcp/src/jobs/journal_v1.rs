@@ -120,6 +120,7 @@ impl JobV1 {
             owner: self.owner,
             project: None,
             account: None,
+            attribution: None,
             work,
         })
     }

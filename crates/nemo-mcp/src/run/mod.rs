@@ -76,6 +76,11 @@ fn adopt(app: &Arc<App>) {
             Work::Video(v) if v.plan.project.is_some() => app.for_project(v.plan.project.clone()),
             _ => app.clone(),
         };
+        // It speaks as the process that made it did (profile, version, platform).
+        let app2 = match &job.attribution {
+            Some(a) => app2.speaking_for(a),
+            None => app2,
+        };
         match &job.work {
             Work::Export(_) => {
                 app.jobs.spawn(job, move |ctx| export::resume(app2, ctx));
@@ -169,7 +174,8 @@ pub fn start_video(app: &Arc<App>, req: VideoRequest) -> crate::jobs::Spawned {
     .with_request_id(req.request_id)
     .in_project(app.project.peek_now());
     let a = app.clone();
-    app.jobs.spawn_once(job, move |jctx| make_video(a, jctx))
+    app.jobs
+        .spawn_once(app.attributed(job), move |jctx| make_video(a, jctx))
 }
 
 /// A `make_video` job, started or resumed: one video, or a set of versions (whose versions are

@@ -76,7 +76,8 @@ pub fn spawn_keyed(
         urls,
         rejected,
     } = checked;
-    let job = crate::jobs::Job::upload(inputs(&files, &urls)).with_request_id(Some(key));
+    let job =
+        app.attributed(crate::jobs::Job::upload(inputs(&files, &urls)).with_request_id(Some(key)));
     let a = app.clone();
     match app
         .jobs

@@ -234,3 +234,50 @@ async fn a_set_taken_over_is_held_to_the_daily_budget_of_the_host_that_runs_it()
     );
     assert_eq!(counts(&h2).await, (1, 50));
 }
+
+/// Host A, set up with the `maker-free` profile as a Cursor skill, stops while its
+/// `make_video`'s upload is held; host B (the default profile, another platform) takes the job
+/// over. Every request B sends for it says what A's would have (source, version, platform),
+/// and B's own requests still say B's. One message, 50 credits.
+#[tokio::test]
+async fn a_job_taken_over_is_sent_as_the_host_that_made_it_sent_it() {
+    let sim = nemo_sim::SimConfig::fast();
+    let h = Harness::with(sim, |s| {
+        s.client.profile = nemo_client::Profile::MakerFree;
+        s.client.skill_version = "0.9.1".into();
+        s.client.platform_override = Some("cursor".into());
+    })
+    .await;
+    let (job, _) = make_video_with_its_upload_held(&h, json!({})).await;
+    let mut stopped = h.stop().await;
+    let made_by_a = stopped.sim.log().len();
+    stopped.settings.client.profile = nemo_client::Profile::NemoMcp;
+    stopped.settings.client.skill_version = "1.0.0".into();
+    stopped.settings.client.platform_override = Some("unknown".into());
+    let h2 = stopped.start().await;
+    let done = h2.finish(job).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let log = h2.sim.log();
+    let for_the_job = &log[made_by_a..];
+    assert!(for_the_job.iter().any(|r| r.path.contains("run_sse")));
+    for r in for_the_job {
+        assert_eq!(
+            (
+                r.skill_source.as_deref(),
+                r.skill_version.as_deref(),
+                r.skill_platform.as_deref()
+            ),
+            (Some("maker-free"), Some("0.9.1"), Some("cursor")),
+            "{} {}",
+            r.method,
+            r.path
+        );
+    }
+    assert_eq!(counts(&h2).await, (1, 50));
+    // What B asks for itself is B's.
+    h2.call("get_credits", json!({})).await;
+    let own = h2.sim.log();
+    let last = own.last().unwrap();
+    assert_eq!(last.skill_source.as_deref(), Some("nemo-mcp"), "{last:?}");
+    assert_eq!(last.skill_platform.as_deref(), Some("unknown"));
+}
