@@ -376,3 +376,44 @@ async fn three_thousand_sessions_stay_bounded() {
     let jobs = s.call(&held, "list_jobs", json!({})).await;
     assert!(jobs["structuredContent"]["jobs"].is_array(), "{jobs}");
 }
+
+/// Each client's requests say its own host (`X-Skill-Platform`): a Cursor client's say
+/// `cursor`, and a client that came after it still says its own. One server used to take the
+/// first Cursor client's platform for every client from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_client_s_requests_say_its_own_platform() {
+    let s = Server::start_with(|cmd| {
+        cmd.env_remove("SKILL_SOURCE");
+    })
+    .await;
+    let cursor = s.session("Cursor").await;
+    let other = s.session("claude-code").await;
+    let platforms = |from: usize| -> Vec<String> {
+        s.sim.log()[from..]
+            .iter()
+            .map(|r| r.skill_platform.clone().unwrap_or_default())
+            .collect()
+    };
+    let r = s.call(&cursor, "get_credits", json!({})).await;
+    assert_ne!(r["isError"], true, "{r}");
+    let theirs = platforms(0);
+    assert!(
+        !theirs.is_empty() && theirs.iter().all(|p| p == "cursor"),
+        "{theirs:?}"
+    );
+    let mark = s.sim.log().len();
+    let r = s.call(&other, "get_credits", json!({})).await;
+    assert_ne!(r["isError"], true, "{r}");
+    let c = s.call_new_era(None, "connect", json!({})).await;
+    let w = c["structuredContent"]["workspace"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{c}"));
+    let r = s.call_new_era(Some(w), "get_credits", json!({})).await;
+    assert_ne!(r["isError"], true, "{r}");
+    let ours = platforms(mark);
+    assert!(
+        ours.len() >= 2 && ours.iter().all(|p| p == "unknown"),
+        "{ours:?}"
+    );
+    assert_eq!(counts(&s).await, (0, 0));
+}

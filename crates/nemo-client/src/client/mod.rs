@@ -141,18 +141,25 @@ impl Client {
     }
 
     /// The host's name (MCP `clientInfo.name`): a Cursor host makes the platform `cursor`.
+    /// For a process that serves one host; a server shared by several hosts asks
+    /// [`Client::platform_for_host`] per request instead.
     pub fn set_host_hint(&self, host_name: &str) {
-        if self.inner.config.platform_override.is_some() {
-            return;
-        }
-        let mut p = self
+        let platform = self.platform_for_host(host_name);
+        *self
             .inner
             .platform
             .write()
-            .unwrap_or_else(|e| e.into_inner());
-        if p.as_str() == "unknown" {
-            *p = detect_platform(None, std::path::Path::new("/"), Some(host_name)).to_string();
+            .unwrap_or_else(|e| e.into_inner()) = platform;
+    }
+
+    /// The platform a request from the host called `host_name` says: `SKILL_SOURCE`'s when
+    /// set, else where the binary is installed when that tells, else what the name tells.
+    pub fn platform_for_host(&self, host_name: &str) -> String {
+        let own = self.platform();
+        if self.inner.config.platform_override.is_some() || own != "unknown" {
+            return own;
         }
+        detect_platform(None, std::path::Path::new("/"), Some(host_name)).to_string()
     }
 
     pub fn platform(&self) -> String {

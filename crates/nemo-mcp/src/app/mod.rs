@@ -39,7 +39,7 @@ pub struct App {
     /// The MCP session this App serves: the process over stdio, the session over `--http`.
     pub mcp_session: String,
     /// The free account's warnings this scope has given.
-    pub clock: crate::account::token_clock::Clock,
+    pub clock: Arc<crate::account::token_clock::Clock>,
     /// State files set aside because they could not be read, told once.
     damaged: Arc<Mutex<Vec<String>>>,
 }
@@ -96,7 +96,7 @@ impl App {
             project,
             jobs,
             mcp_session,
-            clock: crate::account::token_clock::Clock::default(),
+            clock: Arc::default(),
             damaged: Arc::new(Mutex::new(damaged)),
         })
     }
@@ -159,7 +159,7 @@ impl App {
             project: self.project.clone(),
             jobs: self.jobs.clone(),
             mcp_session: self.mcp_session.clone(),
-            clock: crate::account::token_clock::Clock::default(),
+            clock: self.clock.clone(),
             damaged: self.damaged.clone(),
         })
     }

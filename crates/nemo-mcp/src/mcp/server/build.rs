@@ -84,6 +84,25 @@ impl NemoServer {
         let Some(sessions) = &self.sessions else {
             return self.app.clone();
         };
+        let app = self.client_scope(sessions, ctx);
+        // Several hosts share this server: each request says its own host's platform (a
+        // Cursor client's say `cursor`, another client's never do), and so does a job it starts.
+        match ctx.client_info() {
+            Some(info) => {
+                let mut attribution = app.client.attribution();
+                attribution.platform = app.client.platform_for_host(&info.name);
+                app.speaking_for(&attribution)
+            }
+            None => app,
+        }
+    }
+
+    /// The scope of an `--http` client (see [`NemoServer::app_for`]).
+    fn client_scope(
+        &self,
+        sessions: &crate::mcp::per_session::PerSession,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Arc<App> {
         if let Some(crate::mcp::workspaces::Scope(scope)) = ctx.extensions.get() {
             return sessions.app(&self.app, scope);
         }
@@ -106,9 +125,14 @@ impl NemoServer {
         self.sessions.is_some()
     }
 
+    /// Over stdio the one host's name sets the process's platform; over `--http` each
+    /// request says its own ([`NemoServer::app_for`]).
     pub(super) fn hint(&self, ctx: &RequestContext<RoleServer>) {
+        if self.shared_over_http() {
+            return;
+        }
         if let Some(info) = ctx.client_info() {
-            self.app_for(ctx).client.set_host_hint(&info.name);
+            self.app.client.set_host_hint(&info.name);
         }
     }
 }
