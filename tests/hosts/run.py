@@ -9,6 +9,7 @@ model was told the job succeeded; no JSON-RPC error went either way between host
 backend got one paid instruction. Hosts are configured from `examples/hosts/`, as a user would.
 Prints one JSON line per host: tool definition and result sizes as the model saw them."""
 
+import html
 import json
 import os
 import re
@@ -187,8 +188,9 @@ CONFIRMING = {"claude-confirm"}
 
 
 # A host run with the skill installed where that host loads skills from disk
-# (`nemo-mcp skill install --host …`): `claude+skill`, `codex+skill`.
-SKILL_HOSTS = {"claude": "claude-code", "codex": "codex"}
+# (`nemo-mcp skill install --host …`): `claude+skill`, `codex+skill`, `gemini+skill`,
+# `copilot+skill`.
+SKILL_HOSTS = {"claude": "claude-code", "codex": "codex", "gemini": "gemini", "copilot": "copilot"}
 
 
 def run_host(host, server_bin, sim_bin, bin_dir):
@@ -239,7 +241,9 @@ def run_host(host, server_bin, sim_bin, bin_dir):
             # What the host sends its model names the skill (its description, or its text once loaded).
             with open(os.path.join(ROOT, "skills", "nemovideo", "SKILL.md"), encoding="utf-8") as f:
                 description = next(l for l in f if l.startswith("description:"))[len("description:"):].strip()
-            assert any(description[:60] in b for b in bodies), f"{host}+skill: the skill never reached the model"
+            # Copilot CLI lists skills as XML, its text escaped (`server&apos;s`).
+            forms = {description[:60], html.escape(description[:60], quote=True).replace("&#x27;", "&apos;")}
+            assert any(f in b for f in forms for b in bodies), f"{host}+skill: the skill never reached the model"
             result["host"] = f"{host}+skill"
             result["skill_reaches_model"] = True
         return result

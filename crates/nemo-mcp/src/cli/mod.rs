@@ -64,7 +64,7 @@ enum Command {
         /// The MP4 file.
         path: std::path::PathBuf,
     },
-    /// The agent skill (how to use these tools well): `skill install --host cursor|claude-code|codex`
+    /// The agent skill (how to use these tools well): `skill install --host cursor|claude-code|codex|gemini|copilot`
     /// puts it where that host loads skills from.
     Skill {
         #[command(subcommand)]

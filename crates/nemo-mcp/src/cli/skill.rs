@@ -1,4 +1,4 @@
-//! `nemo-mcp skill install --host cursor|claude-code|codex [--dir FOLDER]`: the skill into a
+//! `nemo-mcp skill install --host cursor|claude-code|codex|gemini|copilot [--dir FOLDER]`: the skill into a
 //! host's own skills folder, where it loads `SKILL.md` folders from disk. What is written is
 //! what the binary serves over MCP (`mcp::skills`), so the two never differ. An existing file
 //! is replaced only when it is this skill (an older version); anything else there is left
@@ -17,6 +17,10 @@ pub enum SkillHost {
     ClaudeCode,
     /// `$CODEX_HOME/skills/` (`~/.codex/skills/`)
     Codex,
+    /// `~/.gemini/skills/` (Gemini CLI's user skills)
+    Gemini,
+    /// `~/.copilot/skills/` (GitHub Copilot CLI's user skills)
+    Copilot,
 }
 
 /// The folder `host` loads skills from, for this user.
@@ -29,6 +33,8 @@ fn skills_folder(host: SkillHost, home: &Path) -> PathBuf {
             .map(PathBuf::from)
             .unwrap_or_else(|| home.join(".codex"))
             .join("skills"),
+        SkillHost::Gemini => home.join(".gemini").join("skills"),
+        SkillHost::Copilot => home.join(".copilot").join("skills"),
     }
 }
 
@@ -113,9 +119,15 @@ mod tests {
             std::fs::read_to_string(&file).unwrap(),
             "---\nname: another\n---\nmine"
         );
-        assert_eq!(
-            skills_folder(SkillHost::Cursor, home.path()),
-            home.path().join(".cursor/skills")
-        );
+        // Where each host loads its user's skills from (Gemini CLI 0.61 and Copilot CLI
+        // 1.0.102 read from theirs, checked by the real-host runs `gemini+skill` and
+        // `copilot+skill`).
+        for (host, folder) in [
+            (SkillHost::Cursor, ".cursor/skills"),
+            (SkillHost::Gemini, ".gemini/skills"),
+            (SkillHost::Copilot, ".copilot/skills"),
+        ] {
+            assert_eq!(skills_folder(host, home.path()), home.path().join(folder));
+        }
     }
 }
