@@ -388,7 +388,7 @@ async fn random_starts_stops_kills_and_calls_across_four_hosts() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     if w.ledger() != w.counts().1 {
         let mut q = conn
-            .prepare("SELECT job_id || ' ' || project || ' ' || credits FROM charges")
+            .prepare("SELECT at || ' ' || job_id || ' ' || project || ' ' || credits || ' estimated=' || estimated || ' before=' || COALESCE(total_before, '-') FROM charges ORDER BY at")
             .unwrap();
         let rows: Vec<String> = q
             .query_map([], |r| r.get::<_, String>(0))
@@ -400,6 +400,13 @@ async fn random_starts_stops_kills_and_calls_across_four_hosts() {
             w.sim.control().charges(),
             w.sim.control().messages().len()
         );
+        for line in w
+            .stderr()
+            .lines()
+            .filter(|l| l.contains("estimate") || l.contains("resuming"))
+        {
+            eprintln!("HOST {line}");
+        }
     }
     assert_eq!(w.ledger(), w.counts().1, "seed {seed}");
     // The library has every project made.

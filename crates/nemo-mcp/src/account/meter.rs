@@ -120,13 +120,14 @@ impl CreditMeter {
     }
 
     /// The turn is measured with the account at `total_now`: what it cost. `before`: the total
-    /// the turn journaled before it was sent (for a turn this process did not start: resumed
-    /// after a restart).
+    /// the turn journaled before it was sent, used only when the meter has no observation.
+    ///
+    /// A turn the meter does not hold (its sending was cut before it was counted, or it was
+    /// dropped) is measured as one it holds: it takes the fall since the last observation.
+    /// Its own "before" would count again every charge other turns were measured with since
+    /// then (a resumed turn took 150 for three others' 50s, each also recorded by its own).
     pub fn ended(&self, job: &str, total_now: i64, before: Option<i64>) -> Option<i64> {
         self.step(|s| {
-            if !s.running.contains(job) {
-                return before.map(|b| (b - total_now).max(0));
-            }
             s.owed.entry(job.to_string()).or_insert(0);
             let known = s.last_total.is_some() || before.is_some();
             let fall = s
@@ -208,7 +209,26 @@ mod tests {
         drop(m.started("refused", Some(1000)));
         let _a = m.started("a", Some(900));
         assert_eq!(m.ended("a", 850, Some(900)), Some(50));
-        // A resumed turn (not started here) uses what it journaled.
-        assert_eq!(m.ended("resumed", 800, Some(830)), Some(30));
+        // A resumed turn the meter does not hold takes the fall since the last observation,
+        // never its own "before" again.
+        assert_eq!(m.ended("resumed", 800, Some(830)), Some(50));
+    }
+
+    #[test]
+    fn a_turn_the_meter_does_not_hold_never_counts_a_charge_twice() {
+        let m = Arc::new(CreditMeter::default());
+        // Three turns run and are measured, 50 each, while a fourth's sending was cut before
+        // the meter counted it (its "before" was read at 1000).
+        for (i, job) in ["a", "b", "c"].iter().enumerate() {
+            let before = 1000 - 50 * i as i64;
+            let _t = m.started(job, Some(before));
+            assert_eq!(m.ended(job, before - 50, Some(before)), Some(50));
+        }
+        // It never left: nothing fell since the last observation, so it cost nothing (its
+        // "before" would say 150, the three others' charges again).
+        assert_eq!(m.ended("cut", 850, Some(1000)), Some(0));
+        // With no observation at all, its own "before" is all there is.
+        let fresh = CreditMeter::default();
+        assert_eq!(fresh.ended("resumed", 800, Some(830)), Some(30));
     }
 }
