@@ -29,8 +29,10 @@ fn watch_cancelled_turn(
         else {
             return;
         };
+        // Measured by the account's meter, as every turn is: its own "before" would count
+        // again what other turns were charged and measured with since.
         let total = app.client.credits().await.ok().map(|c| c.total);
-        let spent = credits_before.zip(total).map(|(b, a)| (b - a).max(0));
+        let spent = total.and_then(|now| app.meter.ended(&job_id, now, credits_before));
         app.record_charge(&job_id, session, spent, credits_before);
         let changes =
             nemo_client::TimelineDiff::between(&before.timeline, &after.timeline).describe();
