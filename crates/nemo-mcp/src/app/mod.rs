@@ -61,7 +61,8 @@ impl App {
             .with_credential_store(Arc::new(crate::state::credentials::Shared::new(
                 state.clone(),
             )));
-        let jobs = JobManager::new(state.clone(), settings.output_dir.clone());
+        let jobs = JobManager::new(state.clone(), settings.output_dir.clone())
+            .attributed_by(attribution_of(&client));
         let account = crate::account::identity::source(
             settings.client.token.clone(),
             settings.client.api_url.clone(),
@@ -150,27 +151,20 @@ impl App {
         if self.client.attribution() == *attribution {
             return self.clone();
         }
+        let client = self.client.speaking_for(attribution.clone());
+        let jobs = self.jobs.attributed_by(attribution_of(&client));
         let shared = Shared {
-            client: self.client.speaking_for(attribution.clone()),
+            client,
             ..Shared::clone(&self.shared)
         };
         Arc::new(App {
             shared: Arc::new(shared),
             project: self.project.clone(),
-            jobs: self.jobs.clone(),
+            jobs,
             mcp_session: self.mcp_session.clone(),
             clock: self.clock.clone(),
             damaged: self.damaged.clone(),
         })
-    }
-
-    /// `job`, recording who its requests say they come from (this scope's attribution) unless
-    /// it already does: every job starts through here.
-    pub fn attributed(&self, mut job: crate::jobs::Job) -> crate::jobs::Job {
-        if job.attribution.is_none() {
-            job.attribution = Some(self.client.attribution());
-        }
-        job
     }
 
     /// Stop running jobs, as a crash would but tidily: each stays journaled as running, for
@@ -348,6 +342,13 @@ pub fn input_policy(settings: &Settings) -> crate::files::paths::InputPolicy {
             .chain(resolved)
             .collect(),
     }
+}
+
+/// The attribution `client`'s requests carry when a job starts (over stdio, the platform is
+/// known only once the host has said its name).
+fn attribution_of(client: &Client) -> crate::jobs::AttributionSource {
+    let client = client.clone();
+    Arc::new(move || client.attribution())
 }
 
 #[cfg(test)]

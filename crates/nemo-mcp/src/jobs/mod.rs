@@ -63,6 +63,10 @@ pub(crate) const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// How often a wait on another process's job reads its journal entry again.
 const FOREIGN_POLL: Duration = Duration::from_millis(250);
 
+/// Says, when a job starts, who its requests come from: the attribution of the client the
+/// scope that starts it sends through.
+pub type AttributionSource = Arc<dyn Fn() -> nemo_client::Attribution + Send + Sync>;
+
 /// The jobs of one project's clients: the process's own, or one HTTP session's. Jobs are
 /// journaled in one database; each manager sees only the jobs of its owner (every process's
 /// over stdio).
@@ -71,6 +75,8 @@ pub struct JobManager {
     cells: Arc<Mutex<HashMap<String, Arc<Cell>>>>,
     journal: Journal,
     owner: Option<String>,
+    /// Recorded with every job it starts ([`JobManager::attributed_by`]).
+    attribution: Option<AttributionSource>,
     /// Jobs started and finished (for resource subscriptions and `list_changed`).
     events: tokio::sync::broadcast::Sender<JobEvent>,
     /// Cancelled at shutdown.
@@ -128,8 +134,18 @@ impl JobManager {
             cells: Arc::default(),
             journal: Journal::new(db, output_dir),
             owner: None,
+            attribution: None,
             events: tokio::sync::broadcast::channel(64).0,
             stop: CancellationToken::new(),
+        }
+    }
+
+    /// The same jobs, each one it starts recording `source`'s attribution (unless the job
+    /// already carries its own: one taken over, or a set's version).
+    pub fn attributed_by(&self, source: AttributionSource) -> JobManager {
+        JobManager {
+            attribution: Some(source),
+            ..self.clone()
         }
     }
 
@@ -177,6 +193,7 @@ impl JobManager {
             cells: Arc::default(),
             journal: self.journal.clone(),
             owner: Some(owner.to_string()),
+            attribution: self.attribution.clone(),
             events: tokio::sync::broadcast::channel(64).0,
             stop: self.stop.clone(),
         }
@@ -220,6 +237,9 @@ impl JobManager {
         }
         if job.account.is_none() {
             job.account = self.journal.account();
+        }
+        if job.attribution.is_none() {
+            job.attribution = self.attribution.as_ref().map(|source| source());
         }
         let cell = Cell::new(job.clone());
         {

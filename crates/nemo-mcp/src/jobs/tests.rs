@@ -133,3 +133,28 @@ async fn finished_jobs_are_pruned() {
     finish_uploads(&later, 5).await;
     assert_eq!(later.journal().count(), journal::KEEP_FINISHED);
 }
+
+/// Every job a manager starts records its source's attribution, also through a scoped
+/// manager and in the journal; a job that carries its own (one taken over) keeps it.
+#[tokio::test]
+async fn started_jobs_record_who_their_requests_come_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = nemo_client::Attribution::new("nemo-mcp", "1.0.0", "unknown");
+    let theirs = nemo_client::Attribution::new("maker-free", "0.9.1", "cursor");
+    let source = ours.clone();
+    let m = manager(dir.path()).attributed_by(Arc::new(move || source.clone()));
+    let done = |_| async { Ok(upload_result()) };
+    let plain = m.spawn(Job::upload(Vec::new()), done);
+    assert_eq!(plain.attribution.as_ref(), Some(&ours));
+    let in_session = m.scoped("session-1").spawn(Job::upload(Vec::new()), done);
+    assert_eq!(in_session.attribution.as_ref(), Some(&ours));
+    let mut taken_over = Job::upload(Vec::new());
+    taken_over.attribution = Some(theirs.clone());
+    let kept = m.spawn(taken_over, done);
+    assert_eq!(kept.attribution.as_ref(), Some(&theirs));
+    let journaled = m.journal().get(&kept.id).unwrap();
+    assert_eq!(journaled.attribution, Some(theirs));
+    // A manager with no source records none (jobs from before, tests).
+    let bare = manager(dir.path()).spawn(Job::upload(Vec::new()), done);
+    assert_eq!(bare.attribution, None);
+}

@@ -55,8 +55,7 @@ pub fn start(
         e.output_dir = Some(output_dir);
     }
     let app2 = app.clone();
-    app.jobs
-        .spawn_once(app.attributed(job), move |ctx| run(app2, ctx, stem))
+    app.jobs.spawn_once(job, move |ctx| run(app2, ctx, stem))
 }
 
 pub async fn run(

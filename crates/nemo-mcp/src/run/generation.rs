@@ -68,7 +68,7 @@ pub async fn start(
     }
     let app2 = app.clone();
     let work = move |ctx| async move { run(app2, ctx, req, sid).await.map(GenerateOutput::Edited) };
-    Ok(match app.jobs.spawn_once(app.attributed(job), work) {
+    Ok(match app.jobs.spawn_once(job, work) {
         Spawned::Started(j) => Started::New(j),
         Spawned::Existing(j) => Started::SameRequest(j),
     })

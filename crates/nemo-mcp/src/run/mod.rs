@@ -174,8 +174,7 @@ pub fn start_video(app: &Arc<App>, req: VideoRequest) -> crate::jobs::Spawned {
     .with_request_id(req.request_id)
     .in_project(app.project.peek_now());
     let a = app.clone();
-    app.jobs
-        .spawn_once(app.attributed(job), move |jctx| make_video(a, jctx))
+    app.jobs.spawn_once(job, move |jctx| make_video(a, jctx))
 }
 
 /// A `make_video` job, started or resumed: one video, or a set of versions (whose versions are

@@ -76,8 +76,7 @@ pub fn spawn_keyed(
         urls,
         rejected,
     } = checked;
-    let job =
-        app.attributed(crate::jobs::Job::upload(inputs(&files, &urls)).with_request_id(Some(key)));
+    let job = crate::jobs::Job::upload(inputs(&files, &urls)).with_request_id(Some(key));
     let a = app.clone();
     match app
         .jobs

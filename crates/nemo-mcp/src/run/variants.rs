@@ -352,7 +352,7 @@ async fn start_slot(
         asked: asked_for(&parent.instruction, &slot.label),
     };
     let v = variant.clone();
-    let job = variant.attributed(Job::video(plan).with_request_id(Some(key)));
+    let job = Job::video(plan).with_request_id(Some(key));
     let job = match variant
         .jobs
         .spawn_once(job, move |jctx| super::video::run(v, jctx))

@@ -29,11 +29,9 @@ impl NemoServer {
         };
         let app2 = app.clone();
         let inputs = run::upload::inputs(&files, &urls);
-        let job = app
-            .jobs
-            .spawn(app.attributed(Job::upload(inputs)), move |jctx| {
-                run::upload::run(app2, jctx, files, urls, rejected)
-            });
+        let job = app.jobs.spawn(Job::upload(inputs), move |jctx| {
+            run::upload::run(app2, jctx, files, urls, rejected)
+        });
         self.answer_or_task(app, job, args.wait_s, &ctx, None).await
     }
 
@@ -70,7 +68,6 @@ impl NemoServer {
                 .with_request_id(request_id)
                 .in_project(app.project.peek_now());
             let answer = GenerateOutput::NotSent(answer);
-            let job = app.attributed(job);
             let job = match app.jobs.spawn_once(job, move |_| async move { Ok(answer) }) {
                 Spawned::Started(j) | Spawned::Existing(j) => j,
             };
